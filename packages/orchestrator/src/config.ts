@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { CodexError, ErrorCodes } from './errors.js';
+
+// The seed's configuration object. Every section is optional with defaults; sections a feature reads are
+// validated here once so the rest of the code trusts typed values.
+const redisSchema = z
+  .object({
+    host: z.string().default('localhost'),
+    port: z.coerce.number().int().min(1).max(65535).default(6379),
+    password: z.string().optional(),
+    db: z.number().int().min(0).optional(),
+    url: z.string().optional(),
+    keyPrefix: z.string().default('codexos'),
+  })
+  .strict();
+
+const workflowSchema = z
+  .object({
+    maxDepth: z.number().int().positive().default(10),
+    maxTasks: z.number().int().positive().default(100),
+    defaultTimeout: z.number().int().positive().default(30_000),
+    enableValidation: z.boolean().default(true),
+    maxConcurrency: z.number().int().positive().default(64),
+    defaultRetry: z
+      .object({
+        maxAttempts: z.number().int().min(1).default(3),
+        initialDelayMs: z.number().min(0).default(100),
+        maxDelayMs: z.number().min(0).default(10_000),
+        backoffMultiplier: z.number().min(1).default(2),
+        jitter: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const agentsSchema = z
+  .object({
+    minAgents: z.number().int().min(0).default(2),
+    maxAgents: z.number().int().positive().default(10),
+    scaleUpThreshold: z.number().min(0).max(100).default(80),
+    scaleDownThreshold: z.number().min(0).max(100).default(20),
+    healthCheckInterval: z.number().int().positive().default(5000),
+  })
+  .strict()
+  .refine((a) => a.minAgents <= a.maxAgents, { message: 'minAgents must be <= maxAgents' });
+
+const monitoringSchema = z
+  .object({
+    enableMetrics: z.boolean().default(true),
+    enableTracing: z.boolean().default(false),
+    enableProfiling: z.boolean().default(true),
+    alertThresholds: z
+      .object({
+        taskFailureRate: z.number().min(0).max(100).default(10),
+        executionDuration: z.number().positive().default(60_000),
+        memoryUsage: z.number().positive().default(536_870_912),
+        cpuUsage: z.number().min(0).max(100).default(80),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const collaborationSchema = z
+  .object({
+    enableRealtime: z.boolean().default(true),
+    maxParticipants: z.number().int().positive().default(10),
+    sessionTimeout: z.number().int().positive().default(3_600_000),
+    conflictResolution: z.enum(['operational-transform', 'crdt', 'last-write-wins', 'custom']).default('crdt'),
+  })
+  .strict();
+
+const storeSchema = z
+  .object({
+    /** `sqlite` (default, embedded), `memory`, or `redis` (needs the `redis` section). */
+    type: z.enum(['sqlite', 'memory', 'redis']).default('sqlite'),
+    path: z.string().default('.codexos/state.db'),
+  })
+  .strict();
+
+export const orchestratorConfigSchema = z
+  .object({
+    redis: redisSchema.optional(),
+    workflow: workflowSchema.prefault({}),
+    agents: agentsSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
+    collaboration: collaborationSchema.prefault({}),
+    store: storeSchema.prefault({}),
+    /** Model layer settings: providers, catalog overrides, budgets. Validated by the models pillar. */
+    models: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export type OrchestratorConfigInput = z.input<typeof orchestratorConfigSchema>;
+export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;
+
+export function parseConfig(input: unknown = {}): OrchestratorConfig {
+  const r = orchestratorConfigSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw new CodexError(
+      ErrorCodes.CONFIG_INVALID,
+      `Invalid orchestrator config: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      { issues },
+    );
+  }
+  return r.data;
+}

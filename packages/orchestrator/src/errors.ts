@@ -1,0 +1,75 @@
+// One catalog of stable error codes (like Fastify's FST_ERR_*): callers switch on `code`, never on message text.
+export const ErrorCodes = {
+  CONFIG_INVALID: 'CDX_ERR_CONFIG_INVALID',
+  WORKFLOW_PARSE: 'CDX_ERR_WORKFLOW_PARSE',
+  WORKFLOW_INVALID: 'CDX_ERR_WORKFLOW_INVALID',
+  INPUT_TOO_LARGE: 'CDX_ERR_INPUT_TOO_LARGE',
+  UNSAFE_KEY: 'CDX_ERR_UNSAFE_KEY',
+  EXPRESSION: 'CDX_ERR_EXPRESSION',
+  TEMPLATE: 'CDX_ERR_TEMPLATE',
+  AGENT_UNKNOWN: 'CDX_ERR_AGENT_UNKNOWN',
+  AGENT_INVALID: 'CDX_ERR_AGENT_INVALID',
+  TASK_FAILED: 'CDX_ERR_TASK_FAILED',
+  TASK_TIMEOUT: 'CDX_ERR_TASK_TIMEOUT',
+  WORKFLOW_TIMEOUT: 'CDX_ERR_WORKFLOW_TIMEOUT',
+  CANCELLED: 'CDX_ERR_CANCELLED',
+  LOOP_LIMIT: 'CDX_ERR_LOOP_LIMIT',
+  EXECUTION_NOT_FOUND: 'CDX_ERR_EXECUTION_NOT_FOUND',
+  STORE: 'CDX_ERR_STORE',
+  MODEL: 'CDX_ERR_MODEL',
+  MODEL_NOT_FOUND: 'CDX_ERR_MODEL_NOT_FOUND',
+  MODEL_RATE_LIMITED: 'CDX_ERR_MODEL_RATE_LIMITED',
+  MODEL_CIRCUIT_OPEN: 'CDX_ERR_MODEL_CIRCUIT_OPEN',
+  MODEL_NO_MATCH: 'CDX_ERR_MODEL_NO_MATCH',
+  BUDGET_EXCEEDED: 'CDX_ERR_BUDGET_EXCEEDED',
+  CONTEXT_OVERFLOW: 'CDX_ERR_CONTEXT_OVERFLOW',
+  COLLAB: 'CDX_ERR_COLLAB',
+  COLLAB_FORBIDDEN: 'CDX_ERR_COLLAB_FORBIDDEN',
+  COLLAB_LOCKED: 'CDX_ERR_COLLAB_LOCKED',
+  COLLAB_FULL: 'CDX_ERR_COLLAB_FULL',
+  COLLAB_SESSION: 'CDX_ERR_COLLAB_SESSION',
+  PROTOCOL: 'CDX_ERR_PROTOCOL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface ErrorIssue {
+  /** Where the problem is, e.g. `tasks[2].dependencies` or a task id. */
+  path?: string;
+  taskId?: string;
+  message: string;
+}
+
+export class CodexError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: ErrorIssue[];
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, opts: { issues?: ErrorIssue[]; cause?: unknown; retryable?: boolean } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'CodexError';
+    this.code = code;
+    this.issues = opts.issues ?? [];
+    this.retryable = opts.retryable ?? false;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; issues: ErrorIssue[] } {
+    return { code: this.code, message: this.message, issues: this.issues };
+  }
+}
+
+export function isCodexError(err: unknown, code?: ErrorCode): err is CodexError {
+  return err instanceof CodexError && (code === undefined || err.code === code);
+}
+
+/** Plain, serialisable error shape stored in state and sent in events. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+export function toErrorInfo(err: unknown): ErrorInfo {
+  if (err instanceof CodexError) return { code: err.code, message: err.message };
+  if (err instanceof Error) return { code: (err as { code?: string }).code ?? err.name ?? 'Error', message: err.message };
+  return { code: 'Error', message: String(err) };
+}
