@@ -25,7 +25,12 @@ interface TaskRef extends ExecRef {
 }
 
 export interface OrchestratorEvents {
-  'workflow:started': ExecRef & { taskCount: number; resumed: boolean };
+  'workflow:started': ExecRef & {
+    taskCount: number;
+    resumed: boolean;
+    /** The DAG as declared, so observers (monitor, dashboard) can compute critical paths. */
+    tasks: Array<{ id: string; agentId: string; type?: string; dependencies: string[] }>;
+  };
   'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number };
   'workflow:failed': ExecRef & { duration: number; error: ErrorInfo };
   'workflow:cancelled': ExecRef & { duration: number; reason: string };
