@@ -1,0 +1,46 @@
+// CodexOS: one agent with a code handler; each task depends on every task of the previous stage and reads
+// their outputs from ctx.deps. Store: in-memory, or SQLite (a fresh file, every transition persisted).
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MultiAgentOrchestrator } from '../../../packages/orchestrator/src/index.ts';
+import type { EngineAdapter, Runner, Shape, TaskBody } from '../types.ts';
+
+export async function createCodexOS(opts: { store: 'memory' | 'sqlite' }): Promise<EngineAdapter> {
+  const path = join(tmpdir(), `codexos-bench-${process.pid}-${Date.now()}.db`);
+  const o = new MultiAgentOrchestrator({
+    store: opts.store === 'memory' ? { type: 'memory' } : { type: 'sqlite', path },
+    workflow: { maxTasks: 20_000, maxDepth: 20_000, maxConcurrency: 5_000 },
+    monitoring: { enableMetrics: false, enableProfiling: false },
+    // biome-ignore lint/suspicious/noExplicitAny: the bench passes only the fields it needs.
+  } as any);
+  let body: TaskBody = async () => 0;
+  o.registerAgent({
+    id: 'noop',
+    name: 'noop',
+    instructions: '',
+    handler: (ctx) => body(Object.values(ctx.deps) as number[]),
+  });
+  let seq = 0;
+  return {
+    async prepare(shape: Shape, b: TaskBody): Promise<Runner> {
+      body = b;
+      const tasks = shape.stages.flatMap((stage, s) =>
+        stage.map((id) => ({ id, name: id, agentId: 'noop', dependencies: s === 0 ? [] : shape.stages[s - 1] })),
+      );
+      const def = { id: `wf${seq++}`, name: 'bench', version: '1', tasks };
+      const lastId = shape.stages[shape.stages.length - 1][0];
+      return async () => {
+        // biome-ignore lint/suspicious/noExplicitAny: tolerate a Map or a record of task states.
+        const ex: any = await o.executeWorkflow(def as never, { input: {} });
+        if (ex.status !== 'completed') throw new Error(`execution ${ex.status}: ${ex.error?.message ?? ''}`);
+        const t = ex.tasks instanceof Map ? ex.tasks.get(lastId) : ex.tasks[lastId];
+        return t.output as number;
+      };
+    },
+    async close() {
+      await o.close();
+      if (opts.store === 'sqlite') for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+    },
+  };
+}

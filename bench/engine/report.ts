@@ -1,0 +1,229 @@
+// Renders bench/results/engine.md from one run's pair results: targets with verdicts, then every workload
+// with each peer's ratio to CodexOS (memory and SQLite) from the same run.
+import { ENGINE_LABELS } from './engines/index.ts';
+import type { PairResult, WorkloadId } from './types.ts';
+
+export interface RunInfo {
+  date: string;
+  node: string;
+  cpus: string;
+  os: string;
+  durationS: number;
+  redis: string;
+}
+
+const MEM = 'codexos-memory';
+const SQL = 'codexos-sqlite';
+const OURS = [MEM, SQL];
+const SCALING: WorkloadId[] = ['A100', 'A300', 'A1000', 'A2000', 'A10000'];
+export const FLAT_LIMIT = 1.5;
+export const D_MIN_WFS = 396;
+export const D_MAX_P99 = 255;
+
+export function num(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 0.1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || b === 0) return '–';
+  const r = a / b;
+  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+}
+
+class Table {
+  constructor(private readonly results: PairResult[]) {}
+  get(engine: string, w: WorkloadId): PairResult | undefined {
+    return this.results.find((r) => r.engine === engine && r.workload === w);
+  }
+  value(engine: string, w: WorkloadId): number | undefined {
+    const r = this.get(engine, w);
+    return r?.ok ? r.value : undefined;
+  }
+  cell(engine: string, w: WorkloadId): string {
+    const r = this.get(engine, w);
+    if (!r) return 'not run';
+    if (!r.ok) return 'failed';
+    const d = w === 'D' ? ` (p99 ${num(r.p99Ms)} ms)` : '';
+    return `${num(r.value)}${d}${r.reps < 5 ? '¹' : ''}`;
+  }
+  /** Max over min of µs/task across the scaling sizes; undefined when a size is missing. */
+  flatness(engine: string): number | undefined {
+    const vs = SCALING.map((w) => this.value(engine, w));
+    if (vs.some((v) => v === undefined)) return undefined;
+    const xs = vs as number[];
+    return Math.max(...xs) / Math.min(...xs);
+  }
+}
+
+interface Verdict {
+  text: string;
+  miss?: string;
+}
+
+function atMost(label: string, v: number | undefined, limit: number, unit: string): Verdict {
+  if (v === undefined) return { text: 'no result', miss: `${label}: no result` };
+  if (v <= limit) return { text: `met (${num(v)} ≤ ${limit})` };
+  const by = `${num(v)} ${unit} vs ≤ ${limit}: ${ratio(v, limit)} the target`;
+  return { text: `**missed**: ${by}`, miss: `${label}: ${by}` };
+}
+
+function dVerdict(label: string, r: PairResult | undefined): Verdict {
+  if (!r?.ok || r.value === undefined) return { text: 'no result', miss: `${label}: no result` };
+  const parts: string[] = [];
+  if (r.value < D_MIN_WFS) parts.push(`${num(r.value)} wf/s vs ≥ ${D_MIN_WFS} (${num((100 * r.value) / 400)} % of ideal)`);
+  if ((r.p99Ms ?? Infinity) > D_MAX_P99) parts.push(`p99 ${num(r.p99Ms)} ms vs ≤ ${D_MAX_P99} ms`);
+  if (parts.length === 0) return { text: `met (${num(r.value)} wf/s, p99 ${num(r.p99Ms)} ms)` };
+  return { text: `**missed**: ${parts.join('; ')}`, miss: `${label}: ${parts.join('; ')}` };
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+export function renderReport(info: RunInfo, results: PairResult[]): string {
+  const t = new Table(results);
+  const engines = Object.keys(ENGINE_LABELS).filter((e) => results.some((r) => r.engine === e));
+  const peers = engines.filter((e) => !OURS.includes(e));
+  const L: string[] = [];
+  const misses: string[] = [];
+  const verdict = (v: Verdict): string => {
+    if (v.miss) misses.push(v.miss);
+    return v.text;
+  };
+
+  L.push('## Engine overhead: CodexOS vs bare Promises, LangGraph.js, Mastra, BullMQ');
+  L.push('');
+  L.push('Command: `npm run bench` at the repository root (this area alone: `cd bench && node --import tsx engine/bench.ts`).');
+  L.push(`Run: ${info.date}, ${info.durationS} s; Node ${info.node}; ${info.cpus}; ${info.os}; redis-server ${info.redis} (started by the script).`);
+  L.push('Every (engine, workload) pair ran in a fresh process: build the workflow once, 1 warm-up run, then the median of 5 runs;');
+  L.push('each run is accepted only if the task body ran exactly once per task and the final output proves every result reached');
+  L.push('its dependents (B: the join sums all 1000 results). ¹ = fewer reps for a slow pair (see the notes column).');
+  L.push('');
+
+  L.push('### Targets');
+  L.push('');
+  L.push(row(['target', 'CodexOS memory', 'CodexOS SQLite', 'verdict', ...peers.map((p) => ENGINE_LABELS[p])]));
+  L.push(row(['---', '---:', '---:', '---', ...peers.map(() => '---:')]));
+  for (const [w, name] of [
+    ['A1000', 'A: µs/task, chain N=1000'],
+    ['B', 'B: µs/task, 1000-wide fan-out/fan-in'],
+  ] as const) {
+    const vm = atMost(`${name} (memory)`, t.value(MEM, w), 5, 'µs/task');
+    const vs = atMost(`${name} (SQLite)`, t.value(SQL, w), 30, 'µs/task');
+    L.push(
+      row([
+        `${name}: ≤ 5 memory, ≤ 30 SQLite`,
+        t.cell(MEM, w),
+        t.cell(SQL, w),
+        `memory ${verdict(vm)}; SQLite ${verdict(vs)}`,
+        ...peers.map((p) => t.cell(p, w)),
+      ]),
+    );
+  }
+  const ve = atMost('E: µs per run (memory)', t.value(MEM, 'E'), 10, 'µs/run');
+  L.push(
+    row([
+      'E: µs per run of a 1-task workflow: ≤ 10',
+      t.cell(MEM, 'E'),
+      t.cell(SQL, 'E'),
+      `memory ${verdict(ve)}; SQLite shown for reference`,
+      ...peers.map((p) => t.cell(p, 'E')),
+    ]),
+  );
+  L.push(
+    row([
+      `D: wf/s ≥ ${D_MIN_WFS} (99 % of 400), p99 ≤ ${D_MAX_P99} ms`,
+      t.cell(MEM, 'D'),
+      t.cell(SQL, 'D'),
+      `memory ${verdict(dVerdict('D (memory)', t.get(MEM, 'D')))}; SQLite ${verdict(dVerdict('D (SQLite)', t.get(SQL, 'D')))}`,
+      ...peers.map((p) => t.cell(p, 'D')),
+    ]),
+  );
+  const fm = atMost('scaling max/min µs/task N=100…10 000 (memory)', t.flatness(MEM), FLAT_LIMIT, '×');
+  const fs = atMost('scaling max/min µs/task N=100…10 000 (SQLite)', t.flatness(SQL), FLAT_LIMIT, '×');
+  L.push(
+    row([
+      `flat cost: max/min µs/task over N=100…10 000 ≤ ${FLAT_LIMIT}`,
+      num(t.flatness(MEM)),
+      num(t.flatness(SQL)),
+      `memory ${verdict(fm)}; SQLite ${verdict(fs)}`,
+      ...peers.map((p) => num(t.flatness(p))),
+    ]),
+  );
+  L.push(
+    row([
+      'C: overhead ms over the ideal 250 ms (no target)',
+      t.cell(MEM, 'C'),
+      t.cell(SQL, 'C'),
+      '–',
+      ...peers.map((p) => t.cell(p, 'C')),
+    ]),
+  );
+  L.push('');
+
+  L.push('### Every workload, with ratios');
+  L.push('');
+  L.push('× mem / × SQLite = the peer\'s cost ÷ CodexOS\'s cost in the same run (above 1: the peer costs more).');
+  L.push('For D it is the peer\'s throughput ÷ CodexOS\'s (below 1: the peer completes fewer workflows per second).');
+  const sections: Array<[WorkloadId, string, string]> = [
+    ['A1000', 'A — chain of 1000 no-op async tasks', 'µs/task'],
+    ['B', 'B — start → 1000 independent no-op tasks → join', 'µs/task'],
+    ['C', 'C — data-analysis pipeline, each task sleeps 50 ms (ideal makespan 250 ms)', 'overhead ms'],
+    ['D', 'D — C × 100 instances started together (ideal 400 wf/s)', 'wf/s'],
+    ['E', 'E — one no-op task, 100 runs in a row', 'µs per run'],
+  ];
+  for (const [w, title, unit] of sections) {
+    L.push('');
+    L.push(`#### ${title}`);
+    L.push('');
+    const head = ['engine', unit];
+    if (w === 'D') head.push('p50 ms', 'p99 ms');
+    if (w === 'C') head.push('makespan ms');
+    head.push('× mem', '× SQLite', 'reps', 'notes');
+    L.push(row(head));
+    L.push(row(head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:'))));
+    for (const e of engines) {
+      const r = t.get(e, w);
+      const v = r?.ok ? r.value : undefined;
+      const cells = [ENGINE_LABELS[e], r ? (r.ok ? num(v) : 'failed') : 'not run'];
+      if (w === 'D') cells.push(num(r?.p50Ms), num(r?.p99Ms));
+      if (w === 'C') cells.push(num(r?.makespanMs));
+      cells.push(ratio(v, t.value(MEM, w)), ratio(v, t.value(SQL, w)), String(r?.reps ?? 0), r?.ok ? (r.note ?? '') : (r?.error ?? '').replace(/\|/g, '/'));
+      L.push(row(cells));
+    }
+  }
+  L.push('');
+  L.push('#### Scaling — A chain, µs/task by N');
+  L.push('');
+  L.push(row(['engine', ...SCALING.map((w) => `N=${w.slice(1)}`), 'max/min', 'N=10 000 ÷ CodexOS mem', 'notes']));
+  L.push(row(['---', ...SCALING.map(() => '---:'), '---:', '---:', '---']));
+  for (const e of engines) {
+    const notes = SCALING.map((w) => t.get(e, w))
+      .filter((r) => r && (!r.ok || r.note))
+      .map((r) => `N=${r?.workload.slice(1)}: ${r?.ok ? r.note : `failed (${r?.error})`}`.replace(/\|/g, '/'));
+    L.push(
+      row([
+        ENGINE_LABELS[e],
+        ...SCALING.map((w) => t.cell(e, w)),
+        num(t.flatness(e)),
+        ratio(t.value(e, 'A10000'), t.value(MEM, 'A10000')),
+        notes.join('; '),
+      ]),
+    );
+  }
+  L.push('');
+  L.push('### Targets missed in this run');
+  L.push('');
+  if (misses.length === 0) L.push('None.');
+  for (const m of misses) L.push(`- ${m}`);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) {
+    L.push('');
+    L.push('Pairs that failed (not counted anywhere above):');
+    for (const r of failed) L.push(`- ${ENGINE_LABELS[r.engine] ?? r.engine} / ${r.workload}: ${r.error}`);
+  }
+  L.push('');
+  return `${L.join('\n')}\n`;
+}
