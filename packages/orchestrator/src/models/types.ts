@@ -20,6 +20,11 @@ export interface ModelRequest {
   json?: boolean;
 }
 
+/** Per-call options every provider honours: the signal aborts a hung or cancelled request. */
+export interface ProviderCallOptions {
+  signal?: AbortSignal;
+}
+
 export interface ModelResponse {
   text: string;
   model: string;
@@ -69,6 +74,14 @@ export interface ModelRequirements {
   model?: string;
   maxTokens?: number;
   temperature?: number;
+  /** Ask for a JSON answer (also implies the `json` capability when selecting). */
+  json?: boolean;
+}
+
+/** A token/cost ceiling; either bound alone is allowed. */
+export interface Budget {
+  maxTokens?: number;
+  maxCostUsd?: number;
 }
 
 /** What the engine hands the model layer for one task attempt. */
@@ -83,6 +96,14 @@ export interface ModelRunRequest {
   workflowId?: string;
   taskId?: string;
   signal?: AbortSignal;
+  /** Cap on output tokens for this call (overrides `requirements.maxTokens`). */
+  maxTokens?: number;
+  /** Per-workflow (execution) budget; overrides `models.budgets.perWorkflow` from config. */
+  budget?: Budget;
+  /** Stream the answer: called with each text delta as it arrives. */
+  onDelta?: (delta: string) => void;
+  /** Scores an answer in [0, 1] for A/B experiments (quality per arm). */
+  scorer?: (text: string, req: ModelRunRequest) => number | Promise<number>;
 }
 
 export interface ModelRunResult {
@@ -93,8 +114,45 @@ export interface ModelRunResult {
   cost: number;
   latencyMs: number;
   offline?: boolean;
+  /** Provider calls made, retries and fallbacks included. */
+  attempts?: number;
+  /** Models tried before the one that answered. */
+  fallbacks?: string[];
+  /** Tokens of upstream context dropped to fit the model's window (0 or absent: none). */
+  contextTrimmedTokens?: number;
+  /** Set when the call belonged to an A/B experiment arm. */
+  experiment?: { id: string; arm: string };
 }
 
 export interface ModelRunner {
   run(req: ModelRunRequest): Promise<ModelRunResult>;
+}
+
+/** One model in the catalog. Prices are USD per million tokens. */
+export interface CatalogModel {
+  /** Catalog id used in requirements and config, e.g. `claude-3-sonnet`. */
+  id: string;
+  provider: string;
+  /** Name sent to the provider; defaults to `id`. */
+  providerModel?: string;
+  capabilities: Capability[];
+  contextWindow: number;
+  maxOutputTokens?: number;
+  inputPricePerMTok: number;
+  outputPricePerMTok: number;
+  rateLimit?: RateLimit;
+  /** Nominal latency to first answer (ms) used until real calls are measured. */
+  typicalLatencyMs?: number;
+  /** Legacy/retired models stay selectable only when pinned or preferred. */
+  deprecated?: boolean;
+  /** Where the price came from, e.g. a pricing page and date, or a note when it is an estimate. */
+  priceSource?: string;
+  offline?: boolean;
+}
+
+export interface RateLimit {
+  /** Requests per window (minute by default). */
+  rpm?: number;
+  /** Tokens (input + reserved output) per window. */
+  tpm?: number;
 }

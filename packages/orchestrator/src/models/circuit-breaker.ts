@@ -1,0 +1,90 @@
+// One breaker per provider: opens when the failure ratio over the last `windowSize` outcomes reaches
+// `failureRate` (after `minCalls`), lets a single probe through after `cooldownMs`, and closes on its success.
+// A ratio rather than a run of failures keeps it closed under scattered faults that retries absorb.
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitBreakerOptions {
+  windowSize: number;
+  minCalls: number;
+  failureRate: number;
+  cooldownMs: number;
+  now?: () => number;
+  onStateChange?: (state: CircuitState, from: CircuitState) => void;
+}
+
+export class CircuitBreaker {
+  private outcomes: boolean[] = [];
+  private failures = 0;
+  private openedAt = 0;
+  private probing = false;
+  private current: CircuitState = 'closed';
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CircuitBreakerOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get state(): CircuitState {
+    if (this.current === 'open' && this.now() - this.openedAt >= this.opts.cooldownMs) this.transition('half-open');
+    return this.current;
+  }
+
+  /** True if a call may go out now; in half-open only one probe at a time. */
+  tryPass(): boolean {
+    const s = this.state;
+    if (s === 'closed') return true;
+    if (s === 'open' || this.probing) return false;
+    this.probing = true;
+    return true;
+  }
+
+  /** Milliseconds until an open circuit lets a probe through. */
+  retryInMs(): number {
+    return this.current === 'open' ? Math.max(0, this.openedAt + this.opts.cooldownMs - this.now()) : 0;
+  }
+
+  success(): void {
+    if (this.current === 'half-open') {
+      this.probing = false;
+      this.reset();
+      this.transition('closed');
+      return;
+    }
+    this.push(true);
+  }
+
+  failure(): void {
+    if (this.current === 'half-open') {
+      this.probing = false;
+      this.open();
+      return;
+    }
+    if (this.current === 'open') return;
+    this.push(false);
+    if (this.outcomes.length >= this.opts.minCalls && this.failures / this.outcomes.length >= this.opts.failureRate) this.open();
+  }
+
+  private push(ok: boolean): void {
+    this.outcomes.push(ok);
+    if (!ok) this.failures++;
+    if (this.outcomes.length > this.opts.windowSize && this.outcomes.shift() === false) this.failures--;
+  }
+
+  private open(): void {
+    this.openedAt = this.now();
+    this.reset();
+    this.transition('open');
+  }
+
+  private reset(): void {
+    this.outcomes = [];
+    this.failures = 0;
+  }
+
+  private transition(to: CircuitState): void {
+    const from = this.current;
+    if (from === to) return;
+    this.current = to;
+    this.opts.onStateChange?.(to, from);
+  }
+}
