@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { Subject, type Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import type { ErrorInfo } from './errors.js';
 
 // Every event the orchestrator emits, by name. Payloads are plain data (serialisable) so the server can forward

@@ -1,0 +1,73 @@
+import type { TokenUsage } from '../events.js';
+import type { ModelRequirements, ModelRunResult } from '../models/types.js';
+
+/** What a code handler receives for one attempt of one task. */
+export interface TaskContext {
+  executionId: string;
+  workflowId: string;
+  taskId: string;
+  agentId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The workflow's input. */
+  input: unknown;
+  /** The task's `input` object with templates rendered. */
+  params: Record<string, unknown>;
+  /** `params.prompt` rendered, or '' when the task has none. */
+  prompt: string;
+  /** Outputs of this task's direct dependencies, by task id. */
+  readonly deps: Record<string, unknown>;
+  /** Outputs of every task completed so far in this execution, by task id. */
+  readonly outputs: Record<string, unknown>;
+  /** The current item and index for `forEach` tasks, and the iteration number for `while` tasks. */
+  item?: unknown;
+  index?: number;
+  iteration?: number;
+  /** Aborted on task timeout, workflow timeout or cancellation. */
+  readonly signal: AbortSignal;
+  /** Call the model layer with this agent's requirements (the default behaviour of handler-less agents). */
+  callModel(prompt?: string, opts?: { system?: string; context?: string }): Promise<ModelRunResult>;
+}
+
+export type AgentHandler = (ctx: TaskContext) => unknown | Promise<unknown>;
+
+export interface AgentDefinition {
+  id: string;
+  name?: string;
+  /** System instructions sent to the model. */
+  instructions?: string;
+  model?: ModelRequirements;
+  tools?: Array<{ name: string; description?: string }>;
+  /** Code handler: runs instead of a model call. */
+  handler?: AgentHandler;
+  /** Concurrent tasks one instance of this agent takes. */
+  concurrency?: number;
+  /** Optional liveness probe run every `agents.healthCheckInterval`; a throw or `false` marks an instance unhealthy. */
+  healthCheck?: () => boolean | Promise<boolean>;
+}
+
+export interface AgentInstanceStats {
+  instanceId: string;
+  active: number;
+  completed: number;
+  failed: number;
+  healthy: boolean;
+}
+
+export interface AgentPoolStats {
+  agentId: string;
+  instances: AgentInstanceStats[];
+  capacity: number;
+  active: number;
+  waiting: number;
+  utilisation: number;
+  /** Mean time a task waited for a free instance, ms. */
+  meanAllocationMs: number;
+}
+
+export interface ModelTaskOutput {
+  text: string;
+  usage: TokenUsage;
+  cost: number;
+  model: string;
+}

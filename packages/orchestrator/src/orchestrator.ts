@@ -1,0 +1,196 @@
+import type { Observable } from 'rxjs';
+import { AgentPool } from './agents/pool.js';
+import { AgentRegistry } from './agents/registry.js';
+import type { AgentDefinition, AgentPoolStats } from './agents/types.js';
+import { parseConfig, type OrchestratorConfig, type OrchestratorConfigInput } from './config.js';
+import { CodexError, ErrorCodes } from './errors.js';
+import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
+import { LocalProvider } from './models/local-provider.js';
+import type { ModelRunner } from './models/types.js';
+import { createStore } from './store/create-store.js';
+import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
+import { Execution } from './workflow/execution.js';
+import { assertMaxSize, assertSafeValue, DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
+import { planWorkflow } from './workflow/plan.js';
+import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from './workflow/types.js';
+
+export interface OrchestratorOptions {
+  /** Use this store instead of the one `config.store` describes (e.g. a Redis store, or your own). */
+  store?: StateStore;
+  /** Use this model layer instead of the built-in one. */
+  models?: ModelRunner;
+  /** Largest accepted execution input, bytes (JSON). */
+  maxInputBytes?: number;
+}
+
+/** A definition validated and compiled by `prepareWorkflow`. */
+export interface PreparedWorkflow {
+  readonly id: string;
+  readonly definition: WorkflowDefinition;
+}
+
+/** The model layer used until providers are configured: the offline `local` provider, labelled in every answer. */
+function offlineRunner(): ModelRunner {
+  const local = new LocalProvider();
+  return {
+    async run(req) {
+      const t0 = performance.now();
+      const messages = [
+        ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
+        ...(req.context ? [{ role: 'user' as const, content: req.context }] : []),
+        { role: 'user' as const, content: req.prompt },
+      ];
+      const r = await local.complete({ model: 'local-echo', messages }, { signal: req.signal });
+      return { text: r.text, provider: 'local', model: r.model, usage: r.usage, cost: 0, latencyMs: performance.now() - t0, offline: true };
+    },
+  };
+}
+
+/**
+ * The entry point: wires the pillars together and owns the event bus. Listen with `on(...)` or `events$`.
+ */
+export class MultiAgentOrchestrator {
+  readonly config: OrchestratorConfig;
+  readonly bus = new EventBus();
+  readonly store: StateStore;
+  readonly agents = new AgentRegistry();
+  readonly pool: AgentPool;
+  readonly models: ModelRunner;
+  private readonly cache = new Map<string, unknown>();
+  private readonly running = new Map<string, Execution>();
+  private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
+  private readonly maxInputBytes: number;
+  private closed = false;
+
+  constructor(config: OrchestratorConfigInput = {}, options: OrchestratorOptions = {}) {
+    this.config = parseConfig(config);
+    this.store = options.store ?? createStore(this.config.store);
+    this.pool = new AgentPool(this.config.agents, this.bus);
+    this.models = options.models ?? offlineRunner();
+    this.maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  }
+
+  get events$(): Observable<OrchestratorEvent> {
+    return this.bus.events$;
+  }
+
+  on<K extends OrchestratorEventName>(event: K, listener: (payload: OrchestratorEvents[K]) => void): this {
+    this.bus.on(event, listener as never);
+    return this;
+  }
+
+  once<K extends OrchestratorEventName>(event: K, listener: (payload: OrchestratorEvents[K]) => void): this {
+    this.bus.once(event, listener as never);
+    return this;
+  }
+
+  off<K extends OrchestratorEventName>(event: K, listener?: (payload: OrchestratorEvents[K]) => void): this {
+    this.bus.off(event, listener as never);
+    return this;
+  }
+
+  registerAgent(agent: AgentDefinition): this {
+    this.agents.register(agent);
+    this.pool.add(agent);
+    this.bus.publish('agent:registered', { agentId: agent.id, timestamp: Date.now() });
+    return this;
+  }
+
+  agentStats(agentId: string): AgentPoolStats | undefined {
+    return this.pool.stats(agentId);
+  }
+
+  /** Validates a definition (shape, graph, expressions, limits, agents) and returns it normalised. */
+  validateWorkflow(definition: unknown, opts: { checkAgents?: boolean } = {}): WorkflowDefinition {
+    return this.plan(definition, opts.checkAgents ?? true).def;
+  }
+
+  async loadWorkflow(path: string): Promise<WorkflowDefinition> {
+    return this.validateWorkflow(await readWorkflowFile(path), { checkAgents: false });
+  }
+
+  /**
+   * Validates and compiles a definition once; pass the result to `executeWorkflow` as often as you like to skip
+   * re-validation (like compiling a graph once and invoking it many times).
+   */
+  prepareWorkflow(definition: unknown): PreparedWorkflow {
+    const plan = this.plan(definition, true);
+    const prepared = Object.freeze({ id: plan.def.id, definition: plan.def });
+    this.prepared.set(prepared, plan);
+    return prepared;
+  }
+
+  async executeWorkflow(definition: unknown, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    this.assertOpen();
+    const plan = this.prepared.get(definition as PreparedWorkflow) ?? this.plan(definition, true);
+    const input = options.input ?? {};
+    assertSafeValue(input, 'execution input', '$input');
+    assertMaxSize(input, 'execution input', this.maxInputBytes);
+    return this.run(plan, input, { executionId: options.executionId, signal: options.signal });
+  }
+
+  /** Continues a stored execution: tasks with a recorded completion keep their output; the rest run. */
+  async resume(executionId: string, options: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+    this.assertOpen();
+    const stored = await this.store.loadExecution(executionId);
+    if (!stored) throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `No stored execution "${executionId}" in the ${this.store.kind} store`);
+    if (this.running.has(executionId)) throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `Execution "${executionId}" is already running here`);
+    const plan = this.plan(stored.header.definition, true);
+    return this.run(plan, stored.header.input, { signal: options.signal, resumed: stored });
+  }
+
+  /** Cancels a running execution; resolves its result with status `cancelled`. */
+  cancel(executionId: string, reason = 'cancelled by caller'): boolean {
+    const ex = this.running.get(executionId);
+    if (!ex) return false;
+    ex.cancel(reason);
+    return true;
+  }
+
+  getExecution(executionId: string) {
+    return this.store.loadExecution(executionId);
+  }
+
+  listExecutions(query?: ExecutionQuery): ExecutionHeader[] | Promise<ExecutionHeader[]> {
+    return this.store.listExecutions(query);
+  }
+
+  history(executionId: string): TaskTransition[] | Promise<TaskTransition[]> {
+    return this.store.history(executionId);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ex of this.running.values()) ex.cancel('orchestrator closed');
+    await Promise.allSettled([...this.running.values()].map((e) => e.done));
+    this.pool.close();
+    await this.store.close();
+  }
+
+  private plan(definition: unknown, checkAgents: boolean): Plan {
+    return planWorkflow(definition, {
+      limits: this.config.workflow,
+      hasAgent: checkAgents ? (id) => this.agents.has(id) : undefined,
+    });
+  }
+
+  private async run(plan: Plan, input: unknown, opts: ConstructorParameters<typeof Execution>[3]): Promise<ExecutionResult> {
+    const ex = new Execution(
+      plan,
+      { bus: this.bus, store: this.store, agents: this.agents, pool: this.pool, models: this.models, cache: this.cache, limits: this.config.workflow },
+      input,
+      opts,
+    );
+    this.running.set(ex.executionId, ex);
+    try {
+      return await ex.start();
+    } finally {
+      this.running.delete(ex.executionId);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CodexError(ErrorCodes.CANCELLED, 'orchestrator is closed');
+  }
+}

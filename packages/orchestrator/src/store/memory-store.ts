@@ -1,0 +1,74 @@
+import type { ExecutionHeader, ExecutionQuery, StateStore, StoredExecution, StoredTaskState, TaskTransition } from './types.js';
+
+/** Folds a transition into a task's latest state (shared by every store so they agree on semantics). */
+export function foldTransition(tasks: Map<string, StoredTaskState>, t: TaskTransition): void {
+  let s = tasks.get(t.taskKey);
+  if (!s) {
+    s = { taskKey: t.taskKey, status: t.status, attempts: 0 };
+    tasks.set(t.taskKey, s);
+  }
+  s.status = t.status;
+  if (t.attempt > s.attempts) s.attempts = t.attempt;
+  if (t.status === 'running' && s.startedAt === undefined) s.startedAt = t.at;
+  if (t.status === 'completed' || t.status === 'failed' || t.status === 'skipped') s.finishedAt = t.at;
+  if (t.status === 'completed') {
+    s.output = t.output;
+    s.error = undefined;
+  }
+  if (t.error) s.error = t.error;
+  if (t.usage) s.usage = t.usage;
+  if (t.cost !== undefined) s.cost = t.cost;
+}
+
+export function filterHeaders(headers: Iterable<ExecutionHeader>, q: ExecutionQuery = {}): ExecutionHeader[] {
+  const out: ExecutionHeader[] = [];
+  for (const h of headers) {
+    if (q.workflowId && h.workflowId !== q.workflowId) continue;
+    if (q.status && h.status !== q.status) continue;
+    out.push(h);
+  }
+  out.sort((a, b) => b.startedAt - a.startedAt);
+  return q.limit ? out.slice(0, q.limit) : out;
+}
+
+/** In-process store: nothing survives the process. The fast default for tests and benchmarks. */
+export class MemoryStore implements StateStore {
+  readonly kind = 'memory';
+  private readonly headers = new Map<string, ExecutionHeader>();
+  private readonly log = new Map<string, TaskTransition[]>();
+
+  saveExecution(header: ExecutionHeader): void {
+    this.headers.set(header.executionId, { ...header });
+  }
+
+  appendTransitions(batch: TaskTransition[]): void {
+    let id: string | undefined;
+    let list: TaskTransition[] | undefined;
+    for (const t of batch) {
+      if (t.executionId !== id) {
+        id = t.executionId;
+        list = this.log.get(id);
+        if (!list) this.log.set(id, (list = []));
+      }
+      list!.push(t);
+    }
+  }
+
+  loadExecution(executionId: string): StoredExecution | undefined {
+    const header = this.headers.get(executionId);
+    if (!header) return undefined;
+    const tasks = new Map<string, StoredTaskState>();
+    for (const t of this.log.get(executionId) ?? []) foldTransition(tasks, t);
+    return { header: { ...header }, tasks };
+  }
+
+  listExecutions(query?: ExecutionQuery): ExecutionHeader[] {
+    return filterHeaders(this.headers.values(), query);
+  }
+
+  history(executionId: string): TaskTransition[] {
+    return [...(this.log.get(executionId) ?? [])];
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,107 @@
+import { readFile, stat } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { CodexError, ErrorCodes } from '../errors.js';
+
+// Reading workflow files and untrusted values safely: size limits before parsing, syntax errors with a line
+// number, and no `__proto__` / `constructor` / `prototype` keys anywhere (prototype pollution).
+
+export const DEFAULT_MAX_WORKFLOW_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_MAX_INPUT_BYTES = 10 * 1024 * 1024;
+const MAX_DEPTH = 64;
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export type WorkflowFormat = 'json' | 'yaml';
+
+export function detectFormat(name: string): WorkflowFormat {
+  return /\.json$/i.test(name) ? 'json' : 'yaml';
+}
+
+/** Throws UNSAFE_KEY for prototype-polluting keys and INPUT_TOO_LARGE for over-deep values. */
+export function assertSafeValue(value: unknown, label: string, path = label, depth = 0): void {
+  if (depth > MAX_DEPTH) {
+    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${label} is nested deeper than ${MAX_DEPTH} levels at ${path}`, {
+      issues: [{ path, message: 'nested too deep' }],
+    });
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) assertSafeValue(value[i], label, `${path}[${i}]`, depth + 1);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (UNSAFE_KEYS.has(key)) {
+      throw new CodexError(ErrorCodes.UNSAFE_KEY, `${label} contains the forbidden key "${key}" at ${path}`, {
+        issues: [{ path: `${path}.${key}`, message: `forbidden key "${key}"` }],
+      });
+    }
+    assertSafeValue((value as Record<string, unknown>)[key], label, `${path}.${key}`, depth + 1);
+  }
+}
+
+/** Size of a value as JSON, stopping early once over `limit`. */
+export function assertMaxSize(value: unknown, label: string, limit: number): void {
+  let size: number;
+  try {
+    size = value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value) ?? '');
+  } catch (err) {
+    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${label} is not serialisable: ${(err as Error).message}`);
+  }
+  if (size > limit) {
+    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${label} is ${size} bytes; the limit is ${limit} bytes`, {
+      issues: [{ message: `${size} > ${limit} bytes` }],
+    });
+  }
+}
+
+export function parseWorkflowText(
+  text: string,
+  opts: { format?: WorkflowFormat; source?: string; maxBytes?: number } = {},
+): unknown {
+  const source = opts.source ?? 'workflow';
+  const limit = opts.maxBytes ?? DEFAULT_MAX_WORKFLOW_BYTES;
+  const bytes = Buffer.byteLength(text);
+  if (bytes > limit) {
+    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${source} is ${bytes} bytes; the limit is ${limit} bytes`);
+  }
+  const format = opts.format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  let value: unknown;
+  if (format === 'json') {
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  } else {
+    // maxAliasCount bounds "billion laughs" alias expansion; uniqueKeys rejects duplicated mapping keys.
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0];
+      const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
+      throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} is not valid YAML${where}: ${e.message.split('\n')[0]}`, {
+        issues: doc.errors.map((x) => ({ message: x.message.split('\n')[0] })),
+      });
+    }
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} could not be read: ${(err as Error).message}`);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} must be an object with id, name and tasks`);
+  }
+  assertSafeValue(value, source, '$');
+  return value;
+}
+
+export async function readWorkflowFile(path: string, maxBytes = DEFAULT_MAX_WORKFLOW_BYTES): Promise<unknown> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `Cannot read workflow file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (size > maxBytes) throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${path} is ${size} bytes; the limit is ${maxBytes} bytes`);
+  const text = await readFile(path, 'utf8');
+  return parseWorkflowText(text, { format: detectFormat(path), source: path, maxBytes });
+}

@@ -1,0 +1,272 @@
+import type { OrchestratorConfig } from '../config.js';
+import { CodexError, ErrorCodes, type ErrorIssue } from '../errors.js';
+import { parseExpression, referencedTasks, type Expr } from './expression.js';
+import { assertSafeValue } from './load.js';
+import { workflowSchema, type WorkflowDefinition } from './schema.js';
+import { compileTemplate } from './template.js';
+import type { Plan, PlannedTask, RetryPolicy } from './types.js';
+
+export interface PlanOptions {
+  limits: OrchestratorConfig['workflow'];
+  /** When given, unknown agent ids are validation errors. */
+  hasAgent?: (agentId: string) => boolean;
+}
+
+const DEFAULT_MAX_ITERATIONS = 100;
+
+function invalid(issues: ErrorIssue[], workflowId?: string): CodexError {
+  const head = issues
+    .slice(0, 5)
+    .map((i) => (i.taskId ? `task "${i.taskId}": ${i.message}` : i.path ? `${i.path}: ${i.message}` : i.message))
+    .join('; ');
+  const more = issues.length > 5 ? ` (+${issues.length - 5} more)` : '';
+  return new CodexError(
+    ErrorCodes.WORKFLOW_INVALID,
+    `Invalid workflow${workflowId ? ` "${workflowId}"` : ''}: ${head}${more}`,
+    { issues },
+  );
+}
+
+/** Parses and checks a definition (shape, graph, expressions, limits) and compiles it into an executable plan. */
+export function planWorkflow(raw: unknown, opts: PlanOptions): Plan {
+  assertSafeValue(raw, 'workflow', '$');
+  const parsed = workflowSchema.safeParse(raw);
+  if (!parsed.success) {
+    const tasks = (raw as { tasks?: Array<{ id?: unknown }> })?.tasks;
+    throw invalid(
+      parsed.error.issues.map((i) => {
+        const taskIdx = i.path[0] === 'tasks' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
+        const tid = taskIdx !== undefined ? tasks?.[taskIdx]?.id : undefined;
+        return {
+          path: i.path.join('.'),
+          taskId: typeof tid === 'string' ? tid : undefined,
+          message: `${i.path.slice(taskIdx !== undefined ? 2 : 0).join('.') || 'value'}: ${i.message}`,
+        };
+      }),
+      typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined,
+    );
+  }
+  return compile(parsed.data, opts);
+}
+
+function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
+  const { limits } = opts;
+  const issues: ErrorIssue[] = [];
+  if (limits.enableValidation && def.tasks.length > limits.maxTasks) {
+    issues.push({ path: 'tasks', message: `${def.tasks.length} tasks exceed workflow.maxTasks (${limits.maxTasks})` });
+  }
+  const byId = new Map<string, number>();
+  def.tasks.forEach((t, i) => {
+    if (byId.has(t.id)) issues.push({ taskId: t.id, message: `duplicate task id "${t.id}"` });
+    else byId.set(t.id, i);
+  });
+
+  const baseRetry: RetryPolicy = { ...limits.defaultRetry, ...def.defaults?.retry };
+  const tasks: PlannedTask[] = def.tasks.map((t, index) => {
+    const deps: number[] = [];
+    for (const d of t.dependencies ?? []) {
+      const j = byId.get(d);
+      if (d === t.id) issues.push({ taskId: t.id, message: 'depends on itself' });
+      else if (j === undefined) issues.push({ taskId: t.id, message: `unknown dependency "${d}"` });
+      else if (!deps.includes(j)) deps.push(j);
+    }
+    if (opts.hasAgent && !opts.hasAgent(t.agentId)) issues.push({ taskId: t.id, message: `unknown agent "${t.agentId}"` });
+    const expr = (field: string, src?: string): Expr | undefined => {
+      if (src === undefined) return undefined;
+      try {
+        return parseExpression(src);
+      } catch (err) {
+        issues.push({ taskId: t.id, path: field, message: `${field}: ${(err as Error).message}` });
+        return undefined;
+      }
+    };
+    let prompt: PlannedTask['prompt'] = '';
+    let templatedParams = false;
+    for (const [k, v] of Object.entries(t.input ?? {})) {
+      if (typeof v === 'string' && v.includes('{{')) {
+        try {
+          const tpl = compileTemplate(v);
+          if (k === 'prompt') prompt = tpl;
+          else templatedParams = true;
+        } catch (err) {
+          issues.push({ taskId: t.id, path: `input.${k}`, message: `input.${k}: ${(err as Error).message}` });
+        }
+      } else if (k === 'prompt') prompt = String(v ?? '');
+      else if (v && typeof v === 'object' && JSON.stringify(v).includes('{{')) templatedParams = true;
+    }
+    if (t.maxIterations !== undefined && !t.while && !t.forEach) {
+      issues.push({ taskId: t.id, message: 'maxIterations needs a while or forEach loop' });
+    }
+    return {
+      index,
+      id: t.id,
+      def: t,
+      deps,
+      dependents: [],
+      when: expr('when', t.when),
+      forEach: expr('forEach', t.forEach),
+      whileCond: expr('while', t.while),
+      maxIterations: t.maxIterations ?? DEFAULT_MAX_ITERATIONS,
+      prompt,
+      templatedParams,
+      retry: { ...baseRetry, ...t.retry },
+      timeoutMs: t.timeoutMs ?? def.defaults?.timeoutMs ?? limits.defaultTimeout,
+      onError: t.onError ?? 'fail',
+    };
+  });
+  for (const t of tasks) for (const d of t.deps) tasks[d].dependents.push(t.index);
+
+  const cycle = findCycle(tasks);
+  if (cycle) issues.push({ taskId: cycle[0], message: `dependency cycle: ${cycle.join(' -> ')}` });
+
+  let depth = 0;
+  if (!cycle) {
+    const ancestors = ancestorSets(tasks);
+    depth = longestPath(tasks);
+    if (limits.enableValidation && depth > limits.maxDepth) {
+      issues.push({ path: 'tasks', message: `dependency depth ${depth} exceeds workflow.maxDepth (${limits.maxDepth})` });
+    }
+    checkFallbacks(tasks, byId, ancestors, issues);
+    checkTemplateRefs(tasks, byId, ancestors, issues);
+  }
+  if (issues.length > 0) throw invalid(issues, def.id);
+  const roots = tasks.filter((t) => t.deps.length === 0 && t.fallbackFor === undefined).map((t) => t.index);
+  return { def, tasks, byId, roots, depth };
+}
+
+/** Iterative DFS (no recursion limit on 10 000-task chains); returns the cycle's task ids, closed. */
+function findCycle(tasks: PlannedTask[]): string[] | undefined {
+  const state = new Uint8Array(tasks.length); // 0 new, 1 on stack, 2 done
+  const parent = new Int32Array(tasks.length).fill(-1);
+  for (let s = 0; s < tasks.length; s++) {
+    if (state[s]) continue;
+    const stack: Array<[number, number]> = [[s, 0]];
+    state[s] = 1;
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const [n, i] = top;
+      if (i < tasks[n].deps.length) {
+        top[1]++;
+        const d = tasks[n].deps[i];
+        if (state[d] === 1) {
+          const path = [tasks[d].id];
+          for (let x = n; x !== d && x >= 0; x = parent[x]) path.push(tasks[x].id);
+          path.push(tasks[d].id);
+          return path.reverse();
+        }
+        if (state[d] === 0) {
+          state[d] = 1;
+          parent[d] = n;
+          stack.push([d, 0]);
+        }
+      } else {
+        state[n] = 2;
+        stack.pop();
+      }
+    }
+  }
+  return undefined;
+}
+
+function topoOrder(tasks: PlannedTask[]): number[] {
+  const indeg = tasks.map((t) => t.deps.length);
+  const order: number[] = [];
+  const q = tasks.filter((t) => t.deps.length === 0).map((t) => t.index);
+  while (q.length) {
+    const n = q.pop()!;
+    order.push(n);
+    for (const m of tasks[n].dependents) if (--indeg[m] === 0) q.push(m);
+  }
+  return order;
+}
+
+/** Number of tasks on the longest dependency chain. */
+function longestPath(tasks: PlannedTask[]): number {
+  const len = new Int32Array(tasks.length);
+  let max = 0;
+  for (const n of topoOrder(tasks)) {
+    let l = 1;
+    for (const d of tasks[n].deps) l = Math.max(l, len[d] + 1);
+    len[n] = l;
+    if (l > max) max = l;
+  }
+  return max;
+}
+
+/** Transitive ancestors per task, computed only for tasks that need the check (templates, fallbacks). */
+function ancestorSets(tasks: PlannedTask[]): (i: number) => Set<number> {
+  const memo = new Map<number, Set<number>>();
+  return (i) => {
+    let s = memo.get(i);
+    if (s) return s;
+    s = new Set();
+    const stack = [...tasks[i].deps];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (s.has(n)) continue;
+      s.add(n);
+      stack.push(...tasks[n].deps);
+    }
+    memo.set(i, s);
+    return s;
+  };
+}
+
+function checkFallbacks(
+  tasks: PlannedTask[],
+  byId: Map<string, number>,
+  ancestors: (i: number) => Set<number>,
+  issues: ErrorIssue[],
+): void {
+  for (const t of tasks) {
+    if (typeof t.onError !== 'object') continue;
+    const f = byId.get(t.onError.fallback);
+    if (f === undefined) {
+      issues.push({ taskId: t.id, message: `unknown fallback task "${t.onError.fallback}"` });
+      continue;
+    }
+    if (f === t.index) {
+      issues.push({ taskId: t.id, message: 'a task cannot be its own fallback' });
+      continue;
+    }
+    const fb = tasks[f];
+    if (fb.fallbackFor !== undefined) {
+      issues.push({ taskId: fb.id, message: `is already the fallback of "${tasks[fb.fallbackFor].id}"` });
+      continue;
+    }
+    if (fb.dependents.length > 0) {
+      issues.push({ taskId: fb.id, message: 'a fallback task cannot have dependents; depend on the task it stands in for' });
+      continue;
+    }
+    const anc = ancestors(t.index);
+    const bad = fb.deps.filter((d) => !anc.has(d));
+    if (bad.length) {
+      issues.push({
+        taskId: fb.id,
+        message: `fallback depends on ${bad.map((d) => `"${tasks[d].id}"`).join(', ')}, which "${t.id}" does not depend on`,
+      });
+      continue;
+    }
+    fb.fallbackFor = t.index;
+    t.fallback = f;
+  }
+}
+
+function checkTemplateRefs(
+  tasks: PlannedTask[],
+  byId: Map<string, number>,
+  ancestors: (i: number) => Set<number>,
+  issues: ErrorIssue[],
+): void {
+  for (const t of tasks) {
+    const refs = new Set<string>(typeof t.prompt === 'string' ? [] : t.prompt.refs);
+    for (const e of [t.when, t.forEach, t.whileCond]) if (e) referencedTasks(e, refs);
+    for (const r of refs) {
+      const j = byId.get(r);
+      if (j === undefined) issues.push({ taskId: t.id, message: `references unknown task "${r}"` });
+      else if (j !== t.index && !ancestors(t.index).has(j)) {
+        issues.push({ taskId: t.id, message: `references "${r}", which is not among its dependencies` });
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+// The workflow definition format: the seed's shape plus conditions, loops, retries, timeouts, error policy and
+// caching. This zod schema is the single source: types derive from it and `codexos schema` exports it as JSON Schema.
+
+const ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
+const id = z.string().min(1).max(128).regex(ID, 'use letters, digits, _ . : - (not starting with . : -)');
+
+export const retryPolicySchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(100).optional().describe('Total attempts including the first'),
+    initialDelayMs: z.number().min(0).optional(),
+    maxDelayMs: z.number().min(0).optional(),
+    backoffMultiplier: z.number().min(1).optional(),
+    jitter: z.number().min(0).max(1).optional().describe('Fraction of the delay randomised, 0..1'),
+  })
+  .strict();
+
+export const onErrorSchema = z.union([
+  z.literal('fail').describe('The workflow fails (default)'),
+  z.literal('continue').describe('The task is marked failed; dependents still run and see no output'),
+  z.object({ fallback: id }).strict().describe('Run this task instead; its output stands in for the failed one'),
+]);
+
+export const modelRequirementsSchema = z
+  .object({
+    capabilities: z.array(z.string()).optional(),
+    minContextWindow: z.number().int().positive().optional(),
+    maxCostPerMTokens: z.number().positive().optional(),
+    latency: z.enum(['low', 'normal', 'any']).optional(),
+    prefer: z.array(z.string()).optional(),
+    forbid: z.array(z.string()).optional(),
+    model: z.string().optional(),
+    maxTokens: z.number().int().positive().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+  })
+  .strict();
+
+export const taskSchema = z
+  .object({
+    id,
+    name: z.string().max(500).optional(),
+    agentId: id,
+    type: z
+      .enum(['sequential', 'parallel'])
+      .optional()
+      .describe("The author's intent only: dependencies alone decide order"),
+    dependencies: z.array(id).optional(),
+    description: z.string().max(10_000).optional(),
+    input: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Task parameters; strings may hold {{ expression }} templates, `prompt` is sent to the model'),
+    when: z.string().max(2000).optional().describe('Run only when this expression is truthy'),
+    forEach: z.string().max(2000).optional().describe('Expression yielding a list: the task runs once per item'),
+    while: z.string().max(2000).optional().describe('Repeat while this expression is truthy (checked before each run)'),
+    maxIterations: z.number().int().min(1).max(100_000).optional(),
+    retry: retryPolicySchema.optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    onError: onErrorSchema.optional(),
+    cache: z.boolean().optional().describe('Reuse the output of an identical earlier run of this task'),
+    model: modelRequirementsSchema.optional().describe("Overrides the agent's model requirements for this task"),
+  })
+  .strict()
+  .refine((t) => !(t.forEach && t.while), { message: 'a task cannot have both forEach and while', path: ['forEach'] });
+
+export const workflowSchema = z
+  .object({
+    id,
+    name: z.string().max(500),
+    version: z.union([z.string(), z.number()]).transform(String).optional(),
+    description: z.string().max(10_000).optional(),
+    tasks: z.array(taskSchema).min(1, 'a workflow needs at least one task'),
+    timeoutMs: z.number().int().positive().optional(),
+    maxConcurrency: z.number().int().positive().optional(),
+    defaults: z
+      .object({ retry: retryPolicySchema.optional(), timeoutMs: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
+    budget: z
+      .object({ maxTokens: z.number().int().positive().optional(), maxCostUsd: z.number().positive().optional() })
+      .strict()
+      .optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export type WorkflowDefinitionInput = z.input<typeof workflowSchema>;
+export type WorkflowDefinition = z.output<typeof workflowSchema>;
+export type TaskDefinition = z.output<typeof taskSchema>;
+export type RetryPolicyInput = z.output<typeof retryPolicySchema>;
+export type OnError = z.output<typeof onErrorSchema>;
+
+/** JSON Schema (draft 2020-12) for editors: `codexos schema > workflow.schema.json`. */
+export function workflowJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(workflowSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, $id: 'https://codexos.dev/schemas/workflow.json', title: 'CodexOS workflow' };
+}

@@ -1,0 +1,96 @@
+import type { AgentDefinition, TaskContext } from '../agents/types.js';
+import type { ModelRunResult, ModelRunner } from '../models/types.js';
+import type { PlannedTask } from './types.js';
+
+/** Everything about one attempt that the engine tracks; also the handler's `ctx` (its fields are getters). */
+export interface AttemptState {
+  ctrl?: AbortController;
+  abortReason?: unknown;
+  reject?: (err: unknown) => void;
+  settled: boolean;
+}
+
+export interface ContextSource {
+  executionId: string;
+  workflowId: string;
+  input: unknown;
+  outputs: unknown[];
+  outputsById(): Record<string, unknown>;
+  taskIds: string[];
+  models: ModelRunner;
+  /** Upstream outputs rendered as text for a model prompt. */
+  upstreamText(t: PlannedTask): string;
+}
+
+/**
+ * The handler's view of a task attempt. `deps`, `outputs` and `signal` are built on first read, so a handler that
+ * does not use them costs nothing extra (the engine's per-task budget is a few microseconds).
+ */
+export class Context implements TaskContext {
+  private _deps?: Record<string, unknown>;
+
+  constructor(
+    private readonly src: ContextSource,
+    private readonly task: PlannedTask,
+    private readonly agent: AgentDefinition,
+    private readonly state: AttemptState,
+    readonly attempt: number,
+    readonly params: Record<string, unknown>,
+    readonly prompt: string,
+    readonly item?: unknown,
+    readonly index?: number,
+    readonly iteration?: number,
+  ) {}
+
+  get executionId(): string {
+    return this.src.executionId;
+  }
+  get workflowId(): string {
+    return this.src.workflowId;
+  }
+  get taskId(): string {
+    return this.task.id;
+  }
+  get agentId(): string {
+    return this.agent.id;
+  }
+  get input(): unknown {
+    return this.src.input;
+  }
+
+  get deps(): Record<string, unknown> {
+    if (!this._deps) {
+      const d: Record<string, unknown> = {};
+      for (const i of this.task.deps) d[this.src.taskIds[i]] = this.src.outputs[i];
+      this._deps = d;
+    }
+    return this._deps;
+  }
+
+  get outputs(): Record<string, unknown> {
+    return this.src.outputsById();
+  }
+
+  get signal(): AbortSignal {
+    const s = this.state;
+    if (!s.ctrl) {
+      s.ctrl = new AbortController();
+      if (s.abortReason !== undefined) s.ctrl.abort(s.abortReason);
+    }
+    return s.ctrl.signal;
+  }
+
+  callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {
+    return this.src.models.run({
+      agentId: this.agent.id,
+      requirements: { ...this.agent.model, ...this.task.def.model },
+      system: opts.system ?? this.agent.instructions,
+      prompt: prompt ?? (this.prompt || this.task.def.name || this.task.id),
+      context: opts.context ?? this.src.upstreamText(this.task),
+      executionId: this.src.executionId,
+      workflowId: this.src.workflowId,
+      taskId: this.task.id,
+      signal: this.signal,
+    });
+  }
+}

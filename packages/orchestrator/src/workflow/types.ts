@@ -1,0 +1,93 @@
+import type { ErrorInfo } from '../errors.js';
+import type { TokenUsage } from '../events.js';
+import type { ExecutionStatus, TaskStatus } from '../store/types.js';
+import type { Expr } from './expression.js';
+import type { OnError, TaskDefinition, WorkflowDefinition } from './schema.js';
+import type { Template } from './template.js';
+
+export type { TaskDefinition, WorkflowDefinition, WorkflowDefinitionInput, OnError } from './schema.js';
+export type { ExecutionStatus, TaskStatus } from '../store/types.js';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  backoffMultiplier: number;
+  jitter: number;
+}
+
+/** A task compiled for execution: expressions parsed, graph edges as indexes, policies resolved. */
+export interface PlannedTask {
+  index: number;
+  id: string;
+  def: TaskDefinition;
+  deps: number[];
+  dependents: number[];
+  when?: Expr;
+  forEach?: Expr;
+  whileCond?: Expr;
+  maxIterations: number;
+  prompt: Template | string;
+  /** True when `input` holds templates other than the prompt, so params must be rendered per run. */
+  templatedParams: boolean;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  onError: OnError;
+  fallback?: number;
+  /** Set on tasks that only run as another task's fallback. */
+  fallbackFor?: number;
+}
+
+export interface Plan {
+  def: WorkflowDefinition;
+  tasks: PlannedTask[];
+  byId: Map<string, number>;
+  roots: number[];
+  depth: number;
+}
+
+export interface TaskResult {
+  taskId: string;
+  agentId: string;
+  status: TaskStatus;
+  output?: unknown;
+  error?: ErrorInfo;
+  attempts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Run time of the final attempt, ms. */
+  duration?: number;
+  /** Time from ready to first start, ms. */
+  queueWait?: number;
+  skippedReason?: string;
+  usage?: TokenUsage;
+  cost?: number;
+  model?: string;
+  cached?: boolean;
+  /** For loops: how many iterations ran. */
+  iterations?: number;
+}
+
+export interface ExecutionResult {
+  executionId: string;
+  workflowId: string;
+  status: Exclude<ExecutionStatus, 'pending' | 'running'>;
+  input: unknown;
+  tasks: Record<string, TaskResult>;
+  /** Outputs of the tasks nothing depends on (the workflow's results), by task id. */
+  output: Record<string, unknown>;
+  startedAt: number;
+  finishedAt: number;
+  duration: number;
+  error?: ErrorInfo;
+  usage: TokenUsage;
+  cost: number;
+  resumed: boolean;
+}
+
+export interface ExecuteOptions {
+  input?: unknown;
+  signal?: AbortSignal;
+  /** Use this id instead of a generated one. */
+  executionId?: string;
+}
