@@ -1,0 +1,92 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+
+// Pure encode/decode of the collaboration wire protocol (see README.md beside this file). No I/O, no state.
+
+export const MSG_SYNC = 0;
+export const MSG_AWARENESS = 1;
+export const MSG_AUTH = 2;
+export const MSG_QUERY_AWARENESS = 3;
+export const MSG_OP = 10;
+export const MSG_OP_RESULT = 11;
+
+export const SYNC_STEP1 = 0;
+export const SYNC_STEP2 = 1;
+export const SYNC_UPDATE = 2;
+
+export const CLOSE_MALFORMED = 4400;
+export const CLOSE_FORBIDDEN = 4403;
+export const CLOSE_SESSION_ENDED = 4408;
+export const CLOSE_FULL = 4409;
+
+export type IncomingMessage =
+  | { type: 'sync'; sub: typeof SYNC_STEP1 | typeof SYNC_STEP2 | typeof SYNC_UPDATE; payload: Uint8Array }
+  | { type: 'awareness'; payload: Uint8Array }
+  | { type: 'query-awareness' }
+  | { type: 'op'; json: string };
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+/** Decode one client frame; throws ProtocolError on anything malformed (including trailing garbage). */
+export function decodeMessage(buf: Uint8Array): IncomingMessage {
+  try {
+    const d = decoding.createDecoder(buf);
+    const type = decoding.readVarUint(d);
+    let msg: IncomingMessage;
+    switch (type) {
+      case MSG_SYNC: {
+        const sub = decoding.readVarUint(d);
+        if (sub !== SYNC_STEP1 && sub !== SYNC_STEP2 && sub !== SYNC_UPDATE) throw new ProtocolError(`unknown sync sub-type ${sub}`);
+        msg = { type: 'sync', sub, payload: decoding.readVarUint8Array(d) };
+        break;
+      }
+      case MSG_AWARENESS:
+        msg = { type: 'awareness', payload: decoding.readVarUint8Array(d) };
+        break;
+      case MSG_QUERY_AWARENESS:
+        msg = { type: 'query-awareness' };
+        break;
+      case MSG_OP:
+        msg = { type: 'op', json: decoding.readVarString(d) };
+        break;
+      default:
+        throw new ProtocolError(`unknown message type ${type}`);
+    }
+    if (decoding.hasContent(d)) throw new ProtocolError('trailing bytes after message');
+    return msg;
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(`undecodable frame: ${(err as Error).message}`);
+  }
+}
+
+export function encodeSync(sub: number, payload: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_SYNC);
+  encoding.writeVarUint(e, sub);
+  encoding.writeVarUint8Array(e, payload);
+  return encoding.toUint8Array(e);
+}
+
+export function encodePermissionDenied(reason: string): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, MSG_AUTH);
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarString(e, reason);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeOp(json: string, type = MSG_OP): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, type);
+  encoding.writeVarString(e, json);
+  return encoding.toUint8Array(e);
+}
+
+/** Decode a server→client op result (used by our client helper and tests). */
+export function decodeOpResult(buf: Uint8Array): string | undefined {
+  const d = decoding.createDecoder(buf);
+  return decoding.readVarUint(d) === MSG_OP_RESULT ? decoding.readVarString(d) : undefined;
+}

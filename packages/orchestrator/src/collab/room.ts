@@ -1,0 +1,195 @@
+import type { WebSocket } from 'ws';
+import * as Y from 'yjs';
+import { DOC_ROOTS, fromY } from './paths.js';
+import { encodeAwarenessMessage, KEEPALIVE_FRAME, type AwarenessEntry } from './protocol/awareness.js';
+import { encodeSync, SYNC_STEP1, SYNC_UPDATE } from './protocol/messages.js';
+import { PresenceTable } from './presence.js';
+import type { CollabStore } from './store.js';
+import type { OperationType, Path, Role } from './types.js';
+
+// One live workflow document: the Y.Doc, its connections, presence, persistence and fan-out. Transport
+// framing lives in protocol/, decisions (roles, locks, strategies) in the manager.
+
+export interface Conn {
+  ws: WebSocket;
+  userId: string;
+  role: Role;
+  workflowId: string;
+  sessionId: string;
+  closed: boolean;
+}
+
+/** Transaction origins other than connections. */
+export const ORIGIN_LOAD = Symbol('load');
+export const ORIGIN_REMOTE = Symbol('remote');
+export interface OpOrigin {
+  kind: 'op';
+  userId: string;
+}
+
+export interface DocChange {
+  type: OperationType;
+  path: Path;
+  oldValue?: unknown;
+  newValue?: unknown;
+}
+
+export interface RoomHooks {
+  /** Changes a connection made through Yjs updates (for the audit trail and `updates:broadcast`). */
+  onConnChanges(conn: Conn, changes: DocChange[]): void;
+  /** Presence entries that changed, with the connection that sent them (undefined: another process). */
+  onPresence(conn: Conn | undefined, entries: AwarenessEntry[]): void;
+  /** Forward to other processes (Redis); undefined when running alone. */
+  publish?(kind: 'update' | 'awareness', payload: Uint8Array): void;
+}
+
+const COMPACT_EVERY = 2000;
+const RENEWAL_FLUSH_MS = 5000;
+const KEEPALIVE_MS = 10_000;
+
+export class DocRoom {
+  readonly doc = new Y.Doc();
+  readonly presence = new PresenceTable();
+  readonly conns = new Set<Conn>();
+  private sinceCompact = 0;
+  private fastTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private readonly ticker: NodeJS.Timeout;
+  private tick = 0;
+
+  constructor(
+    readonly workflowId: string,
+    private readonly store: CollabStore,
+    private readonly hooks: RoomHooks,
+  ) {
+    const stored = store.loadDoc(workflowId);
+    if (stored.length > 0) Y.applyUpdate(this.doc, stored.length === 1 ? stored[0] : Y.mergeUpdates(stored), ORIGIN_LOAD);
+    this.sinceCompact = stored.length;
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(update, origin));
+    for (const root of DOC_ROOTS) this.doc.getMap(root).observeDeep((events, txn) => this.observe(root, events, txn));
+    this.ticker = setInterval(() => this.onTick(), RENEWAL_FLUSH_MS);
+    this.ticker.unref();
+  }
+
+  private onUpdate(update: Uint8Array, origin: unknown): void {
+    if (this.conns.size > 0) {
+      const frame = encodeSync(SYNC_UPDATE, update);
+      for (const c of this.conns) if (c !== origin) send(c, frame);
+    }
+    this.store.appendUpdate(this.workflowId, update);
+    if (origin !== ORIGIN_REMOTE) this.hooks.publish?.('update', update);
+    if (++this.sinceCompact >= COMPACT_EVERY) {
+      this.sinceCompact = 0;
+      this.store.compact(this.workflowId, Y.encodeStateAsUpdate(this.doc));
+    }
+  }
+
+  private observe(root: string, events: Array<Y.YEvent<Y.AbstractType<unknown>>>, txn: Y.Transaction): void {
+    const origin = txn.origin as Conn | undefined;
+    if (!origin || typeof origin !== 'object' || !('ws' in origin)) return;
+    const changes: DocChange[] = [];
+    for (const ev of events) {
+      const base: Path = [root, ...ev.path];
+      if (ev.target instanceof Y.Map) {
+        for (const [key, ch] of ev.changes.keys) {
+          const type: OperationType = ch.action === 'delete' ? 'delete' : 'set';
+          changes.push({ type, path: [...base, key], oldValue: fromY(ch.oldValue), newValue: type === 'set' ? fromY((ev.target as Y.Map<unknown>).get(key)) : undefined });
+        }
+      } else {
+        let index = 0;
+        for (const d of ev.changes.delta) {
+          if (d.retain) index += d.retain;
+          else if (d.insert) {
+            const items = Array.isArray(d.insert) ? d.insert : [d.insert];
+            items.forEach((v, i) => changes.push({ type: 'insert', path: [...base, index + i], newValue: fromY(v) }));
+            index += items.length;
+          } else if (d.delete) for (let i = 0; i < d.delete; i++) changes.push({ type: 'delete', path: [...base, index] });
+        }
+      }
+    }
+    if (changes.length) this.hooks.onConnChanges(origin, changes);
+  }
+
+  addConn(conn: Conn): void {
+    this.conns.add(conn);
+    send(conn, encodeSync(SYNC_STEP1, Y.encodeStateVector(this.doc)));
+    const states = this.presence.all();
+    if (states.length) send(conn, encodeAwarenessMessage(states));
+  }
+
+  removeConn(conn: Conn): void {
+    if (!this.conns.delete(conn)) return;
+    const removed = this.presence.removeOwner(conn);
+    if (removed.length) {
+      this.scheduleFast();
+      this.hooks.onPresence(conn, removed);
+    }
+  }
+
+  /** Awareness entries from a local connection. */
+  applyAwareness(conn: Conn, entries: AwarenessEntry[]): void {
+    const changed = this.presence.apply(conn, entries, Date.now());
+    if (this.presence.fast.size) this.scheduleFast();
+    if (changed.length) this.hooks.onPresence(conn, changed);
+  }
+
+  /** Awareness entries from another process: owned by the remote marker, forwarded locally only. */
+  applyRemoteAwareness(entries: AwarenessEntry[]): void {
+    const changed = this.presence.apply(ORIGIN_REMOTE, entries, Date.now());
+    if (changed.length) {
+      this.broadcast(encodeAwarenessMessage(changed), undefined);
+      this.hooks.onPresence(undefined, changed);
+    }
+    this.presence.takeFast();
+  }
+
+  sendPresenceTo(conn: Conn): void {
+    send(conn, encodeAwarenessMessage(this.presence.all()));
+  }
+
+  // Coalesce: one awareness broadcast per event-loop turn; at many connections wait a little longer so the
+  // renewals of hundreds of clients share a frame.
+  private scheduleFast(): void {
+    if (this.fastTimer) return;
+    const n = this.conns.size;
+    const flush = () => {
+      this.fastTimer = undefined;
+      this.flushFast();
+    };
+    this.fastTimer = n < 100 ? setImmediate(flush) : setTimeout(flush, Math.min(50, n / 20));
+  }
+
+  private flushFast(): void {
+    const { entries, owners } = this.presence.takeFast();
+    if (!entries.length) return;
+    const frame = encodeAwarenessMessage(entries);
+    const only = owners.size === 1 ? [...owners][0] : undefined;
+    this.broadcast(frame, only as Conn | undefined);
+    this.hooks.publish?.('awareness', frame);
+  }
+
+  private onTick(): void {
+    const slow = this.presence.takeSlow();
+    if (slow.length) {
+      const frame = encodeAwarenessMessage(slow);
+      this.broadcast(frame, undefined);
+      this.hooks.publish?.('awareness', frame);
+    } else if (++this.tick % Math.round(KEEPALIVE_MS / RENEWAL_FLUSH_MS) === 0) {
+      this.broadcast(KEEPALIVE_FRAME, undefined);
+    }
+  }
+
+  broadcast(frame: Uint8Array, except: Conn | undefined): void {
+    for (const c of this.conns) if (c !== except) send(c, frame);
+  }
+
+  destroy(): void {
+    clearInterval(this.ticker);
+    if (this.fastTimer) (clearTimeout(this.fastTimer as NodeJS.Timeout), clearImmediate(this.fastTimer as NodeJS.Immediate));
+    this.doc.destroy();
+  }
+}
+
+export function send(conn: Conn, frame: Uint8Array): void {
+  if (conn.closed || conn.ws.readyState !== 1) return;
+  conn.ws.send(frame);
+}

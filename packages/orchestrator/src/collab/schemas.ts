@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+// zod schemas for everything that crosses the edge: the config section, manager options and op messages.
+
+export const collabConfigSchema = z
+  .object({
+    enableRealtime: z.boolean().default(true),
+    maxParticipants: z.number().int().positive().default(10),
+    sessionTimeout: z.number().int().positive().default(3_600_000),
+    conflictResolution: z.enum(['operational-transform', 'crdt', 'last-write-wins', 'custom']).default('crdt'),
+  })
+  .strict();
+
+const key = z.union([z.string().max(200), z.number().int().min(0).max(1_000_000)]);
+
+export const updateInputSchema = z
+  .object({
+    id: z.string().max(200).optional(),
+    operation: z.object({ type: z.enum(['set', 'insert', 'delete', 'move']), to: z.number().int().min(0).optional() }).strict(),
+    path: z.array(key).min(2).max(32),
+    value: z.unknown().optional(),
+    baseVersion: z.number().int().min(0).optional(),
+    timestamp: z.object({ wall: z.number(), logical: z.number().int().min(0), node: z.string().max(200) }).strict().optional(),
+  })
+  .strict();
+
+export const cursorSchema = z.object({ x: z.number(), y: z.number() });
+
+/** The awareness state our dashboard sets (stock clients may send anything; we only read these fields). */
+export const presenceStateSchema = z
+  .object({
+    cursor: cursorSchema.nullish(),
+    selectedTaskId: z.string().nullish(),
+    activity: z
+      .union([z.object({ kind: z.literal('idle') }), z.object({ kind: z.literal('viewing') }), z.object({ kind: z.literal('editing'), taskId: z.string() })])
+      .nullish(),
+  })
+  .passthrough();

@@ -1,0 +1,152 @@
+import type { Doc as YDoc } from 'yjs';
+
+// The collaboration pillar's types: operations, participants, locks, audit entries and the small
+// extension points (ConflictStrategy, Authenticate).
+
+export type Role = 'owner' | 'editor' | 'viewer';
+export type StrategyName = 'crdt' | 'operational-transform' | 'last-write-wins' | 'custom';
+export type OperationType = 'set' | 'insert' | 'delete' | 'move';
+/** A path into the workflow document: root (`tasks`, `positions`, `meta`), then map keys / array indexes. */
+export type Path = Array<string | number>;
+
+/** Hybrid logical clock timestamp: wall ms, logical counter, node id (deterministic tie-break). */
+export interface Hlc {
+  wall: number;
+  logical: number;
+  node: string;
+}
+
+/** The operation every strategy accepts (the seed's `update.operation.type` / `update.path`). */
+export interface UpdateInput {
+  operation: { type: OperationType; /** `move` only: destination index in the same array. */ to?: number };
+  path: Path;
+  value?: unknown;
+  /** The session version the author saw; concurrent ops are those applied after it. */
+  baseVersion?: number;
+  /** Author's HLC (last-write-wins); the server stamps one when absent. */
+  timestamp?: Hlc;
+  /** Client op id, echoed in acks and used as a tie-break after the user id. */
+  id?: string;
+}
+
+/** An applied update as broadcast to listeners (`updates:broadcast`). */
+export interface AppliedUpdate {
+  operation: { type: OperationType; to?: number };
+  path: Path;
+  value?: unknown;
+  userId: string;
+  sessionId?: string;
+  workflowId: string;
+  version: number;
+  timestamp: number;
+  /** `op` for applyUpdate / op messages, `yjs` for updates from Yjs clients. */
+  source: 'op' | 'yjs';
+  id?: string;
+}
+
+export interface ApplyResult {
+  applied: boolean;
+  version: number;
+  /** What was actually applied after transformation (empty when the op lost or was a no-op). */
+  updates: AppliedUpdate[];
+  reason?: string;
+}
+
+export interface Participant {
+  userId: string;
+  role: Role;
+  joinedAt: number;
+  lastActiveAt: number;
+  connections: number;
+  /** Presence from awareness or `updatePresence`: cursor, selected task, activity. */
+  cursor?: CursorPosition;
+  selectedTaskId?: string;
+  activity?: Activity;
+}
+
+export interface CursorPosition {
+  x: number;
+  y: number;
+}
+export type Activity = { kind: 'idle' } | { kind: 'editing'; taskId: string } | { kind: 'viewing' };
+
+export interface SessionInfo {
+  id: string;
+  workflowId: string;
+  strategy: StrategyName;
+  createdBy: string;
+  createdAt: number;
+  lastActivityAt: number;
+  version: number;
+  participants: Participant[];
+  state: 'active' | 'ended';
+}
+
+export interface TaskLock {
+  workflowId: string;
+  taskId: string;
+  holder: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+export interface AuditEntry {
+  seq?: number;
+  workflowId: string;
+  sessionId?: string;
+  userId: string;
+  at: number;
+  action: 'set' | 'insert' | 'delete' | 'move' | 'rejected' | 'lock' | 'unlock' | 'join' | 'leave' | 'role' | 'session';
+  path?: string;
+  oldValue?: unknown;
+  newValue?: unknown;
+  detail?: string;
+}
+
+export interface AuditQuery {
+  workflowId?: string;
+  userId?: string;
+  sessionId?: string;
+  action?: AuditEntry['action'];
+  pathPrefix?: string;
+  since?: number;
+  limit?: number;
+}
+
+/** Read-only view strategies get of the shared document. */
+export interface DocView {
+  doc: YDoc;
+  get(path: Path): unknown;
+  version: number;
+}
+
+export interface StrategyContext {
+  view: DocView;
+  userId: string;
+  /** Updates applied after the op's baseVersion, oldest first. */
+  concurrent: AppliedUpdate[];
+}
+
+/**
+ * The one conflict-resolution contract: turn an incoming op into the ops to apply now (possibly none).
+ * Implementations keep whatever per-session state they need (OT history, LWW registers).
+ */
+export interface ConflictStrategy {
+  readonly name: StrategyName;
+  resolve(op: UpdateInput, ctx: StrategyContext): UpdateInput[];
+}
+
+export type CustomResolver = (op: UpdateInput, ctx: StrategyContext) => UpdateInput | UpdateInput[] | null;
+
+/** Pluggable token check: never log or store the token itself. */
+export type Authenticate = (
+  token: string | undefined,
+  workflowId: string,
+) => { userId: string; role?: Role } | null | undefined | Promise<{ userId: string; role?: Role } | null | undefined>;
+
+export interface CollabConfig {
+  enableRealtime: boolean;
+  maxParticipants: number;
+  sessionTimeout: number;
+  conflictResolution: StrategyName;
+}

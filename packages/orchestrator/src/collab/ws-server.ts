@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CollaborationManager, type CollaborationManagerOptions } from './manager.js';
+import type { Authenticate, CollabConfig, Role } from './types.js';
+
+// The WebSocket endpoint: attaches to any Node http.Server (`noServer` upgrade handling) under a path prefix;
+// `<path>/<workflowId>?token=…` is what a stock y-websocket WebsocketProvider requests.
+
+export interface CollabWebSocketOptions {
+  /** Mount prefix (default `/collab`). Upgrades outside it are left to other listeners. */
+  path?: string;
+  /** Resolve a token to a user; returning null refuses the upgrade with 401. The token is never logged. */
+  authenticate: Authenticate;
+  /** Frames above this size close the socket with 1009 (default 16 MiB). */
+  maxMessageBytes?: number;
+  /** WebSocket ping interval to drop dead peers (default 30 s). */
+  pingIntervalMs?: number;
+}
+
+export interface CollabWebSocketHandle {
+  wss: WebSocketServer;
+  close(): Promise<void>;
+}
+
+export function attachCollabWebSocket(server: Server, manager: CollaborationManager, opts: CollabWebSocketOptions): CollabWebSocketHandle {
+  const prefix = (opts.path ?? '/collab').replace(/\/+$/, '');
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? 16 * 1024 * 1024, perMessageDeflate: false });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith(`${prefix}/`)) return;
+    const workflowId = safeDecode(url.pathname.slice(prefix.length + 1));
+    if (!workflowId || workflowId.includes('/') || workflowId.length > 200) return refuse(socket, 400, 'Bad Request');
+    const token = url.searchParams.get('token') ?? undefined;
+    Promise.resolve()
+      .then(() => opts.authenticate(token, workflowId))
+      .then(
+        (identity) => {
+          if (!identity?.userId) return refuse(socket, 401, 'Unauthorized');
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            alive.set(ws, true);
+            ws.on('pong', () => alive.set(ws, true));
+            ws.on('error', () => ws.terminate());
+            void manager.connect(ws, workflowId, identity);
+          });
+        },
+        () => refuse(socket, 401, 'Unauthorized'),
+      );
+  };
+  server.on('upgrade', onUpgrade);
+
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) ws.terminate();
+      else (alive.set(ws, false), ws.ping());
+    }
+  }, opts.pingIntervalMs ?? 30_000);
+  pinger.unref();
+
+  return {
+    wss,
+    close: async () => {
+      clearInterval(pinger);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+/**
+ * Development-only authenticator: the token is `userId` or `userId:role`. Never use it where tokens matter.
+ */
+export const insecureDevAuthenticate: Authenticate = (token) => {
+  if (!token) return null;
+  const [userId, role] = token.split(':');
+  return { userId, role: role === 'owner' || role === 'editor' || role === 'viewer' ? (role as Role) : undefined };
+};
+
+export interface StartCollabServerOptions extends Partial<CollabWebSocketOptions> {
+  port?: number;
+  host?: string;
+  manager?: CollaborationManager;
+  config?: Partial<CollabConfig>;
+  managerOptions?: CollaborationManagerOptions;
+}
+
+/** A standalone HTTP server with only the collaboration endpoint (port 0 picks a free port). */
+export async function startCollabServer(opts: StartCollabServerOptions = {}): Promise<{
+  server: Server;
+  manager: CollaborationManager;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}> {
+  const manager = opts.manager ?? new CollaborationManager(opts.config, opts.managerOptions);
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket endpoint: connect to /collab/<workflowId>');
+  });
+  const handle = attachCollabWebSocket(server, manager, { ...opts, authenticate: opts.authenticate ?? insecureDevAuthenticate });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, host, r));
+  const port = (server.address() as { port: number }).port;
+  const path = (opts.path ?? '/collab').replace(/\/+$/, '');
+  return {
+    server,
+    manager,
+    port,
+    url: `ws://${host}:${port}${path}`,
+    close: async () => {
+      await handle.close();
+      await new Promise<void>((r) => server.close(() => r()));
+      if (!opts.manager) await manager.close();
+    },
+  };
+}
