@@ -1,0 +1,150 @@
+// Small robust statistics used by the detectors. No dependencies; all bounded in memory.
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const s = values.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median absolute deviation around `med`. */
+export function mad(values: readonly number[], med = median(values)): number {
+  return median(values.map((v) => Math.abs(v - med)));
+}
+
+export interface Fit {
+  slope: number;
+  intercept: number;
+  r2: number;
+}
+
+/** Least-squares line through (x, y); r2 is 0 when y is constant. */
+export function linearFit(xs: readonly number[], ys: readonly number[]): Fit {
+  const n = xs.length;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += xs[i];
+    sy += ys[i];
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i] - mx;
+    const dy = ys[i] - my;
+    sxx += dx * dx;
+    sxy += dx * dy;
+    syy += dy * dy;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  const r2 = sxx === 0 || syy === 0 ? 0 : (sxy * sxy) / (sxx * syy);
+  return { slope, intercept: my - slope * mx, r2 };
+}
+
+/** Fixed-size window of numbers (oldest dropped first). */
+export class Ring {
+  private readonly buf: number[] = [];
+  private next = 0;
+  constructor(readonly capacity: number) {}
+  push(v: number): void {
+    if (this.buf.length < this.capacity) this.buf.push(v);
+    else {
+      this.buf[this.next] = v;
+      this.next = (this.next + 1) % this.capacity;
+    }
+  }
+  get size(): number {
+    return this.buf.length;
+  }
+  /** Oldest first. */
+  values(): number[] {
+    return this.buf.length < this.capacity ? this.buf.slice() : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
+  }
+}
+
+export interface Verdict {
+  expected: number;
+  score: number;
+  anomalous: boolean;
+}
+
+export interface BaselineRule {
+  warmup: number;
+  minScore: number;
+  /** Value must be at least expected × minRatio (upward anomalies only: faster or leaner is never flagged). */
+  minRatio: number;
+  minDelta: number;
+}
+
+/**
+ * Median/MAD baseline over a window: robust to the outliers it is meant to find. Used for low-volume series
+ * (one point per run or per sample). The MAD has a floor so a perfectly flat history does not make every
+ * tiny wobble infinitely anomalous.
+ */
+export class RobustBaseline {
+  private readonly window: Ring;
+  constructor(size = 50) {
+    this.window = new Ring(size);
+  }
+  get count(): number {
+    return this.window.size;
+  }
+  /** Judge `v` against the history so far, then add it. */
+  check(v: number, rule: BaselineRule): Verdict {
+    const verdict = this.judge(v, rule);
+    this.window.push(v);
+    return verdict;
+  }
+  judge(v: number, rule: BaselineRule): Verdict {
+    if (this.window.size < rule.warmup) return { expected: v, score: 0, anomalous: false };
+    const vals = this.window.values();
+    const med = median(vals);
+    const spread = Math.max(1.4826 * mad(vals, med), Math.abs(med) * 0.05, rule.minDelta / 4, 1e-9);
+    const score = (v - med) / spread;
+    const anomalous = score >= rule.minScore && v >= med * rule.minRatio && v - med >= rule.minDelta;
+    return { expected: med, score, anomalous };
+  }
+}
+
+/**
+ * Exponentially weighted mean and mean absolute deviation: O(1) per point, for high-volume series
+ * (per-task durations, per-call latencies). Outliers are clipped before they update the baseline.
+ */
+export class EwmaBaseline {
+  mean = 0;
+  dev = 0;
+  count = 0;
+  constructor(private readonly alpha = 0.2) {}
+  check(v: number, rule: BaselineRule): Verdict {
+    let verdict: Verdict;
+    if (this.count < rule.warmup) verdict = { expected: this.count ? this.mean : v, score: 0, anomalous: false };
+    else {
+      const spread = Math.max(1.25 * this.dev, Math.abs(this.mean) * 0.05, rule.minDelta / 4, 1e-9);
+      const score = (v - this.mean) / spread;
+      verdict = {
+        expected: this.mean,
+        score,
+        anomalous: score >= rule.minScore && v >= this.mean * rule.minRatio && v - this.mean >= rule.minDelta,
+      };
+    }
+    this.update(verdict.anomalous ? this.mean + Math.sign(v - this.mean) * 3 * Math.max(this.dev, 1e-9) : v);
+    return verdict;
+  }
+  private update(v: number): void {
+    if (this.count === 0) this.mean = v;
+    else {
+      const d = v - this.mean;
+      this.mean += this.alpha * d;
+      this.dev += this.alpha * (Math.abs(d) - this.dev);
+    }
+    this.count++;
+  }
+}
+
+export function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
