@@ -182,7 +182,8 @@ export class ModelManager {
           context: req.context,
           modelId: model.id,
           contextWindow: model.contextWindow,
-          reserveOutputTokens: maxTokens ?? Math.min(this.config.context.reserveOutputTokens, model.maxOutputTokens ?? Infinity),
+          reserveOutputTokens:
+            maxTokens ?? Math.min(this.config.context.reserveOutputTokens, model.maxOutputTokens ?? Infinity, Math.floor(model.contextWindow / 4)),
           strategy: this.config.context.strategy,
           summarise: this.opts.summarise,
         });

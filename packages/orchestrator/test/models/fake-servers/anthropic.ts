@@ -1,0 +1,86 @@
+import { FakeServer, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
+
+// Anthropic Messages wire format: POST /v1/messages, JSON or SSE with named events (message_start,
+// content_block_start/delta/stop, message_delta with cumulative output usage, message_stop). 529 = overloaded.
+interface Body {
+  model: string;
+  system?: string | Array<{ text: string }>;
+  messages: Array<{ role: string; content: string | Array<{ type: string; text?: string }> }>;
+  max_tokens: number;
+  stream?: boolean;
+}
+
+const text = (c: Body['messages'][number]['content']): string => (typeof c === 'string' ? c : c.map((p) => p.text ?? '').join(''));
+
+const wire: WireFormat = {
+  parse(path, raw) {
+    if (path !== '/v1/messages') return undefined;
+    const b = raw as Body;
+    if (!b?.model || !Array.isArray(b.messages) || typeof b.max_tokens !== 'number') return undefined;
+    const system = typeof b.system === 'string' ? b.system : (b.system ?? []).map((s) => s.text).join('\n');
+    const parts = [...(system ? [system] : []), ...b.messages.map((m) => text(m.content))];
+    return {
+      model: b.model,
+      stream: b.stream === true,
+      prompt: parts.join('\n'),
+      lastUser: text(b.messages.filter((m) => m.role === 'user').at(-1)?.content ?? ''),
+      messageCount: parts.length,
+      maxTokens: b.max_tokens,
+    };
+  },
+  credential(h) {
+    // The SDK sends `x-api-key` or, in recent versions, `authorization: Bearer`; the API takes both.
+    const k = h['x-api-key'];
+    if (typeof k === 'string') return k;
+    const a = h.authorization;
+    return typeof a === 'string' && a.startsWith('Bearer ') ? a.slice(7) : undefined;
+  },
+  error(res, status, message, retryAfter) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+    res.writeHead(status, headers);
+    const type =
+      status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    res.end(JSON.stringify({ type: 'error', error: { type, message } }));
+  },
+  complete(res, call, out, usage) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'msg_fake',
+        type: 'message',
+        role: 'assistant',
+        model: call.model,
+        content: [{ type: 'text', text: out }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: usage.input, output_tokens: usage.output },
+      }),
+    );
+  },
+  stream(res, call, words, usage, stall) {
+    sseHeaders(res);
+    const ev = (name: string, data: unknown): boolean => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    ev('message_start', {
+      type: 'message_start',
+      message: { id: 'msg_fake', type: 'message', role: 'assistant', model: call.model, content: [], stop_reason: null, stop_sequence: null,
+        usage: { input_tokens: usage.input, output_tokens: 1 } },
+    });
+    ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    ev('ping', { type: 'ping' });
+    words.forEach((w, i) => {
+      if (stall && i > 0) return;
+      ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` } });
+    });
+    if (stall) return;
+    ev('content_block_stop', { type: 'content_block_stop', index: 0 });
+    ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output } });
+    ev('message_stop', { type: 'message_stop' });
+    res.end();
+  },
+};
+
+/** Base URL for SDKs/providers: `server.url` (the SDK appends /v1/messages). */
+export function startFakeAnthropic(opts?: FakeServerOptions): Promise<FakeServer> {
+  return new FakeServer(wire, opts).start();
+}

@@ -1,0 +1,173 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// Shared plumbing of the fake provider servers: real HTTP on 127.0.0.1:0, seeded fault injection (429 with
+// retry-after, 500, 529, slow, hanging, mid-stream stall), request recording, and deterministic token counts that
+// differ from the library's own estimator so tests can tell "provider usage" from "our estimate".
+
+export type FaultKind = '429' | '500' | '529' | 'hang' | 'slow' | 'stall';
+
+export interface FaultOptions {
+  /** Probability per request of a fault, picked uniformly from `kinds`. */
+  rate?: number;
+  kinds?: FaultKind[];
+  /** `retry-after` sent with 429s, seconds (fractions allowed). */
+  retryAfterSeconds?: number;
+  slowMs?: number;
+  seed?: number;
+}
+
+export interface FakeServerOptions {
+  faults?: FaultOptions;
+  /** Produces the answer text; default echoes the tail of the last user message. */
+  reply?: (prompt: string, model: string) => string;
+  /** A hostile server that echoes the caller's credentials in error messages (for the redaction tests). */
+  leakCredentialsInErrors?: boolean;
+}
+
+export interface RecordedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+  at: number;
+  status: number;
+  fault?: FaultKind;
+}
+
+export interface ParsedCall {
+  model: string;
+  stream: boolean;
+  /** Concatenated text of all messages, system included. */
+  prompt: string;
+  lastUser: string;
+  messageCount: number;
+  maxTokens?: number;
+}
+
+export interface WireFormat {
+  /** Returns the parsed call, or undefined when the path is not this provider's. */
+  parse(path: string, body: unknown): ParsedCall | undefined;
+  credential(headers: IncomingMessage['headers']): string | undefined;
+  error(res: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void;
+  complete(res: ServerResponse, call: ParsedCall, text: string, usage: { input: number; output: number }): void;
+  /** Writes the stream; `stallAfterFirst` stops after the first chunk and never ends the response. */
+  stream(res: ServerResponse, call: ParsedCall, words: string[], usage: { input: number; output: number }, stallAfterFirst: boolean): void;
+}
+
+/** The fake servers' token count: words (whitespace-separated) plus 2 per message. */
+export function serverTokens(text: string): number {
+  const t = text.trim();
+  return t ? t.split(/\s+/).length : 0;
+}
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function sseHeaders(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+}
+
+export class FakeServer {
+  readonly requests: RecordedRequest[] = [];
+  /** Faults forced for the next requests, in order (before random faults). */
+  readonly forced: FaultKind[] = [];
+  faults: FaultOptions;
+  url = '';
+  private readonly server: Server;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly wire: WireFormat,
+    private readonly opts: FakeServerOptions = {},
+  ) {
+    this.faults = opts.faults ?? {};
+    this.random = mulberry32(this.faults.seed ?? 42);
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  inject(...kinds: FaultKind[]): void {
+    this.forced.push(...kinds);
+  }
+
+  /** Requests answered successfully. */
+  get served(): number {
+    return this.requests.filter((r) => r.status === 200 && !r.fault).length;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private pickFault(): FaultKind | undefined {
+    const forced = this.forced.shift();
+    if (forced) return forced;
+    const f = this.faults;
+    if (!f.rate || !f.kinds?.length || this.random() >= f.rate) return undefined;
+    return f.kinds[Math.floor(this.random() * f.kinds.length)];
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let body: unknown;
+    try {
+      body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+    } catch {
+      body = undefined;
+    }
+    const path = req.url ?? '/';
+    const call = body === undefined ? undefined : this.wire.parse(path, body);
+    const rec: RecordedRequest = { path, headers: req.headers, body, at: Date.now(), status: 0 };
+    this.requests.push(rec);
+    if (!call) {
+      rec.status = 404;
+      return this.wire.error(res, 404, `unknown route ${req.method} ${path}`);
+    }
+    if (!this.wire.credential(req.headers)) {
+      rec.status = 401;
+      return this.wire.error(res, 401, 'missing API key');
+    }
+    const fault = this.pickFault();
+    rec.fault = fault;
+    const leak = this.opts.leakCredentialsInErrors ? ` (key used: ${this.wire.credential(req.headers)})` : '';
+    if (fault === '429') {
+      rec.status = 429;
+      return this.wire.error(res, 429, `rate limit reached${leak}`, this.faults.retryAfterSeconds ?? 0.01);
+    }
+    if (fault === '500' || fault === '529') {
+      rec.status = Number(fault);
+      return this.wire.error(res, rec.status, `${fault === '529' ? 'overloaded' : 'internal error'}${leak}`);
+    }
+    if (fault === 'hang' || (fault === 'stall' && !call.stream)) return; // never answer
+    if (fault === 'slow') await new Promise((r) => setTimeout(r, this.faults.slowMs ?? 50));
+
+    const reply = (this.opts.reply ?? defaultReply)(call.prompt, call.model);
+    let words = reply.split(/\s+/).filter(Boolean);
+    if (call.maxTokens !== undefined) words = words.slice(0, call.maxTokens);
+    const usage = { input: serverTokens(call.prompt) + 2 * call.messageCount, output: words.length };
+    rec.status = 200;
+    if (call.stream) this.wire.stream(res, call, words, usage, fault === 'stall');
+    else this.wire.complete(res, call, words.join(' '), usage);
+  }
+}
+
+function defaultReply(prompt: string, model: string): string {
+  const tail = prompt.trim().split(/\s+/).slice(-6).join(' ');
+  return `reply from ${model} about ${tail}`;
+}

@@ -1,0 +1,74 @@
+import { FakeServer, sseHeaders, type FakeServerOptions, type ParsedCall, type WireFormat } from './http.js';
+
+// OpenAI Chat Completions wire format: POST /v1/chat/completions, JSON or SSE (`data: {chunk}` … `data: [DONE]`),
+// usage in the final chunk when `stream_options.include_usage` is set.
+interface Body {
+  model: string;
+  messages: Array<{ role: string; content: string }>;
+  stream?: boolean;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stream_options?: { include_usage?: boolean };
+}
+
+const wire: WireFormat = {
+  parse(path, raw) {
+    if (!path.endsWith('/chat/completions')) return undefined;
+    const b = raw as Body;
+    if (!b?.model || !Array.isArray(b.messages)) return undefined;
+    const users = b.messages.filter((m) => m.role === 'user');
+    return {
+      model: b.model,
+      stream: b.stream === true,
+      prompt: b.messages.map((m) => m.content).join('\n'),
+      lastUser: users.at(-1)?.content ?? '',
+      messageCount: b.messages.length,
+      maxTokens: b.max_completion_tokens ?? b.max_tokens,
+      includeUsage: b.stream_options?.include_usage === true,
+    } as ParsedCall;
+  },
+  credential(h) {
+    const a = h.authorization;
+    return typeof a === 'string' && a.startsWith('Bearer ') ? a.slice(7) : undefined;
+  },
+  error(res, status, message, retryAfter) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+    res.writeHead(status, headers);
+    const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
+    res.end(JSON.stringify({ error: { message, type, param: null, code: type } }));
+  },
+  complete(res, call, text, usage) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'chatcmpl-fake',
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: call.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+      }),
+    );
+  },
+  stream(res, call, words, usage, stall) {
+    sseHeaders(res);
+    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: call.model };
+    const send = (o: unknown): boolean => res.write(`data: ${JSON.stringify(o)}\n\n`);
+    words.forEach((w, i) => {
+      if (stall && i > 0) return;
+      send({ ...base, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: ` ${w}` }, finish_reason: null }] });
+    });
+    if (stall) return;
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    if ((call as ParsedCall & { includeUsage?: boolean }).includeUsage) {
+      send({ ...base, choices: [], usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } });
+    }
+    res.end('data: [DONE]\n\n');
+  },
+};
+
+/** Base URL for SDKs/providers: `${server.url}/v1`. */
+export function startFakeOpenAI(opts?: FakeServerOptions): Promise<FakeServer> {
+  return new FakeServer(wire, opts).start();
+}

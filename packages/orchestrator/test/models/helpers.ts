@@ -1,0 +1,69 @@
+import { EventBus, type OrchestratorEvent } from '../../src/events.js';
+import type { ModelsConfigInput } from '../../src/models/config.js';
+import { ModelManager, type ModelManagerOptions } from '../../src/models/manager.js';
+import type { CatalogModel } from '../../src/models/types.js';
+import { type FakeServer, type FakeServerOptions, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from './fake-servers/index.js';
+
+export const KEYS = { openai: 'sk-test-OPENAI-0123456789abcdef', anthropic: 'sk-ant-test-ANTHROPIC-0123456789', google: 'AIzaTestGoogleKey0123456789abcdefghij' };
+
+/** A small catalog over the three fake providers, with prices shaped like the real ones. */
+export const TEST_CATALOG: CatalogModel[] = [
+  { id: 'oa-small', provider: 'openai', providerModel: 'gpt-4o-mini', capabilities: ['chat', 'code', 'json', 'fast'], contextWindow: 128_000,
+    inputPricePerMTok: 0.15, outputPricePerMTok: 0.6, typicalLatencyMs: 500 },
+  { id: 'oa-big', provider: 'openai', providerModel: 'gpt-4o', capabilities: ['chat', 'code', 'json', 'analysis', 'reasoning', 'vision'],
+    contextWindow: 128_000, inputPricePerMTok: 2.5, outputPricePerMTok: 10, typicalLatencyMs: 1200 },
+  { id: 'an-sonnet', provider: 'anthropic', providerModel: 'claude-sonnet-4-5', capabilities: ['chat', 'code', 'analysis', 'reasoning', 'vision'],
+    contextWindow: 200_000, inputPricePerMTok: 3, outputPricePerMTok: 15, typicalLatencyMs: 1500 },
+  { id: 'an-haiku', provider: 'anthropic', providerModel: 'claude-haiku-4-5', capabilities: ['chat', 'code', 'analysis', 'fast'],
+    contextWindow: 200_000, inputPricePerMTok: 1, outputPricePerMTok: 5, typicalLatencyMs: 700 },
+  { id: 'gm-flash', provider: 'google', providerModel: 'gemini-2.5-flash', capabilities: ['chat', 'code', 'analysis', 'long-context', 'json'],
+    contextWindow: 1_000_000, inputPricePerMTok: 0.3, outputPricePerMTok: 2.5, typicalLatencyMs: 800 },
+  { id: 'gm-pro', provider: 'google', providerModel: 'gemini-2.5-pro', capabilities: ['chat', 'code', 'analysis', 'reasoning', 'long-context'],
+    contextWindow: 1_000_000, inputPricePerMTok: 1.25, outputPricePerMTok: 10, typicalLatencyMs: 2000 },
+];
+
+export interface Fakes {
+  openai: FakeServer;
+  anthropic: FakeServer;
+  google: FakeServer;
+  close(): Promise<void>;
+}
+
+export async function startFakes(opts: FakeServerOptions = {}): Promise<Fakes> {
+  const [openai, anthropic, google] = await Promise.all([startFakeOpenAI(opts), startFakeAnthropic(opts), startFakeGemini(opts)]);
+  return { openai, anthropic, google, close: async () => void (await Promise.all([openai.close(), anthropic.close(), google.close()])) };
+}
+
+/** Config pointing the built-in providers at the fakes, with delays small enough for tests. */
+export function fakeConfig(f: Fakes, extra: Partial<ModelsConfigInput> = {}): ModelsConfigInput {
+  return {
+    ...extra,
+    providers: {
+      openai: { apiKey: KEYS.openai, baseURL: `${f.openai.url}/v1` },
+      anthropic: { apiKey: KEYS.anthropic, baseURL: f.anthropic.url },
+      google: { apiKey: KEYS.google, baseURL: f.google.url },
+      ...extra.providers,
+    },
+    retry: { initialDelayMs: 1, maxDelayMs: 10, maxRetryAfterMs: 1_000, ...extra.retry },
+    timeouts: { requestMs: 400, idleMs: 400, ...extra.timeouts },
+  };
+}
+
+export function makeManager(f: Fakes, extra: Partial<ModelsConfigInput> = {}, opts: ModelManagerOptions = {}) {
+  const bus = new EventBus();
+  const events: OrchestratorEvent[] = [];
+  bus.events$.subscribe((e) => events.push(e));
+  const manager = new ModelManager(fakeConfig(f, extra), bus, { env: {}, catalog: TEST_CATALOG, random: seeded(7), ...opts });
+  return { manager, bus, events, of: <T extends OrchestratorEvent['type']>(t: T) => events.filter((e) => e.type === t) };
+}
+
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
