@@ -16,7 +16,7 @@ export interface WireHost {
 }
 
 export function handleFrame(host: WireHost, room: DocRoom, conn: Conn, data: Buffer | ArrayBuffer | Buffer[]): void {
-  if (conn.closed) return;
+  if (conn.closed || conn.dropped) return;
   const buf = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
   try {
     const msg = decodeMessage(buf);
@@ -45,8 +45,7 @@ export function handleFrame(host: WireHost, room: DocRoom, conn: Conn, data: Buf
     }
   } catch (err) {
     const reason = err instanceof ProtocolError ? err.message : `malformed frame: ${(err as Error).message}`;
-    conn.closed = true;
-    room.removeConn(conn);
+    conn.dropped = true; // the 'close' event does the bookkeeping
     conn.ws.close(CLOSE_MALFORMED, reason.slice(0, 120));
   }
 }

@@ -17,6 +17,8 @@ export interface Conn {
   workflowId: string;
   sessionId: string;
   closed: boolean;
+  /** Set when the server decided to close it: later frames are ignored. */
+  dropped?: boolean;
 }
 
 /** Transaction origins other than connections. */

@@ -36,7 +36,7 @@ export async function deriveProfile(store: StateStore, executionId: string, s: D
     const hash = tr.taskKey.indexOf('#');
     const taskId = hash < 0 ? tr.taskKey : tr.taskKey.slice(0, hash);
     const iteration = hash < 0 ? undefined : Number(tr.taskKey.slice(hash + 1));
-    const t = rec.task({ taskId, agentId: agentOf.get(taskId) ?? '(unknown)', iteration });
+    const t = rec.task({ taskId, agentId: agentOf.get(taskId) ?? '(unknown)', iteration: Number.isFinite(iteration) ? iteration : undefined });
     switch (tr.status) {
       case 'queued':
         if (t.queuedAt < 0) t.queuedAt = tr.at;

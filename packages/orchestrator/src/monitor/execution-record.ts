@@ -32,11 +32,12 @@ export class TaskRecord {
   model: string | undefined = undefined;
   cached = false;
   error: ErrorInfo | undefined = undefined;
+  /** Loop iterations seen (forEach / while); 0 for plain tasks. */
+  iterations = 0;
   constructor(
     readonly key: string,
     readonly taskId: string,
     readonly agentId: string,
-    readonly iteration: number | undefined,
   ) {}
 }
 
@@ -85,13 +86,17 @@ export class ExecutionRecord {
     readonly dag: DagTask[],
   ) {}
 
+  /**
+   * One record per task id: the engine reports each loop iteration's start but completes the task once, so
+   * iterations fold into their task (counted in `iterations`).
+   */
   task(p: { taskId: string; agentId: string; iteration?: number }): TaskRecord {
-    const key = p.iteration === undefined ? p.taskId : `${p.taskId}#${p.iteration}`;
-    let t = this.tasks.get(key);
+    let t = this.tasks.get(p.taskId);
     if (t === undefined) {
-      t = new TaskRecord(key, p.taskId, p.agentId, p.iteration);
-      this.tasks.set(key, t);
+      t = new TaskRecord(p.taskId, p.taskId, p.agentId);
+      this.tasks.set(p.taskId, t);
     }
+    if (p.iteration !== undefined && p.iteration >= t.iterations) t.iterations = p.iteration + 1;
     return t;
   }
 
@@ -168,7 +173,6 @@ export function onModelCall(rec: ExecutionRecord, p: E['model:call']): void {
     timestamp: p.timestamp,
   });
   if (p.taskId === undefined) return;
-  // Calls may arrive before task:started of a loop iteration we cannot key; attribute to the plain task id.
   const t = rec.tasks.get(p.taskId);
   if (t === undefined) return;
   t.modelCalls++;

@@ -47,7 +47,7 @@ export function buildProfile(rec: ExecutionRecord, s: DetectorSettings, source: 
       cost: t.cost,
       onCriticalPath: onPath.has(t.key),
     };
-    if (t.iteration !== undefined) p.iteration = t.iteration;
+    if (t.iterations > 0) p.iterations = t.iterations;
     if (t.queuedAt >= 0) p.queuedAt = t.queuedAt;
     if (t.startedAt >= 0) p.startedAt = t.startedAt;
     if (t.finishedAt >= 0) p.finishedAt = t.finishedAt;

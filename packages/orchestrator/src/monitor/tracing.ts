@@ -49,7 +49,7 @@ export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | und
       'codexos.attempts': t.attempts,
       'codexos.queue_wait_ms': t.queueWait,
     };
-    if (t.iteration !== undefined) attrs['codexos.iteration'] = t.iteration;
+    if (t.iterations > 0) attrs['codexos.iterations'] = t.iterations;
     if (t.model !== undefined) attrs['gen_ai.request.model'] = t.model;
     if (t.inputTokens) attrs['gen_ai.usage.input_tokens'] = t.inputTokens;
     if (t.outputTokens) attrs['gen_ai.usage.output_tokens'] = t.outputTokens;
@@ -57,9 +57,7 @@ export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | und
     const span = tracer.startSpan(`task ${t.key}`, { startTime: t.startedAt, attributes: attrs }, rootCtx);
     if (t.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: t.error?.message ?? 'task failed' });
     const taskCtx = trace.setSpan(rootCtx, span);
-    // Loop iterations share their task id; their calls go to the plain-id instance.
-    const calls = t.iteration === undefined ? callsByTask.get(t.taskId) : undefined;
-    for (const c of calls ?? []) writeCall(tracer, c, taskCtx);
+    for (const c of callsByTask.get(t.taskId) ?? []) writeCall(tracer, c, taskCtx);
     span.end(t.finishedAt >= 0 ? t.finishedAt : finishedAt);
   }
   for (const c of callsByTask.get('') ?? []) writeCall(tracer, c, rootCtx);

@@ -19,11 +19,12 @@ export const PROFILE_SCHEMA_VERSION = 1;
 export type TaskProfileStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped';
 
 export interface TaskProfile {
-  /** Task instance key: the task id, or `id#i` for loop iterations. */
+  /** Same as taskId today (loop iterations fold into their task); kept distinct for per-iteration profiles. */
   taskKey: string;
   taskId: string;
   agentId: string;
-  iteration?: number;
+  /** Loop iterations run (forEach / while). */
+  iterations?: number;
   type?: string;
   status: TaskProfileStatus;
   /** Epoch ms (or whatever clock the engine stamps events with). */

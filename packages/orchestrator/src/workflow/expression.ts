@@ -288,10 +288,13 @@ export function evaluate(e: Expr, scope: Scope): unknown {
       const a = evaluate(e.a, scope) as any;
       const b = evaluate(e.b, scope) as any;
       switch (e.op) {
+        // `==` treats null and undefined alike (a missing output equals null) but never coerces types.
         case '==':
+          return a === b || (a == null && b == null);
+        case '!=':
+          return !(a === b || (a == null && b == null));
         case '===':
           return a === b;
-        case '!=':
         case '!==':
           return a !== b;
         case '<':
