@@ -7,6 +7,7 @@ export function normaliseMessage(message: string): string {
   return message
     .replace(/https?:\/\/\S+/g, '<url>')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}\b/g, '<ip>')
     .replace(/(["'`])(?:(?!\1).){1,200}\1/g, '<str>')
     .replace(/\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b/gi, '<hex>')
     .replace(/\d+(\.\d+)?/g, '<n>')

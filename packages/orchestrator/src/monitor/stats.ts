@@ -111,35 +111,40 @@ export class RobustBaseline {
 
 /**
  * Exponentially weighted mean and mean absolute deviation: O(1) per point, for high-volume series
- * (per-task durations, per-call latencies). Outliers are clipped before they update the baseline.
+ * (per-task durations, per-call latencies). The baseline starts from the median/MAD of the warm-up points (so
+ * an outlier among the first runs does not become "normal"), and outliers are clipped before they update it.
  */
 export class EwmaBaseline {
   mean = 0;
   dev = 0;
   count = 0;
+  private warm: number[] | undefined = [];
   constructor(private readonly alpha = 0.2) {}
   check(v: number, rule: BaselineRule): Verdict {
-    let verdict: Verdict;
-    if (this.count < rule.warmup) verdict = { expected: this.count ? this.mean : v, score: 0, anomalous: false };
-    else {
-      const spread = Math.max(1.25 * this.dev, Math.abs(this.mean) * 0.05, rule.minDelta / 4, 1e-9);
-      const score = (v - this.mean) / spread;
-      verdict = {
-        expected: this.mean,
-        score,
-        anomalous: score >= rule.minScore && v >= this.mean * rule.minRatio && v - this.mean >= rule.minDelta,
-      };
+    if (this.warm !== undefined) {
+      this.count++;
+      this.warm.push(v);
+      if (this.warm.length >= Math.max(1, rule.warmup)) {
+        this.mean = median(this.warm);
+        this.dev = 1.4826 * mad(this.warm, this.mean);
+        this.warm = undefined;
+      }
+      return { expected: v, score: 0, anomalous: false };
     }
-    this.update(verdict.anomalous ? this.mean + Math.sign(v - this.mean) * 3 * Math.max(this.dev, 1e-9) : v);
+    const spread = Math.max(1.25 * this.dev, Math.abs(this.mean) * 0.05, rule.minDelta / 4, 1e-9);
+    const score = (v - this.mean) / spread;
+    const verdict: Verdict = {
+      expected: this.mean,
+      score,
+      anomalous: score >= rule.minScore && v >= this.mean * rule.minRatio && v - this.mean >= rule.minDelta,
+    };
+    this.update(verdict.anomalous ? this.mean + 3 * spread : v);
     return verdict;
   }
   private update(v: number): void {
-    if (this.count === 0) this.mean = v;
-    else {
-      const d = v - this.mean;
-      this.mean += this.alpha * d;
-      this.dev += this.alpha * (Math.abs(d) - this.dev);
-    }
+    const d = v - this.mean;
+    this.mean += this.alpha * d;
+    this.dev += this.alpha * (Math.abs(d) - this.dev);
     this.count++;
   }
 }
