@@ -278,7 +278,7 @@ export class Execution implements ContextSource {
       throw new CodexError(ErrorCodes.LOOP_LIMIT, `task "${t.id}": forEach has ${items.length} items, more than maxIterations (${t.maxIterations})`);
     }
     const out: unknown[] = new Array(items.length);
-    const agg = { usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, model: undefined as string | undefined };
+    const agg: { usage?: TokenUsage; cost?: number; model?: string } = {};
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < items.length && !this.finished) {
@@ -295,7 +295,7 @@ export class Execution implements ContextSource {
   }
 
   private async runWhile(t: PlannedTask, agent: ReturnType<AgentRegistry['get']>, scope: Scope): Promise<UnitResult> {
-    const agg = { usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, model: undefined as string | undefined };
+    const agg: { usage?: TokenUsage; cost?: number; model?: string } = {};
     let last: unknown;
     let k = 0;
     for (; ; k++) {
@@ -316,12 +316,10 @@ export class Execution implements ContextSource {
     return { output: last, ...agg };
   }
 
-  private addUsage(agg: { usage: TokenUsage; cost: number; model?: string }, r: UnitResult): void {
-    if (r.usage) {
-      agg.usage.inputTokens += r.usage.inputTokens;
-      agg.usage.outputTokens += r.usage.outputTokens;
-    }
-    agg.cost += r.cost ?? 0;
+  private addUsage(agg: { usage?: TokenUsage; cost?: number; model?: string }, r: UnitResult): void {
+    if (!r.usage) return;
+    agg.usage = { inputTokens: (agg.usage?.inputTokens ?? 0) + r.usage.inputTokens, outputTokens: (agg.usage?.outputTokens ?? 0) + r.usage.outputTokens };
+    agg.cost = (agg.cost ?? 0) + (r.cost ?? 0);
     agg.model ??= r.model;
   }
 
@@ -396,12 +394,7 @@ export class Execution implements ContextSource {
       };
       let p: Promise<unknown>;
       try {
-        p = agent.handler
-          ? Promise.resolve(agent.handler(ctx))
-          : ctx.callModel().then((r) => {
-              this.extras.set(i, { ...this.extras.get(i), model: r.model });
-              return { __unit: true, output: r.text, usage: r.usage, cost: r.cost, model: r.model } as const;
-            });
+        p = agent.handler ? Promise.resolve(agent.handler(ctx)) : ctx.callModel().then((r) => r.text);
       } catch (err) {
         p = Promise.reject(err);
       }
@@ -409,8 +402,7 @@ export class Execution implements ContextSource {
         (v) => {
           if (!settle()) return;
           this.finishedAt[i] = now();
-          if (v && typeof v === 'object' && (v as { __unit?: boolean }).__unit) resolve(v as UnitResult);
-          else resolve({ output: v });
+          resolve(st.usage ? { output: v, usage: st.usage, cost: st.cost, model: st.model } : { output: v });
         },
         (err) => {
           if (settle()) reject(err);

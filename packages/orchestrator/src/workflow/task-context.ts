@@ -8,6 +8,10 @@ export interface AttemptState {
   abortReason?: unknown;
   reject?: (err: unknown) => void;
   settled: boolean;
+  /** Model usage from `ctx.callModel()` calls made by a code handler, attributed to the task. */
+  usage?: { inputTokens: number; outputTokens: number };
+  cost?: number;
+  model?: string;
 }
 
 export interface ContextSource {
@@ -80,8 +84,8 @@ export class Context implements TaskContext {
     return s.ctrl.signal;
   }
 
-  callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {
-    return this.src.models.run({
+  async callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {
+    const r = await this.src.models.run({
       agentId: this.agent.id,
       requirements: { ...this.agent.model, ...this.task.def.model },
       system: opts.system ?? this.agent.instructions,
@@ -92,5 +96,10 @@ export class Context implements TaskContext {
       taskId: this.task.id,
       signal: this.signal,
     });
+    const st = this.state;
+    st.usage = { inputTokens: (st.usage?.inputTokens ?? 0) + r.usage.inputTokens, outputTokens: (st.usage?.outputTokens ?? 0) + r.usage.outputTokens };
+    st.cost = (st.cost ?? 0) + r.cost;
+    st.model ??= r.model;
+    return r;
   }
 }

@@ -55,7 +55,7 @@ export interface TaskResult {
   attempts: number;
   startedAt?: number;
   finishedAt?: number;
-  /** Run time of the final attempt, ms. */
+  /** From first start to finish, including retries, ms. */
   duration?: number;
   /** Time from ready to first start, ms. */
   queueWait?: number;

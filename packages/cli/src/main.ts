@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
+import { registerCommands } from './commands.js';
+
+/** Exit codes: 0 success, 1 the workflow failed or was cancelled, 2 invalid input (file, flags, definition). */
+export const EXIT = { OK: 0, FAILED: 1, INVALID: 2 } as const;
+
+const INPUT_ERRORS = new Set<string>([
+  ErrorCodes.WORKFLOW_INVALID,
+  ErrorCodes.WORKFLOW_PARSE,
+  ErrorCodes.UNSAFE_KEY,
+  ErrorCodes.INPUT_TOO_LARGE,
+  ErrorCodes.CONFIG_INVALID,
+  ErrorCodes.AGENT_INVALID,
+  ErrorCodes.EXECUTION_NOT_FOUND,
+]);
+
+export async function main(argv: string[], io: { out?: NodeJS.WriteStream; err?: NodeJS.WriteStream } = {}): Promise<number> {
+  const out = io.out ?? process.stdout;
+  const err = io.err ?? process.stderr;
+  const program = new Command('codexos')
+    .description('CodexOS: durable DAG orchestration of LLM agents')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  let code: number = EXIT.OK;
+  registerCommands(program, { out, err, setExit: (c) => (code = c) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.INVALID;
+    if (isCodexError(e)) {
+      err.write(`error ${e.code}: ${e.message}\n`);
+      for (const i of e.issues.slice(0, 20)) err.write(`  - ${i.taskId ? `task "${i.taskId}": ` : i.path ? `${i.path}: ` : ''}${i.message}\n`);
+      return INPUT_ERRORS.has(e.code) ? EXIT.INVALID : EXIT.FAILED;
+    }
+    err.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT.FAILED;
+  }
+}
+
+export { CodexError };
