@@ -98,10 +98,10 @@ export const modelsConfigSchema = z
     circuitBreaker: z
       .object({
         /** Outcomes remembered per provider. */
-        windowSize: z.number().int().positive().default(20),
-        minCalls: z.number().int().positive().default(10),
-        /** Failure ratio over the window that opens the circuit. */
-        failureRate: z.number().gt(0).max(1).default(0.5),
+        windowSize: z.number().int().positive().default(50),
+        minCalls: z.number().int().positive().default(20),
+        /** Failure ratio over the window that opens the circuit: high, so scattered faults that retries absorb never trip it. */
+        failureRate: z.number().gt(0).max(1).default(0.8),
         /** Time open before one probe call is let through (half-open). */
         cooldownMs: z.number().min(0).default(30_000),
       })

@@ -39,10 +39,10 @@ export function fakeConfig(f: Fakes, extra: Partial<ModelsConfigInput> = {}): Mo
   return {
     ...extra,
     providers: {
-      openai: { apiKey: KEYS.openai, baseURL: `${f.openai.url}/v1` },
-      anthropic: { apiKey: KEYS.anthropic, baseURL: f.anthropic.url },
-      google: { apiKey: KEYS.google, baseURL: f.google.url },
       ...extra.providers,
+      openai: { apiKey: KEYS.openai, baseURL: `${f.openai.url}/v1`, ...extra.providers?.openai },
+      anthropic: { apiKey: KEYS.anthropic, baseURL: f.anthropic.url, ...extra.providers?.anthropic },
+      google: { apiKey: KEYS.google, baseURL: f.google.url, ...extra.providers?.google },
     },
     retry: { initialDelayMs: 1, maxDelayMs: 10, maxRetryAfterMs: 1_000, ...extra.retry },
     timeouts: { requestMs: 400, idleMs: 400, ...extra.timeouts },

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 // retry-after, 500, 529, slow, hanging, mid-stream stall), request recording, and deterministic token counts that
 // differ from the library's own estimator so tests can tell "provider usage" from "our estimate".
 
-export type FaultKind = '429' | '500' | '529' | 'hang' | 'slow' | 'stall';
+export type FaultKind = '401' | '429' | '500' | '529' | 'hang' | 'slow' | 'stall';
 
 export interface FaultOptions {
   /** Probability per request of a fault, picked uniformly from `kinds`. */
@@ -149,6 +149,10 @@ export class FakeServer {
     if (fault === '429') {
       rec.status = 429;
       return this.wire.error(res, 429, `rate limit reached${leak}`, this.faults.retryAfterSeconds ?? 0.01);
+    }
+    if (fault === '401') {
+      rec.status = 401;
+      return this.wire.error(res, 401, `invalid API key${leak}`);
     }
     if (fault === '500' || fault === '529') {
       rec.status = Number(fault);
