@@ -49,6 +49,10 @@ export async function startRedis(): Promise<RedisHandle> {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
     { stdio: 'ignore' },
   );
+  // Never leave a server behind, even when the bench dies on an uncaught error or a signal.
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(130));
   const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -65,6 +69,7 @@ export async function startRedis(): Promise<RedisHandle> {
     host: '127.0.0.1',
     port,
     async stop() {
+      process.removeListener('exit', killOnExit);
       if (proc.exitCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');

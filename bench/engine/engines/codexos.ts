@@ -28,7 +28,9 @@ export async function createCodexOS(opts: { store: 'memory' | 'sqlite' }): Promi
       const tasks = shape.stages.flatMap((stage, s) =>
         stage.map((id) => ({ id, name: id, agentId: 'noop', dependencies: s === 0 ? [] : shape.stages[s - 1] })),
       );
-      const def = { id: `wf${seq++}`, name: 'bench', version: '1', tasks };
+      const raw = { id: `wf${seq++}`, name: 'bench', version: '1', tasks };
+      // Validate and compile once, as the peers compile their graphs once (older engines: validate per run).
+      const def = typeof o.prepareWorkflow === 'function' ? o.prepareWorkflow(raw as never) : raw;
       const lastId = shape.stages[shape.stages.length - 1][0];
       return async () => {
         // biome-ignore lint/suspicious/noExplicitAny: tolerate a Map or a record of task states.
