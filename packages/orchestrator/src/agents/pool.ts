@@ -58,7 +58,7 @@ export class AgentPool {
         };
     this.entries.set(agent.id, entry);
     const min = Math.max(1, this.cfg.minAgents);
-    while (entry.instances.length < min) this.spawn(entry);
+    while (entry.instances.length < min) this.spawn(entry, true);
     this.startHealthChecks();
   }
 
@@ -176,7 +176,7 @@ export class AgentPool {
     return best;
   }
 
-  private spawn(e: Entry): AgentInstance {
+  private spawn(e: Entry, initial = false): AgentInstance {
     const inst: AgentInstance = {
       instanceId: `${e.agent.id}#${e.nextInstance++}`,
       agentId: e.agent.id,
@@ -187,7 +187,7 @@ export class AgentPool {
     };
     const from = e.instances.length;
     e.instances.push(inst);
-    if (from > 0 && this.bus.wants('agent:scaled')) {
+    if (!initial && this.bus.wants('agent:scaled')) {
       this.bus.publish('agent:scaled', { agentId: e.agent.id, from, to: from + 1, utilisation: this.utilisation(e), timestamp: Date.now() });
     }
     this.drain(e, inst);
