@@ -2,7 +2,8 @@ import type { ErrorInfo } from '../errors.js';
 import { ErrorPatterns } from './error-patterns.js';
 import type { ExecutionRecord } from './execution-record.js';
 import { type BaselineRule, EwmaBaseline, RobustBaseline, round } from './stats.js';
-import type { Anomaly, DetectorSettings, ExecutionProfile, ResourceSample } from './types.js';
+import type { RunSummary } from './profile-builder.js';
+import type { Anomaly, DetectorSettings, ResourceSample } from './types.js';
 
 // Each series is compared with its own history: median/MAD for one-point-per-run or per-sample series,
 // EWMA for high-volume ones (per task, per model call). A series needs `anomalyWarmup` points first.
@@ -33,7 +34,7 @@ export class AnomalyDetector {
   }
 
   /** Durations and error rate of a finished run (and of each of its tasks) against their history. */
-  onExecutionEnd(rec: ExecutionRecord, profile: ExecutionProfile, at: number): void {
+  onExecutionEnd(rec: ExecutionRecord, profile: RunSummary, at: number): void {
     const wf = rec.workflowId;
     if (profile.status !== 'cancelled') {
       const base = getOr(this.workflowDuration, wf, () => new RobustBaseline());

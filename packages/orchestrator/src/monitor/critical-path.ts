@@ -8,21 +8,10 @@ function finished(t: TaskRecord): boolean {
   return t.finishedAt >= 0 && t.startedAt >= 0;
 }
 
-/** taskId → the instance (loop iteration) that finished last. */
-function latestByTaskId(tasks: Iterable<TaskRecord>): Map<string, TaskRecord> {
-  const m = new Map<string, TaskRecord>();
-  for (const t of tasks) {
-    if (!finished(t)) continue;
-    const cur = m.get(t.taskId);
-    if (cur === undefined || t.finishedAt > cur.finishedAt) m.set(t.taskId, t);
-  }
-  return m;
-}
-
-export function criticalPath(startedAt: number, dag: DagTask[], tasks: Iterable<TaskRecord>): CriticalPath {
-  const latest = latestByTaskId(tasks);
+/** `tasks` is keyed by task id (one record per task). */
+export function criticalPath(startedAt: number, dag: DagTask[], tasks: Map<string, TaskRecord>): CriticalPath {
   let end: TaskRecord | undefined;
-  for (const t of latest.values()) if (end === undefined || t.finishedAt > end.finishedAt) end = t;
+  for (const t of tasks.values()) if (finished(t) && (end === undefined || t.finishedAt > end.finishedAt)) end = t;
   if (end === undefined) return { steps: [], durationMs: 0, workMs: 0, overheadMs: 0 };
 
   const deps = new Map<string, string[]>();
@@ -36,8 +25,8 @@ export function criticalPath(startedAt: number, dag: DagTask[], tasks: Iterable<
     seen.add(cur.taskId);
     let gate: TaskRecord | undefined;
     for (const dep of deps.get(cur.taskId) ?? []) {
-      const d = latest.get(dep);
-      if (d !== undefined && (gate === undefined || d.finishedAt > gate.finishedAt)) gate = d;
+      const d = tasks.get(dep);
+      if (d !== undefined && finished(d) && (gate === undefined || d.finishedAt > gate.finishedAt)) gate = d;
     }
     cur = gate;
   }

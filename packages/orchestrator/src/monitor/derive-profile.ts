@@ -32,6 +32,7 @@ export async function deriveProfile(store: StateStore, executionId: string, s: D
     : [];
   const agentOf = new Map(dag.map((d) => [d.id, d.agentId] as const));
   const rec = new ExecutionRecord(executionId, header.workflowId, header.startedAt, dag);
+  const queuedAt = new Map<string, number>();
   for (const tr of await store.history(executionId)) {
     const hash = tr.taskKey.indexOf('#');
     const taskId = hash < 0 ? tr.taskKey : tr.taskKey.slice(0, hash);
@@ -39,12 +40,12 @@ export async function deriveProfile(store: StateStore, executionId: string, s: D
     const t = rec.task({ taskId, agentId: agentOf.get(taskId) ?? '(unknown)', iteration: Number.isFinite(iteration) ? iteration : undefined });
     switch (tr.status) {
       case 'queued':
-        if (t.queuedAt < 0) t.queuedAt = tr.at;
+        if (!queuedAt.has(taskId)) queuedAt.set(taskId, tr.at);
         break;
       case 'running':
         if (t.startedAt < 0) t.startedAt = tr.at;
         // Queue wait: from queued (or the previous retry) to this start.
-        if (t.queuedAt >= 0 && t.lastStartedAt < 0) t.queueWait += tr.at - t.queuedAt;
+        if (t.lastStartedAt < 0) t.queueWait += tr.at - (queuedAt.get(taskId) ?? tr.at);
         t.lastStartedAt = tr.at;
         t.attempts = Math.max(t.attempts, tr.attempt);
         t.status = 'running';

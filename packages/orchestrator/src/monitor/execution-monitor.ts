@@ -5,10 +5,9 @@ import { CostLedger } from './cost-ledger.js';
 import { deriveProfile } from './derive-profile.js';
 import type { ErrorPattern } from './error-patterns.js';
 import * as R from './execution-record.js';
-import { MemoryHistoryStore } from './history-store.js';
 import { ModelStats } from './model-stats.js';
 import { PredictiveAlerts } from './predictive-alerts.js';
-import { buildProfile } from './profile-builder.js';
+import { buildProfile, type RunSummary, summarise } from './profile-builder.js';
 import { MonitorMetrics } from './prometheus.js';
 import { bottleneckInsights } from './recommendations/bottleneck-insights.js';
 import { detectBatching } from './recommendations/batching.js';
@@ -54,7 +53,13 @@ export class ExecutionMonitor {
   readonly settings: DetectorSettings;
   private readonly running = new Map<string, R.ExecutionRecord>();
   private readonly pending = new Map<string, Promise<void>>();
-  private readonly history: MonitorHistoryStore;
+  /** Finished runs kept in memory; full profiles are built from them on demand. */
+  private readonly recent = new Map<string, FinishedRun>();
+  private recentTasks = 0;
+  private readonly maxRecent: number;
+  private readonly maxRecentTasks: number;
+  /** Durable history (SQLite or custom): full profiles are written at run end only when one is configured. */
+  private readonly history: MonitorHistoryStore | undefined;
   private readonly ownsHistory: boolean;
   private readonly ledger = new CostLedger();
   private readonly modelStats = new ModelStats();
@@ -84,13 +89,10 @@ export class ExecutionMonitor {
   ) {
     this.config = parseConfig({ monitoring: config }).monitoring;
     this.settings = { ...DEFAULT_DETECTOR_SETTINGS, ...options.detectors };
-    if (options.history) {
-      this.history = options.history;
-      this.ownsHistory = false;
-    } else {
-      this.history = options.historyPath ? new SqliteHistoryStore(options.historyPath) : new MemoryHistoryStore(options.maxProfiles ?? 200);
-      this.ownsHistory = true;
-    }
+    this.history = options.history ?? (options.historyPath ? new SqliteHistoryStore(options.historyPath) : undefined);
+    this.ownsHistory = options.history === undefined && this.history !== undefined;
+    this.maxRecent = options.maxProfiles ?? 200;
+    this.maxRecentTasks = options.maxProfileTasks ?? 50_000;
     this.outcomes = new Uint8Array(this.settings.failureRateWindow);
     this.anomaly = new AnomalyDetector(this.settings, (a) => this.publishAnomaly(a));
     this.alerting = new PredictiveAlerts(this.config.alertThresholds, this.settings, (a) => this.publishAlert(a));
@@ -117,10 +119,6 @@ export class ExecutionMonitor {
       this.running.set(p.executionId, new R.ExecutionRecord(p.executionId, p.workflowId, p.timestamp, tasks ?? []));
       this.activeSinceTick = true;
       if (this.config.enableMetrics || this.config.enableProfiling) this.sampler.start();
-    });
-    this.on('task:queued', (p) => {
-      const rec = this.running.get(p.executionId);
-      if (rec !== undefined) R.onQueued(rec, p);
     });
     this.on('task:started', (p) => {
       const rec = this.running.get(p.executionId);
@@ -235,20 +233,16 @@ export class ExecutionMonitor {
     if (this.closed) return;
     const at = rec.finishedAt;
     R.settleTaskUsage(rec);
-    const needProfile = this.config.enableProfiling || this.config.enableMetrics;
-    const profile = needProfile ? buildProfile(rec, this.settings) : undefined;
-
-    if (profile !== undefined) {
-      this.prom?.onExecutionEnd(rec, profile);
-      if (profile.status !== 'cancelled') this.alerting.observe('executionDuration', at, profile.makespanMs, rec.workflowId);
-      this.anomaly.onExecutionEnd(rec, profile, at);
-    }
+    const sum = summarise(rec, this.settings);
+    this.prom?.onExecutionEnd(rec, sum);
+    if (sum.status !== 'cancelled') this.alerting.observe('executionDuration', at, sum.makespanMs, rec.workflowId);
+    this.anomaly.onExecutionEnd(rec, sum, at);
     this.checkFailureRate(at);
 
     const insights: Insight[] = [];
-    if (this.config.enableProfiling && profile !== undefined) {
+    if (this.config.enableProfiling) {
       const drafts: InsightDraft[] = [
-        ...bottleneckInsights(profile.bottlenecks),
+        ...bottleneckInsights(sum.bottlenecks),
         ...detectParallelization(rec, this.settings),
         ...detectCaching(rec, this.modelStats, this.settings),
         ...detectModelOptimization(rec, this.settings, {
@@ -268,14 +262,32 @@ export class ExecutionMonitor {
       }
     }
     if (this.config.enableTracing) exportSpans(rec, this.options.tracerProvider, at);
-    if (this.config.enableProfiling && profile !== undefined) {
-      const costs = this.ledger.breakdown({ executionId: rec.executionId });
+    if (!this.config.enableProfiling) return;
+    const run: FinishedRun = { rec, sum, insights };
+    this.remember(run);
+    if (this.history !== undefined) {
       try {
-        void Promise.resolve(this.history.save({ profile, insights, costs })).catch((err) => this.warnStore(err));
+        const entry = { profile: this.profileOf(run), insights, costs: this.ledger.breakdown({ executionId: rec.executionId }) };
+        void Promise.resolve(this.history.save(entry)).catch((err) => this.warnStore(err));
       } catch (err) {
         this.warnStore(err);
       }
     }
+  }
+
+  private remember(run: FinishedRun): void {
+    this.recent.set(run.rec.executionId, run);
+    this.recentTasks += run.rec.tasks.size;
+    while (this.recent.size > this.maxRecent || (this.recentTasks > this.maxRecentTasks && this.recent.size > 1)) {
+      const [id, old] = this.recent.entries().next().value as [string, FinishedRun];
+      this.recent.delete(id);
+      this.recentTasks -= old.rec.tasks.size;
+    }
+  }
+
+  private profileOf(run: FinishedRun): ExecutionProfile {
+    run.profile ??= buildProfile(run.rec, this.settings, 'events', run.sum);
+    return run.profile;
   }
 
   private warnStore(err: unknown): void {
@@ -347,7 +359,9 @@ export class ExecutionMonitor {
     await this.pending.get(executionId);
     const live = this.running.get(executionId);
     if (live !== undefined) return buildProfile(live, this.settings);
-    const stored = await this.history.load(executionId);
+    const run = this.recent.get(executionId);
+    if (run !== undefined) return this.profileOf(run);
+    const stored = await this.history?.load(executionId);
     if (stored !== undefined) return stored.profile;
     if (this.options.store === undefined) return undefined;
     return deriveProfile(this.options.store, executionId, this.settings);
@@ -356,7 +370,9 @@ export class ExecutionMonitor {
   /** Profile, insights and costs of one execution: the data behind `codexos report`. */
   async report(executionId: string): Promise<MonitorReport | undefined> {
     await this.pending.get(executionId);
-    const stored = this.running.has(executionId) ? undefined : await this.history.load(executionId);
+    const run = this.recent.get(executionId);
+    if (run !== undefined) return reportJson(this.profileOf(run), run.insights, this.costs({ executionId }));
+    const stored = this.running.has(executionId) ? undefined : await this.history?.load(executionId);
     if (stored !== undefined) return reportJson(stored.profile, stored.insights, stored.costs);
     const profile = await this.profile(executionId);
     if (profile === undefined) return undefined;
@@ -365,7 +381,19 @@ export class ExecutionMonitor {
 
   /** Recent profiles (most recent first). */
   async profiles(query: { workflowId?: string; limit?: number } = {}): Promise<ExecutionProfile[]> {
-    return this.history.list(query);
+    const limit = query.limit ?? 100;
+    const out: ExecutionProfile[] = [];
+    for (const run of [...this.recent.values()].reverse()) {
+      if (out.length >= limit) return out;
+      if (query.workflowId === undefined || run.rec.workflowId === query.workflowId) out.push(this.profileOf(run));
+    }
+    if (this.history === undefined) return out;
+    const seen = new Set(out.map((p) => p.executionId));
+    for (const p of await this.history.list({ ...query, limit })) {
+      if (out.length >= limit) break;
+      if (!seen.has(p.executionId)) out.push(p);
+    }
+    return out;
   }
 
   insights(query: { executionId?: string; workflowId?: string } = {}): Insight[] {
@@ -425,8 +453,15 @@ export class ExecutionMonitor {
     this.closed = true;
     this.sampler.stop();
     this.processSource?.close();
-    if (this.ownsHistory) await this.history.close();
+    if (this.ownsHistory) await this.history?.close();
   }
+}
+
+interface FinishedRun {
+  rec: R.ExecutionRecord;
+  sum: RunSummary;
+  insights: Insight[];
+  profile?: ExecutionProfile;
 }
 
 function pushBounded<T>(arr: T[], v: T): void {

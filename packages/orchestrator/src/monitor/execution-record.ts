@@ -15,7 +15,6 @@ export interface DagTask {
 }
 
 export class TaskRecord {
-  queuedAt = -1;
   startedAt = -1;
   lastStartedAt = -1;
   finishedAt = -1;
@@ -107,12 +106,8 @@ export class ExecutionRecord {
 
 type E = OrchestratorEvents;
 
-// The task handlers: field writes only, no allocation beyond the first TaskRecord of a task.
-export function onQueued(rec: ExecutionRecord, p: E['task:queued']): void {
-  const t = rec.task(p);
-  if (t.queuedAt < 0) t.queuedAt = p.timestamp;
-}
-
+// The task handlers: field writes only, no allocation beyond the first TaskRecord of a task. `task:queued` is
+// not observed at all (task:started carries the queue wait), so the engine need not build that payload.
 export function onStarted(rec: ExecutionRecord, p: E['task:started']): void {
   const t = rec.task(p);
   if (t.startedAt < 0) t.startedAt = p.timestamp;

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import type { OrchestratorEvents } from '../events.js';
 import type { ExecutionRecord } from './execution-record.js';
-import type { ExecutionProfile, ResourceSample } from './types.js';
+import type { RunSummary } from './profile-builder.js';
+import type { ResourceSample } from './types.js';
 
 // Prometheus export. One Registry per monitor (never prom-client's global one), so several orchestrators in
 // a process do not collide. Per-task histograms are pre-aggregated in plain arrays at execution end and
@@ -140,7 +141,7 @@ export class MonitorMetrics {
     this.network = new Counter({ name: 'codexos_provider_network_bytes_total', help: 'Bytes exchanged with model providers', labelNames: ['host', 'direction'], registers: r });
   }
 
-  onExecutionEnd(rec: ExecutionRecord, profile: ExecutionProfile): void {
+  onExecutionEnd(rec: ExecutionRecord, profile: RunSummary): void {
     const wf = rec.workflowId;
     this.workflows.inc({ workflow_id: wf, status: profile.status });
     this.workflowDuration.observe({ workflow_id: wf }, profile.makespanMs / 1000);

@@ -27,7 +27,7 @@ export interface TaskProfile {
   iterations?: number;
   type?: string;
   status: TaskProfileStatus;
-  /** Epoch ms (or whatever clock the engine stamps events with). */
+  /** Epoch ms (or whatever clock the engine stamps events with); queuedAt = first start − queue wait. */
   queuedAt?: number;
   startedAt?: number;
   finishedAt?: number;
@@ -263,11 +263,13 @@ export interface DetectorSettings {
 export interface MonitorOptions {
   /** Execution state store: lets `profile()` derive a profile for executions no longer in memory. */
   store?: StateStore;
-  /** Where finished profiles are kept (default: in memory, `maxProfiles` most recent). */
+  /** Durable history of full profiles (default: none; recent runs are kept in memory regardless). */
   history?: MonitorHistoryStore;
   /** Shortcut: keep history in this SQLite file (see SqliteHistoryStore). */
   historyPath?: string;
+  /** Finished runs kept in memory for `profile()` (default 200 runs and at most 50 000 tasks in all). */
   maxProfiles?: number;
+  maxProfileTasks?: number;
   catalog?: CatalogLookup;
   /** Capabilities an agent requires, when known: narrows model-optimisation suggestions. */
   agentCapabilities?: (agentId: string) => string[] | undefined;
