@@ -19,6 +19,12 @@ export interface MeasureOptions {
   slowRunMs: number;
   /** A warm-up slower than this is kept as the only sample (no further runs). */
   verySlowRunMs: number;
+  /** Measure one cold run and nothing else (the runner predicts a run of tens of seconds). */
+  single?: boolean;
+  /** Called once the workflow is built, just before the first run (the runner times runs from here). */
+  onPrepared?: () => void;
+  /** Called after every validated run (the warm-up included) with its duration. */
+  onRun?: (ms: number, warmup: boolean) => void;
 }
 
 export const DEFAULT_MEASURE: MeasureOptions = { reps: 5, slowRunMs: 2_000, verySlowRunMs: 20_000 };
@@ -102,16 +108,23 @@ export async function measurePair(
   const tasks = taskCount(shape);
   const counter = new Counter();
   const runner = await adapter.prepare(shape, makeBody(shape, counter));
-  const run = makeRun(workload, runner, counter, tasks, expectedOutput(shape));
+  const measureRun = makeRun(workload, runner, counter, tasks, expectedOutput(shape));
+  let runs = 0;
+  const run = async (): Promise<Sample> => {
+    const s = await measureRun();
+    opts.onRun?.(s.ms, runs++ === 0);
+    return s;
+  };
+  opts.onPrepared?.();
 
   const warm = await run();
   let samples: Sample[];
   let note: string | undefined;
   let warmup = true;
-  if (warm.ms > opts.verySlowRunMs) {
+  if (opts.single || warm.ms > opts.verySlowRunMs) {
     samples = [warm];
     warmup = false;
-    note = `one cold run only (${(warm.ms / 1000).toFixed(1)} s per run)`;
+    note = `one cold run, no warm-up (${(warm.ms / 1000).toFixed(1)} s per run)`;
   } else {
     const reps = warm.ms > 10 * opts.slowRunMs ? 1 : warm.ms > opts.slowRunMs ? Math.min(3, opts.reps) : opts.reps;
     if (reps < opts.reps) note = `${reps} reps (${(warm.ms / 1000).toFixed(1)} s per run)`;

@@ -49,4 +49,6 @@ export interface PairResult {
   /** Tasks executed per rep, as counted inside the task body (validates the engine ran all of them). */
   tasksPerRep?: number;
   wallMs?: number;
+  /** Set when the runner killed the pair: the run took longer than this many ms (a lower bound). */
+  timedOutMs?: number;
 }

@@ -2,12 +2,15 @@
 // getChildrenValues(). A flow is a tree, so the DAG is cut at each fan-out stage into tree segments
 // (chain: one flow; B: start, then join ← 1000; C: clean ← fetch, then report ← insights ← {trends, predict});
 // the client adds the next segment when the previous root completes and passes its result as job data.
+// Chains deeper than MAX_FLOW_DEPTH are cut the same way (FlowProducer.add overflows the stack otherwise).
 import { FlowProducer, type FlowJob, type Job, QueueEvents, Worker } from 'bullmq';
 import type { EngineAdapter, Runner, Shape, TaskBody } from '../types.ts';
 import { redisForChild } from '../redis.ts';
 import { Waiters, parseReturn } from './bullmq-waiters.ts';
 
 const CONCURRENCY = 200;
+/** FlowProducer.add recurses per level: a 10 000-deep tree overflows the stack, so tall chains are cut here. */
+const MAX_FLOW_DEPTH = 1000;
 
 interface Data {
   up?: number[];
@@ -18,7 +21,7 @@ export function treeSegments(shape: Shape): Array<[number, number]> {
   const segs: Array<[number, number]> = [];
   let from = 0;
   for (let s = 1; s < shape.stages.length; s++) {
-    if (shape.stages[s].length > 1) {
+    if (shape.stages[s].length > 1 || s - from >= MAX_FLOW_DEPTH) {
       segs.push([from, s - 1]);
       from = s;
     }

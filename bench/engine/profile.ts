@@ -1,0 +1,74 @@
+// Where CodexOS's time goes: a CPU profile of the measured runs only (after build and warm-up), folded into
+// self time per function. Child entry: node --import tsx engine/profile.ts <engine> <workload> → PROFILE {json}
+import { Session } from 'node:inspector/promises';
+import { relative } from 'node:path';
+import { ENGINES } from './engines/index.ts';
+import type { WorkloadId } from './types.ts';
+import { Counter, makeBody, shapeOf } from './workloads.ts';
+
+export interface ProfileRow {
+  fn: string;
+  where: string;
+  pct: number;
+}
+
+export interface ProfileResult {
+  engine: string;
+  workload: WorkloadId;
+  runs: number;
+  rows: ProfileRow[];
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const root = new URL('../../', import.meta.url).pathname;
+
+function fold(p: CpuProfile, top: number): ProfileRow[] {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const cf = byId.get(id)?.callFrame;
+    const dt = p.timeDeltas[i] ?? 0;
+    if (!cf || cf.functionName === '(idle)' || cf.functionName === '(program)') return;
+    const file = cf.url.startsWith('file://') ? relative(root, new URL(cf.url).pathname) : cf.url || '(native)';
+    const key = `${cf.functionName || '(anonymous)'}\t${file}:${cf.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => {
+      const [fn, where] = k.split('\t');
+      return { fn, where, pct: (100 * v) / total };
+    });
+}
+
+async function main(): Promise<void> {
+  const [engine, workload] = process.argv.slice(2) as [string, WorkloadId];
+  const adapter = await ENGINES[engine]();
+  const shape = shapeOf(workload);
+  const runner = await adapter.prepare(shape, makeBody(shape, new Counter()));
+  // Enough runs for ~2 s of samples at CodexOS speeds, after a warm-up of the same length.
+  const runs = workload === 'E' ? 20_000 : Math.max(20, Math.round(100_000 / shape.stages.flat().length));
+  for (let i = 0; i < runs; i++) await runner();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  for (let i = 0; i < runs; i++) await runner();
+  const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
+  session.disconnect();
+  await adapter.close();
+  const result: ProfileResult = { engine, workload, runs, rows: fold(profile, 12) };
+  process.stdout.write(`PROFILE ${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+await main();
