@@ -23,7 +23,7 @@ export async function createLangGraph(opts: { checkpointer: boolean }): Promise<
         shape.stages.forEach((_, s) => {
           channels[`s${s}`] = Annotation<number[]>({ reducer: (a, b) => a.concat(b), default: () => [] });
         });
-        g = new StateGraph(Annotation.Root(channels as never));
+        g = new StateGraph(Annotation.Root(channels as never) as never);
         shape.stages.forEach((stage, s) => {
           for (const id of stage) {
             g.addNode(id, async (st: Record<string, number[]>) => ({
