@@ -5,7 +5,7 @@
 // With a filter the results are printed, not written, so engine.md always holds one complete run.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_LABELS } from './engines/index.ts';
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
   const workloads = (arg('--workloads')?.split(',') as WorkloadId[] | undefined) ?? WORKLOADS;
   const partial = engines !== ENGINE_ORDER || workloads !== WORKLOADS;
   const t0 = Date.now();
+  const load0 = loadavg()[0];
   const redis = await startRedis();
   const results: PairResult[] = [];
   try {
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
     os: `${process.platform} ${release()}`,
     durationS: Math.round((Date.now() - t0) / 1000),
     redis: execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?',
+    load: [load0, loadavg()[0]],
   };
   if (partial) {
     console.log('(filtered run: engine.md not written)');

@@ -11,6 +11,8 @@ export interface RunInfo {
   os: string;
   durationS: number;
   redis: string;
+  /** 1-minute load average when the run started and ended (the machine may be shared). */
+  load?: [number, number];
 }
 
 const MEM = 'codexos-memory';
@@ -115,6 +117,9 @@ export function renderReport(info: RunInfo, results: PairResult[], profiles: Pro
   L.push('');
   L.push('Command: `npm run bench` at the repository root (this area alone: `cd bench && node --import tsx engine/bench.ts`).');
   L.push(`Run: ${info.date}, ${info.durationS} s; Node ${info.node}; ${info.cpus}; ${info.os}; redis-server ${info.redis} (started by the script).`);
+  if (info.load) {
+    L.push(`1-minute load average at start / end: ${info.load[0].toFixed(2)} / ${info.load[1].toFixed(2)} (other processes share these cores; compare ratios, not absolutes).`);
+  }
   L.push('Every (engine, workload) pair ran in a fresh process: build the workflow once, 1 warm-up run, then the median of 5 runs;');
   L.push('each run is accepted only if the task body ran exactly once per task and the final output proves every result reached');
   L.push('its dependents (B: the join sums all 1000 results). ¹ = fewer reps for a slow pair (see the notes column).');
@@ -257,21 +262,43 @@ function why(t: Table, profiles: ProfileResult[]): string[] {
     const label = e === MEM ? 'memory' : 'SQLite';
     const a = t.value(e, 'A1000');
     const bare = t.value('bare', 'A1000');
-    if (a !== undefined && bare !== undefined) {
+    const b = t.value(e, 'B');
+    const bareB = t.value('bare', 'B');
+    if (a !== undefined && bare !== undefined && b !== undefined && bareB !== undefined) {
+      const mem = e === SQL ? t.value(MEM, 'A1000') : undefined;
       L.push(
-        `- ${label}: a chain task costs ${num(a)} µs against ${num(bare)} µs for a bare Promise (${ratio(a, bare)}); ` +
-          `the remainder is the engine's own bookkeeping per task (state, transitions${e === SQL ? ', the SQLite write of each transition' : ''}, context object, events); see the profile below.`,
+        `- ${label}: a task costs ${num(a)} µs in A and ${num(b)} µs in B, against ${num(bare)} / ${num(bareB)} µs for bare Promises; ` +
+          `the difference is the engine's own work per task (scheduling state, transitions, the task context, events` +
+          (mem !== undefined ? `, and the SQLite write of every transition: ${num(a - mem)} µs/task over the in-memory engine in A` : '') +
+          '); the profile below shows which functions it goes to.',
       );
     }
+    const sizes = SCALING.map((w) => ({ n: Number(w.slice(1)), v: t.value(e, w) }));
     const ev = t.value(e, 'E');
-    const a100 = t.value(e, 'A100');
-    const a10k = t.value(e, 'A10000');
-    if (ev !== undefined && a100 !== undefined && a10k !== undefined) {
-      L.push(
-        `- ${label} scaling: the fixed cost of a run (E: ${num(ev)} µs) spread over 100 tasks is ${num(ev / 100)} µs/task of the ${num(a100)} µs/task at N=100; ` +
-          `at N=10 000 a task costs ${num(a10k)} µs. A higher cost at small N is fixed per-run cost and a colder JIT (1 warm-up run of 100 tasks), not superlinear scheduling.`,
-      );
+    if (sizes.every((x) => x.v !== undefined) && ev !== undefined && (t.flatness(e) ?? 0) > FLAT_LIMIT) {
+      const sorted = [...sizes].sort((x, y) => (x.v as number) - (y.v as number));
+      const lo = sorted[0];
+      const hi = sorted[sorted.length - 1];
+      const bareFlat = t.flatness('bare');
+      const head = `- ${label} scaling: µs/task is highest at N=${hi.n} (${num(hi.v)}) and lowest at N=${lo.n} (${num(lo.v)}).`;
+      if (hi.n < lo.n) {
+        L.push(
+          `${head} The fixed cost of a run (E: ${num(ev)} µs) explains ${num(ev / hi.n)} µs/task of it at N=${hi.n}; ` +
+            `the rest is most likely a colder JIT — one warm-up run is ${hi.n} task executions at N=${hi.n} but ${lo.n} at N=${lo.n}` +
+            (bareFlat !== undefined ? ` (the bare Promise DAG varies ${num(bareFlat)}× over the same sizes in this run)` : '') +
+            '. The cost per task falls as N grows rather than rising with it.',
+        );
+      } else {
+        L.push(`${head} Cost grows with N: some per-task work scales with the workflow's size (see the profile).`);
+      }
     }
+  }
+  const e1 = t.value(MEM, 'E');
+  if (e1 !== undefined && e1 > 10) {
+    L.push(
+      `- E (memory): one run of a one-task workflow costs ${num(e1)} µs against ${num(t.value('bare', 'E'))} µs for a bare Promise; ` +
+        'that is fixed work per run (execution record, store header, result object, events, timers); the E profile below splits it by function.',
+    );
   }
   const bd = t.get('bare', 'D');
   for (const e of OURS) {
