@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
 import {
+  type ExecutionResult,
   MultiAgentOrchestrator,
+  type OrchestratorConfigInput,
   readWorkflowFile,
   workflowJsonSchema,
-  type ExecutionResult,
-  type OrchestratorConfigInput,
 } from '@codexos/multi-agent-orchestrator';
+import type { Command } from 'commander';
 import { loadAgents, parseInputs, registerAgentsFor } from './options.js';
 import { ProgressView } from './progress.js';
 import { printSummary } from './summary.js';
@@ -28,14 +28,20 @@ interface RunFlags {
 function config(flags: RunFlags): OrchestratorConfigInput {
   return {
     store: flags.memory ? { type: 'memory' } : { type: 'sqlite', path: flags.store ?? '.codexos/state.db' },
-    workflow: flags.maxTasks ? { maxTasks: Number(flags.maxTasks), maxDepth: Number(flags.maxTasks) } : { maxTasks: 10_000, maxDepth: 1000 },
+    workflow: flags.maxTasks
+      ? { maxTasks: Number(flags.maxTasks), maxDepth: Number(flags.maxTasks) }
+      : { maxTasks: 10_000, maxDepth: 1000 },
   };
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerCommands(program: Command, io: Io): void {
-  const execute = async (flags: RunFlags, go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>, agentIds: () => Promise<string[]>) => {
+  const execute = async (
+    flags: RunFlags,
+    go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>,
+    agentIds: () => Promise<string[]>,
+  ) => {
     const o = new MultiAgentOrchestrator(config(flags));
     try {
       registerAgentsFor(o, await agentIds(), await loadAgents(flags.agents));
@@ -67,7 +73,11 @@ export function registerCommands(program: Command, io: Io): void {
     .action(async (file: string, flags: RunFlags) => {
       const input = parseInputs(flags.input);
       const raw = await readWorkflowFile(file);
-      await execute(flags, (o) => o.executeWorkflow(raw, { input }), async () => ((raw as { tasks?: Array<{ agentId?: string }> }).tasks ?? []).map((t) => String(t.agentId)));
+      await execute(
+        flags,
+        (o) => o.executeWorkflow(raw, { input }),
+        async () => ((raw as { tasks?: Array<{ agentId?: string }> }).tasks ?? []).map((t) => String(t.agentId)),
+      );
     });
 
   program
@@ -79,15 +89,21 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .option('--json', 'print the execution result as JSON')
     .action(async (executionId: string, flags: RunFlags) => {
-      await execute(flags, (o) => o.resume(executionId), async () => {
-        const probe = new MultiAgentOrchestrator(config(flags));
-        try {
-          const stored = await probe.getExecution(executionId);
-          return ((stored?.header.definition as { tasks?: Array<{ agentId: string }> })?.tasks ?? []).map((t) => t.agentId);
-        } finally {
-          await probe.close();
-        }
-      });
+      await execute(
+        flags,
+        (o) => o.resume(executionId),
+        async () => {
+          const probe = new MultiAgentOrchestrator(config(flags));
+          try {
+            const stored = await probe.getExecution(executionId);
+            return ((stored?.header.definition as { tasks?: Array<{ agentId: string }> })?.tasks ?? []).map(
+              (t) => t.agentId,
+            );
+          } finally {
+            await probe.close();
+          }
+        },
+      );
     });
 
   program
@@ -121,7 +137,9 @@ export function registerCommands(program: Command, io: Io): void {
       const o = new MultiAgentOrchestrator(config(flags));
       try {
         for (const h of await o.listExecutions({ limit: Number(flags.limit) })) {
-          io.out.write(`${h.executionId}  ${h.workflowId.padEnd(24)} ${h.status.padEnd(10)} ${new Date(h.startedAt).toISOString()}\n`);
+          io.out.write(
+            `${h.executionId}  ${h.workflowId.padEnd(24)} ${h.status.padEnd(10)} ${new Date(h.startedAt).toISOString()}\n`,
+          );
         }
       } finally {
         await o.close();

@@ -1,5 +1,5 @@
-import { Command, CommanderError } from 'commander';
 import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
+import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 
 /** Exit codes: 0 success, 1 the workflow failed or was cancelled, 2 invalid input (file, flags, definition). */
@@ -15,7 +15,10 @@ const INPUT_ERRORS = new Set<string>([
   ErrorCodes.EXECUTION_NOT_FOUND,
 ]);
 
-export async function main(argv: string[], io: { out?: NodeJS.WriteStream; err?: NodeJS.WriteStream } = {}): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { out?: NodeJS.WriteStream; err?: NodeJS.WriteStream } = {},
+): Promise<number> {
   const out = io.out ?? process.stdout;
   const err = io.err ?? process.stderr;
   const program = new Command('codexos')
@@ -31,7 +34,8 @@ export async function main(argv: string[], io: { out?: NodeJS.WriteStream; err?:
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.INVALID;
     if (isCodexError(e)) {
       err.write(`error ${e.code}: ${e.message}\n`);
-      for (const i of e.issues.slice(0, 20)) err.write(`  - ${i.taskId ? `task "${i.taskId}": ` : i.path ? `${i.path}: ` : ''}${i.message}\n`);
+      for (const i of e.issues.slice(0, 20))
+        err.write(`  - ${i.taskId ? `task "${i.taskId}": ` : i.path ? `${i.path}: ` : ''}${i.message}\n`);
       return INPUT_ERRORS.has(e.code) ? EXIT.INVALID : EXIT.FAILED;
     }
     err.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);

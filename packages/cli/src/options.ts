@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CodexError, ErrorCodes, type AgentDefinition, type MultiAgentOrchestrator } from '@codexos/multi-agent-orchestrator';
+import {
+  type AgentDefinition,
+  CodexError,
+  ErrorCodes,
+  type MultiAgentOrchestrator,
+} from '@codexos/multi-agent-orchestrator';
 
 /** `--input k=v` pairs: values that parse as JSON are taken as JSON (numbers, booleans, lists), else as text. */
 export function parseInputs(pairs: string[] = []): Record<string, unknown> {
@@ -32,7 +37,11 @@ export async function loadAgents(path?: string): Promise<AgentDefinition[]> {
     throw new CodexError(ErrorCodes.CONFIG_INVALID, `cannot load agents module ${path}: ${(err as Error).message}`);
   }
   const list = mod.default ?? mod.agents;
-  if (!Array.isArray(list)) throw new CodexError(ErrorCodes.CONFIG_INVALID, `${path} must export an array of agents (default export or \`agents\`)`);
+  if (!Array.isArray(list))
+    throw new CodexError(
+      ErrorCodes.CONFIG_INVALID,
+      `${path} must export an array of agents (default export or \`agents\`)`,
+    );
   return list as AgentDefinition[];
 }
 
@@ -40,7 +49,11 @@ export async function loadAgents(path?: string): Promise<AgentDefinition[]> {
  * Registers the given agents, then a model-backed agent for every other agent id the workflow names, so a
  * workflow file runs on its own (with the offline local model when no provider key is configured).
  */
-export function registerAgentsFor(o: MultiAgentOrchestrator, agentIds: Iterable<string>, given: AgentDefinition[]): string[] {
+export function registerAgentsFor(
+  o: MultiAgentOrchestrator,
+  agentIds: Iterable<string>,
+  given: AgentDefinition[],
+): string[] {
   for (const a of given) o.registerAgent(a);
   const added: string[] = [];
   for (const id of new Set(agentIds)) {

@@ -1,6 +1,13 @@
 import type { MultiAgentOrchestrator, OrchestratorEvents } from '@codexos/multi-agent-orchestrator';
 
-type Row = { id: string; status: 'waiting' | 'queued' | 'running' | 'completed' | 'failed' | 'skipped' | 'retrying'; started?: number; ms?: number; note?: string; attempt?: number };
+type Row = {
+  id: string;
+  status: 'waiting' | 'queued' | 'running' | 'completed' | 'failed' | 'skipped' | 'retrying';
+  started?: number;
+  ms?: number;
+  note?: string;
+  attempt?: number;
+};
 
 const ICON: Record<Row['status'], string> = {
   waiting: '·',
@@ -46,7 +53,9 @@ export class ProgressView {
     const offs = [
       on('workflow:started', (e) => {
         for (const t of e.tasks) this.rows.set(t.id, { id: t.id, status: 'waiting' });
-        this.line(`▶ workflow ${e.workflowId} (${e.taskCount} tasks)${e.resumed ? ' resumed' : ''} — execution ${e.executionId}`);
+        this.line(
+          `▶ workflow ${e.workflowId} (${e.taskCount} tasks)${e.resumed ? ' resumed' : ''} — execution ${e.executionId}`,
+        );
       }),
       on('task:queued', (e) => this.set(e.taskId, { status: 'queued' })),
       on('task:started', (e) => {
@@ -54,12 +63,18 @@ export class ProgressView {
         this.line(`  ▶ ${e.taskId} started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`);
       }),
       on('task:completed', (e) => {
-        this.set(e.taskId, { status: 'completed', ms: e.duration, note: e.model ? `${e.model}${e.cached ? ', cached' : ''}` : e.cached ? 'cached' : undefined });
+        this.set(e.taskId, {
+          status: 'completed',
+          ms: e.duration,
+          note: e.model ? `${e.model}${e.cached ? ', cached' : ''}` : e.cached ? 'cached' : undefined,
+        });
         this.line(`  ✔ ${e.taskId} completed in ${e.duration.toFixed(0)}ms`);
       }),
       on('task:failed', (e) => {
         this.set(e.taskId, { status: 'failed', ms: e.duration, note: e.error.message });
-        this.line(`  ✖ ${e.taskId} failed after ${e.attempts} attempt(s): ${e.error.message}${e.handled ? ' (handled)' : ''}`);
+        this.line(
+          `  ✖ ${e.taskId} failed after ${e.attempts} attempt(s): ${e.error.message}${e.handled ? ' (handled)' : ''}`,
+        );
       }),
       on('task:retrying', (e) => {
         this.set(e.taskId, { status: 'retrying', note: `retry in ${e.delayMs}ms: ${e.error.message}` });
@@ -94,10 +109,20 @@ export class ProgressView {
     const all = [...this.rows.values()];
     const counts = new Map<string, number>();
     for (const r of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-    const visible = all.length <= MAX_ROWS ? all : all.filter((r) => r.status === 'running' || r.status === 'failed' || r.status === 'retrying').slice(0, MAX_ROWS);
+    const visible =
+      all.length <= MAX_ROWS
+        ? all
+        : all
+            .filter((r) => r.status === 'running' || r.status === 'failed' || r.status === 'retrying')
+            .slice(0, MAX_ROWS);
     const width = Math.min(40, Math.max(8, ...visible.map((r) => r.id.length)));
     const lines = visible.map((r) => {
-      const time = r.status === 'running' && r.started ? `${Date.now() - r.started}ms…` : r.ms !== undefined ? `${r.ms.toFixed(0)}ms` : '';
+      const time =
+        r.status === 'running' && r.started
+          ? `${Date.now() - r.started}ms…`
+          : r.ms !== undefined
+            ? `${r.ms.toFixed(0)}ms`
+            : '';
       return `${COLOR[r.status]}${ICON[r.status]} ${r.id.padEnd(width)} ${r.status.padEnd(9)} ${time.padStart(8)}${r.note ? `  ${r.note.slice(0, 60)}` : ''}${RESET}`;
     });
     const summary = ['completed', 'running', 'queued', 'waiting', 'failed', 'skipped']

@@ -11,14 +11,26 @@ const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
 const fx = (f: string) => join(here, 'fixtures', f);
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe('codexos CLI', () => {
   it('runs the data-analysis example offline with progress and a summary (exit 0)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
-    const r = cli(['run', 'examples/data-analysis.yaml', '--agents', 'examples/agents.ts', '--store', join(dir, 's.db')]);
+    const r = cli([
+      'run',
+      'examples/data-analysis.yaml',
+      '--agents',
+      'examples/agents.ts',
+      '--store',
+      join(dir, 's.db'),
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('▶ workflow data-analysis-pipeline (6 tasks)');
     expect(r.out).toMatch(/✔ create-report completed in \d+ms/);
@@ -27,7 +39,16 @@ describe('codexos CLI', () => {
   });
 
   it('--json prints the execution result; --input values reach templates', () => {
-    const r = cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--memory', '--json', '--input', 'who=world']);
+    const r = cli([
+      'run',
+      fx('two-step.yaml'),
+      '--agents',
+      fx('agents.ts'),
+      '--memory',
+      '--json',
+      '--input',
+      'who=world',
+    ]);
     expect(r.code, r.err).toBe(0);
     const result = JSON.parse(r.out);
     expect(result.status).toBe('completed');
@@ -39,12 +60,17 @@ describe('codexos CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
     const store = join(dir, 's.db');
     const log = join(dir, 'runs.log');
-    const failed = cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], { CDX_FAIL: '1', CDX_TEST_LOG: log });
+    const failed = cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], {
+      CDX_FAIL: '1',
+      CDX_TEST_LOG: log,
+    });
     expect(failed.code).toBe(1);
     const res = JSON.parse(failed.out);
     expect(res.status).toBe('failed');
     expect(res.tasks.second.error.message).toBe('downstream unavailable');
-    const resumed = cli(['resume', res.executionId, '--agents', fx('agents.ts'), '--store', store, '--json'], { CDX_TEST_LOG: log });
+    const resumed = cli(['resume', res.executionId, '--agents', fx('agents.ts'), '--store', store, '--json'], {
+      CDX_TEST_LOG: log,
+    });
     expect(resumed.code, resumed.err).toBe(0);
     const res2 = JSON.parse(resumed.out);
     expect(res2).toMatchObject({ status: 'completed', resumed: true, executionId: res.executionId });

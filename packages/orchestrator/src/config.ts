@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CodexError, ErrorCodes } from './errors.js';
+import { modelsConfigSchema } from './models/config.js';
 
 // The seed's configuration object. Every section is optional with defaults; sections a feature reads are
 // validated here once so the rest of the code trusts typed values.
@@ -87,8 +88,8 @@ export const orchestratorConfigSchema = z
     monitoring: monitoringSchema.prefault({}),
     collaboration: collaborationSchema.prefault({}),
     store: storeSchema.prefault({}),
-    /** Model layer settings: providers, catalog overrides, budgets. Validated by the models pillar. */
-    models: z.record(z.string(), z.unknown()).optional(),
+    /** Model layer: providers, catalog overrides, selection, rate limits, budgets, batching, experiments. */
+    models: modelsConfigSchema.prefault({}),
   })
   .strict();
 

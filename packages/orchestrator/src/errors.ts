@@ -45,7 +45,11 @@ export class CodexError extends Error {
   readonly issues: ErrorIssue[];
   readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, opts: { issues?: ErrorIssue[]; cause?: unknown; retryable?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { issues?: ErrorIssue[]; cause?: unknown; retryable?: boolean } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'CodexError';
     this.code = code;
@@ -70,6 +74,7 @@ export interface ErrorInfo {
 
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof CodexError) return { code: err.code, message: err.message };
-  if (err instanceof Error) return { code: (err as { code?: string }).code ?? err.name ?? 'Error', message: err.message };
+  if (err instanceof Error)
+    return { code: (err as { code?: string }).code ?? err.name ?? 'Error', message: err.message };
   return { code: 'Error', message: String(err) };
 }

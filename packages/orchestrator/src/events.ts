@@ -60,7 +60,14 @@ export interface OrchestratorEvents {
     reason: string;
     timestamp: number;
   };
-  'model:fallback': { from: string; to: string; error: ErrorInfo; taskId?: string; executionId?: string; timestamp: number };
+  'model:fallback': {
+    from: string;
+    to: string;
+    error: ErrorInfo;
+    taskId?: string;
+    executionId?: string;
+    timestamp: number;
+  };
   'model:rate-limited': { provider: string; model?: string; waitMs: number; timestamp: number };
   'model:call': {
     executionId?: string;
@@ -143,7 +150,10 @@ export class EventBus extends EventEmitter<Listeners> {
     try {
       (this.emit as (t: string, p: unknown) => boolean)(type, payload);
     } catch (err) {
-      process.emitWarning(`listener for '${type}' threw: ${(err as Error)?.message ?? String(err)}`, 'CodexOSListenerWarning');
+      process.emitWarning(
+        `listener for '${type}' threw: ${(err as Error)?.message ?? String(err)}`,
+        'CodexOSListenerWarning',
+      );
     }
   }
 

@@ -2,10 +2,11 @@ import type { Observable } from 'rxjs';
 import { AgentPool } from './agents/pool.js';
 import { AgentRegistry } from './agents/registry.js';
 import type { AgentDefinition, AgentPoolStats } from './agents/types.js';
-import { parseConfig, type OrchestratorConfig, type OrchestratorConfigInput } from './config.js';
+import { CollaborationManager } from './collab/manager.js';
+import { type OrchestratorConfig, type OrchestratorConfigInput, parseConfig } from './config.js';
 import { CodexError, ErrorCodes } from './errors.js';
 import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
-import { LocalProvider } from './models/local-provider.js';
+import { ModelManager } from './models/manager.js';
 import type { ModelRunner } from './models/types.js';
 import { createStore } from './store/create-store.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
@@ -17,8 +18,10 @@ import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from '
 export interface OrchestratorOptions {
   /** Use this store instead of the one `config.store` describes (e.g. a Redis store, or your own). */
   store?: StateStore;
-  /** Use this model layer instead of the built-in one. */
+  /** Use this model layer instead of the built-in ModelManager. */
   models?: ModelRunner;
+  /** Options for the collaboration manager (authentication resolver, Redis for several processes, ...). */
+  collaboration?: ConstructorParameters<typeof CollaborationManager>[1];
   /** Largest accepted execution input, bytes (JSON). */
   maxInputBytes?: number;
 }
@@ -27,23 +30,6 @@ export interface OrchestratorOptions {
 export interface PreparedWorkflow {
   readonly id: string;
   readonly definition: WorkflowDefinition;
-}
-
-/** The model layer used until providers are configured: the offline `local` provider, labelled in every answer. */
-function offlineRunner(): ModelRunner {
-  const local = new LocalProvider();
-  return {
-    async run(req) {
-      const t0 = performance.now();
-      const messages = [
-        ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
-        ...(req.context ? [{ role: 'user' as const, content: req.context }] : []),
-        { role: 'user' as const, content: req.prompt },
-      ];
-      const r = await local.complete({ model: 'local-echo', messages }, { signal: req.signal });
-      return { text: r.text, provider: 'local', model: r.model, usage: r.usage, cost: 0, latencyMs: performance.now() - t0, offline: true };
-    },
-  };
 }
 
 /**
@@ -61,13 +47,30 @@ export class MultiAgentOrchestrator {
   private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
   private readonly maxInputBytes: number;
   private closed = false;
+  private collab?: CollaborationManager;
+  private readonly collabOptions?: ConstructorParameters<typeof CollaborationManager>[1];
 
   constructor(config: OrchestratorConfigInput = {}, options: OrchestratorOptions = {}) {
     this.config = parseConfig(config);
     this.store = options.store ?? createStore(this.config.store);
     this.pool = new AgentPool(this.config.agents, this.bus);
-    this.models = options.models ?? offlineRunner();
+    // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
+    this.models = options.models ?? new ModelManager(this.config.models, this.bus);
+    this.collabOptions = options.collaboration;
     this.maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  }
+
+  /**
+   * Live collaborative editing of workflows (sessions, presence, conflict strategies, roles, locks, audit).
+   * Created on first use; documents and the audit trail live beside the state store (SQLite) by default.
+   */
+  get collaboration(): CollaborationManager {
+    if (!this.collab) {
+      const storePath =
+        this.config.store.type === 'sqlite' ? this.config.store.path.replace(/(\.db)?$/, '.collab.db') : ':memory:';
+      this.collab = new CollaborationManager(this.config.collaboration, { storePath, ...this.collabOptions });
+    }
+    return this.collab;
   }
 
   get events$(): Observable<OrchestratorEvent> {
@@ -133,8 +136,13 @@ export class MultiAgentOrchestrator {
   async resume(executionId: string, options: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
     this.assertOpen();
     const stored = await this.store.loadExecution(executionId);
-    if (!stored) throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `No stored execution "${executionId}" in the ${this.store.kind} store`);
-    if (this.running.has(executionId)) throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `Execution "${executionId}" is already running here`);
+    if (!stored)
+      throw new CodexError(
+        ErrorCodes.EXECUTION_NOT_FOUND,
+        `No stored execution "${executionId}" in the ${this.store.kind} store`,
+      );
+    if (this.running.has(executionId))
+      throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `Execution "${executionId}" is already running here`);
     const plan = this.plan(stored.header.definition, true);
     return this.run(plan, stored.header.input, { signal: options.signal, resumed: stored });
   }
@@ -165,6 +173,8 @@ export class MultiAgentOrchestrator {
     for (const ex of this.running.values()) ex.cancel('orchestrator closed');
     await Promise.allSettled([...this.running.values()].map((e) => e.done));
     this.pool.close();
+    await this.collab?.close();
+    await (this.models as { close?: () => unknown }).close?.();
     await this.store.close();
   }
 
@@ -175,10 +185,22 @@ export class MultiAgentOrchestrator {
     });
   }
 
-  private async run(plan: Plan, input: unknown, opts: ConstructorParameters<typeof Execution>[3]): Promise<ExecutionResult> {
+  private async run(
+    plan: Plan,
+    input: unknown,
+    opts: ConstructorParameters<typeof Execution>[3],
+  ): Promise<ExecutionResult> {
     const ex = new Execution(
       plan,
-      { bus: this.bus, store: this.store, agents: this.agents, pool: this.pool, models: this.models, cache: this.cache, limits: this.config.workflow },
+      {
+        bus: this.bus,
+        store: this.store,
+        agents: this.agents,
+        pool: this.pool,
+        models: this.models,
+        cache: this.cache,
+        limits: this.config.workflow,
+      },
       input,
       opts,
     );

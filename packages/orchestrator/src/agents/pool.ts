@@ -77,7 +77,10 @@ export class AgentPool {
     if (best) {
       this.take(e, best);
       e.allocCount++;
-      if (((e.active / (e.instances.length * e.capacity)) * 100) > this.cfg.scaleUpThreshold && e.instances.length < this.cfg.maxAgents) {
+      if (
+        (e.active / (e.instances.length * e.capacity)) * 100 > this.cfg.scaleUpThreshold &&
+        e.instances.length < this.cfg.maxAgents
+      ) {
         this.spawn(e);
       }
       return best;
@@ -120,7 +123,13 @@ export class AgentPool {
     const capacity = e.instances.length * e.capacity;
     return {
       agentId,
-      instances: e.instances.map(({ instanceId, active, completed, failed, healthy }) => ({ instanceId, active, completed, failed, healthy })),
+      instances: e.instances.map(({ instanceId, active, completed, failed, healthy }) => ({
+        instanceId,
+        active,
+        completed,
+        failed,
+        healthy,
+      })),
       capacity,
       active: e.active,
       waiting: e.waiters.length - e.waitHead,
@@ -188,7 +197,13 @@ export class AgentPool {
     const from = e.instances.length;
     e.instances.push(inst);
     if (!initial && this.bus.wants('agent:scaled')) {
-      this.bus.publish('agent:scaled', { agentId: e.agent.id, from, to: from + 1, utilisation: this.utilisation(e), timestamp: Date.now() });
+      this.bus.publish('agent:scaled', {
+        agentId: e.agent.id,
+        from,
+        to: from + 1,
+        utilisation: this.utilisation(e),
+        timestamp: Date.now(),
+      });
     }
     this.drain(e, inst);
     return inst;
@@ -206,7 +221,12 @@ export class AgentPool {
   private replace(e: Entry, inst: AgentInstance, reason: string): void {
     inst.healthy = false;
     e.instances = e.instances.filter((i) => i !== inst);
-    this.bus.publish('agent:unhealthy', { agentId: e.agent.id, instanceId: inst.instanceId, reason, timestamp: Date.now() });
+    this.bus.publish('agent:unhealthy', {
+      agentId: e.agent.id,
+      instanceId: inst.instanceId,
+      reason,
+      timestamp: Date.now(),
+    });
     if (e.instances.length < Math.max(1, this.cfg.minAgents)) this.spawn(e);
   }
 
@@ -217,7 +237,13 @@ export class AgentPool {
       if (idle < 0) return;
       const from = e.instances.length;
       e.instances.splice(idle, 1);
-      this.bus.publish('agent:scaled', { agentId: e.agent.id, from, to: from - 1, utilisation: this.utilisation(e), timestamp: Date.now() });
+      this.bus.publish('agent:scaled', {
+        agentId: e.agent.id,
+        from,
+        to: from - 1,
+        utilisation: this.utilisation(e),
+        timestamp: Date.now(),
+      });
     }
   }
 

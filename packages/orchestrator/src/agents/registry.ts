@@ -10,9 +10,19 @@ const agentSchema = z
     instructions: z.string().max(200_000).optional(),
     model: modelRequirementsSchema.optional(),
     tools: z.array(z.object({ name: z.string(), description: z.string().optional() }).passthrough()).optional(),
-    handler: z.custom<AgentDefinition['handler']>((v) => v === undefined || typeof v === 'function', 'handler must be a function').optional(),
+    handler: z
+      .custom<AgentDefinition['handler']>(
+        (v) => v === undefined || typeof v === 'function',
+        'handler must be a function',
+      )
+      .optional(),
     concurrency: z.number().int().positive().optional(),
-    healthCheck: z.custom<AgentDefinition['healthCheck']>((v) => v === undefined || typeof v === 'function', 'healthCheck must be a function').optional(),
+    healthCheck: z
+      .custom<AgentDefinition['healthCheck']>(
+        (v) => v === undefined || typeof v === 'function',
+        'healthCheck must be a function',
+      )
+      .optional(),
   })
   .passthrough();
 

@@ -12,6 +12,9 @@ export function createStore(cfg: OrchestratorConfig['store']): StateStore {
     case 'sqlite':
       return new SqliteStore(cfg.path);
     default:
-      throw new CodexError(ErrorCodes.CONFIG_INVALID, `store type "${cfg.type}" needs a StateStore instance passed as options.store`);
+      throw new CodexError(
+        ErrorCodes.CONFIG_INVALID,
+        `store type "${cfg.type}" needs a StateStore instance passed as options.store`,
+      );
   }
 }

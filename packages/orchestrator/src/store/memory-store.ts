@@ -1,4 +1,11 @@
-import type { ExecutionHeader, ExecutionQuery, StateStore, StoredExecution, StoredTaskState, TaskTransition } from './types.js';
+import type {
+  ExecutionHeader,
+  ExecutionQuery,
+  StateStore,
+  StoredExecution,
+  StoredTaskState,
+  TaskTransition,
+} from './types.js';
 
 /** Folds a transition into a task's latest state (shared by every store so they agree on semantics). */
 export function foldTransition(tasks: Map<string, StoredTaskState>, t: TaskTransition): void {

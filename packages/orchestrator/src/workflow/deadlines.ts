@@ -1,27 +1,29 @@
 // Task timeouts without a timer per task: deadlines sit in a binary min-heap and one timer is armed for the
 // earliest. Cancelling is lazy (a flag), so the hot path costs one heap push and no timer churn.
 
-export interface Deadline {
+export interface Deadline<T> {
   at: number;
-  fire: () => void;
+  payload: T;
   cancelled: boolean;
 }
 
-export class DeadlineQueue {
-  private heap: Deadline[] = [];
+export class DeadlineQueue<T> {
+  private heap: Deadline<T>[] = [];
   private live = 0;
   private timer?: NodeJS.Timeout;
   private armedAt = Number.POSITIVE_INFINITY;
 
-  add(delayMs: number, fire: () => void): Deadline {
-    const d: Deadline = { at: performance.now() + delayMs, fire, cancelled: false };
+  constructor(private readonly onExpire: (payload: T) => void) {}
+
+  add(delayMs: number, payload: T): Deadline<T> {
+    const d: Deadline<T> = { at: performance.now() + delayMs, payload, cancelled: false };
     this.push(d);
     this.live++;
     if (d.at < this.armedAt) this.arm(d.at);
     return d;
   }
 
-  cancel(d: Deadline): void {
+  cancel(d: Deadline<T>): void {
     if (d.cancelled) return;
     d.cancelled = true;
     this.live--;
@@ -52,13 +54,13 @@ export class DeadlineQueue {
       if (d.cancelled) continue;
       d.cancelled = true;
       this.live--;
-      d.fire();
+      this.onExpire(d.payload);
     }
     while (this.heap.length && this.heap[0].cancelled) this.pop();
     if (this.heap.length) this.arm(this.heap[0].at);
   }
 
-  private push(d: Deadline): void {
+  private push(d: Deadline<T>): void {
     const h = this.heap;
     h.push(d);
     let i = h.length - 1;
@@ -71,7 +73,7 @@ export class DeadlineQueue {
     h[i] = d;
   }
 
-  private pop(): Deadline | undefined {
+  private pop(): Deadline<T> | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop();

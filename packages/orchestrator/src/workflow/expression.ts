@@ -31,7 +31,33 @@ const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor', '__defineGet
 
 type Tok = { t: 'num' | 'str' | 'id' | 'op'; v: string; pos: number };
 
-const OPS = ['===', '!==', '==', '!=', '<=', '>=', '&&', '||', '??', '<', '>', '+', '-', '*', '/', '%', '!', '?', ':', '.', ',', '(', ')', '[', ']'];
+const OPS = [
+  '===',
+  '!==',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '??',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '!',
+  '?',
+  ':',
+  '.',
+  ',',
+  '(',
+  ')',
+  '[',
+  ']',
+];
 
 function fail(src: string, pos: number, msg: string): never {
   throw new CodexError(ErrorCodes.EXPRESSION, `${msg} at position ${pos} in expression "${src}"`);
@@ -108,7 +134,7 @@ class Parser {
 
   private eat(op: string): void {
     const t = this.toks[this.i];
-    if (!t || t.t !== 'op' || t.v !== op) fail(this.src, t?.pos ?? this.src.length, `Expected '${op}'`);
+    if (t?.t !== 'op' || t.v !== op) fail(this.src, t?.pos ?? this.src.length, `Expected '${op}'`);
     this.i++;
   }
 
@@ -160,7 +186,7 @@ class Parser {
       if (op === '.') {
         this.i++;
         const t = this.toks[this.i++];
-        if (!t || t.t !== 'id') fail(this.src, t?.pos ?? this.src.length, 'Expected a property name after "."');
+        if (t?.t !== 'id') fail(this.src, t?.pos ?? this.src.length, 'Expected a property name after "."');
         if (FORBIDDEN.has(t.v)) fail(this.src, t.pos, `'${t.v}' is not allowed`);
         e = { k: 'mem', obj: e, prop: { k: 'lit', v: t.v } };
       } else if (op === '[') {
@@ -258,7 +284,11 @@ function member(obj: unknown, prop: unknown): unknown {
   if (typeof obj === 'string') return key === 'length' ? obj.length : /^\d+$/.test(key) ? obj[Number(key)] : undefined;
   if (typeof obj !== 'object') return undefined;
   // Own properties only: nothing reachable through the prototype chain.
-  return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : Array.isArray(obj) && key === 'length' ? obj.length : undefined;
+  return Object.hasOwn(obj, key)
+    ? (obj as Record<string, unknown>)[key]
+    : Array.isArray(obj) && key === 'length'
+      ? obj.length
+      : undefined;
 }
 
 export type Scope = Record<string, unknown>;
@@ -316,7 +346,13 @@ export function evaluate(e: Expr, scope: Scope): unknown {
         case '%':
           return a % b;
         case 'in':
-          return Array.isArray(b) ? b.includes(a) : typeof b === 'string' ? b.includes(String(a)) : b && typeof b === 'object' ? Object.hasOwn(b, String(a)) : false;
+          return Array.isArray(b)
+            ? b.includes(a)
+            : typeof b === 'string'
+              ? b.includes(String(a))
+              : b && typeof b === 'object'
+                ? Object.hasOwn(b, String(a))
+                : false;
       }
     }
   }

@@ -69,7 +69,9 @@ export function parseWorkflowText(
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
+      throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} is not valid JSON: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   } else {
     // maxAliasCount bounds "billion laughs" alias expansion; uniqueKeys rejects duplicated mapping keys.
@@ -77,9 +79,13 @@ export function parseWorkflowText(
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
-      throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `${source} is not valid YAML${where}: ${e.message.split('\n')[0]}`, {
-        issues: doc.errors.map((x) => ({ message: x.message.split('\n')[0] })),
-      });
+      throw new CodexError(
+        ErrorCodes.WORKFLOW_PARSE,
+        `${source} is not valid YAML${where}: ${e.message.split('\n')[0]}`,
+        {
+          issues: doc.errors.map((x) => ({ message: x.message.split('\n')[0] })),
+        },
+      );
     }
     try {
       value = doc.toJS({ maxAliasCount: 100 });
@@ -99,9 +105,13 @@ export async function readWorkflowFile(path: string, maxBytes = DEFAULT_MAX_WORK
   try {
     size = (await stat(path)).size;
   } catch (err) {
-    throw new CodexError(ErrorCodes.WORKFLOW_PARSE, `Cannot read workflow file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CodexError(
+      ErrorCodes.WORKFLOW_PARSE,
+      `Cannot read workflow file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  if (size > maxBytes) throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${path} is ${size} bytes; the limit is ${maxBytes} bytes`);
+  if (size > maxBytes)
+    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${path} is ${size} bytes; the limit is ${maxBytes} bytes`);
   const text = await readFile(path, 'utf8');
   return parseWorkflowText(text, { format: detectFormat(path), source: path, maxBytes });
 }

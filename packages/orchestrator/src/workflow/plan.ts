@@ -1,8 +1,8 @@
 import type { OrchestratorConfig } from '../config.js';
 import { CodexError, ErrorCodes, type ErrorIssue } from '../errors.js';
-import { parseExpression, referencedTasks, type Expr } from './expression.js';
+import { type Expr, parseExpression, referencedTasks } from './expression.js';
 import { assertSafeValue } from './load.js';
-import { workflowSchema, type WorkflowDefinition } from './schema.js';
+import { type WorkflowDefinition, workflowSchema } from './schema.js';
 import { compileTemplate } from './template.js';
 import type { Plan, PlannedTask, RetryPolicy } from './types.js';
 
@@ -70,7 +70,8 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
       else if (j === undefined) issues.push({ taskId: t.id, message: `unknown dependency "${d}"` });
       else if (!deps.includes(j)) deps.push(j);
     }
-    if (opts.hasAgent && !opts.hasAgent(t.agentId)) issues.push({ taskId: t.id, message: `unknown agent "${t.agentId}"` });
+    if (opts.hasAgent && !opts.hasAgent(t.agentId))
+      issues.push({ taskId: t.id, message: `unknown agent "${t.agentId}"` });
     const expr = (field: string, src?: string): Expr | undefined => {
       if (src === undefined) return undefined;
       try {
@@ -124,7 +125,10 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
     const ancestors = ancestorSets(tasks);
     depth = longestPath(tasks);
     if (limits.enableValidation && depth > limits.maxDepth) {
-      issues.push({ path: 'tasks', message: `dependency depth ${depth} exceeds workflow.maxDepth (${limits.maxDepth})` });
+      issues.push({
+        path: 'tasks',
+        message: `dependency depth ${depth} exceeds workflow.maxDepth (${limits.maxDepth})`,
+      });
     }
     checkFallbacks(tasks, byId, ancestors, issues);
     checkTemplateRefs(tasks, byId, ancestors, issues);
@@ -235,7 +239,10 @@ function checkFallbacks(
       continue;
     }
     if (fb.dependents.length > 0) {
-      issues.push({ taskId: fb.id, message: 'a fallback task cannot have dependents; depend on the task it stands in for' });
+      issues.push({
+        taskId: fb.id,
+        message: 'a fallback task cannot have dependents; depend on the task it stands in for',
+      });
       continue;
     }
     const anc = ancestors(t.index);

@@ -1,13 +1,19 @@
 import type { AgentDefinition, TaskContext } from '../agents/types.js';
-import type { ModelRunResult, ModelRunner } from '../models/types.js';
+import type { ModelRunner, ModelRunResult } from '../models/types.js';
+import type { Deadline } from './deadlines.js';
 import type { PlannedTask } from './types.js';
 
 /** Everything about one attempt that the engine tracks; also the handler's `ctx` (its fields are getters). */
 export interface AttemptState {
   ctrl?: AbortController;
   abortReason?: unknown;
-  reject?: (err: unknown) => void;
   settled: boolean;
+  /** Called exactly once: (true, error) or (false, result). */
+  done: (failed: boolean, value: unknown) => void;
+  task?: PlannedTask;
+  attempt?: number;
+  deadline?: Deadline<AttemptState>;
+  timer?: NodeJS.Timeout;
   /** Model usage from `ctx.callModel()` calls made by a code handler, attributed to the task. */
   usage?: { inputTokens: number; outputTokens: number };
   cost?: number;
@@ -22,6 +28,8 @@ export interface ContextSource {
   outputsById(): Record<string, unknown>;
   taskIds: string[];
   models: ModelRunner;
+  /** The workflow's token/cost budget, enforced by the model layer per execution. */
+  budget?: { maxTokens?: number; maxCostUsd?: number };
   /** Upstream outputs rendered as text for a model prompt. */
   upstreamText(t: PlannedTask): string;
 }
@@ -95,9 +103,13 @@ export class Context implements TaskContext {
       workflowId: this.src.workflowId,
       taskId: this.task.id,
       signal: this.signal,
+      budget: this.src.budget,
     });
     const st = this.state;
-    st.usage = { inputTokens: (st.usage?.inputTokens ?? 0) + r.usage.inputTokens, outputTokens: (st.usage?.outputTokens ?? 0) + r.usage.outputTokens };
+    st.usage = {
+      inputTokens: (st.usage?.inputTokens ?? 0) + r.usage.inputTokens,
+      outputTokens: (st.usage?.outputTokens ?? 0) + r.usage.outputTokens,
+    };
     st.cost = (st.cost ?? 0) + r.cost;
     st.model ??= r.model;
     return r;

@@ -1,5 +1,5 @@
 import { CodexError, ErrorCodes } from '../errors.js';
-import { evaluate, parseExpression, referencedTasks, type Expr, type Scope } from './expression.js';
+import { type Expr, evaluate, parseExpression, referencedTasks, type Scope } from './expression.js';
 
 // Prompt templates: literal text with `{{ expression }}` holes, compiled once at plan time.
 export type Template = { parts: Array<string | Expr>; refs: Set<string> };

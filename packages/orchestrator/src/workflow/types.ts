@@ -5,8 +5,8 @@ import type { Expr } from './expression.js';
 import type { OnError, TaskDefinition, WorkflowDefinition } from './schema.js';
 import type { Template } from './template.js';
 
-export type { TaskDefinition, WorkflowDefinition, WorkflowDefinitionInput, OnError } from './schema.js';
 export type { ExecutionStatus, TaskStatus } from '../store/types.js';
+export type { OnError, TaskDefinition, WorkflowDefinition, WorkflowDefinitionInput } from './schema.js';
 
 export interface RetryPolicy {
   maxAttempts: number;

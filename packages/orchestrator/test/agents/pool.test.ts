@@ -2,9 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { AgentPool } from '../../src/agents/pool.js';
 import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
-import { makeOrchestrator, sleep, fanOut } from '../workflow/helpers.js';
+import { fanOut, makeOrchestrator, sleep } from '../workflow/helpers.js';
 
-const cfg = (over: Record<string, number> = {}) => parseConfig({ agents: { minAgents: 2, maxAgents: 4, scaleUpThreshold: 80, scaleDownThreshold: 20, healthCheckInterval: 60_000, ...over } }).agents;
+const cfg = (over: Record<string, number> = {}) =>
+  parseConfig({
+    agents: {
+      minAgents: 2,
+      maxAgents: 4,
+      scaleUpThreshold: 80,
+      scaleDownThreshold: 20,
+      healthCheckInterval: 60_000,
+      ...over,
+    },
+  }).agents;
 
 describe('agent pool', () => {
   it('starts at minAgents, dispatches to the least-loaded instance and scales up above the threshold', () => {
@@ -69,7 +79,16 @@ describe('agent pool', () => {
     let active = 0;
     let peak = 0;
     const o = makeOrchestrator({ agents: { minAgents: 1, maxAgents: 2 } }, [
-      { id: 'slot', concurrency: 2, handler: async () => { active++; peak = Math.max(peak, active); await sleep(5); active--; } },
+      {
+        id: 'slot',
+        concurrency: 2,
+        handler: async () => {
+          active++;
+          peak = Math.max(peak, active);
+          await sleep(5);
+          active--;
+        },
+      },
     ]);
     const r = await o.executeWorkflow(fanOut(20, 'slot'));
     expect(r.status).toBe('completed');

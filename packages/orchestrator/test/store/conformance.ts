@@ -35,17 +35,42 @@ export function storeConformance(name: string, make: () => Promise<StateStore> |
         { executionId: 'e2', taskKey: 'a', status: 'running', attempt: 2, at: 4 },
       ]);
       await s.appendTransitions([
-        { executionId: 'e2', taskKey: 'a', status: 'completed', attempt: 2, at: 5, output: { deep: [1, 'two', null] }, usage: { inputTokens: 3, outputTokens: 4 }, cost: 0.5 },
+        {
+          executionId: 'e2',
+          taskKey: 'a',
+          status: 'completed',
+          attempt: 2,
+          at: 5,
+          output: { deep: [1, 'two', null] },
+          usage: { inputTokens: 3, outputTokens: 4 },
+          cost: 0.5,
+        },
         { executionId: 'e2', taskKey: 'b', status: 'skipped', attempt: 0, at: 6 },
         { executionId: 'e2', taskKey: 'c', status: 'failed', attempt: 1, at: 7, error: { code: 'E', message: 'bad' } },
       ]);
       const got = (await s.loadExecution('e2'))!;
-      expect(got.tasks.get('a')).toMatchObject({ status: 'completed', attempts: 2, startedAt: 2, finishedAt: 5, output: { deep: [1, 'two', null] }, usage: { inputTokens: 3, outputTokens: 4 }, cost: 0.5 });
+      expect(got.tasks.get('a')).toMatchObject({
+        status: 'completed',
+        attempts: 2,
+        startedAt: 2,
+        finishedAt: 5,
+        output: { deep: [1, 'two', null] },
+        usage: { inputTokens: 3, outputTokens: 4 },
+        cost: 0.5,
+      });
       expect(got.tasks.get('a')?.error).toBeUndefined();
       expect(got.tasks.get('b')?.status).toBe('skipped');
       expect(got.tasks.get('c')).toMatchObject({ status: 'failed', error: { message: 'bad' } });
       const hist = await s.history('e2');
-      expect(hist.map((h) => h.status)).toEqual(['queued', 'running', 'retrying', 'running', 'completed', 'skipped', 'failed']);
+      expect(hist.map((h) => h.status)).toEqual([
+        'queued',
+        'running',
+        'retrying',
+        'running',
+        'completed',
+        'skipped',
+        'failed',
+      ]);
       await s.close();
     });
 

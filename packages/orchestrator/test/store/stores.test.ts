@@ -16,7 +16,15 @@ storeConformance('sqlite (:memory:)', () => new SqliteStore(':memory:'));
 it('sqlite survives reopen and refuses a newer schema version', () => {
   const path = join(dir, 'reopen.db');
   const a = new SqliteStore(path);
-  a.saveExecution({ executionId: 'e', workflowId: 'w', status: 'running', definition: {}, input: null, startedAt: 1, schemaVersion: 1 });
+  a.saveExecution({
+    executionId: 'e',
+    workflowId: 'w',
+    status: 'running',
+    definition: {},
+    input: null,
+    startedAt: 1,
+    schemaVersion: 1,
+  });
   a.appendTransitions([{ executionId: 'e', taskKey: 't', status: 'completed', attempt: 1, at: 2, output: 'kept' }]);
   a.close();
   const b = new SqliteStore(path);
@@ -25,5 +33,7 @@ it('sqlite survives reopen and refuses a newer schema version', () => {
   const raw = new Database(path);
   raw.prepare("UPDATE cdx_meta SET value = '99' WHERE key = 'schema_version'").run();
   raw.close();
-  expect(() => new SqliteStore(path)).toThrow(expect.objectContaining({ code: ErrorCodes.STORE, message: expect.stringContaining('schema version 99') }));
+  expect(() => new SqliteStore(path)).toThrow(
+    expect.objectContaining({ code: ErrorCodes.STORE, message: expect.stringContaining('schema version 99') }),
+  );
 });

@@ -24,7 +24,10 @@ describe('conditions', () => {
     );
     expect(r.status).toBe('completed');
     expect(r.tasks.big).toMatchObject({ status: 'skipped', skippedReason: 'condition is false: input.amount > 1000' });
-    expect(r.tasks['big-followup']).toMatchObject({ status: 'skipped', skippedReason: 'all dependencies were skipped' });
+    expect(r.tasks['big-followup']).toMatchObject({
+      status: 'skipped',
+      skippedReason: 'all dependencies were skipped',
+    });
     expect(r.tasks.small.status).toBe('completed');
     expect(r.tasks.report.status).toBe('completed');
     expect(ran).toEqual(['classify', 'small', 'report']);
@@ -41,7 +44,7 @@ describe('conditions', () => {
       name: 'c',
       tasks: [
         { id: 'score', agentId: 'score' },
-        { id: 'publish', agentId: 'r', dependencies: ['score'], when: "outputs.score.score >= 0.8" },
+        { id: 'publish', agentId: 'r', dependencies: ['score'], when: 'outputs.score.score >= 0.8' },
         { id: 'revise', agentId: 'r', dependencies: ['score'], when: "outputs['score'].score < 0.8" },
       ],
     });
@@ -62,7 +65,13 @@ describe('loops', () => {
       name: 'l',
       tasks: [
         { id: 'list', agentId: 'list' },
-        { id: 'each', agentId: 'up', dependencies: ['list'], forEach: 'outputs.list', input: { prompt: 'item {{ item }} of {{ len(outputs.list) }}' } },
+        {
+          id: 'each',
+          agentId: 'up',
+          dependencies: ['list'],
+          forEach: 'outputs.list',
+          input: { prompt: 'item {{ item }} of {{ len(outputs.list) }}' },
+        },
       ],
     });
     expect(r.status).toBe('completed');
@@ -73,7 +82,10 @@ describe('loops', () => {
 
   it('forEach over something that is not a list fails with a clear error', async () => {
     const o = makeOrchestrator({}, [{ id: 'x', handler: () => 1 }]);
-    const r = await o.executeWorkflow({ id: 'l', name: 'l', tasks: [{ id: 'each', agentId: 'x', forEach: 'input.items', retry: ret }] }, { input: { items: 'nope' } });
+    const r = await o.executeWorkflow(
+      { id: 'l', name: 'l', tasks: [{ id: 'each', agentId: 'x', forEach: 'input.items', retry: ret }] },
+      { input: { items: 'nope' } },
+    );
     expect(r.status).toBe('failed');
     expect(r.tasks.each.error).toMatchObject({ code: ErrorCodes.EXPRESSION });
     expect(r.tasks.each.error?.message).toContain('forEach must yield a list, got string');
@@ -82,7 +94,11 @@ describe('loops', () => {
 
   it('while repeats until its condition is false, seeing the last output', async () => {
     const o = makeOrchestrator({}, [{ id: 'inc', handler: (ctx) => ((ctx.iteration ?? 0) + 1) * 10 }]);
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 'grow', agentId: 'inc', while: 'last == null || last < 35', maxIterations: 10 }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 'grow', agentId: 'inc', while: 'last == null || last < 35', maxIterations: 10 }],
+    });
     expect(r.status).toBe('completed');
     expect(r.tasks.grow.output).toBe(40);
     expect(r.tasks.grow.iterations).toBe(4);
@@ -92,7 +108,11 @@ describe('loops', () => {
   it('stops a loop that would run forever at maxIterations', async () => {
     let calls = 0;
     const o = makeOrchestrator({}, [{ id: 'spin', handler: () => ++calls }]);
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 'forever', agentId: 'spin', while: 'true', maxIterations: 25, retry: ret }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 'forever', agentId: 'spin', while: 'true', maxIterations: 25, retry: ret }],
+    });
     expect(r.status).toBe('failed');
     expect(calls).toBe(25);
     expect(r.tasks.forever.error).toMatchObject({ code: ErrorCodes.LOOP_LIMIT });
@@ -103,13 +123,28 @@ describe('loops', () => {
 
 describe('onError', () => {
   const agents = [
-    { id: 'ok', handler: (ctx: { taskId: string; deps: Record<string, unknown> }) => ({ id: ctx.taskId, deps: ctx.deps }) },
-    { id: 'boom', handler: () => { throw new Error('kaput'); } },
+    {
+      id: 'ok',
+      handler: (ctx: { taskId: string; deps: Record<string, unknown> }) => ({ id: ctx.taskId, deps: ctx.deps }),
+    },
+    {
+      id: 'boom',
+      handler: () => {
+        throw new Error('kaput');
+      },
+    },
   ];
 
   it('fail (default): the workflow fails and pending tasks do not run', async () => {
     const o = makeOrchestrator({}, agents);
-    const r = await o.executeWorkflow({ id: 'e', name: 'e', tasks: [{ id: 'a', agentId: 'boom', retry: ret }, { id: 'b', agentId: 'ok', dependencies: ['a'] }] });
+    const r = await o.executeWorkflow({
+      id: 'e',
+      name: 'e',
+      tasks: [
+        { id: 'a', agentId: 'boom', retry: ret },
+        { id: 'b', agentId: 'ok', dependencies: ['a'] },
+      ],
+    });
     expect(r.status).toBe('failed');
     expect(r.error?.code).toBe(ErrorCodes.TASK_FAILED);
     expect(r.tasks.b.status).toBe('skipped');
@@ -120,7 +155,14 @@ describe('onError', () => {
     const o = makeOrchestrator({}, agents);
     const failed: boolean[] = [];
     o.on('task:failed', (e) => failed.push(e.handled));
-    const r = await o.executeWorkflow({ id: 'e', name: 'e', tasks: [{ id: 'a', agentId: 'boom', retry: ret, onError: 'continue' }, { id: 'b', agentId: 'ok', dependencies: ['a'] }] });
+    const r = await o.executeWorkflow({
+      id: 'e',
+      name: 'e',
+      tasks: [
+        { id: 'a', agentId: 'boom', retry: ret, onError: 'continue' },
+        { id: 'b', agentId: 'ok', dependencies: ['a'] },
+      ],
+    });
     expect(r.status).toBe('completed');
     expect(r.tasks.a).toMatchObject({ status: 'failed', error: { message: 'kaput' } });
     expect(r.tasks.b.output).toEqual({ id: 'b', deps: { a: undefined } });
@@ -149,7 +191,14 @@ describe('onError', () => {
 
   it('a fallback is not run when its primary succeeds', async () => {
     const o = makeOrchestrator({}, agents);
-    const r = await o.executeWorkflow({ id: 'e', name: 'e', tasks: [{ id: 'p', agentId: 'ok', onError: { fallback: 'fb' } }, { id: 'fb', agentId: 'ok' }] });
+    const r = await o.executeWorkflow({
+      id: 'e',
+      name: 'e',
+      tasks: [
+        { id: 'p', agentId: 'ok', onError: { fallback: 'fb' } },
+        { id: 'fb', agentId: 'ok' },
+      ],
+    });
     expect(r.status).toBe('completed');
     expect(r.tasks.fb).toBeUndefined();
     expect(Object.keys(r.output)).toEqual(['p']);
@@ -159,14 +208,22 @@ describe('onError', () => {
 
 describe('templates, model agents and cache', () => {
   it('renders prompts from workflow input and upstream outputs; handler-less agents use the offline local model', async () => {
-    const o = makeOrchestrator({}, [{ id: 'fetch', handler: () => ({ rows: 42 }) }, { id: 'writer', instructions: 'Be brief.' }]);
+    const o = makeOrchestrator({}, [
+      { id: 'fetch', handler: () => ({ rows: 42 }) },
+      { id: 'writer', instructions: 'Be brief.' },
+    ]);
     const r = await o.executeWorkflow(
       {
         id: 't',
         name: 't',
         tasks: [
           { id: 'fetch', agentId: 'fetch' },
-          { id: 'summarise', agentId: 'writer', dependencies: ['fetch'], input: { prompt: 'Summarise {{ outputs.fetch.rows }} rows for {{ input.team }}' } },
+          {
+            id: 'summarise',
+            agentId: 'writer',
+            dependencies: ['fetch'],
+            input: { prompt: 'Summarise {{ outputs.fetch.rows }} rows for {{ input.team }}' },
+          },
         ],
       },
       { input: { team: 'sales' } },
@@ -183,7 +240,11 @@ describe('templates, model agents and cache', () => {
   it('cache: an identical task run reuses the earlier output', async () => {
     let calls = 0;
     const o = makeOrchestrator({}, [{ id: 'exp', handler: (ctx) => `${ctx.prompt}#${++calls}` }]);
-    const def = { id: 'c', name: 'c', tasks: [{ id: 'a', agentId: 'exp', cache: true, input: { prompt: 'p {{ input.x }}' } }] };
+    const def = {
+      id: 'c',
+      name: 'c',
+      tasks: [{ id: 'a', agentId: 'exp', cache: true, input: { prompt: 'p {{ input.x }}' } }],
+    };
     const r1 = await o.executeWorkflow(def, { input: { x: 1 } });
     const r2 = await o.executeWorkflow(def, { input: { x: 1 } });
     const r3 = await o.executeWorkflow(def, { input: { x: 2 } });

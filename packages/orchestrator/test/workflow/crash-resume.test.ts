@@ -18,7 +18,9 @@ function run(args: string[], onStdout?: (line: string, kill: () => void) => void
     for (const line of String(d).split('\n')) if (line) onStdout?.(line, () => p.kill('SIGKILL'));
   });
   p.stderr.on('data', (d) => (err += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => p.on('exit', (code, signal) => res({ code, signal })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    p.on('exit', (code, signal) => res({ code, signal })),
+  );
   return { p, done, out: () => out, err: () => err };
 }
 
@@ -62,7 +64,13 @@ it('resumes a 1000-task workflow after SIGKILL: every task completes, none compl
   const second = run(['resume', db, log, executionId]);
   const exit2 = await second.done;
   expect(exit2.code, second.err()).toBe(0);
-  const result = JSON.parse(second.out().split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+  const result = JSON.parse(
+    second
+      .out()
+      .split('\n')
+      .find((l) => l.startsWith('RESULT '))!
+      .slice(7),
+  );
   expect(result.status).toBe('completed');
   expect(result.resumed).toBe(true);
   expect(result.statuses).toHaveLength(1000);

@@ -1,4 +1,4 @@
-import { firstValueFrom, filter, toArray, take } from 'rxjs';
+import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, type OrchestratorEvents } from '../../src/index.js';
 import { chain, fanOut, makeOrchestrator, sleep } from './helpers.js';
@@ -37,7 +37,12 @@ describe('DAG execution', () => {
 
   it('runs a chain of 1000 with every task exactly once', async () => {
     let calls = 0;
-    const o = makeOrchestrator({}, [{ id: 'count', handler: (ctx) => (ctx.deps[`t${Number(ctx.taskId.slice(1)) - 1}`] as number ?? 0) + 1 + 0 * ++calls }]);
+    const o = makeOrchestrator({}, [
+      {
+        id: 'count',
+        handler: (ctx) => ((ctx.deps[`t${Number(ctx.taskId.slice(1)) - 1}`] as number) ?? 0) + 1 + 0 * ++calls,
+      },
+    ]);
     const r = await o.executeWorkflow(chain(1000, 'count'));
     expect(r.status).toBe('completed');
     expect(calls).toBe(1000);
@@ -100,7 +105,9 @@ describe('retries, timeouts, cancellation', () => {
     const r = await o.executeWorkflow({
       id: 'r',
       name: 'r',
-      tasks: [{ id: 'a', agentId: 'flaky', retry: { maxAttempts: 5, initialDelayMs: 4, backoffMultiplier: 2, jitter: 0 } }],
+      tasks: [
+        { id: 'a', agentId: 'flaky', retry: { maxAttempts: 5, initialDelayMs: 4, backoffMultiplier: 2, jitter: 0 } },
+      ],
     });
     expect(r.status).toBe('completed');
     expect(r.tasks.a.attempts).toBe(4);
@@ -113,16 +120,36 @@ describe('retries, timeouts, cancellation', () => {
   it('fails after maxAttempts with the last error, and does not retry non-retryable errors', async () => {
     let calls = 0;
     const o = makeOrchestrator({}, [
-      { id: 'bad', handler: () => { calls++; throw new Error('always'); } },
-      { id: 'fatal', handler: () => { calls++; throw Object.assign(new Error('invalid request'), { retryable: false }); } },
+      {
+        id: 'bad',
+        handler: () => {
+          calls++;
+          throw new Error('always');
+        },
+      },
+      {
+        id: 'fatal',
+        handler: () => {
+          calls++;
+          throw Object.assign(new Error('invalid request'), { retryable: false });
+        },
+      },
     ]);
-    const r = await o.executeWorkflow({ id: 'r', name: 'r', tasks: [{ id: 'a', agentId: 'bad', retry: { maxAttempts: 3, initialDelayMs: 1 } }] });
+    const r = await o.executeWorkflow({
+      id: 'r',
+      name: 'r',
+      tasks: [{ id: 'a', agentId: 'bad', retry: { maxAttempts: 3, initialDelayMs: 1 } }],
+    });
     expect(r.status).toBe('failed');
     expect(calls).toBe(3);
     expect(r.tasks.a).toMatchObject({ status: 'failed', attempts: 3, error: { message: 'always' } });
     expect(r.error?.message).toContain('task "a" failed after 3 attempt(s): always');
     calls = 0;
-    const r2 = await o.executeWorkflow({ id: 'r', name: 'r', tasks: [{ id: 'a', agentId: 'fatal', retry: { maxAttempts: 3 } }] });
+    const r2 = await o.executeWorkflow({
+      id: 'r',
+      name: 'r',
+      tasks: [{ id: 'a', agentId: 'fatal', retry: { maxAttempts: 3 } }],
+    });
     expect(r2.status).toBe('failed');
     expect(calls).toBe(1);
     await o.close();
@@ -142,7 +169,11 @@ describe('retries, timeouts, cancellation', () => {
           }),
       },
     ]);
-    const r = await o.executeWorkflow({ id: 't', name: 't', tasks: [{ id: 'a', agentId: 'hang', timeoutMs: 30, retry: { maxAttempts: 2, initialDelayMs: 1 } }] });
+    const r = await o.executeWorkflow({
+      id: 't',
+      name: 't',
+      tasks: [{ id: 'a', agentId: 'hang', timeoutMs: 30, retry: { maxAttempts: 2, initialDelayMs: 1 } }],
+    });
     expect(r.status).toBe('failed');
     expect(r.tasks.a.attempts).toBe(2);
     expect(r.tasks.a.error?.code).toBe(ErrorCodes.TASK_TIMEOUT);
@@ -153,14 +184,26 @@ describe('retries, timeouts, cancellation', () => {
 
   it('times out a task that ignores its signal', async () => {
     const o = makeOrchestrator({}, [{ id: 'deaf', handler: () => new Promise(() => {}) }]);
-    const r = await o.executeWorkflow({ id: 't', name: 't', tasks: [{ id: 'a', agentId: 'deaf', timeoutMs: 20, retry: { maxAttempts: 1 } }] });
+    const r = await o.executeWorkflow({
+      id: 't',
+      name: 't',
+      tasks: [{ id: 'a', agentId: 'deaf', timeoutMs: 20, retry: { maxAttempts: 1 } }],
+    });
     expect(r.tasks.a.error?.code).toBe(ErrorCodes.TASK_TIMEOUT);
     await o.close();
   });
 
   it('enforces the workflow timeout', async () => {
     const o = makeOrchestrator({}, [{ id: 'slow', handler: (ctx) => sleep(1000).then(() => ctx.signal.aborted) }]);
-    const r = await o.executeWorkflow({ id: 't', name: 't', timeoutMs: 40, tasks: [{ id: 'a', agentId: 'slow' }, { id: 'b', agentId: 'slow', dependencies: ['a'] }] });
+    const r = await o.executeWorkflow({
+      id: 't',
+      name: 't',
+      timeoutMs: 40,
+      tasks: [
+        { id: 'a', agentId: 'slow' },
+        { id: 'b', agentId: 'slow', dependencies: ['a'] },
+      ],
+    });
     expect(r.status).toBe('failed');
     expect(r.error?.code).toBe(ErrorCodes.WORKFLOW_TIMEOUT);
     expect(r.tasks.a.status).toBe('failed');
@@ -171,7 +214,16 @@ describe('retries, timeouts, cancellation', () => {
   it('cancels through an AbortSignal and through cancel(executionId)', async () => {
     let sawAbort = false;
     const o = makeOrchestrator({}, [
-      { id: 'wait', handler: (ctx) => new Promise((res) => ctx.signal.addEventListener('abort', () => { sawAbort = true; res('x'); })) },
+      {
+        id: 'wait',
+        handler: (ctx) =>
+          new Promise((res) =>
+            ctx.signal.addEventListener('abort', () => {
+              sawAbort = true;
+              res('x');
+            }),
+          ),
+      },
     ]);
     const ac = new AbortController();
     const p = o.executeWorkflow(chain(3, 'wait'), { signal: ac.signal });
@@ -198,11 +250,22 @@ describe('events', () => {
     const o = makeOrchestrator();
     const seen: string[] = [];
     o.on('task:completed', (task) => seen.push(`${task.taskId} completed in ${task.duration}ms`));
-    const types = firstValueFrom(o.events$.pipe(filter((e) => e.type.startsWith('workflow') || e.type === 'task:completed'), take(4), toArray()));
+    const types = firstValueFrom(
+      o.events$.pipe(
+        filter((e) => e.type.startsWith('workflow') || e.type === 'task:completed'),
+        take(4),
+        toArray(),
+      ),
+    );
     const r = await o.executeWorkflow(chain(2));
     expect(seen).toHaveLength(2);
     expect(seen[0]).toMatch(/^t0 completed in [\d.]+ms$/);
-    expect((await types).map((e) => e.type)).toEqual(['workflow:started', 'task:completed', 'task:completed', 'workflow:completed']);
+    expect((await types).map((e) => e.type)).toEqual([
+      'workflow:started',
+      'task:completed',
+      'task:completed',
+      'workflow:completed',
+    ]);
     expect(r.status).toBe('completed');
     await o.close();
   });

@@ -21,7 +21,15 @@ describe('expression language', () => {
   });
 
   it('refuses prototype access, unknown functions and code', () => {
-    for (const bad of ['a.__proto__', 'a.constructor', 'constructor', 'a["__proto__"]', 'Function("x")', 'eval("1")', 'process.exit()']) {
+    for (const bad of [
+      'a.__proto__',
+      'a.constructor',
+      'constructor',
+      'a["__proto__"]',
+      'Function("x")',
+      'eval("1")',
+      'process.exit()',
+    ]) {
       let code: string | undefined;
       try {
         ev(bad, { a: {} });

@@ -3,7 +3,10 @@ import { MultiAgentOrchestrator } from '../../src/index.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function makeOrchestrator(config: OrchestratorConfigInput = {}, agents: AgentDefinition[] = []): MultiAgentOrchestrator {
+export function makeOrchestrator(
+  config: OrchestratorConfigInput = {},
+  agents: AgentDefinition[] = [],
+): MultiAgentOrchestrator {
   const o = new MultiAgentOrchestrator({
     store: { type: 'memory' },
     ...config,

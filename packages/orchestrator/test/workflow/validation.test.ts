@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CodexError, ErrorCodes, parseWorkflowText, planWorkflow, parseConfig } from '../../src/index.js';
+import { CodexError, ErrorCodes, parseConfig, parseWorkflowText, planWorkflow } from '../../src/index.js';
 import { chain, makeOrchestrator } from './helpers.js';
 
 const limits = parseConfig({}).workflow;
@@ -25,7 +25,15 @@ describe('workflow validation', () => {
   });
 
   it('rejects duplicate ids', () => {
-    const e = issuesOf(() => planWorkflow(wf([{ id: 'a', agentId: 'x' }, { id: 'a', agentId: 'y' }]), { limits }));
+    const e = issuesOf(() =>
+      planWorkflow(
+        wf([
+          { id: 'a', agentId: 'x' },
+          { id: 'a', agentId: 'y' },
+        ]),
+        { limits },
+      ),
+    );
     expect(e.issues).toContainEqual(expect.objectContaining({ taskId: 'a', message: 'duplicate task id "a"' }));
   });
 
@@ -58,7 +66,9 @@ describe('workflow validation', () => {
     const small = parseConfig({ workflow: { maxDepth: 3, maxTasks: 4 } }).workflow;
     const deep = issuesOf(() => planWorkflow(chain(4), { limits: small }));
     expect(deep.message).toContain('dependency depth 4 exceeds workflow.maxDepth (3)');
-    const many = issuesOf(() => planWorkflow(wf(Array.from({ length: 5 }, (_, i) => ({ id: `t${i}`, agentId: 'x' }))), { limits: small }));
+    const many = issuesOf(() =>
+      planWorkflow(wf(Array.from({ length: 5 }, (_, i) => ({ id: `t${i}`, agentId: 'x' }))), { limits: small }),
+    );
     expect(many.message).toContain('5 tasks exceed workflow.maxTasks (4)');
     expect(() => planWorkflow(chain(3), { limits: small })).not.toThrow();
   });
@@ -95,7 +105,9 @@ describe('workflow validation', () => {
       ),
     );
     expect(e.issues).toContainEqual(expect.objectContaining({ taskId: 'a', path: 'when' }));
-    expect(e.issues).toContainEqual(expect.objectContaining({ taskId: 'b', message: 'references "c", which is not among its dependencies' }));
+    expect(e.issues).toContainEqual(
+      expect.objectContaining({ taskId: 'b', message: 'references "c", which is not among its dependencies' }),
+    );
     expect(e.issues.find((i) => i.taskId === 'd')!.message).toContain("Unknown function 'eval'");
   });
 
@@ -130,7 +142,11 @@ describe('workflow files and untrusted input', () => {
   });
 
   it('rejects prototype-pollution keys in files, definitions and inputs', async () => {
-    const e = issuesOf(() => parseWorkflowText('{"id":"x","name":"x","tasks":[{"id":"a","agentId":"b","input":{"__proto__":{"polluted":true}}}]}'));
+    const e = issuesOf(() =>
+      parseWorkflowText(
+        '{"id":"x","name":"x","tasks":[{"id":"a","agentId":"b","input":{"__proto__":{"polluted":true}}}]}',
+      ),
+    );
     expect(e.code).toBe(ErrorCodes.UNSAFE_KEY);
     expect(e.message).toContain('$.tasks[0].input');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -145,7 +161,14 @@ describe('workflow files and untrusted input', () => {
   it('rejects huge files, huge inputs and alias bombs with clear errors', async () => {
     const big = `id: x\nname: x\ndescription: "${'a'.repeat(6 * 1024 * 1024)}"\n`;
     expect(issuesOf(() => parseWorkflowText(big)).code).toBe(ErrorCodes.INPUT_TOO_LARGE);
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
     expect(issuesOf(() => parseWorkflowText(bomb)).code).toBe(ErrorCodes.WORKFLOW_PARSE);
     const o = makeOrchestrator();
     await expect(o.executeWorkflow(chain(1), { input: { blob: 'x'.repeat(11 * 1024 * 1024) } })).rejects.toMatchObject({
@@ -154,7 +177,9 @@ describe('workflow files and untrusted input', () => {
     let deep: Record<string, unknown> = {};
     const root = deep;
     for (let i = 0; i < 100; i++) deep = (deep.n = {}) as Record<string, unknown>;
-    await expect(o.executeWorkflow(chain(1), { input: root })).rejects.toMatchObject({ code: ErrorCodes.INPUT_TOO_LARGE });
+    await expect(o.executeWorkflow(chain(1), { input: root })).rejects.toMatchObject({
+      code: ErrorCodes.INPUT_TOO_LARGE,
+    });
     // The orchestrator survives bad input and still runs good work.
     expect((await o.executeWorkflow(chain(2))).status).toBe('completed');
     await o.close();

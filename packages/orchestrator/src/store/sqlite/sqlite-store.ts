@@ -4,9 +4,9 @@ import Database from 'better-sqlite3';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { filterHeaders, foldTransition } from '../memory-store.js';
 import {
-  STATE_SCHEMA_VERSION,
   type ExecutionHeader,
   type ExecutionQuery,
+  STATE_SCHEMA_VERSION,
   type StateStore,
   type StoredExecution,
   type StoredTaskState,
@@ -71,12 +71,22 @@ export class SqliteStore implements StateStore {
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
     } catch (err) {
-      throw new CodexError(ErrorCodes.STORE, `cannot open SQLite state store at ${path}: ${(err as Error).message}`, { cause: err });
+      throw new CodexError(ErrorCodes.STORE, `cannot open SQLite state store at ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
-    const v = this.db.prepare('SELECT value FROM cdx_meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
-    if (!v) this.db.prepare('INSERT INTO cdx_meta (key, value) VALUES (?, ?)').run('schema_version', String(STATE_SCHEMA_VERSION));
+    const v = this.db.prepare('SELECT value FROM cdx_meta WHERE key = ?').get('schema_version') as
+      | { value: string }
+      | undefined;
+    if (!v)
+      this.db
+        .prepare('INSERT INTO cdx_meta (key, value) VALUES (?, ?)')
+        .run('schema_version', String(STATE_SCHEMA_VERSION));
     else if (Number(v.value) > STATE_SCHEMA_VERSION) {
-      throw new CodexError(ErrorCodes.STORE, `state store ${path} has schema version ${v.value}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`);
+      throw new CodexError(
+        ErrorCodes.STORE,
+        `state store ${path} has schema version ${v.value}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`,
+      );
     }
     this.insertT = this.db.prepare(
       'INSERT INTO cdx_transitions (execution_id, task_key, status, attempt, at, output, error, usage, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -89,7 +99,17 @@ export class SqliteStore implements StateStore {
     );
     this.writeBatch = this.db.transaction((batch: TaskTransition[]) => {
       for (const t of batch) {
-        this.insertT.run(t.executionId, t.taskKey, t.status, t.attempt, t.at, json(t.output), json(t.error), json(t.usage), t.cost ?? null);
+        this.insertT.run(
+          t.executionId,
+          t.taskKey,
+          t.status,
+          t.attempt,
+          t.at,
+          json(t.output),
+          json(t.error),
+          json(t.usage),
+          t.cost ?? null,
+        );
       }
     });
   }
@@ -151,7 +171,10 @@ export class SqliteStore implements StateStore {
 
 function toHeader(r: HeaderRow): ExecutionHeader {
   if (r.schema_version > STATE_SCHEMA_VERSION) {
-    throw new CodexError(ErrorCodes.STORE, `execution ${r.id} was stored with schema version ${r.schema_version}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`);
+    throw new CodexError(
+      ErrorCodes.STORE,
+      `execution ${r.id} was stored with schema version ${r.schema_version}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`,
+    );
   }
   return {
     executionId: r.id,

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import type { AgentPool } from '../agents/pool.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { OrchestratorConfig } from '../config.js';
+import type { ErrorInfo } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { ModelRunner } from '../models/types.js';
+import type { StateStore, StoredExecution, TaskStatus, TaskTransition } from '../store/types.js';
+import type { Scope } from './expression.js';
+import type { Journal } from './journal.js';
+import { S, type TaskArrays } from './result.js';
+import type { ContextSource } from './task-context.js';
+import type { Plan, PlannedTask, TaskResult } from './types.js';
+
+export interface EngineServices {
+  bus: EventBus;
+  store: StateStore;
+  agents: AgentRegistry;
+  pool: AgentPool;
+  models: ModelRunner;
+  cache: Map<string, unknown>;
+  limits: OrchestratorConfig['workflow'];
+}
+
+const _now = (): number => performance.timeOrigin + performance.now();
+
+export interface ExecutionOptions {
+  executionId?: string;
+  signal?: AbortSignal;
+  resumed?: StoredExecution;
+}
+
+export const now = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The per-task state of one execution, kept in typed arrays indexed by task (no per-task objects on the hot
+ * path), and the views handlers and templates read from it.
+ */
+export abstract class ExecutionState implements ContextSource {
+  readonly workflowId: string;
+  readonly taskIds: string[];
+  readonly outputs: unknown[];
+  protected readonly n: number;
+  protected readonly state: Uint8Array;
+  protected readonly remaining: Int32Array;
+  protected readonly liveDeps: Int32Array;
+  protected readonly attempts: Int32Array;
+  protected readonly readyAt: Float64Array;
+  protected readonly startedAt: Float64Array;
+  protected readonly finishedAt: Float64Array;
+  protected readonly errors: (ErrorInfo | undefined)[];
+  protected readonly extras = new Map<number, Partial<TaskResult>>();
+  protected readonly skipReasons = new Map<number, string>();
+  protected abstract readonly journal: Journal;
+
+  get budget(): { maxTokens?: number; maxCostUsd?: number } | undefined {
+    return this.plan.def.budget;
+  }
+
+  constructor(
+    protected readonly plan: Plan,
+    protected readonly svc: EngineServices,
+    readonly input: unknown,
+    readonly executionId: string,
+  ) {
+    this.workflowId = plan.def.id;
+    const n = (this.n = plan.tasks.length);
+    this.taskIds = plan.tasks.map((t) => t.id);
+    this.outputs = new Array(n);
+    this.state = new Uint8Array(n);
+    this.remaining = new Int32Array(n);
+    this.liveDeps = new Int32Array(n);
+    this.attempts = new Int32Array(n);
+    this.readyAt = new Float64Array(n);
+    this.startedAt = new Float64Array(n);
+    this.finishedAt = new Float64Array(n);
+    this.errors = new Array(n);
+  }
+
+  protected record(i: number, status: TaskStatus, attempt: number, extra?: Partial<TaskTransition>): void {
+    const t: TaskTransition = {
+      executionId: this.executionId,
+      taskKey: this.taskIds[i],
+      status,
+      attempt,
+      at: Date.now(),
+    };
+    if (extra) Object.assign(t, extra);
+    this.journal.record(t);
+  }
+
+  protected snapshot(): TaskArrays {
+    return {
+      state: this.state,
+      outputs: this.outputs,
+      attempts: this.attempts,
+      readyAt: this.readyAt,
+      startedAt: this.startedAt,
+      finishedAt: this.finishedAt,
+      errors: this.errors,
+      extras: this.extras,
+      skipReasons: this.skipReasons,
+    };
+  }
+
+  protected ref(i: number) {
+    return {
+      executionId: this.executionId,
+      workflowId: this.workflowId,
+      taskId: this.taskIds[i],
+      agentId: this.plan.tasks[i].def.agentId,
+      timestamp: Date.now(),
+    };
+  }
+
+  protected scope(t: PlannedTask): Scope {
+    return {
+      input: this.input,
+      outputs: this.outputsById(),
+      tasks: this.tasksScope(),
+      workflow: { id: this.workflowId },
+      task: { id: t.id },
+    };
+  }
+
+  outputsById(): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < this.n; i++)
+      if (this.state[i] === S.Done || this.outputs[i] !== undefined) o[this.taskIds[i]] = this.outputs[i];
+    return o;
+  }
+
+  protected tasksScope(): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    const names = ['waiting', 'queued', 'running', 'completed', 'failed', 'skipped'];
+    for (let i = 0; i < this.n; i++)
+      o[this.taskIds[i]] = { output: this.outputs[i], status: names[this.state[i]], error: this.errors[i] };
+    return o;
+  }
+
+  upstreamText(t: PlannedTask): string {
+    return t.deps
+      .filter((d) => this.outputs[d] !== undefined)
+      .map(
+        (d) =>
+          `## ${this.taskIds[d]}\n${typeof this.outputs[d] === 'string' ? this.outputs[d] : JSON.stringify(this.outputs[d])}`,
+      )
+      .join('\n\n');
+  }
+
+  get models(): ModelRunner {
+    return this.svc.models;
+  }
+
+  protected cacheKey(t: PlannedTask, prompt: string, params: unknown, item: unknown): string {
+    const deps = t.deps.map((d) => this.outputs[d]);
+    return createHash('sha256')
+      .update(JSON.stringify([this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null]))
+      .digest('hex');
+  }
+}

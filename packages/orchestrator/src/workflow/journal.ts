@@ -1,0 +1,71 @@
+import { CodexError, ErrorCodes } from '../errors.js';
+import type { StateStore, TaskTransition } from '../store/types.js';
+
+/**
+ * The batched transition log of one execution. Transitions recorded during a tick are written in one
+ * `appendTransitions` call (one SQLite transaction / one Redis pipeline) on the next microtask; the tasks settled
+ * in that tick are handed to `onWritten` only after the write, so dependents never start before an output is stored.
+ */
+export class Journal {
+  private pending: TaskTransition[] = [];
+  private released: number[] = [];
+  private scheduled = false;
+  private writing: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly onWritten: (released: number[]) => void,
+    private readonly onError: (err: CodexError) => void,
+  ) {}
+
+  record(t: TaskTransition): void {
+    this.pending.push(t);
+  }
+
+  /** Marks task `i` settled: its dependents are released once this tick's batch is written. */
+  release(i: number): void {
+    this.released.push(i);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.stopped) return;
+    const batch = this.pending;
+    const released = this.released;
+    this.pending = [];
+    this.released = [];
+    let written: void | Promise<void>;
+    try {
+      written = batch.length ? this.store.appendTransitions(batch) : undefined;
+    } catch (err) {
+      return this.onError(storeError(err));
+    }
+    if (!(written instanceof Promise)) return this.onWritten(released);
+    const p = written.then(
+      () => this.onWritten(released),
+      (err) => this.onError(storeError(err)),
+    );
+    this.writing = p.finally(() => {
+      if (this.writing === p) this.writing = undefined;
+    });
+  };
+
+  /** Stops releasing and writes whatever is still buffered (used when the execution ends). */
+  async drain(): Promise<void> {
+    this.stopped = true;
+    if (this.writing) await this.writing.catch(() => undefined);
+    const rest = this.pending;
+    this.pending = [];
+    if (rest.length) await this.store.appendTransitions(rest);
+  }
+}
+
+function storeError(err: unknown): CodexError {
+  return new CodexError(ErrorCodes.STORE, `state store write failed: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+  });
+}
