@@ -17,36 +17,50 @@ export interface ProfileResult {
   workload: WorkloadId;
   runs: number;
   rows: ProfileRow[];
+  /** Inclusive share of tsx's keepNames helper (`__name` and the native name setter it calls). */
+  keepNamesPct: number;
 }
 
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  nodes: Array<{ id: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number } }>;
   samples: number[];
   timeDeltas: number[];
 }
 
 const root = new URL('../../', import.meta.url).pathname;
 
-function fold(p: CpuProfile, top: number): ProfileRow[] {
+function fold(p: CpuProfile, top: number): { rows: ProfileRow[]; keepNamesPct: number } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<string, number>();
   let total = 0;
+  let keepNames = 0;
   p.samples.forEach((id, i) => {
     const cf = byId.get(id)?.callFrame;
     const dt = p.timeDeltas[i] ?? 0;
     if (!cf || cf.functionName === '(idle)' || cf.functionName === '(program)') return;
+    let inNames = false;
+    for (let a: number | undefined = id; a !== undefined; a = parent.get(a)) {
+      const f = byId.get(a)?.callFrame;
+      // The profiler's own start/stop calls are not the engine's time.
+      if (f?.url === 'node:inspector') return;
+      if (f?.functionName === '__name') inNames = true;
+    }
+    if (inNames) keepNames += dt;
     const file = cf.url.startsWith('file://') ? relative(root, new URL(cf.url).pathname) : cf.url || '(native)';
     const key = `${cf.functionName || '(anonymous)'}\t${file}:${cf.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });
-  return [...self]
+  const rows = [...self]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([k, v]) => {
       const [fn, where] = k.split('\t');
       return { fn, where, pct: (100 * v) / total };
     });
+  return { rows, keepNamesPct: (100 * keepNames) / total };
 }
 
 async function main(): Promise<void> {
@@ -66,7 +80,7 @@ async function main(): Promise<void> {
   const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
   session.disconnect();
   await adapter.close();
-  const result: ProfileResult = { engine, workload, runs, rows: fold(profile, 12) };
+  const result: ProfileResult = { engine, workload, runs, ...fold(profile, 12) };
   process.stdout.write(`PROFILE ${JSON.stringify(result)}\n`);
   process.exit(0);
 }

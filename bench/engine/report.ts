@@ -312,12 +312,12 @@ function why(t: Table, profiles: ProfileResult[]): string[] {
         `so every stage's 100–200 task completions run back to back on one thread and their CPU cost lands on every instance's makespan.`,
     );
   }
-  const names = profiles.flatMap((p) => p.rows.filter((r) => r.fn === '__name' || r.fn === 'set name').map((r) => ({ p, r })));
-  if (names.length) {
-    const worst = Math.max(...profiles.map((p) => p.rows.filter((r) => r.fn === '__name' || r.fn === 'set name').reduce((s, r) => s + r.pct, 0)));
+  const worst = profiles.reduce<ProfileResult | undefined>((w, p) => (!w || (p.keepNamesPct ?? 0) > (w.keepNamesPct ?? 0) ? p : w), undefined);
+  if (worst && (worst.keepNamesPct ?? 0) >= 2) {
     L.push(
-      `- Up to ${num(worst)} % of CodexOS's profiled time is \`__name\` / \`set name\`: the keepNames helper tsx's esbuild transform wraps around every function ` +
-        'created at run time. Peers load prebuilt JavaScript and do not pay it; closures created per task in the engine do (hoisting them removes both the allocation and this call).',
+      `- ${num(worst.keepNamesPct)} % of CodexOS's profiled time in ${ENGINE_LABELS[worst.engine]} / ${worst.workload} is inside \`__name\` (with the native name setter it calls): ` +
+        "the keepNames helper that tsx's esbuild transform wraps around every function created at run time. The peers load prebuilt JavaScript and do not pay it; " +
+        'closures the engine creates per task do (hoisting them out of the per-task path removes both the allocation and this call).',
     );
   }
   return L;
@@ -327,7 +327,8 @@ function profileSection(profiles: ProfileResult[]): string[] {
   const L: string[] = ['### Where CodexOS spends its time', ''];
   L.push('CPU profile of the measured runs only (after build and warm-up), self time per function, top 12 — `engine/profile.ts`.');
   for (const p of profiles) {
-    L.push('', `**${ENGINE_LABELS[p.engine] ?? p.engine}, workload ${p.workload}** (${p.runs} runs profiled)`, '');
+    const names = p.keepNamesPct !== undefined ? `; inside tsx's \`__name\` helper, inclusive: ${num(p.keepNamesPct)} %` : '';
+    L.push('', `**${ENGINE_LABELS[p.engine] ?? p.engine}, workload ${p.workload}** (${p.runs} runs profiled${names})`, '');
     L.push(row(['self %', 'function', 'where']));
     L.push(row(['---:', '---', '---']));
     for (const r of p.rows) L.push(row([r.pct.toFixed(1), `\`${r.fn}\``, `\`${r.where}\``]));
