@@ -4,7 +4,7 @@
 // Two figures per mode: time until executeWorkflow resolves (what the caller waits for), and time until the
 // monitor's end-of-run analysis (profile, critical path, insights, anomalies, metrics) has also finished.
 //
-//   cd bench && node --import tsx monitor/overhead.ts [--rounds 3] [--out results/monitor.md]
+//   cd bench && node --import tsx monitor/overhead.ts [--rounds 3] [--warmup 1] [--out results/monitor.md]
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ const arg = (name: string, dflt: string) => {
 };
 const ROUNDS = Number(arg('rounds', '3'));
 const REPS = 5;
+const WARMUP = Number(arg('warmup', '1'));
 const OUT = arg('out', '');
 const CHILD = arg('child', '');
 
@@ -69,7 +70,7 @@ async function child(workload: string, mode: Mode): Promise<ChildResult> {
   const resolve: number[] = [];
   const analysed: number[] = [];
   const cpu: number[] = [];
-  for (let r = 0; r <= REPS; r++) {
+  for (let r = 1 - WARMUP; r <= REPS; r++) {
     const before = counter.executed;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -80,7 +81,7 @@ async function child(workload: string, mode: Mode): Promise<ChildResult> {
     const c = process.cpuUsage(c0);
     if (ex.status !== 'completed' || ex.tasks[last].output !== expectedOutput(shape)) throw new Error(`${workload}/${mode}: wrong result`);
     if (counter.executed - before !== n) throw new Error(`${workload}/${mode}: not every task ran`);
-    if (r === 0) continue; // warm-up
+    if (r <= 0) continue; // warm-up
     resolve.push(((t1 - t0) * 1000) / n);
     analysed.push(((t2 - t0) * 1000) / n);
     cpu.push((c.user + c.system) / n);
@@ -101,7 +102,7 @@ if (CHILD) {
   const { execFileSync } = await import('node:child_process');
   const self = fileURLToPath(import.meta.url);
   const run = (w: string, m: string): ChildResult =>
-    JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, '--child', `${w}:${m}`], { encoding: 'utf8' }));
+    JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, '--child', `${w}:${m}`, '--warmup', String(WARMUP)], { encoding: 'utf8' }));
   const rows: string[] = [];
   for (const w of Object.keys(SHAPES)) {
     const res: Record<Mode, ChildResult[]> = { off: [], listen: [], on: [] };
@@ -125,7 +126,7 @@ if (CHILD) {
   const md = [
     '# Cost of watching: engine overhead with monitoring off / on',
     '',
-    `Node ${process.version}. Each cell: median over ${ROUNDS} fresh processes (off/on alternating) of the median of ${REPS} reps after one warm-up; µs per task.`,
+    `Node ${process.version}. Each cell: median over ${ROUNDS} fresh processes (off/listen/on alternating) of the median of ${REPS} reps after ${WARMUP} warm-up run(s); µs per task.`,
     '"on" = enableMetrics + enableProfiling + enableTracing (no OTel SDK installed, so spans are skipped at the root) + resource sampling every 1 s, monitor attached to the orchestrator\'s bus with its StateStore.',
     '"run resolves" is what the caller of executeWorkflow waits for; "incl. analysis" also waits for the monitor\'s end-of-run work (critical path, bottlenecks, insights, anomalies, metrics), which runs on the next macrotask.',
     'Budget: monitoring may add at most 20 % per task.',
@@ -136,7 +137,7 @@ if (CHILD) {
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Command: `cd bench && node --import tsx monitor/overhead.ts --out results/monitor.md`',
+    `Command: \`cd bench && node --import tsx monitor/overhead.ts --rounds ${ROUNDS} --warmup ${WARMUP}\``,
     '',
   ].join('\n');
   process.stdout.write(md);
