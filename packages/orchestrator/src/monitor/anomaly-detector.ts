@@ -1,8 +1,8 @@
 import type { ErrorInfo } from '../errors.js';
 import { ErrorPatterns } from './error-patterns.js';
 import type { ExecutionRecord } from './execution-record.js';
-import { type BaselineRule, EwmaBaseline, RobustBaseline, round } from './stats.js';
 import type { RunSummary } from './profile-builder.js';
+import { type BaselineRule, EwmaBaseline, RobustBaseline, round } from './stats.js';
 import type { Anomaly, DetectorSettings, ResourceSample } from './types.js';
 
 // Each series is compared with its own history: median/MAD for one-point-per-run or per-sample series,
@@ -26,11 +26,32 @@ export class AnomalyDetector {
   ) {}
 
   private durationRule(): BaselineRule {
-    return { warmup: this.s.anomalyWarmup, minScore: this.s.anomalyMinScore, minRatio: this.s.anomalyMinRatio, minDelta: this.s.anomalyMinDeltaMs };
+    return {
+      warmup: this.s.anomalyWarmup,
+      minScore: this.s.anomalyMinScore,
+      minRatio: this.s.anomalyMinRatio,
+      minDelta: this.s.anomalyMinDeltaMs,
+    };
   }
 
-  private report(metric: string, subject: string, value: number, expected: number, score: number, message: string, at: number): void {
-    this.emit({ metric, subject, value: round(value, 3), expected: round(expected, 3), score: round(score, 2), message, timestamp: at });
+  private report(
+    metric: string,
+    subject: string,
+    value: number,
+    expected: number,
+    score: number,
+    message: string,
+    at: number,
+  ): void {
+    this.emit({
+      metric,
+      subject,
+      value: round(value, 3),
+      expected: round(expected, 3),
+      score: round(score, 2),
+      message,
+      timestamp: at,
+    });
   }
 
   /** Durations and error rate of a finished run (and of each of its tasks) against their history. */
@@ -40,17 +61,36 @@ export class AnomalyDetector {
       const base = getOr(this.workflowDuration, wf, () => new RobustBaseline());
       const v = base.check(profile.makespanMs, this.durationRule());
       if (v.anomalous)
-        this.report('workflow.duration', wf, profile.makespanMs, v.expected, v.score,
-          `Workflow '${wf}' run ${rec.executionId} took ${round(profile.makespanMs)} ms; usually ${round(v.expected)} ms`, at);
+        this.report(
+          'workflow.duration',
+          wf,
+          profile.makespanMs,
+          v.expected,
+          v.score,
+          `Workflow '${wf}' run ${rec.executionId} took ${round(profile.makespanMs)} ms; usually ${round(v.expected)} ms`,
+          at,
+        );
     }
     const total = profile.completed + profile.failed;
     if (total > 0) {
       const rate = profile.failed / total;
       const base = getOr(this.workflowErrorRate, wf, () => new RobustBaseline());
-      const v = base.check(rate, { warmup: this.s.anomalyWarmup, minScore: this.s.anomalyMinScore, minRatio: 1, minDelta: 0.1 });
+      const v = base.check(rate, {
+        warmup: this.s.anomalyWarmup,
+        minScore: this.s.anomalyMinScore,
+        minRatio: 1,
+        minDelta: 0.1,
+      });
       if (v.anomalous)
-        this.report('workflow.error-rate', wf, rate, v.expected, v.score,
-          `Workflow '${wf}' run ${rec.executionId}: ${profile.failed} of ${total} tasks failed (${round(rate * 100, 1)} %); usually ${round(v.expected * 100, 1)} %`, at);
+        this.report(
+          'workflow.error-rate',
+          wf,
+          rate,
+          v.expected,
+          v.score,
+          `Workflow '${wf}' run ${rec.executionId}: ${profile.failed} of ${total} tasks failed (${round(rate * 100, 1)} %); usually ${round(v.expected * 100, 1)} %`,
+          at,
+        );
     }
     const perTask = getOr(this.taskDuration, wf, () => new Map<string, EwmaBaseline>());
     const rule = this.durationRule();
@@ -65,8 +105,15 @@ export class AnomalyDetector {
       }
       const v = base.check(run, rule);
       if (v.anomalous && flagged++ < MAX_TASK_ANOMALIES_PER_RUN)
-        this.report('task.duration', `${wf}/${t.taskId}`, run, v.expected, v.score,
-          `Task '${t.taskId}' of '${wf}' took ${round(run)} ms; usually ${round(v.expected)} ms`, at);
+        this.report(
+          'task.duration',
+          `${wf}/${t.taskId}`,
+          run,
+          v.expected,
+          v.score,
+          `Task '${t.taskId}' of '${wf}' took ${round(run)} ms; usually ${round(v.expected)} ms`,
+          at,
+        );
     }
   }
 
@@ -76,30 +123,71 @@ export class AnomalyDetector {
     const base = getOr(this.modelLatency, model, () => new EwmaBaseline());
     const v = base.check(latencyMs, this.durationRule());
     if (v.anomalous)
-      this.report('model.latency', model, latencyMs, v.expected, v.score, `${model} answered in ${round(latencyMs)} ms; usually ${round(v.expected)} ms`, at);
+      this.report(
+        'model.latency',
+        model,
+        latencyMs,
+        v.expected,
+        v.score,
+        `${model} answered in ${round(latencyMs)} ms; usually ${round(v.expected)} ms`,
+        at,
+      );
   }
 
   onError(err: ErrorInfo, at: number, executionId?: string, taskId?: string): void {
     const p = this.errors.record(err, at, this.s.errorPatternMinCount, executionId, taskId);
     if (p === undefined) return;
-    this.report('error.pattern', `${p.code}: ${p.pattern}`, p.count, 0, p.count,
-      `Recurring error (${p.count}× in ${p.executions.length} run(s) since ${new Date(p.firstSeen).toISOString()}): ${p.code}: ${p.pattern}`, at);
+    this.report(
+      'error.pattern',
+      `${p.code}: ${p.pattern}`,
+      p.count,
+      0,
+      p.count,
+      `Recurring error (${p.count}× in ${p.executions.length} run(s) since ${new Date(p.firstSeen).toISOString()}): ${p.code}: ${p.pattern}`,
+      at,
+    );
   }
 
   onSample(s: ResourceSample): void {
-    const rule: BaselineRule = { warmup: Math.max(this.s.anomalyWarmup, 10), minScore: this.s.anomalyMinScore, minRatio: 1.2, minDelta: 0 };
+    const rule: BaselineRule = {
+      warmup: Math.max(this.s.anomalyWarmup, 10),
+      minScore: this.s.anomalyMinScore,
+      minRatio: 1.2,
+      minDelta: 0,
+    };
     const rss = this.rss.check(s.rssBytes, { ...rule, minDelta: 32 * 1024 * 1024 });
     if (rss.anomalous)
-      this.report('process.rss', 'process', s.rssBytes, rss.expected, rss.score,
-        `Resident memory ${mb(s.rssBytes)} MB; usually ${mb(rss.expected)} MB`, s.timestamp);
+      this.report(
+        'process.rss',
+        'process',
+        s.rssBytes,
+        rss.expected,
+        rss.score,
+        `Resident memory ${mb(s.rssBytes)} MB; usually ${mb(rss.expected)} MB`,
+        s.timestamp,
+      );
     const cpu = this.cpu.check(s.cpuPercent, { ...rule, minDelta: 20 });
     if (cpu.anomalous)
-      this.report('process.cpu', 'process', s.cpuPercent, cpu.expected, cpu.score,
-        `CPU ${round(s.cpuPercent, 1)} %; usually ${round(cpu.expected, 1)} %`, s.timestamp);
+      this.report(
+        'process.cpu',
+        'process',
+        s.cpuPercent,
+        cpu.expected,
+        cpu.score,
+        `CPU ${round(s.cpuPercent, 1)} %; usually ${round(cpu.expected, 1)} %`,
+        s.timestamp,
+      );
     const loop = this.loopDelay.check(s.eventLoopDelayP99Ms, { ...rule, minDelta: 50 });
     if (loop.anomalous)
-      this.report('process.event-loop-delay', 'process', s.eventLoopDelayP99Ms, loop.expected, loop.score,
-        `Event-loop delay p99 ${round(s.eventLoopDelayP99Ms)} ms; usually ${round(loop.expected)} ms`, s.timestamp);
+      this.report(
+        'process.event-loop-delay',
+        'process',
+        s.eventLoopDelayP99Ms,
+        loop.expected,
+        loop.score,
+        `Event-loop delay p99 ${round(s.eventLoopDelayP99Ms)} ms; usually ${round(loop.expected)} ms`,
+        s.timestamp,
+      );
   }
 }
 

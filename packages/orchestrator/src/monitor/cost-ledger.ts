@@ -54,7 +54,8 @@ function bump(m: Map<string, CostLine>, key: string, e: CostEntry): void {
   l.outputTokens += e.outputTokens;
 }
 
-const sorted = (m: Map<string, CostLine>): CostLine[] => [...m.values()].sort((a, b) => b.cost - a.cost || a.key.localeCompare(b.key));
+const sorted = (m: Map<string, CostLine>): CostLine[] =>
+  [...m.values()].sort((a, b) => b.cost - a.cost || a.key.localeCompare(b.key));
 
 export function foldCosts(entries: Iterable<CostEntry>, q: CostQuery = {}): CostBreakdown {
   const byModel = new Map<string, CostLine>();

@@ -109,11 +109,7 @@ export function widestLevel(dag: DagTask[]): number {
   return max;
 }
 
-export function parallelism(
-  makespan: number,
-  dag: DagTask[],
-  tasks: Iterable<TaskRecord>,
-): Parallelism {
+export function parallelism(makespan: number, dag: DagTask[], tasks: Iterable<TaskRecord>): Parallelism {
   const starts: number[] = [];
   const ends: number[] = [];
   let busy = 0;

@@ -22,13 +22,22 @@ const definitionSchema = z.object({
     .default([]),
 });
 
-export async function deriveProfile(store: StateStore, executionId: string, s: DetectorSettings): Promise<ExecutionProfile | undefined> {
+export async function deriveProfile(
+  store: StateStore,
+  executionId: string,
+  s: DetectorSettings,
+): Promise<ExecutionProfile | undefined> {
   const loaded = await store.loadExecution(executionId);
   if (loaded === undefined) return undefined;
   const { header } = loaded;
   const def = definitionSchema.safeParse(header.definition);
   const dag: DagTask[] = def.success
-    ? def.data.tasks.map((t) => ({ id: t.id, agentId: t.agentId ?? '(unknown)', type: t.type, dependencies: t.dependencies ?? [] }))
+    ? def.data.tasks.map((t) => ({
+        id: t.id,
+        agentId: t.agentId ?? '(unknown)',
+        type: t.type,
+        dependencies: t.dependencies ?? [],
+      }))
     : [];
   const agentOf = new Map(dag.map((d) => [d.id, d.agentId] as const));
   const rec = new ExecutionRecord(executionId, header.workflowId, header.startedAt, dag);
@@ -37,7 +46,11 @@ export async function deriveProfile(store: StateStore, executionId: string, s: D
     const hash = tr.taskKey.indexOf('#');
     const taskId = hash < 0 ? tr.taskKey : tr.taskKey.slice(0, hash);
     const iteration = hash < 0 ? undefined : Number(tr.taskKey.slice(hash + 1));
-    const t = rec.task({ taskId, agentId: agentOf.get(taskId) ?? '(unknown)', iteration: Number.isFinite(iteration) ? iteration : undefined });
+    const t = rec.task({
+      taskId,
+      agentId: agentOf.get(taskId) ?? '(unknown)',
+      iteration: Number.isFinite(iteration) ? iteration : undefined,
+    });
     switch (tr.status) {
       case 'queued':
         if (!queuedAt.has(taskId)) queuedAt.set(taskId, tr.at);

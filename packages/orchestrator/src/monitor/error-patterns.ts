@@ -35,7 +35,13 @@ export class ErrorPatterns {
   private readonly patterns = new Map<string, ErrorPattern>();
 
   /** Records an error; returns the pattern when it just crossed a reporting threshold. */
-  record(err: ErrorInfo, at: number, minCount: number, executionId?: string, taskId?: string): ErrorPattern | undefined {
+  record(
+    err: ErrorInfo,
+    at: number,
+    minCount: number,
+    executionId?: string,
+    taskId?: string,
+  ): ErrorPattern | undefined {
     const pattern = normaliseMessage(err.message);
     const key = `${err.code}\u0000${pattern}`;
     let p = this.patterns.get(key);
@@ -49,7 +55,8 @@ export class ErrorPatterns {
     }
     p.count++;
     p.lastSeen = at;
-    if (executionId !== undefined && p.executions.length < MAX_IDS && !p.executions.includes(executionId)) p.executions.push(executionId);
+    if (executionId !== undefined && p.executions.length < MAX_IDS && !p.executions.includes(executionId))
+      p.executions.push(executionId);
     if (taskId !== undefined && p.tasks.length < MAX_IDS && !p.tasks.includes(taskId)) p.tasks.push(taskId);
     const due = p.reportedAt === 0 ? p.count >= minCount : p.count >= p.reportedAt * 2;
     if (!due) return undefined;

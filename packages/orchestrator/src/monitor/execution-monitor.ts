@@ -9,8 +9,8 @@ import { ModelStats } from './model-stats.js';
 import { PredictiveAlerts } from './predictive-alerts.js';
 import { buildProfile, type RunSummary, summarise } from './profile-builder.js';
 import { MonitorMetrics } from './prometheus.js';
-import { bottleneckInsights } from './recommendations/bottleneck-insights.js';
 import { detectBatching } from './recommendations/batching.js';
+import { bottleneckInsights } from './recommendations/bottleneck-insights.js';
 import { detectCaching } from './recommendations/caching.js';
 import { detectModelOptimization } from './recommendations/model-optimization.js';
 import { detectParallelization } from './recommendations/parallelization.js';
@@ -29,9 +29,9 @@ import type {
   ExecutionProfile,
   Insight,
   MonitorHistoryStore,
+  MonitoringConfig,
   MonitorOptions,
   MonitorReport,
-  MonitoringConfig,
   ResourceSample,
 } from './types.js';
 
@@ -110,7 +110,9 @@ export class ExecutionMonitor {
 
   private on<K extends keyof E>(type: K, fn: (p: E[K]) => void): void {
     (this.bus.on as (t: string, f: (p: unknown) => void) => unknown)(type, fn as (p: unknown) => void);
-    this.unsubscribe.push(() => (this.bus.off as (t: string, f: (p: unknown) => void) => unknown)(type, fn as (p: unknown) => void));
+    this.unsubscribe.push(() =>
+      (this.bus.off as (t: string, f: (p: unknown) => void) => unknown)(type, fn as (p: unknown) => void),
+    );
   }
 
   private subscribe(): void {
@@ -204,7 +206,10 @@ export class ExecutionMonitor {
     if (!p.success && p.error) this.anomaly.onError(p.error, p.timestamp, p.executionId, p.taskId);
   }
 
-  private finish(p: E['workflow:completed'] | E['workflow:failed'] | E['workflow:cancelled'], status: 'completed' | 'failed' | 'cancelled'): void {
+  private finish(
+    p: E['workflow:completed'] | E['workflow:failed'] | E['workflow:cancelled'],
+    status: 'completed' | 'failed' | 'cancelled',
+  ): void {
     const rec = this.running.get(p.executionId);
     if (rec === undefined) return;
     this.running.delete(p.executionId);
@@ -217,7 +222,10 @@ export class ExecutionMonitor {
         try {
           this.analyse(rec);
         } catch (err) {
-          process.emitWarning(`monitor analysis of ${rec.executionId} failed: ${(err as Error).message}`, 'CodexOSMonitorWarning');
+          process.emitWarning(
+            `monitor analysis of ${rec.executionId} failed: ${(err as Error).message}`,
+            'CodexOSMonitorWarning',
+          );
         } finally {
           this.pending.delete(rec.executionId);
           resolve();
@@ -267,7 +275,11 @@ export class ExecutionMonitor {
     this.remember(run);
     if (this.history !== undefined) {
       try {
-        const entry = { profile: this.profileOf(run), insights, costs: this.ledger.breakdown({ executionId: rec.executionId }) };
+        const entry = {
+          profile: this.profileOf(run),
+          insights,
+          costs: this.ledger.breakdown({ executionId: rec.executionId }),
+        };
         void Promise.resolve(this.history.save(entry)).catch((err) => this.warnStore(err));
       } catch (err) {
         this.warnStore(err);
@@ -291,7 +303,10 @@ export class ExecutionMonitor {
   }
 
   private warnStore(err: unknown): void {
-    process.emitWarning(`monitor history write failed: ${(err as Error)?.message ?? String(err)}`, 'CodexOSMonitorWarning');
+    process.emitWarning(
+      `monitor history write failed: ${(err as Error)?.message ?? String(err)}`,
+      'CodexOSMonitorWarning',
+    );
   }
 
   private checkFailureRate(at: number): void {
@@ -325,7 +340,12 @@ export class ExecutionMonitor {
       if (s.eventLoopDelayP99Ms > r.loopP99) r.loopP99 = s.eventLoopDelayP99Ms;
       r.netIn += s.networkBytesIn / n;
       r.netOut += s.networkBytesOut / n;
-      rec.durationAlerted = this.alerting.elapsed(rec.executionId, s.timestamp, now - rec.startedAt, rec.durationAlerted).level;
+      rec.durationAlerted = this.alerting.elapsed(
+        rec.executionId,
+        s.timestamp,
+        now - rec.startedAt,
+        rec.durationAlerted,
+      ).level;
     }
     // Sample only while work runs: stop after a full idle interval.
     if (n === 0 && !this.activeSinceTick) this.sampler.stop();
@@ -398,7 +418,9 @@ export class ExecutionMonitor {
 
   insights(query: { executionId?: string; workflowId?: string } = {}): Insight[] {
     return this.recentInsights.filter(
-      (i) => (query.executionId === undefined || i.executionId === query.executionId) && (query.workflowId === undefined || i.workflowId === query.workflowId),
+      (i) =>
+        (query.executionId === undefined || i.executionId === query.executionId) &&
+        (query.workflowId === undefined || i.workflowId === query.workflowId),
     );
   }
 

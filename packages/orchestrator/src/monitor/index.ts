@@ -1,14 +1,14 @@
 // The monitoring pillar's public API.
-export { ExecutionMonitor, type MonitoringConfigInput } from './execution-monitor.js';
-export { formatReport, reportJson } from './report.js';
-export { MemoryHistoryStore } from './history-store.js';
-export { SqliteHistoryStore } from './sqlite-history-store.js';
+
 export { deriveProfile } from './derive-profile.js';
-export { normaliseMessage, type ErrorPattern } from './error-patterns.js';
-export { ProcessResourceSource } from './resource-sampler.js';
+export { type ErrorPattern, normaliseMessage } from './error-patterns.js';
+export { ExecutionMonitor, type MonitoringConfigInput } from './execution-monitor.js';
+export { MemoryHistoryStore } from './history-store.js';
 export { NetworkMeter } from './network-meter.js';
+export { formatReport, reportJson } from './report.js';
+export { ProcessResourceSource } from './resource-sampler.js';
 export { DEFAULT_DETECTOR_SETTINGS } from './settings.js';
-export { PROFILE_SCHEMA_VERSION } from './types.js';
+export { SqliteHistoryStore } from './sqlite-history-store.js';
 export type {
   AgentProfile,
   Alert,
@@ -27,9 +27,9 @@ export type {
   ExecutionProfile,
   Insight,
   MonitorHistoryStore,
+  MonitoringConfig,
   MonitorOptions,
   MonitorReport,
-  MonitoringConfig,
   Parallelism,
   ResourceSample,
   ResourceSource,
@@ -37,3 +37,4 @@ export type {
   StoredProfile,
   TaskProfile,
 } from './types.js';
+export { PROFILE_SCHEMA_VERSION } from './types.js';

@@ -18,7 +18,10 @@ export class NetworkMeter {
   /** Bytes from sockets that closed since the last drain, per host. */
   private closed = new Map<string, { in: number; out: number }>();
   private readonly onConnect = (msg: unknown) => {
-    const m = msg as { socket?: Socket; connectParams?: { host?: string; hostname?: string; port?: string | number; protocol?: string } };
+    const m = msg as {
+      socket?: Socket;
+      connectParams?: { host?: string; hostname?: string; port?: string | number; protocol?: string };
+    };
     if (m.socket === undefined || this.sockets.has(m.socket)) return;
     const cp = m.connectParams ?? {};
     const host = cp.host ?? (cp.hostname ? `${cp.hostname}${cp.port ? `:${cp.port}` : ''}` : 'unknown');

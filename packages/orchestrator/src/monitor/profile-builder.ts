@@ -1,5 +1,5 @@
-import { criticalPath, parallelism } from './critical-path.js';
 import { detectBottlenecks } from './bottlenecks.js';
+import { criticalPath, parallelism } from './critical-path.js';
 import type { ExecutionRecord, TaskRecord } from './execution-record.js';
 import type { AgentProfile, DetectorSettings, ExecutionProfile, TaskProfile } from './types.js';
 import { PROFILE_SCHEMA_VERSION } from './types.js';
@@ -26,7 +26,15 @@ export interface RunSummary {
 export function summarise(rec: ExecutionRecord, s: DetectorSettings): RunSummary {
   let lastFinish = rec.startedAt;
   const agents = new Map<string, AgentProfile>();
-  const totals = { queueWaitMs: 0, runTimeMs: 0, modelCalls: 0, modelLatencyMs: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
+  const totals = {
+    queueWaitMs: 0,
+    runTimeMs: 0,
+    modelCalls: 0,
+    modelLatencyMs: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cost: 0,
+  };
   let completed = 0;
   let failed = 0;
   let skipped = 0;
@@ -61,7 +69,10 @@ export function summarise(rec: ExecutionRecord, s: DetectorSettings): RunSummary
     a.runTimeMs += rt;
     a.cost += t.cost;
   }
-  const makespan = rec.reportedDuration >= 0 ? rec.reportedDuration : (rec.finishedAt >= 0 ? rec.finishedAt : lastFinish) - rec.startedAt;
+  const makespan =
+    rec.reportedDuration >= 0
+      ? rec.reportedDuration
+      : (rec.finishedAt >= 0 ? rec.finishedAt : lastFinish) - rec.startedAt;
   const path = criticalPath(rec.startedAt, rec.dag, rec.tasks);
   const byAgent = [...agents.values()].sort((x, y) => y.queueWaitMs + y.runTimeMs - (x.queueWaitMs + x.runTimeMs));
   return {

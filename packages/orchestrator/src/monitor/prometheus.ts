@@ -96,7 +96,12 @@ export class MonitorMetrics {
 
   constructor(runningExecutions: () => number) {
     const r = [this.registry];
-    this.workflows = new Counter({ name: 'codexos_workflow_executions_total', help: 'Finished workflow executions', labelNames: ['workflow_id', 'status'], registers: r });
+    this.workflows = new Counter({
+      name: 'codexos_workflow_executions_total',
+      help: 'Finished workflow executions',
+      labelNames: ['workflow_id', 'status'],
+      registers: r,
+    });
     this.workflowDuration = new Histogram({
       name: 'codexos_workflow_duration_seconds',
       help: 'Workflow execution makespan',
@@ -112,14 +117,44 @@ export class MonitorMetrics {
         this.set(runningExecutions());
       },
     });
-    this.tasks = new Counter({ name: 'codexos_tasks_total', help: 'Finished tasks by final status', labelNames: ['workflow_id', 'status'], registers: r });
-    this.retries = new Counter({ name: 'codexos_task_retries_total', help: 'Task retry attempts', labelNames: ['workflow_id'], registers: r });
-    this.taskDuration = new AggregatedHistogram('codexos_task_duration_seconds', 'Task run time', 'workflow_id', TASK_BUCKETS);
-    this.queueWait = new AggregatedHistogram('codexos_task_queue_wait_seconds', 'Time tasks waited for an agent', 'workflow_id', TASK_BUCKETS);
+    this.tasks = new Counter({
+      name: 'codexos_tasks_total',
+      help: 'Finished tasks by final status',
+      labelNames: ['workflow_id', 'status'],
+      registers: r,
+    });
+    this.retries = new Counter({
+      name: 'codexos_task_retries_total',
+      help: 'Task retry attempts',
+      labelNames: ['workflow_id'],
+      registers: r,
+    });
+    this.taskDuration = new AggregatedHistogram(
+      'codexos_task_duration_seconds',
+      'Task run time',
+      'workflow_id',
+      TASK_BUCKETS,
+    );
+    this.queueWait = new AggregatedHistogram(
+      'codexos_task_queue_wait_seconds',
+      'Time tasks waited for an agent',
+      'workflow_id',
+      TASK_BUCKETS,
+    );
     this.registry.registerMetric(this.taskDuration as unknown as Metric);
     this.registry.registerMetric(this.queueWait as unknown as Metric);
-    this.workflowCost = new Counter({ name: 'codexos_workflow_cost_usd_total', help: 'Cost of finished executions (USD)', labelNames: ['workflow_id'], registers: r });
-    this.modelCalls = new Counter({ name: 'codexos_model_calls_total', help: 'Model calls', labelNames: ['provider', 'model', 'status'], registers: r });
+    this.workflowCost = new Counter({
+      name: 'codexos_workflow_cost_usd_total',
+      help: 'Cost of finished executions (USD)',
+      labelNames: ['workflow_id'],
+      registers: r,
+    });
+    this.modelCalls = new Counter({
+      name: 'codexos_model_calls_total',
+      help: 'Model calls',
+      labelNames: ['provider', 'model', 'status'],
+      registers: r,
+    });
     this.modelLatency = new Histogram({
       name: 'codexos_model_latency_seconds',
       help: 'Model call latency',
@@ -127,18 +162,66 @@ export class MonitorMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers: r,
     });
-    this.modelTokens = new Counter({ name: 'codexos_model_tokens_total', help: 'Tokens by direction', labelNames: ['provider', 'model', 'direction'], registers: r });
-    this.modelCost = new Counter({ name: 'codexos_model_cost_usd_total', help: 'Model cost (USD)', labelNames: ['provider', 'model'], registers: r });
-    this.rateLimited = new Counter({ name: 'codexos_model_rate_limited_total', help: 'Requests delayed by rate limits', labelNames: ['provider'], registers: r });
-    this.rateLimitWait = new Counter({ name: 'codexos_model_rate_limit_wait_seconds_total', help: 'Time spent waiting for rate limits', labelNames: ['provider'], registers: r });
-    this.insights = new Counter({ name: 'codexos_insights_total', help: 'Recommendations emitted', labelNames: ['type'], registers: r });
-    this.alerts = new Counter({ name: 'codexos_alerts_total', help: 'Alerts emitted', labelNames: ['metric', 'kind'], registers: r });
-    this.anomalies = new Counter({ name: 'codexos_anomalies_total', help: 'Anomalies detected', labelNames: ['metric'], registers: r });
-    this.cpu = new Gauge({ name: 'codexos_process_cpu_percent', help: 'Process CPU over the last sample interval (% of one core)', registers: r });
+    this.modelTokens = new Counter({
+      name: 'codexos_model_tokens_total',
+      help: 'Tokens by direction',
+      labelNames: ['provider', 'model', 'direction'],
+      registers: r,
+    });
+    this.modelCost = new Counter({
+      name: 'codexos_model_cost_usd_total',
+      help: 'Model cost (USD)',
+      labelNames: ['provider', 'model'],
+      registers: r,
+    });
+    this.rateLimited = new Counter({
+      name: 'codexos_model_rate_limited_total',
+      help: 'Requests delayed by rate limits',
+      labelNames: ['provider'],
+      registers: r,
+    });
+    this.rateLimitWait = new Counter({
+      name: 'codexos_model_rate_limit_wait_seconds_total',
+      help: 'Time spent waiting for rate limits',
+      labelNames: ['provider'],
+      registers: r,
+    });
+    this.insights = new Counter({
+      name: 'codexos_insights_total',
+      help: 'Recommendations emitted',
+      labelNames: ['type'],
+      registers: r,
+    });
+    this.alerts = new Counter({
+      name: 'codexos_alerts_total',
+      help: 'Alerts emitted',
+      labelNames: ['metric', 'kind'],
+      registers: r,
+    });
+    this.anomalies = new Counter({
+      name: 'codexos_anomalies_total',
+      help: 'Anomalies detected',
+      labelNames: ['metric'],
+      registers: r,
+    });
+    this.cpu = new Gauge({
+      name: 'codexos_process_cpu_percent',
+      help: 'Process CPU over the last sample interval (% of one core)',
+      registers: r,
+    });
     this.rss = new Gauge({ name: 'codexos_process_resident_memory_bytes', help: 'Resident set size', registers: r });
     this.heap = new Gauge({ name: 'codexos_process_heap_used_bytes', help: 'V8 heap in use', registers: r });
-    this.loopP99 = new Gauge({ name: 'codexos_event_loop_delay_p99_seconds', help: 'Event-loop delay p99 over the last interval', registers: r });
-    this.network = new Counter({ name: 'codexos_provider_network_bytes_total', help: 'Bytes exchanged with model providers', labelNames: ['host', 'direction'], registers: r });
+    this.loopP99 = new Gauge({
+      name: 'codexos_event_loop_delay_p99_seconds',
+      help: 'Event-loop delay p99 over the last interval',
+      registers: r,
+    });
+    this.network = new Counter({
+      name: 'codexos_provider_network_bytes_total',
+      help: 'Bytes exchanged with model providers',
+      labelNames: ['host', 'direction'],
+      registers: r,
+    });
   }
 
   onExecutionEnd(rec: ExecutionRecord, profile: RunSummary): void {

@@ -15,13 +15,21 @@ const usd = (v: number) => `$${v < 0.01 && v > 0 ? v.toFixed(6) : v.toFixed(4)}`
 function table(rows: string[][], indent = '  '): string[] {
   if (rows.length === 0) return [];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 function costRows(title: string, lines: CostLine[], limit = 10): string[] {
   if (lines.length === 0) return [];
   const rows = [[title, 'calls', 'tokens in/out', 'cost']];
-  for (const l of lines.slice(0, limit)) rows.push([l.key, String(l.calls), `${l.inputTokens}/${l.outputTokens}`, usd(l.cost)]);
+  for (const l of lines.slice(0, limit))
+    rows.push([l.key, String(l.calls), `${l.inputTokens}/${l.outputTokens}`, usd(l.cost)]);
   if (lines.length > limit) rows.push([`… ${lines.length - limit} more`, '', '', '']);
   return table(rows);
 }
@@ -48,8 +56,16 @@ export function formatReport(profile: ExecutionProfile, insights: Insight[], cos
   }
 
   const cp = p.criticalPath;
-  out.push('', `Critical path: ${cp.steps.length} tasks, ${ms(cp.durationMs)} (work ${ms(cp.workMs)}, overhead ${ms(cp.overheadMs)})`);
-  out.push(...table([['task', 'agent', 'start', 'wait', 'duration'], ...cp.steps.map((s) => [s.taskKey, s.agentId, `+${ms(s.startMs)}`, ms(s.waitMs), ms(s.durationMs)])]));
+  out.push(
+    '',
+    `Critical path: ${cp.steps.length} tasks, ${ms(cp.durationMs)} (work ${ms(cp.workMs)}, overhead ${ms(cp.overheadMs)})`,
+  );
+  out.push(
+    ...table([
+      ['task', 'agent', 'start', 'wait', 'duration'],
+      ...cp.steps.map((s) => [s.taskKey, s.agentId, `+${ms(s.startMs)}`, ms(s.waitMs), ms(s.durationMs)]),
+    ]),
+  );
 
   out.push('', 'Tasks');
   const rows = [['task', 'agent', 'status', 'queue', 'run', 'attempts', 'model', 'latency', 'tokens in/out', 'cost']];
@@ -72,7 +88,10 @@ export function formatReport(profile: ExecutionProfile, insights: Insight[], cos
   if (p.tasks.length > shown.length) out.push(`  … ${p.tasks.length - shown.length} more tasks (use --json)`);
   out.push('  (* on the critical path)');
 
-  out.push('', `Costs: ${usd(costs.total)} over ${costs.calls} priced calls, tokens ${costs.inputTokens}/${costs.outputTokens}`);
+  out.push(
+    '',
+    `Costs: ${usd(costs.total)} over ${costs.calls} priced calls, tokens ${costs.inputTokens}/${costs.outputTokens}`,
+  );
   out.push(...costRows('model', costs.byModel), ...costRows('agent', costs.byAgent), ...costRows('task', costs.byTask));
 
   if (p.bottlenecks.length) {

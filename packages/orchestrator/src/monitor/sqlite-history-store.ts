@@ -48,7 +48,13 @@ export class SqliteHistoryStore implements MonitorHistoryStore {
 
   save(entry: StoredProfile): void {
     const p = entry.profile;
-    this.insert.run(p.executionId, p.workflowId, Math.round(p.finishedAt ?? Date.now()), PROFILE_SCHEMA_VERSION, JSON.stringify(entry));
+    this.insert.run(
+      p.executionId,
+      p.workflowId,
+      Math.round(p.finishedAt ?? Date.now()),
+      PROFILE_SCHEMA_VERSION,
+      JSON.stringify(entry),
+    );
     // Keep the table bounded; checked every 100 writes so the common path is one INSERT.
     if (++this.writes % 100 === 0) {
       this.db
@@ -76,12 +82,18 @@ export class SqliteHistoryStore implements MonitorHistoryStore {
     const limit = query.limit ?? 100;
     const rows = (
       query.workflowId === undefined
-        ? this.db.prepare('SELECT schema_version, body FROM codexos_monitor_profiles ORDER BY finished_at DESC LIMIT ?').all(limit)
+        ? this.db
+            .prepare('SELECT schema_version, body FROM codexos_monitor_profiles ORDER BY finished_at DESC LIMIT ?')
+            .all(limit)
         : this.db
-            .prepare('SELECT schema_version, body FROM codexos_monitor_profiles WHERE workflow_id = ? ORDER BY finished_at DESC LIMIT ?')
+            .prepare(
+              'SELECT schema_version, body FROM codexos_monitor_profiles WHERE workflow_id = ? ORDER BY finished_at DESC LIMIT ?',
+            )
             .all(query.workflowId, limit)
     ).map((r) => rowSchema.parse(r));
-    return rows.filter((r) => r.schema_version <= PROFILE_SCHEMA_VERSION).map((r) => (JSON.parse(r.body) as StoredProfile).profile);
+    return rows
+      .filter((r) => r.schema_version <= PROFILE_SCHEMA_VERSION)
+      .map((r) => (JSON.parse(r.body) as StoredProfile).profile);
   }
 
   close(): void {

@@ -61,7 +61,9 @@ export class Ring {
   }
   /** Oldest first. */
   values(): number[] {
-    return this.buf.length < this.capacity ? this.buf.slice() : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
+    return this.buf.length < this.capacity
+      ? this.buf.slice()
+      : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
   }
 }
 

@@ -1,4 +1,11 @@
-import { type Attributes, ROOT_CONTEXT, SpanKind, SpanStatusCode, type TracerProvider, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
 import type { ExecutionRecord, ModelCallRecord } from './execution-record.js';
 
 // OpenTelemetry spans workflow → task → model call, written when the execution ends with the real start and
@@ -55,7 +62,8 @@ export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | und
     if (t.outputTokens) attrs['gen_ai.usage.output_tokens'] = t.outputTokens;
     if (t.cost) attrs['codexos.cost_usd'] = t.cost;
     const span = tracer.startSpan(`task ${t.key}`, { startTime: t.startedAt, attributes: attrs }, rootCtx);
-    if (t.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: t.error?.message ?? 'task failed' });
+    if (t.status === 'failed')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: t.error?.message ?? 'task failed' });
     const taskCtx = trace.setSpan(rootCtx, span);
     for (const c of callsByTask.get(t.taskId) ?? []) writeCall(tracer, c, taskCtx);
     span.end(t.finishedAt >= 0 ? t.finishedAt : finishedAt);
@@ -65,7 +73,11 @@ export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | und
   return true;
 }
 
-function writeCall(tracer: ReturnType<TracerProvider['getTracer']>, c: ModelCallRecord, ctx: typeof ROOT_CONTEXT): void {
+function writeCall(
+  tracer: ReturnType<TracerProvider['getTracer']>,
+  c: ModelCallRecord,
+  ctx: typeof ROOT_CONTEXT,
+): void {
   const span = tracer.startSpan(
     `model ${c.model}`,
     {

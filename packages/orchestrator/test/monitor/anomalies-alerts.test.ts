@@ -36,7 +36,10 @@ function sample(t: number, rss: number, cpu = 20): ResourceSample {
 /** A monitor fed by a scripted resource series instead of the process. */
 function scripted(series: ResourceSample[]) {
   let i = 0;
-  return setup({ alertThresholds: { memoryUsage: 512 * MB, cpuUsage: 80 } }, { resourceSource: () => series[Math.min(i++, series.length - 1)] });
+  return setup(
+    { alertThresholds: { memoryUsage: 512 * MB, cpuUsage: 80 } },
+    { resourceSource: () => series[Math.min(i++, series.length - 1)] },
+  );
 }
 
 describe('anomaly detection', () => {
@@ -46,11 +49,22 @@ describe('anomaly detection', () => {
       await play(bus, monitor, {
         executionId: `lat-${i}`,
         t0: T0 + i * 10_000,
-        tasks: [{ id: 't', start: 0, end: 1000, calls: [{ model: 'gpt-4o', latencyMs: 300 + (i % 4) * 10, requestKey: `r${i}` }] }],
+        tasks: [
+          {
+            id: 't',
+            start: 0,
+            end: 1000,
+            calls: [{ model: 'gpt-4o', latencyMs: 300 + (i % 4) * 10, requestKey: `r${i}` }],
+          },
+        ],
       });
     }
     expect(seen.anomaly).toEqual([]);
-    await play(bus, monitor, { executionId: 'spike', t0: T0 + 300_000, tasks: [{ id: 't', start: 0, end: 3000, calls: [{ model: 'gpt-4o', latencyMs: 2500, requestKey: 'rs' }] }] });
+    await play(bus, monitor, {
+      executionId: 'spike',
+      t0: T0 + 300_000,
+      tasks: [{ id: 't', start: 0, end: 3000, calls: [{ model: 'gpt-4o', latencyMs: 2500, requestKey: 'rs' }] }],
+    });
     const lat = seen.anomaly.filter((a) => a.metric === 'model.latency');
     expect(lat).toHaveLength(1);
     expect(lat[0]).toMatchObject({ subject: 'gpt-4o', value: 2500 });
@@ -64,11 +78,15 @@ describe('anomaly detection', () => {
     // Warm-up: an extreme first runs of a new workflow raise nothing.
     await play(bus, monitor, pipeline('w-0', { 'clean-data': 5000 }, T0));
     expect(seen.anomaly).toEqual([]);
-    for (let i = 1; i <= 8; i++) await play(bus, monitor, pipeline(`w-${i}`, { 'clean-data': 50 + (i % 2) * 4 }, T0 + i * 10_000));
+    for (let i = 1; i <= 8; i++)
+      await play(bus, monitor, pipeline(`w-${i}`, { 'clean-data': 50 + (i % 2) * 4 }, T0 + i * 10_000));
     expect(seen.anomaly).toEqual([]);
     await play(bus, monitor, pipeline('w-slow', { 'clean-data': 900 }, T0 + 200_000));
     const metrics = seen.anomaly.map((a) => `${a.metric} ${a.subject}`).sort();
-    expect(metrics).toEqual(['task.duration data-analysis-pipeline/clean-data', 'workflow.duration data-analysis-pipeline']);
+    expect(metrics).toEqual([
+      'task.duration data-analysis-pipeline/clean-data',
+      'workflow.duration data-analysis-pipeline',
+    ]);
     const wf = seen.anomaly.find((a) => a.metric === 'workflow.duration');
     expect(wf?.value).toBe(1100); // 4 × 50 ms + 900 ms on the critical path
   });
@@ -79,7 +97,14 @@ describe('anomaly detection', () => {
       await play(bus, monitor, {
         executionId: `err-${i}`,
         t0: T0 + i * 10_000,
-        tasks: [{ id: 'fetch', start: 0, end: 100, fail: `connect ETIMEDOUT 10.0.0.${i}:443 after ${3000 + i * 7} ms (request "req-${i}abc")` }],
+        tasks: [
+          {
+            id: 'fetch',
+            start: 0,
+            end: 100,
+            fail: `connect ETIMEDOUT 10.0.0.${i}:443 after ${3000 + i * 7} ms (request "req-${i}abc")`,
+          },
+        ],
       });
     }
     const patterns = monitor.errorPatterns();
@@ -93,7 +118,10 @@ describe('anomaly detection', () => {
   });
 
   it('flags abnormal resident memory against the sampled history', () => {
-    const series = [...Array.from({ length: 15 }, (_, i) => sample(T0 + i * 1000, (200 + (i % 3)) * MB)), sample(T0 + 15_000, 420 * MB)];
+    const series = [
+      ...Array.from({ length: 15 }, (_, i) => sample(T0 + i * 1000, (200 + (i % 3)) * MB)),
+      sample(T0 + 15_000, 420 * MB),
+    ];
     const { monitor, seen } = scripted(series);
     for (let i = 0; i < series.length; i++) monitor.sampleNow();
     const rss = seen.anomaly.filter((a) => a.metric === 'process.rss');
@@ -111,7 +139,8 @@ describe('alerts', () => {
     for (let i = 0; i < series.length; i++) {
       const before = seen.alert.length;
       monitor.sampleNow();
-      for (const a of seen.alert.slice(before)) if (a.metric === 'memoryUsage') raised.push({ i, kind: a.kind, value: a.value, eta: a.etaMs });
+      for (const a of seen.alert.slice(before))
+        if (a.metric === 'memoryUsage') raised.push({ i, kind: a.kind, value: a.value, eta: a.etaMs });
     }
     expect(raised.map((r) => r.kind)).toEqual(['predictive', 'threshold']);
     const [pred, thr] = raised;
@@ -124,7 +153,9 @@ describe('alerts', () => {
   });
 
   it('a flat or noisy series below the threshold raises nothing', () => {
-    const series = Array.from({ length: 40 }, (_, i) => sample(T0 + i * 1000, (300 + ((i * 37) % 11)) * MB, 30 + ((i * 13) % 7)));
+    const series = Array.from({ length: 40 }, (_, i) =>
+      sample(T0 + i * 1000, (300 + ((i * 37) % 11)) * MB, 30 + ((i * 13) % 7)),
+    );
     const { monitor, seen } = scripted(series);
     for (let i = 0; i < series.length; i++) monitor.sampleNow();
     expect(seen.alert).toEqual([]);
@@ -132,7 +163,12 @@ describe('alerts', () => {
 
   it('task failure rate above alertThresholds.taskFailureRate raises a threshold alert', async () => {
     const { bus, monitor, seen } = setup({ alertThresholds: { taskFailureRate: 10 } });
-    const tasks = Array.from({ length: 20 }, (_, i) => ({ id: `t${i}`, start: 0, end: 10, ...(i < 4 ? { fail: 'bad input' } : {}) }));
+    const tasks = Array.from({ length: 20 }, (_, i) => ({
+      id: `t${i}`,
+      start: 0,
+      end: 10,
+      ...(i < 4 ? { fail: 'bad input' } : {}),
+    }));
     await play(bus, monitor, { executionId: 'fr', tasks, status: 'failed' });
     const fr = seen.alert.filter((a) => a.metric === 'taskFailureRate');
     expect(fr).toHaveLength(1);

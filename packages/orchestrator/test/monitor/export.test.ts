@@ -39,8 +39,22 @@ describe('Prometheus export', () => {
     monitors.push(other.monitor);
     const run = pipeline('p-1');
     run.tasks[0].calls = [
-      { model: 'gpt-4o', provider: 'openai', latencyMs: 250, usage: { inputTokens: 100, outputTokens: 40 }, cost: 0.003 },
-      { model: 'gpt-4o', provider: 'openai', latencyMs: 50, usage: { inputTokens: 10, outputTokens: 0 }, cost: 0, success: false, error: { code: 'E', message: 'x' } },
+      {
+        model: 'gpt-4o',
+        provider: 'openai',
+        latencyMs: 250,
+        usage: { inputTokens: 100, outputTokens: 40 },
+        cost: 0.003,
+      },
+      {
+        model: 'gpt-4o',
+        provider: 'openai',
+        latencyMs: 50,
+        usage: { inputTokens: 10, outputTokens: 0 },
+        cost: 0,
+        success: false,
+        error: { code: 'E', message: 'x' },
+      },
     ];
     run.rateLimits = [{ provider: 'openai', waitMs: 500, at: 10 }];
     await play(bus, monitor, run);
@@ -50,7 +64,9 @@ describe('Prometheus export', () => {
 
     expect(types.get('codexos_workflow_executions_total')).toBe('counter');
     expect(types.get('codexos_task_duration_seconds')).toBe('histogram');
-    expect(get('codexos_workflow_executions_total', { workflow_id: 'data-analysis-pipeline', status: 'completed' })[0].value).toBe(1);
+    expect(
+      get('codexos_workflow_executions_total', { workflow_id: 'data-analysis-pipeline', status: 'completed' })[0].value,
+    ).toBe(1);
     expect(get('codexos_tasks_total', { status: 'completed' })[0].value).toBe(6);
     expect(get('codexos_task_duration_seconds_count', { workflow_id: 'data-analysis-pipeline' })[0].value).toBe(6);
     expect(get('codexos_task_duration_seconds_sum')[0].value).toBeCloseTo(0.3, 6);
@@ -83,10 +99,16 @@ describe('OpenTelemetry spans', () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const bus = new EventBus();
-    const monitor = new ExecutionMonitor(bus, { enableTracing: true }, { tracerProvider: provider, sampleIntervalMs: 0 });
+    const monitor = new ExecutionMonitor(
+      bus,
+      { enableTracing: true },
+      { tracerProvider: provider, sampleIntervalMs: 0 },
+    );
     monitors.push(monitor);
     const run = pipeline('tr-1', {}, 1_700_000_000_000);
-    run.tasks[1].calls = [{ model: 'claude-3-haiku', provider: 'anthropic', latencyMs: 30, timestamp: 1_700_000_000_000 + 90 }];
+    run.tasks[1].calls = [
+      { model: 'claude-3-haiku', provider: 'anthropic', latencyMs: 30, timestamp: 1_700_000_000_000 + 90 },
+    ];
     run.tasks[5].fail = 'render failed';
     await play(bus, monitor, run);
     const spans = exporter.getFinishedSpans();
@@ -118,7 +140,11 @@ describe('OpenTelemetry spans', () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const bus = new EventBus();
-    const monitor = new ExecutionMonitor(bus, { enableTracing: false }, { tracerProvider: provider, sampleIntervalMs: 0 });
+    const monitor = new ExecutionMonitor(
+      bus,
+      { enableTracing: false },
+      { tracerProvider: provider, sampleIntervalMs: 0 },
+    );
     monitors.push(monitor);
     await play(bus, monitor, pipeline('tr-2'));
     expect(exporter.getFinishedSpans()).toEqual([]);

@@ -40,7 +40,13 @@ describe('history and report', () => {
       executionId: 'stored-1',
       workflowId: 'wf',
       status: 'completed',
-      definition: { id: 'wf', tasks: [{ id: 'a', agentId: 'x' }, { id: 'b', agentId: 'y', dependencies: ['a'] }] },
+      definition: {
+        id: 'wf',
+        tasks: [
+          { id: 'a', agentId: 'x' },
+          { id: 'b', agentId: 'y', dependencies: ['a'] },
+        ],
+      },
       input: {},
       startedAt: t0,
       finishedAt: t0 + 300,
@@ -49,7 +55,15 @@ describe('history and report', () => {
     await store.appendTransitions([
       { executionId: 'stored-1', taskKey: 'a', status: 'queued', attempt: 0, at: t0 },
       { executionId: 'stored-1', taskKey: 'a', status: 'running', attempt: 1, at: t0 + 5 },
-      { executionId: 'stored-1', taskKey: 'a', status: 'completed', attempt: 1, at: t0 + 100, usage: { inputTokens: 10, outputTokens: 5 }, cost: 0.01 },
+      {
+        executionId: 'stored-1',
+        taskKey: 'a',
+        status: 'completed',
+        attempt: 1,
+        at: t0 + 100,
+        usage: { inputTokens: 10, outputTokens: 5 },
+        cost: 0.01,
+      },
       { executionId: 'stored-1', taskKey: 'b', status: 'queued', attempt: 0, at: t0 + 100 },
       { executionId: 'stored-1', taskKey: 'b', status: 'running', attempt: 1, at: t0 + 100 },
       { executionId: 'stored-1', taskKey: 'b', status: 'completed', attempt: 1, at: t0 + 300 },
@@ -61,7 +75,12 @@ describe('history and report', () => {
       ['a', 95],
       ['b', 200],
     ]);
-    expect(p?.tasks.find((t) => t.taskId === 'a')).toMatchObject({ queueWaitMs: 5, cost: 0.01, inputTokens: 10, agentId: 'x' });
+    expect(p?.tasks.find((t) => t.taskId === 'a')).toMatchObject({
+      queueWaitMs: 5,
+      cost: 0.01,
+      inputTokens: 10,
+      agentId: 'x',
+    });
     await monitor.close();
     await store.close();
   });
@@ -97,7 +116,10 @@ describe('history and report', () => {
     for (let i = 0; i < 3; i++) {
       const run = pipeline(`cost-${i}`, {}, t0 + i * 3_600_000);
       run.tasks[0].calls = [{ model: 'gpt-4o', cost: 0.1 }];
-      run.tasks[2].calls = [{ model: 'claude-3-haiku', cost: 0.01 }, { model: 'claude-3-haiku', cost: 0.01 }];
+      run.tasks[2].calls = [
+        { model: 'claude-3-haiku', cost: 0.01 },
+        { model: 'claude-3-haiku', cost: 0.01 },
+      ];
       await play(bus, monitor, run);
     }
     const all = monitor.costs();

@@ -1,6 +1,6 @@
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
-import { ExecutionMonitor, type MonitorOptions } from '../../src/monitor/index.js';
 import type { MonitoringConfigInput } from '../../src/monitor/execution-monitor.js';
+import { ExecutionMonitor, type MonitorOptions } from '../../src/monitor/index.js';
 
 // Constructed histories: event sequences with known timings published on a real EventBus, so each detector
 // can be checked against a known right answer.
@@ -32,7 +32,11 @@ export interface PlannedRun {
 export function newMonitor(config: MonitoringConfigInput = {}, options: MonitorOptions = {}) {
   const bus = new EventBus();
   const monitor = new ExecutionMonitor(bus, { enableTracing: false, ...config }, { sampleIntervalMs: 0, ...options });
-  const seen = { insight: [] as OrchestratorEvents['insight'][], alert: [] as OrchestratorEvents['alert'][], anomaly: [] as OrchestratorEvents['anomaly'][] };
+  const seen = {
+    insight: [] as OrchestratorEvents['insight'][],
+    alert: [] as OrchestratorEvents['alert'][],
+    anomaly: [] as OrchestratorEvents['anomaly'][],
+  };
   bus.on('insight', (i) => seen.insight.push(i));
   bus.on('alert', (a) => seen.alert.push(a));
   bus.on('anomaly', (a) => seen.anomaly.push(a));
@@ -56,17 +60,36 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
       timestamp: t0,
       taskCount: run.tasks.length,
       resumed: false,
-      tasks: run.tasks.map((t) => ({ id: t.id, agentId: t.agentId ?? 'agent', type: t.type, dependencies: t.deps ?? [], ...(t.reads ? { reads: t.reads } : {}) })),
+      tasks: run.tasks.map((t) => ({
+        id: t.id,
+        agentId: t.agentId ?? 'agent',
+        type: t.type,
+        dependencies: t.deps ?? [],
+        ...(t.reads ? { reads: t.reads } : {}),
+      })),
     }),
   );
   let end = 0;
   for (const t of run.tasks) {
-    const ref = (ms: number) => ({ executionId: ex, workflowId: wf, taskId: t.id, agentId: t.agentId ?? 'agent', timestamp: t0 + ms });
+    const ref = (ms: number) => ({
+      executionId: ex,
+      workflowId: wf,
+      taskId: t.id,
+      agentId: t.agentId ?? 'agent',
+      timestamp: t0 + ms,
+    });
     const qw = t.queueWait ?? 0;
     at(t.start - qw, () => bus.publish('task:queued', ref(t.start - qw)));
     at(t.start, () => bus.publish('task:started', { ...ref(t.start), attempt: 1, queueWait: qw }));
     for (let r = 0; r < (t.retries ?? 0); r++) {
-      at(t.start + 1, () => bus.publish('task:retrying', { ...ref(t.start + 1), attempt: r + 1, delayMs: 0, error: { code: 'E', message: `flaky attempt ${r}` } }));
+      at(t.start + 1, () =>
+        bus.publish('task:retrying', {
+          ...ref(t.start + 1),
+          attempt: r + 1,
+          delayMs: 0,
+          error: { code: 'E', message: `flaky attempt ${r}` },
+        }),
+      );
     }
     for (const [n, c] of (t.calls ?? []).entries()) {
       const ts = c.timestamp ?? t0 + t.start + (n + 1) * ((t.end - t.start) / ((t.calls?.length ?? 1) + 1));
@@ -90,18 +113,37 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
       });
     }
     if (t.fail) {
-      at(t.end, () => bus.publish('task:failed', { ...ref(t.end), duration: t.end - t.start, attempts: 1, error: { code: 'CDX_ERR_TASK_FAILED', message: t.fail as string }, handled: false }));
+      at(t.end, () =>
+        bus.publish('task:failed', {
+          ...ref(t.end),
+          duration: t.end - t.start,
+          attempts: 1,
+          error: { code: 'CDX_ERR_TASK_FAILED', message: t.fail as string },
+          handled: false,
+        }),
+      );
     } else {
-      at(t.end, () => bus.publish('task:completed', { ...ref(t.end), duration: t.end - t.start, attempts: 1 + (t.retries ?? 0), output: 'ok' }));
+      at(t.end, () =>
+        bus.publish('task:completed', {
+          ...ref(t.end),
+          duration: t.end - t.start,
+          attempts: 1 + (t.retries ?? 0),
+          output: 'ok',
+        }),
+      );
     }
     end = Math.max(end, t.end);
   }
-  for (const rl of run.rateLimits ?? []) at(rl.at, () => bus.publish('model:rate-limited', { provider: rl.provider, waitMs: rl.waitMs, timestamp: t0 + rl.at }));
+  for (const rl of run.rateLimits ?? [])
+    at(rl.at, () =>
+      bus.publish('model:rate-limited', { provider: rl.provider, waitMs: rl.waitMs, timestamp: t0 + rl.at }),
+    );
   const status = run.status ?? (run.tasks.some((t) => t.fail) ? 'failed' : 'completed');
   at(end, () => {
     const base = { executionId: ex, workflowId: wf, timestamp: t0 + end, duration: end };
     if (status === 'completed') bus.publish('workflow:completed', base);
-    else if (status === 'failed') bus.publish('workflow:failed', { ...base, error: { code: 'CDX_ERR_TASK_FAILED', message: 'failed' } });
+    else if (status === 'failed')
+      bus.publish('workflow:failed', { ...base, error: { code: 'CDX_ERR_TASK_FAILED', message: 'failed' } });
     else bus.publish('workflow:cancelled', { ...base, reason: 'test' });
   });
   evs.sort((a, b) => a.at - b.at || a.order - b.order);
@@ -112,12 +154,58 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
 /** The seed's data-analysis pipeline with the given per-task durations (ms). */
 export function pipeline(executionId: string, d: Partial<Record<string, number>> = {}, t0?: number): PlannedRun {
   const dur = (id: string) => d[id] ?? 50;
-  const fetch = { id: 'fetch-data', agentId: 'data-fetcher', type: 'sequential' as const, start: 0, end: dur('fetch-data') };
-  const clean = { id: 'clean-data', agentId: 'data-cleaner', type: 'sequential' as const, deps: ['fetch-data'], start: fetch.end, end: fetch.end + dur('clean-data') };
-  const trends = { id: 'analyze-trends', agentId: 'trend-analyzer', type: 'parallel' as const, deps: ['clean-data'], start: clean.end, end: clean.end + dur('analyze-trends') };
-  const predict = { id: 'predict-future', agentId: 'ml-predictor', type: 'parallel' as const, deps: ['clean-data'], start: clean.end, end: clean.end + dur('predict-future') };
+  const fetch = {
+    id: 'fetch-data',
+    agentId: 'data-fetcher',
+    type: 'sequential' as const,
+    start: 0,
+    end: dur('fetch-data'),
+  };
+  const clean = {
+    id: 'clean-data',
+    agentId: 'data-cleaner',
+    type: 'sequential' as const,
+    deps: ['fetch-data'],
+    start: fetch.end,
+    end: fetch.end + dur('clean-data'),
+  };
+  const trends = {
+    id: 'analyze-trends',
+    agentId: 'trend-analyzer',
+    type: 'parallel' as const,
+    deps: ['clean-data'],
+    start: clean.end,
+    end: clean.end + dur('analyze-trends'),
+  };
+  const predict = {
+    id: 'predict-future',
+    agentId: 'ml-predictor',
+    type: 'parallel' as const,
+    deps: ['clean-data'],
+    start: clean.end,
+    end: clean.end + dur('predict-future'),
+  };
   const insightsStart = Math.max(trends.end, predict.end);
-  const insights = { id: 'generate-insights', agentId: 'insight-generator', type: 'sequential' as const, deps: ['analyze-trends', 'predict-future'], start: insightsStart, end: insightsStart + dur('generate-insights') };
-  const report = { id: 'create-report', agentId: 'report-generator', type: 'sequential' as const, deps: ['generate-insights'], start: insights.end, end: insights.end + dur('create-report') };
-  return { executionId, workflowId: 'data-analysis-pipeline', t0, tasks: [fetch, clean, trends, predict, insights, report] };
+  const insights = {
+    id: 'generate-insights',
+    agentId: 'insight-generator',
+    type: 'sequential' as const,
+    deps: ['analyze-trends', 'predict-future'],
+    start: insightsStart,
+    end: insightsStart + dur('generate-insights'),
+  };
+  const report = {
+    id: 'create-report',
+    agentId: 'report-generator',
+    type: 'sequential' as const,
+    deps: ['generate-insights'],
+    start: insights.end,
+    end: insights.end + dur('create-report'),
+  };
+  return {
+    executionId,
+    workflowId: 'data-analysis-pipeline',
+    t0,
+    tasks: [fetch, clean, trends, predict, insights, report],
+  };
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { OrchestratorEvents } from '../../src/events.js';
 import { ExecutionMonitor, formatReport } from '../../src/monitor/index.js';
 import { MultiAgentOrchestrator } from '../../src/orchestrator.js';
-import type { OrchestratorEvents } from '../../src/events.js';
 
 // A real workflow through the real engine, watched by a monitor on the orchestrator's own bus (the way the
 // orchestrator will construct it).
@@ -13,12 +13,53 @@ const pipeline = {
   name: 'Comprehensive Data Analysis',
   version: '1.0.0',
   tasks: [
-    { id: 'fetch-data', name: 'Fetch', agentId: 'data-fetcher', type: 'sequential', input: { prompt: 'Fetch sales data' } },
-    { id: 'clean-data', name: 'Clean', agentId: 'data-cleaner', type: 'sequential', dependencies: ['fetch-data'], input: { prompt: 'Clean' } },
-    { id: 'analyze-trends', name: 'Trends', agentId: 'trend-analyzer', type: 'parallel', dependencies: ['clean-data'], input: { prompt: 'Trends' } },
-    { id: 'predict-future', name: 'Predict', agentId: 'ml-predictor', type: 'parallel', dependencies: ['clean-data'], input: { prompt: 'Predict' } },
-    { id: 'generate-insights', name: 'Insights', agentId: 'insight-generator', type: 'sequential', dependencies: ['analyze-trends', 'predict-future'], input: { prompt: 'Synthesize' } },
-    { id: 'create-report', name: 'Report', agentId: 'report-generator', type: 'sequential', dependencies: ['generate-insights'], input: { prompt: 'Report' } },
+    {
+      id: 'fetch-data',
+      name: 'Fetch',
+      agentId: 'data-fetcher',
+      type: 'sequential',
+      input: { prompt: 'Fetch sales data' },
+    },
+    {
+      id: 'clean-data',
+      name: 'Clean',
+      agentId: 'data-cleaner',
+      type: 'sequential',
+      dependencies: ['fetch-data'],
+      input: { prompt: 'Clean' },
+    },
+    {
+      id: 'analyze-trends',
+      name: 'Trends',
+      agentId: 'trend-analyzer',
+      type: 'parallel',
+      dependencies: ['clean-data'],
+      input: { prompt: 'Trends' },
+    },
+    {
+      id: 'predict-future',
+      name: 'Predict',
+      agentId: 'ml-predictor',
+      type: 'parallel',
+      dependencies: ['clean-data'],
+      input: { prompt: 'Predict' },
+    },
+    {
+      id: 'generate-insights',
+      name: 'Insights',
+      agentId: 'insight-generator',
+      type: 'sequential',
+      dependencies: ['analyze-trends', 'predict-future'],
+      input: { prompt: 'Synthesize' },
+    },
+    {
+      id: 'create-report',
+      name: 'Report',
+      agentId: 'report-generator',
+      type: 'sequential',
+      dependencies: ['generate-insights'],
+      input: { prompt: 'Report' },
+    },
   ],
 };
 
@@ -32,9 +73,19 @@ afterEach(async () => {
 describe('monitor on a real orchestrator', () => {
   it('profiles a real run of the seed pipeline, finds the planted slow task and exports metrics', async () => {
     orchestrator = new MultiAgentOrchestrator({ store: { type: 'memory' }, monitoring: { enableTracing: false } });
-    monitor = new ExecutionMonitor(orchestrator.bus, orchestrator.config.monitoring, { store: orchestrator.store, sampleIntervalMs: 50 });
+    monitor = new ExecutionMonitor(orchestrator.bus, orchestrator.config.monitoring, {
+      store: orchestrator.store,
+      sampleIntervalMs: 50,
+    });
     const durations: Record<string, number> = { 'ml-predictor': 300 };
-    for (const id of ['data-fetcher', 'data-cleaner', 'trend-analyzer', 'ml-predictor', 'insight-generator', 'report-generator']) {
+    for (const id of [
+      'data-fetcher',
+      'data-cleaner',
+      'trend-analyzer',
+      'ml-predictor',
+      'insight-generator',
+      'report-generator',
+    ]) {
       orchestrator.registerAgent({
         id,
         handler: async (ctx) => {
@@ -53,7 +104,13 @@ describe('monitor on a real orchestrator', () => {
     if (!p) return;
     expect(p.source).toBe('events');
     expect(p.completed).toBe(6);
-    expect(p.criticalPath.steps.map((s) => s.taskId)).toEqual(['fetch-data', 'clean-data', 'predict-future', 'generate-insights', 'create-report']);
+    expect(p.criticalPath.steps.map((s) => s.taskId)).toEqual([
+      'fetch-data',
+      'clean-data',
+      'predict-future',
+      'generate-insights',
+      'create-report',
+    ]);
     expect(p.parallelism.achievedPeak).toBe(2);
     const predict = p.tasks.find((t) => t.taskId === 'predict-future');
     expect(predict?.runTimeMs).toBeGreaterThanOrEqual(295);
@@ -62,14 +119,23 @@ describe('monitor on a real orchestrator', () => {
 
     const metrics = await monitor.metrics();
     expect(metrics).toMatch(/codexos_tasks_total\{workflow_id="data-analysis-pipeline",status="completed"\} 6/);
-    expect(metrics).toMatch(/codexos_workflow_executions_total\{workflow_id="data-analysis-pipeline",status="completed"\} 1/);
+    expect(metrics).toMatch(
+      /codexos_workflow_executions_total\{workflow_id="data-analysis-pipeline",status="completed"\} 1/,
+    );
 
     const report = await monitor.report(result.executionId);
     expect(report).toBeDefined();
-    if (report) expect(formatReport(report.profile, report.insights, report.costs)).toContain('💡 Insight: Bottleneck on the critical path');
+    if (report)
+      expect(formatReport(report.profile, report.insights, report.costs)).toContain(
+        '💡 Insight: Bottleneck on the critical path',
+      );
 
     // A monitor that never saw the run derives the same critical path from the store's history.
-    const cold = new ExecutionMonitor(orchestrator.bus, { enableMetrics: false, enableProfiling: false, enableTracing: false }, { store: orchestrator.store });
+    const cold = new ExecutionMonitor(
+      orchestrator.bus,
+      { enableMetrics: false, enableProfiling: false, enableTracing: false },
+      { store: orchestrator.store },
+    );
     const derived = await cold.profile(result.executionId);
     await cold.close();
     expect(derived?.source).toBe('store');
@@ -79,7 +145,11 @@ describe('monitor on a real orchestrator', () => {
 
   it('with monitoring switched off the monitor adds no listeners', async () => {
     orchestrator = new MultiAgentOrchestrator({ store: { type: 'memory' } });
-    monitor = new ExecutionMonitor(orchestrator.bus, { enableMetrics: false, enableProfiling: false, enableTracing: false });
+    monitor = new ExecutionMonitor(orchestrator.bus, {
+      enableMetrics: false,
+      enableProfiling: false,
+      enableTracing: false,
+    });
     expect(orchestrator.bus.wants('task:started')).toBe(false);
     expect(orchestrator.bus.wants('task:completed')).toBe(false);
   });

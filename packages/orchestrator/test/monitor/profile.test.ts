@@ -18,7 +18,9 @@ describe('execution profile', () => {
     const { bus, monitor } = setup();
     const run = pipeline('ex-1', { 'analyze-trends': 80 });
     run.tasks[2].queueWait = 3;
-    run.tasks[2].calls = [{ latencyMs: 70, usage: { inputTokens: 1000, outputTokens: 200 }, cost: 0.02, model: 'gpt-4o' }];
+    run.tasks[2].calls = [
+      { latencyMs: 70, usage: { inputTokens: 1000, outputTokens: 200 }, cost: 0.02, model: 'gpt-4o' },
+    ];
     await play(bus, monitor, run);
     const p = await monitor.profile('ex-1');
     expect(p).toBeDefined();
@@ -28,7 +30,13 @@ describe('execution profile', () => {
     expect(p.taskCount).toBe(6);
     expect(p.completed).toBe(6);
     // analyze-trends (80 ms) gates generate-insights, not predict-future (50 ms).
-    expect(p.criticalPath.steps.map((s) => s.taskId)).toEqual(['fetch-data', 'clean-data', 'analyze-trends', 'generate-insights', 'create-report']);
+    expect(p.criticalPath.steps.map((s) => s.taskId)).toEqual([
+      'fetch-data',
+      'clean-data',
+      'analyze-trends',
+      'generate-insights',
+      'create-report',
+    ]);
     expect(p.criticalPath.durationMs).toBe(280);
     expect(p.criticalPath.workMs).toBe(280);
     expect(p.parallelism.achievedPeak).toBe(2);
@@ -36,7 +44,17 @@ describe('execution profile', () => {
     expect(p.parallelism.achievedAvg).toBeCloseTo(330 / 280, 5);
     expect(p.parallelism.efficiency).toBeCloseTo(1, 5);
     const trends = p.tasks.find((t) => t.taskId === 'analyze-trends');
-    expect(trends).toMatchObject({ queueWaitMs: 3, runTimeMs: 80, modelCalls: 1, modelLatencyMs: 70, inputTokens: 1000, outputTokens: 200, cost: 0.02, model: 'gpt-4o', onCriticalPath: true });
+    expect(trends).toMatchObject({
+      queueWaitMs: 3,
+      runTimeMs: 80,
+      modelCalls: 1,
+      modelLatencyMs: 70,
+      inputTokens: 1000,
+      outputTokens: 200,
+      cost: 0.02,
+      model: 'gpt-4o',
+      onCriticalPath: true,
+    });
     expect(p.tasks.find((t) => t.taskId === 'predict-future')?.onCriticalPath).toBe(false);
     expect(p.totals.cost).toBeCloseTo(0.02);
     expect(p.byAgent.find((a) => a.agentId === 'trend-analyzer')?.queueWaitMs).toBe(3);
@@ -52,7 +70,9 @@ describe('execution profile', () => {
     expect(b?.subject).toBe('predict-future');
     expect(b?.evidence.durationMs).toBe(600);
     expect(b?.evidence.makespanMs).toBe(800);
-    expect(seen.insight.filter((i) => i.type === 'bottleneck').map((i) => i.evidence.taskId)).toEqual(['predict-future']);
+    expect(seen.insight.filter((i) => i.type === 'bottleneck').map((i) => i.evidence.taskId)).toEqual([
+      'predict-future',
+    ]);
     const i = seen.insight[0];
     expect(i.title).toBeTruthy();
     expect(i.description).toContain('predict-future');
@@ -82,7 +102,8 @@ describe('execution profile', () => {
 
   it('stays silent on a healthy run: no bottleneck, no insight, no anomaly, no alert', async () => {
     const { bus, monitor, seen } = setup();
-    for (let i = 0; i < 8; i++) await play(bus, monitor, pipeline(`ok-${i}`, { 'fetch-data': 50 + (i % 3) }, 1_700_000_000_000 + i * 10_000));
+    for (let i = 0; i < 8; i++)
+      await play(bus, monitor, pipeline(`ok-${i}`, { 'fetch-data': 50 + (i % 3) }, 1_700_000_000_000 + i * 10_000));
     const p = await monitor.profile('ok-7');
     expect(p?.bottlenecks).toEqual([]);
     expect(seen.insight).toEqual([]);
@@ -103,14 +124,54 @@ describe('execution profile', () => {
         { id: 'b', agentId: 'x', dependencies: ['a'] },
       ],
     });
-    bus.publish('task:started', { executionId: 'live', workflowId: 'w', taskId: 'a', agentId: 'x', timestamp: 1000, attempt: 1, queueWait: 0 });
+    bus.publish('task:started', {
+      executionId: 'live',
+      workflowId: 'w',
+      taskId: 'a',
+      agentId: 'x',
+      timestamp: 1000,
+      attempt: 1,
+      queueWait: 0,
+    });
     const live = await monitor.profile('live');
     expect(live?.status).toBe('running');
     expect(live?.tasks[0].status).toBe('running');
-    bus.publish('task:retrying', { executionId: 'live', workflowId: 'w', taskId: 'a', agentId: 'x', timestamp: 1010, attempt: 1, delayMs: 5, error: { code: 'E', message: 'boom' } });
-    bus.publish('task:failed', { executionId: 'live', workflowId: 'w', taskId: 'a', agentId: 'x', timestamp: 1030, duration: 10, attempts: 2, error: { code: 'E', message: 'boom' }, handled: false });
-    bus.publish('task:skipped', { executionId: 'live', workflowId: 'w', taskId: 'b', agentId: 'x', timestamp: 1030, reason: 'upstream failed' });
-    bus.publish('workflow:failed', { executionId: 'live', workflowId: 'w', timestamp: 1031, duration: 31, error: { code: 'E', message: 'boom' } });
+    bus.publish('task:retrying', {
+      executionId: 'live',
+      workflowId: 'w',
+      taskId: 'a',
+      agentId: 'x',
+      timestamp: 1010,
+      attempt: 1,
+      delayMs: 5,
+      error: { code: 'E', message: 'boom' },
+    });
+    bus.publish('task:failed', {
+      executionId: 'live',
+      workflowId: 'w',
+      taskId: 'a',
+      agentId: 'x',
+      timestamp: 1030,
+      duration: 10,
+      attempts: 2,
+      error: { code: 'E', message: 'boom' },
+      handled: false,
+    });
+    bus.publish('task:skipped', {
+      executionId: 'live',
+      workflowId: 'w',
+      taskId: 'b',
+      agentId: 'x',
+      timestamp: 1030,
+      reason: 'upstream failed',
+    });
+    bus.publish('workflow:failed', {
+      executionId: 'live',
+      workflowId: 'w',
+      timestamp: 1031,
+      duration: 31,
+      error: { code: 'E', message: 'boom' },
+    });
     const p = await monitor.profile('live');
     expect(p).toMatchObject({ status: 'failed', failed: 1, skipped: 1, retries: 1, completed: 0, makespanMs: 31 });
     expect(p?.tasks.find((t) => t.taskId === 'a')?.error?.message).toBe('boom');

@@ -71,7 +71,11 @@ describe('recommendations', () => {
   it('caching stays silent when every request is different', async () => {
     const { bus, monitor, seen } = setup();
     for (let i = 0; i < 3; i++) {
-      await play(bus, monitor, { executionId: `u-${i}`, t0: T0 + i * 10_000, tasks: [{ id: 't', start: 0, end: 100, calls: [{ requestKey: `k-${i}` }] }] });
+      await play(bus, monitor, {
+        executionId: `u-${i}`,
+        t0: T0 + i * 10_000,
+        tasks: [{ id: 't', start: 0, end: 100, calls: [{ requestKey: `k-${i}` }] }],
+      });
     }
     expect(seen.insight).toEqual([]);
   });
@@ -80,10 +84,15 @@ describe('recommendations', () => {
     ({
       'gpt-4': { capabilities: ['analysis', 'reasoning'], inputPricePerM: 30, outputPricePerM: 60 },
       'gpt-4o-mini': { capabilities: ['analysis', 'fast'], inputPricePerM: 0.15, outputPricePerM: 0.6 },
-      'tiny': { capabilities: ['chat'], inputPricePerM: 0.01, outputPricePerM: 0.01 },
+      tiny: { capabilities: ['chat'], inputPricePerM: 0.01, outputPricePerM: 0.01 },
     })[m];
 
-  function modelRun(id: string, i: number, model: string, opts: { success?: boolean; latency?: number } = {}): PlannedRun {
+  function modelRun(
+    id: string,
+    i: number,
+    model: string,
+    opts: { success?: boolean; latency?: number } = {},
+  ): PlannedRun {
     const calls = Array.from({ length: 6 }, (_, n) => ({
       model,
       latencyMs: (opts.latency ?? 800) + (n % 3) * 10,
@@ -92,7 +101,11 @@ describe('recommendations', () => {
       success: opts.success === false ? n % 2 === 0 : true,
       requestKey: `${id}-${n}`,
     }));
-    return { executionId: id, t0: T0 + i * 60_000, tasks: [{ id: 'analyse', agentId: 'analyst', start: 0, end: 10_000, calls }] };
+    return {
+      executionId: id,
+      t0: T0 + i * 60_000,
+      tasks: [{ id: 'analyse', agentId: 'analyst', start: 0, end: 10_000, calls }],
+    };
   }
 
   it('model optimisation: a cheaper model that served the same agent as well is recommended', async () => {
@@ -101,7 +114,13 @@ describe('recommendations', () => {
     await play(bus, monitor, modelRun('m-1', 1, 'gpt-4'));
     const mo = seen.insight.filter((i) => i.type === 'model-optimization');
     expect(mo).toHaveLength(1);
-    expect(mo[0].evidence).toMatchObject({ agentId: 'analyst', currentModel: 'gpt-4', suggestedModel: 'gpt-4o-mini', currentSuccessRate: 1, suggestedSuccessRate: 1 });
+    expect(mo[0].evidence).toMatchObject({
+      agentId: 'analyst',
+      currentModel: 'gpt-4',
+      suggestedModel: 'gpt-4o-mini',
+      currentSuccessRate: 1,
+      suggestedSuccessRate: 1,
+    });
     expect(mo[0].evidence.savingShare as number).toBeGreaterThan(0.9);
     // Once suggested, not repeated every run.
     await play(bus, monitor, modelRun('m-2', 2, 'gpt-4'));
@@ -127,15 +146,33 @@ describe('recommendations', () => {
 
   it('batching: many small calls to one model within a second are flagged; spread-out calls are not', async () => {
     const burst = setup();
-    const calls = Array.from({ length: 12 }, (_, n) => ({ timestamp: T0 + 100 + n * 50, usage: { inputTokens: 40, outputTokens: 10 }, model: 'claude-3-haiku' }));
-    await play(burst.bus, burst.monitor, { executionId: 'b-1', tasks: [{ id: 'classify', start: 0, end: 1000, calls }] });
+    const calls = Array.from({ length: 12 }, (_, n) => ({
+      timestamp: T0 + 100 + n * 50,
+      usage: { inputTokens: 40, outputTokens: 10 },
+      model: 'claude-3-haiku',
+    }));
+    await play(burst.bus, burst.monitor, {
+      executionId: 'b-1',
+      tasks: [{ id: 'classify', start: 0, end: 1000, calls }],
+    });
     const b = burst.seen.insight.filter((i) => i.type === 'batching');
     expect(b).toHaveLength(1);
-    expect(b[0].evidence).toMatchObject({ model: 'claude-3-haiku', smallCalls: 12, maxCallsInWindow: 12, medianTokens: 50 });
+    expect(b[0].evidence).toMatchObject({
+      model: 'claude-3-haiku',
+      smallCalls: 12,
+      maxCallsInWindow: 12,
+      medianTokens: 50,
+    });
 
     const spread = setup();
-    const slowCalls = Array.from({ length: 12 }, (_, n) => ({ timestamp: T0 + 100 + n * 400, usage: { inputTokens: 40, outputTokens: 10 } }));
-    await play(spread.bus, spread.monitor, { executionId: 'b-2', tasks: [{ id: 'classify', start: 0, end: 5000, calls: slowCalls }] });
+    const slowCalls = Array.from({ length: 12 }, (_, n) => ({
+      timestamp: T0 + 100 + n * 400,
+      usage: { inputTokens: 40, outputTokens: 10 },
+    }));
+    await play(spread.bus, spread.monitor, {
+      executionId: 'b-2',
+      tasks: [{ id: 'classify', start: 0, end: 5000, calls: slowCalls }],
+    });
     expect(spread.seen.insight.filter((i) => i.type === 'batching')).toEqual([]);
   });
 });

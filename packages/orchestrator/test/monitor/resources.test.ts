@@ -31,7 +31,10 @@ describe('resource monitoring', () => {
     const meter = new NetworkMeter();
     meter.start();
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: 'y'.repeat(2000) });
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        body: 'y'.repeat(2000),
+      });
       expect((await res.text()).length).toBe(5000);
       const drained = meter.drain();
       const host = Object.keys(drained).find((h) => h.includes(String(port)));
@@ -50,10 +53,34 @@ describe('resource monitoring', () => {
   it('attributes samples to running executions and stops sampling when idle', async () => {
     const bus = new EventBus();
     const monitor = new ExecutionMonitor(bus, {}, { sampleIntervalMs: 20 });
-    bus.publish('workflow:started', { executionId: 'r1', workflowId: 'w', timestamp: Date.now(), taskCount: 1, resumed: false, tasks: [{ id: 'a', agentId: 'x', dependencies: [] }] });
-    bus.publish('task:started', { executionId: 'r1', workflowId: 'w', taskId: 'a', agentId: 'x', timestamp: Date.now(), attempt: 1, queueWait: 0 });
+    bus.publish('workflow:started', {
+      executionId: 'r1',
+      workflowId: 'w',
+      timestamp: Date.now(),
+      taskCount: 1,
+      resumed: false,
+      tasks: [{ id: 'a', agentId: 'x', dependencies: [] }],
+    });
+    bus.publish('task:started', {
+      executionId: 'r1',
+      workflowId: 'w',
+      taskId: 'a',
+      agentId: 'x',
+      timestamp: Date.now(),
+      attempt: 1,
+      queueWait: 0,
+    });
     await new Promise((r) => setTimeout(r, 120));
-    bus.publish('task:completed', { executionId: 'r1', workflowId: 'w', taskId: 'a', agentId: 'x', timestamp: Date.now(), duration: 120, attempts: 1, output: null });
+    bus.publish('task:completed', {
+      executionId: 'r1',
+      workflowId: 'w',
+      taskId: 'a',
+      agentId: 'x',
+      timestamp: Date.now(),
+      duration: 120,
+      attempts: 1,
+      output: null,
+    });
     bus.publish('workflow:completed', { executionId: 'r1', workflowId: 'w', timestamp: Date.now(), duration: 120 });
     const p = await monitor.profile('r1');
     expect(p?.resources?.samples).toBeGreaterThan(0);

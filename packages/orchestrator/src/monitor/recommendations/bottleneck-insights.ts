@@ -4,7 +4,8 @@ import type { InsightDraft } from './types.js';
 const ADVICE: Record<Bottleneck['kind'], (b: Bottleneck) => string> = {
   'critical-task': (b) =>
     `Speed up '${b.subject}' (faster model, smaller prompt, cache) or split it into parallel parts: it sets the run's duration.`,
-  'agent-queue': (b) => `Raise maxAgents or the concurrency for agent '${b.subject}': its tasks spend longer waiting than working.`,
+  'agent-queue': (b) =>
+    `Raise maxAgents or the concurrency for agent '${b.subject}': its tasks spend longer waiting than working.`,
   'provider-throttle': (b) =>
     `Raise the rate limits for '${b.subject}', spread load over another provider, or batch requests.`,
 };

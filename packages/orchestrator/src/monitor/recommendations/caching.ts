@@ -8,7 +8,15 @@ import type { InsightDraft } from './types.js';
 export function detectCaching(rec: ExecutionRecord, stats: ModelStats, s: DetectorSettings): InsightDraft[] {
   const keys = new Set<string>();
   for (const c of rec.calls) if (c.requestKey !== undefined && c.success) keys.add(c.requestKey);
-  const repeated: Array<{ key: string; calls: number; executions: number; model: string; wastedCost: number; wastedMs: number; tasks: string[] }> = [];
+  const repeated: Array<{
+    key: string;
+    calls: number;
+    executions: number;
+    model: string;
+    wastedCost: number;
+    wastedMs: number;
+    tasks: string[];
+  }> = [];
   for (const key of keys) {
     const k = stats.byKey.get(key);
     if (k === undefined || k.reported || k.executions.length < s.cacheMinExecutions) continue;

@@ -15,7 +15,8 @@ export interface ModelOptimizationContext {
 /** Cost of `tokensOf`'s token mix at `model`'s prices: catalog prices when known, else its observed rate. */
 function costFor(model: ModelUsage, tokensOf: ModelUsage, catalog?: CatalogLookup): number | undefined {
   const c = catalog?.(model.model);
-  if (c !== undefined) return (tokensOf.inputTokens * c.inputPricePerM + tokensOf.outputTokens * c.outputPricePerM) / 1e6;
+  if (c !== undefined)
+    return (tokensOf.inputTokens * c.inputPricePerM + tokensOf.outputTokens * c.outputPricePerM) / 1e6;
   if (model.tokens > 0) return (model.cost / model.tokens) * tokensOf.tokens;
   return model.calls > 0 ? (model.cost / model.calls) * tokensOf.calls : undefined;
 }
@@ -25,7 +26,11 @@ function costFor(model: ModelUsage, tokensOf: ModelUsage, catalog?: CatalogLooku
  * for markedly less money. Serving the same agent is the evidence it meets the agent's needs; when the catalog
  * and the agent's required capabilities are known, those are checked too.
  */
-export function detectModelOptimization(rec: ExecutionRecord, s: DetectorSettings, ctx: ModelOptimizationContext): InsightDraft[] {
+export function detectModelOptimization(
+  rec: ExecutionRecord,
+  s: DetectorSettings,
+  ctx: ModelOptimizationContext,
+): InsightDraft[] {
   const usedHere = new Map<string, Map<string, number>>();
   for (const c of rec.calls) {
     const agent = c.agentId ?? '*';
