@@ -86,13 +86,15 @@ export abstract class AttemptRunner extends ExecutionState {
         const error = toErrorInfo(v);
         this.record(i, 'retrying', attempt, { error });
         if (this.svc.bus.wants('task:retrying'))
-          this.svc.bus.publish('task:retrying', {
-            ...this.ref(i),
-            attempt,
-            delayMs,
-            error,
-            iteration: iteration ?? index,
-          });
+          this.svc.bus.publish(
+            'task:retrying',
+            Object.assign(this.ref(i), {
+              attempt,
+              delayMs,
+              error,
+              iteration: iteration ?? index,
+            }),
+          );
         this.sleep(delayMs, () => (this.finished ? done(true, v) : tryAttempt(attempt + 1)));
       });
     };
@@ -116,7 +118,11 @@ export abstract class AttemptRunner extends ExecutionState {
     this.record(i, 'running', attempt);
     if (this.svc.bus.wants('task:started')) {
       this.svc.bus.publish('task:started', {
-        ...this.ref(i),
+        executionId: this.executionId,
+        workflowId: this.workflowId,
+        taskId: t.id,
+        agentId: t.def.agentId,
+        timestamp: Date.now(),
         attempt,
         queueWait: now() - this.readyAt[i],
         iteration: iteration ?? index,

@@ -262,13 +262,15 @@ export class Execution extends AttemptRunner {
     const handled = t.onError !== 'fail' && error.code !== ErrorCodes.BUDGET_EXCEEDED;
     this.record(i, 'failed', this.attempts[i], { error });
     if (this.svc.bus.wants('task:failed')) {
-      this.svc.bus.publish('task:failed', {
-        ...this.ref(i),
-        duration: this.finishedAt[i] - (this.startedAt[i] || this.finishedAt[i]),
-        attempts: this.attempts[i],
-        error,
-        handled,
-      });
+      this.svc.bus.publish(
+        'task:failed',
+        Object.assign(this.ref(i), {
+          duration: this.finishedAt[i] - (this.startedAt[i] || this.finishedAt[i]),
+          attempts: this.attempts[i],
+          error,
+          handled,
+        }),
+      );
     }
     if (handled && t.onError === 'continue') {
       // A failed-but-continued task counts as settled for its dependents; they run and see no output.
@@ -299,7 +301,8 @@ export class Execution extends AttemptRunner {
     this.state[i] = S.Skipped;
     this.skipReasons.set(i, reason);
     this.record(i, 'skipped', 0);
-    if (this.svc.bus.wants('task:skipped')) this.svc.bus.publish('task:skipped', { ...this.ref(i), reason });
+    if (this.svc.bus.wants('task:skipped'))
+      this.svc.bus.publish('task:skipped', Object.assign(this.ref(i), { reason }));
     this.journal.release(i);
   }
 
@@ -314,7 +317,11 @@ export class Execution extends AttemptRunner {
       if (s === S.Done && emitDone) {
         const x = this.extras.get(i);
         bus.publish('task:completed', {
-          ...this.ref(i),
+          executionId: this.executionId,
+          workflowId: this.workflowId,
+          taskId: t.id,
+          agentId: t.def.agentId,
+          timestamp: Date.now(),
           duration: this.finishedAt[i] - this.startedAt[i],
           attempts: this.attempts[i],
           output: this.outputs[i],

@@ -19,10 +19,11 @@ CREATE TABLE IF NOT EXISTS cdx_executions (
   id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, status TEXT NOT NULL, definition TEXT NOT NULL, input TEXT,
   started_at REAL NOT NULL, finished_at REAL, error TEXT, schema_version INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS cdx_executions_wf ON cdx_executions (workflow_id, started_at);
+-- Clustered by (execution, sequence): one B-tree, so a commit appends to a single page run (no secondary index).
 CREATE TABLE IF NOT EXISTS cdx_transitions (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT NOT NULL, task_key TEXT NOT NULL, status TEXT NOT NULL,
-  attempt INTEGER NOT NULL, at REAL NOT NULL, output TEXT, error TEXT, usage TEXT, cost REAL);
-CREATE INDEX IF NOT EXISTS cdx_transitions_exec ON cdx_transitions (execution_id, seq);
+  execution_id TEXT NOT NULL, seq INTEGER NOT NULL, task_key TEXT NOT NULL, status TEXT NOT NULL,
+  attempt INTEGER NOT NULL, at REAL NOT NULL, output TEXT, error TEXT, usage TEXT, cost REAL,
+  PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;
 `;
 
 type HeaderRow = {
@@ -61,6 +62,8 @@ export class SqliteStore implements StateStore {
   private readonly insertT: Database.Statement;
   private readonly upsertH: Database.Statement;
   private readonly writeBatch: (batch: TaskTransition[]) => void;
+  /** Next sequence number per execution written by this process. */
+  private readonly seqs = new Map<string, number>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -89,7 +92,7 @@ export class SqliteStore implements StateStore {
       );
     }
     this.insertT = this.db.prepare(
-      'INSERT INTO cdx_transitions (execution_id, task_key, status, attempt, at, output, error, usage, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO cdx_transitions (execution_id, seq, task_key, status, attempt, at, output, error, usage, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.upsertH = this.db.prepare(
       `INSERT INTO cdx_executions (id, workflow_id, status, definition, input, started_at, finished_at, error, schema_version)
@@ -97,10 +100,15 @@ export class SqliteStore implements StateStore {
        ON CONFLICT(id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at, error = excluded.error,
          definition = excluded.definition, input = excluded.input`,
     );
+    const maxSeq = this.db.prepare('SELECT MAX(seq) AS m FROM cdx_transitions WHERE execution_id = ?');
     this.writeBatch = this.db.transaction((batch: TaskTransition[]) => {
       for (const t of batch) {
+        let seq = this.seqs.get(t.executionId);
+        if (seq === undefined) seq = ((maxSeq.get(t.executionId) as { m: number | null }).m ?? -1) + 1;
+        this.seqs.set(t.executionId, seq + 1);
         this.insertT.run(
           t.executionId,
+          seq,
           t.taskKey,
           t.status,
           t.attempt,
@@ -115,6 +123,7 @@ export class SqliteStore implements StateStore {
   }
 
   saveExecution(h: ExecutionHeader): void {
+    if (h.status !== 'running' && h.status !== 'pending') this.seqs.delete(h.executionId);
     this.upsertH.run({
       id: h.executionId,
       workflow_id: h.workflowId,
