@@ -1,7 +1,11 @@
 import {
+  CodexError,
+  ErrorCodes,
   type ExecutionResult,
+  formatReport,
   MultiAgentOrchestrator,
   type OrchestratorConfigInput,
+  type OrchestratorOptions,
   readWorkflowFile,
   workflowJsonSchema,
 } from '@codexos/multi-agent-orchestrator';
@@ -25,6 +29,13 @@ interface RunFlags {
   maxTasks?: string;
 }
 
+/** Monitor history beside the SQLite state file, so `codexos report` in a later process sees insights too. */
+function options(flags: RunFlags): OrchestratorOptions {
+  if (flags.memory) return {};
+  const store = flags.store ?? '.codexos/state.db';
+  return { monitor: { historyPath: store.replace(/(\.db)?$/, '.monitor.db') } };
+}
+
 function config(flags: RunFlags): OrchestratorConfigInput {
   return {
     store: flags.memory ? { type: 'memory' } : { type: 'sqlite', path: flags.store ?? '.codexos/state.db' },
@@ -42,7 +53,7 @@ export function registerCommands(program: Command, io: Io): void {
     go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>,
     agentIds: () => Promise<string[]>,
   ) => {
-    const o = new MultiAgentOrchestrator(config(flags));
+    const o = new MultiAgentOrchestrator(config(flags), options(flags));
     try {
       registerAgentsFor(o, await agentIds(), await loadAgents(flags.agents));
       const live = flags.json ? undefined : new ProgressView(io.out, Boolean(io.out.isTTY)).attach(o);
@@ -126,6 +137,28 @@ export function registerCommands(program: Command, io: Io): void {
     .description('print the JSON Schema of workflow files (for editors)')
     .action(() => {
       io.out.write(`${JSON.stringify(workflowJsonSchema(), null, 2)}\n`);
+    });
+
+  program
+    .command('report')
+    .description('profile of a stored execution: critical path, bottlenecks, costs, insights')
+    .argument('<executionId>')
+    .option('--store <path>', 'SQLite state file', '.codexos/state.db')
+    .option('--json', 'print the report as JSON')
+    .action(async (executionId: string, flags: RunFlags) => {
+      const o = new MultiAgentOrchestrator(config(flags), options(flags));
+      try {
+        const report = await o.monitor.report(executionId);
+        if (!report)
+          throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `No stored execution "${executionId}" to report on`);
+        io.out.write(
+          flags.json
+            ? `${JSON.stringify(report, null, 2)}\n`
+            : `${formatReport(report.profile, report.insights, report.costs)}\n`,
+        );
+      } finally {
+        await o.close();
+      }
     });
 
   program

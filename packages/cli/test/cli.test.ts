@@ -76,6 +76,14 @@ describe('codexos CLI', () => {
     expect(res2).toMatchObject({ status: 'completed', resumed: true, executionId: res.executionId });
     expect(res2.tasks.first.output).toBe('first:hello ');
     expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['first', 'second', 'second']);
+    const report = cli(['report', res.executionId, '--store', store]);
+    expect(report.code, report.err).toBe(0);
+    expect(report.out).toContain(`Execution ${res.executionId}`);
+    expect(report.out).toMatch(/Critical path: \d+ tasks/);
+    const reportJson = JSON.parse(cli(['report', res.executionId, '--store', store, '--json']).out);
+    // The resumed run's profile: `second` ran in it and ends the critical path.
+    expect(reportJson.profile.criticalPath.steps.map((s: { taskId: string }) => s.taskId).at(-1)).toBe('second');
+    expect(cli(['report', 'nope', '--store', store]).code).toBe(2);
     const list = cli(['list', '--store', store]);
     expect(list.out).toContain(res.executionId);
     expect(list.out).toContain('completed');

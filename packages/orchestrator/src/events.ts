@@ -29,7 +29,14 @@ export interface OrchestratorEvents {
     taskCount: number;
     resumed: boolean;
     /** The DAG as declared, so observers (monitor, dashboard) can compute critical paths. */
-    tasks: Array<{ id: string; agentId: string; type?: string; dependencies: string[] }>;
+    tasks: Array<{
+      id: string;
+      agentId: string;
+      type?: string;
+      dependencies: string[];
+      /** Upstream tasks whose outputs reach this task (its templates' references, else all dependencies). */
+      reads?: string[];
+    }>;
   };
   'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number };
   'workflow:failed': ExecRef & { duration: number; error: ErrorInfo };

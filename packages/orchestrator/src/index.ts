@@ -2,6 +2,7 @@
 
 export type { AgentDefinition, AgentHandler, AgentPoolStats, TaskContext } from './agents/types.js';
 export * from './collab/index.js';
+export * from './monitor/index.js';
 export {
   type OrchestratorConfig,
   type OrchestratorConfigInput,

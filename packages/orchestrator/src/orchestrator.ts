@@ -7,6 +7,7 @@ import { type OrchestratorConfig, type OrchestratorConfigInput, parseConfig } fr
 import { CodexError, ErrorCodes } from './errors.js';
 import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
 import { ModelManager } from './models/manager.js';
+import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import type { ModelRunner } from './models/types.js';
 import { createStore } from './store/create-store.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
@@ -20,6 +21,8 @@ export interface OrchestratorOptions {
   store?: StateStore;
   /** Use this model layer instead of the built-in ModelManager. */
   models?: ModelRunner;
+  /** Extra monitor options (SQLite history path for cross-process reports, detector settings, tracer provider). */
+  monitor?: ConstructorParameters<typeof ExecutionMonitor>[2];
   /** Options for the collaboration manager (authentication resolver, Redis for several processes, ...). */
   collaboration?: ConstructorParameters<typeof CollaborationManager>[1];
   /** Largest accepted execution input, bytes (JSON). */
@@ -42,6 +45,8 @@ export class MultiAgentOrchestrator {
   readonly agents = new AgentRegistry();
   readonly pool: AgentPool;
   readonly models: ModelRunner;
+  /** Profiles, bottlenecks, costs, insights, anomalies, alerts, Prometheus metrics, OTel spans. */
+  readonly monitor: ExecutionMonitor;
   private readonly cache = new Map<string, unknown>();
   private readonly running = new Map<string, Execution>();
   private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
@@ -57,6 +62,25 @@ export class MultiAgentOrchestrator {
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
     this.models = options.models ?? new ModelManager(this.config.models, this.bus);
     this.collabOptions = options.collaboration;
+    const catalog = this.models instanceof ModelManager ? this.models.catalog : undefined;
+    this.monitor = new ExecutionMonitor(this.bus, this.config.monitoring, {
+      store: this.store,
+      catalog: catalog
+        ? (model) => {
+            const m = catalog.get(model);
+            return (
+              m && {
+                capabilities: m.capabilities,
+                inputPricePerM: m.inputPricePerMTok,
+                outputPricePerM: m.outputPricePerMTok,
+              }
+            );
+          }
+        : undefined,
+      agentCapabilities: (agentId) =>
+        this.agents.has(agentId) ? this.agents.get(agentId).model?.capabilities : undefined,
+      ...options.monitor,
+    });
     this.maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   }
 
@@ -173,6 +197,7 @@ export class MultiAgentOrchestrator {
     for (const ex of this.running.values()) ex.cancel('orchestrator closed');
     await Promise.allSettled([...this.running.values()].map((e) => e.done));
     this.pool.close();
+    await this.monitor.close();
     await this.collab?.close();
     await (this.models as { close?: () => unknown }).close?.();
     await this.store.close();

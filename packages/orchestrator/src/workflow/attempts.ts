@@ -124,7 +124,8 @@ export abstract class AttemptRunner extends ExecutionState {
         agentId: t.def.agentId,
         timestamp: Date.now(),
         attempt,
-        queueWait: now() - this.readyAt[i],
+        // Waiting for a slot happens once; a retry's backoff is not queue time.
+        queueWait: attempt === 1 ? now() - this.readyAt[i] : 0,
         iteration: iteration ?? index,
       });
     }

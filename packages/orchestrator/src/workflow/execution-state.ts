@@ -138,8 +138,9 @@ export abstract class ExecutionState implements ContextSource {
     return o;
   }
 
+  /** The outputs a model-backed task gets as context: those its prompt names, else all its dependencies'. */
   upstreamText(t: PlannedTask): string {
-    return t.deps
+    return t.reads
       .filter((d) => this.outputs[d] !== undefined)
       .map(
         (d) =>

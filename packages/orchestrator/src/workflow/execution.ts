@@ -74,6 +74,7 @@ export class Execution extends AttemptRunner {
           agentId: t.def.agentId,
           type: t.def.type,
           dependencies: t.deps.map((d) => this.taskIds[d]),
+          reads: t.reads.map((d) => this.taskIds[d]),
         })),
       });
     }

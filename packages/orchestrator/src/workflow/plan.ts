@@ -83,17 +83,28 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
     };
     let prompt: PlannedTask['prompt'] = '';
     let templatedParams = false;
-    for (const [k, v] of Object.entries(t.input ?? {})) {
-      if (typeof v === 'string' && v.includes('{{')) {
+    const refs = new Set<string>();
+    // Every string in `input` may hold templates: compile them (syntax errors name the field) and collect the
+    // upstream outputs they read.
+    const scan = (v: unknown, path: string): void => {
+      if (typeof v === 'string') {
+        if (!v.includes('{{')) return;
         try {
           const tpl = compileTemplate(v);
-          if (k === 'prompt') prompt = tpl;
+          if (typeof tpl !== 'string') for (const r of tpl.refs) refs.add(r);
+          if (path === 'input.prompt') prompt = tpl;
           else templatedParams = true;
         } catch (err) {
-          issues.push({ taskId: t.id, path: `input.${k}`, message: `input.${k}: ${(err as Error).message}` });
+          issues.push({ taskId: t.id, path, message: `${path}: ${(err as Error).message}` });
         }
-      } else if (k === 'prompt') prompt = String(v ?? '');
-      else if (v && typeof v === 'object' && JSON.stringify(v).includes('{{')) templatedParams = true;
+      } else if (Array.isArray(v)) v.forEach((x, i) => scan(x, `${path}[${i}]`));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) scan(x, `${path}.${k}`);
+    };
+    for (const [k, v] of Object.entries(t.input ?? {})) {
+      if (k === 'prompt' && typeof v !== 'string')
+        issues.push({ taskId: t.id, path: 'input.prompt', message: 'input.prompt must be a string' });
+      if (k === 'prompt' && typeof v === 'string' && !v.includes('{{')) prompt = v;
+      scan(v, `input.${k}`);
     }
     if (t.maxIterations !== undefined && !t.while && !t.forEach) {
       issues.push({ taskId: t.id, message: 'maxIterations needs a while or forEach loop' });
@@ -107,6 +118,8 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
       when: expr('when', t.when),
       forEach: expr('forEach', t.forEach),
       whileCond: expr('while', t.while),
+      refs,
+      reads: [],
       maxIterations: t.maxIterations ?? DEFAULT_MAX_ITERATIONS,
       prompt,
       templatedParams,
@@ -116,6 +129,11 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
     };
   });
   for (const t of tasks) for (const d of t.deps) tasks[d].dependents.push(t.index);
+  for (const t of tasks) {
+    for (const e of [t.when, t.forEach, t.whileCond]) if (e) referencedTasks(e, t.refs);
+    const named = [...t.refs].map((r) => byId.get(r)).filter((j): j is number => j !== undefined && j !== t.index);
+    t.reads = named.length > 0 ? named : t.deps;
+  }
 
   const cycle = findCycle(tasks);
   if (cycle) issues.push({ taskId: cycle[0], message: `dependency cycle: ${cycle.join(' -> ')}` });
@@ -266,8 +284,7 @@ function checkTemplateRefs(
   issues: ErrorIssue[],
 ): void {
   for (const t of tasks) {
-    const refs = new Set<string>(typeof t.prompt === 'string' ? [] : t.prompt.refs);
-    for (const e of [t.when, t.forEach, t.whileCond]) if (e) referencedTasks(e, refs);
+    const refs = t.refs;
     for (const r of refs) {
       const j = byId.get(r);
       if (j === undefined) issues.push({ taskId: t.id, message: `references unknown task "${r}"` });

@@ -28,6 +28,10 @@ export interface PlannedTask {
   whileCond?: Expr;
   maxIterations: number;
   prompt: Template | string;
+  /** Task ids named by the task's templates and expressions (`outputs.X`, `tasks.X`). */
+  refs: Set<string>;
+  /** Upstream task indexes whose outputs reach the task: template references when it has any, else all deps. */
+  reads: number[];
   /** True when `input` holds templates other than the prompt, so params must be rendered per run. */
   templatedParams: boolean;
   retry: RetryPolicy;

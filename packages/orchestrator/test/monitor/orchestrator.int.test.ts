@@ -72,11 +72,11 @@ afterEach(async () => {
 
 describe('monitor on a real orchestrator', () => {
   it('profiles a real run of the seed pipeline, finds the planted slow task and exports metrics', async () => {
-    orchestrator = new MultiAgentOrchestrator({ store: { type: 'memory' }, monitoring: { enableTracing: false } });
-    monitor = new ExecutionMonitor(orchestrator.bus, orchestrator.config.monitoring, {
-      store: orchestrator.store,
-      sampleIntervalMs: 50,
-    });
+    orchestrator = new MultiAgentOrchestrator(
+      { store: { type: 'memory' }, monitoring: { enableTracing: false } },
+      { monitor: { sampleIntervalMs: 50 } },
+    );
+    monitor = orchestrator.monitor;
     const durations: Record<string, number> = { 'ml-predictor': 300 };
     for (const id of [
       'data-fetcher',
@@ -144,12 +144,11 @@ describe('monitor on a real orchestrator', () => {
   });
 
   it('with monitoring switched off the monitor adds no listeners', async () => {
-    orchestrator = new MultiAgentOrchestrator({ store: { type: 'memory' } });
-    monitor = new ExecutionMonitor(orchestrator.bus, {
-      enableMetrics: false,
-      enableProfiling: false,
-      enableTracing: false,
+    orchestrator = new MultiAgentOrchestrator({
+      store: { type: 'memory' },
+      monitoring: { enableMetrics: false, enableProfiling: false, enableTracing: false },
     });
+    monitor = orchestrator.monitor;
     expect(orchestrator.bus.wants('task:started')).toBe(false);
     expect(orchestrator.bus.wants('task:completed')).toBe(false);
   });
