@@ -49,7 +49,8 @@ function fold(p: CpuProfile, top: number): { rows: ProfileRow[]; keepNamesPct: n
     }
     if (inNames) keepNames += dt;
     const file = cf.url.startsWith('file://') ? relative(root, new URL(cf.url).pathname) : cf.url || '(native)';
-    const key = `${cf.functionName || '(anonymous)'}\t${file}:${cf.lineNumber + 1}`;
+    // tsx's transform keeps no useful line numbers, so the file names the place.
+    const key = `${cf.functionName || '(anonymous)'}\t${file}${cf.lineNumber > 0 ? `:${cf.lineNumber + 1}` : ''}`;
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });

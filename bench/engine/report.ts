@@ -19,6 +19,7 @@ const MEM = 'codexos-memory';
 const SQL = 'codexos-sqlite';
 const OURS = [MEM, SQL];
 const SCALING: WorkloadId[] = ['A100', 'A300', 'A1000', 'A2000', 'A10000'];
+const SCALING_N = SCALING.map((w) => Number(w.slice(1)));
 export const FLAT_LIMIT = 1.5;
 export const D_MIN_WFS = 396;
 export const D_MAX_P99 = 255;
@@ -281,12 +282,19 @@ function why(t: Table, profiles: ProfileResult[]): string[] {
       const hi = sorted[sorted.length - 1];
       const bareFlat = t.flatness('bare');
       const head = `- ${label} scaling: µs/task is highest at N=${hi.n} (${num(hi.v)}) and lowest at N=${lo.n} (${num(lo.v)}).`;
-      if (hi.n < lo.n) {
+      const smallest = SCALING_N[0];
+      const largest = SCALING_N[SCALING_N.length - 1];
+      if (hi.n === smallest) {
         L.push(
           `${head} The fixed cost of a run (E: ${num(ev)} µs) explains ${num(ev / hi.n)} µs/task of it at N=${hi.n}; ` +
             `the rest is most likely a colder JIT — one warm-up run is ${hi.n} task executions at N=${hi.n} but ${lo.n} at N=${lo.n}` +
             (bareFlat !== undefined ? ` (the bare Promise DAG varies ${num(bareFlat)}× over the same sizes in this run)` : '') +
             '. The cost per task falls as N grows rather than rising with it.',
+        );
+      } else if (hi.n !== largest) {
+        L.push(
+          `${head} The peak sits between sizes that cost less on both sides, so it is not growth with N; it is run-to-run ` +
+            `variation on a shared machine (see the load average above${bareFlat !== undefined ? `; the bare Promise DAG varies ${num(bareFlat)}× over the same sizes` : ''}).`,
         );
       } else {
         L.push(`${head} Cost grows with N: some per-task work scales with the workflow's size (see the profile).`);
