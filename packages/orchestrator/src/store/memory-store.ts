@@ -38,14 +38,29 @@ export function filterHeaders(headers: Iterable<ExecutionHeader>, q: ExecutionQu
   return q.limit ? out.slice(0, q.limit) : out;
 }
 
-/** In-process store: nothing survives the process. The fast default for tests and benchmarks. */
+/**
+ * In-process store: nothing survives the process. The fast default for tests and benchmarks. It keeps the last
+ * `maxFinished` finished executions (default 1000) so a long-lived process does not grow without bound.
+ */
 export class MemoryStore implements StateStore {
   readonly kind = 'memory';
   private readonly headers = new Map<string, ExecutionHeader>();
   private readonly log = new Map<string, TaskTransition[]>();
+  private readonly finished = new Set<string>();
+
+  constructor(private readonly maxFinished = 1000) {}
 
   saveExecution(header: ExecutionHeader): void {
-    this.headers.set(header.executionId, { ...header });
+    this.headers.set(header.executionId, Object.assign({}, header));
+    if (header.status === 'running' || header.status === 'pending') return;
+    this.finished.delete(header.executionId);
+    this.finished.add(header.executionId);
+    if (this.finished.size > this.maxFinished) {
+      const oldest = this.finished.values().next().value as string;
+      this.finished.delete(oldest);
+      this.headers.delete(oldest);
+      this.log.delete(oldest);
+    }
   }
 
   appendTransitions(batch: TaskTransition[]): void {
@@ -66,7 +81,7 @@ export class MemoryStore implements StateStore {
     if (!header) return undefined;
     const tasks = new Map<string, StoredTaskState>();
     for (const t of this.log.get(executionId) ?? []) foldTransition(tasks, t);
-    return { header: { ...header }, tasks };
+    return { header: Object.assign({}, header), tasks };
   }
 
   listExecutions(query?: ExecutionQuery): ExecutionHeader[] {

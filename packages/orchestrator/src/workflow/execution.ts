@@ -61,7 +61,8 @@ export class Execution extends AttemptRunner {
       startedAt: resumed ? this.opts.resumed!.header.startedAt : Date.now(),
       schemaVersion: STATE_SCHEMA_VERSION,
     };
-    await store.saveExecution(header);
+    const saved = store.saveExecution(header);
+    if (saved instanceof Promise) await saved;
     if (bus.wants('workflow:started')) {
       bus.publish('workflow:started', {
         executionId: this.executionId,

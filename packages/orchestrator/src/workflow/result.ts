@@ -58,8 +58,8 @@ export function buildResult(
       status: NAMES[s],
       attempts: a.attempts[i],
       output: s === S.Done || (s === S.Failed && t.fallback !== undefined) ? a.outputs[i] : undefined,
-      ...x,
     };
+    if (x) Object.assign(r, x);
     if (a.startedAt[i]) {
       r.startedAt = a.startedAt[i];
       r.queueWait = a.startedAt[i] - a.readyAt[i];
@@ -80,5 +80,19 @@ export function buildResult(
     tasks[t.id] = r;
     if (t.dependents.length === 0 && t.fallbackFor === undefined && s === S.Done) output[t.id] = a.outputs[i];
   }
-  return { ...run, tasks, output, duration: run.finishedAt - run.startedAt, usage, cost };
+  return {
+    executionId: run.executionId,
+    workflowId: run.workflowId,
+    status: run.status,
+    input: run.input,
+    tasks,
+    output,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    duration: run.finishedAt - run.startedAt,
+    error: run.error,
+    usage,
+    cost,
+    resumed: run.resumed,
+  };
 }

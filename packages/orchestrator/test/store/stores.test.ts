@@ -37,3 +37,33 @@ it('sqlite survives reopen and refuses a newer schema version', () => {
     expect.objectContaining({ code: ErrorCodes.STORE, message: expect.stringContaining('schema version 99') }),
   );
 });
+
+it('the memory store keeps a bounded number of finished executions, oldest out first', () => {
+  const s = new MemoryStore(2);
+  const h = (id: string, status: 'running' | 'completed') => ({
+    executionId: id,
+    workflowId: 'w',
+    status,
+    definition: {},
+    input: null,
+    startedAt: 1,
+    schemaVersion: 1,
+  });
+  for (const id of ['a', 'b', 'c']) {
+    s.saveExecution(h(id, 'running'));
+    s.appendTransitions([{ executionId: id, taskKey: 't', status: 'completed', attempt: 1, at: 1, output: id }]);
+  }
+  s.saveExecution(h('a', 'completed'));
+  s.saveExecution(h('b', 'completed'));
+  expect(s.listExecutions()).toHaveLength(3);
+  s.saveExecution(h('c', 'completed'));
+  expect(s.loadExecution('a')).toBeUndefined();
+  expect(s.history('a')).toEqual([]);
+  expect(s.loadExecution('c')?.tasks.get('t')?.output).toBe('c');
+  expect(
+    s
+      .listExecutions()
+      .map((x) => x.executionId)
+      .sort(),
+  ).toEqual(['b', 'c']);
+});
