@@ -67,3 +67,33 @@ it('the memory store keeps a bounded number of finished executions, oldest out f
       .sort(),
   ).toEqual(['b', 'c']);
 });
+
+it('sqlite upgrades a layout-1 file in place, keeping every transition in order', () => {
+  const path = join(dir, 'v1.db');
+  const raw = new Database(path);
+  raw.exec(`
+    CREATE TABLE cdx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO cdx_meta VALUES ('schema_version', '1');
+    CREATE TABLE cdx_executions (id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, status TEXT NOT NULL, definition TEXT NOT NULL,
+      input TEXT, started_at REAL NOT NULL, finished_at REAL, error TEXT, schema_version INTEGER NOT NULL);
+    CREATE TABLE cdx_transitions (seq INTEGER PRIMARY KEY AUTOINCREMENT, execution_id TEXT NOT NULL, task_key TEXT NOT NULL,
+      status TEXT NOT NULL, attempt INTEGER NOT NULL, at REAL NOT NULL, output TEXT, error TEXT, usage TEXT, cost REAL);
+    CREATE INDEX cdx_transitions_exec ON cdx_transitions (execution_id, seq);
+    INSERT INTO cdx_executions VALUES ('old', 'w', 'running', '{}', NULL, 1, NULL, NULL, 1);
+    INSERT INTO cdx_transitions (execution_id, task_key, status, attempt, at, output) VALUES
+      ('old', 'a', 'running', 1, 1, NULL), ('other', 'x', 'running', 1, 1, NULL), ('old', 'a', 'completed', 1, 2, '"kept"');
+  `);
+  raw.close();
+  const s = new SqliteStore(path);
+  expect(s.history('old').map((t) => t.status)).toEqual(['running', 'completed']);
+  s.appendTransitions([{ executionId: 'old', taskKey: 'b', status: 'completed', attempt: 1, at: 3, output: 'new' }]);
+  const got = s.loadExecution('old')!;
+  expect(got.tasks.get('a')?.output).toBe('kept');
+  expect(got.tasks.get('b')?.output).toBe('new');
+  s.close();
+  const check = new Database(path);
+  expect(
+    (check.prepare("SELECT value FROM cdx_meta WHERE key = 'schema_version'").get() as { value: string }).value,
+  ).toBe('2');
+  check.close();
+});

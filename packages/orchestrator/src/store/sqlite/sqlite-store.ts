@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { filterHeaders, foldTransition } from '../memory-store.js';
+import { migrate } from './migrations.js';
 import {
   type ExecutionHeader,
   type ExecutionQuery,
@@ -12,19 +13,6 @@ import {
   type StoredTaskState,
   type TaskTransition,
 } from '../types.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS cdx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cdx_executions (
-  id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, status TEXT NOT NULL, definition TEXT NOT NULL, input TEXT,
-  started_at REAL NOT NULL, finished_at REAL, error TEXT, schema_version INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS cdx_executions_wf ON cdx_executions (workflow_id, started_at);
--- Clustered by (execution, sequence): one B-tree, so a commit appends to a single page run (no secondary index).
-CREATE TABLE IF NOT EXISTS cdx_transitions (
-  execution_id TEXT NOT NULL, seq INTEGER NOT NULL, task_key TEXT NOT NULL, status TEXT NOT NULL,
-  attempt INTEGER NOT NULL, at REAL NOT NULL, output TEXT, error TEXT, usage TEXT, cost REAL,
-  PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;
-`;
 
 type HeaderRow = {
   id: string;
@@ -72,25 +60,12 @@ export class SqliteStore implements StateStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
     } catch (err) {
       throw new CodexError(ErrorCodes.STORE, `cannot open SQLite state store at ${path}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    const v = this.db.prepare('SELECT value FROM cdx_meta WHERE key = ?').get('schema_version') as
-      | { value: string }
-      | undefined;
-    if (!v)
-      this.db
-        .prepare('INSERT INTO cdx_meta (key, value) VALUES (?, ?)')
-        .run('schema_version', String(STATE_SCHEMA_VERSION));
-    else if (Number(v.value) > STATE_SCHEMA_VERSION) {
-      throw new CodexError(
-        ErrorCodes.STORE,
-        `state store ${path} has schema version ${v.value}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`,
-      );
-    }
+    migrate(this.db, path);
     this.insertT = this.db.prepare(
       'INSERT INTO cdx_transitions (execution_id, seq, task_key, status, attempt, at, output, error, usage, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
