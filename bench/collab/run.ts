@@ -1,6 +1,7 @@
 // Collaboration benchmark: our server beside y-websocket's server (@y/websocket-server 0.1.1) and Hocuspocus 3,
 // same wire clients, same run, loopback only. Each server runs in a fresh child process per scenario group.
 // Usage (from the repo root): node --import tsx bench/collab/run.ts [--quick]
+// Diagnosis: [--only=fanout|awareness|join|thousand] [--kinds=ours,y-websocket] [--cpu-prof=<dir>] (profiles the server child)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,8 +12,11 @@ import { BenchClient, type Framing } from './client.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.argv.includes('--quick');
-const KINDS = ['ours', 'y-websocket', 'hocuspocus'] as const;
-type Kind = (typeof KINDS)[number];
+const ALL_KINDS = ['ours', 'y-websocket', 'hocuspocus'] as const;
+type Kind = (typeof ALL_KINDS)[number];
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const KINDS = (arg('kinds')?.split(',') as Kind[] | undefined) ?? ALL_KINDS;
+const PROF_DIR = arg('cpu-prof');
 const framing = (k: Kind): Framing => (k === 'hocuspocus' ? 'hp' : 'yws');
 
 interface ServerProc {
@@ -22,7 +26,8 @@ interface ServerProc {
 }
 
 async function startServer(kind: Kind): Promise<ServerProc> {
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'server.ts'), kind], {
+  const prof = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...prof, '--import', 'tsx', join(here, 'server.ts'), kind], {
     cwd: join(here, '..'),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -42,7 +47,8 @@ async function startServer(kind: Kind): Promise<ServerProc> {
         queue.push((l) => resolve(JSON.parse(l)));
         child.stdin!.write('stats\n');
       }),
-    stop: () => child.kill('SIGKILL'),
+    // SIGINT lets a profiled child write its profile (server.ts exits on it)
+    stop: () => child.kill(PROF_DIR ? 'SIGINT' : 'SIGKILL'),
   };
 }
 
@@ -208,7 +214,7 @@ async function thousand(kind: Kind) {
   }
 }
 
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const ONLY = arg('only');
 if (ONLY) {
   const fns = { fanout, awareness, join: joinSync, thousand } as Record<string, (k: Kind) => Promise<unknown>>;
   for (const kind of KINDS) console.log(kind, JSON.stringify(await fns[ONLY](kind)));

@@ -33,6 +33,7 @@ if (kind === 'ours') {
 } else throw new Error(`unknown server kind ${kind}`);
 
 console.log(`PORT ${port}`);
+process.on('SIGINT', () => process.exit(0)); // a clean exit writes a --cpu-prof profile
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'stats') return;
   (globalThis as { gc?: () => void }).gc?.();

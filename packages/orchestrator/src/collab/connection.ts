@@ -1,10 +1,16 @@
 import * as Y from 'yjs';
+import { toErrorInfo } from '../errors.js';
 import { decodeAwarenessUpdate } from './protocol/awareness.js';
 import {
-  CLOSE_MALFORMED, decodeMessage, encodeOp, encodePermissionDenied, encodeSync, MSG_OP_RESULT, ProtocolError, SYNC_STEP1, SYNC_STEP2,
+  CLOSE_MALFORMED,
+  decodeMessage,
+  encodeOp,
+  encodePermissionDenied,
+  MSG_OP_RESULT,
+  ProtocolError,
+  SYNC_STEP1,
 } from './protocol/messages.js';
-import { send, type Conn, type DocRoom } from './room.js';
-import { toErrorInfo } from '../errors.js';
+import { type Conn, type DocRoom, send } from './room.js';
 import type { ApplyResult } from './types.js';
 
 // Handles one frame from one connection. Anything malformed closes that connection only (4400); the document
@@ -23,14 +29,12 @@ export function handleFrame(host: WireHost, room: DocRoom, conn: Conn, data: Buf
     switch (msg.type) {
       case 'sync':
         if (msg.sub === SYNC_STEP1) {
-          let sv: Uint8Array;
           try {
             Y.decodeStateVector(msg.payload);
-            sv = msg.payload;
           } catch {
             throw new ProtocolError('malformed state vector');
           }
-          send(conn, encodeSync(SYNC_STEP2, Y.encodeStateAsUpdate(room.doc, sv)));
+          send(conn, room.syncStep2For(msg.payload));
         } else applyYjsUpdate(host, room, conn, msg.payload);
         return;
       case 'awareness':
@@ -59,7 +63,10 @@ function applyYjsUpdate(host: WireHost, room: DocRoom, conn: Conn, update: Uint8
   }
   if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return; // an empty sync step 2
   if (!host.canWrite(conn, () => touchedTasks(room.doc, update))) {
-    send(conn, encodePermissionDenied(conn.role === 'viewer' ? 'read-only: viewers cannot edit' : 'task locked by another user'));
+    send(
+      conn,
+      encodePermissionDenied(conn.role === 'viewer' ? 'read-only: viewers cannot edit' : 'task locked by another user'),
+    );
     return;
   }
   try {

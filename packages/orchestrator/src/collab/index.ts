@@ -1,11 +1,19 @@
 // Public API of the collaboration pillar.
-export { CollaborationManager, type CollaborationManagerOptions, type CollaborationEvents } from './manager.js';
-export { attachCollabWebSocket, startCollabServer, insecureDevAuthenticate, type CollabWebSocketOptions, type CollabWebSocketHandle, type StartCollabServerOptions } from './ws-server.js';
-export { CollabStore } from './store.js';
-export { collabConfigSchema, updateInputSchema } from './schemas.js';
-export { createStrategy, CrdtStrategy, OtStrategy, LwwStrategy, CustomStrategy } from './strategies/index.js';
-export { HybridClock, compareHlc } from './hlc.js';
-export { applyToDoc, getJson, DOC_ROOTS } from './paths.js';
-export * as collabProtocol from './protocol/messages.js';
+
+export { compareHlc, HybridClock } from './hlc.js';
+export { type CollaborationEvents, CollaborationManager, type CollaborationManagerOptions } from './manager.js';
+export { applyToDoc, DOC_ROOTS, getJson } from './paths.js';
 export * as awarenessProtocol from './protocol/awareness.js';
+export * as collabProtocol from './protocol/messages.js';
+export { collabConfigSchema, updateInputSchema } from './schemas.js';
+export { CollabStore } from './store.js';
+export { CrdtStrategy, CustomStrategy, createStrategy, LwwStrategy, OtStrategy } from './strategies/index.js';
 export type * from './types.js';
+export {
+  attachCollabWebSocket,
+  type CollabWebSocketHandle,
+  type CollabWebSocketOptions,
+  insecureDevAuthenticate,
+  type StartCollabServerOptions,
+  startCollabServer,
+} from './ws-server.js';

@@ -14,7 +14,10 @@ export class LockTable {
   acquire(workflowId: string, taskId: string, holder: string, ttlMs: number): TaskLock {
     const cur = this.get(workflowId, taskId);
     if (cur && cur.holder !== holder) {
-      throw new CodexError(ErrorCodes.COLLAB_LOCKED, `Task '${taskId}' is locked by ${cur.holder} until ${new Date(cur.expiresAt).toISOString()}`);
+      throw new CodexError(
+        ErrorCodes.COLLAB_LOCKED,
+        `Task '${taskId}' is locked by ${cur.holder} until ${new Date(cur.expiresAt).toISOString()}`,
+      );
     }
     const t = this.now();
     const lock: TaskLock = { workflowId, taskId, holder, acquiredAt: cur?.acquiredAt ?? t, expiresAt: t + ttlMs };
@@ -38,7 +41,7 @@ export class LockTable {
     const wf = this.locks.get(workflowId);
     if (!wf) return [];
     const out: TaskLock[] = [];
-    for (const [id, l] of wf) if (holder === undefined || l.holder === holder) (wf.delete(id), out.push(l));
+    for (const [id, l] of wf) if (holder === undefined || l.holder === holder) wf.delete(id), out.push(l);
     return out;
   }
 
@@ -56,7 +59,9 @@ export class LockTable {
   heldByOthers(workflowId: string, userId: string): TaskLock[] {
     const wf = this.locks.get(workflowId);
     if (!wf || wf.size === 0) return [];
-    return [...wf.keys()].map((id) => this.get(workflowId, id)).filter((l): l is TaskLock => !!l && l.holder !== userId);
+    return [...wf.keys()]
+      .map((id) => this.get(workflowId, id))
+      .filter((l): l is TaskLock => !!l && l.holder !== userId);
   }
 
   list(workflowId: string): TaskLock[] {

@@ -4,21 +4,33 @@ import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import { CodexError, ErrorCodes } from '../errors.js';
-import { applyToDoc, getJson, pathKey, validatePath } from './paths.js';
-import { CLOSE_FULL, CLOSE_FORBIDDEN, CLOSE_SESSION_ENDED, decodeMessage } from './protocol/messages.js';
-import { decodeAwarenessUpdate, type AwarenessEntry } from './protocol/awareness.js';
-import { RedisBridge, type BridgeKind } from './redis-bridge.js';
-import { DocRoom, ORIGIN_REMOTE, type Conn, type DocChange, type OpOrigin } from './room.js';
-import { collabConfigSchema, presenceStateSchema, updateInputSchema } from './schemas.js';
+import { LockTable } from './locks.js';
+import { applyToDoc } from './paths.js';
+import { decodeAwarenessUpdate } from './protocol/awareness.js';
+import { CLOSE_SESSION_ENDED, decodeMessage } from './protocol/messages.js';
+import { type BridgeKind, RedisBridge } from './redis-bridge.js';
+import { DocRoom, type OpOrigin, ORIGIN_REMOTE } from './room.js';
+import { collabConfigSchema } from './schemas.js';
 import { Session } from './session.js';
+import { SocketHub } from './sockets.js';
 import { CollabStore } from './store.js';
 import { createStrategy } from './strategies/index.js';
-import { LockTable } from './locks.js';
-import { handleFrame, type WireHost } from './connection.js';
 import type {
-  AppliedUpdate, ApplyResult, AuditEntry, AuditQuery, CollabConfig, CursorPosition, CustomResolver, Participant, Role,
-  SessionInfo, StrategyName, TaskLock, UpdateInput,
+  AppliedUpdate,
+  ApplyResult,
+  AuditEntry,
+  AuditQuery,
+  CollabConfig,
+  CursorPosition,
+  CustomResolver,
+  Participant,
+  Role,
+  SessionInfo,
+  StrategyName,
+  TaskLock,
+  UpdateInput,
 } from './types.js';
+import { applyOps, parseOp } from './writes.js';
 
 export interface CollaborationManagerOptions {
   /** SQLite file for documents, roles and the audit trail (default `:memory:`). */
@@ -41,36 +53,61 @@ export interface CollaborationEvents {
   'session:ended': (e: { sessionId: string; workflowId: string; reason: 'timeout' | 'ended' | 'closed' }) => void;
   'participant:joined': (e: { sessionId: string; workflowId: string; participant: Participant }) => void;
   'participant:left': (e: { sessionId: string; workflowId: string; participantId: string }) => void;
-  'cursor:moved': (e: { sessionId: string; workflowId: string; participantId: string; position: CursorPosition; selectedTaskId?: string }) => void;
-  'presence:changed': (e: { sessionId: string; workflowId: string; participantId: string; activity?: Participant['activity']; selectedTaskId?: string }) => void;
+  'cursor:moved': (e: {
+    sessionId: string;
+    workflowId: string;
+    participantId: string;
+    position: CursorPosition;
+    selectedTaskId?: string;
+  }) => void;
+  'presence:changed': (e: {
+    sessionId: string;
+    workflowId: string;
+    participantId: string;
+    activity?: Participant['activity'];
+    selectedTaskId?: string;
+  }) => void;
   'updates:broadcast': (e: { sessionId: string; workflowId: string; updates: AppliedUpdate[] }) => void;
-  'update:rejected': (e: { sessionId?: string; workflowId: string; userId: string; path?: string; code: string; reason: string }) => void;
+  'update:rejected': (e: {
+    sessionId?: string;
+    workflowId: string;
+    userId: string;
+    path?: string;
+    code: string;
+    reason: string;
+  }) => void;
   'lock:acquired': (l: TaskLock) => void;
   'lock:released': (l: TaskLock & { reason: 'released' | 'disconnect' | 'session-ended' }) => void;
   'lock:expired': (l: TaskLock) => void;
 }
 
-export class CollaborationManager extends EventEmitter<CollaborationEvents> implements WireHost {
+export class CollaborationManager extends EventEmitter<CollaborationEvents> {
   readonly config: CollabConfig;
   readonly store: CollabStore;
   private readonly ownsStore: boolean;
-  private readonly sessions = new Map<string, Session>();
-  private readonly active = new Map<string, Session>();
+  /** @internal */ readonly sessions = new Map<string, Session>();
+  /** @internal */ readonly active = new Map<string, Session>();
   private readonly rooms = new Map<string, DocRoom>();
   readonly locks: LockTable;
   private readonly bridge?: RedisBridge;
   private readonly sweeper: NodeJS.Timeout;
   private pending = new Map<string, AppliedUpdate[]>();
   private flushScheduled = false;
+  private readonly sockets = new SocketHub(this);
 
-  constructor(config: Partial<CollabConfig> = {}, private readonly opts: CollaborationManagerOptions = {}) {
+  constructor(
+    config: Partial<CollabConfig> = {},
+    private readonly opts: CollaborationManagerOptions = {},
+  ) {
     super();
     this.config = collabConfigSchema.parse(config);
     this.ownsStore = !opts.store;
     this.store = opts.store ?? new CollabStore(opts.storePath ?? ':memory:');
     this.locks = new LockTable((l) => this.emit('lock:expired', l));
     if (opts.redis) {
-      this.bridge = new RedisBridge(opts.redis, opts.redisKeyPrefix ?? 'codexos', randomUUID(), (wf, kind, p) => this.onBridge(wf, kind, p));
+      this.bridge = new RedisBridge(opts.redis, opts.redisKeyPrefix ?? 'codexos', randomUUID(), (wf, kind, p) =>
+        this.onBridge(wf, kind, p),
+      );
     }
     const every = Math.max(20, Math.min(30_000, Math.floor(this.config.sessionTimeout / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
@@ -80,10 +117,17 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
   // ---- sessions -------------------------------------------------------------------------------------------
 
   /** Start a session on a workflow (or join the active one: one session per workflow at a time). */
-  async createSession(workflowId: string, userId: string, opts: { conflictResolution?: StrategyName; resolver?: CustomResolver } = {}): Promise<SessionInfo> {
+  async createSession(
+    workflowId: string,
+    userId: string,
+    opts: { conflictResolution?: StrategyName; resolver?: CustomResolver } = {},
+  ): Promise<SessionInfo> {
     const existing = this.active.get(workflowId);
     if (existing) return this.joinSession(existing.id, userId);
-    const strategy = createStrategy(opts.conflictResolution ?? this.config.conflictResolution, opts.resolver ?? this.opts.resolver);
+    const strategy = createStrategy(
+      opts.conflictResolution ?? this.config.conflictResolution,
+      opts.resolver ?? this.opts.resolver,
+    );
     const now = Date.now();
     const session = new Session(randomUUID(), workflowId, strategy, userId, now);
     this.sessions.set(session.id, session);
@@ -100,11 +144,18 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     return s.info();
   }
 
-  private join(s: Session, userId: string, tokenRole?: Role): Participant {
+  /** @internal */ join(s: Session, userId: string, tokenRole?: Role): Participant {
     if (!s.participants.has(userId) && s.participants.size >= this.config.maxParticipants) {
-      throw new CodexError(ErrorCodes.COLLAB_FULL, `Session ${s.id} is full: maxParticipants is ${this.config.maxParticipants}`);
+      throw new CodexError(
+        ErrorCodes.COLLAB_FULL,
+        `Session ${s.id} is full: maxParticipants is ${this.config.maxParticipants}`,
+      );
     }
-    const { participant, isNew } = s.addParticipant(userId, tokenRole ?? this.roleFor(s.workflowId, userId), Date.now());
+    const { participant, isNew } = s.addParticipant(
+      userId,
+      tokenRole ?? this.roleFor(s.workflowId, userId),
+      Date.now(),
+    );
     s.touch(Date.now());
     if (isNew) {
       this.audit({ workflowId: s.workflowId, sessionId: s.id, userId, action: 'join', detail: participant.role });
@@ -118,9 +169,10 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     this.leave(s, userId);
   }
 
-  private leave(s: Session, userId: string): void {
+  /** @internal */ leave(s: Session, userId: string): void {
     if (!s.participants.delete(userId)) return;
-    for (const l of this.locks.releaseAll(s.workflowId, userId)) this.emit('lock:released', { ...l, reason: 'disconnect' });
+    for (const l of this.locks.releaseAll(s.workflowId, userId))
+      this.emit('lock:released', { ...l, reason: 'disconnect' });
     this.audit({ workflowId: s.workflowId, sessionId: s.id, userId, action: 'leave' });
     this.emit('participant:left', { sessionId: s.id, workflowId: s.workflowId, participantId: userId });
   }
@@ -133,7 +185,13 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     const room = this.rooms.get(s.workflowId);
     if (room) for (const c of [...room.conns]) c.ws.close(CLOSE_SESSION_ENDED, `session ${reason}`);
     for (const l of this.locks.releaseAll(s.workflowId)) this.emit('lock:released', { ...l, reason: 'session-ended' });
-    this.audit({ workflowId: s.workflowId, sessionId, userId: 'system', action: 'session', detail: `ended (${reason})` });
+    this.audit({
+      workflowId: s.workflowId,
+      sessionId,
+      userId: 'system',
+      action: 'session',
+      detail: `ended (${reason})`,
+    });
     this.emit('session:ended', { sessionId, workflowId: s.workflowId, reason });
   }
 
@@ -149,7 +207,7 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     return this.requireSession(sessionId).info().participants;
   }
 
-  private requireSession(sessionId: string): Session {
+  /** @internal */ requireSession(sessionId: string): Session {
     const s = this.sessions.get(sessionId);
     if (!s) throw new CodexError(ErrorCodes.COLLAB_SESSION, `Unknown session ${sessionId}`);
     if (s.state !== 'active') throw new CodexError(ErrorCodes.COLLAB_SESSION, `Session ${sessionId} has ended`);
@@ -158,7 +216,8 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
 
   private sweep(): void {
     const now = Date.now();
-    for (const s of this.active.values()) if (now - s.lastActivityAt >= this.config.sessionTimeout) void this.endSession(s.id, 'timeout');
+    for (const s of this.active.values())
+      if (now - s.lastActivityAt >= this.config.sessionTimeout) void this.endSession(s.id, 'timeout');
     this.locks.sweep();
   }
 
@@ -196,66 +255,11 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     const p = s.participants.get(userId);
     if (!p) throw new CodexError(ErrorCodes.COLLAB_SESSION, `${userId} has not joined session ${sessionId}`);
     const room = await this.room(s.workflowId);
-    const inputs = (Array.isArray(update) ? update : [update]).map((u) => this.parseOp(u));
-    return this.applyOps(s, room, userId, p.role, inputs);
+    const inputs = (Array.isArray(update) ? update : [update]).map((u) => parseOp(u));
+    return applyOps(this, s, room, userId, p.role, inputs);
   }
 
-  private parseOp(u: unknown): UpdateInput {
-    const r = updateInputSchema.safeParse(u);
-    if (!r.success) throw new CodexError(ErrorCodes.COLLAB, `Invalid update: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    validatePath(r.data.path);
-    return r.data as UpdateInput;
-  }
-
-  private applyOps(s: Session, room: DocRoom, userId: string, role: Role, inputs: UpdateInput[]): ApplyResult {
-    for (const op of inputs) this.checkWrite(s, userId, role, pathKey(op.path), op.path[0] === 'tasks' ? String(op.path[1]) : undefined);
-    const applied: AppliedUpdate[] = [];
-    const origin: OpOrigin = { kind: 'op', userId };
-    for (const input of inputs) {
-      const prims = s.strategy.resolve(input, {
-        userId,
-        concurrent: s.concurrentSince(input.baseVersion ?? s.version),
-        view: { doc: room.doc, version: s.version, get: (path) => getJson(room.doc, path) },
-      });
-      if (prims.length === 0) continue;
-      const version = s.version + 1;
-      const now = Date.now();
-      const batch: AppliedUpdate[] = [];
-      room.doc.transact(() => {
-        for (const prim of prims) {
-          validatePath(prim.path);
-          const oldValue = getJson(room.doc, prim.path);
-          if (!applyToDoc(room.doc, prim)) continue;
-          const value = prim.operation.type === 'delete' ? undefined : getJson(room.doc, prim.operation.type === 'move' ? [...prim.path.slice(0, -1), prim.operation.to ?? 0] : prim.path);
-          batch.push({ operation: prim.operation, path: prim.path, value, userId, sessionId: s.id, workflowId: s.workflowId, version, timestamp: now, source: 'op', id: input.id });
-          this.audit({ workflowId: s.workflowId, sessionId: s.id, userId, at: now, action: prim.operation.type, path: pathKey(prim.path), oldValue, newValue: value });
-        }
-      }, origin);
-      if (batch.length === 0) continue;
-      s.version = version;
-      s.record(batch);
-      applied.push(...batch);
-    }
-    s.touch(Date.now(), userId);
-    if (applied.length) this.queueBroadcast(s, applied);
-    return { applied: applied.length > 0, version: s.version, updates: applied, reason: applied.length ? undefined : 'superseded by a concurrent update' };
-  }
-
-  /** Role and lock checks shared by ops and Yjs updates; rejections are audited and emitted. */
-  private checkWrite(s: Session, userId: string, role: Role, path: string | undefined, taskId: string | undefined): void {
-    let err: CodexError | undefined;
-    if (role === 'viewer') err = new CodexError(ErrorCodes.COLLAB_FORBIDDEN, `${userId} is a viewer of workflow ${s.workflowId} and cannot edit it`);
-    else if (taskId !== undefined) {
-      const lock = this.locks.get(s.workflowId, taskId);
-      if (lock && lock.holder !== userId) err = new CodexError(ErrorCodes.COLLAB_LOCKED, `Task '${taskId}' is locked by ${lock.holder}`);
-    }
-    if (!err) return;
-    this.audit({ workflowId: s.workflowId, sessionId: s.id, userId, action: 'rejected', path, detail: err.message });
-    this.emit('update:rejected', { sessionId: s.id, workflowId: s.workflowId, userId, path, code: err.code, reason: err.message });
-    throw err;
-  }
-
-  private queueBroadcast(s: Session, updates: AppliedUpdate[]): void {
+  /** @internal */ queueBroadcast(s: Session, updates: AppliedUpdate[]): void {
     if (this.listenerCount('updates:broadcast') === 0) return;
     const list = this.pending.get(s.id);
     if (list) list.push(...updates);
@@ -266,7 +270,8 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
       this.flushScheduled = false;
       const pending = this.pending;
       this.pending = new Map();
-      for (const [sessionId, list] of pending) this.emit('updates:broadcast', { sessionId, workflowId: list[0].workflowId, updates: list });
+      for (const [sessionId, list] of pending)
+        this.emit('updates:broadcast', { sessionId, workflowId: list[0].workflowId, updates: list });
     });
   }
 
@@ -279,7 +284,13 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     p.cursor = position;
     if (selectedTaskId !== undefined) p.selectedTaskId = selectedTaskId;
     s.touch(Date.now(), userId);
-    this.emit('cursor:moved', { sessionId, workflowId: s.workflowId, participantId: userId, position, selectedTaskId: p.selectedTaskId });
+    this.emit('cursor:moved', {
+      sessionId,
+      workflowId: s.workflowId,
+      participantId: userId,
+      position,
+      selectedTaskId: p.selectedTaskId,
+    });
   }
 
   setActivity(sessionId: string, userId: string, activity: Participant['activity']): void {
@@ -288,17 +299,31 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     if (!p) throw new CodexError(ErrorCodes.COLLAB_SESSION, `${userId} has not joined session ${sessionId}`);
     p.activity = activity;
     s.touch(Date.now(), userId);
-    this.emit('presence:changed', { sessionId, workflowId: s.workflowId, participantId: userId, activity, selectedTaskId: p.selectedTaskId });
+    this.emit('presence:changed', {
+      sessionId,
+      workflowId: s.workflowId,
+      participantId: userId,
+      activity,
+      selectedTaskId: p.selectedTaskId,
+    });
   }
 
   lockTask(sessionId: string, taskId: string, userId: string, ttlMs = this.opts.lockTtlMs ?? 30_000): TaskLock {
     const s = this.requireSession(sessionId);
     const p = s.participants.get(userId);
     if (!p) throw new CodexError(ErrorCodes.COLLAB_SESSION, `${userId} has not joined session ${sessionId}`);
-    if (p.role === 'viewer') throw new CodexError(ErrorCodes.COLLAB_FORBIDDEN, `${userId} is a viewer and cannot lock tasks`);
+    if (p.role === 'viewer')
+      throw new CodexError(ErrorCodes.COLLAB_FORBIDDEN, `${userId} is a viewer and cannot lock tasks`);
     const lock = this.locks.acquire(s.workflowId, taskId, userId, ttlMs);
     s.touch(Date.now(), userId);
-    this.audit({ workflowId: s.workflowId, sessionId, userId, action: 'lock', path: `tasks.${taskId}`, detail: `until ${lock.expiresAt}` });
+    this.audit({
+      workflowId: s.workflowId,
+      sessionId,
+      userId,
+      action: 'lock',
+      path: `tasks.${taskId}`,
+      detail: `until ${lock.expiresAt}`,
+    });
     this.emit('lock:acquired', lock);
     return lock;
   }
@@ -322,21 +347,39 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     return (await this.room(workflowId)).doc;
   }
 
-  async getDocument(workflowId: string): Promise<{ tasks: Record<string, unknown>; positions: Record<string, unknown>; meta: Record<string, unknown> }> {
+  async getDocument(
+    workflowId: string,
+  ): Promise<{ tasks: Record<string, unknown>; positions: Record<string, unknown>; meta: Record<string, unknown> }> {
     const doc = await this.getYDoc(workflowId);
-    return { tasks: doc.getMap('tasks').toJSON(), positions: doc.getMap('positions').toJSON(), meta: doc.getMap('meta').toJSON() };
+    return {
+      tasks: doc.getMap('tasks').toJSON(),
+      positions: doc.getMap('positions').toJSON(),
+      meta: doc.getMap('meta').toJSON(),
+    };
   }
 
   /** Fill an empty document from a workflow definition (tasks keyed by id; dependencies as arrays). */
-  async seedDocument(workflowId: string, definition: { name?: string; version?: string; tasks: Array<{ id: string } & Record<string, unknown>> }): Promise<boolean> {
+  async seedDocument(
+    workflowId: string,
+    definition: { name?: string; version?: string; tasks: Array<{ id: string } & Record<string, unknown>> },
+  ): Promise<boolean> {
     const doc = await this.getYDoc(workflowId);
     const tasks = doc.getMap('tasks');
     if (tasks.size > 0) return false;
-    doc.transact(() => {
-      for (const t of definition.tasks) applyToDoc(doc, { operation: { type: 'set' }, path: ['tasks', t.id], value: { ...t, dependencies: (t.dependencies as string[]) ?? [] } });
-      applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'name'], value: definition.name ?? workflowId });
-      if (definition.version) applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'version'], value: definition.version });
-    }, { kind: 'op', userId: 'system' } satisfies OpOrigin);
+    doc.transact(
+      () => {
+        for (const t of definition.tasks)
+          applyToDoc(doc, {
+            operation: { type: 'set' },
+            path: ['tasks', t.id],
+            value: { ...t, dependencies: (t.dependencies as string[]) ?? [] },
+          });
+        applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'name'], value: definition.name ?? workflowId });
+        if (definition.version)
+          applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'version'], value: definition.version });
+      },
+      { kind: 'op', userId: 'system' } satisfies OpOrigin,
+    );
     return true;
   }
 
@@ -344,16 +387,16 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     return this.store.queryAudit(q);
   }
 
-  private audit(e: Omit<AuditEntry, 'at'> & { at?: number }): void {
+  /** @internal */ audit(e: Omit<AuditEntry, 'at'> & { at?: number }): void {
     this.store.audit({ ...e, at: e.at ?? Date.now() });
   }
 
-  private async room(workflowId: string): Promise<DocRoom> {
+  /** @internal */ async room(workflowId: string): Promise<DocRoom> {
     let room = this.rooms.get(workflowId);
     if (room) return room;
     room = new DocRoom(workflowId, this.store, {
-      onConnChanges: (conn, changes) => this.onConnChanges(conn, changes),
-      onPresence: (conn, entries) => this.onPresence(conn, entries),
+      onConnChanges: (conn, changes) => this.sockets.onConnChanges(conn, changes),
+      onPresence: (conn, entries) => this.sockets.onPresence(conn, entries),
       publish: this.bridge ? (kind, payload) => this.bridge?.publish(workflowId, kind, payload) : undefined,
     });
     this.rooms.set(workflowId, room);
@@ -370,7 +413,8 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     if (!room) return;
     try {
       if (kind === 'update') Y.applyUpdate(room.doc, payload, ORIGIN_REMOTE);
-      else if (kind === 'sync-request') this.bridge?.publish(workflowId, 'update', Y.encodeStateAsUpdate(room.doc, payload));
+      else if (kind === 'sync-request')
+        this.bridge?.publish(workflowId, 'update', Y.encodeStateAsUpdate(room.doc, payload));
       else {
         const msg = decodeMessage(payload);
         if (msg.type === 'awareness') room.applyRemoteAwareness(decodeAwarenessUpdate(msg.payload));
@@ -380,105 +424,9 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> impl
     }
   }
 
-  private onConnChanges(conn: Conn, changes: DocChange[]): void {
-    const s = this.sessions.get(conn.sessionId);
-    if (!s) return;
-    const now = Date.now();
-    const updates = changes.map<AppliedUpdate>((c) => ({
-      operation: { type: c.type }, path: c.path, value: c.newValue, userId: conn.userId, sessionId: s.id, workflowId: s.workflowId, version: s.version, timestamp: now, source: 'yjs',
-    }));
-    for (const c of changes) this.audit({ workflowId: s.workflowId, sessionId: s.id, userId: conn.userId, at: now, action: c.type, path: pathKey(c.path), oldValue: c.oldValue, newValue: c.newValue });
-    s.touch(now, conn.userId);
-    this.queueBroadcast(s, updates);
-  }
-
-  private onPresence(conn: Conn | undefined, entries: AwarenessEntry[]): void {
-    if (!conn) return;
-    const s = this.sessions.get(conn.sessionId);
-    if (!s) return;
-    s.touch(Date.now(), conn.userId);
-    const p = s.participants.get(conn.userId);
-    if (!p) return;
-    for (const e of entries) {
-      if (e.state === 'null') continue;
-      let parsed: ReturnType<typeof presenceStateSchema.safeParse>;
-      try {
-        parsed = presenceStateSchema.safeParse(JSON.parse(e.state));
-      } catch {
-        continue;
-      }
-      if (!parsed.success) continue;
-      const st = parsed.data;
-      if (st.cursor && (st.cursor.x !== p.cursor?.x || st.cursor.y !== p.cursor?.y)) {
-        p.cursor = st.cursor;
-        if (st.selectedTaskId) p.selectedTaskId = st.selectedTaskId;
-        this.emit('cursor:moved', { sessionId: s.id, workflowId: s.workflowId, participantId: conn.userId, position: st.cursor, selectedTaskId: p.selectedTaskId });
-      }
-      if (st.activity || st.selectedTaskId) {
-        p.activity = st.activity ?? p.activity;
-        p.selectedTaskId = st.selectedTaskId ?? p.selectedTaskId;
-        this.emit('presence:changed', { sessionId: s.id, workflowId: s.workflowId, participantId: conn.userId, activity: p.activity, selectedTaskId: p.selectedTaskId });
-      }
-    }
-  }
-
-  // ---- WebSocket connections (see ws-server.ts) -----------------------------------------------------------
-
-  /** Attach an upgraded, authenticated socket to a workflow's document. */
-  async connect(ws: WebSocket, workflowId: string, identity: { userId: string; role?: Role }): Promise<void> {
-    if (!this.config.enableRealtime) return void ws.close(CLOSE_FORBIDDEN, 'realtime collaboration is disabled');
-    // Buffer frames that arrive while the session and document load.
-    const early: Buffer[] = [];
-    const buffer = (d: Buffer) => early.push(d);
-    ws.on('message', buffer);
-    let s: Session;
-    let participant: Participant;
-    try {
-      const active = this.active.get(workflowId);
-      if (!active) await this.createSession(workflowId, identity.userId);
-      s = this.active.get(workflowId) as Session;
-      participant = this.join(s, identity.userId, identity.role);
-    } catch (err) {
-      const code = err instanceof CodexError && err.code === ErrorCodes.COLLAB_FULL ? CLOSE_FULL : CLOSE_FORBIDDEN;
-      return void ws.close(code, (err as Error).message.slice(0, 120));
-    }
-    const room = await this.room(workflowId);
-    const conn: Conn = { ws, userId: identity.userId, role: identity.role ?? participant.role, workflowId, sessionId: s.id, closed: false };
-    participant.connections++;
-    ws.off('message', buffer);
-    ws.on('message', (data: Buffer) => handleFrame(this, room, conn, data));
-    ws.on('close', () => this.disconnect(conn, room));
-    room.addConn(conn);
-    for (const d of early) handleFrame(this, room, conn, d);
-  }
-
-  private disconnect(conn: Conn, room: DocRoom): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    room.removeConn(conn);
-    const s = this.sessions.get(conn.sessionId);
-    const p = s?.participants.get(conn.userId);
-    if (!s || !p) return;
-    if (--p.connections <= 0 && s.state === 'active') this.leave(s, conn.userId);
-  }
-
-  /** WireHost: a Yjs update from a connection (roles and locks enforced). Returns false when refused. */
-  canWrite(conn: Conn, touchedTasks: () => string[]): boolean {
-    const s = this.sessions.get(conn.sessionId);
-    if (!s || s.state !== 'active') return false;
-    try {
-      this.checkWrite(s, conn.userId, conn.role, undefined, undefined);
-      if (this.locks.heldByOthers(s.workflowId, conn.userId).length) for (const t of touchedTasks()) this.checkWrite(s, conn.userId, conn.role, `tasks.${t}`, t);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** WireHost: an op message from a connection. */
-  applyOpFromWire(conn: Conn, room: DocRoom, raw: unknown): ApplyResult {
-    const s = this.requireSession(conn.sessionId);
-    return this.applyOps(s, room, conn.userId, conn.role, [this.parseOp(raw)]);
+  /** Attach an upgraded, authenticated socket to a workflow's document (see ws-server.ts, sockets.ts). */
+  connect(ws: WebSocket, workflowId: string, identity: { userId: string; role?: Role }): Promise<void> {
+    return this.sockets.connect(ws, workflowId, identity);
   }
 
   async close(): Promise<void> {

@@ -67,10 +67,14 @@ function parentOf(doc: Y.Doc, path: Path, create: boolean): Y.Map<unknown> | Y.A
 
 export function validatePath(path: Path): void {
   if (path.length < 2 || !DOC_ROOTS.includes(path[0] as (typeof DOC_ROOTS)[number])) {
-    throw new CodexError(ErrorCodes.COLLAB, `Invalid path '${pathKey(path)}': it must start with one of ${DOC_ROOTS.join(', ')} and name a field`);
+    throw new CodexError(
+      ErrorCodes.COLLAB,
+      `Invalid path '${pathKey(path)}': it must start with one of ${DOC_ROOTS.join(', ')} and name a field`,
+    );
   }
   for (const k of path) {
-    if (k === '__proto__' || k === 'constructor' || k === 'prototype') throw new CodexError(ErrorCodes.UNSAFE_KEY, `Unsafe path segment '${k}'`);
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype')
+      throw new CodexError(ErrorCodes.UNSAFE_KEY, `Unsafe path segment '${k}'`);
   }
 }
 

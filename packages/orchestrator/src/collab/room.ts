@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import { DOC_ROOTS, fromY } from './paths.js';
-import { encodeAwarenessMessage, KEEPALIVE_FRAME, type AwarenessEntry } from './protocol/awareness.js';
-import { encodeSync, SYNC_STEP1, SYNC_UPDATE } from './protocol/messages.js';
 import { PresenceTable } from './presence.js';
+import { type AwarenessEntry, encodeAwarenessMessage, KEEPALIVE_FRAME } from './protocol/awareness.js';
+import { Outgoing } from './protocol/frames.js';
+import { encodeSync, SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE } from './protocol/messages.js';
 import type { CollabStore } from './store.js';
 import type { OperationType, Path, Role } from './types.js';
 
@@ -19,6 +21,8 @@ export interface Conn {
   closed: boolean;
   /** Set when the server decided to close it: later frames are ignored. */
   dropped?: boolean;
+  /** The TCP socket when broadcasts may write pre-framed bytes to it (see protocol/frames.ts). */
+  raw?: Socket;
 }
 
 /** Transaction origins other than connections. */
@@ -57,6 +61,9 @@ export class DocRoom {
   private fastTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private readonly ticker: NodeJS.Timeout;
   private tick = 0;
+  // Encoded once per document version and shared by every joiner until the next update.
+  private cachedStep1?: Outgoing;
+  private cachedFullState?: Outgoing;
 
   constructor(
     readonly workflowId: string,
@@ -64,7 +71,8 @@ export class DocRoom {
     private readonly hooks: RoomHooks,
   ) {
     const stored = store.loadDoc(workflowId);
-    if (stored.length > 0) Y.applyUpdate(this.doc, stored.length === 1 ? stored[0] : Y.mergeUpdates(stored), ORIGIN_LOAD);
+    if (stored.length > 0)
+      Y.applyUpdate(this.doc, stored.length === 1 ? stored[0] : Y.mergeUpdates(stored), ORIGIN_LOAD);
     this.sinceCompact = stored.length;
     this.doc.on('update', (update: Uint8Array, origin: unknown) => this.onUpdate(update, origin));
     for (const root of DOC_ROOTS) this.doc.getMap(root).observeDeep((events, txn) => this.observe(root, events, txn));
@@ -73,10 +81,9 @@ export class DocRoom {
   }
 
   private onUpdate(update: Uint8Array, origin: unknown): void {
-    if (this.conns.size > 0) {
-      const frame = encodeSync(SYNC_UPDATE, update);
-      for (const c of this.conns) if (c !== origin) send(c, frame);
-    }
+    this.cachedStep1 = undefined;
+    this.cachedFullState = undefined;
+    if (this.conns.size > 0) this.broadcast(new Outgoing(encodeSync(SYNC_UPDATE, update)), origin as Conn | undefined);
     this.store.appendUpdate(this.workflowId, update);
     if (origin !== ORIGIN_REMOTE) this.hooks.publish?.('update', update);
     if (++this.sinceCompact >= COMPACT_EVERY) {
@@ -94,7 +101,12 @@ export class DocRoom {
       if (ev.target instanceof Y.Map) {
         for (const [key, ch] of ev.changes.keys) {
           const type: OperationType = ch.action === 'delete' ? 'delete' : 'set';
-          changes.push({ type, path: [...base, key], oldValue: fromY(ch.oldValue), newValue: type === 'set' ? fromY((ev.target as Y.Map<unknown>).get(key)) : undefined });
+          changes.push({
+            type,
+            path: [...base, key],
+            oldValue: fromY(ch.oldValue),
+            newValue: type === 'set' ? fromY((ev.target as Y.Map<unknown>).get(key)) : undefined,
+          });
         }
       } else {
         let index = 0;
@@ -104,7 +116,8 @@ export class DocRoom {
             const items = Array.isArray(d.insert) ? d.insert : [d.insert];
             items.forEach((v, i) => changes.push({ type: 'insert', path: [...base, index + i], newValue: fromY(v) }));
             index += items.length;
-          } else if (d.delete) for (let i = 0; i < d.delete; i++) changes.push({ type: 'delete', path: [...base, index] });
+          } else if (d.delete)
+            for (let i = 0; i < d.delete; i++) changes.push({ type: 'delete', path: [...base, index] });
         }
       }
     }
@@ -113,7 +126,8 @@ export class DocRoom {
 
   addConn(conn: Conn): void {
     this.conns.add(conn);
-    send(conn, encodeSync(SYNC_STEP1, Y.encodeStateVector(this.doc)));
+    this.cachedStep1 ??= new Outgoing(encodeSync(SYNC_STEP1, Y.encodeStateVector(this.doc)));
+    send(conn, this.cachedStep1);
     const states = this.presence.all();
     if (states.length) send(conn, encodeAwarenessMessage(states));
   }
@@ -142,6 +156,15 @@ export class DocRoom {
       this.hooks.onPresence(undefined, changed);
     }
     this.presence.takeFast();
+  }
+
+  /** Sync step 2 answering a state vector; a joiner with an empty document gets the cached full state. */
+  syncStep2For(stateVector: Uint8Array): Outgoing {
+    if (stateVector.length === 1 && stateVector[0] === 0) {
+      this.cachedFullState ??= new Outgoing(encodeSync(SYNC_STEP2, Y.encodeStateAsUpdate(this.doc)));
+      return this.cachedFullState;
+    }
+    return new Outgoing(encodeSync(SYNC_STEP2, Y.encodeStateAsUpdate(this.doc, stateVector)));
   }
 
   sendPresenceTo(conn: Conn): void {
@@ -180,18 +203,22 @@ export class DocRoom {
     }
   }
 
-  broadcast(frame: Uint8Array, except: Conn | undefined): void {
-    for (const c of this.conns) if (c !== except) send(c, frame);
+  broadcast(frame: Uint8Array | Outgoing, except: Conn | undefined): void {
+    const msg = frame instanceof Outgoing ? frame : new Outgoing(frame);
+    for (const c of this.conns) if (c !== except) send(c, msg);
   }
 
   destroy(): void {
     clearInterval(this.ticker);
-    if (this.fastTimer) (clearTimeout(this.fastTimer as NodeJS.Timeout), clearImmediate(this.fastTimer as NodeJS.Immediate));
+    if (this.fastTimer)
+      clearTimeout(this.fastTimer as NodeJS.Timeout), clearImmediate(this.fastTimer as NodeJS.Immediate);
     this.doc.destroy();
   }
 }
 
-export function send(conn: Conn, frame: Uint8Array): void {
+export function send(conn: Conn, msg: Uint8Array | Outgoing): void {
   if (conn.closed || conn.ws.readyState !== 1) return;
-  conn.ws.send(frame);
+  if (!(msg instanceof Outgoing)) conn.ws.send(msg);
+  else if (conn.raw) conn.raw.write(msg.frame);
+  else conn.ws.send(msg.data);
 }

@@ -16,11 +16,16 @@ const key = z.union([z.string().max(200), z.number().int().min(0).max(1_000_000)
 export const updateInputSchema = z
   .object({
     id: z.string().max(200).optional(),
-    operation: z.object({ type: z.enum(['set', 'insert', 'delete', 'move']), to: z.number().int().min(0).optional() }).strict(),
+    operation: z
+      .object({ type: z.enum(['set', 'insert', 'delete', 'move']), to: z.number().int().min(0).optional() })
+      .strict(),
     path: z.array(key).min(2).max(32),
     value: z.unknown().optional(),
     baseVersion: z.number().int().min(0).optional(),
-    timestamp: z.object({ wall: z.number(), logical: z.number().int().min(0), node: z.string().max(200) }).strict().optional(),
+    timestamp: z
+      .object({ wall: z.number(), logical: z.number().int().min(0), node: z.string().max(200) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -32,7 +37,11 @@ export const presenceStateSchema = z
     cursor: cursorSchema.nullish(),
     selectedTaskId: z.string().nullish(),
     activity: z
-      .union([z.object({ kind: z.literal('idle') }), z.object({ kind: z.literal('viewing') }), z.object({ kind: z.literal('editing'), taskId: z.string() })])
+      .union([
+        z.object({ kind: z.literal('idle') }),
+        z.object({ kind: z.literal('viewing') }),
+        z.object({ kind: z.literal('editing'), taskId: z.string() }),
+      ])
       .nullish(),
   })
   .passthrough();

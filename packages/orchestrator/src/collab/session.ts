@@ -40,7 +40,14 @@ export class Session {
       cur.role = role;
       return { participant: cur, isNew: false };
     }
-    const participant: Participant = { userId, role, joinedAt: now, lastActiveAt: now, connections: 0, activity: { kind: 'idle' } };
+    const participant: Participant = {
+      userId,
+      role,
+      joinedAt: now,
+      lastActiveAt: now,
+      connections: 0,
+      activity: { kind: 'idle' },
+    };
     this.participants.set(userId, participant);
     return { participant, isNew: true };
   }

@@ -99,7 +99,17 @@ export class CollabStore {
     this.db.transaction(() => {
       for (const [wf, u] of updates) this.stmts.insUpdate.run(wf, u);
       for (const a of audits) {
-        this.stmts.insAudit.run(a.workflowId, a.sessionId ?? null, a.userId, a.at, a.action, a.path ?? null, enc(a.oldValue), enc(a.newValue), a.detail ?? null);
+        this.stmts.insAudit.run(
+          a.workflowId,
+          a.sessionId ?? null,
+          a.userId,
+          a.at,
+          a.action,
+          a.path ?? null,
+          enc(a.oldValue),
+          enc(a.newValue),
+          a.detail ?? null,
+        );
       }
     })();
   }
@@ -110,7 +120,8 @@ export class CollabStore {
     const out: Uint8Array[] = [];
     const snap = this.stmts.snapshot.get(workflowId) as { snapshot: Buffer } | undefined;
     if (snap) out.push(new Uint8Array(snap.snapshot));
-    for (const r of this.stmts.updates.iterate(workflowId) as Iterable<{ data: Buffer }>) out.push(new Uint8Array(r.data));
+    for (const r of this.stmts.updates.iterate(workflowId) as Iterable<{ data: Buffer }>)
+      out.push(new Uint8Array(r.data));
     return out;
   }
 
@@ -133,19 +144,22 @@ export class CollabStore {
   }
 
   roles(workflowId: string): Array<{ userId: string; role: Role }> {
-    return (this.stmts.roles.all(workflowId) as Array<{ user_id: string; role: Role }>).map((r) => ({ userId: r.user_id, role: r.role }));
+    return (this.stmts.roles.all(workflowId) as Array<{ user_id: string; role: Role }>).map((r) => ({
+      userId: r.user_id,
+      role: r.role,
+    }));
   }
 
   queryAudit(q: AuditQuery = {}): AuditEntry[] {
     this.flush();
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.workflowId) (where.push('workflow_id = ?'), args.push(q.workflowId));
-    if (q.userId) (where.push('user_id = ?'), args.push(q.userId));
-    if (q.sessionId) (where.push('session_id = ?'), args.push(q.sessionId));
-    if (q.action) (where.push('action = ?'), args.push(q.action));
-    if (q.pathPrefix) (where.push('substr(path, 1, ?) = ?'), args.push(q.pathPrefix.length, q.pathPrefix));
-    if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
+    if (q.workflowId) where.push('workflow_id = ?'), args.push(q.workflowId);
+    if (q.userId) where.push('user_id = ?'), args.push(q.userId);
+    if (q.sessionId) where.push('session_id = ?'), args.push(q.sessionId);
+    if (q.action) where.push('action = ?'), args.push(q.action);
+    if (q.pathPrefix) where.push('substr(path, 1, ?) = ?'), args.push(q.pathPrefix.length, q.pathPrefix);
+    if (q.since !== undefined) where.push('at >= ?'), args.push(q.since);
     const sql = `SELECT * FROM collab_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
     args.push(q.limit ?? 10_000);
     return (this.db.prepare(sql).all(...args) as AuditRow[]).map((r) => ({

@@ -18,7 +18,7 @@ export interface Hlc {
 
 /** The operation every strategy accepts (the seed's `update.operation.type` / `update.path`). */
 export interface UpdateInput {
-  operation: { type: OperationType; /** `move` only: destination index in the same array. */ to?: number };
+  operation: { type: OperationType /** `move` only: destination index in the same array. */; to?: number };
   path: Path;
   value?: unknown;
   /** The session version the author saw; concurrent ops are those applied after it. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { CollaborationManager, type CollaborationManagerOptions } from './manager.js';
 import type { Authenticate, CollabConfig, Role } from './types.js';
 
@@ -23,10 +23,17 @@ export interface CollabWebSocketHandle {
   close(): Promise<void>;
 }
 
-export function attachCollabWebSocket(server: Server, manager: CollaborationManager, opts: CollabWebSocketOptions): CollabWebSocketHandle {
+export function attachCollabWebSocket(
+  server: Server,
+  manager: CollaborationManager,
+  opts: CollabWebSocketOptions,
+): CollabWebSocketHandle {
   const prefix = (opts.path ?? '/collab').replace(/\/+$/, '');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? 16 * 1024 * 1024, perMessageDeflate: false });
-  const alive = new WeakMap<WebSocket, boolean>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxMessageBytes ?? 16 * 1024 * 1024,
+    perMessageDeflate: false,
+  });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -39,12 +46,7 @@ export function attachCollabWebSocket(server: Server, manager: CollaborationMana
       .then(
         (identity) => {
           if (!identity?.userId) return refuse(socket, 401, 'Unauthorized');
-          wss.handleUpgrade(req, socket, head, (ws) => {
-            alive.set(ws, true);
-            ws.on('pong', () => alive.set(ws, true));
-            ws.on('error', () => ws.terminate());
-            void manager.connect(ws, workflowId, identity);
-          });
+          wss.handleUpgrade(req, socket, head, (ws) => accept(ws, manager, workflowId, identity));
         },
         () => refuse(socket, 401, 'Unauthorized'),
       );
@@ -53,8 +55,9 @@ export function attachCollabWebSocket(server: Server, manager: CollaborationMana
 
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
-      if (alive.get(ws) === false) ws.terminate();
-      else (alive.set(ws, false), ws.ping());
+      const w = ws as Tracked;
+      if (w[ALIVE] === false) ws.terminate();
+      else (w[ALIVE] = false), ws.ping();
     }
   }, opts.pingIntervalMs ?? 30_000);
   pinger.unref();
@@ -68,6 +71,28 @@ export function attachCollabWebSocket(server: Server, manager: CollaborationMana
       await new Promise<void>((r) => wss.close(() => r()));
     },
   };
+}
+
+// Per-socket state lives on the socket and its listeners are shared functions: a closure per socket created in
+// the upgrade handler would keep that request (headers, URL) alive for the whole connection.
+const ALIVE = Symbol('alive');
+type Tracked = WebSocket & { [ALIVE]?: boolean };
+function onPong(this: WebSocket): void {
+  (this as Tracked)[ALIVE] = true;
+}
+function onSocketError(this: WebSocket): void {
+  this.terminate();
+}
+function accept(
+  ws: WebSocket,
+  manager: CollaborationManager,
+  workflowId: string,
+  identity: { userId: string; role?: Role },
+): void {
+  (ws as Tracked)[ALIVE] = true;
+  ws.on('pong', onPong);
+  ws.on('error', onSocketError);
+  void manager.connect(ws, workflowId, { userId: identity.userId, role: identity.role });
 }
 
 function safeDecode(s: string): string | undefined {
@@ -112,7 +137,10 @@ export async function startCollabServer(opts: StartCollabServerOptions = {}): Pr
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket endpoint: connect to /collab/<workflowId>');
   });
-  const handle = attachCollabWebSocket(server, manager, { ...opts, authenticate: opts.authenticate ?? insecureDevAuthenticate });
+  const handle = attachCollabWebSocket(server, manager, {
+    ...opts,
+    authenticate: opts.authenticate ?? insecureDevAuthenticate,
+  });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((r) => server.listen(opts.port ?? 0, host, r));
   const port = (server.address() as { port: number }).port;

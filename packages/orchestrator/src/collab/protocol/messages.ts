@@ -38,7 +38,8 @@ export function decodeMessage(buf: Uint8Array): IncomingMessage {
     switch (type) {
       case MSG_SYNC: {
         const sub = decoding.readVarUint(d);
-        if (sub !== SYNC_STEP1 && sub !== SYNC_STEP2 && sub !== SYNC_UPDATE) throw new ProtocolError(`unknown sync sub-type ${sub}`);
+        if (sub !== SYNC_STEP1 && sub !== SYNC_STEP2 && sub !== SYNC_UPDATE)
+          throw new ProtocolError(`unknown sync sub-type ${sub}`);
         msg = { type: 'sync', sub, payload: decoding.readVarUint8Array(d) };
         break;
       }

@@ -17,7 +17,11 @@ export function createStrategy(name: StrategyName, custom?: CustomResolver): Con
     case 'last-write-wins':
       return new LwwStrategy();
     case 'custom':
-      if (!custom) throw new CodexError(ErrorCodes.COLLAB, "Strategy 'custom' needs a resolver: pass { resolver } to createSession or the manager");
+      if (!custom)
+        throw new CodexError(
+          ErrorCodes.COLLAB,
+          "Strategy 'custom' needs a resolver: pass { resolver } to createSession or the manager",
+        );
       return new CustomStrategy(custom);
   }
 }

@@ -47,7 +47,8 @@ export class OtStrategy implements ConflictStrategy {
         return json1.moveOp(path, [...path.slice(0, -1), op.operation.to ?? 0]);
       case 'insert':
       case 'set':
-        if (op.operation.type === 'insert' && typeof last === 'number') return json1.insertOp(path, (op.value ?? null) as json1.Doc);
+        if (op.operation.type === 'insert' && typeof last === 'number')
+          return json1.insertOp(path, (op.value ?? null) as json1.Doc);
         // a map insert is a set
         return getY(ctx.view.doc, op.path) === undefined
           ? json1.insertOp(path, (op.value ?? null) as json1.Doc)
@@ -102,7 +103,8 @@ function fromJson1(op: json1.JSONOp, input: UpdateInput, ctx: StrategyContext): 
   const out: UpdateInput[] = [];
   for (const k of new Set([...Object.keys(before), ...Object.keys(next)])) {
     if (!(k in next)) out.push({ ...base, operation: { type: 'delete' }, path: [root, k] });
-    else if (JSON.stringify(before[k]) !== JSON.stringify(next[k])) out.push({ ...base, operation: { type: 'set' }, path: [root, k], value: next[k] });
+    else if (JSON.stringify(before[k]) !== JSON.stringify(next[k]))
+      out.push({ ...base, operation: { type: 'set' }, path: [root, k], value: next[k] });
   }
   return out;
 }
