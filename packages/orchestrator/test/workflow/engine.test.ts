@@ -281,3 +281,25 @@ describe('events', () => {
     await o.close();
   });
 });
+
+describe('store failures', () => {
+  it('a failing store write fails the run with CDX_ERR_STORE naming the cause; the orchestrator keeps working', async () => {
+    const { MemoryStore, MultiAgentOrchestrator } = await import('../../src/index.js');
+    const store = new MemoryStore();
+    let broken = true;
+    const append = store.appendTransitions.bind(store);
+    store.appendTransitions = (batch) => {
+      if (broken) throw new Error('disk full');
+      append(batch);
+    };
+    const o = new MultiAgentOrchestrator({}, { store });
+    o.registerAgent({ id: 'echo', handler: () => 1 });
+    const r = await o.executeWorkflow(chain(3));
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatchObject({ code: ErrorCodes.STORE });
+    expect(r.error?.message).toContain('disk full');
+    broken = false;
+    expect((await o.executeWorkflow(chain(3))).status).toBe('completed');
+    await o.close();
+  });
+});
