@@ -57,7 +57,7 @@ export class MultiAgentOrchestrator {
 
   constructor(config: OrchestratorConfigInput = {}, options: OrchestratorOptions = {}) {
     this.config = parseConfig(config);
-    this.store = options.store ?? createStore(this.config.store);
+    this.store = options.store ?? createStore(this.config.store, this.config.redis);
     this.pool = new AgentPool(this.config.agents, this.bus);
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
     this.models = options.models ?? new ModelManager(this.config.models, this.bus);

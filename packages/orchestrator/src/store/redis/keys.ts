@@ -1,0 +1,26 @@
+// The key layout of the Redis store. Ids go inside `{...}` so an execution's header and log share a cluster hash
+// slot, and distinct roots (`exec`, `log`) keep an id containing ':' from colliding with another key.
+
+export interface RedisKeys {
+  /** Hash: `schemaVersion` of the data under this prefix. */
+  meta: string;
+  /** Sorted set of every execution id, scored by startedAt. */
+  all: string;
+  /** Hash: one execution's header (JSON values per field). */
+  exec(executionId: string): string;
+  /** List: one execution's transitions in order (JSON, one entry each). */
+  log(executionId: string): string;
+  /** Sorted set of one workflow's execution ids, scored by startedAt. */
+  workflow(workflowId: string): string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  const p = `${prefix}:store`;
+  return {
+    meta: `${p}:meta`,
+    all: `${p}:executions`,
+    exec: (id) => `${p}:exec:{${id}}`,
+    log: (id) => `${p}:log:{${id}}`,
+    workflow: (id) => `${p}:wf:{${id}}`,
+  };
+}
