@@ -46,7 +46,11 @@ export class Batcher {
       }
       list.push({ tokens, run, resolve: resolve as (v: unknown) => void, reject });
       if (list.length >= this.opts.maxBatchSize) this.flush(key);
-      else if (!this.timers.has(key)) this.timers.set(key, setTimeout(() => this.flush(key), this.opts.windowMs));
+      else if (!this.timers.has(key))
+        this.timers.set(
+          key,
+          setTimeout(() => this.flush(key), this.opts.windowMs),
+        );
     });
   }
 
@@ -70,7 +74,11 @@ export class Batcher {
 
   private async dispatch(key: string, list: Pending[]): Promise<void> {
     try {
-      await this.opts.beforeBatch?.(key, list.length, list.reduce((s, p) => s + p.tokens, 0));
+      await this.opts.beforeBatch?.(
+        key,
+        list.length,
+        list.reduce((s, p) => s + p.tokens, 0),
+      );
     } catch (err) {
       for (const p of list) p.reject(err);
       return;

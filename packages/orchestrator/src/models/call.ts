@@ -43,7 +43,10 @@ export async function callOnce(req: ModelRequest, ctx: AttemptContext): Promise<
       }, ms);
     });
   try {
-    const res = ctx.onDelta && ctx.provider.stream ? await streamed(req, ctx, ac.signal, deadline) : await whole(req, ctx, ac.signal, deadline);
+    const res =
+      ctx.onDelta && ctx.provider.stream
+        ? await streamed(req, ctx, ac.signal, deadline)
+        : await whole(req, ctx, ac.signal, deadline);
     return fillUsage(res, ctx.estimatedInputTokens);
   } catch (err) {
     if (ctx.signal?.aborted && !timedOut) {

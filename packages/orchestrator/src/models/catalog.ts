@@ -48,9 +48,12 @@ export class ModelCatalog {
     const merged = prev ? { ...stripDerived(prev), ...definedOnly(entry) } : entry;
     const full = catalogModelSchema.safeParse(merged);
     if (!full.success) {
-      throw new CodexError(ErrorCodes.CONFIG_INVALID, `Catalog entry '${entry.id}' is incomplete or invalid: ${full.error.issues
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`);
+      throw new CodexError(
+        ErrorCodes.CONFIG_INVALID,
+        `Catalog entry '${entry.id}' is incomplete or invalid: ${full.error.issues
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
     }
     return this.set(full.data as CatalogModel);
   }
@@ -69,7 +72,8 @@ export class ModelCatalog {
       throw new CodexError(ErrorCodes.CONFIG_INVALID, `Cannot read catalog file '${path}': ${(err as Error).message}`);
     }
     const parsed = z.array(catalogOverrideSchema).safeParse(raw);
-    if (!parsed.success) throw new CodexError(ErrorCodes.CONFIG_INVALID, `Catalog file '${path}' is invalid: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new CodexError(ErrorCodes.CONFIG_INVALID, `Catalog file '${path}' is invalid: ${parsed.error.message}`);
     for (const e of parsed.data) this.upsert(e);
   }
 

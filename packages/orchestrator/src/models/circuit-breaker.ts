@@ -61,7 +61,8 @@ export class CircuitBreaker {
     }
     if (this.current === 'open') return;
     this.push(false);
-    if (this.outcomes.length >= this.opts.minCalls && this.failures / this.outcomes.length >= this.opts.failureRate) this.open();
+    if (this.outcomes.length >= this.opts.minCalls && this.failures / this.outcomes.length >= this.opts.failureRate)
+      this.open();
   }
 
   private push(ok: boolean): void {

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { CodexError, ErrorCodes } from '../errors.js';
 
 // The `models` section of the orchestrator config. Validated once here; the rest of the layer trusts the output.
-const rateLimitSchema = z.object({ rpm: z.number().positive().optional(), tpm: z.number().positive().optional() }).strict();
+const rateLimitSchema = z
+  .object({ rpm: z.number().positive().optional(), tpm: z.number().positive().optional() })
+  .strict();
 
 const providerSchema = z
   .object({
@@ -129,7 +131,10 @@ export const modelsConfigSchema = z
       .prefault({}),
     budgets: z
       .object({
-        perWorkflow: z.object({ maxTokens: z.number().positive().optional(), maxCostUsd: z.number().positive().optional() }).strict().optional(),
+        perWorkflow: z
+          .object({ maxTokens: z.number().positive().optional(), maxCostUsd: z.number().positive().optional() })
+          .strict()
+          .optional(),
         /** Default output-token cap per task when the agent sets none. */
         perTaskMaxTokens: z.number().int().positive().optional(),
       })
@@ -172,7 +177,11 @@ export function parseModelsConfig(input: unknown): ModelsConfig {
   if (r.success) return r.data;
   // Zod issues carry paths and messages, never the offending values, so keys cannot leak through here.
   const issues = r.error.issues.map((i) => ({ path: `models.${i.path.join('.')}`, message: i.message }));
-  throw new CodexError(ErrorCodes.CONFIG_INVALID, `Invalid models config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
-    issues,
-  });
+  throw new CodexError(
+    ErrorCodes.CONFIG_INVALID,
+    `Invalid models config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    {
+      issues,
+    },
+  );
 }

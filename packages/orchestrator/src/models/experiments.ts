@@ -58,8 +58,17 @@ export class ExperimentRegistry {
   constructor(private readonly random: () => number = Math.random) {}
 
   add(def: ExperimentDefinition): void {
-    if (def.arms.length < 2) throw new CodexError(ErrorCodes.CONFIG_INVALID, `Experiment '${def.id}' needs at least two arms`);
-    const arms = def.arms.map((a) => ({ ...a, calls: 0, successes: 0, latencies: [], cost: 0, qualitySum: 0, scored: 0 }));
+    if (def.arms.length < 2)
+      throw new CodexError(ErrorCodes.CONFIG_INVALID, `Experiment '${def.id}' needs at least two arms`);
+    const arms = def.arms.map((a) => ({
+      ...a,
+      calls: 0,
+      successes: 0,
+      latencies: [],
+      cost: 0,
+      qualitySum: 0,
+      scored: 0,
+    }));
     this.experiments.set(def.id, { def, arms, totalWeight: arms.reduce((s, a) => s + a.weight, 0) });
   }
 

@@ -20,6 +20,10 @@ export { ModelManager, type ModelManagerOptions, type ModelLogger } from './mana
 export { OpenAIProvider, OPENAI_DEFAULT_BASE_URL, type OpenAIProviderOptions } from './providers/openai.js';
 export { AnthropicProvider, ANTHROPIC_DEFAULT_BASE_URL, type AnthropicProviderOptions } from './providers/anthropic.js';
 export { GoogleProvider, GOOGLE_DEFAULT_BASE_URL, type GoogleProviderOptions } from './providers/google.js';
-export { LangChainProvider, type LangChainChatModelLike, type LangChainProviderOptions } from './providers/langchain.js';
+export {
+  LangChainProvider,
+  type LangChainChatModelLike,
+  type LangChainProviderOptions,
+} from './providers/langchain.js';
 export { defineProvider } from './providers/code.js';
 export { createProviders } from './providers/factory.js';

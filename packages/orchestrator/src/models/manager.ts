@@ -16,7 +16,16 @@ import { requestKey } from './request-key.js';
 import { ModelSelector, type Selection } from './selector.js';
 import { ModelStats } from './stats.js';
 import { fitMessages, type ContextSummariser } from './tokens.js';
-import type { CatalogModel, ModelProvider, ModelRequest, ModelRequirements, ModelResponse, ModelRunRequest, ModelRunResult, RateLimit } from './types.js';
+import type {
+  CatalogModel,
+  ModelProvider,
+  ModelRequest,
+  ModelRequirements,
+  ModelResponse,
+  ModelRunRequest,
+  ModelRunResult,
+  RateLimit,
+} from './types.js';
 import { UsageLedger } from './usage-ledger.js';
 
 /** Where the layer reports retries, fallbacks and circuit changes. Messages are already redacted. */
@@ -80,7 +89,8 @@ export class ModelManager {
     this.limiter = new RateLimiter({
       windowMs: c.rateLimits.windowMs,
       onWait: ({ provider, model, waitMs }) => {
-        if (this.bus?.wants('model:rate-limited')) this.bus.publish('model:rate-limited', { provider, model, waitMs, timestamp: Date.now() });
+        if (this.bus?.wants('model:rate-limited'))
+          this.bus.publish('model:rate-limited', { provider, model, waitMs, timestamp: Date.now() });
       },
     });
     for (const p of createProviders(c.providers, opts.env ?? process.env, this.redactor)) this.registerProvider(p);
@@ -119,7 +129,8 @@ export class ModelManager {
       provider,
       breaker: new CircuitBreaker({
         ...cb,
-        onStateChange: (to, from) => this.opts.logger?.warn?.(`circuit for provider ${provider.id}: ${from} → ${to}`, { provider: provider.id }),
+        onStateChange: (to, from) =>
+          this.opts.logger?.warn?.(`circuit for provider ${provider.id}: ${from} → ${to}`, { provider: provider.id }),
       }),
       semaphore: maxConc ? new Semaphore(maxConc) : undefined,
     });
@@ -143,7 +154,10 @@ export class ModelManager {
   }
 
   /** Selection for an agent's requirements; emits `model:selected`. */
-  select(requirements: ModelRequirements, ref: { agentId?: string; taskId?: string; executionId?: string } = {}): Selection {
+  select(
+    requirements: ModelRequirements,
+    ref: { agentId?: string; taskId?: string; executionId?: string } = {},
+  ): Selection {
     const reqs = this.withDefault(requirements);
     const sel = this.selector.select(reqs);
     this.emitSelected(sel.model, sel.reason, ref);
@@ -175,7 +189,11 @@ export class ModelManager {
       const model = chain[i] as IndexedModel;
       const slot = this.slots.get(model.provider);
       try {
-        if (!slot) throw new CodexError(ErrorCodes.MODEL_NOT_FOUND, `Provider '${model.provider}' for model ${model.id} is not configured`);
+        if (!slot)
+          throw new CodexError(
+            ErrorCodes.MODEL_NOT_FOUND,
+            `Provider '${model.provider}' for model ${model.id} is not configured`,
+          );
         const fit = await fitMessages({
           system: req.system,
           prompt: req.prompt,
@@ -183,15 +201,25 @@ export class ModelManager {
           modelId: model.id,
           contextWindow: model.contextWindow,
           reserveOutputTokens:
-            maxTokens ?? Math.min(this.config.context.reserveOutputTokens, model.maxOutputTokens ?? Infinity, Math.floor(model.contextWindow / 4)),
+            maxTokens ??
+            Math.min(
+              this.config.context.reserveOutputTokens,
+              model.maxOutputTokens ?? Infinity,
+              Math.floor(model.contextWindow / 4),
+            ),
           strategy: this.config.context.strategy,
           summarise: this.opts.summarise,
         });
         if (fit.trimmedTokens > 0) {
-          this.opts.logger?.warn?.(`trimmed ~${fit.trimmedTokens} tokens of upstream context to fit ${model.id}`, { taskId: req.taskId });
+          this.opts.logger?.warn?.(`trimmed ~${fit.trimmedTokens} tokens of upstream context to fit ${model.id}`, {
+            taskId: req.taskId,
+          });
         }
         if (budgetKey) {
-          this.ledger.checkBudget(budgetKey, budget, { inputTokens: fit.inputTokens, inputCost: priceOf(model, fit.inputTokens, 0) });
+          this.ledger.checkBudget(budgetKey, budget, {
+            inputTokens: fit.inputTokens,
+            inputCost: priceOf(model, fit.inputTokens, 0),
+          });
         }
         const request: ModelRequest = {
           model: model.providerModel ?? model.id,
@@ -229,7 +257,14 @@ export class ModelManager {
           const info = toErrorInfo(err);
           this.opts.logger?.warn?.(`falling back from ${model.id} to ${next.id}: ${info.message}`, { code: info.code });
           if (this.bus?.wants('model:fallback')) {
-            this.bus.publish('model:fallback', { from: model.id, to: next.id, error: info, taskId: req.taskId, executionId: req.executionId, timestamp: Date.now() });
+            this.bus.publish('model:fallback', {
+              from: model.id,
+              to: next.id,
+              error: info,
+              taskId: req.taskId,
+              executionId: req.executionId,
+              timestamp: Date.now(),
+            });
           }
         }
       }
@@ -256,9 +291,13 @@ export class ModelManager {
     let key: string | undefined;
     for (let attempt = 1; ; attempt++) {
       if (!slot.breaker.tryPass()) {
-        throw new CodexError(ErrorCodes.MODEL_CIRCUIT_OPEN, `Circuit open for provider ${slot.provider.id}: retry in ${slot.breaker.retryInMs()} ms`, {
-          retryable: true,
-        });
+        throw new CodexError(
+          ErrorCodes.MODEL_CIRCUIT_OPEN,
+          `Circuit open for provider ${slot.provider.id}: retry in ${slot.breaker.retryInMs()} ms`,
+          {
+            retryable: true,
+          },
+        );
       }
       countAttempt(1);
       const t0 = performance.now();
@@ -268,7 +307,15 @@ export class ModelManager {
         slot.breaker.success();
         this.stats.record(model.id, true, latencyMs);
         const cost = priceOf(model, res.usage.inputTokens, res.usage.outputTokens);
-        this.ledger.record({ executionId: req.executionId, workflowId: req.workflowId, taskId: req.taskId, model: model.id, provider: model.provider, usage: res.usage, cost });
+        this.ledger.record({
+          executionId: req.executionId,
+          workflowId: req.workflowId,
+          taskId: req.taskId,
+          model: model.id,
+          provider: model.provider,
+          usage: res.usage,
+          cost,
+        });
         if (this.bus?.wants('model:call')) {
           key ??= requestKey(request);
           this.emitCall(req, model, latencyMs, res.usage, cost, true, undefined, key);
@@ -287,10 +334,14 @@ export class ModelManager {
         // Text already streamed to the caller cannot be taken back, so a broken stream is not retried.
         if (!pe?.retryable || state.delivered || attempt >= r.maxAttempts) throw err;
         if (pe.retryAfterMs !== undefined && pe.retryAfterMs > r.maxRetryAfterMs) throw err;
-        const backoff = Math.min(r.maxDelayMs, r.initialDelayMs * r.multiplier ** (attempt - 1)) * (1 - r.jitter * this.random());
+        const backoff =
+          Math.min(r.maxDelayMs, r.initialDelayMs * r.multiplier ** (attempt - 1)) * (1 - r.jitter * this.random());
         const delay = Math.max(backoff, pe.retryAfterMs ?? 0);
-        if (pe.kind === 'rate-limit' && pe.retryAfterMs !== undefined) this.limiter.pause(model.provider, model.id, pe.retryAfterMs);
-        this.opts.logger?.debug?.(`retrying ${model.id} in ${Math.round(delay)} ms (attempt ${attempt + 1}/${r.maxAttempts}): ${pe.message}`);
+        if (pe.kind === 'rate-limit' && pe.retryAfterMs !== undefined)
+          this.limiter.pause(model.provider, model.id, pe.retryAfterMs);
+        this.opts.logger?.debug?.(
+          `retrying ${model.id} in ${Math.round(delay)} ms (attempt ${attempt + 1}/${r.maxAttempts}): ${pe.message}`,
+        );
         await sleep(delay, req.signal).catch(() => {
           throw new CodexError(ErrorCodes.CANCELLED, `Call to ${model.id} cancelled`);
         });
@@ -362,7 +413,8 @@ export class ModelManager {
   private withDefault(reqs: ModelRequirements): ModelRequirements {
     const d = this.config.defaultModel;
     if (!d || reqs.model) return reqs;
-    const stated = reqs.capabilities?.length || reqs.minContextWindow || reqs.maxCostPerMTokens !== undefined || reqs.prefer?.length;
+    const stated =
+      reqs.capabilities?.length || reqs.minContextWindow || reqs.maxCostPerMTokens !== undefined || reqs.prefer?.length;
     return stated ? reqs : { ...reqs, model: d };
   }
 
@@ -374,20 +426,33 @@ export class ModelManager {
     }
   }
 
-  private async recordExperiment(exp: { id: string; model: string }, modelId: string, req: ModelRunRequest, text: string, latencyMs: number, cost: number) {
+  private async recordExperiment(
+    exp: { id: string; model: string },
+    modelId: string,
+    req: ModelRunRequest,
+    text: string,
+    latencyMs: number,
+    cost: number,
+  ) {
     const scorer = req.scorer ?? this.experiments.get(exp.id)?.scorer;
     let quality: number | undefined;
     if (scorer) {
       try {
         quality = await scorer(text, req);
       } catch (err) {
-        this.opts.logger?.warn?.(`experiment ${exp.id} scorer threw: ${this.redactor.redact(String((err as Error)?.message ?? err))}`);
+        this.opts.logger?.warn?.(
+          `experiment ${exp.id} scorer threw: ${this.redactor.redact(String((err as Error)?.message ?? err))}`,
+        );
       }
     }
     this.experiments.record(exp.id, exp.model, { ok: modelId === exp.model, latencyMs, cost, quality });
   }
 
-  private emitSelected(model: IndexedModel, reason: string, ref: { agentId?: string; taskId?: string; executionId?: string }): void {
+  private emitSelected(
+    model: IndexedModel,
+    reason: string,
+    ref: { agentId?: string; taskId?: string; executionId?: string },
+  ): void {
     if (!this.bus?.wants('model:selected')) return;
     this.bus.publish('model:selected', {
       agentId: ref.agentId,

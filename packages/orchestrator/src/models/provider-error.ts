@@ -1,7 +1,15 @@
 import { CodexError, ErrorCodes } from '../errors.js';
 import type { Redactor } from './redact.js';
 
-export type FailureKind = 'rate-limit' | 'overloaded' | 'server' | 'timeout' | 'network' | 'client' | 'auth' | 'aborted';
+export type FailureKind =
+  | 'rate-limit'
+  | 'overloaded'
+  | 'server'
+  | 'timeout'
+  | 'network'
+  | 'client'
+  | 'auth'
+  | 'aborted';
 
 /** A provider call failure, normalised across SDKs; its message is redacted and it carries no SDK object. */
 export class ProviderError extends CodexError {

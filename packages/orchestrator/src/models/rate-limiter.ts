@@ -122,7 +122,13 @@ export class RateLimiter {
     if (model) this.models.get(model)?.pauseUntil(until);
   }
 
-  async acquire(provider: string, model: string, requests: number, tokens: number, signal?: AbortSignal): Promise<Reservation> {
+  async acquire(
+    provider: string,
+    model: string,
+    requests: number,
+    tokens: number,
+    signal?: AbortSignal,
+  ): Promise<Reservation> {
     const p = this.providers.get(provider);
     const m = this.models.get(model);
     if (!p && !m) return NO_RESERVATION;

@@ -53,7 +53,8 @@ export class ModelSelector {
       const m = this.catalog.require(req.model);
       return { model: m, ranked: [m], reason: `pinned to ${m.id}` };
     }
-    const caps = req.json && !req.capabilities?.includes('json') ? [...(req.capabilities ?? []), 'json'] : req.capabilities;
+    const caps =
+      req.json && !req.capabilities?.includes('json') ? [...(req.capabilities ?? []), 'json'] : req.capabilities;
     const mask = this.catalog.capabilityMask(caps);
     const minCtx = req.minContextWindow ?? 0;
     const maxCost = req.maxCostPerMTokens ?? Number.POSITIVE_INFINITY;

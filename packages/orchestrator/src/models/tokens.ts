@@ -60,7 +60,10 @@ export async function fitMessages(f: FitInput): Promise<FitResult> {
         `Upstream context of ~${ctxTokens} tokens does not fit ${f.modelId} (room for ${room}); set models.context.strategy to 'trim' or 'summarise'`,
       );
     }
-    context = f.strategy === 'summarise' && f.summarise ? await f.summarise(context, room) : trimMiddle(context, room, f.modelId);
+    context =
+      f.strategy === 'summarise' && f.summarise
+        ? await f.summarise(context, room)
+        : trimMiddle(context, room, f.modelId);
     // A summariser that overshoots is trimmed too: the window is a hard limit.
     if (estimateTokens(context) > room) context = trimMiddle(context, room, f.modelId);
     trimmed = Math.max(0, ctxTokens - estimateTokens(context));

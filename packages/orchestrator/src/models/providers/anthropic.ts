@@ -75,7 +75,10 @@ export class AnthropicProvider implements ModelProvider {
       max_tokens: req.maxTokens ?? this.defaultMaxTokens,
       messages: req.messages
         .filter((m) => m.role !== 'system')
-        .map((m) => ({ role: m.role === 'assistant' ? ('assistant' as const) : ('user' as const), content: m.content })),
+        .map((m) => ({
+          role: m.role === 'assistant' ? ('assistant' as const) : ('user' as const),
+          content: m.content,
+        })),
     };
     if (system.length) body.system = system.join('\n\n');
     // `temperature` is not sent: the current Messages API types no longer carry it (sampling is model-managed).

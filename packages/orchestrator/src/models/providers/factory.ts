@@ -20,7 +20,11 @@ const ENV_KEYS: Record<string, { key: string[]; base: string }> = {
  * a base URL; every other configured id is an OpenAI-compatible endpoint (or the `type` it names). `local` is
  * always present. Every key is registered with the redactor before any call can fail.
  */
-export function createProviders(configs: Record<string, ProviderConfig>, env: Env, redactor: Redactor): ModelProvider[] {
+export function createProviders(
+  configs: Record<string, ProviderConfig>,
+  env: Env,
+  redactor: Redactor,
+): ModelProvider[] {
   const out: ModelProvider[] = [new LocalProvider()];
   const ids = new Set([...Object.keys(ENV_KEYS), ...Object.keys(configs)]);
   for (const id of ids) {

@@ -50,7 +50,12 @@ export class GoogleProvider implements ModelProvider {
 
   async complete(req: ModelRequest, opts: ProviderCallOptions = {}): Promise<ModelResponse> {
     const res = await this.client.models.generateContent(this.params(req, opts.signal));
-    return { text: res.text ?? '', model: res.modelVersion ?? req.model, usage: usageOf(res), finishReason: res.candidates?.[0]?.finishReason };
+    return {
+      text: res.text ?? '',
+      model: res.modelVersion ?? req.model,
+      usage: usageOf(res),
+      finishReason: res.candidates?.[0]?.finishReason,
+    };
   }
 
   async *stream(req: ModelRequest, opts: ProviderCallOptions = {}): AsyncIterable<ModelStreamChunk> {
@@ -88,5 +93,8 @@ function usageOf(res: GenerateContentResponse): ModelResponse['usage'] {
   const u = res.usageMetadata;
   if (!u) return { inputTokens: 0, outputTokens: 0, estimated: true };
   // Thinking tokens are billed as output.
-  return { inputTokens: u.promptTokenCount ?? 0, outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0) };
+  return {
+    inputTokens: u.promptTokenCount ?? 0,
+    outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0),
+  };
 }

@@ -35,7 +35,10 @@ export class OpenAIProvider implements ModelProvider {
   }
 
   async complete(req: ModelRequest, opts: ProviderCallOptions = {}): Promise<ModelResponse> {
-    const res = await this.client.chat.completions.create({ ...this.body(req), stream: false }, { signal: opts.signal });
+    const res = await this.client.chat.completions.create(
+      { ...this.body(req), stream: false },
+      { signal: opts.signal },
+    );
     const choice = res.choices[0];
     return {
       text: choice?.message?.content ?? '',
