@@ -131,7 +131,7 @@ export class ProgressView {
       .join(' · ');
     lines.push(`\x1b[1m${summary}\x1b[0m  (${((Date.now() - this.t0) / 1000).toFixed(1)}s)`);
     if (this.drawn) this.out.write(`\x1b[${this.drawn}A`);
-    this.out.write(lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n');
+    this.out.write(`${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     this.drawn = lines.length;
   }
 }

@@ -2,7 +2,6 @@
 
 export type { AgentDefinition, AgentHandler, AgentPoolStats, TaskContext } from './agents/types.js';
 export * from './collab/index.js';
-export * from './monitor/index.js';
 export {
   type OrchestratorConfig,
   type OrchestratorConfigInput,
@@ -26,6 +25,7 @@ export {
   type TokenUsage,
 } from './events.js';
 export * from './models/index.js';
+export * from './monitor/index.js';
 export { MultiAgentOrchestrator, type OrchestratorOptions, type PreparedWorkflow } from './orchestrator.js';
 export { MemoryStore } from './store/memory-store.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -7,8 +7,8 @@ import { type OrchestratorConfig, type OrchestratorConfigInput, parseConfig } fr
 import { CodexError, ErrorCodes } from './errors.js';
 import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
 import { ModelManager } from './models/manager.js';
-import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import type { ModelRunner } from './models/types.js';
+import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { createStore } from './store/create-store.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
 import { Execution } from './workflow/execution.js';

@@ -70,7 +70,10 @@ export class MemoryStore implements StateStore {
       if (t.executionId !== id) {
         id = t.executionId;
         list = this.log.get(id);
-        if (!list) this.log.set(id, (list = []));
+        if (!list) {
+          list = [];
+          this.log.set(id, list);
+        }
       }
       list!.push(t);
     }

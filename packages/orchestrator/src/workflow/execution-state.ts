@@ -5,7 +5,7 @@ import type { OrchestratorConfig } from '../config.js';
 import type { ErrorInfo } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ModelRunner } from '../models/types.js';
-import type { StateStore, StoredExecution, TaskStatus, TaskTransition } from '../store/types.js';
+import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
 import type { Scope } from './expression.js';
 import type { Journal } from './journal.js';
 import { S, type TaskArrays } from './result.js';
@@ -64,7 +64,8 @@ export abstract class ExecutionState implements ContextSource {
     readonly executionId: string,
   ) {
     this.workflowId = plan.def.id;
-    const n = (this.n = plan.tasks.length);
+    this.n = plan.tasks.length;
+    const n = this.n;
     this.taskIds = plan.tasks.map((t) => t.id);
     this.outputs = new Array(n);
     this.state = new Uint8Array(n);
@@ -75,6 +76,24 @@ export abstract class ExecutionState implements ContextSource {
     this.startedAt = new Float64Array(n);
     this.finishedAt = new Float64Array(n);
     this.errors = new Array(n);
+  }
+
+  /** On resume: tasks with a recorded completion (or skip) are taken as they were, outputs included. */
+  protected restore(stored?: Map<string, StoredTaskState>): void {
+    if (!stored) return;
+    for (let i = 0; i < this.n; i++) {
+      const rec = stored.get(this.taskIds[i]);
+      if (rec?.status === 'completed') {
+        this.state[i] = S.Done;
+        this.outputs[i] = rec.output;
+        this.attempts[i] = rec.attempts;
+        this.finishedAt[i] = rec.finishedAt ?? 0;
+        this.extras.set(i, { usage: rec.usage, cost: rec.cost });
+      } else if (rec?.status === 'skipped') {
+        this.state[i] = S.Skipped;
+        this.skipReasons.set(i, 'skipped before resume');
+      }
+    }
   }
 
   protected record(i: number, status: TaskStatus, attempt: number, extra?: Partial<TaskTransition>): void {

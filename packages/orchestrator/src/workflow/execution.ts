@@ -29,6 +29,7 @@ export class Execution extends AttemptRunner {
   private readonly maxConcurrency: number;
   protected readonly journal: Journal;
   private workflowTimer?: NodeJS.Timeout;
+  private detach?: () => void;
   private readonly t0 = now();
   private resolve!: (r: ExecutionResult) => void;
   readonly done: Promise<ExecutionResult>;
@@ -80,35 +81,21 @@ export class Execution extends AttemptRunner {
       });
     }
     const signal = this.opts.signal;
-    if (signal?.aborted) {
-      this.finish(
-        'cancelled',
-        new CodexError(ErrorCodes.CANCELLED, `Execution cancelled: ${String(signal.reason ?? 'aborted')}`),
-      );
-      return this.done;
+    if (signal) {
+      const onAbort = () => this.cancel(String(signal.reason ?? 'aborted'));
+      if (signal.aborted) {
+        onAbort();
+        return this.done;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      // A caller may reuse one signal for many runs: do not leave a listener per finished run on it.
+      this.detach = () => signal.removeEventListener('abort', onAbort);
     }
-    signal?.addEventListener(
-      'abort',
-      () =>
-        this.finish(
-          'cancelled',
-          new CodexError(ErrorCodes.CANCELLED, `Execution cancelled: ${String(signal.reason ?? 'aborted')}`),
-        ),
-      { once: true },
-    );
     const wfTimeout = this.plan.def.timeoutMs;
     if (wfTimeout) {
-      this.workflowTimer = setTimeout(
-        () =>
-          this.finish(
-            'failed',
-            new CodexError(
-              ErrorCodes.WORKFLOW_TIMEOUT,
-              `Workflow "${this.workflowId}" timed out after ${wfTimeout} ms`,
-            ),
-          ),
-        wfTimeout,
-      );
+      const err = () =>
+        new CodexError(ErrorCodes.WORKFLOW_TIMEOUT, `Workflow "${this.workflowId}" timed out after ${wfTimeout} ms`);
+      this.workflowTimer = setTimeout(() => this.finish('failed', err()), wfTimeout);
     }
     this.seed();
     return this.done;
@@ -120,21 +107,8 @@ export class Execution extends AttemptRunner {
 
   /** Initial in-degrees; on resume, tasks with a recorded completion (or skip) are taken as they were. */
   private seed(): void {
-    const stored = this.opts.resumed?.tasks;
+    this.restore(this.opts.resumed?.tasks);
     const { tasks } = this.plan;
-    for (let i = 0; i < this.n; i++) {
-      const rec = stored?.get(tasks[i].id);
-      if (rec?.status === 'completed') {
-        this.state[i] = S.Done;
-        this.outputs[i] = rec.output;
-        this.attempts[i] = rec.attempts;
-        this.finishedAt[i] = rec.finishedAt ?? 0;
-        this.extras.set(i, { usage: rec.usage, cost: rec.cost });
-      } else if (rec?.status === 'skipped') {
-        this.state[i] = S.Skipped;
-        this.skipReasons.set(i, 'skipped before resume');
-      }
-    }
     for (let i = 0; i < this.n; i++) {
       const t = tasks[i];
       if (this.state[i] !== S.Waiting || t.fallbackFor !== undefined) continue;
@@ -355,6 +329,7 @@ export class Execution extends AttemptRunner {
     if (this.finished) return;
     this.finished = true;
     if (this.workflowTimer) clearTimeout(this.workflowTimer);
+    this.detach?.();
     this.deadlines.dispose();
     for (const st of [...this.active])
       this.abortAttempt(st, err ?? new CodexError(ErrorCodes.CANCELLED, 'execution finished'));

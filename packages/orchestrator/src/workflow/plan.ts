@@ -97,8 +97,9 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
         } catch (err) {
           issues.push({ taskId: t.id, path, message: `${path}: ${(err as Error).message}` });
         }
-      } else if (Array.isArray(v)) v.forEach((x, i) => scan(x, `${path}[${i}]`));
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) scan(x, `${path}.${k}`);
+      } else if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) scan(v[i], `${path}[${i}]`);
+      } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) scan(x, `${path}.${k}`);
     };
     for (const [k, v] of Object.entries(t.input ?? {})) {
       if (k === 'prompt' && typeof v !== 'string')

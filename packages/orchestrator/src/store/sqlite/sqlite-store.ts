@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { filterHeaders, foldTransition } from '../memory-store.js';
-import { migrate } from './migrations.js';
 import {
   type ExecutionHeader,
   type ExecutionQuery,
@@ -13,6 +12,7 @@ import {
   type StoredTaskState,
   type TaskTransition,
 } from '../types.js';
+import { migrate } from './migrations.js';
 
 type HeaderRow = {
   id: string;
