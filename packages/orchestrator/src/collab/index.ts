@@ -1,7 +1,7 @@
 // Public API of the collaboration pillar.
 
 export { compareHlc, HybridClock } from './hlc.js';
-export { type CollaborationEvents, CollaborationManager, type CollaborationManagerOptions } from './manager.js';
+export { CollaborationManager } from './manager.js';
 export { applyToDoc, DOC_ROOTS, getJson } from './paths.js';
 export * as awarenessProtocol from './protocol/awareness.js';
 export * as collabProtocol from './protocol/messages.js';

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { CodexError, ErrorCodes } from '../errors.js';
 import { LockTable } from './locks.js';
 import { applyToDoc } from './paths.js';
-import { decodeAwarenessUpdate } from './protocol/awareness.js';
-import { CLOSE_SESSION_ENDED, decodeMessage } from './protocol/messages.js';
-import { type BridgeKind, RedisBridge } from './redis-bridge.js';
-import { DocRoom, type OpOrigin, ORIGIN_REMOTE } from './room.js';
+import { CLOSE_SESSION_ENDED } from './protocol/messages.js';
+import type { DocRoom, OpOrigin } from './room.js';
+import { RoomRegistry } from './rooms.js';
 import { collabConfigSchema } from './schemas.js';
 import { Session } from './session.js';
 import { SocketHub } from './sockets.js';
@@ -21,6 +19,8 @@ import type {
   AuditEntry,
   AuditQuery,
   CollabConfig,
+  CollaborationEvents,
+  CollaborationManagerOptions,
   CursorPosition,
   CustomResolver,
   Participant,
@@ -32,54 +32,7 @@ import type {
 } from './types.js';
 import { applyOps, parseOp } from './writes.js';
 
-export interface CollaborationManagerOptions {
-  /** SQLite file for documents, roles and the audit trail (default `:memory:`). */
-  storePath?: string;
-  /** Share one store between managers (tests, several managers in one process). */
-  store?: CollabStore;
-  /** ioredis client or URL: documents served by several processes stay in sync through pub/sub. */
-  redis?: Redis | string;
-  redisKeyPrefix?: string;
-  /** The function behind the `custom` strategy (per-session override in createSession). */
-  resolver?: CustomResolver;
-  /** Role of a joiner with no stored role; the first user of a workflow becomes its owner. */
-  defaultRole?: Role;
-  /** Default task-lock lifetime (ms). */
-  lockTtlMs?: number;
-}
-
-export interface CollaborationEvents {
-  'session:created': (s: SessionInfo) => void;
-  'session:ended': (e: { sessionId: string; workflowId: string; reason: 'timeout' | 'ended' | 'closed' }) => void;
-  'participant:joined': (e: { sessionId: string; workflowId: string; participant: Participant }) => void;
-  'participant:left': (e: { sessionId: string; workflowId: string; participantId: string }) => void;
-  'cursor:moved': (e: {
-    sessionId: string;
-    workflowId: string;
-    participantId: string;
-    position: CursorPosition;
-    selectedTaskId?: string;
-  }) => void;
-  'presence:changed': (e: {
-    sessionId: string;
-    workflowId: string;
-    participantId: string;
-    activity?: Participant['activity'];
-    selectedTaskId?: string;
-  }) => void;
-  'updates:broadcast': (e: { sessionId: string; workflowId: string; updates: AppliedUpdate[] }) => void;
-  'update:rejected': (e: {
-    sessionId?: string;
-    workflowId: string;
-    userId: string;
-    path?: string;
-    code: string;
-    reason: string;
-  }) => void;
-  'lock:acquired': (l: TaskLock) => void;
-  'lock:released': (l: TaskLock & { reason: 'released' | 'disconnect' | 'session-ended' }) => void;
-  'lock:expired': (l: TaskLock) => void;
-}
+export type { CollaborationEvents, CollaborationManagerOptions } from './types.js';
 
 export class CollaborationManager extends EventEmitter<CollaborationEvents> {
   readonly config: CollabConfig;
@@ -87,13 +40,12 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
   private readonly ownsStore: boolean;
   /** @internal */ readonly sessions = new Map<string, Session>();
   /** @internal */ readonly active = new Map<string, Session>();
-  private readonly rooms = new Map<string, DocRoom>();
   readonly locks: LockTable;
-  private readonly bridge?: RedisBridge;
   private readonly sweeper: NodeJS.Timeout;
   private pending = new Map<string, AppliedUpdate[]>();
   private flushScheduled = false;
   private readonly sockets = new SocketHub(this);
+  private readonly rooms: RoomRegistry;
 
   constructor(
     config: Partial<CollabConfig> = {},
@@ -104,11 +56,14 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
     this.ownsStore = !opts.store;
     this.store = opts.store ?? new CollabStore(opts.storePath ?? ':memory:');
     this.locks = new LockTable((l) => this.emit('lock:expired', l));
-    if (opts.redis) {
-      this.bridge = new RedisBridge(opts.redis, opts.redisKeyPrefix ?? 'codexos', randomUUID(), (wf, kind, p) =>
-        this.onBridge(wf, kind, p),
-      );
-    }
+    this.rooms = new RoomRegistry(
+      this.store,
+      {
+        onConnChanges: (conn, changes) => this.sockets.onConnChanges(conn, changes),
+        onPresence: (conn, entries) => this.sockets.onPresence(conn, entries),
+      },
+      opts.redis ? { client: opts.redis, keyPrefix: opts.redisKeyPrefix } : undefined,
+    );
     const every = Math.max(20, Math.min(30_000, Math.floor(this.config.sessionTimeout / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
@@ -391,50 +346,19 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
     this.store.audit({ ...e, at: e.at ?? Date.now() });
   }
 
-  /** @internal */ async room(workflowId: string): Promise<DocRoom> {
-    let room = this.rooms.get(workflowId);
-    if (room) return room;
-    room = new DocRoom(workflowId, this.store, {
-      onConnChanges: (conn, changes) => this.sockets.onConnChanges(conn, changes),
-      onPresence: (conn, entries) => this.sockets.onPresence(conn, entries),
-      publish: this.bridge ? (kind, payload) => this.bridge?.publish(workflowId, kind, payload) : undefined,
-    });
-    this.rooms.set(workflowId, room);
-    if (this.bridge) {
-      await this.bridge.subscribe(workflowId);
-      this.bridge.publish(workflowId, 'update', Y.encodeStateAsUpdate(room.doc));
-      this.bridge.publish(workflowId, 'sync-request', Y.encodeStateVector(room.doc));
-    }
-    return room;
-  }
-
-  private onBridge(workflowId: string, kind: BridgeKind, payload: Uint8Array): void {
-    const room = this.rooms.get(workflowId);
-    if (!room) return;
-    try {
-      if (kind === 'update') Y.applyUpdate(room.doc, payload, ORIGIN_REMOTE);
-      else if (kind === 'sync-request')
-        this.bridge?.publish(workflowId, 'update', Y.encodeStateAsUpdate(room.doc, payload));
-      else {
-        const msg = decodeMessage(payload);
-        if (msg.type === 'awareness') room.applyRemoteAwareness(decodeAwarenessUpdate(msg.payload));
-      }
-    } catch {
-      // a corrupt message from a peer process must not take this one down
-    }
-  }
-
   /** Attach an upgraded, authenticated socket to a workflow's document (see ws-server.ts, sockets.ts). */
   connect(ws: WebSocket, workflowId: string, identity: { userId: string; role?: Role }): Promise<void> {
     return this.sockets.connect(ws, workflowId, identity);
   }
 
+  /** @internal */ room(workflowId: string): Promise<DocRoom> {
+    return this.rooms.load(workflowId);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     for (const s of [...this.active.values()]) await this.endSession(s.id, 'closed');
-    for (const r of this.rooms.values()) r.destroy();
-    this.rooms.clear();
-    await this.bridge?.close();
+    await this.rooms.close();
     if (this.ownsStore) this.store.close();
     else this.store.flush();
   }

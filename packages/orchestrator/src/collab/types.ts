@@ -1,4 +1,6 @@
+import type { Redis } from 'ioredis';
 import type { Doc as YDoc } from 'yjs';
+import type { CollabStore } from './store.js';
 
 // The collaboration pillar's types: operations, participants, locks, audit entries and the small
 // extension points (ConflictStrategy, Authenticate).
@@ -149,4 +151,53 @@ export interface CollabConfig {
   maxParticipants: number;
   sessionTimeout: number;
   conflictResolution: StrategyName;
+}
+
+export interface CollaborationManagerOptions {
+  /** SQLite file for documents, roles and the audit trail (default `:memory:`). */
+  storePath?: string;
+  /** Share one store between managers (tests, several managers in one process). */
+  store?: CollabStore;
+  /** ioredis client or URL: documents served by several processes stay in sync through pub/sub. */
+  redis?: Redis | string;
+  redisKeyPrefix?: string;
+  /** The function behind the `custom` strategy (per-session override in createSession). */
+  resolver?: CustomResolver;
+  /** Role of a joiner with no stored role; the first user of a workflow becomes its owner. */
+  defaultRole?: Role;
+  /** Default task-lock lifetime (ms). */
+  lockTtlMs?: number;
+}
+
+export interface CollaborationEvents {
+  'session:created': (s: SessionInfo) => void;
+  'session:ended': (e: { sessionId: string; workflowId: string; reason: 'timeout' | 'ended' | 'closed' }) => void;
+  'participant:joined': (e: { sessionId: string; workflowId: string; participant: Participant }) => void;
+  'participant:left': (e: { sessionId: string; workflowId: string; participantId: string }) => void;
+  'cursor:moved': (e: {
+    sessionId: string;
+    workflowId: string;
+    participantId: string;
+    position: CursorPosition;
+    selectedTaskId?: string;
+  }) => void;
+  'presence:changed': (e: {
+    sessionId: string;
+    workflowId: string;
+    participantId: string;
+    activity?: Participant['activity'];
+    selectedTaskId?: string;
+  }) => void;
+  'updates:broadcast': (e: { sessionId: string; workflowId: string; updates: AppliedUpdate[] }) => void;
+  'update:rejected': (e: {
+    sessionId?: string;
+    workflowId: string;
+    userId: string;
+    path?: string;
+    code: string;
+    reason: string;
+  }) => void;
+  'lock:acquired': (l: TaskLock) => void;
+  'lock:released': (l: TaskLock & { reason: 'released' | 'disconnect' | 'session-ended' }) => void;
+  'lock:expired': (l: TaskLock) => void;
 }

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { CollaborationManager, type CollaborationManagerOptions } from './manager.js';
-import type { Authenticate, CollabConfig, Role } from './types.js';
+import { CollaborationManager } from './manager.js';
+import type { Authenticate, CollabConfig, CollaborationManagerOptions, Role } from './types.js';
 
 // The WebSocket endpoint: attaches to any Node http.Server (`noServer` upgrade handling) under a path prefix;
 // `<path>/<workflowId>?token=…` is what a stock y-websocket WebsocketProvider requests.
