@@ -74,7 +74,7 @@ const collaborationSchema = z
 
 const storeSchema = z
   .object({
-    /** `sqlite` (default, embedded), `memory`, or `redis` (needs the `redis` section). */
+    /** `sqlite` (default, embedded), `memory`, or `redis` (connection from the `redis` section, localhost:6379 by default). */
     type: z.enum(['sqlite', 'memory', 'redis']).default('sqlite'),
     path: z.string().default('.codexos/state.db'),
   })

@@ -27,7 +27,15 @@ export {
 export * from './models/index.js';
 export * from './monitor/index.js';
 export { MultiAgentOrchestrator, type OrchestratorOptions, type PreparedWorkflow } from './orchestrator.js';
+export { createStore } from './store/create-store.js';
 export { MemoryStore } from './store/memory-store.js';
+export {
+  type RedisConnection,
+  type RedisKeys,
+  RedisStore,
+  type RedisStoreOptions,
+  redisKeys,
+} from './store/redis/index.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export type {
   ExecutionHeader,

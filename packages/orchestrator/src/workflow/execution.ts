@@ -375,7 +375,10 @@ export class Execution extends AttemptRunner {
     };
     persist().then(emit, (e) => {
       result.status = 'failed';
-      result.error = { code: ErrorCodes.STORE, message: `state store write failed: ${(e as Error).message}` };
+      // Keep the first store error (the one that ended the run) rather than the follow-up failure to save.
+      if (result.error?.code !== ErrorCodes.STORE) {
+        result.error = { code: ErrorCodes.STORE, message: `state store write failed: ${(e as Error).message}` };
+      }
       emit();
     });
   }
