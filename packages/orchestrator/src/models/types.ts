@@ -156,3 +156,9 @@ export interface RateLimit {
   /** Tokens (input + reserved output) per window. */
   tpm?: number;
 }
+
+/** Where the model layer reports retries, fallbacks and circuit changes. Messages are already redacted. */
+export interface ModelLogger {
+  debug?(msg: string, fields?: Record<string, unknown>): void;
+  warn?(msg: string, fields?: Record<string, unknown>): void;
+}
