@@ -155,3 +155,9 @@ export function round(v: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
+
+/** Appends and drops the oldest entries beyond `max` (the monitor's recent insights, alerts, anomalies). */
+export function pushBounded<T>(arr: T[], v: T, max = 500): void {
+  arr.push(v);
+  if (arr.length > max) arr.splice(0, arr.length - max);
+}
