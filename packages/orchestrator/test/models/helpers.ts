@@ -2,7 +2,14 @@ import { EventBus, type OrchestratorEvent } from '../../src/events.js';
 import type { ModelsConfigInput } from '../../src/models/config.js';
 import { ModelManager, type ModelManagerOptions } from '../../src/models/manager.js';
 import type { CatalogModel } from '../../src/models/types.js';
-import { type FakeServer, type FakeServerOptions, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from './fake-servers/index.js';
+import {
+  type FakeServer,
+  type FakeServerOptions,
+  mulberry32,
+  startFakeAnthropic,
+  startFakeGemini,
+  startFakeOpenAI,
+} from './fake-servers/index.js';
 
 export const KEYS = { openai: 'sk-test-OPENAI-0123456789abcdef', anthropic: 'sk-ant-test-ANTHROPIC-0123456789', google: 'AIzaTestGoogleKey0123456789abcdefghij' };
 
@@ -53,17 +60,7 @@ export function makeManager(f: Fakes, extra: Partial<ModelsConfigInput> = {}, op
   const bus = new EventBus();
   const events: OrchestratorEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
-  const manager = new ModelManager(fakeConfig(f, extra), bus, { env: {}, catalog: TEST_CATALOG, random: seeded(7), ...opts });
+  const manager = new ModelManager(fakeConfig(f, extra), bus, { env: {}, catalog: TEST_CATALOG, random: mulberry32(7), ...opts });
   return { manager, bus, events, of: <T extends OrchestratorEvent['type']>(t: T) => events.filter((e) => e.type === t) };
 }
 
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionMonitor, ResourceSample } from '../../src/monitor/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ResourceSample } from '../../src/monitor/index.js';
 import { normaliseMessage } from '../../src/monitor/index.js';
-import { newMonitor, pipeline, play } from './history.js';
+import { closedAfterEach, pipeline, play } from './history.js';
 
-let monitors: ExecutionMonitor[] = [];
-afterEach(async () => {
-  await Promise.all(monitors.map((m) => m.close()));
-  monitors = [];
-});
-function setup(...args: Parameters<typeof newMonitor>) {
-  const h = newMonitor(...args);
-  monitors.push(h.monitor);
-  return h;
-}
+const { setup } = closedAfterEach();
 
 const T0 = 1_700_000_000_000;
 const MB = 1024 * 1024;

@@ -1,14 +1,20 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events.js';
 import { ExecutionMonitor } from '../../src/monitor/index.js';
-import { newMonitor, pipeline, play } from './history.js';
+import { closedAfterEach, pipeline, play } from './history.js';
 
-let monitors: ExecutionMonitor[] = [];
-afterEach(async () => {
-  await Promise.all(monitors.map((m) => m.close()));
-  monitors = [];
-});
+const { setup, track } = closedAfterEach();
+
+/** A monitor with tracing on or off, exporting to an in-memory span exporter. */
+function traced(enableTracing: boolean) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const bus = new EventBus();
+  const monitor = new ExecutionMonitor(bus, { enableTracing }, { tracerProvider: provider, sampleIntervalMs: 0 });
+  track(monitor);
+  return { exporter, provider, bus, monitor };
+}
 
 /** Minimal Prometheus text-format parser: `name{labels} value` lines, comments kept by metric name. */
 function parseProm(text: string) {
@@ -33,10 +39,8 @@ function parseProm(text: string) {
 
 describe('Prometheus export', () => {
   it('exposes workflow, task, model and cost metrics in valid text format, per monitor registry', async () => {
-    const { bus, monitor } = newMonitor();
-    monitors.push(monitor);
-    const other = newMonitor();
-    monitors.push(other.monitor);
+    const { bus, monitor } = setup();
+    const other = setup();
     const run = pipeline('p-1');
     run.tasks[0].calls = [
       {
@@ -88,23 +92,14 @@ describe('Prometheus export', () => {
   });
 
   it('metrics are empty when enableMetrics is off', async () => {
-    const { monitor } = newMonitor({ enableMetrics: false });
-    monitors.push(monitor);
+    const { monitor } = setup({ enableMetrics: false });
     expect(await monitor.metrics()).toBe('');
   });
 });
 
 describe('OpenTelemetry spans', () => {
   it('writes workflow → task → model call spans with real timings (in-memory exporter)', async () => {
-    const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const bus = new EventBus();
-    const monitor = new ExecutionMonitor(
-      bus,
-      { enableTracing: true },
-      { tracerProvider: provider, sampleIntervalMs: 0 },
-    );
-    monitors.push(monitor);
+    const { exporter, provider, bus, monitor } = traced(true);
     const run = pipeline('tr-1', {}, 1_700_000_000_000);
     run.tasks[1].calls = [
       { model: 'claude-3-haiku', provider: 'anthropic', latencyMs: 30, timestamp: 1_700_000_000_000 + 90 },
@@ -137,15 +132,7 @@ describe('OpenTelemetry spans', () => {
   });
 
   it('builds no spans when tracing is disabled', async () => {
-    const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const bus = new EventBus();
-    const monitor = new ExecutionMonitor(
-      bus,
-      { enableTracing: false },
-      { tracerProvider: provider, sampleIntervalMs: 0 },
-    );
-    monitors.push(monitor);
+    const { exporter, bus, monitor } = traced(false);
     await play(bus, monitor, pipeline('tr-2'));
     expect(exporter.getFinishedSpans()).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import type { MonitoringConfigInput } from '../../src/monitor/execution-monitor.js';
 import { ExecutionMonitor, type MonitorOptions } from '../../src/monitor/index.js';
@@ -41,6 +42,28 @@ export function newMonitor(config: MonitoringConfigInput = {}, options: MonitorO
   bus.on('alert', (a) => seen.alert.push(a));
   bus.on('anomaly', (a) => seen.anomaly.push(a));
   return { bus, monitor, seen };
+}
+
+/**
+ * For a test file: `setup` is `newMonitor`, and every monitor made by it or passed to `track` is closed after
+ * each test.
+ */
+export function closedAfterEach() {
+  let monitors: ExecutionMonitor[] = [];
+  afterEach(async () => {
+    await Promise.all(monitors.map((m) => m.close()));
+    monitors = [];
+  });
+  const track = (monitor: ExecutionMonitor): ExecutionMonitor => {
+    monitors.push(monitor);
+    return monitor;
+  };
+  const setup = (...args: Parameters<typeof newMonitor>) => {
+    const h = newMonitor(...args);
+    track(h.monitor);
+    return h;
+  };
+  return { setup, track };
 }
 
 type Ev = { at: number; order: number; fire: () => void };

@@ -1,17 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecutionMonitor } from '../../src/monitor/index.js';
-import { newMonitor, pipeline, play } from './history.js';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach, pipeline, play } from './history.js';
 
-let monitors: ExecutionMonitor[] = [];
-afterEach(async () => {
-  await Promise.all(monitors.map((m) => m.close()));
-  monitors = [];
-});
-function setup(...args: Parameters<typeof newMonitor>) {
-  const h = newMonitor(...args);
-  monitors.push(h.monitor);
-  return h;
-}
+const { setup } = closedAfterEach();
 
 describe('execution profile', () => {
   it('profiles the seed pipeline: makespan, critical path, parallelism, per-task figures', async () => {

@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { CatalogLookup, ExecutionMonitor } from '../../src/monitor/index.js';
-import { newMonitor, type PlannedRun, play } from './history.js';
+import { describe, expect, it } from 'vitest';
+import type { CatalogLookup } from '../../src/monitor/index.js';
+import { closedAfterEach, type PlannedRun, play } from './history.js';
 
-let monitors: ExecutionMonitor[] = [];
-afterEach(async () => {
-  await Promise.all(monitors.map((m) => m.close()));
-  monitors = [];
-});
-function setup(...args: Parameters<typeof newMonitor>) {
-  const h = newMonitor(...args);
-  monitors.push(h.monitor);
-  return h;
-}
+const { setup } = closedAfterEach();
 
 const T0 = 1_700_000_000_000;
 
