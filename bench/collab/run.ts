@@ -4,6 +4,7 @@
 // Diagnosis: [--only=fanout|awareness|join|thousand] [--kinds=ours,y-websocket] [--cpu-prof=<dir>] (profiles the server child)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -205,6 +206,7 @@ async function thousand(kind: Kind) {
     clients.forEach((c, i) => setTimeout(() => c.setAwareness({ user: { name: `User ${i}` }, cursor: { x: i, y: i } }), (i * 1000) / n));
     await sleep(1000);
     const lat = await editLatencies(clients, 30);
+    if (process.env.COLLAB_BENCH_DEBUG) console.error('thousand edit latencies', lat.map((x) => x.toFixed(1)).join(' '));
     const s1 = await srv.stats();
     const cpu = ((s1.cpu - s0.cpu) / 1000 / (performance.now() - w0)) * 100;
     clients.forEach((c) => c.close());
@@ -222,7 +224,12 @@ if (ONLY) {
 }
 const results: Record<string, Record<Kind, Record<string, number>>> = { fanout: {} as never, awareness: {} as never, join: {} as never, thousand: {} as never };
 const started = performance.now();
+// Other processes share this machine: the 1-minute load average is sampled through the run and reported.
+const loads: number[] = [];
+const loadSampler = setInterval(() => loads.push(loadavg()[0]), 1000);
+const loadAt: Record<string, number> = {};
 for (const kind of KINDS) {
+  loadAt[kind] = loadavg()[0];
   console.error(`[collab bench] ${kind}: fan-out`);
   results.fanout[kind] = await fanout(kind);
   console.error(`[collab bench] ${kind}: awareness`);
@@ -232,6 +239,8 @@ for (const kind of KINDS) {
   console.error(`[collab bench] ${kind}: 1000 clients`);
   results.thousand[kind] = await thousand(kind);
 }
+clearInterval(loadSampler);
+const loadLine = `Load average (1 min, ${cpus().length} cores) sampled each second: min ${Math.min(...loads).toFixed(2)}, mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}; at the start of each server's scenarios: ${KINDS.map((k) => `${k} ${loadAt[k].toFixed(2)}`).join(', ')}.`;
 const f = (x: number, d = 1) => (Number.isFinite(x) ? (x >= 5000 ? '≥ 5000' : x.toFixed(d)) : 'n/a');
 const ratio = (ours: number, peer: number) => (Number.isFinite(ours) && Number.isFinite(peer) && ours > 0 ? `${(peer / ours).toFixed(2)}×` : 'n/a');
 const r = results;
@@ -247,6 +256,7 @@ const md = [
   '',
   `Command: \`node --import tsx bench/collab/run.ts${QUICK ? ' --quick' : ''}\` (from the repo root). Node ${process.version}, ${new Date().toISOString()}, whole run ${((performance.now() - started) / 1000).toFixed(0)} s.`,
   'Each server runs alone in a fresh child process per scenario; all use the same wire clients (bench/collab/client.ts) over loopback.',
+  loadLine,
   'Peers: @y/websocket-server 0.1.1, @hocuspocus/server 3.4.x (no extensions). Ours: `startCollabServer` with an in-memory SQLite store, audit trail on.',
   '',
   '| test | CodexOS | y-websocket | Hocuspocus 3 | target | y-websocket ÷ ours |',

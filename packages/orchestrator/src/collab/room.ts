@@ -171,8 +171,8 @@ export class DocRoom {
     send(conn, encodeAwarenessMessage(this.presence.all()));
   }
 
-  // Coalesce: one awareness broadcast per event-loop turn; at many connections wait longer (n/10 ms, at most
-  // 100 ms) so the changes of hundreds of clients share a frame: each flush costs one socket write per client.
+  // Coalesce: one awareness broadcast per event-loop turn; at many connections wait longer (n/20 ms, at most
+  // 50 ms) so the changes of hundreds of clients share a frame: each flush costs one socket write per client.
   private scheduleFast(): void {
     if (this.fastTimer) return;
     const n = this.conns.size;
@@ -180,7 +180,7 @@ export class DocRoom {
       this.fastTimer = undefined;
       this.flushFast();
     };
-    this.fastTimer = n < 100 ? setImmediate(flush) : setTimeout(flush, Math.min(100, n / 10));
+    this.fastTimer = n < 100 ? setImmediate(flush) : setTimeout(flush, Math.min(50, n / 20));
   }
 
   private flushFast(): void {
