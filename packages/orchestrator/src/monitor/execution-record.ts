@@ -117,12 +117,18 @@ export function onStarted(rec: ExecutionRecord, p: E['task:started']): void {
   t.status = 'running';
 }
 
-export function onCompleted(rec: ExecutionRecord, p: E['task:completed']): void {
+/** A task's final status and timing, from its completion or failure event. */
+function ended(rec: ExecutionRecord, p: E['task:completed'] | E['task:failed'], status: TaskProfileStatus): TaskRecord {
   const t = rec.task(p);
-  t.status = 'completed';
+  t.status = status;
   t.finishedAt = p.timestamp;
   t.runTime = p.duration;
   t.attempts = p.attempts;
+  return t;
+}
+
+export function onCompleted(rec: ExecutionRecord, p: E['task:completed']): void {
+  const t = ended(rec, p, 'completed');
   if (p.cached) t.cached = true;
   if (p.model !== undefined) t.model = p.model;
   // Usage reported with the task wins over summed model calls (it may include calls we never saw).
@@ -134,12 +140,7 @@ export function onCompleted(rec: ExecutionRecord, p: E['task:completed']): void 
 }
 
 export function onFailed(rec: ExecutionRecord, p: E['task:failed']): void {
-  const t = rec.task(p);
-  t.status = 'failed';
-  t.finishedAt = p.timestamp;
-  t.runTime = p.duration;
-  t.attempts = p.attempts;
-  t.error = p.error;
+  ended(rec, p, 'failed').error = p.error;
 }
 
 export function onRetrying(rec: ExecutionRecord, p: E['task:retrying']): void {

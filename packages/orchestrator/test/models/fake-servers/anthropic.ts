@@ -1,4 +1,4 @@
-import { FakeServer, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
+import { bearerToken, FakeServer, sendJson, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
 
 // Anthropic Messages wire format: POST /v1/messages, JSON or SSE with named events (message_start,
 // content_block_start/delta/stop, message_delta with cumulative output usage, message_stop). 529 = overloaded.
@@ -32,31 +32,24 @@ const wire: WireFormat = {
     // The SDK sends `x-api-key` or, in recent versions, `authorization: Bearer`; the API takes both.
     const k = h['x-api-key'];
     if (typeof k === 'string') return k;
-    const a = h.authorization;
-    return typeof a === 'string' && a.startsWith('Bearer ') ? a.slice(7) : undefined;
+    return bearerToken(h);
   },
   error(res, status, message, retryAfter) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-    res.writeHead(status, headers);
     const type =
       status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
-    res.end(JSON.stringify({ type: 'error', error: { type, message } }));
+    sendJson(res, status, { type: 'error', error: { type, message } }, retryAfter);
   },
   complete(res, call, out, usage) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id: 'msg_fake',
-        type: 'message',
-        role: 'assistant',
-        model: call.model,
-        content: [{ type: 'text', text: out }],
-        stop_reason: 'end_turn',
-        stop_sequence: null,
-        usage: { input_tokens: usage.input, output_tokens: usage.output },
-      }),
-    );
+    sendJson(res, 200, {
+      id: 'msg_fake',
+      type: 'message',
+      role: 'assistant',
+      model: call.model,
+      content: [{ type: 'text', text: out }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: usage.input, output_tokens: usage.output },
+    });
   },
   stream(res, call, words, usage, stall) {
     sseHeaders(res);

@@ -1,4 +1,4 @@
-import { FakeServer, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
+import { FakeServer, sendJson, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
 
 // Google Gemini wire format: POST /v1beta/models/{model}:generateContent (JSON) and
 // :streamGenerateContent?alt=sse (each SSE `data:` is a GenerateContentResponse; usage repeated, final on the last).
@@ -33,15 +33,11 @@ const wire: WireFormat = {
     return typeof k === 'string' ? k : undefined;
   },
   error(res, status, message, retryAfter) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-    res.writeHead(status, headers);
     const details = retryAfter !== undefined ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfter}s` }] : [];
-    res.end(JSON.stringify({ error: { code: status, message, status: STATUS[status] ?? 'UNKNOWN', details } }));
+    sendJson(res, status, { error: { code: status, message, status: STATUS[status] ?? 'UNKNOWN', details } }, retryAfter);
   },
   complete(res, call, out, usage) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(response(call.model, out, usage, 'STOP')));
+    sendJson(res, 200, response(call.model, out, usage, 'STOP'));
   },
   stream(res, call, words, usage, stall) {
     sseHeaders(res);

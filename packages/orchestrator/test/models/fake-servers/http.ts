@@ -71,6 +71,20 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** A JSON response (an answer or a provider's error body), with `retry-after` in seconds when given. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, retryAfterSeconds?: number): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  res.writeHead(status, headers);
+  res.end(JSON.stringify(body));
+}
+
+/** The token of an `authorization: Bearer …` header. */
+export function bearerToken(headers: IncomingMessage['headers']): string | undefined {
+  const a = headers.authorization;
+  return typeof a === 'string' && a.startsWith('Bearer ') ? a.slice(7) : undefined;
+}
+
 export function sseHeaders(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
 }

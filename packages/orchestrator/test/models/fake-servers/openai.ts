@@ -1,4 +1,4 @@
-import { FakeServer, sseHeaders, type FakeServerOptions, type ParsedCall, type WireFormat } from './http.js';
+import { bearerToken, FakeServer, sendJson, sseHeaders, type FakeServerOptions, type ParsedCall, type WireFormat } from './http.js';
 
 // OpenAI Chat Completions wire format: POST /v1/chat/completions, JSON or SSE (`data: {chunk}` … `data: [DONE]`),
 // usage in the final chunk when `stream_options.include_usage` is set.
@@ -27,29 +27,20 @@ const wire: WireFormat = {
       includeUsage: b.stream_options?.include_usage === true,
     } as ParsedCall;
   },
-  credential(h) {
-    const a = h.authorization;
-    return typeof a === 'string' && a.startsWith('Bearer ') ? a.slice(7) : undefined;
-  },
+  credential: bearerToken,
   error(res, status, message, retryAfter) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-    res.writeHead(status, headers);
     const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
-    res.end(JSON.stringify({ error: { message, type, param: null, code: type } }));
+    sendJson(res, status, { error: { message, type, param: null, code: type } }, retryAfter);
   },
   complete(res, call, text, usage) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id: 'chatcmpl-fake',
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model: call.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-        usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
-      }),
-    );
+    sendJson(res, 200, {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: call.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+    });
   },
   stream(res, call, words, usage, stall) {
     sseHeaders(res);
