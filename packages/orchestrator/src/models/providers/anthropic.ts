@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import type { ModelProvider, ModelRequest, ModelResponse, ModelStreamChunk, ProviderCallOptions } from '../types.js';
+import { sdkClientOptions } from './sdk-client-options.js';
 
 export interface AnthropicProviderOptions {
   id?: string;
@@ -22,13 +23,7 @@ export class AnthropicProvider implements ModelProvider {
   constructor(opts: AnthropicProviderOptions = {}) {
     this.id = opts.id ?? 'anthropic';
     this.defaultMaxTokens = opts.defaultMaxTokens ?? 1024;
-    this.client = new Anthropic({
-      apiKey: opts.apiKey ?? 'no-key',
-      baseURL: opts.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL,
-      defaultHeaders: opts.headers,
-      maxRetries: 0,
-      timeout: 24 * 3600_000,
-    });
+    this.client = new Anthropic(sdkClientOptions(opts, ANTHROPIC_DEFAULT_BASE_URL));
   }
 
   async complete(req: ModelRequest, opts: ProviderCallOptions = {}): Promise<ModelResponse> {

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import type { ModelProvider, ModelRequest, ModelResponse, ModelStreamChunk, ProviderCallOptions } from '../types.js';
+import { sdkClientOptions } from './sdk-client-options.js';
 
 export interface OpenAIProviderOptions {
   /** Provider id; `openai` for OpenAI itself, any name for an OpenAI-compatible server (Ollama, vLLM, LM Studio…). */
@@ -23,15 +24,7 @@ export class OpenAIProvider implements ModelProvider {
   constructor(opts: OpenAIProviderOptions = {}) {
     this.id = opts.id ?? 'openai';
     this.flavour = opts.flavour ?? (this.id === 'openai' ? 'openai' : 'compatible');
-    this.client = new OpenAI({
-      // Local servers (Ollama, llama.cpp) take no key, but the SDK insists on one.
-      apiKey: opts.apiKey ?? 'no-key',
-      baseURL: opts.baseURL ?? OPENAI_DEFAULT_BASE_URL,
-      defaultHeaders: opts.headers,
-      // Retries, timeouts and rate limits belong to the model layer, which sees every provider.
-      maxRetries: 0,
-      timeout: 24 * 3600_000,
-    });
+    this.client = new OpenAI(sdkClientOptions(opts, OPENAI_DEFAULT_BASE_URL));
   }
 
   async complete(req: ModelRequest, opts: ProviderCallOptions = {}): Promise<ModelResponse> {
