@@ -69,7 +69,8 @@ describe('tokens and budgets', () => {
 
 describe('batching', () => {
   it('groups many small requests to the same model within the window, bounded concurrency, one reservation', async () => {
-    const { manager } = makeManager(f, { batching: { enabled: true, windowMs: 20, maxBatchSize: 10, concurrency: 3 } });
+    // A window far longer than it takes to issue 25 calls, so a busy machine cannot split a batch early.
+    const { manager } = makeManager(f, { batching: { enabled: true, windowMs: 500, maxBatchSize: 10, concurrency: 3 } });
     const before = f.openai.requests.length;
     const results = await Promise.all(Array.from({ length: 25 }, (_, i) => manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: `small ${i}` })));
     expect(results.every((r, i) => r.text.endsWith(`small ${i}`))).toBe(true);
