@@ -1,8 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { Observable, Subject } from 'rxjs';
 import type { ErrorInfo } from './errors.js';
+import type { ExecutionResult } from './workflow/types.js';
 
-// Every event the orchestrator emits, by name. Payloads are plain data (serialisable) so the server can forward
+// Every event the orchestrator emits, by name. The workflow:completed/failed/cancelled events carry the whole
+// ExecutionResult (per-task timings, attempts, usage), so observers can analyse a run once at its end instead of
+// listening to every task event. Payloads are plain data (serialisable) so the server can forward
 // them over WebSockets unchanged. Secrets never appear in them.
 export interface TokenUsage {
   inputTokens: number;
@@ -38,9 +41,9 @@ export interface OrchestratorEvents {
       reads?: string[];
     }>;
   };
-  'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number };
-  'workflow:failed': ExecRef & { duration: number; error: ErrorInfo };
-  'workflow:cancelled': ExecRef & { duration: number; reason: string };
+  'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number; result?: ExecutionResult };
+  'workflow:failed': ExecRef & { duration: number; error: ErrorInfo; result?: ExecutionResult };
+  'workflow:cancelled': ExecRef & { duration: number; reason: string; result?: ExecutionResult };
   'task:queued': TaskRef;
   'task:started': TaskRef & { attempt: number; queueWait: number };
   'task:completed': TaskRef & {

@@ -367,10 +367,10 @@ export class Execution extends AttemptRunner {
         duration: result.duration,
       };
       if (status === 'completed')
-        bus.publish('workflow:completed', { ...base, usage: result.usage, cost: result.cost });
+        bus.publish('workflow:completed', { ...base, usage: result.usage, cost: result.cost, result });
       else if (status === 'cancelled')
-        bus.publish('workflow:cancelled', { ...base, reason: error?.message ?? 'cancelled' });
-      else bus.publish('workflow:failed', { ...base, error: error! });
+        bus.publish('workflow:cancelled', { ...base, reason: error?.message ?? 'cancelled', result });
+      else bus.publish('workflow:failed', { ...base, error: error!, result });
       this.resolve(result);
     };
     persist().then(emit, (e) => {
