@@ -15,7 +15,7 @@ import {
 
 export interface MeasureOptions {
   reps: number;
-  /** A warm-up slower than this cuts the measured reps to 3; ten times slower cuts them to 1. */
+  /** A warm-up slower than this cuts the measured reps to 3. */
   slowRunMs: number;
   /** A warm-up slower than this is kept as the only sample (no further runs). */
   verySlowRunMs: number;
@@ -126,7 +126,7 @@ export async function measurePair(
     warmup = false;
     note = `one cold run, no warm-up (${(warm.ms / 1000).toFixed(1)} s per run)`;
   } else {
-    const reps = warm.ms > 10 * opts.slowRunMs ? 1 : warm.ms > opts.slowRunMs ? Math.min(3, opts.reps) : opts.reps;
+    const reps = warm.ms > opts.slowRunMs ? Math.min(3, opts.reps) : opts.reps;
     if (reps < opts.reps) note = `${reps} reps (${(warm.ms / 1000).toFixed(1)} s per run)`;
     samples = [];
     for (let i = 0; i < reps; i++) samples.push(await run());
