@@ -62,6 +62,27 @@ function runScript(file: string): Promise<{ file: string; code: number | null; s
   });
 }
 
+/** Shifts an area's markdown headings so its top level is `##` under RESULTS.md's `#` (code fences untouched). */
+export function nestHeadings(md: string): string {
+  const lines = md.split('\n');
+  let fence = false;
+  let min = 7;
+  for (const l of lines) {
+    if (/^\s*(```|~~~)/.test(l)) fence = !fence;
+    else if (!fence && /^#{1,6} /.test(l)) min = Math.min(min, l.indexOf(' '));
+  }
+  const shift = min <= 6 ? 2 - min : 0;
+  if (shift <= 0) return md;
+  fence = false;
+  return lines
+    .map((l) => {
+      if (/^\s*(```|~~~)/.test(l)) fence = !fence;
+      else if (!fence && /^#{1,5} /.test(l)) return '#'.repeat(shift) + l;
+      return l;
+    })
+    .join('\n');
+}
+
 function assemble(ran: Array<{ file: string; code: number | null; seconds: number }>): void {
   const resultsDir = join(benchDir, 'results');
   const present = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.md')) : [];
@@ -86,7 +107,7 @@ function assemble(ran: Array<{ file: string; code: number | null; seconds: numbe
     L.push('---');
     L.push('');
     const f = join(resultsDir, `${area}.md`);
-    if (existsSync(f)) L.push(readFileSync(f, 'utf8').trimEnd());
+    if (existsSync(f)) L.push(nestHeadings(readFileSync(f, 'utf8').trimEnd()));
     else L.push(`## ${TITLES[area] ?? area}\n\nNo results yet (\`bench/results/${area}.md\` is missing).`);
   }
   writeFileSync(join(benchDir, 'RESULTS.md'), `${L.join('\n')}\n`);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { entriesOf } from '../run.ts';
+import { entriesOf, nestHeadings } from '../run.ts';
 
 let dir = '';
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,5 +39,12 @@ describe('entriesOf', () => {
   it('returns nothing for a missing area', () => {
     dir = join(tmpdir(), 'no-such-bench-area');
     expect(entriesOf(dir)).toEqual([]);
+  });
+});
+
+describe('nestHeadings', () => {
+  it('puts an area under RESULTS.md\'s top heading, leaving code fences alone', () => {
+    expect(nestHeadings('# Area\n\n## Part\n```sh\n# comment\n```')).toBe('## Area\n\n### Part\n```sh\n# comment\n```');
+    expect(nestHeadings('## Area\n### Part')).toBe('## Area\n### Part');
   });
 });
