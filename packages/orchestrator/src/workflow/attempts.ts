@@ -30,6 +30,19 @@ function isRetryable(err: unknown): boolean {
 
 export type Done = (failed: boolean, value: unknown) => void;
 
+/** One unit of work (a task, or one loop item / iteration) across its attempts. */
+interface Unit {
+  t: PlannedTask;
+  agent: AgentDefinition;
+  params: Record<string, unknown>;
+  prompt: string;
+  item: unknown;
+  index: number | undefined;
+  iteration: number | undefined;
+  cacheKey: string | undefined;
+  done: Done;
+}
+
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 function unitOf(st: AttemptState, output: unknown): UnitResult {
@@ -74,31 +87,35 @@ export abstract class AttemptRunner extends ExecutionState {
         return done(false, { output: this.svc.cache.get(cacheKey) });
       }
     }
-    const tryAttempt = (attempt: number): void => {
-      this.attempts[i]++;
-      this.invoke(t, agent, attempt, params, prompt, item, index, iteration, (failed, v) => {
-        if (!failed) {
-          if (cacheKey !== undefined) this.svc.cache.set(cacheKey, (v as UnitResult).output);
-          return done(false, v);
-        }
-        if (this.finished || attempt >= t.retry.maxAttempts || !isRetryable(v)) return done(true, v);
-        const delayMs = backoffDelay(t.retry, attempt);
-        const error = toErrorInfo(v);
-        this.record(i, 'retrying', attempt, { error });
-        if (this.svc.bus.wants('task:retrying'))
-          this.svc.bus.publish(
-            'task:retrying',
-            Object.assign(this.ref(i), {
-              attempt,
-              delayMs,
-              error,
-              iteration: iteration ?? index,
-            }),
-          );
-        this.sleep(delayMs, () => (this.finished ? done(true, v) : tryAttempt(attempt + 1)));
-      });
-    };
-    tryAttempt(1);
+    this.attemptUnit({ t, agent, params, prompt, item, index, iteration, cacheKey, done }, 1);
+  }
+
+  private attemptUnit(u: Unit, attempt: number): void {
+    this.attempts[u.t.index]++;
+    this.invoke(u.t, u.agent, attempt, u.params, u.prompt, u.item, u.index, u.iteration, (failed, v) =>
+      this.afterAttempt(u, attempt, failed, v),
+    );
+  }
+
+  /** Success ends the unit; a retryable failure waits out its backoff and tries again. */
+  private afterAttempt(u: Unit, attempt: number, failed: boolean, v: unknown): void {
+    const { t, done } = u;
+    if (!failed) {
+      if (u.cacheKey !== undefined) this.svc.cache.set(u.cacheKey, (v as UnitResult).output);
+      return done(false, v);
+    }
+    if (this.finished || attempt >= t.retry.maxAttempts || !isRetryable(v)) return done(true, v);
+    const i = t.index;
+    const delayMs = backoffDelay(t.retry, attempt);
+    const error = toErrorInfo(v);
+    this.record(i, 'retrying', attempt, { error });
+    if (this.svc.bus.wants('task:retrying')) {
+      this.svc.bus.publish(
+        'task:retrying',
+        Object.assign(this.ref(i), { attempt, delayMs, error, iteration: u.iteration ?? u.index }),
+      );
+    }
+    this.sleep(delayMs, () => (this.finished ? done(true, v) : this.attemptUnit(u, attempt + 1)));
   }
 
   /** One attempt: calls the handler (or the model), arms the timeout, settles exactly once. */

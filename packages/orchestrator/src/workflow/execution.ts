@@ -191,15 +191,11 @@ export class Execution extends AttemptRunner {
     this.startedAt[i] = now();
     const scope =
       t.forEach || t.whileCond || typeof t.prompt !== 'string' || t.templatedParams ? this.scope(t) : undefined;
-    const done: Done = (failed, v) => {
-      this.svc.pool.release(inst, !failed);
-      if (this.finished) return;
-      this.running--;
-      if (failed) this.fail(i, v);
-      else this.complete(i, v as UnitResult);
-      this.pump();
-    };
-    if (!t.forEach && !t.whileCond) return this.unit(t, agent, scope, undefined, undefined, undefined, done);
+    if (!t.forEach && !t.whileCond) {
+      return this.unit(t, agent, scope, undefined, undefined, undefined, (failed, v) =>
+        this.taskDone(i, inst, failed, v),
+      );
+    }
     const run: RunUnit = (s, item, index, iteration) =>
       new Promise((res, rej) =>
         this.unit(t, agent, s, item, index, iteration, (failed, v) => (failed ? rej(v) : res(v as UnitResult))),
@@ -211,10 +207,20 @@ export class Execution extends AttemptRunner {
     loop.then(
       (r) => {
         this.extras.set(i, { ...this.extras.get(i), iterations: r.iterations });
-        done(false, r);
+        this.taskDone(i, inst, false, r);
       },
-      (err) => done(true, err),
+      (err) => this.taskDone(i, inst, true, err),
     );
+  }
+
+  /** A task's body settled (after retries): free its agent slot, record the outcome, start what is ready. */
+  private taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void {
+    this.svc.pool.release(inst, !failed);
+    if (this.finished) return;
+    this.running--;
+    if (failed) this.fail(i, v);
+    else this.complete(i, v as UnitResult);
+    this.pump();
   }
 
   /** One invocation (the task itself, or one loop item / iteration) with its retries; reports through `done`. */
