@@ -1,10 +1,19 @@
 // CodexOS: one agent with a code handler; each task depends on every task of the previous stage and reads
 // their outputs from ctx.deps. Store: in-memory, or SQLite (a fresh file, every transition persisted).
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MultiAgentOrchestrator } from '../../../packages/orchestrator/src/index.ts';
+import { fileURLToPath } from 'node:url';
+import type { MultiAgentOrchestrator as Orchestrator } from '../../../packages/orchestrator/src/index.ts';
 import type { EngineAdapter, Runner, Shape, TaskBody } from '../types.ts';
+
+// Like the peers (loaded as published JavaScript from node_modules), CodexOS runs from its build
+// (`npm run build`, which `npm run bench` does first); the TypeScript sources through tsx are the fallback.
+const dist = fileURLToPath(new URL('../../../packages/orchestrator/dist/index.js', import.meta.url));
+const { MultiAgentOrchestrator } = (await import(
+  existsSync(dist) ? dist : '../../../packages/orchestrator/src/index.ts'
+)) as { MultiAgentOrchestrator: typeof Orchestrator };
+export const codexosBuild = existsSync(dist) ? 'build (packages/orchestrator/dist)' : 'TypeScript sources via tsx';
 
 export async function createCodexOS(opts: { store: 'memory' | 'sqlite' }): Promise<EngineAdapter> {
   const path = join(tmpdir(), `codexos-bench-${process.pid}-${Date.now()}.db`);
