@@ -4,7 +4,7 @@
 //                      [--report-only]
 // With a filter the results are printed, not written, so engine.md always holds one complete run.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,6 +149,9 @@ async function main(): Promise<void> {
     durationS: Math.round((Date.now() - t0) / 1000),
     redis: execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?',
     load: [load0, loadavg()[0]],
+    codexos: existsSync(new URL('../../packages/orchestrator/dist/index.js', import.meta.url))
+      ? 'its build (packages/orchestrator/dist, esbuild bundle)'
+      : 'its TypeScript sources through tsx',
   };
   if (partial) {
     console.log('(filtered run: engine.md not written)');

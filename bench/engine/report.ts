@@ -13,6 +13,8 @@ export interface RunInfo {
   redis: string;
   /** 1-minute load average when the run started and ended (the machine may be shared). */
   load?: [number, number];
+  /** Where CodexOS was loaded from: its build or the TypeScript sources via tsx. */
+  codexos?: string;
 }
 
 const MEM = 'codexos-memory';
@@ -124,6 +126,9 @@ export function renderReport(info: RunInfo, results: PairResult[], profiles: Pro
   L.push('Every (engine, workload) pair ran in a fresh process: build the workflow once, 1 warm-up run, then the median of 5 runs;');
   L.push('each run is accepted only if the task body ran exactly once per task and the final output proves every result reached');
   L.push('its dependents (B: the join sums all 1000 results). ¹ = fewer reps for a slow pair (see the notes column).');
+  L.push(
+    `Peers load their published JavaScript from bench/node_modules; CodexOS runs from ${info.codexos ?? 'its TypeScript sources'} (npm run bench builds it first).`,
+  );
   L.push('');
 
   L.push('### Targets');
