@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CodexError, ErrorCodes } from './errors.js';
+import { collabConfigSchema } from './collab/schemas.js';
 import { modelsConfigSchema } from './models/config.js';
 
 // The seed's configuration object. Every section is optional with defaults; sections a feature reads are
@@ -63,15 +64,6 @@ const monitoringSchema = z
   })
   .strict();
 
-const collaborationSchema = z
-  .object({
-    enableRealtime: z.boolean().default(true),
-    maxParticipants: z.number().int().positive().default(10),
-    sessionTimeout: z.number().int().positive().default(3_600_000),
-    conflictResolution: z.enum(['operational-transform', 'crdt', 'last-write-wins', 'custom']).default('crdt'),
-  })
-  .strict();
-
 const storeSchema = z
   .object({
     /** `sqlite` (default, embedded), `memory`, or `redis` (connection from the `redis` section, localhost:6379 by default). */
@@ -86,7 +78,7 @@ export const orchestratorConfigSchema = z
     workflow: workflowSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     monitoring: monitoringSchema.prefault({}),
-    collaboration: collaborationSchema.prefault({}),
+    collaboration: collabConfigSchema.prefault({}),
     store: storeSchema.prefault({}),
     /** Model layer: providers, catalog overrides, selection, rate limits, budgets, batching, experiments. */
     models: modelsConfigSchema.prefault({}),
