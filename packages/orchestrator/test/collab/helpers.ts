@@ -3,10 +3,15 @@ import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
-import { startCollabServer, type StartCollabServerOptions } from '../../src/collab/index.js';
-import { decodeAwarenessUpdate, encodeAwarenessMessage, type AwarenessEntry } from '../../src/collab/protocol/awareness.js';
+import { type StartCollabServerOptions, startCollabServer } from '../../src/collab/index.js';
+import {
+  type AwarenessEntry,
+  decodeAwarenessUpdate,
+  encodeAwarenessMessage,
+} from '../../src/collab/protocol/awareness.js';
 import { encodeOp, encodeSync, MSG_OP } from '../../src/collab/protocol/messages.js';
 import type { UpdateInput } from '../../src/collab/types.js';
+import { mulberry32 } from '../support/prng.js';
 
 export async function waitFor(cond: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -81,7 +86,9 @@ export class RawClient {
   }
 
   setPresence(state: unknown): void {
-    this.ws.send(encodeAwarenessMessage([{ clientId: this.doc.clientID, clock: ++this.clock, state: JSON.stringify(state) }]));
+    this.ws.send(
+      encodeAwarenessMessage([{ clientId: this.doc.clientID, clock: ++this.clock, state: JSON.stringify(state) }]),
+    );
   }
 
   sendAwareness(entries: AwarenessEntry[]): void {
@@ -97,7 +104,11 @@ export class RawClient {
   }
 
   json() {
-    return { tasks: this.doc.getMap('tasks').toJSON(), positions: this.doc.getMap('positions').toJSON(), meta: this.doc.getMap('meta').toJSON() };
+    return {
+      tasks: this.doc.getMap('tasks').toJSON(),
+      positions: this.doc.getMap('positions').toJSON(),
+      meta: this.doc.getMap('meta').toJSON(),
+    };
   }
 
   close(): void {
@@ -113,20 +124,13 @@ export async function rawClient(url: string, workflowId: string, token: string):
 }
 
 /** Deterministic PRNG (mulberry32) for seeded simulations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** JSON with sorted object keys: Y.Map key order depends on local insertion order, content does not. */
 export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : val,
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
   );
 }

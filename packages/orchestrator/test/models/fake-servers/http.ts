@@ -51,7 +51,13 @@ export interface WireFormat {
   error(res: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void;
   complete(res: ServerResponse, call: ParsedCall, text: string, usage: { input: number; output: number }): void;
   /** Writes the stream; `stallAfterFirst` stops after the first chunk and never ends the response. */
-  stream(res: ServerResponse, call: ParsedCall, words: string[], usage: { input: number; output: number }, stallAfterFirst: boolean): void;
+  stream(
+    res: ServerResponse,
+    call: ParsedCall,
+    words: string[],
+    usage: { input: number; output: number },
+    stallAfterFirst: boolean,
+  ): void;
 }
 
 /** The fake servers' token count: words (whitespace-separated) plus 2 per message. */
@@ -60,16 +66,9 @@ export function serverTokens(text: string): number {
   return t ? t.split(/\s+/).length : 0;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../support/prng.js';
+
+export { mulberry32 };
 
 /** A JSON response (an answer or a provider's error body), with `retry-after` in seconds when given. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, retryAfterSeconds?: number): void {
