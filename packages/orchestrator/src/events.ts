@@ -41,9 +41,9 @@ export interface OrchestratorEvents {
       reads?: string[];
     }>;
   };
-  'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number; result?: ExecutionResult };
-  'workflow:failed': ExecRef & { duration: number; error: ErrorInfo; result?: ExecutionResult };
-  'workflow:cancelled': ExecRef & { duration: number; reason: string; result?: ExecutionResult };
+  'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number; result: ExecutionResult };
+  'workflow:failed': ExecRef & { duration: number; error: ErrorInfo; result: ExecutionResult };
+  'workflow:cancelled': ExecRef & { duration: number; reason: string; result: ExecutionResult };
   'task:queued': TaskRef;
   'task:started': TaskRef & { attempt: number; queueWait: number };
   'task:completed': TaskRef & {

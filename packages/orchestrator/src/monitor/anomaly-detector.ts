@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '../errors.js';
 import { ErrorPatterns } from './error-patterns.js';
-import type { ExecutionRecord } from './execution-record.js';
+import { COMPLETED, type ExecutionRecord, type TaskTable } from './execution-record.js';
 import type { RunSummary } from './profile-builder.js';
 import { type BaselineRule, EwmaBaseline, RobustBaseline, round } from './stats.js';
 import type { Anomaly, DetectorSettings, ResourceSample } from './types.js';
@@ -55,7 +55,7 @@ export class AnomalyDetector {
   }
 
   /** Durations and error rate of a finished run (and of each of its tasks) against their history. */
-  onExecutionEnd(rec: ExecutionRecord, profile: RunSummary, at: number): void {
+  onExecutionEnd(rec: ExecutionRecord, tab: TaskTable, profile: RunSummary, at: number): void {
     const wf = rec.workflowId;
     if (profile.status !== 'cancelled') {
       const base = getOr(this.workflowDuration, wf, () => new RobustBaseline());
@@ -95,23 +95,25 @@ export class AnomalyDetector {
     const perTask = getOr(this.taskDuration, wf, () => new Map<string, EwmaBaseline>());
     const rule = this.durationRule();
     let flagged = 0;
-    for (const t of rec.tasks.values()) {
-      if (t.status !== 'completed' || t.cached) continue;
-      const run = t.runTime >= 0 ? t.runTime : t.finishedAt - t.lastStartedAt;
-      let base = perTask.get(t.taskId);
+    const ids = tab.dag.ids;
+    for (let i = 0; i < tab.n; i++) {
+      if (tab.status[i] !== COMPLETED || tab.extra.get(i)?.cached) continue;
+      const run = tab.runTime[i];
+      const taskId = ids[i];
+      let base = perTask.get(taskId);
       if (base === undefined) {
         base = new EwmaBaseline();
-        perTask.set(t.taskId, base);
+        perTask.set(taskId, base);
       }
-      const v = base.check(run, rule);
-      if (v.anomalous && flagged++ < MAX_TASK_ANOMALIES_PER_RUN)
+      // test() keeps the verdict in the baseline's fields: no object per task.
+      if (base.test(run, rule) && flagged++ < MAX_TASK_ANOMALIES_PER_RUN)
         this.report(
           'task.duration',
-          `${wf}/${t.taskId}`,
+          `${wf}/${taskId}`,
           run,
-          v.expected,
-          v.score,
-          `Task '${t.taskId}' of '${wf}' took ${round(run)} ms; usually ${round(v.expected)} ms`,
+          base.lastExpected,
+          base.lastScore,
+          `Task '${taskId}' of '${wf}' took ${round(run)} ms; usually ${round(base.lastExpected)} ms`,
           at,
         );
     }

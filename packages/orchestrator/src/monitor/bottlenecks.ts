@@ -1,22 +1,26 @@
-import type { ExecutionRecord } from './execution-record.js';
+import type { PathIndex } from './critical-path.js';
+import type { ExecutionRecord, TaskTable } from './execution-record.js';
 import { round } from './stats.js';
-import type { AgentProfile, Bottleneck, CriticalPath, DetectorSettings } from './types.js';
+import type { AgentProfile, Bottleneck, DetectorSettings } from './types.js';
 
 // Bottlenecks, each with the numbers that justify it: a task dominating the critical path, an agent whose
 // tasks mostly wait in queue, a provider whose rate limits ate a share of the run.
 
 export function detectBottlenecks(
-  rec: ExecutionRecord,
-  path: CriticalPath,
+  rateLimits: ExecutionRecord['rateLimits'],
+  tab: TaskTable,
+  path: PathIndex,
   makespan: number,
   byAgent: AgentProfile[],
   s: DetectorSettings,
 ): Bottleneck[] {
   const out: Bottleneck[] = [];
-  if (path.steps.length >= 2 && makespan > 0) {
-    for (const step of path.steps) {
-      const share = step.durationMs / makespan;
+  if (path.idx.length >= 2 && makespan > 0) {
+    for (const i of path.idx) {
+      const durationMs = tab.finishedAt[i] - tab.startedAt[i];
+      const share = durationMs / makespan;
       if (share < s.criticalShare) continue;
+      const step = { taskId: tab.dag.ids[i], agentId: tab.dag.agents[tab.dag.agentOf[i]], durationMs };
       out.push({
         kind: 'critical-task',
         subject: step.taskId,
@@ -27,7 +31,7 @@ export function detectBottlenecks(
           durationMs: round(step.durationMs),
           makespanMs: round(makespan),
           share: round(share, 3),
-          criticalPathTasks: path.steps.length,
+          criticalPathTasks: path.idx.length,
         },
       });
     }
@@ -49,7 +53,7 @@ export function detectBottlenecks(
       },
     });
   }
-  for (const [provider, rl] of rec.rateLimits) {
+  for (const [provider, rl] of rateLimits) {
     const share = makespan > 0 ? rl.waitMs / makespan : 0;
     if (share < s.throttleShare) continue;
     out.push({

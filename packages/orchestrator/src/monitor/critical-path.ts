@@ -1,149 +1,108 @@
-import type { DagTask, TaskRecord } from './execution-record.js';
+import type { TaskTable } from './execution-record.js';
 import type { CriticalPath, CriticalPathStep, Parallelism } from './types.js';
 
 // Critical path from what actually happened: start at the task that finished last and walk back through the
 // predecessor that finished last before it started (the one that gated it). That chain set the makespan.
 
-function finished(t: TaskRecord): boolean {
-  return t.finishedAt >= 0 && t.startedAt >= 0;
+/** The path as task indexes (first to last): what run-end detectors need; steps are built only for profiles. */
+export interface PathIndex {
+  idx: Int32Array;
+  durationMs: number;
+  workMs: number;
+  overheadMs: number;
 }
 
-/** `tasks` is keyed by task id (one record per task). */
-export function criticalPath(startedAt: number, dag: DagTask[], tasks: Map<string, TaskRecord>): CriticalPath {
-  let end: TaskRecord | undefined;
-  for (const t of tasks.values()) if (finished(t) && (end === undefined || t.finishedAt > end.finishedAt)) end = t;
-  if (end === undefined) return { steps: [], durationMs: 0, workMs: 0, overheadMs: 0 };
+export function criticalPathIndex(startedAt: number, tab: TaskTable): PathIndex {
+  const { startedAt: st, finishedAt: fin, dag } = tab;
+  let end = -1;
+  for (let i = 0; i < tab.n; i++) if (fin[i] >= 0 && st[i] >= 0 && (end < 0 || fin[i] > fin[end])) end = i;
+  if (end < 0) return { idx: new Int32Array(0), durationMs: 0, workMs: 0, overheadMs: 0 };
 
-  const deps = new Map<string, string[]>();
-  for (const d of dag) deps.set(d.id, d.dependencies);
-
-  const chain: TaskRecord[] = [];
-  const seen = new Set<string>();
-  let cur: TaskRecord | undefined = end;
-  while (cur !== undefined && !seen.has(cur.taskId)) {
-    chain.push(cur);
-    seen.add(cur.taskId);
-    let gate: TaskRecord | undefined;
-    for (const dep of deps.get(cur.taskId) ?? []) {
-      const d = tasks.get(dep);
-      if (d !== undefined && finished(d) && (gate === undefined || d.finishedAt > gate.finishedAt)) gate = d;
+  // Walk back; a task is visited at most once, so the chain has at most n entries.
+  const seen = new Uint8Array(tab.n);
+  const back = new Int32Array(tab.n);
+  let len = 0;
+  let work = 0;
+  let cur = end;
+  while (cur >= 0 && seen[cur] === 0) {
+    seen[cur] = 1;
+    back[len++] = cur;
+    work += fin[cur] - st[cur];
+    let gate = -1;
+    for (let p = dag.depStart[cur]; p < dag.depStart[cur + 1]; p++) {
+      const d = dag.deps[p];
+      if (fin[d] >= 0 && st[d] >= 0 && (gate < 0 || fin[d] > fin[gate])) gate = d;
     }
     cur = gate;
   }
-  chain.reverse();
+  const idx = new Int32Array(len);
+  for (let k = 0; k < len; k++) idx[k] = back[len - 1 - k];
+  const durationMs = fin[end] - startedAt;
+  return { idx, durationMs, workMs: work, overheadMs: Math.max(0, durationMs - work) };
+}
 
+/** The profile's form of the path: one step per task on it, with offsets from the execution start. */
+export function criticalPathSteps(startedAt: number, tab: TaskTable, path: PathIndex): CriticalPath {
   const steps: CriticalPathStep[] = [];
   let prevEnd = startedAt;
-  let work = 0;
-  for (const t of chain) {
-    const duration = t.finishedAt - t.startedAt;
-    work += duration;
+  for (const i of path.idx) {
+    const s = tab.startedAt[i];
+    const f = tab.finishedAt[i];
+    const id = tab.dag.ids[i];
     steps.push({
-      taskKey: t.key,
-      taskId: t.taskId,
-      agentId: t.agentId,
-      startMs: t.startedAt - startedAt,
-      endMs: t.finishedAt - startedAt,
-      durationMs: duration,
-      waitMs: Math.max(0, t.startedAt - prevEnd),
+      taskKey: id,
+      taskId: id,
+      agentId: tab.dag.agents[tab.dag.agentOf[i]],
+      startMs: s - startedAt,
+      endMs: f - startedAt,
+      durationMs: f - s,
+      waitMs: Math.max(0, s - prevEnd),
     });
-    prevEnd = t.finishedAt;
+    prevEnd = f;
   }
-  const durationMs = end.finishedAt - startedAt;
-  return { steps, durationMs, workMs: work, overheadMs: Math.max(0, durationMs - work) };
+  return { steps, durationMs: path.durationMs, workMs: path.workMs, overheadMs: path.overheadMs };
 }
 
-/**
- * Longest chain of work through the DAG (ms) given per-task durations, ignoring the edges in `drop`
- * (`"from\u0000to"`). Used for "possible parallelism" and for what-if estimates of removing edges.
- */
-export function longestChain(dag: DagTask[], duration: (taskId: string) => number, drop?: Set<string>): number {
-  const finish = new Map<string, number>();
-  const byId = new Map(dag.map((d) => [d.id, d] as const));
-  const visiting = new Set<string>();
-  const visit = (id: string): number => {
-    const known = finish.get(id);
-    if (known !== undefined) return known;
-    const d = byId.get(id);
-    if (d === undefined || visiting.has(id)) return 0;
-    visiting.add(id);
-    let start = 0;
-    for (const dep of d.dependencies) {
-      if (drop?.has(`${dep}\u0000${id}`)) continue;
-      start = Math.max(start, visit(dep));
-    }
-    visiting.delete(id);
-    const f = start + duration(id);
-    finish.set(id, f);
-    return f;
-  };
-  let max = 0;
-  for (const d of dag) max = Math.max(max, visit(d.id));
-  return max;
+/** Observed durations (finish − first start) per task; 0 for tasks that did not finish. */
+export function durations(tab: TaskTable): Float64Array {
+  const d = new Float64Array(tab.n);
+  for (let i = 0; i < tab.n; i++) if (tab.finished(i)) d[i] = tab.finishedAt[i] - tab.startedAt[i];
+  return d;
 }
 
-/** Width of the widest dependency level (tasks at the same depth can all run together). */
-export function widestLevel(dag: DagTask[]): number {
-  const depth = new Map<string, number>();
-  const byId = new Map(dag.map((d) => [d.id, d] as const));
-  const visiting = new Set<string>();
-  const visit = (id: string): number => {
-    const known = depth.get(id);
-    if (known !== undefined) return known;
-    const d = byId.get(id);
-    if (d === undefined || visiting.has(id)) return 0;
-    visiting.add(id);
-    let lvl = 0;
-    for (const dep of d.dependencies) lvl = Math.max(lvl, visit(dep) + 1);
-    visiting.delete(id);
-    depth.set(id, lvl);
-    return lvl;
-  };
-  const counts = new Map<number, number>();
-  for (const d of dag) {
-    const l = visit(d.id);
-    counts.set(l, (counts.get(l) ?? 0) + 1);
-  }
-  let max = 0;
-  for (const c of counts.values()) max = Math.max(max, c);
-  return max;
-}
-
-export function parallelism(makespan: number, dag: DagTask[], tasks: Iterable<TaskRecord>): Parallelism {
+export function parallelism(makespan: number, tab: TaskTable): Parallelism {
   const starts: number[] = [];
   const ends: number[] = [];
   let busy = 0;
-  const perTask = new Map<string, number>();
-  for (const t of tasks) {
-    if (!finished(t)) continue;
-    const d = t.finishedAt - t.startedAt;
-    busy += d;
-    starts.push(t.startedAt);
-    ends.push(t.finishedAt);
-    perTask.set(t.taskId, Math.max(perTask.get(t.taskId) ?? 0, d));
+  for (let i = 0; i < tab.n; i++) {
+    if (!tab.finished(i)) continue;
+    busy += tab.finishedAt[i] - tab.startedAt[i];
+    starts.push(tab.startedAt[i]);
+    ends.push(tab.finishedAt[i]);
   }
   // Sweep: peak number of tasks running at once.
-  starts.sort((a, b) => a - b);
-  ends.sort((a, b) => a - b);
+  const s = Float64Array.from(starts).sort();
+  const e = Float64Array.from(ends).sort();
   let peak = 0;
   let running = 0;
   let j = 0;
-  for (let i = 0; i < starts.length; i++) {
-    while (j < ends.length && ends[j] <= starts[i]) {
+  for (let i = 0; i < s.length; i++) {
+    while (j < e.length && e[j] <= s[i]) {
       running--;
       j++;
     }
     running++;
     if (running > peak) peak = running;
   }
-  const chain = dag.length ? longestChain(dag, (id) => perTask.get(id) ?? 0) : 0;
+  const n = tab.dag.n;
+  const chain = n ? tab.dag.longestChain(durations(tab)) : 0;
   const achievedAvg = makespan > 0 ? busy / makespan : 0;
   const possibleAvg = chain > 0 ? busy / chain : achievedAvg;
   return {
     achievedAvg,
     achievedPeak: peak,
     possibleAvg,
-    possiblePeak: dag.length ? widestLevel(dag) : peak,
+    possiblePeak: n ? tab.dag.widest : peak,
     efficiency: possibleAvg > 0 ? Math.min(1, achievedAvg / possibleAvg) : 1,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { StateStore } from '../store/types.js';
-import { type DagTask, ExecutionRecord } from './execution-record.js';
+import { DagIndex } from './dag-index.js';
+import { buildTable, type DagTask, ExecutionRecord, type TaskFacts } from './execution-record.js';
 import { buildProfile } from './profile-builder.js';
 import type { DetectorSettings, ExecutionProfile } from './types.js';
 
@@ -39,32 +40,34 @@ export async function deriveProfile(
         dependencies: t.dependencies ?? [],
       }))
     : [];
-  const agentOf = new Map(dag.map((d) => [d.id, d.agentId] as const));
   const rec = new ExecutionRecord(executionId, header.workflowId, header.startedAt, dag);
+  const facts = new Map<string, TaskFacts>();
   const queuedAt = new Map<string, number>();
+  const lastStart = new Map<string, number>();
   for (const tr of await store.history(executionId)) {
     const hash = tr.taskKey.indexOf('#');
     const taskId = hash < 0 ? tr.taskKey : tr.taskKey.slice(0, hash);
-    const iteration = hash < 0 ? undefined : Number(tr.taskKey.slice(hash + 1));
-    const t = rec.task({
-      taskId,
-      agentId: agentOf.get(taskId) ?? '(unknown)',
-      iteration: Number.isFinite(iteration) ? iteration : undefined,
-    });
+    const iteration = hash < 0 ? Number.NaN : Number(tr.taskKey.slice(hash + 1));
+    let t = facts.get(taskId);
+    if (t === undefined) {
+      t = { status: 'queued', attempts: 0, queueWait: 0 };
+      facts.set(taskId, t);
+    }
+    if (Number.isFinite(iteration) && iteration >= (t.iterations ?? 0)) t.iterations = iteration + 1;
     switch (tr.status) {
       case 'queued':
         if (!queuedAt.has(taskId)) queuedAt.set(taskId, tr.at);
         break;
       case 'running':
-        if (t.startedAt < 0) t.startedAt = tr.at;
-        // Queue wait: from queued (or the previous retry) to this start.
-        if (t.lastStartedAt < 0) t.queueWait += tr.at - (queuedAt.get(taskId) ?? tr.at);
-        t.lastStartedAt = tr.at;
+        t.startedAt ??= tr.at;
+        // Queue wait: from queued to the first start.
+        if (!lastStart.has(taskId)) t.queueWait = (t.queueWait ?? 0) + tr.at - (queuedAt.get(taskId) ?? tr.at);
+        lastStart.set(taskId, tr.at);
         t.attempts = Math.max(t.attempts, tr.attempt);
         t.status = 'running';
         break;
       case 'retrying':
-        t.retries++;
+        rec.addRetry(taskId);
         t.status = 'retrying';
         break;
       case 'completed':
@@ -72,10 +75,7 @@ export async function deriveProfile(
         t.status = tr.status;
         t.finishedAt = tr.at;
         t.attempts = Math.max(t.attempts, tr.attempt);
-        if (tr.usage) {
-          t.inputTokens = tr.usage.inputTokens;
-          t.outputTokens = tr.usage.outputTokens;
-        }
+        if (tr.usage) t.usage = tr.usage;
         if (tr.cost !== undefined) t.cost = tr.cost;
         if (tr.error) t.error = tr.error;
         break;
@@ -84,7 +84,16 @@ export async function deriveProfile(
         break;
     }
   }
+  // Run time as the store can tell it: the last attempt's start to the finish.
+  for (const [taskId, t] of facts) {
+    const ls = lastStart.get(taskId);
+    t.duration = t.finishedAt !== undefined && ls !== undefined ? t.finishedAt - ls : 0;
+  }
+  // Tasks the stored definition does not name (or an unreadable definition) still get their rows.
+  const known = new Set(dag.map((d) => d.id));
+  for (const taskId of facts.keys())
+    if (!known.has(taskId)) dag.push({ id: taskId, agentId: '(unknown)', dependencies: [] });
   rec.status = header.status === 'pending' ? 'running' : header.status;
   if (header.finishedAt !== undefined) rec.finishedAt = header.finishedAt;
-  return buildProfile(rec, s, 'store');
+  return buildProfile(rec, buildTable(new DagIndex(dag), facts, rec), s, 'store');
 }

@@ -2,7 +2,6 @@ import type { EventBus, OrchestratorEvents } from '../events.js';
 import type { AnomalyDetector } from './anomaly-detector.js';
 import type { CostLedger } from './cost-ledger.js';
 import * as R from './execution-record.js';
-import type { FailureRate } from './failure-rate.js';
 import type { ModelStats } from './model-stats.js';
 import type { MonitorMetrics } from './prometheus.js';
 
@@ -13,8 +12,9 @@ export interface EventIntakeDeps {
   ledger: CostLedger;
   modelStats: ModelStats;
   anomaly: AnomalyDetector;
-  failures: FailureRate;
   prom: MonitorMetrics | undefined;
+  /** Also follow task:started/completed/failed/skipped, for live per-task profiles (off by default). */
+  liveTasks: boolean;
   /** A workflow started (resource sampling may need to start). */
   onWorkflowStarted(): void;
   /** A finished execution's analysis; run on the next macrotask. */
@@ -22,8 +22,10 @@ export interface EventIntakeDeps {
 }
 
 /**
- * The monitor's bus listeners: per-event handlers only update aggregates (O(1), allocation-light); a run's
- * analysis is scheduled when it ends, off the engine's completion path.
+ * The monitor's bus listeners. By default none is per task: a run is taken in from `workflow:started` (its DAG)
+ * and its final ExecutionResult (every task's timings, attempts, usage), plus the rare model-level events, so
+ * the engine never builds a per-task payload for the monitor. A run's analysis is scheduled when it ends, off
+ * the engine's completion path.
  */
 export class EventIntake {
   readonly running = new Map<string, R.ExecutionRecord>();
@@ -44,49 +46,20 @@ export class EventIntake {
 
   subscribe(): void {
     this.on('workflow:started', (p) => {
-      const tasks = p.tasks as R.DagTask[];
-      this.running.set(p.executionId, new R.ExecutionRecord(p.executionId, p.workflowId, p.timestamp, tasks ?? []));
+      const rec = new R.ExecutionRecord(p.executionId, p.workflowId, p.timestamp, p.tasks ?? []);
+      if (this.d.liveTasks) rec.live = new Map();
+      this.running.set(p.executionId, rec);
       this.d.onWorkflowStarted();
-    });
-    this.on('task:started', (p) => {
-      const rec = this.running.get(p.executionId);
-      if (rec !== undefined) R.onStarted(rec, p);
-    });
-    this.on('task:completed', (p) => {
-      this.d.failures.record(0);
-      const rec = this.running.get(p.executionId);
-      if (rec === undefined) return;
-      R.onCompleted(rec, p);
-      // Work priced by the task itself (no model call seen) still belongs in the cost ledger.
-      if (p.cost !== undefined && p.cost > 0 && rec.task(p).modelCalls === 0) {
-        this.d.ledger.add({
-          timestamp: p.timestamp,
-          executionId: p.executionId,
-          workflowId: p.workflowId,
-          taskId: p.taskId,
-          agentId: p.agentId,
-          model: p.model ?? '(task)',
-          cost: p.cost,
-          inputTokens: p.usage?.inputTokens ?? 0,
-          outputTokens: p.usage?.outputTokens ?? 0,
-        });
-      }
-    });
-    this.on('task:failed', (p) => {
-      this.d.failures.record(1);
-      this.d.anomaly.onError(p.error, p.timestamp, p.executionId, p.taskId);
-      const rec = this.running.get(p.executionId);
-      if (rec !== undefined) R.onFailed(rec, p);
     });
     this.on('task:retrying', (p) => {
       this.d.anomaly.onError(p.error, p.timestamp, p.executionId, p.taskId);
       const rec = this.running.get(p.executionId);
-      if (rec !== undefined) R.onRetrying(rec, p);
+      if (rec === undefined) return;
+      rec.addRetry(p.taskId);
+      const t = rec.live?.get(p.taskId);
+      if (t !== undefined) t.status = 'retrying';
     });
-    this.on('task:skipped', (p) => {
-      const rec = this.running.get(p.executionId);
-      if (rec !== undefined) R.onSkipped(rec, p);
-    });
+    if (this.d.liveTasks) this.subscribeLive();
     this.on('model:call', (p) => this.onModelCall(p));
     this.on('model:rate-limited', (p) => {
       this.d.prom?.onRateLimited(p);
@@ -100,6 +73,48 @@ export class EventIntake {
     this.on('workflow:completed', (p) => this.finish(p, 'completed'));
     this.on('workflow:failed', (p) => this.finish(p, 'failed'));
     this.on('workflow:cancelled', (p) => this.finish(p, 'cancelled'));
+  }
+
+  /** Per-task listeners, only with `liveTasks`: each makes the engine build a payload for every task. */
+  private subscribeLive(): void {
+    const live = (p: { executionId: string; taskId: string; iteration?: number }): R.TaskFacts | undefined => {
+      const m = this.running.get(p.executionId)?.live;
+      if (m === undefined) return undefined;
+      let t = m.get(p.taskId);
+      if (t === undefined) {
+        t = { status: 'queued', attempts: 0 };
+        m.set(p.taskId, t);
+      }
+      if (p.iteration !== undefined && p.iteration >= (t.iterations ?? 0)) t.iterations = p.iteration + 1;
+      return t;
+    };
+    this.on('task:started', (p) => {
+      const t = live(p);
+      if (t === undefined) return;
+      t.startedAt ??= p.timestamp;
+      t.queueWait = (t.queueWait ?? 0) + p.queueWait;
+      t.attempts = p.attempt;
+      t.status = 'running';
+    });
+    this.on('task:completed', (p) => {
+      const t = live(p);
+      if (t === undefined) return;
+      Object.assign(t, { status: 'completed', finishedAt: p.timestamp, duration: p.duration, attempts: p.attempts });
+      if (p.cached) t.cached = true;
+      if (p.model !== undefined) t.model = p.model;
+      if (p.usage !== undefined) t.usage = p.usage;
+      if (p.cost !== undefined) t.cost = p.cost;
+    });
+    this.on('task:failed', (p) => {
+      const t = live(p);
+      if (t === undefined) return;
+      Object.assign(t, { status: 'failed', finishedAt: p.timestamp, duration: p.duration, attempts: p.attempts });
+      t.error = p.error;
+    });
+    this.on('task:skipped', (p) => {
+      const t = live(p);
+      if (t !== undefined) t.status = 'skipped';
+    });
   }
 
   private on<K extends keyof E>(type: K, fn: (p: E[K]) => void): void {
@@ -140,6 +155,9 @@ export class EventIntake {
     rec.status = status;
     rec.finishedAt = p.timestamp;
     rec.reportedDuration = p.duration;
+    // The final result is the record of every task; live facts (if followed) only stand in without one.
+    rec.final = p.result.tasks;
+    rec.runError = p.result.error;
     // Analysis runs on the next macrotask: the engine's completion (and its caller) are not held up by it.
     const job = new Promise<void>((resolve) => {
       setImmediate(() => {

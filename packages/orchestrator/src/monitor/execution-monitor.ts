@@ -21,9 +21,11 @@ import type * as T from './types.js';
 export type MonitoringConfigInput = NonNullable<OrchestratorConfigInput['monitoring']>;
 
 /**
- * Watches one orchestrator's event bus. Per-event handlers only update aggregates (O(1), allocation-light);
- * profiles, critical paths, insights, anomalies and spans are computed once per execution, just after it ends
- * (off the engine's completion path, on the next macrotask).
+ * Watches one orchestrator's event bus. It takes a run in from `workflow:started` (the DAG) and the final
+ * ExecutionResult on `workflow:completed|failed|cancelled`, plus model-level events; it does not listen to
+ * per-task events unless `liveTasks` is set, so the engine builds no per-task payload for it. Critical paths,
+ * insights, anomalies, metrics and spans are computed once per execution, just after it ends (off the engine's
+ * completion path, on the next macrotask); the full profile object only when asked for.
  *
  * `enableProfiling`: profiles, bottlenecks and insights. `enableMetrics`: Prometheus registry and resource
  * sampling. `enableTracing`: OpenTelemetry spans. Alerts and anomalies run whenever the monitor is active.
@@ -69,9 +71,10 @@ export class ExecutionMonitor {
       options.sampleIntervalMs ?? 1000,
     );
     const modelStats = new ModelStats();
-    const shared = { bus, ledger: this.ledger, modelStats, anomaly: this.anomaly, failures: this.failures };
+    const shared = { bus, ledger: this.ledger, modelStats, anomaly: this.anomaly };
     this.analysis = new RunAnalysis({
       ...shared,
+      failures: this.failures,
       config: this.config,
       settings,
       options,
@@ -83,6 +86,7 @@ export class ExecutionMonitor {
     this.intake = new EventIntake({
       ...shared,
       prom: this.prom,
+      liveTasks: options.liveTasks ?? false,
       onWorkflowStarted: () => {
         this.activeSinceTick = true;
         if (this.config.enableMetrics || this.config.enableProfiling) this.sampler.start();
@@ -151,13 +155,14 @@ export class ExecutionMonitor {
   }
 
   /**
-   * The profile of an execution: live (status `running`) while it runs, then the stored one; for executions no
+   * The profile of an execution: live (status `running`; per-task rows only with `liveTasks`) while it runs,
+   * then the stored one; for executions no
    * longer held, derived from the StateStore's history when a store was given.
    */
   async profile(executionId: string): Promise<T.ExecutionProfile | undefined> {
     await this.intake.pending.get(executionId);
     const live = this.intake.running.get(executionId);
-    if (live !== undefined) return buildProfile(live, this.settings);
+    if (live !== undefined) return buildProfile(live, this.analysis.tableOf(live), this.settings);
     const run = this.analysis.run(executionId);
     if (run !== undefined) return this.analysis.profileOf(run);
     const stored = await this.history?.load(executionId);

@@ -1,43 +1,102 @@
 import type { ErrorInfo } from '../errors.js';
 import type { OrchestratorEvents } from '../events.js';
+import type { TaskResult } from '../workflow/types.js';
+import type { DagIndex, DagTask } from './dag-index.js';
 import type { TaskProfileStatus } from './types.js';
 
-// Mutable per-execution aggregates, updated by O(1) event handlers. Analyses (critical path, insights) read
-// them once, when the execution ends.
+export type { DagTask } from './dag-index.js';
 
-export interface DagTask {
-  id: string;
-  agentId: string;
-  type?: string;
-  dependencies: string[];
-  /** Upstream task ids whose outputs this task's input references, when the engine reports it. */
-  reads?: string[];
+// What the monitor holds per execution. While a run is going only run-level facts arrive (its DAG, model calls,
+// rate limits, retries); per-task facts come in one piece with the run's final ExecutionResult and are copied
+// into a TaskTable: typed-array columns indexed like the DAG, so a run costs a handful of allocations, not one
+// object per task, and the result (with its task outputs) is not retained.
+
+/** The per-task facts the monitor reads: the engine's TaskResult, or the same built from events or the store. */
+export type TaskFacts = Pick<
+  TaskResult,
+  | 'status'
+  | 'attempts'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'duration'
+  | 'queueWait'
+  | 'usage'
+  | 'cost'
+  | 'model'
+  | 'cached'
+  | 'error'
+  | 'iterations'
+>;
+
+/** Task status codes of a TaskTable; UNSEEN tasks (no facts at all) are left out of profiles and counts. */
+export const UNSEEN = 0;
+export const COMPLETED = 4;
+export const FAILED = 5;
+export const SKIPPED = 6;
+const CODE: Record<string, number> = { queued: 1, running: 2, retrying: 3, completed: 4, failed: 5, skipped: 6 };
+export const STATUS_NAME: readonly TaskProfileStatus[] = [
+  'queued',
+  'queued',
+  'running',
+  'retrying',
+  'completed',
+  'failed',
+  'skipped',
+];
+
+/** Sparse per-task fields: only tasks that have any of them (model work, errors, loops, cache hits) get one. */
+export interface TaskExtra {
+  model?: string;
+  cached?: boolean;
+  error?: ErrorInfo;
+  iterations?: number;
+  /** The task was still running when the run ended: its error is the run's, not its own. */
+  cutOff?: boolean;
+  usageReported: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+  modelCalls: number;
+  modelLatency: number;
 }
 
-export class TaskRecord {
-  startedAt = -1;
-  lastStartedAt = -1;
-  finishedAt = -1;
-  queueWait = 0;
-  runTime = -1;
-  attempts = 0;
-  retries = 0;
-  status: TaskProfileStatus = 'queued';
-  modelCalls = 0;
-  modelLatency = 0;
-  inputTokens = 0;
-  outputTokens = 0;
-  cost = 0;
-  model: string | undefined = undefined;
-  cached = false;
-  error: ErrorInfo | undefined = undefined;
-  /** Loop iterations seen (forEach / while); 0 for plain tasks. */
-  iterations = 0;
-  constructor(
-    readonly key: string,
-    readonly taskId: string,
-    readonly agentId: string,
-  ) {}
+export class TaskTable {
+  readonly n: number;
+  readonly status: Uint8Array;
+  /** Epoch ms; -1 when unknown. */
+  readonly startedAt: Float64Array;
+  readonly finishedAt: Float64Array;
+  /** Run time (first start → finish, as the engine reports it). */
+  readonly runTime: Float64Array;
+  readonly queueWait: Float64Array;
+  readonly attempts: Int32Array;
+  readonly retries: Int32Array;
+  readonly extra = new Map<number, TaskExtra>();
+
+  constructor(readonly dag: DagIndex) {
+    const n = dag.n;
+    this.n = n;
+    this.status = new Uint8Array(n);
+    this.startedAt = new Float64Array(n).fill(-1);
+    this.finishedAt = new Float64Array(n).fill(-1);
+    this.runTime = new Float64Array(n);
+    this.queueWait = new Float64Array(n);
+    this.attempts = new Int32Array(n);
+    this.retries = new Int32Array(n);
+  }
+
+  extraOf(i: number): TaskExtra {
+    let x = this.extra.get(i);
+    if (x === undefined) {
+      x = { usageReported: false, inputTokens: 0, outputTokens: 0, cost: 0, modelCalls: 0, modelLatency: 0 };
+      this.extra.set(i, x);
+    }
+    return x;
+  }
+
+  finished(i: number): boolean {
+    return this.finishedAt[i] >= 0 && this.startedAt[i] >= 0;
+  }
 }
 
 export interface ModelCallRecord {
@@ -69,11 +128,19 @@ export class ResourceAccumulator {
 const MAX_CALLS_PER_EXECUTION = 20_000;
 
 export class ExecutionRecord {
-  readonly tasks = new Map<string, TaskRecord>();
   readonly calls: ModelCallRecord[] = [];
   /** provider → [count, waitMs] while this execution ran. */
   readonly rateLimits = new Map<string, { count: number; waitMs: number }>();
   readonly resources = new ResourceAccumulator();
+  /** task id → retries seen (`task:retrying` is rare, so it stays observed). */
+  retries: Map<string, number> | undefined;
+  /** Per-task facts as they happen: only with the `liveTasks` option. */
+  live: Map<string, TaskFacts> | undefined;
+  /** The run's final per-task facts (the engine's result), until the analysis copies them into `table`. */
+  final: Record<string, TaskFacts> | undefined;
+  /** The run's own error: tasks failed with it were cut off by the run's end. */
+  runError: ErrorInfo | undefined;
+  table: TaskTable | undefined;
   status: 'running' | 'completed' | 'failed' | 'cancelled' = 'running';
   finishedAt = -1;
   reportedDuration = -1;
@@ -85,74 +152,108 @@ export class ExecutionRecord {
     readonly dag: DagTask[],
   ) {}
 
-  /**
-   * One record per task id: the engine reports each loop iteration's start but completes the task once, so
-   * iterations fold into their task (counted in `iterations`).
-   */
-  task(p: { taskId: string; agentId: string; iteration?: number }): TaskRecord {
-    let t = this.tasks.get(p.taskId);
-    if (t === undefined) {
-      t = new TaskRecord(p.taskId, p.taskId, p.agentId);
-      this.tasks.set(p.taskId, t);
-    }
-    if (p.iteration !== undefined && p.iteration >= t.iterations) t.iterations = p.iteration + 1;
-    return t;
-  }
-
   addCall(c: ModelCallRecord): void {
     if (this.calls.length < MAX_CALLS_PER_EXECUTION) this.calls.push(c);
+  }
+
+  addRetry(taskId: string): void {
+    this.retries ??= new Map();
+    this.retries.set(taskId, (this.retries.get(taskId) ?? 0) + 1);
+  }
+}
+
+/**
+ * Copies per-task facts into a table: one pass over the DAG, field reads and array writes; objects only for the
+ * sparse extras. Then model calls and retries seen during the run are folded in.
+ */
+export function buildTable(
+  dag: DagIndex,
+  facts: Record<string, TaskFacts> | Map<string, TaskFacts> | undefined,
+  rec: Pick<ExecutionRecord, 'calls' | 'retries' | 'runError'>,
+): TaskTable {
+  const tab = new TaskTable(dag);
+  const ids = dag.ids;
+  const get =
+    facts === undefined
+      ? undefined
+      : facts instanceof Map
+        ? (id: string) => facts.get(id)
+        : (id: string) => (Object.hasOwn(facts, id) ? facts[id] : undefined);
+  if (get !== undefined) {
+    const runMsg = rec.runError?.message;
+    for (let i = 0; i < tab.n; i++) {
+      const r = get(ids[i]);
+      if (r === undefined) continue;
+      tab.status[i] = CODE[r.status] ?? UNSEEN;
+      const s = r.startedAt;
+      const f = r.finishedAt;
+      if (s !== undefined) tab.startedAt[i] = s;
+      if (f !== undefined) tab.finishedAt[i] = f;
+      tab.runTime[i] = r.duration ?? (s !== undefined && f !== undefined ? f - s : 0);
+      tab.queueWait[i] = r.queueWait ?? 0;
+      tab.attempts[i] = r.attempts;
+      if (
+        r.error === undefined &&
+        r.usage === undefined &&
+        r.cost === undefined &&
+        r.model === undefined &&
+        !r.cached &&
+        !r.iterations
+      )
+        continue;
+      const x = tab.extraOf(i);
+      if (r.model !== undefined) x.model = r.model;
+      if (r.cached) x.cached = true;
+      if (r.iterations) x.iterations = r.iterations;
+      if (r.error !== undefined) {
+        x.error = r.error;
+        if (r.status === 'failed' && runMsg !== undefined && r.error.message === runMsg) x.cutOff = true;
+      }
+      if (r.usage !== undefined) {
+        x.usageReported = true;
+        x.inputTokens = r.usage.inputTokens;
+        x.outputTokens = r.usage.outputTokens;
+      }
+      if (r.cost !== undefined) x.cost = r.cost;
+    }
+  }
+  if (rec.retries !== undefined)
+    for (const [id, n] of rec.retries) {
+      const i = dag.index.get(id);
+      if (i !== undefined) tab.retries[i] = n;
+    }
+  if (rec.calls.length > 0) foldCalls(tab, rec.calls);
+  return tab;
+}
+
+/** Model calls per task; tasks that reported no usage or cost get the summed call figures. */
+function foldCalls(tab: TaskTable, calls: ModelCallRecord[]): void {
+  const sums = new Map<number, { i: number; o: number; c: number }>();
+  for (const c of calls) {
+    if (c.taskId === undefined) continue;
+    const i = tab.dag.index.get(c.taskId);
+    if (i === undefined) continue;
+    const x = tab.extraOf(i);
+    x.modelCalls++;
+    x.modelLatency += c.latencyMs;
+    x.model ??= c.model;
+    const s = sums.get(i) ?? { i: 0, o: 0, c: 0 };
+    s.i += c.inputTokens;
+    s.o += c.outputTokens;
+    s.c += c.cost;
+    sums.set(i, s);
+  }
+  for (const [i, s] of sums) {
+    const x = tab.extraOf(i);
+    if (x.inputTokens === 0 && x.outputTokens === 0) {
+      x.inputTokens = s.i;
+      x.outputTokens = s.o;
+    }
+    if (x.cost === 0) x.cost = s.c;
   }
 }
 
 type E = OrchestratorEvents;
-
-// The task handlers: field writes only, no allocation beyond the first TaskRecord of a task. `task:queued` is
-// not observed at all (task:started carries the queue wait), so the engine need not build that payload.
-export function onStarted(rec: ExecutionRecord, p: E['task:started']): void {
-  const t = rec.task(p);
-  if (t.startedAt < 0) t.startedAt = p.timestamp;
-  t.lastStartedAt = p.timestamp;
-  t.queueWait += p.queueWait;
-  t.attempts = p.attempt;
-  t.status = 'running';
-}
-
-/** A task's final status and timing, from its completion or failure event. */
-function ended(rec: ExecutionRecord, p: E['task:completed'] | E['task:failed'], status: TaskProfileStatus): TaskRecord {
-  const t = rec.task(p);
-  t.status = status;
-  t.finishedAt = p.timestamp;
-  t.runTime = p.duration;
-  t.attempts = p.attempts;
-  return t;
-}
-
-export function onCompleted(rec: ExecutionRecord, p: E['task:completed']): void {
-  const t = ended(rec, p, 'completed');
-  if (p.cached) t.cached = true;
-  if (p.model !== undefined) t.model = p.model;
-  // Usage reported with the task wins over summed model calls (it may include calls we never saw).
-  if (p.usage !== undefined) {
-    t.inputTokens = p.usage.inputTokens;
-    t.outputTokens = p.usage.outputTokens;
-  }
-  if (p.cost !== undefined) t.cost = p.cost;
-}
-
-export function onFailed(rec: ExecutionRecord, p: E['task:failed']): void {
-  ended(rec, p, 'failed').error = p.error;
-}
-
-export function onRetrying(rec: ExecutionRecord, p: E['task:retrying']): void {
-  const t = rec.task(p);
-  t.status = 'retrying';
-  t.retries++;
-}
-
-export function onSkipped(rec: ExecutionRecord, p: E['task:skipped']): void {
-  const t = rec.task(p);
-  t.status = 'skipped';
-}
 
 export function onModelCall(rec: ExecutionRecord, p: E['model:call']): void {
   rec.addCall({
@@ -168,33 +269,4 @@ export function onModelCall(rec: ExecutionRecord, p: E['model:call']): void {
     requestKey: p.requestKey,
     timestamp: p.timestamp,
   });
-  if (p.taskId === undefined) return;
-  const t = rec.tasks.get(p.taskId);
-  if (t === undefined) return;
-  t.modelCalls++;
-  t.modelLatency += p.latencyMs;
-  if (t.model === undefined) t.model = p.model;
-}
-
-/** Tasks that got model calls but no usage/cost with their completion get the summed call figures. */
-export function settleTaskUsage(rec: ExecutionRecord): void {
-  if (rec.calls.length === 0) return;
-  const sums = new Map<string, { i: number; o: number; c: number }>();
-  for (const c of rec.calls) {
-    if (c.taskId === undefined) continue;
-    const s = sums.get(c.taskId) ?? { i: 0, o: 0, c: 0 };
-    s.i += c.inputTokens;
-    s.o += c.outputTokens;
-    s.c += c.cost;
-    sums.set(c.taskId, s);
-  }
-  for (const [taskId, s] of sums) {
-    const t = rec.tasks.get(taskId);
-    if (t === undefined) continue;
-    if (t.inputTokens === 0 && t.outputTokens === 0) {
-      t.inputTokens = s.i;
-      t.outputTokens = s.o;
-    }
-    if (t.cost === 0) t.cost = s.c;
-  }
 }

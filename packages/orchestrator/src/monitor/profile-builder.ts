@@ -1,19 +1,22 @@
 import { detectBottlenecks } from './bottlenecks.js';
-import { criticalPath, parallelism } from './critical-path.js';
-import type { ExecutionRecord, TaskRecord } from './execution-record.js';
+import { criticalPathIndex, criticalPathSteps, type PathIndex, parallelism } from './critical-path.js';
+import {
+  COMPLETED,
+  type ExecutionRecord,
+  FAILED,
+  SKIPPED,
+  STATUS_NAME,
+  type TaskTable,
+  UNSEEN,
+} from './execution-record.js';
 import type { AgentProfile, DetectorSettings, ExecutionProfile, TaskProfile } from './types.js';
 import { PROFILE_SCHEMA_VERSION } from './types.js';
-
-function runTime(t: TaskRecord): number {
-  if (t.runTime >= 0) return t.runTime;
-  return t.finishedAt >= 0 && t.lastStartedAt >= 0 ? t.finishedAt - t.lastStartedAt : 0;
-}
 
 /** What every finished run needs right away (for insights, anomalies, metrics): one pass over its tasks. */
 export interface RunSummary {
   status: ExecutionProfile['status'];
   makespanMs: number;
-  criticalPath: ExecutionProfile['criticalPath'];
+  path: PathIndex;
   completed: number;
   failed: number;
   skipped: number;
@@ -23,9 +26,10 @@ export interface RunSummary {
   bottlenecks: ExecutionProfile['bottlenecks'];
 }
 
-export function summarise(rec: ExecutionRecord, s: DetectorSettings): RunSummary {
+type RunFacts = Pick<ExecutionRecord, 'startedAt' | 'finishedAt' | 'reportedDuration' | 'status' | 'rateLimits'>;
+
+export function summarise(rec: RunFacts, tab: TaskTable, s: DetectorSettings): RunSummary {
   let lastFinish = rec.startedAt;
-  const agents = new Map<string, AgentProfile>();
   const totals = {
     queueWaitMs: 0,
     runTimeMs: 0,
@@ -39,92 +43,110 @@ export function summarise(rec: ExecutionRecord, s: DetectorSettings): RunSummary
   let failed = 0;
   let skipped = 0;
   let retries = 0;
-  let agentId = '';
-  let a: AgentProfile | undefined;
-  for (const t of rec.tasks.values()) {
-    if (t.finishedAt > lastFinish) lastFinish = t.finishedAt;
-    const rt = runTime(t);
-    if (t.status === 'completed') completed++;
-    else if (t.status === 'failed') failed++;
-    else if (t.status === 'skipped') skipped++;
-    retries += t.retries;
-    totals.queueWaitMs += t.queueWait;
-    totals.runTimeMs += rt;
-    totals.modelCalls += t.modelCalls;
-    totals.modelLatencyMs += t.modelLatency;
-    totals.inputTokens += t.inputTokens;
-    totals.outputTokens += t.outputTokens;
-    totals.cost += t.cost;
-    // Consecutive tasks usually share an agent: skip the map lookup then.
-    if (a === undefined || t.agentId !== agentId) {
-      agentId = t.agentId;
-      a = agents.get(agentId);
-      if (a === undefined) {
-        a = { agentId, tasks: 0, queueWaitMs: 0, runTimeMs: 0, cost: 0 };
-        agents.set(agentId, a);
-      }
-    }
-    a.tasks++;
-    a.queueWaitMs += t.queueWait;
-    a.runTimeMs += rt;
-    a.cost += t.cost;
+  const { dag, status, finishedAt, queueWait, runTime } = tab;
+  const slots = dag.agents.length;
+  // Per agent: task count, queue wait, run time, cost (columns of one array).
+  const ag = new Float64Array(slots * 4);
+  for (let i = 0; i < tab.n; i++) {
+    const st = status[i];
+    if (st === UNSEEN) continue;
+    if (finishedAt[i] > lastFinish) lastFinish = finishedAt[i];
+    if (st === COMPLETED) completed++;
+    else if (st === FAILED) failed++;
+    else if (st === SKIPPED) skipped++;
+    retries += tab.retries[i];
+    totals.queueWaitMs += queueWait[i];
+    totals.runTimeMs += runTime[i];
+    const a = dag.agentOf[i] * 4;
+    ag[a]++;
+    ag[a + 1] += queueWait[i];
+    ag[a + 2] += runTime[i];
   }
+  for (const [i, x] of tab.extra) {
+    if (status[i] === UNSEEN) continue;
+    totals.modelCalls += x.modelCalls;
+    totals.modelLatencyMs += x.modelLatency;
+    totals.inputTokens += x.inputTokens;
+    totals.outputTokens += x.outputTokens;
+    totals.cost += x.cost;
+    ag[dag.agentOf[i] * 4 + 3] += x.cost;
+  }
+  const byAgent: AgentProfile[] = [];
+  for (let a = 0; a < slots; a++) {
+    if (ag[a * 4] === 0) continue;
+    byAgent.push({
+      agentId: dag.agents[a],
+      tasks: ag[a * 4],
+      queueWaitMs: ag[a * 4 + 1],
+      runTimeMs: ag[a * 4 + 2],
+      cost: ag[a * 4 + 3],
+    });
+  }
+  byAgent.sort((x, y) => y.queueWaitMs + y.runTimeMs - (x.queueWaitMs + x.runTimeMs));
   const makespan =
     rec.reportedDuration >= 0
       ? rec.reportedDuration
       : (rec.finishedAt >= 0 ? rec.finishedAt : lastFinish) - rec.startedAt;
-  const path = criticalPath(rec.startedAt, rec.dag, rec.tasks);
-  const byAgent = [...agents.values()].sort((x, y) => y.queueWaitMs + y.runTimeMs - (x.queueWaitMs + x.runTimeMs));
+  const path = criticalPathIndex(rec.startedAt, tab);
   return {
     status: rec.status,
     makespanMs: makespan,
-    criticalPath: path,
+    path,
     completed,
     failed,
     skipped,
     retries,
     totals,
     byAgent,
-    bottlenecks: detectBottlenecks(rec, path, makespan, byAgent, s),
+    bottlenecks: detectBottlenecks(rec.rateLimits, tab, path, makespan, byAgent, s),
   };
 }
 
-/** The full profile (per-task rows, parallelism): built on demand, from the run's summary. */
+/** The full profile (per-task rows, critical-path steps, parallelism): built on demand, from the run's summary. */
 export function buildProfile(
   rec: ExecutionRecord,
+  tab: TaskTable,
   s: DetectorSettings,
   source: 'events' | 'store' = 'events',
-  sum: RunSummary = summarise(rec, s),
+  sum: RunSummary = summarise(rec, tab, s),
 ): ExecutionProfile {
-  const onPath = new Set(sum.criticalPath.steps.map((st) => st.taskKey));
-  const typeOf = new Map(rec.dag.map((d) => [d.id, d.type] as const));
+  const onPath = new Uint8Array(tab.n);
+  for (const i of sum.path.idx) onPath[i] = 1;
+  const { dag } = tab;
   const tasks: TaskProfile[] = [];
-  for (const t of rec.tasks.values()) {
+  for (let i = 0; i < tab.n; i++) {
+    if (tab.status[i] === UNSEEN) continue;
+    const x = tab.extra.get(i);
+    const st = tab.startedAt[i];
+    const fin = tab.finishedAt[i];
+    const id = dag.ids[i];
     const p: TaskProfile = {
-      taskKey: t.key,
-      taskId: t.taskId,
-      agentId: t.agentId,
-      type: typeOf.get(t.taskId),
-      status: t.status,
-      queueWaitMs: t.queueWait,
-      runTimeMs: runTime(t),
-      elapsedMs: t.finishedAt >= 0 && t.startedAt >= 0 ? t.finishedAt - t.startedAt : 0,
-      attempts: t.attempts,
-      retries: t.retries,
-      modelCalls: t.modelCalls,
-      modelLatencyMs: t.modelLatency,
-      inputTokens: t.inputTokens,
-      outputTokens: t.outputTokens,
-      cost: t.cost,
-      onCriticalPath: onPath.has(t.key),
+      taskKey: id,
+      taskId: id,
+      agentId: dag.agents[dag.agentOf[i]],
+      type: dag.tasks[i].type,
+      status: STATUS_NAME[tab.status[i]],
+      queueWaitMs: tab.queueWait[i],
+      runTimeMs: tab.runTime[i],
+      elapsedMs: fin >= 0 && st >= 0 ? fin - st : 0,
+      attempts: tab.attempts[i],
+      retries: tab.retries[i],
+      modelCalls: x?.modelCalls ?? 0,
+      modelLatencyMs: x?.modelLatency ?? 0,
+      inputTokens: x?.inputTokens ?? 0,
+      outputTokens: x?.outputTokens ?? 0,
+      cost: x?.cost ?? 0,
+      onCriticalPath: onPath[i] === 1,
     };
-    if (t.iterations > 0) p.iterations = t.iterations;
-    if (t.startedAt >= 0) p.queuedAt = t.startedAt - t.queueWait;
-    if (t.startedAt >= 0) p.startedAt = t.startedAt;
-    if (t.finishedAt >= 0) p.finishedAt = t.finishedAt;
-    if (t.model !== undefined) p.model = t.model;
-    if (t.cached) p.cached = true;
-    if (t.error !== undefined) p.error = t.error;
+    if (x?.iterations) p.iterations = x.iterations;
+    if (st >= 0) {
+      p.queuedAt = st - tab.queueWait[i];
+      p.startedAt = st;
+    }
+    if (fin >= 0) p.finishedAt = fin;
+    if (x?.model !== undefined) p.model = x.model;
+    if (x?.cached) p.cached = true;
+    if (x?.error !== undefined) p.error = x.error;
     tasks.push(p);
   }
   const r = rec.resources;
@@ -135,14 +157,14 @@ export function buildProfile(
     status: rec.status,
     startedAt: rec.startedAt,
     makespanMs: sum.makespanMs,
-    taskCount: Math.max(rec.dag.length, rec.tasks.size),
+    taskCount: Math.max(dag.n, tasks.length),
     completed: sum.completed,
     failed: sum.failed,
     skipped: sum.skipped,
     retries: sum.retries,
     tasks,
-    criticalPath: sum.criticalPath,
-    parallelism: parallelism(sum.makespanMs, rec.dag, rec.tasks.values()),
+    criticalPath: criticalPathSteps(rec.startedAt, tab, sum.path),
+    parallelism: parallelism(sum.makespanMs, tab),
     totals: sum.totals,
     byAgent: sum.byAgent,
     bottlenecks: sum.bottlenecks,

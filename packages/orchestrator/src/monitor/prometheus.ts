@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import type { OrchestratorEvents } from '../events.js';
-import type { ExecutionRecord } from './execution-record.js';
+import { COMPLETED, type ExecutionRecord, FAILED, type TaskTable } from './execution-record.js';
 import type { RunSummary } from './profile-builder.js';
 import type { ResourceSample } from './types.js';
 
@@ -224,7 +224,7 @@ export class MonitorMetrics {
     });
   }
 
-  onExecutionEnd(rec: ExecutionRecord, profile: RunSummary): void {
+  onExecutionEnd(rec: ExecutionRecord, tab: TaskTable, profile: RunSummary): void {
     const wf = rec.workflowId;
     this.workflows.inc({ workflow_id: wf, status: profile.status });
     this.workflowDuration.observe({ workflow_id: wf }, profile.makespanMs / 1000);
@@ -233,17 +233,18 @@ export class MonitorMetrics {
     if (profile.skipped) this.tasks.inc({ workflow_id: wf, status: 'skipped' }, profile.skipped);
     if (profile.retries) this.retries.inc({ workflow_id: wf }, profile.retries);
     if (profile.totals.cost > 0) this.workflowCost.inc({ workflow_id: wf }, profile.totals.cost);
-    this.observeTasks(rec);
+    this.observeTasks(rec.workflowId, tab);
   }
 
-  /** Task histograms only: used when profiling is off and no profile is built. */
-  observeTasks(rec: ExecutionRecord): void {
-    const d = this.taskDuration.slot(rec.workflowId);
-    const q = this.queueWait.slot(rec.workflowId);
-    for (const t of rec.tasks.values()) {
-      if (t.status !== 'completed' && t.status !== 'failed') continue;
-      this.taskDuration.observe(d, (t.runTime >= 0 ? t.runTime : 0) / 1000);
-      this.queueWait.observe(q, t.queueWait / 1000);
+  /** Task run time and queue wait histograms: array increments per finished task. */
+  observeTasks(workflowId: string, tab: TaskTable): void {
+    const d = this.taskDuration.slot(workflowId);
+    const q = this.queueWait.slot(workflowId);
+    for (let i = 0; i < tab.n; i++) {
+      const st = tab.status[i];
+      if (st !== COMPLETED && st !== FAILED) continue;
+      this.taskDuration.observe(d, tab.runTime[i] / 1000);
+      this.queueWait.observe(q, tab.queueWait[i] / 1000);
     }
   }
 

@@ -122,7 +122,15 @@ export class EwmaBaseline {
   count = 0;
   private warm: number[] | undefined = [];
   constructor(private readonly alpha = 0.2) {}
+  /** Expected value and score of the last `test`. */
+  lastExpected = 0;
+  lastScore = 0;
   check(v: number, rule: BaselineRule): Verdict {
+    const anomalous = this.test(v, rule);
+    return { expected: this.lastExpected, score: this.lastScore, anomalous };
+  }
+  /** `check` without the verdict object: the expected value and score are left in lastExpected / lastScore. */
+  test(v: number, rule: BaselineRule): boolean {
     if (this.warm !== undefined) {
       this.count++;
       this.warm.push(v);
@@ -131,17 +139,17 @@ export class EwmaBaseline {
         this.dev = 1.4826 * mad(this.warm, this.mean);
         this.warm = undefined;
       }
-      return { expected: v, score: 0, anomalous: false };
+      this.lastExpected = v;
+      this.lastScore = 0;
+      return false;
     }
     const spread = Math.max(1.25 * this.dev, Math.abs(this.mean) * 0.05, rule.minDelta / 4, 1e-9);
     const score = (v - this.mean) / spread;
-    const verdict: Verdict = {
-      expected: this.mean,
-      score,
-      anomalous: score >= rule.minScore && v >= this.mean * rule.minRatio && v - this.mean >= rule.minDelta,
-    };
-    this.update(verdict.anomalous ? this.mean + 3 * spread : v);
-    return verdict;
+    const anomalous = score >= rule.minScore && v >= this.mean * rule.minRatio && v - this.mean >= rule.minDelta;
+    this.lastExpected = this.mean;
+    this.lastScore = score;
+    this.update(anomalous ? this.mean + 3 * spread : v);
+    return anomalous;
   }
   private update(v: number): void {
     const d = v - this.mean;

@@ -6,7 +6,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import type { ExecutionRecord, ModelCallRecord } from './execution-record.js';
+import { type ExecutionRecord, FAILED, type ModelCallRecord, STATUS_NAME, type TaskTable } from './execution-record.js';
 
 // OpenTelemetry spans workflow → task → model call, written when the execution ends with the real start and
 // end times from the events, so the hot path never touches the tracer. Without an installed SDK the root span
@@ -14,7 +14,12 @@ import type { ExecutionRecord, ModelCallRecord } from './execution-record.js';
 
 const TRACER = 'codexos.monitor';
 
-export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | undefined, finishedAt: number): boolean {
+export function exportSpans(
+  rec: ExecutionRecord,
+  tab: TaskTable,
+  provider: TracerProvider | undefined,
+  finishedAt: number,
+): boolean {
   const tracer = (provider ?? trace.getTracerProvider()).getTracer(TRACER);
   const root = tracer.startSpan(
     `workflow ${rec.workflowId}`,
@@ -24,7 +29,7 @@ export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | und
       attributes: {
         'codexos.execution_id': rec.executionId,
         'codexos.workflow_id': rec.workflowId,
-        'codexos.task_count': rec.dag.length || rec.tasks.size,
+        'codexos.task_count': tab.n,
         'codexos.status': rec.status,
       },
     },
@@ -47,26 +52,30 @@ export function exportSpans(rec: ExecutionRecord, provider: TracerProvider | und
     l.push(c);
   }
   const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
-  for (const t of rec.tasks.values()) {
-    if (t.startedAt < 0) continue;
+  const { dag } = tab;
+  for (let i = 0; i < tab.n; i++) {
+    const startedAt = tab.startedAt[i];
+    if (startedAt < 0) continue;
+    const taskId = dag.ids[i];
+    const x = tab.extra.get(i);
     const attrs: Attributes = {
-      'codexos.task_id': t.taskId,
-      'codexos.agent_id': t.agentId,
-      'codexos.status': t.status,
-      'codexos.attempts': t.attempts,
-      'codexos.queue_wait_ms': t.queueWait,
+      'codexos.task_id': taskId,
+      'codexos.agent_id': dag.agents[dag.agentOf[i]],
+      'codexos.status': STATUS_NAME[tab.status[i]],
+      'codexos.attempts': tab.attempts[i],
+      'codexos.queue_wait_ms': tab.queueWait[i],
     };
-    if (t.iterations > 0) attrs['codexos.iterations'] = t.iterations;
-    if (t.model !== undefined) attrs['gen_ai.request.model'] = t.model;
-    if (t.inputTokens) attrs['gen_ai.usage.input_tokens'] = t.inputTokens;
-    if (t.outputTokens) attrs['gen_ai.usage.output_tokens'] = t.outputTokens;
-    if (t.cost) attrs['codexos.cost_usd'] = t.cost;
-    const span = tracer.startSpan(`task ${t.key}`, { startTime: t.startedAt, attributes: attrs }, rootCtx);
-    if (t.status === 'failed')
-      span.setStatus({ code: SpanStatusCode.ERROR, message: t.error?.message ?? 'task failed' });
+    if (x?.iterations) attrs['codexos.iterations'] = x.iterations;
+    if (x?.model !== undefined) attrs['gen_ai.request.model'] = x.model;
+    if (x?.inputTokens) attrs['gen_ai.usage.input_tokens'] = x.inputTokens;
+    if (x?.outputTokens) attrs['gen_ai.usage.output_tokens'] = x.outputTokens;
+    if (x?.cost) attrs['codexos.cost_usd'] = x.cost;
+    const span = tracer.startSpan(`task ${taskId}`, { startTime: startedAt, attributes: attrs }, rootCtx);
+    if (tab.status[i] === FAILED)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: x?.error?.message ?? 'task failed' });
     const taskCtx = trace.setSpan(rootCtx, span);
-    for (const c of callsByTask.get(t.taskId) ?? []) writeCall(tracer, c, taskCtx);
-    span.end(t.finishedAt >= 0 ? t.finishedAt : finishedAt);
+    for (const c of callsByTask.get(taskId) ?? []) writeCall(tracer, c, taskCtx);
+    span.end(tab.finishedAt[i] >= 0 ? tab.finishedAt[i] : finishedAt);
   }
   for (const c of callsByTask.get('') ?? []) writeCall(tracer, c, rootCtx);
   root.end(finishedAt);

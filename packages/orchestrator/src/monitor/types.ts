@@ -278,6 +278,12 @@ export interface MonitorOptions {
   /** Resource sampling period, ms (default 1000). 0 disables the timer; `sampleNow()` still works. */
   sampleIntervalMs?: number;
   resourceSource?: ResourceSource;
+  /**
+   * Follow task:started/completed/failed/skipped while runs go, so `profile(id)` of a running execution has
+   * per-task rows. Off by default: each per-task listener makes the engine build a payload for every task;
+   * finished runs are profiled from their final result either way.
+   */
+  liveTasks?: boolean;
   detectors?: Partial<DetectorSettings>;
 }
 

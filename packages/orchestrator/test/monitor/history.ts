@@ -2,9 +2,11 @@ import { afterEach } from 'vitest';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import type { MonitoringConfigInput } from '../../src/monitor/execution-monitor.js';
 import { ExecutionMonitor, type MonitorOptions } from '../../src/monitor/index.js';
+import type { ExecutionResult, TaskResult } from '../../src/workflow/types.js';
 
 // Constructed histories: event sequences with known timings published on a real EventBus, so each detector
-// can be checked against a known right answer.
+// can be checked against a known right answer. Like the engine, a run ends with its full ExecutionResult on the
+// workflow:completed/failed/cancelled event, and per-task events are only published when someone listens.
 
 export interface PlannedTask {
   id: string;
@@ -68,6 +70,39 @@ export function closedAfterEach() {
 
 type Ev = { at: number; order: number; fire: () => void };
 
+/** An ExecutionResult as the engine builds it, from per-task results. */
+export function resultOf(
+  run: { executionId: string; workflowId: string; startedAt: number; finishedAt: number },
+  status: ExecutionResult['status'],
+  tasks: TaskResult[],
+  error?: ExecutionResult['error'],
+): ExecutionResult {
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let cost = 0;
+  const byId: Record<string, TaskResult> = {};
+  for (const t of tasks) {
+    byId[t.taskId] = t;
+    usage.inputTokens += t.usage?.inputTokens ?? 0;
+    usage.outputTokens += t.usage?.outputTokens ?? 0;
+    cost += t.cost ?? 0;
+  }
+  return {
+    executionId: run.executionId,
+    workflowId: run.workflowId,
+    status,
+    input: {},
+    tasks: byId,
+    output: {},
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    duration: run.finishedAt - run.startedAt,
+    ...(error ? { error } : {}),
+    usage,
+    cost,
+    resumed: false,
+  };
+}
+
 /** Publishes one run in timestamp order and waits for the monitor's end-of-run analysis. */
 export async function play(bus: EventBus, monitor: ExecutionMonitor, run: PlannedRun): Promise<void> {
   const t0 = run.t0 ?? 1_700_000_000_000;
@@ -76,6 +111,13 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
   const evs: Ev[] = [];
   let order = 0;
   const at = (ms: number, fire: () => void) => evs.push({ at: t0 + ms, order: order++, fire });
+  // Per-task events as the engine sends them: built only when someone listens.
+  const task = <K extends 'task:queued' | 'task:started' | 'task:completed' | 'task:failed'>(
+    type: K,
+    payload: () => OrchestratorEvents[K],
+  ) => {
+    if (bus.wants(type)) bus.publish(type, payload());
+  };
   at(0, () =>
     bus.publish('workflow:started', {
       executionId: ex,
@@ -93,6 +135,7 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
     }),
   );
   let end = 0;
+  const results: TaskResult[] = [];
   for (const t of run.tasks) {
     const ref = (ms: number) => ({
       executionId: ex,
@@ -102,8 +145,9 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
       timestamp: t0 + ms,
     });
     const qw = t.queueWait ?? 0;
-    at(t.start - qw, () => bus.publish('task:queued', ref(t.start - qw)));
-    at(t.start, () => bus.publish('task:started', { ...ref(t.start), attempt: 1, queueWait: qw }));
+    const attempts = 1 + (t.retries ?? 0);
+    at(t.start - qw, () => task('task:queued', () => ref(t.start - qw)));
+    at(t.start, () => task('task:started', () => ({ ...ref(t.start), attempt: 1, queueWait: qw })));
     for (let r = 0; r < (t.retries ?? 0); r++) {
       at(t.start + 1, () =>
         bus.publish('task:retrying', {
@@ -135,24 +179,36 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
           }),
       });
     }
-    if (t.fail) {
+    const error = t.fail ? { code: 'CDX_ERR_TASK_FAILED', message: t.fail } : undefined;
+    results.push({
+      taskId: t.id,
+      agentId: t.agentId ?? 'agent',
+      status: error ? 'failed' : 'completed',
+      attempts,
+      startedAt: t0 + t.start,
+      finishedAt: t0 + t.end,
+      duration: t.end - t.start,
+      queueWait: qw,
+      ...(error ? { error } : { output: 'ok' }),
+    });
+    if (error) {
       at(t.end, () =>
-        bus.publish('task:failed', {
+        task('task:failed', () => ({
           ...ref(t.end),
           duration: t.end - t.start,
-          attempts: 1,
-          error: { code: 'CDX_ERR_TASK_FAILED', message: t.fail as string },
+          attempts,
+          error,
           handled: false,
-        }),
+        })),
       );
     } else {
       at(t.end, () =>
-        bus.publish('task:completed', {
+        task('task:completed', () => ({
           ...ref(t.end),
           duration: t.end - t.start,
-          attempts: 1 + (t.retries ?? 0),
+          attempts,
           output: 'ok',
-        }),
+        })),
       );
     }
     end = Math.max(end, t.end);
@@ -164,10 +220,17 @@ export async function play(bus: EventBus, monitor: ExecutionMonitor, run: Planne
   const status = run.status ?? (run.tasks.some((t) => t.fail) ? 'failed' : 'completed');
   at(end, () => {
     const base = { executionId: ex, workflowId: wf, timestamp: t0 + end, duration: end };
-    if (status === 'completed') bus.publish('workflow:completed', base);
-    else if (status === 'failed')
-      bus.publish('workflow:failed', { ...base, error: { code: 'CDX_ERR_TASK_FAILED', message: 'failed' } });
-    else bus.publish('workflow:cancelled', { ...base, reason: 'test' });
+    const span = { executionId: ex, workflowId: wf, startedAt: t0, finishedAt: t0 + end };
+    if (status === 'completed') {
+      const result = resultOf(span, status, results);
+      bus.publish('workflow:completed', { ...base, usage: result.usage, cost: result.cost, result });
+    } else if (status === 'failed') {
+      const error = { code: 'CDX_ERR_TASK_FAILED', message: 'failed' };
+      bus.publish('workflow:failed', { ...base, error, result: resultOf(span, status, results, error) });
+    } else {
+      const error = { code: 'CDX_ERR_CANCELLED', message: 'test' };
+      bus.publish('workflow:cancelled', { ...base, reason: 'test', result: resultOf(span, status, results, error) });
+    }
   });
   evs.sort((a, b) => a.at - b.at || a.order - b.order);
   for (const e of evs) e.fire();

@@ -152,4 +152,65 @@ describe('monitor on a real orchestrator', () => {
     expect(orchestrator.bus.wants('task:started')).toBe(false);
     expect(orchestrator.bus.wants('task:completed')).toBe(false);
   });
+
+  it('by default the monitor listens to no per-task event; liveTasks opts in', async () => {
+    orchestrator = new MultiAgentOrchestrator({ store: { type: 'memory' } });
+    monitor = orchestrator.monitor;
+    for (const e of ['task:queued', 'task:started', 'task:completed', 'task:failed', 'task:skipped'] as const)
+      expect(orchestrator.bus.wants(e)).toBe(false);
+    expect(orchestrator.bus.wants('workflow:started')).toBe(true);
+    expect(orchestrator.bus.wants('workflow:completed')).toBe(true);
+    const live = new ExecutionMonitor(orchestrator.bus, {}, { liveTasks: true, sampleIntervalMs: 0 });
+    expect(orchestrator.bus.wants('task:started')).toBe(true);
+    await live.close();
+    expect(orchestrator.bus.wants('task:started')).toBe(false);
+  });
+
+  it('profiles a failed real run from its result: failure, cut-off and never-started tasks, one error', async () => {
+    orchestrator = new MultiAgentOrchestrator(
+      { store: { type: 'memory' }, monitoring: { enableTracing: false } },
+      { monitor: { sampleIntervalMs: 0 } },
+    );
+    monitor = orchestrator.monitor;
+    orchestrator.registerAgent({ id: 'ok', handler: async () => 'fine' });
+    orchestrator.registerAgent({
+      id: 'slow',
+      handler: (ctx) =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => resolve('late'), 5_000);
+          ctx.signal?.addEventListener('abort', () => clearTimeout(t));
+        }),
+    });
+    orchestrator.registerAgent({
+      id: 'bad',
+      handler: async () => {
+        await sleep(20);
+        throw new Error('disk quota exceeded on /var/tmp/x1');
+      },
+    });
+    const result = await orchestrator.executeWorkflow({
+      id: 'breaks',
+      name: 'breaks',
+      version: '1',
+      tasks: [
+        { id: 'first', name: 'first', agentId: 'ok' },
+        { id: 'hang', name: 'hang', agentId: 'slow', dependencies: ['first'] },
+        { id: 'boom', name: 'boom', agentId: 'bad', dependencies: ['first'], retry: { maxAttempts: 1 } },
+        { id: 'after', name: 'after', agentId: 'ok', dependencies: ['boom'] },
+      ],
+    });
+    expect(result.status).toBe('failed');
+    const p = await monitor.profile(result.executionId);
+    expect(p?.status).toBe('failed');
+    const status = Object.fromEntries((p?.tasks ?? []).map((t) => [t.taskId, t.status]));
+    expect(status).toEqual({ first: 'completed', hang: 'failed', boom: 'failed', after: 'skipped' });
+    expect(p?.completed).toBe(1);
+    expect(p?.failed).toBe(2);
+    expect(p?.skipped).toBe(1);
+    expect(p?.tasks.find((t) => t.taskId === 'boom')?.error?.message).toContain('disk quota exceeded');
+    // Only the task's own error is a pattern occurrence; the task cut off by the run's end is not one.
+    const patterns = monitor.errorPatterns();
+    expect(patterns.map((x) => x.count)).toEqual([1]);
+    expect(patterns[0].pattern).toContain('disk quota exceeded');
+  });
 });

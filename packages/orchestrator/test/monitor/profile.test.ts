@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedAfterEach, pipeline, play } from './history.js';
+import { closedAfterEach, pipeline, play, resultOf } from './history.js';
 
 const { setup } = closedAfterEach();
 
@@ -101,8 +101,8 @@ describe('execution profile', () => {
     expect(seen.alert).toEqual([]);
   });
 
-  it('counts failures, retries and skips; a live profile is available while running', async () => {
-    const { bus, monitor } = setup();
+  it('counts failures, retries and skips; a live profile is available while running (liveTasks)', async () => {
+    const { bus, monitor } = setup({}, { liveTasks: true });
     bus.publish('workflow:started', {
       executionId: 'live',
       workflowId: 'w',
@@ -155,12 +155,32 @@ describe('execution profile', () => {
       timestamp: 1030,
       reason: 'upstream failed',
     });
+    const runError = { code: 'CDX_ERR_TASK_FAILED', message: 'task "a" failed after 2 attempt(s): boom' };
     bus.publish('workflow:failed', {
       executionId: 'live',
       workflowId: 'w',
       timestamp: 1031,
       duration: 31,
-      error: { code: 'E', message: 'boom' },
+      error: runError,
+      result: resultOf(
+        { executionId: 'live', workflowId: 'w', startedAt: 1000, finishedAt: 1031 },
+        'failed',
+        [
+          {
+            taskId: 'a',
+            agentId: 'x',
+            status: 'failed',
+            attempts: 2,
+            startedAt: 1000,
+            finishedAt: 1030,
+            duration: 30,
+            queueWait: 0,
+            error: { code: 'E', message: 'boom' },
+          },
+          { taskId: 'b', agentId: 'x', status: 'skipped', attempts: 0, skippedReason: 'upstream failed' },
+        ],
+        runError,
+      ),
     });
     const p = await monitor.profile('live');
     expect(p).toMatchObject({ status: 'failed', failed: 1, skipped: 1, retries: 1, completed: 0, makespanMs: 31 });

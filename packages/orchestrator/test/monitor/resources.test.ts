@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events.js';
 import { ExecutionMonitor, NetworkMeter, ProcessResourceSource } from '../../src/monitor/index.js';
+import { resultOf } from './history.js';
 
 describe('resource monitoring', () => {
   it('samples CPU, memory and event-loop delay from the process', async () => {
@@ -61,27 +62,13 @@ describe('resource monitoring', () => {
       resumed: false,
       tasks: [{ id: 'a', agentId: 'x', dependencies: [] }],
     });
-    bus.publish('task:started', {
-      executionId: 'r1',
-      workflowId: 'w',
-      taskId: 'a',
-      agentId: 'x',
-      timestamp: Date.now(),
-      attempt: 1,
-      queueWait: 0,
-    });
+    const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 120));
-    bus.publish('task:completed', {
-      executionId: 'r1',
-      workflowId: 'w',
-      taskId: 'a',
-      agentId: 'x',
-      timestamp: Date.now(),
-      duration: 120,
-      attempts: 1,
-      output: null,
-    });
-    bus.publish('workflow:completed', { executionId: 'r1', workflowId: 'w', timestamp: Date.now(), duration: 120 });
+    const t1 = Date.now();
+    const result = resultOf({ executionId: 'r1', workflowId: 'w', startedAt: t0, finishedAt: t1 }, 'completed', [
+      { taskId: 'a', agentId: 'x', status: 'completed', attempts: 1, startedAt: t0, finishedAt: t1, duration: t1 - t0 },
+    ]);
+    bus.publish('workflow:completed', { executionId: 'r1', workflowId: 'w', timestamp: t1, duration: t1 - t0, result });
     const p = await monitor.profile('r1');
     expect(p?.resources?.samples).toBeGreaterThan(0);
     expect(p?.resources?.rssPeakBytes).toBeGreaterThan(0);

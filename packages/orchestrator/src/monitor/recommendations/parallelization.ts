@@ -1,5 +1,5 @@
-import { longestChain } from '../critical-path.js';
-import type { ExecutionRecord } from '../execution-record.js';
+import { durations } from '../critical-path.js';
+import type { TaskTable } from '../execution-record.js';
 import { round } from '../stats.js';
 import type { DetectorSettings } from '../types.js';
 import type { InsightDraft } from './types.js';
@@ -7,30 +7,15 @@ import type { InsightDraft } from './types.js';
 /**
  * Dependencies that carry no data: the downstream task declares which upstream outputs it reads (`reads`,
  * reported by the engine from its templates) and the dependency is not among them. Dropping those edges is
- * what-if'd over the observed durations; the insight fires only when that shortens the longest chain.
+ * what-if'd over the observed durations (the unread edges are found once per compiled DAG); the insight fires only when that shortens the longest chain.
  */
-export function detectParallelization(rec: ExecutionRecord, s: DetectorSettings): InsightDraft[] {
-  const drop = new Set<string>();
-  const edges: string[] = [];
-  const sequentialTasks = new Set<string>();
-  for (const t of rec.dag) {
-    if (t.reads === undefined) continue;
-    for (const dep of t.dependencies) {
-      if (t.reads.includes(dep)) continue;
-      drop.add(`${dep}\u0000${t.id}`);
-      edges.push(`${dep} → ${t.id}`);
-      if (t.type === 'sequential') sequentialTasks.add(t.id);
-    }
-  }
-  if (drop.size === 0) return [];
-  const dur = new Map<string, number>();
-  for (const t of rec.tasks.values()) {
-    if (t.finishedAt < 0 || t.startedAt < 0) continue;
-    dur.set(t.taskId, Math.max(dur.get(t.taskId) ?? 0, t.finishedAt - t.startedAt));
-  }
-  const d = (id: string) => dur.get(id) ?? 0;
-  const now = longestChain(rec.dag, d);
-  const after = longestChain(rec.dag, d, drop);
+export function detectParallelization(tab: TaskTable, s: DetectorSettings): InsightDraft[] {
+  const unread = tab.dag.unread;
+  if (unread === undefined) return [];
+  const { edges, sequentialTasks, drop } = unread;
+  const d = durations(tab);
+  const now = tab.dag.longestChain(d);
+  const after = tab.dag.longestChain(d, drop);
   const saved = now - after;
   if (saved < s.parallelMinSavingMs || saved < now * 0.1) return [];
   return [
