@@ -6,6 +6,7 @@
 //
 //   cd bench && node --import tsx monitor/overhead.ts [--rounds 3] [--warmup 1] [--out results/monitor.md]
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts';
@@ -59,7 +60,8 @@ async function child(workload: string, mode: Mode): Promise<ChildResult> {
       ? new ExecutionMonitor(orchestrator.bus, { enableMetrics: true, enableProfiling: true, enableTracing: true }, { store: orchestrator.store })
       : undefined;
   if (mode === 'listen') {
-    for (const e of ['workflow:started', 'task:started', 'task:completed', 'task:failed', 'task:retrying', 'task:skipped', 'workflow:completed'] as const) {
+    // The events the monitor subscribes to by default (no per-task event: tasks come with the final result).
+    for (const e of ['workflow:started', 'task:retrying', 'model:call', 'model:rate-limited', 'workflow:completed', 'workflow:failed', 'workflow:cancelled'] as const) {
       orchestrator.bus.on(e, () => {});
     }
   }
@@ -104,6 +106,7 @@ if (CHILD) {
   const run = (w: string, m: string): ChildResult =>
     JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, '--child', `${w}:${m}`, '--warmup', String(WARMUP)], { encoding: 'utf8' }));
   const rows: string[] = [];
+  const loadBefore = loadavg()[0];
   for (const w of Object.keys(SHAPES)) {
     const res: Record<Mode, ChildResult[]> = { off: [], listen: [], on: [] };
     for (let r = 0; r < ROUNDS; r++) for (const m of (r % 2 ? ['on', 'listen', 'off'] : ['off', 'listen', 'on']) as Mode[]) res[m].push(run(w, m));
@@ -123,15 +126,16 @@ if (CHILD) {
       `| ${SHAPES[w].label} | ${f(offR)} | ${f(lisR)} (${pct(lisR, offR)}) | ${f(onR)} (${pct(onR, offR)}) | ${f(onA)} (${pct(onA, med('off', 'analysedUs'))}) | ${f(offC)} / ${f(lisC)} / ${f(onC)} (${pct(onC, offC)}; monitor alone ${pct(onC, lisC)}) |`,
     );
   }
+  const loadAfter = loadavg()[0];
   const md = [
     '# Cost of watching: engine overhead with monitoring off / on',
     '',
-    `Node ${process.version}. Each cell: median over ${ROUNDS} fresh processes (off/listen/on alternating) of the median of ${REPS} reps after ${WARMUP} warm-up run(s); µs per task.`,
-    '"on" = enableMetrics + enableProfiling + enableTracing (no OTel SDK installed, so spans are skipped at the root) + resource sampling every 1 s, monitor attached to the orchestrator\'s bus with its StateStore.',
+    `Node ${process.version}, load average (1 min) ${loadBefore.toFixed(2)} before / ${loadAfter.toFixed(2)} after on ${(await import('node:os')).cpus().length} cores. Each cell: median over ${ROUNDS} fresh processes (off/listen/on alternating) of the median of ${REPS} reps after ${WARMUP} warm-up run(s); µs per task.`,
+    '"on" = enableMetrics + enableProfiling + enableTracing (no OTel SDK installed, so spans are skipped at the root) + resource sampling every 1 s, monitor attached to the orchestrator\'s bus with its StateStore. The monitor listens to no per-task event: it takes each run in from workflow:started (the DAG) and the final ExecutionResult.',
     '"run resolves" is what the caller of executeWorkflow waits for; "incl. analysis" also waits for the monitor\'s end-of-run work (critical path, bottlenecks, insights, anomalies, metrics), which runs on the next macrotask.',
     'Budget: monitoring may add at most 20 % per task.',
     '',
-    '"listen" subscribes empty listeners to the same events: it isolates what the engine pays to build and emit event payloads once anyone listens, from what the monitor itself adds.',
+    '"listen" subscribes empty listeners to the same events as the monitor: it isolates what the engine pays to build and emit those payloads (mostly workflow:started with the DAG), from what the monitor itself adds.',
     '',
     '| workload | off µs/task | listen (empty listeners) | on, run resolves | on, incl. analysis | CPU µs/task off / listen / on |',
     '|---|---:|---:|---:|---:|---:|',

@@ -1,4 +1,5 @@
 import type { ErrorInfo } from '../errors.js';
+import type { DagIndex } from './dag-index.js';
 import { ErrorPatterns } from './error-patterns.js';
 import { COMPLETED, type ExecutionRecord, type TaskTable } from './execution-record.js';
 import type { RunSummary } from './profile-builder.js';
@@ -14,6 +15,8 @@ export class AnomalyDetector {
   private readonly workflowDuration = new Map<string, RobustBaseline>();
   private readonly workflowErrorRate = new Map<string, RobustBaseline>();
   private readonly taskDuration = new Map<string, Map<string, EwmaBaseline>>();
+  /** The same baselines lined up with a compiled DAG's task indexes: no map lookup per task per run. */
+  private readonly aligned = new WeakMap<DagIndex, { workflowId: string; slots: EwmaBaseline[] }>();
   private readonly modelLatency = new Map<string, EwmaBaseline>();
   private readonly rss = new RobustBaseline(120);
   private readonly cpu = new RobustBaseline(120);
@@ -92,31 +95,38 @@ export class AnomalyDetector {
           at,
         );
     }
-    const perTask = getOr(this.taskDuration, wf, () => new Map<string, EwmaBaseline>());
+    const slots = this.baselinesFor(wf, tab.dag);
     const rule = this.durationRule();
-    let flagged = 0;
     const ids = tab.dag.ids;
+    const extras = tab.extra.size > 0;
+    let flagged = 0;
     for (let i = 0; i < tab.n; i++) {
-      if (tab.status[i] !== COMPLETED || tab.extra.get(i)?.cached) continue;
+      if (tab.status[i] !== COMPLETED || (extras && tab.extra.get(i)?.cached)) continue;
       const run = tab.runTime[i];
-      const taskId = ids[i];
-      let base = perTask.get(taskId);
-      if (base === undefined) {
-        base = new EwmaBaseline();
-        perTask.set(taskId, base);
-      }
       // test() keeps the verdict in the baseline's fields: no object per task.
-      if (base.test(run, rule) && flagged++ < MAX_TASK_ANOMALIES_PER_RUN)
+      if (!slots[i].test(run, rule)) continue;
+      if (flagged++ < MAX_TASK_ANOMALIES_PER_RUN) {
+        const base = slots[i];
         this.report(
           'task.duration',
-          `${wf}/${taskId}`,
+          `${wf}/${ids[i]}`,
           run,
           base.lastExpected,
           base.lastScore,
-          `Task '${taskId}' of '${wf}' took ${round(run)} ms; usually ${round(base.lastExpected)} ms`,
+          `Task '${ids[i]}' of '${wf}' took ${round(run)} ms; usually ${round(base.lastExpected)} ms`,
           at,
         );
+      }
     }
+  }
+
+  private baselinesFor(wf: string, dag: DagIndex): EwmaBaseline[] {
+    const hit = this.aligned.get(dag);
+    if (hit !== undefined && hit.workflowId === wf) return hit.slots;
+    const perTask = getOr(this.taskDuration, wf, () => new Map<string, EwmaBaseline>());
+    const slots = dag.ids.map((id) => getOr(perTask, id, () => new EwmaBaseline()));
+    this.aligned.set(dag, { workflowId: wf, slots });
+    return slots;
   }
 
   /** Per-call latency spikes, per model. */

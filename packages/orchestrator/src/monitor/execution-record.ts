@@ -183,38 +183,7 @@ export function buildTable(
     const runMsg = rec.runError?.message;
     for (let i = 0; i < tab.n; i++) {
       const r = get(ids[i]);
-      if (r === undefined) continue;
-      tab.status[i] = CODE[r.status] ?? UNSEEN;
-      const s = r.startedAt;
-      const f = r.finishedAt;
-      if (s !== undefined) tab.startedAt[i] = s;
-      if (f !== undefined) tab.finishedAt[i] = f;
-      tab.runTime[i] = r.duration ?? (s !== undefined && f !== undefined ? f - s : 0);
-      tab.queueWait[i] = r.queueWait ?? 0;
-      tab.attempts[i] = r.attempts;
-      if (
-        r.error === undefined &&
-        r.usage === undefined &&
-        r.cost === undefined &&
-        r.model === undefined &&
-        !r.cached &&
-        !r.iterations
-      )
-        continue;
-      const x = tab.extraOf(i);
-      if (r.model !== undefined) x.model = r.model;
-      if (r.cached) x.cached = true;
-      if (r.iterations) x.iterations = r.iterations;
-      if (r.error !== undefined) {
-        x.error = r.error;
-        if (r.status === 'failed' && runMsg !== undefined && r.error.message === runMsg) x.cutOff = true;
-      }
-      if (r.usage !== undefined) {
-        x.usageReported = true;
-        x.inputTokens = r.usage.inputTokens;
-        x.outputTokens = r.usage.outputTokens;
-      }
-      if (r.cost !== undefined) x.cost = r.cost;
+      if (r !== undefined) fillTask(tab, i, r, runMsg);
     }
   }
   if (rec.retries !== undefined)
@@ -224,6 +193,41 @@ export function buildTable(
     }
   if (rec.calls.length > 0) foldCalls(tab, rec.calls);
   return tab;
+}
+
+/** One task's facts into row i: a small function called per task, so it gets optimised within the first runs. */
+function fillTask(tab: TaskTable, i: number, r: TaskFacts, runMsg: string | undefined): void {
+  tab.status[i] = CODE[r.status] ?? UNSEEN;
+  const s = r.startedAt;
+  const f = r.finishedAt;
+  if (s !== undefined) tab.startedAt[i] = s;
+  if (f !== undefined) tab.finishedAt[i] = f;
+  tab.runTime[i] = r.duration ?? (s !== undefined && f !== undefined ? f - s : 0);
+  tab.queueWait[i] = r.queueWait ?? 0;
+  tab.attempts[i] = r.attempts;
+  if (
+    r.error === undefined &&
+    r.usage === undefined &&
+    r.cost === undefined &&
+    r.model === undefined &&
+    !r.cached &&
+    !r.iterations
+  )
+    return;
+  const x = tab.extraOf(i);
+  if (r.model !== undefined) x.model = r.model;
+  if (r.cached) x.cached = true;
+  if (r.iterations) x.iterations = r.iterations;
+  if (r.error !== undefined) {
+    x.error = r.error;
+    if (r.status === 'failed' && runMsg !== undefined && r.error.message === runMsg) x.cutOff = true;
+  }
+  if (r.usage !== undefined) {
+    x.usageReported = true;
+    x.inputTokens = r.usage.inputTokens;
+    x.outputTokens = r.usage.outputTokens;
+  }
+  if (r.cost !== undefined) x.cost = r.cost;
 }
 
 /** Model calls per task; tasks that reported no usage or cost get the summed call figures. */

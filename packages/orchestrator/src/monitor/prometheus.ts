@@ -8,6 +8,7 @@ import type { ResourceSample } from './types.js';
 // a process do not collide. Per-task histograms are pre-aggregated in plain arrays at execution end and
 // exposed through a small custom metric: prom-client's own observe() hashes labels on every call.
 
+const MAX_PENDING_TASKS = 200_000;
 const TASK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
 interface Slot {
@@ -27,6 +28,8 @@ export class AggregatedHistogram {
     readonly help: string,
     readonly labelName: string,
     readonly buckets: number[],
+    /** Runs before every collection (the monitor folds pending runs in here). */
+    private readonly beforeCollect: () => void = () => {},
   ) {}
 
   slot(labelValue: string): Slot {
@@ -55,6 +58,7 @@ export class AggregatedHistogram {
   }
 
   get() {
+    this.beforeCollect();
     const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
     for (const s of this.slots.values()) {
       let acc = 0;
@@ -93,6 +97,9 @@ export class MonitorMetrics {
   private readonly heap: Gauge;
   private readonly loopP99: Gauge;
   private readonly network: Counter<'host' | 'direction'>;
+  /** Finished runs whose tasks are not yet in the histograms. */
+  private readonly pending: Array<{ workflowId: string; tab: TaskTable }> = [];
+  private pendingTasks = 0;
 
   constructor(runningExecutions: () => number) {
     const r = [this.registry];
@@ -134,12 +141,14 @@ export class MonitorMetrics {
       'Task run time',
       'workflow_id',
       TASK_BUCKETS,
+      () => this.foldPending(),
     );
     this.queueWait = new AggregatedHistogram(
       'codexos_task_queue_wait_seconds',
       'Time tasks waited for an agent',
       'workflow_id',
       TASK_BUCKETS,
+      () => this.foldPending(),
     );
     this.registry.registerMetric(this.taskDuration as unknown as Metric);
     this.registry.registerMetric(this.queueWait as unknown as Metric);
@@ -233,7 +242,15 @@ export class MonitorMetrics {
     if (profile.skipped) this.tasks.inc({ workflow_id: wf, status: 'skipped' }, profile.skipped);
     if (profile.retries) this.retries.inc({ workflow_id: wf }, profile.retries);
     if (profile.totals.cost > 0) this.workflowCost.inc({ workflow_id: wf }, profile.totals.cost);
-    this.observeTasks(rec.workflowId, tab);
+    // Task histograms are only visible when scraped: fold the run's table in then (bounded backlog).
+    this.pending.push({ workflowId: wf, tab });
+    this.pendingTasks += tab.n;
+    if (this.pendingTasks > MAX_PENDING_TASKS) this.foldPending();
+  }
+
+  private foldPending(): void {
+    for (const { workflowId, tab } of this.pending.splice(0)) this.observeTasks(workflowId, tab);
+    this.pendingTasks = 0;
   }
 
   /** Task run time and queue wait histograms: array increments per finished task. */

@@ -111,33 +111,60 @@ export class RobustBaseline {
   }
 }
 
+let scratch = new Float64Array(64);
+
+/** Median of buf[0..n), sorting that prefix in place (insertion sort: n is a warm-up count, a handful). */
+function sortedMedian(buf: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = buf[i];
+    let j = i - 1;
+    while (j >= 0 && buf[j] > v) {
+      buf[j + 1] = buf[j];
+      j--;
+    }
+    buf[j + 1] = v;
+  }
+  return n % 2 ? buf[n >> 1] : (buf[(n >> 1) - 1] + buf[n >> 1]) / 2;
+}
+
 /**
  * Exponentially weighted mean and mean absolute deviation: O(1) per point, for high-volume series
  * (per-task durations, per-call latencies). The baseline starts from the median/MAD of the warm-up points (so
  * an outlier among the first runs does not become "normal"), and outliers are clipped before they update it.
  */
 export class EwmaBaseline {
-  mean = 0;
-  dev = 0;
+  // Number fields start as non-integers (NaN) and `warm` is never re-typed: thousands of these (one per task)
+  // then keep one hidden class, instead of all migrating when a field first holds a double.
+  mean = Number.NaN;
+  dev = Number.NaN;
   count = 0;
-  private warm: number[] | undefined = [];
+  private warm: number[] = [];
+  private warming = true;
   constructor(private readonly alpha = 0.2) {}
   /** Expected value and score of the last `test`. */
-  lastExpected = 0;
-  lastScore = 0;
+  lastExpected = Number.NaN;
+  lastScore = Number.NaN;
   check(v: number, rule: BaselineRule): Verdict {
     const anomalous = this.test(v, rule);
     return { expected: this.lastExpected, score: this.lastScore, anomalous };
   }
   /** `check` without the verdict object: the expected value and score are left in lastExpected / lastScore. */
   test(v: number, rule: BaselineRule): boolean {
-    if (this.warm !== undefined) {
+    if (this.warming) {
       this.count++;
       this.warm.push(v);
       if (this.warm.length >= Math.max(1, rule.warmup)) {
-        this.mean = median(this.warm);
-        this.dev = 1.4826 * mad(this.warm, this.mean);
-        this.warm = undefined;
+        // Median and MAD in a shared scratch buffer: this runs once per task series, often a thousand at once.
+        const warm = this.warm;
+        const n = warm.length;
+        if (scratch.length < n) scratch = new Float64Array(n * 2);
+        for (let i = 0; i < n; i++) scratch[i] = warm[i];
+        const med = sortedMedian(scratch, n);
+        for (let i = 0; i < n; i++) scratch[i] = Math.abs(warm[i] - med);
+        this.mean = med;
+        this.dev = 1.4826 * sortedMedian(scratch, n);
+        this.warming = false;
+        this.warm.length = 0;
       }
       this.lastExpected = v;
       this.lastScore = 0;
