@@ -7,6 +7,21 @@ import type {
   TaskTransition,
 } from './types.js';
 
+/** A detached copy, so callers cannot change stored headers (a literal keeps one hidden class). */
+function copyHeader(h: ExecutionHeader): ExecutionHeader {
+  return {
+    executionId: h.executionId,
+    workflowId: h.workflowId,
+    status: h.status,
+    definition: h.definition,
+    input: h.input,
+    startedAt: h.startedAt,
+    finishedAt: h.finishedAt,
+    error: h.error,
+    schemaVersion: h.schemaVersion,
+  };
+}
+
 /** Folds a transition into a task's latest state (shared by every store so they agree on semantics). */
 export function foldTransition(tasks: Map<string, StoredTaskState>, t: TaskTransition): void {
   let s = tasks.get(t.taskKey);
@@ -51,7 +66,7 @@ export class MemoryStore implements StateStore {
   constructor(private readonly maxFinished = 1000) {}
 
   saveExecution(header: ExecutionHeader): void {
-    this.headers.set(header.executionId, Object.assign({}, header));
+    this.headers.set(header.executionId, copyHeader(header));
     if (header.status === 'running' || header.status === 'pending') return;
     this.finished.delete(header.executionId);
     this.finished.add(header.executionId);
@@ -84,7 +99,7 @@ export class MemoryStore implements StateStore {
     if (!header) return undefined;
     const tasks = new Map<string, StoredTaskState>();
     for (const t of this.log.get(executionId) ?? []) foldTransition(tasks, t);
-    return { header: Object.assign({}, header), tasks };
+    return { header: copyHeader(header), tasks };
   }
 
   listExecutions(query?: ExecutionQuery): ExecutionHeader[] {

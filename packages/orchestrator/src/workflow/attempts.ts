@@ -131,7 +131,21 @@ export abstract class AttemptRunner extends ExecutionState {
     done: Done,
   ): void {
     const i = t.index;
-    const st: AttemptState = { settled: false, done, task: t, attempt };
+    const st: AttemptState = {
+      settled: false,
+      done,
+      task: t,
+      attempt,
+      at: 0,
+      cancelled: false,
+      armed: false,
+      ctrl: undefined,
+      abortReason: undefined,
+      usage: undefined,
+      cost: undefined,
+      model: undefined,
+      timer: undefined,
+    };
     this.record(i, 'running', attempt);
     if (this.svc.bus.wants('task:started')) {
       this.svc.bus.publish('task:started', {
@@ -162,7 +176,8 @@ export abstract class AttemptRunner extends ExecutionState {
       this.finishedAt[i] = now();
       return done(false, unitOf(st, v));
     }
-    st.deadline = this.deadlines.add(t.timeoutMs, st);
+    this.deadlines.add(t.timeoutMs, st);
+    st.armed = true;
     this.active.add(st);
     (v as PromiseLike<unknown>).then(
       (val) => {
@@ -180,7 +195,7 @@ export abstract class AttemptRunner extends ExecutionState {
     if (st.settled) return false;
     st.settled = true;
     this.active.delete(st);
-    if (st.deadline) this.deadlines.cancel(st.deadline);
+    if (st.armed) this.deadlines.cancel(st);
     return true;
   }
 
@@ -207,7 +222,7 @@ export abstract class AttemptRunner extends ExecutionState {
   }
 
   protected sleep(ms: number, then: () => void): void {
-    const st: AttemptState = { settled: false, done: () => then() };
+    const st: AttemptState = { settled: false, done: () => then(), at: 0, cancelled: false, armed: false };
     st.timer = setTimeout(() => {
       if (st.settled) return;
       st.settled = true;

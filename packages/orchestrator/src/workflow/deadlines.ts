@@ -1,29 +1,30 @@
 // Task timeouts without a timer per task: deadlines sit in a binary min-heap and one timer is armed for the
 // earliest. Cancelling is lazy (a flag), so the hot path costs one heap push and no timer churn.
 
-export interface Deadline<T> {
+/** Anything with a deadline: the queue writes `at` and `cancelled` on the item itself (no wrapper object). */
+export interface Deadline {
   at: number;
-  payload: T;
   cancelled: boolean;
 }
 
-export class DeadlineQueue<T> {
-  private heap: Deadline<T>[] = [];
+export class DeadlineQueue<T extends Deadline> {
+  private heap: T[] = [];
   private live = 0;
   private timer?: NodeJS.Timeout;
   private armedAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly onExpire: (payload: T) => void) {}
 
-  add(delayMs: number, payload: T): Deadline<T> {
-    const d: Deadline<T> = { at: performance.now() + delayMs, payload, cancelled: false };
+  add(delayMs: number, d: T): T {
+    d.at = performance.now() + delayMs;
+    d.cancelled = false;
     this.push(d);
     this.live++;
     if (d.at < this.armedAt) this.arm(d.at);
     return d;
   }
 
-  cancel(d: Deadline<T>): void {
+  cancel(d: T): void {
     if (d.cancelled) return;
     d.cancelled = true;
     this.live--;
@@ -54,13 +55,13 @@ export class DeadlineQueue<T> {
       if (d.cancelled) continue;
       d.cancelled = true;
       this.live--;
-      this.onExpire(d.payload);
+      this.onExpire(d);
     }
     while (this.heap.length && this.heap[0].cancelled) this.pop();
     if (this.heap.length) this.arm(this.heap[0].at);
   }
 
-  private push(d: Deadline<T>): void {
+  private push(d: T): void {
     const h = this.heap;
     h.push(d);
     let i = h.length - 1;
@@ -73,7 +74,7 @@ export class DeadlineQueue<T> {
     h[i] = d;
   }
 
-  private pop(): Deadline<T> | undefined {
+  private pop(): T | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop();

@@ -366,17 +366,36 @@ export class Execution extends AttemptRunner {
       });
     };
     const emit = (): void => {
-      const base = {
-        executionId: this.executionId,
-        workflowId: this.workflowId,
-        timestamp: finishedAt,
-        duration: result.duration,
-      };
-      if (status === 'completed')
-        bus.publish('workflow:completed', { ...base, usage: result.usage, cost: result.cost, result });
-      else if (status === 'cancelled')
-        bus.publish('workflow:cancelled', { ...base, reason: error?.message ?? 'cancelled', result });
-      else bus.publish('workflow:failed', { ...base, error: error!, result });
+      const { executionId, workflowId } = this;
+      const timestamp = finishedAt;
+      const duration = result.duration;
+      // Payloads are built only when someone listens (the fixed cost of a run matters, see bench E).
+      if (status === 'completed') {
+        if (bus.wants('workflow:completed')) {
+          bus.publish('workflow:completed', {
+            executionId,
+            workflowId,
+            timestamp,
+            duration,
+            usage: result.usage,
+            cost: result.cost,
+            result,
+          });
+        }
+      } else if (status === 'cancelled') {
+        if (bus.wants('workflow:cancelled')) {
+          bus.publish('workflow:cancelled', {
+            executionId,
+            workflowId,
+            timestamp,
+            duration,
+            reason: error?.message ?? 'cancelled',
+            result,
+          });
+        }
+      } else if (bus.wants('workflow:failed')) {
+        bus.publish('workflow:failed', { executionId, workflowId, timestamp, duration, error: error!, result });
+      }
       this.resolve(result);
     };
     persist().then(emit, (e) => {

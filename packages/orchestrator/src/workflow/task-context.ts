@@ -1,6 +1,5 @@
 import type { AgentDefinition, TaskContext } from '../agents/types.js';
 import type { ModelRunner, ModelRunResult } from '../models/types.js';
-import type { Deadline } from './deadlines.js';
 import type { PlannedTask } from './types.js';
 
 /** Everything about one attempt that the engine tracks; also the handler's `ctx` (its fields are getters). */
@@ -12,7 +11,10 @@ export interface AttemptState {
   done: (failed: boolean, value: unknown) => void;
   task?: PlannedTask;
   attempt?: number;
-  deadline?: Deadline<AttemptState>;
+  /** Deadline bookkeeping (see DeadlineQueue): when the attempt times out, and whether that was called off. */
+  at: number;
+  cancelled: boolean;
+  armed: boolean;
   timer?: NodeJS.Timeout;
   /** Model usage from `ctx.callModel()` calls made by a code handler, attributed to the task. */
   usage?: { inputTokens: number; outputTokens: number };
