@@ -90,7 +90,7 @@ function assemble(ran: Array<{ file: string; code: number | null; seconds: numbe
   const L: string[] = [];
   L.push('# CodexOS benchmark results');
   L.push('');
-  L.push('Reproduce: at the repository root, `npm run bench` (it runs `cd bench && npm install && node --import tsx run.ts`).');
+  L.push("Reproduce: at the repository root, `npm run bench` (it builds the library with `npm run build`, then runs `cd bench && npm ci && node --import tsx run.ts`).");
   L.push('One area: `cd bench && node --import tsx run.ts --only engine`; rebuild this file from `bench/results/*.md`:');
   L.push('`cd bench && node --import tsx run.ts --assemble-only`. Each section below names its own command, run date and machine;');
   L.push('every peer number sits beside ours from the same run, and the ratios are what we track (absolute numbers move');
