@@ -1,18 +1,7 @@
 // Starts a throwaway redis-server for integration tests when the binary is on PATH (CI installs it).
 // Tests that need Redis read REDIS_URL and skip with a reason when it is absent.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+import { freePort } from '../packages/orchestrator/test/support/net.js';
 
 let redis: ChildProcess | undefined;
 

@@ -9,6 +9,7 @@ import { evaluate } from './expression.js';
 import { Journal } from './journal.js';
 import { type RunUnit, runForEach, runWhile, type UnitResult } from './loops.js';
 import { buildResult, S } from './result.js';
+import { publishEnd, publishStarted } from './run-events.js';
 
 export type { EngineServices } from './execution-state.js';
 
@@ -64,22 +65,7 @@ export class Execution extends AttemptRunner {
     };
     const saved = store.saveExecution(header);
     if (saved instanceof Promise) await saved;
-    if (bus.wants('workflow:started')) {
-      bus.publish('workflow:started', {
-        executionId: this.executionId,
-        workflowId: this.workflowId,
-        timestamp: Date.now(),
-        taskCount: this.n,
-        resumed,
-        tasks: this.plan.tasks.map((t) => ({
-          id: t.id,
-          agentId: t.def.agentId,
-          type: t.def.type,
-          dependencies: t.deps.map((d) => this.taskIds[d]),
-          reads: t.reads.map((d) => this.taskIds[d]),
-        })),
-      });
-    }
+    publishStarted(bus, this.plan, this.executionId, resumed);
     const signal = this.opts.signal;
     if (signal) {
       const onAbort = () => this.cancel(String(signal.reason ?? 'aborted'));
@@ -366,38 +352,10 @@ export class Execution extends AttemptRunner {
       });
     };
     const emit = (): void => {
-      const { executionId, workflowId } = this;
-      const timestamp = finishedAt;
-      const duration = result.duration;
-      // Payloads are built only when someone listens (the fixed cost of a run matters, see bench E).
-      if (status === 'completed') {
-        if (bus.wants('workflow:completed')) {
-          bus.publish('workflow:completed', {
-            executionId,
-            workflowId,
-            timestamp,
-            duration,
-            usage: result.usage,
-            cost: result.cost,
-            result,
-          });
-        }
-      } else if (status === 'cancelled') {
-        if (bus.wants('workflow:cancelled')) {
-          bus.publish('workflow:cancelled', {
-            executionId,
-            workflowId,
-            timestamp,
-            duration,
-            reason: error?.message ?? 'cancelled',
-            result,
-          });
-        }
-      } else if (bus.wants('workflow:failed')) {
-        bus.publish('workflow:failed', { executionId, workflowId, timestamp, duration, error: error!, result });
-      }
+      publishEnd(bus, result);
       this.resolve(result);
     };
+
     persist().then(emit, (e) => {
       result.status = 'failed';
       // Keep the first store error (the one that ended the run) rather than the follow-up failure to save.

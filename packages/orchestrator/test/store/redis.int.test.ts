@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -9,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, MultiAgentOrchestrator } from '../../src/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
 import { STATE_SCHEMA_VERSION } from '../../src/store/types.js';
+import { freePort } from '../support/net.js';
 import { storeConformance } from './conformance.js';
 
 const url = process.env.REDIS_URL;
@@ -23,17 +23,6 @@ const header = (id: string, workflowId = 'wf', status: 'running' | 'completed' =
   startedAt: Date.now(),
   schemaVersion: STATE_SCHEMA_VERSION,
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** A private redis-server this test may kill. */
 async function ownRedis(): Promise<{ url: string; proc: ChildProcess; stop: () => Promise<void> }> {
