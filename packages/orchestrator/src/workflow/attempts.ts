@@ -1,3 +1,4 @@
+import type { AgentInstance } from '../agents/pool.js';
 import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, toErrorInfo } from '../errors.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -40,7 +41,9 @@ interface Unit {
   index: number | undefined;
   iteration: number | undefined;
   cacheKey: string | undefined;
-  done: Done;
+  /** A plain task's agent slot: its end goes to `taskDone`. Loop units report through `done` instead. */
+  inst: AgentInstance | undefined;
+  done: Done | undefined;
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -55,9 +58,16 @@ function unitOf(st: AttemptState, output: unknown): UnitResult {
  */
 export abstract class AttemptRunner extends ExecutionState {
   protected readonly deadlines: DeadlineQueue<AttemptState> = new DeadlineQueue((st) => this.onTimeout(st));
-  protected readonly active = new Set<AttemptState>();
+  /** Backoff sleeps in progress (pending attempts live in `deadlines`). */
+  protected readonly sleeping = new Set<AttemptState>();
+
+  /** Everything still in flight, for finish() to abort. */
+  protected inFlight(): AttemptState[] {
+    return [...this.deadlines.pending(), ...this.sleeping];
+  }
   protected finished = false;
 
+  /** Runs one unit with its retries; its end goes to `taskDone(inst)` (a task) or `done` (a loop item). */
   protected unit(
     t: PlannedTask,
     agent: AgentDefinition,
@@ -65,46 +75,45 @@ export abstract class AttemptRunner extends ExecutionState {
     item: unknown,
     index: number | undefined,
     iteration: number | undefined,
-    done: Done,
+    inst: AgentInstance | undefined,
+    done: Done | undefined,
   ): void {
-    const i = t.index;
-    let prompt: string;
-    let params: Record<string, unknown>;
+    const u: Unit = { t, agent, params: EMPTY, prompt: '', item, index, iteration, cacheKey: undefined, inst, done };
     try {
-      prompt = scope ? renderTemplate(t.prompt, scope) : (t.prompt as string);
-      params = (scope && t.templatedParams ? renderDeep(t.def.input, scope) : (t.def.input ?? EMPTY)) as Record<
+      u.prompt = scope ? renderTemplate(t.prompt, scope) : (t.prompt as string);
+      u.params = (scope && t.templatedParams ? renderDeep(t.def.input, scope) : (t.def.input ?? EMPTY)) as Record<
         string,
         unknown
       >;
     } catch (err) {
-      return done(true, err);
+      return this.unitEnd(u, true, err);
     }
-    let cacheKey: string | undefined;
     if (t.def.cache) {
-      cacheKey = this.cacheKey(t, prompt, params, item);
-      if (this.svc.cache.has(cacheKey)) {
-        this.extras.set(i, { ...this.extras.get(i), cached: true });
-        return done(false, { output: this.svc.cache.get(cacheKey) });
+      u.cacheKey = this.cacheKey(t, u.prompt, u.params, item);
+      if (this.svc.cache.has(u.cacheKey)) {
+        this.extras.set(t.index, { ...this.extras.get(t.index), cached: true });
+        return this.unitEnd(u, false, { output: this.svc.cache.get(u.cacheKey) });
       }
     }
-    this.attemptUnit({ t, agent, params, prompt, item, index, iteration, cacheKey, done }, 1);
+    this.invoke(u, 1);
   }
 
-  private attemptUnit(u: Unit, attempt: number): void {
-    this.attempts[u.t.index]++;
-    this.invoke(u.t, u.agent, attempt, u.params, u.prompt, u.item, u.index, u.iteration, (failed, v) =>
-      this.afterAttempt(u, attempt, failed, v),
-    );
+  /** A plain task's body settled (after retries); implemented by the scheduler. */
+  protected abstract taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void;
+
+  private unitEnd(u: Unit, failed: boolean, v: unknown): void {
+    if (u.done) u.done(failed, v);
+    else this.taskDone(u.t.index, u.inst!, failed, v);
   }
 
   /** Success ends the unit; a retryable failure waits out its backoff and tries again. */
   private afterAttempt(u: Unit, attempt: number, failed: boolean, v: unknown): void {
-    const { t, done } = u;
+    const t = u.t;
     if (!failed) {
       if (u.cacheKey !== undefined) this.svc.cache.set(u.cacheKey, (v as UnitResult).output);
-      return done(false, v);
+      return this.unitEnd(u, false, v);
     }
-    if (this.finished || attempt >= t.retry.maxAttempts || !isRetryable(v)) return done(true, v);
+    if (this.finished || attempt >= t.retry.maxAttempts || !isRetryable(v)) return this.unitEnd(u, true, v);
     const i = t.index;
     const delayMs = backoffDelay(t.retry, attempt);
     const error = toErrorInfo(v);
@@ -115,25 +124,18 @@ export abstract class AttemptRunner extends ExecutionState {
         Object.assign(this.ref(i), { attempt, delayMs, error, iteration: u.iteration ?? u.index }),
       );
     }
-    this.sleep(delayMs, () => (this.finished ? done(true, v) : this.attemptUnit(u, attempt + 1)));
+    this.sleep(delayMs, () => (this.finished ? this.unitEnd(u, true, v) : this.invoke(u, attempt + 1)));
   }
 
   /** One attempt: calls the handler (or the model), arms the timeout, settles exactly once. */
-  protected invoke(
-    t: PlannedTask,
-    agent: AgentDefinition,
-    attempt: number,
-    params: Record<string, unknown>,
-    prompt: string,
-    item: unknown,
-    index: number | undefined,
-    iteration: number | undefined,
-    done: Done,
-  ): void {
+  private invoke(u: Unit, attempt: number): void {
+    const { t, agent, item, index, iteration } = u;
     const i = t.index;
+    this.attempts[i]++;
     const st: AttemptState = {
       settled: false,
-      done,
+      unit: u,
+      done: undefined,
       task: t,
       attempt,
       at: 0,
@@ -160,13 +162,13 @@ export abstract class AttemptRunner extends ExecutionState {
         iteration: iteration ?? index,
       });
     }
-    const ctx = new Context(this, t, agent, st, attempt, params, prompt, item, index, iteration);
+    const ctx = new Context(this, t, agent, st, attempt, u.params, u.prompt, item, index, iteration);
     let v: unknown;
     try {
       v = agent.handler ? agent.handler(ctx) : ctx.callModel().then((r) => r.text);
     } catch (err) {
       this.finishedAt[i] = now();
-      return done(true, err);
+      return this.afterAttempt(u, attempt, true, err);
     }
     if (
       v === null ||
@@ -174,19 +176,19 @@ export abstract class AttemptRunner extends ExecutionState {
       typeof (v as PromiseLike<unknown>).then !== 'function'
     ) {
       this.finishedAt[i] = now();
-      return done(false, unitOf(st, v));
+      return this.afterAttempt(u, attempt, false, unitOf(st, v));
     }
+    // Pending attempts are tracked by the deadline heap alone (finish() aborts what is left in it).
     this.deadlines.add(t.timeoutMs, st);
     st.armed = true;
-    this.active.add(st);
     (v as PromiseLike<unknown>).then(
       (val) => {
         if (!this.settleAttempt(st)) return;
         this.finishedAt[i] = now();
-        done(false, unitOf(st, val));
+        this.afterAttempt(u, attempt, false, unitOf(st, val));
       },
       (err) => {
-        if (this.settleAttempt(st)) done(true, err);
+        if (this.settleAttempt(st)) this.afterAttempt(u, attempt, true, err);
       },
     );
   }
@@ -194,7 +196,6 @@ export abstract class AttemptRunner extends ExecutionState {
   protected settleAttempt(st: AttemptState): boolean {
     if (st.settled) return false;
     st.settled = true;
-    this.active.delete(st);
     if (st.armed) this.deadlines.cancel(st);
     return true;
   }
@@ -214,11 +215,12 @@ export abstract class AttemptRunner extends ExecutionState {
   protected abortAttempt(st: AttemptState, reason: unknown): void {
     if (st.settled) return;
     st.settled = true;
-    this.active.delete(st);
+    this.sleeping.delete(st);
     if (st.timer) clearTimeout(st.timer);
     st.abortReason = reason;
     st.ctrl?.abort(reason);
-    st.done(true, reason);
+    if (st.unit) this.afterAttempt(st.unit as Unit, st.attempt!, true, reason);
+    else st.done?.(true, reason);
   }
 
   protected sleep(ms: number, then: () => void): void {
@@ -226,9 +228,9 @@ export abstract class AttemptRunner extends ExecutionState {
     st.timer = setTimeout(() => {
       if (st.settled) return;
       st.settled = true;
-      this.active.delete(st);
+      this.sleeping.delete(st);
       then();
     }, ms);
-    this.active.add(st);
+    this.sleeping.add(st);
   }
 }

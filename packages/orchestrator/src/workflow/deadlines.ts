@@ -32,6 +32,11 @@ export class DeadlineQueue<T extends Deadline> {
     if (this.live === 0 && this.heap.length > 4096) this.dispose();
   }
 
+  /** Items still waiting for their deadline (neither expired nor cancelled). */
+  pending(): T[] {
+    return this.heap.filter((d) => !d.cancelled);
+  }
+
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

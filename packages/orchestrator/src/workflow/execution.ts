@@ -178,13 +178,13 @@ export class Execution extends AttemptRunner {
     const scope =
       t.forEach || t.whileCond || typeof t.prompt !== 'string' || t.templatedParams ? this.scope(t) : undefined;
     if (!t.forEach && !t.whileCond) {
-      return this.unit(t, agent, scope, undefined, undefined, undefined, (failed, v) =>
-        this.taskDone(i, inst, failed, v),
-      );
+      return this.unit(t, agent, scope, undefined, undefined, undefined, inst, undefined);
     }
     const run: RunUnit = (s, item, index, iteration) =>
       new Promise((res, rej) =>
-        this.unit(t, agent, s, item, index, iteration, (failed, v) => (failed ? rej(v) : res(v as UnitResult))),
+        this.unit(t, agent, s, item, index, iteration, undefined, (failed, v) =>
+          failed ? rej(v) : res(v as UnitResult),
+        ),
       );
     const stopped = () => this.finished;
     const loop = t.forEach
@@ -200,7 +200,7 @@ export class Execution extends AttemptRunner {
   }
 
   /** A task's body settled (after retries): free its agent slot, record the outcome, start what is ready. */
-  private taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void {
+  protected taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void {
     this.svc.pool.release(inst, !failed);
     if (this.finished) return;
     this.running--;
@@ -322,9 +322,9 @@ export class Execution extends AttemptRunner {
     this.finished = true;
     if (this.workflowTimer) clearTimeout(this.workflowTimer);
     this.detach?.();
+    const inFlight = this.inFlight();
     this.deadlines.dispose();
-    for (const st of [...this.active])
-      this.abortAttempt(st, err ?? new CodexError(ErrorCodes.CANCELLED, 'execution finished'));
+    for (const st of inFlight) this.abortAttempt(st, err ?? new CodexError(ErrorCodes.CANCELLED, 'execution finished'));
     const finishedAt = Date.now();
     const error = err
       ? {

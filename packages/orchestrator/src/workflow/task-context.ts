@@ -7,8 +7,9 @@ export interface AttemptState {
   ctrl?: AbortController;
   abortReason?: unknown;
   settled: boolean;
-  /** Called exactly once: (true, error) or (false, result). */
-  done: (failed: boolean, value: unknown) => void;
+  /** The unit this attempt belongs to (attempts), or a callback (backoff sleeps); settled exactly once. */
+  unit?: unknown;
+  done?: (failed: boolean, value: unknown) => void;
   task?: PlannedTask;
   attempt?: number;
   /** Deadline bookkeeping (see DeadlineQueue): when the attempt times out, and whether that was called off. */
