@@ -47,6 +47,15 @@ function config(flags: RunFlags): OrchestratorConfigInput {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** Agent ids a (not yet validated) definition names; malformed entries are left for validation to report. */
+function agentIdsOf(raw: unknown): string[] {
+  const tasks = (raw as { tasks?: unknown })?.tasks;
+  if (!Array.isArray(tasks)) return [];
+  return tasks.flatMap((t) =>
+    t && typeof (t as { agentId?: unknown }).agentId === 'string' ? [(t as { agentId: string }).agentId] : [],
+  );
+}
+
 export function registerCommands(program: Command, io: Io): void {
   const execute = async (
     flags: RunFlags,
@@ -87,7 +96,7 @@ export function registerCommands(program: Command, io: Io): void {
       await execute(
         flags,
         (o) => o.executeWorkflow(raw, { input }),
-        async () => ((raw as { tasks?: Array<{ agentId?: string }> }).tasks ?? []).map((t) => String(t.agentId)),
+        async () => agentIdsOf(raw),
       );
     });
 
@@ -107,9 +116,7 @@ export function registerCommands(program: Command, io: Io): void {
           const probe = new MultiAgentOrchestrator(config(flags));
           try {
             const stored = await probe.getExecution(executionId);
-            return ((stored?.header.definition as { tasks?: Array<{ agentId: string }> })?.tasks ?? []).map(
-              (t) => t.agentId,
-            );
+            return agentIdsOf(stored?.header.definition);
           } finally {
             await probe.close();
           }

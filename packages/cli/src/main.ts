@@ -13,6 +13,7 @@ const INPUT_ERRORS = new Set<string>([
   ErrorCodes.CONFIG_INVALID,
   ErrorCodes.AGENT_INVALID,
   ErrorCodes.EXECUTION_NOT_FOUND,
+  ErrorCodes.EXECUTION_RUNNING,
 ]);
 
 export async function main(

@@ -106,6 +106,10 @@ describe('codexos CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('No stored execution "no-such-id"');
     expect(cli(['frobnicate']).code).toBe(2);
+    const shape = cli(['run', fx('tasks-not-list.yaml'), '--memory']);
+    expect(shape.code).toBe(2);
+    expect(shape.err).toContain('tasks: Invalid input: expected array');
+    expect(shape.err).not.toContain('TypeError');
   });
 
   it('validate accepts the examples and schema prints a JSON Schema', () => {

@@ -12,6 +12,7 @@ import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { createStore } from './store/create-store.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
 import { Execution } from './workflow/execution.js';
+import { TaskCache } from './workflow/task-cache.js';
 import { assertMaxSize, assertSafeValue, DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
 import { planWorkflow } from './workflow/plan.js';
 import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from './workflow/types.js';
@@ -47,7 +48,7 @@ export class MultiAgentOrchestrator {
   readonly models: ModelRunner;
   /** Profiles, bottlenecks, costs, insights, anomalies, alerts, Prometheus metrics, OTel spans. */
   readonly monitor: ExecutionMonitor;
-  private readonly cache = new Map<string, unknown>();
+  private readonly cache = new TaskCache();
   private readonly running = new Map<string, Execution>();
   private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
   private readonly maxInputBytes: number;
@@ -153,6 +154,7 @@ export class MultiAgentOrchestrator {
     const input = options.input ?? {};
     assertSafeValue(input, 'execution input', '$input');
     assertMaxSize(input, 'execution input', this.maxInputBytes);
+    this.assertNotRunning(options.executionId);
     return this.run(plan, input, { executionId: options.executionId, signal: options.signal });
   }
 
@@ -165,8 +167,7 @@ export class MultiAgentOrchestrator {
         ErrorCodes.EXECUTION_NOT_FOUND,
         `No stored execution "${executionId}" in the ${this.store.kind} store`,
       );
-    if (this.running.has(executionId))
-      throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `Execution "${executionId}" is already running here`);
+    this.assertNotRunning(executionId);
     const plan = this.plan(stored.header.definition, true);
     return this.run(plan, stored.header.input, { signal: options.signal, resumed: stored });
   }
@@ -234,6 +235,15 @@ export class MultiAgentOrchestrator {
       return await ex.start();
     } finally {
       this.running.delete(ex.executionId);
+    }
+  }
+
+  private assertNotRunning(executionId: string | undefined): void {
+    if (executionId !== undefined && this.running.has(executionId)) {
+      throw new CodexError(
+        ErrorCodes.EXECUTION_RUNNING,
+        `Execution "${executionId}" is already running in this orchestrator`,
+      );
     }
   }
 

@@ -8,6 +8,7 @@ import type { ModelRunner } from '../models/types.js';
 import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
 import type { Scope } from './expression.js';
 import type { Journal } from './journal.js';
+import type { TaskCache } from './task-cache.js';
 import { S, type TaskArrays } from './result.js';
 import type { ContextSource } from './task-context.js';
 import type { Plan, PlannedTask, TaskResult } from './types.js';
@@ -18,7 +19,7 @@ export interface EngineServices {
   agents: AgentRegistry;
   pool: AgentPool;
   models: ModelRunner;
-  cache: Map<string, unknown>;
+  cache: TaskCache;
   limits: OrchestratorConfig['workflow'];
 }
 
@@ -175,7 +176,7 @@ export abstract class ExecutionState implements ContextSource {
   protected cacheKey(t: PlannedTask, prompt: string, params: unknown, item: unknown): string {
     const deps = t.deps.map((d) => this.outputs[d]);
     return createHash('sha256')
-      .update(JSON.stringify([this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null]))
+      .update(JSON.stringify([this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null, this.input]))
       .digest('hex');
   }
 }

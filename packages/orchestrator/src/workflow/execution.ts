@@ -65,6 +65,8 @@ export class Execution extends AttemptRunner {
     };
     const saved = store.saveExecution(header);
     if (saved instanceof Promise) await saved;
+    // cancel() may have finished the run while the header was being written.
+    if (this.finished) return this.done;
     publishStarted(bus, this.plan, this.executionId, resumed);
     const signal = this.opts.signal;
     if (signal) {
@@ -97,8 +99,9 @@ export class Execution extends AttemptRunner {
     const { tasks } = this.plan;
     for (let i = 0; i < this.n; i++) {
       const t = tasks[i];
-      if (this.state[i] !== S.Waiting || t.fallbackFor !== undefined) continue;
-      this.outstanding++;
+      if (this.state[i] !== S.Waiting) continue;
+      // Fallback-only tasks get their counts too (they may be called on later), but are not outstanding work.
+      if (t.fallbackFor === undefined) this.outstanding++;
       let rem = 0;
       let live = 0;
       for (const d of t.deps) {
@@ -188,7 +191,7 @@ export class Execution extends AttemptRunner {
       );
     const stopped = () => this.finished;
     const loop = t.forEach
-      ? runForEach(t, scope!, this.plan.def.maxConcurrency ?? 16, run, stopped)
+      ? runForEach(t, scope!, Math.min(this.plan.def.maxConcurrency ?? 16, agent.concurrency ?? Infinity), run, stopped)
       : runWhile(t, scope!, run, stopped);
     loop.then(
       (r) => {
@@ -309,7 +312,9 @@ export class Execution extends AttemptRunner {
       const live = s === S.Done || s === S.Failed;
       for (const d of tasks[target].dependents) {
         if (live) this.liveDeps[d]++;
-        if (--this.remaining[d] === 0 && this.state[d] === S.Waiting) this.becomeReady(d);
+        if (--this.remaining[d] === 0 && this.state[d] === S.Waiting && tasks[d].fallbackFor === undefined) {
+          this.becomeReady(d);
+        }
       }
       this.outstanding--;
     }

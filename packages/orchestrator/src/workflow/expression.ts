@@ -205,7 +205,7 @@ class Parser {
           }
         }
         this.eat(')');
-        if (!(e.name in FUNCTIONS)) fail(this.src, 0, `Unknown function '${e.name}'`);
+        if (!Object.hasOwn(FUNCTIONS, e.name)) fail(this.src, 0, `Unknown function '${e.name}'`);
         e = { k: 'call', fn: e.name, args };
       } else return e;
     }
@@ -248,7 +248,7 @@ class Parser {
 const len = (v: unknown): number =>
   typeof v === 'string' || Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0;
 
-const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
+const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
   len,
   length: len,
   contains: (h, n) => (typeof h === 'string' ? h.includes(String(n)) : Array.isArray(h) ? h.includes(n) : false),
@@ -272,6 +272,9 @@ const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
   min: (...a) => Math.min(...(a as number[])),
   max: (...a) => Math.max(...(a as number[])),
 };
+
+// A null-prototype table: `valueOf`, `toString` and other inherited names are not functions of the language.
+const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = Object.assign(Object.create(null), BUILTINS);
 
 export function parseExpression(src: string): Expr {
   return new Parser(src, tokenize(src)).parse();

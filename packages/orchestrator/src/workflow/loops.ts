@@ -52,15 +52,23 @@ export async function runForEach(
   const out: unknown[] = new Array(items.length);
   const agg: LoopResult = { output: out, iterations: items.length };
   let next = 0;
+  // The first failed item stops the loop: no new items start, and the task fails only after the items already
+  // running have settled (so nothing of this task runs after its failure is recorded).
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length && !stopped()) {
+    while (next < items.length && !failure && !stopped()) {
       const k = next++;
-      const r = await run({ ...scope, item: items[k], index: k }, items[k], k);
-      out[k] = r.output;
-      addUsage(agg, r);
+      try {
+        const r = await run({ ...scope, item: items[k], index: k }, items[k], k);
+        out[k] = r.output;
+        addUsage(agg, r);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(items.length, width)) }, worker));
+  if (failure) throw failure.error;
   return agg;
 }
 

@@ -40,7 +40,9 @@ export function planWorkflow(raw: unknown, opts: PlanOptions): Plan {
         return {
           path: i.path.join('.'),
           taskId: typeof tid === 'string' ? tid : undefined,
-          message: `${i.path.slice(taskIdx !== undefined ? 2 : 0).join('.') || 'value'}: ${i.message}`,
+          // Inside a named task the message leads with the field; elsewhere `path` already says where.
+          message:
+            typeof tid === 'string' && i.path.length > 2 ? `${i.path.slice(2).join('.')}: ${i.message}` : i.message,
         };
       }),
       typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined,
@@ -253,6 +255,10 @@ function checkFallbacks(
       continue;
     }
     const fb = tasks[f];
+    if (typeof fb.onError === 'object') {
+      issues.push({ taskId: fb.id, message: 'a fallback task cannot have a fallback of its own' });
+      continue;
+    }
     if (fb.fallbackFor !== undefined) {
       issues.push({ taskId: fb.id, message: `is already the fallback of "${tasks[fb.fallbackFor].id}"` });
       continue;
