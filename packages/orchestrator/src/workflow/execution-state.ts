@@ -8,8 +8,8 @@ import type { ModelRunner } from '../models/types.js';
 import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
 import type { Scope } from './expression.js';
 import type { Journal } from './journal.js';
-import type { TaskCache } from './task-cache.js';
 import { S, type TaskArrays } from './result.js';
+import type { TaskCache } from './task-cache.js';
 import type { ContextSource } from './task-context.js';
 import type { Plan, PlannedTask, TaskResult } from './types.js';
 
@@ -53,6 +53,8 @@ export abstract class ExecutionState implements ContextSource {
   protected readonly extras = new Map<number, Partial<TaskResult>>();
   protected readonly skipReasons = new Map<number, string>();
   protected abstract readonly journal: Journal;
+  private liveOutputs?: Record<string, unknown>;
+  private liveTasks?: Record<string, unknown>;
 
   get budget(): { maxTokens?: number; maxCostUsd?: number } | undefined {
     return this.plan.def.budget;
@@ -86,7 +88,7 @@ export abstract class ExecutionState implements ContextSource {
       const rec = stored.get(this.taskIds[i]);
       if (rec?.status === 'completed') {
         this.state[i] = S.Done;
-        this.outputs[i] = rec.output;
+        this.setOutput(i, rec.output);
         this.attempts[i] = rec.attempts;
         this.finishedAt[i] = rec.finishedAt ?? 0;
         this.extras.set(i, { usage: rec.usage, cost: rec.cost });
@@ -133,28 +135,50 @@ export abstract class ExecutionState implements ContextSource {
     };
   }
 
+  /** Template/condition scope. Its `outputs` and `tasks` are built once per run and kept current, not per task. */
   protected scope(t: PlannedTask): Scope {
+    this.liveOutputs ??= this.outputsById();
+    this.liveTasks ??= this.taskViews();
     return {
       input: this.input,
-      outputs: this.outputsById(),
-      tasks: this.tasksScope(),
+      outputs: this.liveOutputs,
+      tasks: this.liveTasks,
       workflow: { id: this.workflowId },
       task: { id: t.id },
     };
   }
 
+  /** Sets a task's output (and the live template view of it, once one exists). */
+  protected setOutput(i: number, v: unknown): void {
+    this.outputs[i] = v;
+    if (this.liveOutputs) this.liveOutputs[this.taskIds[i]] = v;
+  }
+
   outputsById(): Record<string, unknown> {
-    const o: Record<string, unknown> = {};
+    const o: Record<string, unknown> = Object.create(null);
     for (let i = 0; i < this.n; i++)
       if (this.state[i] === S.Done || this.outputs[i] !== undefined) o[this.taskIds[i]] = this.outputs[i];
     return o;
   }
 
-  protected tasksScope(): Record<string, unknown> {
-    const o: Record<string, unknown> = {};
+  /** `tasks.<id>.{output,status,error}` as own accessors over the run's arrays, so they never go stale. */
+  private taskViews(): Record<string, unknown> {
+    const o: Record<string, unknown> = Object.create(null);
     const names = ['waiting', 'queued', 'running', 'completed', 'failed', 'skipped'];
-    for (let i = 0; i < this.n; i++)
-      o[this.taskIds[i]] = { output: this.outputs[i], status: names[this.state[i]], error: this.errors[i] };
+    const self = this;
+    for (let i = 0; i < this.n; i++) {
+      o[this.taskIds[i]] = {
+        get output() {
+          return self.outputs[i];
+        },
+        get status() {
+          return names[self.state[i]];
+        },
+        get error() {
+          return self.errors[i];
+        },
+      };
+    }
     return o;
   }
 

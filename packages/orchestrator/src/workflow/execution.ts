@@ -215,7 +215,7 @@ export class Execution extends AttemptRunner {
   /** One invocation (the task itself, or one loop item / iteration) with its retries; reports through `done`. */
   private complete(i: number, r: UnitResult): void {
     this.state[i] = S.Done;
-    this.outputs[i] = r.output;
+    this.setOutput(i, r.output);
     this.finishedAt[i] ||= now();
     if (r.usage || r.cost !== undefined || r.model)
       this.extras.set(i, { ...this.extras.get(i), usage: r.usage, cost: r.cost, model: r.model });
@@ -251,7 +251,7 @@ export class Execution extends AttemptRunner {
     if (handled && t.fallback !== undefined) {
       const f = t.fallback;
       if (this.state[f] === S.Done) {
-        this.outputs[i] = this.outputs[f];
+        this.setOutput(i, this.outputs[f]);
         this.journal.release(i);
       } else {
         this.outstanding++;
@@ -306,7 +306,7 @@ export class Execution extends AttemptRunner {
       if (t.fallbackFor !== undefined) {
         // The fallback's output stands in for the task that failed; both now count as settled.
         target = t.fallbackFor;
-        this.outputs[target] = this.outputs[i];
+        this.setOutput(target, this.outputs[i]);
         this.outstanding--;
       }
       const live = s === S.Done || s === S.Failed;

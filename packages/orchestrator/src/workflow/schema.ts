@@ -4,7 +4,13 @@ import { z } from 'zod';
 // caching. This zod schema is the single source: types derive from it and `codexos schema` exports it as JSON Schema.
 
 const ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
-const id = z.string().min(1).max(128).regex(ID, 'use letters, digits, _ . : - (not starting with . : -)');
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(ID, 'use letters, digits, _ . : - (not starting with . : -)')
+  // Ids become keys of `outputs`, `tasks` and `ctx.deps`: names that touch prototypes are refused.
+  .refine((v) => v !== '__proto__' && v !== 'constructor' && v !== 'prototype', 'reserved name');
 
 export const retryPolicySchema = z
   .object({

@@ -75,7 +75,7 @@ export class Context implements TaskContext {
 
   get deps(): Record<string, unknown> {
     if (!this._deps) {
-      const d: Record<string, unknown> = {};
+      const d: Record<string, unknown> = Object.create(null);
       for (const i of this.task.deps) d[this.src.taskIds[i]] = this.src.outputs[i];
       this._deps = d;
     }

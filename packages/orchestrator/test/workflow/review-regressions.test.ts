@@ -197,3 +197,23 @@ describe('expressions and cache', () => {
     await o.close();
   });
 });
+
+describe('template scope', () => {
+  it('stays current through a run (each step reads the one before) and refuses prototype-shaped task ids', async () => {
+    const o = makeOrchestrator({}, [{ id: 'inc', handler: (ctx) => Number(ctx.prompt || 0) + 1 }]);
+    const tasks = Array.from({ length: 50 }, (_, i) => ({
+      id: `s${i}`,
+      agentId: 'inc',
+      dependencies: i ? [`s${i - 1}`] : [],
+      input: { prompt: i ? `{{ outputs['s${i - 1}'] }}` : '0' },
+      when: i ? `tasks['s${i - 1}'].status == 'completed'` : undefined,
+    }));
+    const r = await o.executeWorkflow({ id: 'live', name: 'live', tasks });
+    expect(r.status).toBe('completed');
+    expect(r.tasks.s49.output).toBe(50);
+    expect(() => o.validateWorkflow({ id: 'p', name: 'p', tasks: [{ id: '__proto__', agentId: 'inc' }] })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.WORKFLOW_INVALID, message: expect.stringContaining('reserved name') }),
+    );
+    await o.close();
+  });
+});
