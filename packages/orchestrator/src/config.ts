@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CodexError, ErrorCodes } from './errors.js';
 import { collabConfigSchema } from './collab/schemas.js';
 import { modelsConfigSchema } from './models/config.js';
+import { executionConfigSchema } from './queue/config.js';
 
 // The seed's configuration object. Every section is optional with defaults; sections a feature reads are
 // validated here once so the rest of the code trusts typed values.
@@ -80,6 +81,8 @@ export const orchestratorConfigSchema = z
     monitoring: monitoringSchema.prefault({}),
     collaboration: collabConfigSchema.prefault({}),
     store: storeSchema.prefault({}),
+    /** Where tasks run: in process (default) or on `codexos worker` processes through BullMQ. */
+    execution: executionConfigSchema.prefault({}),
     /** Model layer: providers, catalog overrides, selection, rate limits, budgets, batching, experiments. */
     models: modelsConfigSchema.prefault({}),
   })

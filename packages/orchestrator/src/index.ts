@@ -27,6 +27,7 @@ export {
 export * from './models/index.js';
 export * from './monitor/index.js';
 export { MultiAgentOrchestrator, type OrchestratorOptions, type PreparedWorkflow } from './orchestrator.js';
+export * from './queue/index.js';
 export { createStore } from './store/create-store.js';
 export { MemoryStore } from './store/memory-store.js';
 export {

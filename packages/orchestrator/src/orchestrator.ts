@@ -9,6 +9,8 @@ import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type Orch
 import { ModelManager } from './models/manager.js';
 import type { ModelRunner } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
+import { InProcessQueue } from './queue/in-process.js';
+import type { TaskQueue } from './queue/types.js';
 import { createStore } from './store/create-store.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
 import { Execution } from './workflow/execution.js';
@@ -28,6 +30,8 @@ export interface OrchestratorOptions {
   collaboration?: ConstructorParameters<typeof CollaborationManager>[1];
   /** Largest accepted execution input, bytes (JSON). */
   maxInputBytes?: number;
+  /** Where task attempts run; by default from `config.execution` (in process unless distributed). */
+  queue?: TaskQueue;
 }
 
 /** A definition validated and compiled by `prepareWorkflow`. */
@@ -46,6 +50,8 @@ export class MultiAgentOrchestrator {
   readonly agents = new AgentRegistry();
   readonly pool: AgentPool;
   readonly models: ModelRunner;
+  /** Where task attempts run (in process, or BullMQ jobs for `codexos worker` processes). */
+  readonly queue: TaskQueue;
   /** Profiles, bottlenecks, costs, insights, anomalies, alerts, Prometheus metrics, OTel spans. */
   readonly monitor: ExecutionMonitor;
   private readonly cache = new TaskCache();
@@ -60,6 +66,7 @@ export class MultiAgentOrchestrator {
     this.config = parseConfig(config);
     this.store = options.store ?? createStore(this.config.store, this.config.redis);
     this.pool = new AgentPool(this.config.agents, this.bus);
+    this.queue = options.queue ?? new InProcessQueue();
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
     this.models = options.models ?? new ModelManager(this.config.models, this.bus);
     this.collabOptions = options.collaboration;
@@ -201,6 +208,7 @@ export class MultiAgentOrchestrator {
     await this.monitor.close();
     await this.collab?.close();
     await (this.models as { close?: () => unknown }).close?.();
+    await this.queue.close();
     await this.store.close();
   }
 
@@ -216,6 +224,8 @@ export class MultiAgentOrchestrator {
     input: unknown,
     opts: ConstructorParameters<typeof Execution>[3],
   ): Promise<ExecutionResult> {
+    const connecting = this.queue.ready();
+    if (connecting) await connecting;
     const ex = new Execution(
       plan,
       {
@@ -225,6 +235,7 @@ export class MultiAgentOrchestrator {
         pool: this.pool,
         models: this.models,
         cache: this.cache,
+        queue: this.queue,
         limits: this.config.workflow,
       },
       input,

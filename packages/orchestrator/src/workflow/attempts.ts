@@ -165,7 +165,8 @@ export abstract class AttemptRunner extends ExecutionState {
     const ctx = new Context(this, t, agent, st, attempt, u.params, u.prompt, item, index, iteration);
     let v: unknown;
     try {
-      v = agent.handler ? agent.handler(ctx) : ctx.callModel().then((r) => r.text);
+      // The queue decides where the attempt runs (in process by default, or on a remote worker).
+      v = this.svc.queue.run(ctx, agent);
     } catch (err) {
       this.finishedAt[i] = now();
       return this.afterAttempt(u, attempt, true, err);

@@ -5,6 +5,7 @@ import type { OrchestratorConfig } from '../config.js';
 import type { ErrorInfo } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ModelRunner } from '../models/types.js';
+import type { TaskQueue } from '../queue/types.js';
 import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
 import type { Scope } from './expression.js';
 import type { Journal } from './journal.js';
@@ -20,6 +21,8 @@ export interface EngineServices {
   pool: AgentPool;
   models: ModelRunner;
   cache: TaskCache;
+  /** Where attempts run: in process (default) or on BullMQ workers. */
+  queue: TaskQueue;
   limits: OrchestratorConfig['workflow'];
 }
 

@@ -108,6 +108,12 @@ export class Context implements TaskContext {
       signal: this.signal,
       budget: this.src.budget,
     });
+    this.recordUsage(r);
+    return r;
+  }
+
+  /** Attributes model usage to this attempt (also usage measured on a remote worker). */
+  recordUsage(r: { usage: { inputTokens: number; outputTokens: number }; cost: number; model: string }): void {
     const st = this.state;
     st.usage = {
       inputTokens: (st.usage?.inputTokens ?? 0) + r.usage.inputTokens,
@@ -115,6 +121,5 @@ export class Context implements TaskContext {
     };
     st.cost = (st.cost ?? 0) + r.cost;
     st.model ??= r.model;
-    return r;
   }
 }

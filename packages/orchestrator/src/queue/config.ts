@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+// The `execution` section: where tasks run. `in-process` (default) runs every attempt in the orchestrator;
+// `distributed` sends attempts to BullMQ queues on the `redis` section's server, for `codexos worker` processes.
+
+const rateSchema = z.object({ max: z.number().int().positive(), durationMs: z.number().int().positive() }).strict();
+
+/** Flow control for one agent's tasks, enforced across every worker through Redis. */
+export const flowRuleSchema = z
+  .object({
+    /** Tasks of this agent running at once, across all workers. */
+    concurrency: z.number().int().positive().optional(),
+    /** Starts of this agent's tasks per window, across all workers. */
+    rateLimit: rateSchema.optional(),
+    /** Expression over `input` (the workflow input), `params` (the task's input) and `item`: the flow key. */
+    key: z.string().optional(),
+    /** Tasks with one flow key running at once, across all workers. */
+    keyConcurrency: z.number().int().positive().optional(),
+    /** Starts per flow key per window, across all workers. */
+    keyRateLimit: rateSchema.optional(),
+    /** Expression giving the BullMQ priority of a task (1 is served first; omitted = no priority). */
+    priority: z.union([z.number().int().min(1), z.string()]).optional(),
+  })
+  .strict();
+
+export const executionConfigSchema = z
+  .object({
+    mode: z.enum(['in-process', 'distributed']).default('in-process'),
+    /** How long to wait for Redis before failing with an error naming host:port. */
+    connectTimeoutMs: z.number().int().positive().default(3000),
+    /** Per agent id: concurrency, rate limits, per-key limits and priority (distributed mode). */
+    flow: z.record(z.string(), flowRuleSchema).default({}),
+    /** Lease on a running execution: one orchestrator drives it; another may take over after this long. */
+    leaseMs: z.number().int().positive().default(10_000),
+    /** Finished jobs kept (seconds) so a resuming orchestrator can pick up results of attempts already run. */
+    keepJobsSeconds: z.number().int().positive().default(3600),
+  })
+  .strict();
+
+export type ExecutionConfig = z.output<typeof executionConfigSchema>;
+export type FlowRule = z.output<typeof flowRuleSchema>;

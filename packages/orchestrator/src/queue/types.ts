@@ -1,0 +1,50 @@
+import type { AgentDefinition, TaskContext } from '../agents/types.js';
+import type { TokenUsage } from '../events.js';
+
+// The TaskQueue contract: the scheduler decides what is ready, a TaskQueue decides where one attempt of a task
+// runs (in this process, or as a BullMQ job on a `codexos worker`). Retries, timeouts, conditions, loops and
+// fallbacks stay in the scheduler, so they behave the same whichever queue runs the attempt.
+
+/** What the scheduler hands a queue for one attempt: the handler's context plus a way to attribute usage. */
+export interface DispatchContext extends TaskContext {
+  /** Adds model usage measured elsewhere (e.g. on a remote worker) to this attempt. */
+  recordUsage(r: { usage: TokenUsage; cost: number; model: string }): void;
+}
+
+export interface TaskQueue {
+  readonly kind: string;
+  /**
+   * Connects whatever the queue needs. Undefined when nothing is needed (the in-process queue), else a promise
+   * that rejects with a CodexError naming the problem (e.g. the Redis host:port that cannot be reached).
+   */
+  ready(): Promise<void> | undefined;
+  /**
+   * Runs one attempt of a task and returns the handler's value (or a promise of it). A rejection carries the
+   * handler's error (code and `retryable` kept). Aborting `ctx.signal` cancels the attempt wherever it runs.
+   */
+  run(ctx: DispatchContext, agent: AgentDefinition): unknown;
+  close(): Promise<void>;
+}
+
+/** One attempt as it travels to a remote worker: plain JSON. */
+export interface TaskJobData {
+  executionId: string;
+  workflowId: string;
+  taskId: string;
+  agentId: string;
+  attempt: number;
+  params: Record<string, unknown>;
+  prompt: string;
+  input: unknown;
+  deps: Record<string, unknown>;
+  item?: unknown;
+  index?: number;
+  iteration?: number;
+  /** Flow-control key (from the agent's `key` expression over the task input), when one is configured. */
+  flowKey?: string;
+}
+
+/** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */
+export type TaskJobResult =
+  | { ok: true; output: unknown; usage?: TokenUsage; cost?: number; model?: string; worker: string }
+  | { ok: false; error: { code?: string; message: string; retryable?: boolean; name?: string }; worker: string };

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentDefinition } from '../../src/agents/types.js';
+import { CodexError, ErrorCodes } from '../../src/errors.js';
+import { MultiAgentOrchestrator } from '../../src/orchestrator.js';
+import type { DispatchContext, TaskQueue } from '../../src/queue/types.js';
+
+/** A queue with the given agents' code available wherever it runs tasks. */
+export interface QueueFixture {
+  queue: TaskQueue;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+function ctxFor(over: Partial<DispatchContext> = {}): DispatchContext & { ctrl: AbortController } {
+  const ctrl = new AbortController();
+  return {
+    executionId: `exec-${process.pid}-${Date.now()}-${seq++}`,
+    workflowId: 'wf',
+    taskId: 't',
+    agentId: 'echo',
+    attempt: 1,
+    input: { region: 'EMEA' },
+    params: { n: 2 },
+    prompt: 'hello',
+    deps: { up: 41 },
+    outputs: { up: 41 },
+    signal: ctrl.signal,
+    ctrl,
+    callModel: () => Promise.reject(new Error('no model in this test')),
+    recordUsage: () => {},
+    ...over,
+  };
+}
+
+/** The agents every implementation is tested with; a remote queue's workers load these too. */
+export const conformanceAgents: AgentDefinition[] = [
+  {
+    id: 'echo',
+    handler: (c) => ({
+      taskId: c.taskId,
+      params: c.params,
+      prompt: c.prompt,
+      input: c.input,
+      deps: c.deps,
+      item: c.item ?? null,
+      index: c.index ?? null,
+      attempt: c.attempt,
+    }),
+  },
+  { id: 'sync', handler: (c) => (c.params as { n: number }).n * 2 },
+  {
+    id: 'fail',
+    handler: (c) => {
+      if (c.params.kind === 'codex') throw new CodexError(ErrorCodes.MODEL, 'upstream said no', { retryable: true });
+      throw new Error(`plain failure ${String(c.params.n)}`);
+    },
+  },
+  {
+    id: 'wait-abort',
+    // Resolves with how it ended: 'aborted' when the signal fires, 'timeout' if it never does.
+    handler: (c) =>
+      new Promise((res) => {
+        const t = setTimeout(() => res('timeout'), 8000);
+        c.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          res('aborted');
+        });
+      }),
+  },
+  {
+    id: 'flaky',
+    // Fails its first attempt of each task, succeeds on the next: retries are the scheduler's job.
+    handler: (c) => {
+      if (c.attempt === 1) throw new CodexError(ErrorCodes.MODEL, 'transient', { retryable: true });
+      return `ok:${c.taskId}:${c.attempt}`;
+    },
+  },
+  { id: 'item', handler: (c) => `${String(c.item)}!` },
+];
+
+/** The TaskQueue contract, run against every implementation. */
+export function queueConformance(
+  name: string,
+  make: () => Promise<QueueFixture>,
+  observeAbort?: () => Promise<string>,
+): void {
+  describe(`TaskQueue conformance: ${name}`, () => {
+    it('runs an attempt and returns the handler output; the context reaches the handler', async () => {
+      const f = await make();
+      try {
+        const ctx = ctxFor({ taskId: 'a', item: 'x', index: 3 });
+        const out = await f.queue.run(ctx, conformanceAgents[0]);
+        expect(out).toEqual({
+          taskId: 'a',
+          params: { n: 2 },
+          prompt: 'hello',
+          input: { region: 'EMEA' },
+          deps: { up: 41 },
+          item: 'x',
+          index: 3,
+          attempt: 1,
+        });
+        expect(await f.queue.run(ctxFor({ agentId: 'sync', params: { n: 21 } }), conformanceAgents[1])).toBe(42);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('a failing handler rejects with its code, message and retryable flag', async () => {
+      const f = await make();
+      try {
+        // A synchronous throw counts as a rejection: the scheduler handles both the same way.
+        const a = (async () =>
+          f.queue.run(ctxFor({ agentId: 'fail', params: { kind: 'codex' } }), conformanceAgents[2]))();
+        await expect(a).rejects.toMatchObject({
+          code: ErrorCodes.MODEL,
+          message: 'upstream said no',
+          retryable: true,
+        });
+        const b = (async () => f.queue.run(ctxFor({ agentId: 'fail', params: { n: 7 } }), conformanceAgents[2]))();
+        await expect(b).rejects.toThrow('plain failure 7');
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('aborting the signal reaches the running handler', async () => {
+      const f = await make();
+      try {
+        const ctx = ctxFor({ agentId: 'wait-abort' });
+        const run = Promise.resolve(f.queue.run(ctx, conformanceAgents[3])).catch((e) => e);
+        await new Promise((r) => setTimeout(r, 300));
+        ctx.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'stop'));
+        if (observeAbort) expect(await observeAbort()).toBe('aborted');
+        else expect(await run).toBe('aborted');
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('many attempts at once each get their own result', async () => {
+      const f = await make();
+      try {
+        const outs = await Promise.all(
+          Array.from({ length: 60 }, (_, n) =>
+            f.queue.run(ctxFor({ agentId: 'sync', params: { n } }), conformanceAgents[1]),
+          ),
+        );
+        expect(outs).toEqual(Array.from({ length: 60 }, (_, n) => n * 2));
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('a workflow with conditions, a loop, retries and a fallback runs as in process', async () => {
+      const f = await make();
+      const o = new MultiAgentOrchestrator({ store: { type: 'memory' } }, { queue: f.queue });
+      try {
+        for (const a of conformanceAgents) o.registerAgent(a);
+        const r = await o.executeWorkflow(
+          {
+            id: 'conf',
+            name: 'conformance',
+            tasks: [
+              { id: 'double', agentId: 'sync', input: { n: 5 } },
+              {
+                id: 'skipped',
+                agentId: 'sync',
+                dependencies: ['double'],
+                when: 'outputs.double > 100',
+                input: { n: 1 },
+              },
+              { id: 'each', agentId: 'item', dependencies: ['double'], forEach: 'input.items' },
+              { id: 'retried', agentId: 'flaky', retry: { maxAttempts: 2, initialDelayMs: 1 } },
+              {
+                id: 'broken',
+                agentId: 'fail',
+                input: { n: 1 },
+                retry: { maxAttempts: 1 },
+                onError: { fallback: 'plan-b' },
+              },
+              { id: 'plan-b', agentId: 'sync', input: { n: 50 } },
+            ],
+          },
+          { input: { items: ['a', 'b'] } },
+        );
+        expect(r.status).toBe('completed');
+        expect(r.tasks.double.output).toBe(10);
+        expect(r.tasks.skipped.status).toBe('skipped');
+        expect(r.tasks.each.output).toEqual(['a!', 'b!']);
+        expect(r.tasks.retried.output).toBe('ok:retried:2');
+        expect(r.tasks.broken.output).toBe(100);
+      } finally {
+        await o.close();
+        await f.close();
+      }
+    });
+  });
+}
