@@ -3,6 +3,7 @@ import { CodexError, ErrorCodes } from './errors.js';
 import { collabConfigSchema } from './collab/schemas.js';
 import { modelsConfigSchema } from './models/config.js';
 import { executionConfigSchema } from './queue/config.js';
+import { MAX_TIMER_MS } from './workflow/schema.js';
 
 // The seed's configuration object. Every section is optional with defaults; sections a feature reads are
 // validated here once so the rest of the code trusts typed values.
@@ -21,14 +22,14 @@ const workflowSchema = z
   .object({
     maxDepth: z.number().int().positive().default(10),
     maxTasks: z.number().int().positive().default(100),
-    defaultTimeout: z.number().int().positive().default(30_000),
+    defaultTimeout: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
     enableValidation: z.boolean().default(true),
     maxConcurrency: z.number().int().positive().default(64),
     defaultRetry: z
       .object({
         maxAttempts: z.number().int().min(1).default(3),
-        initialDelayMs: z.number().min(0).default(100),
-        maxDelayMs: z.number().min(0).default(10_000),
+        initialDelayMs: z.number().min(0).max(MAX_TIMER_MS).default(100),
+        maxDelayMs: z.number().min(0).max(MAX_TIMER_MS).default(10_000),
         backoffMultiplier: z.number().min(1).default(2),
         jitter: z.number().min(0).max(1).default(0.2),
       })
@@ -43,7 +44,7 @@ const agentsSchema = z
     maxAgents: z.number().int().positive().default(10),
     scaleUpThreshold: z.number().min(0).max(100).default(80),
     scaleDownThreshold: z.number().min(0).max(100).default(20),
-    healthCheckInterval: z.number().int().positive().default(5000),
+    healthCheckInterval: z.number().int().positive().max(MAX_TIMER_MS).default(5000),
   })
   .strict()
   .refine((a) => a.minAgents <= a.maxAgents, { message: 'minAgents must be <= maxAgents' });

@@ -44,6 +44,8 @@ interface Unit {
   /** A plain task's agent slot: its end goes to `taskDone`. Loop units report through `done` instead. */
   inst: AgentInstance | undefined;
   done: Done | undefined;
+  /** Set once the unit's end has been reported: it is reported exactly once. */
+  ended: boolean;
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -78,30 +80,63 @@ export abstract class AttemptRunner extends ExecutionState {
     inst: AgentInstance | undefined,
     done: Done | undefined,
   ): void {
-    const u: Unit = { t, agent, params: EMPTY, prompt: '', item, index, iteration, cacheKey: undefined, inst, done };
-    try {
+    const u: Unit = {
+      t,
+      agent,
+      params: EMPTY,
+      prompt: '',
+      item,
+      index,
+      iteration,
+      cacheKey: undefined,
+      inst,
+      done,
+      ended: false,
+    };
+    this.guard(u, () => {
       u.prompt = scope ? renderTemplate(t.prompt, scope) : (t.prompt as string);
       u.params = (scope && t.templatedParams ? renderDeep(t.def.input, scope) : (t.def.input ?? EMPTY)) as Record<
         string,
         unknown
       >;
-    } catch (err) {
-      return this.unitEnd(u, true, err);
-    }
-    if (t.def.cache) {
-      u.cacheKey = this.cacheKey(t, u.prompt, u.params, item);
-      if (this.svc.cache.has(u.cacheKey)) {
-        this.extras.set(t.index, { ...this.extras.get(t.index), cached: true });
-        return this.unitEnd(u, false, { output: this.svc.cache.get(u.cacheKey) });
+      if (t.def.cache) {
+        u.cacheKey = this.cacheKey(t, u.prompt, u.params, item);
+        if (this.svc.cache.has(u.cacheKey)) {
+          this.extras.set(t.index, { ...this.extras.get(t.index), cached: true });
+          return this.unitEnd(u, false, { output: this.svc.cache.get(u.cacheKey) });
+        }
       }
-    }
-    this.invoke(u, 1);
+      this.invoke(u, 1);
+    });
   }
 
   /** A plain task's body settled (after retries); implemented by the scheduler. */
   protected abstract taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void;
 
+  /** A throw outside any task's boundary (the scheduler's own bookkeeping): the run fails, the process does not. */
+  protected abstract fault(err: unknown): void;
+
+  /**
+   * The failure boundary of a unit. Every step the engine takes for it (rendering, cache key, the handler, reading
+   * its result, recording, retry timers) runs inside this: a throw ends the unit as failed, exactly once. A throw
+   * after the unit has ended is a fault of the run.
+   */
+  protected guard(u: Unit, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      if (u.ended) return this.fault(err);
+      try {
+        this.unitEnd(u, true, err);
+      } catch (again) {
+        this.fault(again);
+      }
+    }
+  }
+
   private unitEnd(u: Unit, failed: boolean, v: unknown): void {
+    if (u.ended) return;
+    u.ended = true;
     if (u.done) u.done(failed, v);
     else this.taskDone(u.t.index, u.inst!, failed, v);
   }
@@ -124,7 +159,9 @@ export abstract class AttemptRunner extends ExecutionState {
         Object.assign(this.ref(i), { attempt, delayMs, error, iteration: u.iteration ?? u.index }),
       );
     }
-    this.sleep(delayMs, () => (this.finished ? this.unitEnd(u, true, v) : this.invoke(u, attempt + 1)));
+    this.sleep(delayMs, () =>
+      this.guard(u, () => (this.finished ? this.unitEnd(u, true, v) : this.invoke(u, attempt + 1))),
+    );
   }
 
   /** One attempt: calls the handler (or the model), arms the timeout, settles exactly once. */
@@ -167,31 +204,39 @@ export abstract class AttemptRunner extends ExecutionState {
     try {
       // The queue decides where the attempt runs (in process by default, or on a remote worker).
       v = this.svc.queue.run(ctx, agent);
+      // Read `then` once: a hostile result's getter or `then` may throw, which fails this attempt like a throw.
+      const then =
+        v !== null && (typeof v === 'object' || typeof v === 'function')
+          ? (v as PromiseLike<unknown>).then
+          : undefined;
+      if (typeof then === 'function') {
+        // Pending attempts are tracked by the deadline heap alone (finish() aborts what is left in it).
+        this.deadlines.add(t.timeoutMs, st);
+        st.armed = true;
+        then.call(
+          v,
+          (val: unknown) =>
+            this.guard(u, () => {
+              if (!this.settleAttempt(st)) return;
+              this.finishedAt[i] = now();
+              this.afterAttempt(u, attempt, false, unitOf(st, val));
+            }),
+          (err: unknown) =>
+            this.guard(u, () => {
+              if (this.settleAttempt(st)) this.afterAttempt(u, attempt, true, err);
+            }),
+        );
+        return;
+      }
+      st.settled = true;
     } catch (err) {
+      // Once the attempt has an outcome, a later throw from its result is of no consequence.
+      if (!this.settleAttempt(st)) return;
       this.finishedAt[i] = now();
       return this.afterAttempt(u, attempt, true, err);
     }
-    if (
-      v === null ||
-      (typeof v !== 'object' && typeof v !== 'function') ||
-      typeof (v as PromiseLike<unknown>).then !== 'function'
-    ) {
-      this.finishedAt[i] = now();
-      return this.afterAttempt(u, attempt, false, unitOf(st, v));
-    }
-    // Pending attempts are tracked by the deadline heap alone (finish() aborts what is left in it).
-    this.deadlines.add(t.timeoutMs, st);
-    st.armed = true;
-    (v as PromiseLike<unknown>).then(
-      (val) => {
-        if (!this.settleAttempt(st)) return;
-        this.finishedAt[i] = now();
-        this.afterAttempt(u, attempt, false, unitOf(st, val));
-      },
-      (err) => {
-        if (this.settleAttempt(st)) this.afterAttempt(u, attempt, true, err);
-      },
-    );
+    this.finishedAt[i] = now();
+    this.afterAttempt(u, attempt, false, unitOf(st, v));
   }
 
   protected settleAttempt(st: AttemptState): boolean {
@@ -220,7 +265,8 @@ export abstract class AttemptRunner extends ExecutionState {
     if (st.timer) clearTimeout(st.timer);
     st.abortReason = reason;
     st.ctrl?.abort(reason);
-    if (st.unit) this.afterAttempt(st.unit as Unit, st.attempt!, true, reason);
+    const u = st.unit as Unit | undefined;
+    if (u) this.guard(u, () => this.afterAttempt(u, st.attempt!, true, reason));
     else st.done?.(true, reason);
   }
 

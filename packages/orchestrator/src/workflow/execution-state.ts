@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentPool } from '../agents/pool.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { OrchestratorConfig } from '../config.js';
-import type { ErrorInfo } from '../errors.js';
+import { CodexError, ErrorCodes, type ErrorInfo } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ModelRunner } from '../models/types.js';
 import type { TaskQueue } from '../queue/types.js';
@@ -200,10 +200,28 @@ export abstract class ExecutionState implements ContextSource {
     return this.svc.models;
   }
 
+  /** Throws CACHE_KEY when what the task reads cannot be encoded (a circular output, say). */
   protected cacheKey(t: PlannedTask, prompt: string, params: unknown, item: unknown): string {
     const deps = t.deps.map((d) => this.outputs[d]);
-    return createHash('sha256')
-      .update(JSON.stringify([this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null, this.input]))
-      .digest('hex');
+    let text: string;
+    try {
+      text = JSON.stringify([this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null, this.input], keyPart);
+    } catch (err) {
+      throw new CodexError(
+        ErrorCodes.CACHE_KEY,
+        `task "${t.id}": no cache key can be computed from its prompt, parameters, upstream outputs and input (${(err as Error)?.message ?? String(err)})`,
+        { cause: err },
+      );
+    }
+    return createHash('sha256').update(text).digest('hex');
   }
+}
+
+// JSON for cache keys: BigInt, Map and Set are encoded (JSON would throw, or turn every Map into `{}` and so make
+// different outputs share a key).
+function keyPart(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return ['\u0000bigint', v.toString()];
+  if (v instanceof Map) return ['\u0000map', [...v]];
+  if (v instanceof Set) return ['\u0000set', [...v]];
+  return v;
 }

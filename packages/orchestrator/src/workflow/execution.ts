@@ -43,8 +43,8 @@ export class Execution extends AttemptRunner {
     this.recordQueued = svc.store.kind !== 'memory';
     this.journal = new Journal(
       svc.store,
-      (released) => this.settle(released),
-      (err) => this.finish('failed', err),
+      (released) => this.safely(() => this.settle(released)),
+      (err) => this.safely(() => this.finish('failed', err)),
     );
     this.done = new Promise((r) => {
       this.resolve = r;
@@ -85,7 +85,7 @@ export class Execution extends AttemptRunner {
         new CodexError(ErrorCodes.WORKFLOW_TIMEOUT, `Workflow "${this.workflowId}" timed out after ${wfTimeout} ms`);
       this.workflowTimer = setTimeout(() => this.finish('failed', err()), wfTimeout);
     }
-    this.seed();
+    this.safely(() => this.seed());
     return this.done;
   }
 
@@ -146,12 +146,15 @@ export class Execution extends AttemptRunner {
     // Re-entrancy guard: a synchronous handler settles inside runTask; the loop below picks up its slot.
     if (this.pumping) return;
     this.pumping = true;
-    while (this.running < this.maxConcurrency && this.readyHead < this.readyQ.length && !this.finished) {
-      const i = this.readyQ[this.readyHead++];
-      this.running++;
-      this.runTask(i);
+    try {
+      while (this.running < this.maxConcurrency && this.readyHead < this.readyQ.length && !this.finished) {
+        const i = this.readyQ[this.readyHead++];
+        this.running++;
+        this.runTask(i);
+      }
+    } finally {
+      this.pumping = false;
     }
-    this.pumping = false;
     if (this.readyHead > 4096 && this.readyHead === this.readyQ.length) {
       this.readyQ.length = 0;
       this.readyHead = 0;
@@ -161,16 +164,36 @@ export class Execution extends AttemptRunner {
   private runTask(i: number): void {
     const t = this.plan.tasks[i];
     let agent: AgentDefinition;
+    let got: AgentInstance | Promise<AgentInstance>;
     try {
       agent = this.svc.agents.get(t.def.agentId);
+      got = this.svc.pool.acquire(t.def.agentId);
     } catch (err) {
       this.running--;
       this.fail(i, err);
       return;
     }
-    const got = this.svc.pool.acquire(t.def.agentId);
-    if (got instanceof Promise) got.then((inst) => this.begin(i, agent, inst));
-    else this.begin(i, agent, got);
+    if (got instanceof Promise) {
+      got.then(
+        (inst) => this.safely(() => this.begin(i, agent, inst)),
+        (err) => this.safely(() => this.fault(err)),
+      );
+    } else this.begin(i, agent, got);
+  }
+
+  /** The run's own boundary, for the scheduler's steps that belong to no single task. */
+  private safely(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  protected fault(err: unknown): void {
+    if (this.finished) return;
+    const message = `engine fault in execution "${this.executionId}": ${(err as Error)?.message ?? String(err)}`;
+    this.finish('failed', new CodexError(ErrorCodes.INTERNAL, message, { cause: err }));
   }
 
   private begin(i: number, agent: AgentDefinition, inst: AgentInstance): void {
@@ -194,11 +217,12 @@ export class Execution extends AttemptRunner {
       ? runForEach(t, scope!, Math.min(this.plan.def.maxConcurrency ?? 16, agent.concurrency ?? Infinity), run, stopped)
       : runWhile(t, scope!, run, stopped);
     loop.then(
-      (r) => {
-        this.extras.set(i, { ...this.extras.get(i), iterations: r.iterations });
-        this.taskDone(i, inst, false, r);
-      },
-      (err) => this.taskDone(i, inst, true, err),
+      (r) =>
+        this.safely(() => {
+          this.extras.set(i, { ...this.extras.get(i), iterations: r.iterations });
+          this.taskDone(i, inst, false, r);
+        }),
+      (err) => this.safely(() => this.taskDone(i, inst, true, err)),
     );
   }
 

@@ -78,7 +78,10 @@ export function buildResult(
     }
     cost += x?.cost ?? 0;
     tasks[t.id] = r;
-    if (t.dependents.length === 0 && t.fallbackFor === undefined && s === S.Done) output[t.id] = a.outputs[i];
+    // A leaf rescued by its fallback is a result too: the fallback's output stands in for it.
+    const rescued = s === S.Failed && t.fallback !== undefined && a.state[t.fallback] === S.Done;
+    if (t.dependents.length === 0 && t.fallbackFor === undefined && (s === S.Done || rescued))
+      output[t.id] = a.outputs[i];
   }
   return {
     executionId: run.executionId,

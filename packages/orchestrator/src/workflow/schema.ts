@@ -12,11 +12,16 @@ const id = z
   // Ids become keys of `outputs`, `tasks` and `ctx.deps`: names that touch prototypes are refused.
   .refine((v) => v !== '__proto__' && v !== 'constructor' && v !== 'prototype', 'reserved name');
 
+/** Node clamps a timer above 2^31-1 ms to 1 ms: no timeout or delay may exceed it (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const timeoutMs = z.number().int().positive().max(MAX_TIMER_MS);
+const delayMs = z.number().min(0).max(MAX_TIMER_MS);
+
 export const retryPolicySchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(100).optional().describe('Total attempts including the first'),
-    initialDelayMs: z.number().min(0).optional(),
-    maxDelayMs: z.number().min(0).optional(),
+    initialDelayMs: delayMs.optional(),
+    maxDelayMs: delayMs.optional(),
     backoffMultiplier: z.number().min(1).optional(),
     jitter: z.number().min(0).max(1).optional().describe('Fraction of the delay randomised, 0..1'),
   })
@@ -62,7 +67,7 @@ export const taskSchema = z
     while: z.string().max(2000).optional().describe('Repeat while this expression is truthy (checked before each run)'),
     maxIterations: z.number().int().min(1).max(100_000).optional(),
     retry: retryPolicySchema.optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: timeoutMs.optional(),
     onError: onErrorSchema.optional(),
     cache: z.boolean().optional().describe('Reuse the output of an identical earlier run of this task'),
     model: modelRequirementsSchema.optional().describe("Overrides the agent's model requirements for this task"),
@@ -77,10 +82,10 @@ export const workflowSchema = z
     version: z.union([z.string(), z.number()]).transform(String).optional(),
     description: z.string().max(10_000).optional(),
     tasks: z.array(taskSchema).min(1, 'a workflow needs at least one task'),
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: timeoutMs.optional(),
     maxConcurrency: z.number().int().positive().optional(),
     defaults: z
-      .object({ retry: retryPolicySchema.optional(), timeoutMs: z.number().int().positive().optional() })
+      .object({ retry: retryPolicySchema.optional(), timeoutMs: timeoutMs.optional() })
       .strict()
       .optional(),
     budget: z
