@@ -1,14 +1,15 @@
 import { CodexError, ErrorCodes, type ErrorInfo, toErrorInfo } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Batcher } from './batcher.js';
-import { callOnce } from './call.js';
+import { CallerError } from './call.js';
 import { type IndexedModel, type ModelCatalog, priceOf } from './catalog.js';
 import type { ModelsConfig } from './config.js';
 import { ProviderError } from './provider-error.js';
-import type { ProviderRegistry, ProviderSlot } from './provider-registry.js';
-import { type RateLimiter, sleep } from './rate-limiter.js';
+import type { ProviderRegistry } from './provider-registry.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { Redactor } from './redact.js';
 import { requestKey } from './request-key.js';
+import { type AttemptHooks, Resilience } from './resilience.js';
 import type { ModelStats } from './stats.js';
 import { type ContextSummariser, fitMessages } from './tokens.js';
 import type {
@@ -50,7 +51,11 @@ export interface ArmOutcome {
  * batch slot, retries with backoff under the provider's circuit breaker, and fallback along the chain.
  */
 export class CallPath {
-  constructor(private readonly d: CallPathDeps) {}
+  private readonly resilience: Resilience;
+
+  constructor(private readonly d: CallPathDeps) {
+    this.resilience = new Resilience(d);
+  }
 
   /** The primary model, then configured chain entries, then the ranked candidates (available, deduplicated). */
   chainFor(primary: IndexedModel, ranked: IndexedModel[]): IndexedModel[] {
@@ -126,7 +131,10 @@ export class CallPath {
           temperature: reqs.temperature,
           json: reqs.json,
         };
-        const out = await this.callWithRetries(slot, model, request, req, fit.inputTokens, (n) => (attempts += n));
+        const out = await this.resilience.call(
+          { slot, model, request, run: req, inputTokens: fit.inputTokens },
+          this.hooks(model, request, req, () => attempts++),
+        );
         const latencyMs = performance.now() - started;
         const cost = priceOf(model, out.usage.inputTokens, out.usage.outputTokens);
         if (exp) await exp.answered(model.id, out.text, latencyMs, cost);
@@ -144,6 +152,10 @@ export class CallPath {
           experiment: exp ? { id: exp.id, arm: exp.model } : undefined,
         };
       } catch (err) {
+        if (err instanceof CallerError) {
+          exp?.failed();
+          throw err.cause;
+        }
         if (isFatal(err)) {
           exp?.failed();
           throw err;
@@ -171,113 +183,52 @@ export class CallPath {
     throw finalError(lastError, tried);
   }
 
-  private async callWithRetries(
-    slot: ProviderSlot,
+  /** Records one provider outcome: breaker-independent stats, ledger and the `model:call` event. */
+  private hooks(
     model: IndexedModel,
     request: ModelRequest,
     req: ModelRunRequest,
-    inputTokens: number,
-    countAttempt: (n: number) => void,
-  ): Promise<ModelResponse> {
-    const r = this.d.config.retry;
-    const state = { delivered: false };
+    countAttempt: () => void,
+  ): AttemptHooks {
     let key: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      if (!slot.breaker.tryPass()) {
-        throw new CodexError(
-          ErrorCodes.MODEL_CIRCUIT_OPEN,
-          `Circuit open for provider ${slot.provider.id}: retry in ${slot.breaker.retryInMs()} ms`,
-          {
-            retryable: true,
-          },
-        );
-      }
-      countAttempt(1);
-      const t0 = performance.now();
-      try {
-        const res = await this.dispatch(slot, model, request, req, inputTokens, attempt, state);
-        const latencyMs = performance.now() - t0;
-        slot.breaker.success();
-        this.d.stats.record(model.id, true, latencyMs);
-        const cost = priceOf(model, res.usage.inputTokens, res.usage.outputTokens);
+    return {
+      started: countAttempt,
+      outcome: (o) => {
+        this.d.stats.record(model.id, o.ok, o.latencyMs);
+        const wants = this.d.bus?.wants('model:call');
+        if (!o.ok) {
+          if (wants) {
+            key ??= requestKey(request);
+            this.emitCall(
+              req,
+              model,
+              o.latencyMs,
+              { inputTokens: 0, outputTokens: 0 },
+              0,
+              false,
+              toErrorInfo(o.error),
+              key,
+            );
+          }
+          return;
+        }
+        const usage = o.response.usage;
+        const cost = priceOf(model, usage.inputTokens, usage.outputTokens);
         this.d.ledger.record({
           executionId: req.executionId,
           workflowId: req.workflowId,
           taskId: req.taskId,
           model: model.id,
           provider: model.provider,
-          usage: res.usage,
+          usage,
           cost,
         });
-        if (this.d.bus?.wants('model:call')) {
+        if (wants) {
           key ??= requestKey(request);
-          this.emitCall(req, model, latencyMs, res.usage, cost, true, undefined, key);
+          this.emitCall(req, model, o.latencyMs, usage, cost, true, undefined, key);
         }
-        return res;
-      } catch (err) {
-        const latencyMs = performance.now() - t0;
-        if (isCodex(err, ErrorCodes.CANCELLED)) throw err;
-        slot.breaker.failure();
-        this.d.stats.record(model.id, false, latencyMs);
-        if (this.d.bus?.wants('model:call')) {
-          key ??= requestKey(request);
-          this.emitCall(req, model, latencyMs, { inputTokens: 0, outputTokens: 0 }, 0, false, toErrorInfo(err), key);
-        }
-        const pe = err instanceof ProviderError ? err : undefined;
-        // Text already streamed to the caller cannot be taken back, so a broken stream is not retried.
-        if (!pe?.retryable || state.delivered || attempt >= r.maxAttempts) throw err;
-        if (pe.retryAfterMs !== undefined && pe.retryAfterMs > r.maxRetryAfterMs) throw err;
-        const backoff =
-          Math.min(r.maxDelayMs, r.initialDelayMs * r.multiplier ** (attempt - 1)) * (1 - r.jitter * this.d.random());
-        const delay = Math.max(backoff, pe.retryAfterMs ?? 0);
-        if (pe.kind === 'rate-limit' && pe.retryAfterMs !== undefined)
-          this.d.limiter.pause(model.provider, model.id, pe.retryAfterMs);
-        this.d.opts.logger?.debug?.(
-          `retrying ${model.id} in ${Math.round(delay)} ms (attempt ${attempt + 1}/${r.maxAttempts}): ${pe.message}`,
-        );
-        await sleep(delay, req.signal).catch(() => {
-          throw new CodexError(ErrorCodes.CANCELLED, `Call to ${model.id} cancelled`);
-        });
-      }
-    }
-  }
-
-  /** One attempt: rate-limit reservation (or a batch slot), provider concurrency bound, the call itself. */
-  private async dispatch(
-    slot: ProviderSlot,
-    model: IndexedModel,
-    request: ModelRequest,
-    req: ModelRunRequest,
-    inputTokens: number,
-    attempt: number,
-    state: { delivered: boolean },
-  ): Promise<ModelResponse> {
-    const { config, batcher, limiter } = this.d;
-    const reserveTokens = inputTokens + (request.maxTokens ?? config.context.reserveOutputTokens);
-    const t = config.timeouts;
-    const call = (): Promise<ModelResponse> => {
-      const go = () =>
-        callOnce(request, {
-          provider: slot.provider,
-          modelId: model.id,
-          redactor: this.d.redactor,
-          signal: req.signal,
-          requestTimeoutMs: t.requestMs,
-          idleTimeoutMs: t.idleMs,
-          onDelta: req.onDelta,
-          state,
-          estimatedInputTokens: inputTokens,
-        });
-      return slot.semaphore ? slot.semaphore.run(go) : go();
+      },
     };
-    const b = config.batching;
-    if (batcher && attempt === 1 && !req.onDelta && inputTokens <= b.maxPromptTokens) {
-      return batcher.submit(model.id, reserveTokens, call);
-    }
-    const reservation = await limiter.acquire(model.provider, model.id, 1, reserveTokens, req.signal);
-    const res = await call();
-    reservation.settle(res.usage.inputTokens + res.usage.outputTokens);
-    return res;
   }
 
   private emitCall(
@@ -316,11 +267,18 @@ function isFatal(err: unknown): boolean {
   return isCodex(err, ErrorCodes.CANCELLED) || isCodex(err, ErrorCodes.BUDGET_EXCEEDED);
 }
 
+/**
+ * The error a run ends with once retries and fallback are spent. It is never `retryable`: the model layer is the
+ * one owner of retries for model calls, so the engine must not multiply them (see docs/models.md).
+ */
 function finalError(last: unknown, tried: string[]): CodexError {
-  if (last instanceof CodexError && tried.length <= 1) return last;
+  if (last instanceof ProviderError && tried.length <= 1) return last.final();
+  if (last instanceof CodexError && tried.length <= 1 && !last.retryable) return last;
   const info = toErrorInfo(last);
   const code = last instanceof CodexError ? last.code : ErrorCodes.MODEL;
-  return new CodexError(code, `All ${tried.length} models failed (${tried.join(' → ')}); last error: ${info.message}`, {
-    retryable: last instanceof CodexError ? last.retryable : true,
-  });
+  const message =
+    tried.length <= 1
+      ? info.message
+      : `All ${tried.length} models failed (${tried.join(' → ')}); last error: ${info.message}`;
+  return new CodexError(code, message, { retryable: false, cause: last });
 }

@@ -22,6 +22,17 @@ export interface AttemptContext {
 const TIMEOUT = Symbol('timeout');
 
 /**
+ * The caller's own code (the `onDelta` callback) threw during a call. It is no provider outcome: not retried, not
+ * counted by the breaker, no fallback; the caller gets its own error back (`cause`).
+ */
+export class CallerError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the caller's callback threw during a model call");
+    this.name = 'CallerError';
+  }
+}
+
+/**
  * One provider call with hang protection: the whole call (or, when streaming, each gap between chunks) is
  * bounded; on expiry the request is aborted and a retryable `timeout` error thrown. Errors come out normalised and
  * redacted; a caller's cancellation comes out as CANCELLED.
@@ -49,6 +60,10 @@ export async function callOnce(req: ModelRequest, ctx: AttemptContext): Promise<
         : await whole(req, ctx, ac.signal, deadline);
     return fillUsage(res, ctx.estimatedInputTokens);
   } catch (err) {
+    if (err instanceof CallerError) {
+      ac.abort();
+      throw err;
+    }
     if (ctx.signal?.aborted && !timedOut) {
       throw new CodexError(ErrorCodes.CANCELLED, `Call to ${ctx.provider.id}/${ctx.modelId} cancelled`);
     }
@@ -103,7 +118,13 @@ async function streamed(
     if (chunk.delta) {
       text += chunk.delta;
       ctx.state.delivered = true;
-      ctx.onDelta?.(chunk.delta);
+      try {
+        ctx.onDelta?.(chunk.delta);
+      } catch (err) {
+        // Close the provider's stream now rather than leave it open until the server gives up.
+        void it.return?.()?.catch?.(() => undefined);
+        throw new CallerError(err);
+      }
     }
     if (chunk.usage) usage = chunk.usage;
     if (chunk.finishReason) finishReason = chunk.finishReason;

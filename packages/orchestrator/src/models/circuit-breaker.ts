@@ -12,12 +12,27 @@ export interface CircuitBreakerOptions {
   onStateChange?: (state: CircuitState, from: CircuitState) => void;
 }
 
+/**
+ * Leave to make one call. Only the first of its methods counts; later ones do nothing. A call that ends
+ * without a provider outcome (the caller cancelled, the caller's own callback threw) calls `cancel()`, which
+ * records nothing and hands a half-open probe slot back so the next call can probe.
+ */
+export interface Permit {
+  success(): void;
+  failure(): void;
+  cancel(): void;
+}
+
+const noop = (): void => undefined;
+
 export class CircuitBreaker {
   private outcomes: boolean[] = [];
   private failures = 0;
   private openedAt = 0;
   private probing = false;
   private current: CircuitState = 'closed';
+  /** Bumped on every state change, so late outcomes of older calls are not counted. */
+  private gen = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: CircuitBreakerOptions) {
@@ -29,7 +44,31 @@ export class CircuitBreaker {
     return this.current;
   }
 
-  /** True if a call may go out now; in half-open only one probe at a time. */
+  /** A permit if a call may go out now (in half-open, one probe at a time), else undefined. */
+  acquire(): Permit | undefined {
+    const s = this.state;
+    if (s === 'open' || (s === 'half-open' && this.probing)) return undefined;
+    const probe = s === 'half-open';
+    if (probe) this.probing = true;
+    const gen = this.gen;
+    let settled = false;
+    const settle = (fn: () => void) => () => {
+      if (settled) return;
+      settled = true;
+      // A probe's permit always gives the probe slot back, whatever the outcome.
+      if (probe) this.probing = false;
+      // A failure of a call started before the circuit last changed state must not cut a new probe short or
+      // reopen a circuit that has closed since; a late success is still fresh evidence that the provider answers.
+      if (gen === this.gen || fn === this.success) fn();
+    };
+    return {
+      success: settle(this.success),
+      failure: settle(this.failure),
+      cancel: settle(noop),
+    };
+  }
+
+  /** True if a call may go out now; in half-open only one probe at a time. Prefer `acquire()`. */
   tryPass(): boolean {
     const s = this.state;
     if (s === 'closed') return true;
@@ -43,7 +82,7 @@ export class CircuitBreaker {
     return this.current === 'open' ? Math.max(0, this.openedAt + this.opts.cooldownMs - this.now()) : 0;
   }
 
-  success(): void {
+  readonly success = (): void => {
     if (this.current === 'half-open') {
       this.probing = false;
       this.reset();
@@ -51,9 +90,9 @@ export class CircuitBreaker {
       return;
     }
     this.push(true);
-  }
+  };
 
-  failure(): void {
+  readonly failure = (): void => {
     if (this.current === 'half-open') {
       this.probing = false;
       this.open();
@@ -63,7 +102,7 @@ export class CircuitBreaker {
     this.push(false);
     if (this.outcomes.length >= this.opts.minCalls && this.failures / this.outcomes.length >= this.opts.failureRate)
       this.open();
-  }
+  };
 
   private push(ok: boolean): void {
     this.outcomes.push(ok);
@@ -86,6 +125,7 @@ export class CircuitBreaker {
     const from = this.current;
     if (from === to) return;
     this.current = to;
+    this.gen++;
     this.opts.onStateChange?.(to, from);
   }
 }

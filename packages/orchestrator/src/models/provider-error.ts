@@ -22,15 +22,32 @@ export class ProviderError extends CodexError {
   constructor(
     info: { kind: FailureKind; status?: number; retryAfterMs?: number; provider: string; model: string },
     message: string,
+    opts: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    const retryable = info.kind !== 'client' && info.kind !== 'auth' && info.kind !== 'aborted';
-    super(info.kind === 'rate-limit' ? ErrorCodes.MODEL_RATE_LIMITED : ErrorCodes.MODEL, message, { retryable });
+    const retryable = opts.retryable ?? (info.kind !== 'client' && info.kind !== 'auth' && info.kind !== 'aborted');
+    super(info.kind === 'rate-limit' ? ErrorCodes.MODEL_RATE_LIMITED : ErrorCodes.MODEL, message, {
+      retryable,
+      cause: opts.cause,
+    });
     this.name = 'ProviderError';
     this.kind = info.kind;
     this.status = info.status;
     this.retryAfterMs = info.retryAfterMs;
     this.provider = info.provider;
     this.model = info.model;
+  }
+
+  /** The same failure once the model layer has spent its retries on it: no caller should retry it again. */
+  final(): ProviderError {
+    if (!this.retryable) return this;
+    const info = {
+      kind: this.kind,
+      status: this.status,
+      retryAfterMs: this.retryAfterMs,
+      provider: this.provider,
+      model: this.model,
+    };
+    return new ProviderError(info, this.message, { retryable: false, cause: this });
   }
 }
 

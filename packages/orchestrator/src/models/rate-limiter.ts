@@ -80,10 +80,12 @@ export class WindowLimiter {
 export interface Reservation {
   /** Time spent queued, ms. */
   waitedMs: number;
+  /** When the window granted it, on the limiter's clock (0 when no limit applies). */
+  grantedAt: number;
   settle(actualTokens: number): void;
 }
 
-const NO_RESERVATION: Reservation = { waitedMs: 0, settle() {} };
+const NO_RESERVATION: Reservation = { waitedMs: 0, grantedAt: 0, settle() {} };
 
 export interface RateLimiterOptions {
   windowMs?: number;
@@ -163,6 +165,7 @@ export class RateLimiter {
         const me = m?.take(requests, tokens, now);
         return {
           waitedMs: now - start,
+          grantedAt: now,
           settle: (actual) => {
             const t = this.now();
             if (pe) p?.settle(pe, actual, t);

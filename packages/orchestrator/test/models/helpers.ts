@@ -41,7 +41,10 @@ export async function startFakes(opts: FakeServerOptions = {}): Promise<Fakes> {
   return { openai, anthropic, google, close: async () => void (await Promise.all([openai.close(), anthropic.close(), google.close()])) };
 }
 
-/** Config pointing the built-in providers at the fakes, with delays small enough for tests. */
+/**
+ * Config pointing the built-in providers at the fakes, with delays small enough for tests. Timeouts are generous so
+ * a busy machine never turns a slow answer into an extra attempt; tests about hangs set their own.
+ */
 export function fakeConfig(f: Fakes, extra: Partial<ModelsConfigInput> = {}): ModelsConfigInput {
   return {
     ...extra,
@@ -52,7 +55,7 @@ export function fakeConfig(f: Fakes, extra: Partial<ModelsConfigInput> = {}): Mo
       google: { apiKey: KEYS.google, baseURL: f.google.url, ...extra.providers?.google },
     },
     retry: { initialDelayMs: 1, maxDelayMs: 10, maxRetryAfterMs: 1_000, ...extra.retry },
-    timeouts: { requestMs: 400, idleMs: 400, ...extra.timeouts },
+    timeouts: { requestMs: 10_000, idleMs: 10_000, ...extra.timeouts },
   };
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RateLimiter } from '../../src/models/rate-limiter.js';
 import { type Fakes, makeManager, startFakes } from './helpers.js';
 
@@ -20,47 +20,51 @@ function maxInWindow(times: number[], windowMs: number): number {
 }
 
 describe('rate limits', () => {
+  // Grants are checked on the limiter's own clock: when a continuation runs later on a busy machine does not matter.
   it('holds the provider RPM: calls queue instead of failing', async () => {
     const { manager, of } = makeManager(f, {
       providers: { openai: { rateLimit: { rpm: 4 } } },
-      rateLimits: { windowMs: 500 },
+      rateLimits: { windowMs: 300 },
     });
-    // Record when each call leaves for the provider (server receive times drift on a loaded box; send times do not).
-    const inner = manager.provider('openai')!;
-    const sent: number[] = [];
-    manager.registerProvider({ id: 'openai', complete: (req, o) => (sent.push(Date.now()), inner.complete(req, o)) });
-    // Warm the SDK client: its first request does one-off synchronous setup that would delay the recorded sends.
-    await manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: 'warm-up' });
-    await new Promise((r) => setTimeout(r, 550));
-    sent.length = 0;
+    const grants: number[] = [];
+    const acquire = manager.limiter.acquire.bind(manager.limiter);
+    manager.limiter.acquire = async (...args) => {
+      const r = await acquire(...args);
+      grants.push(r.grantedAt);
+      return r;
+    };
     const before = f.openai.requests.length;
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: `q${i}` })));
-    expect(results).toHaveLength(12);
+    expect(results.map((r) => r.text)).toEqual(Array.from({ length: 12 }, (_, i) => expect.stringContaining(`q${i}`)));
     expect(f.openai.requests.length - before).toBe(12);
-    expect(sent).toHaveLength(12);
-    // The limiter grants on its own clock a moment before the send is recorded: allow 100 ms of that skew.
-    expect(maxInWindow(sent, 400)).toBeLessThanOrEqual(4);
-    // 12 calls at 4 per 500 ms cannot finish inside two windows.
-    expect(Math.max(...sent) - Math.min(...sent)).toBeGreaterThanOrEqual(900);
+    expect(grants).toHaveLength(12);
+    expect(maxInWindow(grants, 300)).toBe(4);
+    // 12 calls at 4 per window need three windows: the last grant is at least two windows after the first.
+    expect(Math.max(...grants) - Math.min(...grants)).toBeGreaterThanOrEqual(2 * 300);
     expect(of('model:rate-limited').length).toBeGreaterThan(0);
   });
 
   it('holds the per-model TPM using reserved then actual tokens', async () => {
-    // Windows long enough that a continuation delayed by a busy machine (up to 100 ms) cannot fake a breach.
-    const limiter = new RateLimiter({ windowMs: 400 });
-    limiter.setModelLimit('m', { tpm: 100 });
-    const starts: number[] = [];
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const r = await limiter.acquire('p', 'm', 1, 40);
-        starts.push(Date.now());
-        r.settle(40);
-      }),
-    );
-    // 40 tokens each, 100 per window: at most 2 per window.
-    expect(maxInWindow(starts, 300)).toBeLessThanOrEqual(2);
-    // And it did not simply serialise everything: 8 grants at 2 per window span at least 3 windows.
-    expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(3 * 400 - 50);
+    vi.useFakeTimers();
+    try {
+      const limiter = new RateLimiter({ windowMs: 1_000 });
+      limiter.setModelLimit('m', { tpm: 100 });
+      const grants: number[] = [];
+      const all = Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          const r = await limiter.acquire('p', 'm', 1, 40);
+          grants.push(r.grantedAt);
+          r.settle(i === 0 ? 10 : 40); // the first call used fewer tokens than it reserved
+        }),
+      );
+      await vi.advanceTimersByTimeAsync(10_000);
+      await all;
+      const t0 = grants[0] as number;
+      // 40 reserved each, 100 per window: two per window, and the first call's unused 30 tokens let a third in.
+      expect(grants.map((t) => t - t0)).toEqual([0, 0, 0, 1_000, 1_000, 2_000, 2_000, 3_000]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('honours retry-after from a 429 and pauses the provider', async () => {

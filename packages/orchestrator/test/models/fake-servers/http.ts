@@ -32,6 +32,8 @@ export interface RecordedRequest {
   at: number;
   status: number;
   fault?: FaultKind;
+  /** The client hung up before the response was complete (an aborted request or stream). */
+  closedEarly?: boolean;
 }
 
 export interface ParsedCall {
@@ -148,6 +150,9 @@ export class FakeServer {
     const call = body === undefined ? undefined : this.wire.parse(path, body);
     const rec: RecordedRequest = { path, headers: req.headers, body, at: Date.now(), status: 0 };
     this.requests.push(rec);
+    res.on('close', () => {
+      if (!res.writableEnded) rec.closedEarly = true;
+    });
     if (!call) {
       rec.status = 404;
       return this.wire.error(res, 404, `unknown route ${req.method} ${path}`);
