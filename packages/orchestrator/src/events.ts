@@ -27,6 +27,17 @@ interface TaskRef extends ExecRef {
   iteration?: number;
 }
 
+interface ToolRef {
+  executionId?: string;
+  taskId?: string;
+  agentId?: string;
+  iteration?: number;
+  tool: string;
+  callId: string;
+  step: number;
+  timestamp: number;
+}
+
 export interface OrchestratorEvents {
   'workflow:started': ExecRef & {
     taskCount: number;
@@ -58,6 +69,11 @@ export interface OrchestratorEvents {
   'task:failed': TaskRef & { duration: number; attempts: number; error: ErrorInfo; handled: boolean };
   'task:retrying': TaskRef & { attempt: number; delayMs: number; error: ErrorInfo };
   'task:skipped': TaskRef & { reason: string };
+  /** Streamed model text of a running task, batched per tick; `seq` orders a task's deltas. */
+  'task:delta': TaskRef & { delta: string; seq: number };
+  'tool:called': ToolRef & { arguments: unknown };
+  'tool:completed': ToolRef & { durationMs: number; result: unknown };
+  'tool:failed': ToolRef & { durationMs: number; error: ErrorInfo; invalid: boolean };
   'agent:registered': { agentId: string; timestamp: number };
   'agent:scaled': { agentId: string; from: number; to: number; utilisation: number; timestamp: number };
   'agent:unhealthy': { agentId: string; instanceId: string; reason: string; timestamp: number };

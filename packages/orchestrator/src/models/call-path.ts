@@ -126,11 +126,13 @@ export class CallPath {
         }
         const request: ModelRequest = {
           model: model.providerModel ?? model.id,
-          messages: fit.messages,
+          messages: req.messages ? [...fit.messages, ...req.messages] : fit.messages,
           maxTokens,
           temperature: reqs.temperature,
           json: reqs.json,
         };
+        if (req.toolSpecs?.length) request.tools = req.toolSpecs;
+        if (req.responseSchema) request.responseSchema = req.responseSchema;
         const out = await this.resilience.call(
           { slot, model, request, run: req, inputTokens: fit.inputTokens },
           this.hooks(model, request, req, () => attempts++),
@@ -150,6 +152,7 @@ export class CallPath {
           fallbacks: tried.length ? tried : undefined,
           contextTrimmedTokens: fit.trimmedTokens || undefined,
           experiment: exp ? { id: exp.id, arm: exp.model } : undefined,
+          toolCalls: out.toolCalls,
         };
       } catch (err) {
         if (err instanceof CallerError) {

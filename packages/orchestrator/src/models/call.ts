@@ -105,6 +105,7 @@ async function streamed(
   let text = '';
   let usage: ModelResponse['usage'] | undefined;
   let finishReason: string | undefined;
+  let toolCalls: ModelResponse['toolCalls'];
   for (;;) {
     const next = it.next();
     const r = await Promise.race([next, deadline(ctx.idleTimeoutMs)]);
@@ -128,9 +129,16 @@ async function streamed(
     }
     if (chunk.usage) usage = chunk.usage;
     if (chunk.finishReason) finishReason = chunk.finishReason;
+    if (chunk.toolCalls) toolCalls = chunk.toolCalls;
     if (chunk.done) break;
   }
-  return { text, model: req.model, usage: usage ?? { inputTokens: 0, outputTokens: 0, estimated: true }, finishReason };
+  return {
+    text,
+    model: req.model,
+    usage: usage ?? { inputTokens: 0, outputTokens: 0, estimated: true },
+    finishReason,
+    toolCalls,
+  };
 }
 
 /** Providers that report no usage get estimates, flagged as such. */

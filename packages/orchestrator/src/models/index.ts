@@ -27,3 +27,7 @@ export {
 } from './providers/langchain.js';
 export { defineProvider } from './providers/code.js';
 export { createProviders } from './providers/factory.js';
+export { ToolRegistry, type ResolvedTool, type ToolSource } from './tools/registry.js';
+export { runAgentLoop, DEFAULT_MAX_STEPS } from './tools/loop.js';
+export { normaliseSchema, type NormalisedSchema } from './schema.js';
+export { extractJson, parseStructured } from './structured-output.js';

@@ -13,6 +13,8 @@ import { Redactor } from './redact.js';
 import { ModelSelector, type Selection } from './selector.js';
 import { ModelStats } from './stats.js';
 import type { ContextSummariser } from './tokens.js';
+import { runAgentLoop } from './tools/loop.js';
+import { ToolRegistry } from './tools/registry.js';
 import type {
   CatalogModel,
   ModelLogger,
@@ -40,6 +42,8 @@ export interface ModelManagerOptions {
   summarise?: ContextSummariser;
   /** Experiments defined in code (with scorers); config experiments are added too. */
   experiments?: ExperimentDefinition[];
+  /** Where agents' tool names resolve (the orchestrator passes one that knows its MCP servers). */
+  tools?: ToolRegistry;
 }
 
 /**
@@ -56,6 +60,8 @@ export class ModelManager {
   readonly selector: ModelSelector;
   readonly experiments: ExperimentRegistry;
   readonly batcher?: Batcher;
+  /** Tools by name for agents that list names (`search`, `github/*`). */
+  readonly tools: ToolRegistry;
   private readonly providers: ProviderRegistry;
   private readonly calls: CallPath;
   private readonly redactor = new Redactor();
@@ -103,6 +109,7 @@ export class ModelManager {
         },
       });
     }
+    this.tools = opts.tools ?? new ToolRegistry();
     this.calls = new CallPath({
       config: c,
       catalog: this.catalog,
@@ -147,7 +154,14 @@ export class ModelManager {
     return sel;
   }
 
+  /** One answer for an agent: with tools, the tool loop; with an output schema, a parsed and validated value. */
   async run(req: ModelRunRequest): Promise<ModelRunResult> {
+    if (!req.tools?.length && !req.output) return this.runOne(req);
+    const tools = req.tools?.length ? await this.tools.resolve(req.tools) : [];
+    return runAgentLoop({ step: (r) => this.runOne(r), bus: this.bus, redactor: this.redactor }, req, tools);
+  }
+
+  private async runOne(req: ModelRunRequest): Promise<ModelRunResult> {
     const started = performance.now();
     const reqs = this.withDefault(req.requirements ?? {});
     const exp = reqs.model ? undefined : this.experiments.pick(req.agentId);

@@ -1,13 +1,41 @@
+import type { ZodType } from 'zod';
 import type { TokenUsage } from '../events.js';
 
 // The contracts of the model layer. `ModelProvider` is the small interface every provider adapter implements
 // (OpenAI, Anthropic, Google, OpenAI-compatible, local, user code); `ModelRunner` is what the workflow engine
 // calls for an agent without a code handler.
 
-export type ChatRole = 'system' | 'user' | 'assistant';
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** Assistant turns that asked for tools. */
+  toolCalls?: ToolCall[];
+  /** Tool turns: which call this answers (and the tool's name, which Gemini matches on). */
+  toolCallId?: string;
+  toolName?: string;
+  /** Tool turns: the content is an error the model should correct. */
+  isError?: boolean;
+}
+
+/** A tool as sent to a provider: name, description and the JSON Schema of its arguments. */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+}
+
+/** A tool call the model asked for; `arguments` is the parsed JSON (or the raw text when it did not parse). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: unknown;
+}
+
+/** Native structured output: the answer must be JSON matching this schema. */
+export interface ResponseSchema {
+  name: string;
+  schema: Record<string, unknown>;
 }
 
 export interface ModelRequest {
@@ -18,6 +46,10 @@ export interface ModelRequest {
   temperature?: number;
   /** Ask for a JSON object answer where the provider supports it. */
   json?: boolean;
+  /** Tools the model may call, in the provider's native format. */
+  tools?: ToolSpec[];
+  /** Ask for an answer matching this JSON Schema (the provider's native structured output). */
+  responseSchema?: ResponseSchema;
 }
 
 /** Per-call options every provider honours: the signal aborts a hung or cancelled request. */
@@ -30,6 +62,8 @@ export interface ModelResponse {
   model: string;
   usage: TokenUsage;
   finishReason?: string;
+  /** Tools the model asked to call (the answer is not final while these are pending). */
+  toolCalls?: ToolCall[];
 }
 
 export interface ModelStreamChunk {
@@ -38,6 +72,8 @@ export interface ModelStreamChunk {
   done?: boolean;
   usage?: TokenUsage;
   finishReason?: string;
+  /** Tool calls assembled from the streamed deltas, on the final chunk. */
+  toolCalls?: ToolCall[];
 }
 
 export interface ModelProvider {
@@ -104,6 +140,70 @@ export interface ModelRunRequest {
   onDelta?: (delta: string) => void;
   /** Scores an answer in [0, 1] for A/B experiments (quality per arm). */
   scorer?: (text: string, req: ModelRunRequest) => number | Promise<number>;
+  /** Turns after the prompt (assistant tool calls and tool results of a tool loop). */
+  messages?: ChatMessage[];
+  /** Tools the model may call: definitions with handlers, or names (`search`, `github/*`) resolved by the registry. */
+  tools?: ToolRef[];
+  /** Structured output: the answer is parsed and validated against this schema. */
+  output?: OutputSpec;
+  /** Tool-loop step limit (default 8). */
+  maxSteps?: number;
+  /** Passed to tool handlers: stable per task (and loop item) across retries and resumes. */
+  idempotencyKey?: string;
+  /** Loop item index / iteration, for tool events. */
+  iteration?: number;
+  /** Called with each tool call's record as it settles (the engine keeps them on the attempt). */
+  onToolCall?: (record: ToolCallRecord) => void;
+  /** Native wire-level schema for one step (set by the structured-output layer). */
+  responseSchema?: ResponseSchema;
+  /** Tool specs for one step (set by the tool loop). */
+  toolSpecs?: ToolSpec[];
+}
+
+/** A tool definition or a name/pattern (`search`, `github/*`). Objects without a handler are looked up by name. */
+export type ToolRef = string | ToolDefinition | { name: string; description?: string };
+
+/** A schema given as zod or as JSON Schema. */
+export type SchemaLike = ZodType | Record<string, unknown>;
+
+export interface OutputSpec {
+  schema: SchemaLike;
+  /** Name sent to providers that want one (default `output`). */
+  name?: string;
+}
+
+/** What a tool handler receives besides its validated arguments. */
+export interface ToolContext {
+  /** Aborted on task timeout, workflow timeout or cancellation. */
+  signal: AbortSignal;
+  /** The task's idempotency key (the same across retries and after a resume): dedupe side effects with it. */
+  idempotencyKey: string;
+  toolCallId: string;
+  step: number;
+  executionId?: string;
+  taskId?: string;
+  agentId?: string;
+}
+
+export interface ToolDefinition<A = any> {
+  name: string;
+  description?: string;
+  /** zod schema or JSON Schema of the arguments (default: any object). */
+  inputSchema?: SchemaLike;
+  handler: (args: A, ctx: ToolContext) => unknown | Promise<unknown>;
+}
+
+/** One tool call as recorded on the task's attempt. Never holds credentials: arguments are the model's. */
+export interface ToolCallRecord {
+  step: number;
+  id: string;
+  tool: string;
+  arguments: unknown;
+  status: 'completed' | 'failed' | 'invalid';
+  result?: unknown;
+  error?: { code: string; message: string };
+  durationMs: number;
+  attempt?: number;
 }
 
 export interface ModelRunResult {
@@ -122,6 +222,14 @@ export interface ModelRunResult {
   contextTrimmedTokens?: number;
   /** Set when the call belonged to an A/B experiment arm. */
   experiment?: { id: string; arm: string };
+  /** Tools the model asked for in this step (only on single steps inside a tool loop). */
+  toolCalls?: ToolCall[];
+  /** Tool calls made across the loop, in order. */
+  tools?: ToolCallRecord[];
+  /** Model calls in the tool loop / structured-output retries (1 for a plain answer). */
+  steps?: number;
+  /** The parsed, validated structured output (when `output` was asked for). */
+  output?: unknown;
 }
 
 export interface ModelRunner {

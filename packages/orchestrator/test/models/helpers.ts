@@ -64,6 +64,7 @@ export function makeManager(f: Fakes, extra: Partial<ModelsConfigInput> = {}, op
   const events: OrchestratorEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
   const manager = new ModelManager(fakeConfig(f, extra), bus, { env: {}, catalog: TEST_CATALOG, random: mulberry32(7), ...opts });
-  return { manager, bus, events, of: <T extends OrchestratorEvent['type']>(t: T) => events.filter((e) => e.type === t) };
+  return { manager, bus, events, of: <T extends OrchestratorEvent['type']>(t: T) =>
+      events.filter((e) => e.type === t) as Array<Extract<OrchestratorEvent, { type: T }>> };
 }
 

@@ -1,7 +1,21 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
-import type { ModelProvider, ModelRequest, ModelResponse, ModelStreamChunk, ProviderCallOptions } from '../types.js';
+import type {
+  ContentBlockParam,
+  MessageCreateParamsBase,
+  MessageParam,
+  ToolResultBlockParam,
+} from '@anthropic-ai/sdk/resources/messages';
+import type {
+  ChatMessage,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelStreamChunk,
+  ProviderCallOptions,
+  ToolCall,
+} from '../types.js';
 import { sdkClientOptions } from './sdk-client-options.js';
+import { parseArgs } from './tool-args.js';
 
 export interface AnthropicProviderOptions {
   id?: string;
@@ -29,12 +43,17 @@ export class AnthropicProvider implements ModelProvider {
   async complete(req: ModelRequest, opts: ProviderCallOptions = {}): Promise<ModelResponse> {
     const res = await this.client.messages.create({ ...this.body(req), stream: false }, { signal: opts.signal });
     let text = '';
-    for (const block of res.content) if (block.type === 'text') text += block.text;
+    const toolCalls: ToolCall[] = [];
+    for (const block of res.content) {
+      if (block.type === 'text') text += block.text;
+      else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: block.input });
+    }
     return {
       text,
       model: res.model ?? req.model,
       usage: { inputTokens: res.usage.input_tokens, outputTokens: res.usage.output_tokens },
       finishReason: res.stop_reason ?? undefined,
+      toolCalls: toolCalls.length ? toolCalls : undefined,
     };
   }
 
@@ -44,8 +63,15 @@ export class AnthropicProvider implements ModelProvider {
     let outputTokens = 0;
     let finishReason: string | undefined;
     let sawUsage = false;
+    // tool_use blocks open with id and name; their input streams as partial JSON text.
+    const calls = new Map<number, { id: string; name: string; json: string }>();
     for await (const ev of stream) {
-      if (ev.type === 'message_start') {
+      if (ev.type === 'content_block_start' && ev.content_block.type === 'tool_use') {
+        calls.set(ev.index, { id: ev.content_block.id, name: ev.content_block.name, json: '' });
+      } else if (ev.type === 'content_block_delta' && ev.delta.type === 'input_json_delta') {
+        const c = calls.get(ev.index);
+        if (c) c.json += ev.delta.partial_json;
+      } else if (ev.type === 'message_start') {
         inputTokens = ev.message.usage.input_tokens;
         outputTokens = ev.message.usage.output_tokens;
         sawUsage = true;
@@ -58,7 +84,14 @@ export class AnthropicProvider implements ModelProvider {
         finishReason = ev.delta.stop_reason ?? undefined;
       }
     }
-    yield { delta: '', done: true, usage: sawUsage ? { inputTokens, outputTokens } : undefined, finishReason };
+    const toolCalls = [...calls.values()].map((c) => ({ id: c.id, name: c.name, arguments: parseArgs(c.json) }));
+    yield {
+      delta: '',
+      done: true,
+      usage: sawUsage ? { inputTokens, outputTokens } : undefined,
+      finishReason,
+      toolCalls: toolCalls.length ? toolCalls : undefined,
+    };
   }
 
   private body(req: ModelRequest): MessageCreateParamsBase {
@@ -68,15 +101,47 @@ export class AnthropicProvider implements ModelProvider {
     const body: MessageCreateParamsBase = {
       model: req.model,
       max_tokens: req.maxTokens ?? this.defaultMaxTokens,
-      messages: req.messages
-        .filter((m) => m.role !== 'system')
-        .map((m) => ({
-          role: m.role === 'assistant' ? ('assistant' as const) : ('user' as const),
-          content: m.content,
-        })),
+      messages: toWire(req.messages),
     };
     if (system.length) body.system = system.join('\n\n');
+    if (req.tools?.length) {
+      body.tools = req.tools.map((t) => ({
+        name: t.name,
+        description: t.description,
+        input_schema: t.parameters as { type: 'object' },
+      }));
+    }
+    if (req.responseSchema) body.output_config = { format: { type: 'json_schema', schema: req.responseSchema.schema } };
     // `temperature` is not sent: the current Messages API types no longer carry it (sampling is model-managed).
     return body;
   }
+}
+
+/** Tool results go back as `tool_result` blocks of one user turn (consecutive results share it). */
+function toWire(messages: ChatMessage[]): MessageParam[] {
+  const out: MessageParam[] = [];
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    if (m.role === 'tool') {
+      const block: ToolResultBlockParam = {
+        type: 'tool_result',
+        tool_use_id: m.toolCallId ?? '',
+        content: m.content,
+        ...(m.isError ? { is_error: true } : {}),
+      };
+      const last = out.at(-1);
+      if (last?.role === 'user' && Array.isArray(last.content) && last.content.every((b) => b.type === 'tool_result')) {
+        (last.content as ContentBlockParam[]).push(block);
+      } else out.push({ role: 'user', content: [block] });
+      continue;
+    }
+    if (m.role === 'assistant' && m.toolCalls?.length) {
+      const content: ContentBlockParam[] = m.content ? [{ type: 'text', text: m.content }] : [];
+      for (const c of m.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: c.arguments });
+      out.push({ role: 'assistant', content });
+      continue;
+    }
+    out.push({ role: m.role === 'assistant' ? 'assistant' : 'user', content: m.content });
+  }
+  return out;
 }

@@ -58,7 +58,8 @@ export class LangChainProvider implements ModelProvider {
 }
 
 function toLc(req: ModelRequest): Array<[string, string]> {
-  return req.messages.map((m) => [ROLE[m.role], m.content]);
+  // Tool turns have no tuple form in LangChain; they are passed as human text.
+  return req.messages.map((m) => [m.role === 'tool' ? 'human' : ROLE[m.role], m.content]);
 }
 
 function textOf(content: unknown): string {

@@ -1,16 +1,30 @@
-import { bearerToken, FakeServer, sendJson, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
+import { bearerToken, FakeServer, fragments, sendJson, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
 
 // Anthropic Messages wire format: POST /v1/messages, JSON or SSE with named events (message_start,
 // content_block_start/delta/stop, message_delta with cumulative output usage, message_stop). 529 = overloaded.
+// Tools: `tools[].input_schema`; answers with `tool_use` blocks and stop_reason `tool_use`; streamed as a
+// content_block_start (id, name, empty input) then `input_json_delta` fragments. Results come back as
+// `tool_result` blocks in a user turn. Structured output: `output_config.format: { type: 'json_schema', schema }`.
+interface Block {
+  type: string;
+  text?: string;
+  tool_use_id?: string;
+  content?: string | Array<{ text?: string }>;
+  is_error?: boolean;
+}
 interface Body {
   model: string;
   system?: string | Array<{ text: string }>;
-  messages: Array<{ role: string; content: string | Array<{ type: string; text?: string }> }>;
+  messages: Array<{ role: string; content: string | Block[] }>;
   max_tokens: number;
   stream?: boolean;
+  tools?: Array<{ name: string }>;
+  output_config?: { format?: { type: string; schema?: unknown } };
 }
 
-const text = (c: Body['messages'][number]['content']): string => (typeof c === 'string' ? c : c.map((p) => p.text ?? '').join(''));
+const blockText = (b: Block): string =>
+  b.text ?? (typeof b.content === 'string' ? b.content : (b.content ?? []).map((p) => p.text ?? '').join(''));
+const text = (c: Body['messages'][number]['content']): string => (typeof c === 'string' ? c : c.map(blockText).join(''));
 
 const wire: WireFormat = {
   parse(path, raw) {
@@ -26,6 +40,15 @@ const wire: WireFormat = {
       lastUser: text(b.messages.filter((m) => m.role === 'user').at(-1)?.content ?? ''),
       messageCount: parts.length,
       maxTokens: b.max_tokens,
+      tools: (b.tools ?? []).map((t) => t.name),
+      toolResults: b.messages.flatMap((m) =>
+        typeof m.content === 'string'
+          ? []
+          : m.content
+              .filter((x) => x.type === 'tool_result')
+              .map((x) => ({ id: x.tool_use_id, content: blockText(x), isError: x.is_error })),
+      ),
+      schema: b.output_config?.format?.type === 'json_schema' ? b.output_config.format.schema : undefined,
     };
   },
   credential(h) {
@@ -39,19 +62,21 @@ const wire: WireFormat = {
       status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
     sendJson(res, status, { type: 'error', error: { type, message } }, retryAfter);
   },
-  complete(res, call, out, usage) {
+  complete(res, call, out, usage, toolCalls) {
+    const content: unknown[] = out || !toolCalls.length ? [{ type: 'text', text: out }] : [];
+    for (const c of toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: JSON.parse(c.args) });
     sendJson(res, 200, {
       id: 'msg_fake',
       type: 'message',
       role: 'assistant',
       model: call.model,
-      content: [{ type: 'text', text: out }],
-      stop_reason: 'end_turn',
+      content,
+      stop_reason: toolCalls.length ? 'tool_use' : 'end_turn',
       stop_sequence: null,
       usage: { input_tokens: usage.input, output_tokens: usage.output },
     });
   },
-  stream(res, call, words, usage, stall) {
+  stream(res, call, words, usage, stall, toolCalls) {
     sseHeaders(res);
     const ev = (name: string, data: unknown): boolean => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
     ev('message_start', {
@@ -67,7 +92,14 @@ const wire: WireFormat = {
     });
     if (stall) return;
     ev('content_block_stop', { type: 'content_block_stop', index: 0 });
-    ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output } });
+    toolCalls.forEach((c, k) => {
+      const index = k + 1;
+      ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } });
+      for (const f of fragments(c.args)) ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: f } });
+      ev('content_block_stop', { type: 'content_block_stop', index });
+    });
+    const stop = toolCalls.length ? 'tool_use' : 'end_turn';
+    ev('message_delta', { type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage.output } });
     ev('message_stop', { type: 'message_stop' });
     res.end();
   },

@@ -2,11 +2,18 @@ import { FakeServer, sendJson, sseHeaders, type FakeServerOptions, type WireForm
 
 // Google Gemini wire format: POST /v1beta/models/{model}:generateContent (JSON) and
 // :streamGenerateContent?alt=sse (each SSE `data:` is a GenerateContentResponse; usage repeated, final on the last).
-// Errors are google.rpc.Status; 429s carry a RetryInfo detail as the real API does.
+// Errors are google.rpc.Status; 429s carry a RetryInfo detail as the real API does. Tools:
+// `tools[].functionDeclarations`; answers with `functionCall` parts (whole, one per streamed chunk); results come
+// back as `functionResponse` parts. Structured output: `generationConfig.responseJsonSchema`.
+interface Part {
+  text?: string;
+  functionResponse?: { id?: string; name?: string; response?: Record<string, unknown> };
+}
 interface Body {
-  contents: Array<{ role?: string; parts: Array<{ text?: string }> }>;
+  contents: Array<{ role?: string; parts: Part[] }>;
   systemInstruction?: { parts: Array<{ text?: string }> };
-  generationConfig?: { maxOutputTokens?: number };
+  generationConfig?: { maxOutputTokens?: number; responseJsonSchema?: unknown; responseSchema?: unknown };
+  tools?: Array<{ functionDeclarations?: Array<{ name: string }> }>;
 }
 
 const partsText = (p: Array<{ text?: string }>): string => p.map((x) => x.text ?? '').join('');
@@ -26,6 +33,18 @@ const wire: WireFormat = {
       lastUser: partsText(b.contents.filter((c) => c.role !== 'model').at(-1)?.parts ?? []),
       messageCount: parts.length,
       maxTokens: b.generationConfig?.maxOutputTokens,
+      tools: (b.tools ?? []).flatMap((t) => (t.functionDeclarations ?? []).map((f) => f.name)),
+      toolResults: b.contents.flatMap((c) =>
+        c.parts
+          .filter((p) => p.functionResponse)
+          .map((p) => {
+            const r = p.functionResponse?.response ?? {};
+            const isError = 'error' in r;
+            const v = isError ? r.error : (r.output ?? r);
+            return { id: p.functionResponse?.id, name: p.functionResponse?.name, content: typeof v === 'string' ? v : JSON.stringify(v), isError };
+          }),
+      ),
+      schema: b.generationConfig?.responseJsonSchema ?? b.generationConfig?.responseSchema,
     };
   },
   credential(h) {
@@ -36,11 +55,27 @@ const wire: WireFormat = {
     const details = retryAfter !== undefined ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfter}s` }] : [];
     sendJson(res, status, { error: { code: status, message, status: STATUS[status] ?? 'UNKNOWN', details } }, retryAfter);
   },
-  complete(res, call, out, usage) {
-    sendJson(res, 200, response(call.model, out, usage, 'STOP'));
+  complete(res, call, out, usage, toolCalls) {
+    const body = response(call.model, out, usage, 'STOP');
+    const parts: unknown[] = out || !toolCalls.length ? [{ text: out }] : [];
+    for (const c of toolCalls) parts.push({ functionCall: { id: c.id, name: c.name, args: JSON.parse(c.args) } });
+    body.candidates[0]!.content.parts = parts;
+    sendJson(res, 200, body);
   },
-  stream(res, call, words, usage, stall) {
+  stream(res, call, words, usage, stall, toolCalls) {
     sseHeaders(res);
+    if (toolCalls.length) {
+      // Gemini streams each functionCall part whole, one per chunk; text (if any) first.
+      const chunks: unknown[][] = words.length ? [[{ text: words.join(' ') }]] : [];
+      for (const c of toolCalls) chunks.push([{ functionCall: { id: c.id, name: c.name, args: JSON.parse(c.args) } }]);
+      chunks.forEach((parts, i) => {
+        const last = i === chunks.length - 1;
+        const body = response(call.model, '', { input: usage.input, output: last ? usage.output : i + 1 }, last ? 'STOP' : undefined);
+        body.candidates[0]!.content.parts = parts;
+        res.write(`data: ${JSON.stringify(body)}\r\n\r\n`);
+      });
+      return void res.end();
+    }
     words.forEach((w, i) => {
       if (stall && i > 0) return;
       const last = i === words.length - 1;
@@ -54,7 +89,7 @@ const wire: WireFormat = {
 
 function response(model: string, text: string, usage: { input: number; output: number }, finishReason?: string) {
   return {
-    candidates: [{ content: { role: 'model', parts: [{ text }] }, ...(finishReason ? { finishReason } : {}), index: 0 }],
+    candidates: [{ content: { role: 'model', parts: [{ text }] as unknown[] }, ...(finishReason ? { finishReason } : {}), index: 0 }],
     usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output },
     modelVersion: model,
   };

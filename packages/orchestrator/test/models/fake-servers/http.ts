@@ -17,12 +17,35 @@ export interface FaultOptions {
   seed?: number;
 }
 
+/** A tool call the fake model makes; `arguments` as a string is sent verbatim (to test invalid JSON). */
+export interface FakeToolCall {
+  id?: string;
+  name: string;
+  arguments: unknown;
+}
+
+/** A scripted answer: text, tool calls, or both. */
+export interface FakeAnswer {
+  text?: string;
+  toolCalls?: FakeToolCall[];
+}
+
 export interface FakeServerOptions {
   faults?: FaultOptions;
   /** Produces the answer text; default echoes the tail of the last user message. */
   reply?: (prompt: string, model: string) => string;
+  /** Scripts the answer from the parsed request (tools offered, tool results so far, schema); wins over `reply`. */
+  respond?: (call: ParsedCall) => FakeAnswer | undefined;
   /** A hostile server that echoes the caller's credentials in error messages (for the redaction tests). */
   leakCredentialsInErrors?: boolean;
+}
+
+/** Splits text into `n` fragments (streamed tool-call arguments arrive in pieces on every wire). */
+export function fragments(text: string, n = 3): string[] {
+  const size = Math.max(1, Math.ceil(text.length / n));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length ? out : [''];
 }
 
 export interface RecordedRequest {
@@ -44,6 +67,19 @@ export interface ParsedCall {
   lastUser: string;
   messageCount: number;
   maxTokens?: number;
+  /** Names of the tools offered, in the request's order. */
+  tools: string[];
+  /** Tool results sent back so far (all turns), in order. */
+  toolResults: Array<{ id?: string; name?: string; content: string; isError?: boolean }>;
+  /** The structured-output JSON Schema asked for, in the wire's own field. */
+  schema?: unknown;
+}
+
+/** A tool call as the wire writes it: id assigned, arguments as JSON text. */
+export interface WireToolCall {
+  id: string;
+  name: string;
+  args: string;
 }
 
 export interface WireFormat {
@@ -51,7 +87,13 @@ export interface WireFormat {
   parse(path: string, body: unknown): ParsedCall | undefined;
   credential(headers: IncomingMessage['headers']): string | undefined;
   error(res: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void;
-  complete(res: ServerResponse, call: ParsedCall, text: string, usage: { input: number; output: number }): void;
+  complete(
+    res: ServerResponse,
+    call: ParsedCall,
+    text: string,
+    usage: { input: number; output: number },
+    toolCalls: WireToolCall[],
+  ): void;
   /** Writes the stream; `stallAfterFirst` stops after the first chunk and never ends the response. */
   stream(
     res: ServerResponse,
@@ -59,6 +101,7 @@ export interface WireFormat {
     words: string[],
     usage: { input: number; output: number },
     stallAfterFirst: boolean,
+    toolCalls: WireToolCall[],
   ): void;
 }
 
@@ -179,13 +222,23 @@ export class FakeServer {
     if (fault === 'hang' || (fault === 'stall' && !call.stream)) return; // never answer
     if (fault === 'slow') await new Promise((r) => setTimeout(r, this.faults.slowMs ?? 50));
 
-    const reply = (this.opts.reply ?? defaultReply)(call.prompt, call.model);
+    const scripted = this.opts.respond?.(call);
+    const reply = scripted ? (scripted.text ?? '') : (this.opts.reply ?? defaultReply)(call.prompt, call.model);
     let words = reply.split(/\s+/).filter(Boolean);
     if (call.maxTokens !== undefined) words = words.slice(0, call.maxTokens);
-    const usage = { input: serverTokens(call.prompt) + 2 * call.messageCount, output: words.length };
+    const n = this.requests.length;
+    const toolCalls = (scripted?.toolCalls ?? []).map((c, i) => ({
+      id: c.id ?? `call_${n}_${i}`,
+      name: c.name,
+      args: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {}),
+    }));
+    const usage = {
+      input: serverTokens(call.prompt) + 2 * call.messageCount,
+      output: words.length + toolCalls.reduce((a, c) => a + serverTokens(c.args.replace(/[{}":,]/g, ' ')) + 1, 0),
+    };
     rec.status = 200;
-    if (call.stream) this.wire.stream(res, call, words, usage, fault === 'stall');
-    else this.wire.complete(res, call, words.join(' '), usage);
+    if (call.stream) this.wire.stream(res, call, words, usage, fault === 'stall', toolCalls);
+    else this.wire.complete(res, call, words.join(' '), usage, toolCalls);
   }
 }
 

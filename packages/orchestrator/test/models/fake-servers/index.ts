@@ -1,4 +1,4 @@
-export { FakeServer, serverTokens, mulberry32, type FaultKind, type FaultOptions, type FakeServerOptions, type RecordedRequest } from './http.js';
+export { FakeServer, serverTokens, mulberry32, type FaultKind, type FaultOptions, type FakeServerOptions, type RecordedRequest, type FakeAnswer, type FakeToolCall, type ParsedCall } from './http.js';
 export { startFakeOpenAI } from './openai.js';
 export { startFakeAnthropic } from './anthropic.js';
 export { startFakeGemini } from './gemini.js';
