@@ -100,7 +100,7 @@ function withWireNames(tools: ResolvedTool[]): ResolvedTool[] {
   // The same tool named twice (`search` and `web/*`) is offered once.
   const unique = tools.filter((t) => !names.has(t.name) && names.add(t.name));
   return unique.map((t) => {
-    let w = t.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60) || 'tool';
+    let w = t.wireName.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60) || 'tool';
     for (let n = 2; seen.has(w); n++) w = `${w.slice(0, 58)}_${n}`;
     seen.add(w);
     return w === t.wireName ? t : { ...t, wireName: w };
