@@ -1,1 +1,7 @@
-export {};
+// Public API of @codexos/server.
+export { type BuildServerOptions, buildServer, type CodexServer } from './app.js';
+export { RoleService } from './auth/roles.js';
+export { type TokenInfo, TokenService } from './auth/tokens.js';
+export type { ServerContext } from './context.js';
+export { LiveHub } from './live/hub.js';
+export type * from './types.js';

@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type AgentDefinition,
+  ErrorCodes,
+  MultiAgentOrchestrator,
+  type OrchestratorConfigInput,
+  type OrchestratorOptions,
+} from '@codexos/multi-agent-orchestrator';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { RoleService } from './auth/roles.js';
+import { TokenService } from './auth/tokens.js';
+import type { ServerContext } from './context.js';
+import { openServerDb } from './db.js';
+import { Runner } from './executions/runner.js';
+import { ApiError, errorBody, installErrorHandlers } from './http/errors.js';
+import { installZodCompilers, jsonSchemaTransform } from './http/schema.js';
+import { LiveHub } from './live/hub.js';
+import { agentRoutes } from './plugins/agents.js';
+import { analyticsRoutes } from './plugins/analytics.js';
+import { authRoutes, installAuth, tokenOf } from './plugins/auth.js';
+import { collabRoutes } from './plugins/collab.js';
+import { eventRoutes } from './plugins/events.js';
+import { executionRoutes } from './plugins/executions.js';
+import { healthRoutes, metricsRoutes } from './plugins/health.js';
+import { modelRoutes } from './plugins/models.js';
+import { workflowRoutes } from './plugins/workflows.js';
+import type { ServerOptions } from './types.js';
+import { WorkflowRepo } from './workflows/repo.js';
+
+export interface BuildServerOptions extends Omit<ServerOptions, 'orchestrator'> {
+  /** An orchestrator to expose; without one the server builds its own from `config` and closes it on close. */
+  orchestrator?: MultiAgentOrchestrator;
+  config?: OrchestratorConfigInput;
+  orchestratorOptions?: OrchestratorOptions;
+  /** Agents with code handlers to register. */
+  agents?: AgentDefinition[];
+}
+
+export type CodexServer = FastifyInstance & { codexos: ServerContext };
+
+/** Builds the Fastify app (not listening): tests use `app.inject()`, `startServer` listens. */
+export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexServer> {
+  const ownsOrchestrator = !opts.orchestrator;
+  const o = opts.orchestrator ?? new MultiAgentOrchestrator(opts.config ?? {}, opts.orchestratorOptions);
+  for (const a of opts.agents ?? []) if (!o.agents.has(a.id)) o.registerAgent(a);
+  const { db, owned } = openServerDb(o.store, opts.dbPath ?? ':memory:');
+  const repo = new WorkflowRepo(db);
+  const options: ServerOptions = { ...opts, orchestrator: o };
+  const ctx: ServerContext = {
+    o,
+    db,
+    tokens: new TokenService(db),
+    roles: new RoleService(db),
+    repo,
+    runner: new Runner(o, db, repo, opts.autoAgents ?? true),
+    hub: new LiveHub(o.bus),
+    options,
+    startedAt: Date.now(),
+    state: { ready: true, draining: false },
+  };
+
+  const app = Fastify({
+    // Tokens travel in `?token=` on sockets and SSE: request logs show URLs with the token redacted.
+    logger: opts.logger
+      ? {
+          serializers: {
+            req: (req) => ({
+              method: req.method,
+              url: req.url.replace(/([?&]token=)[^&]*/, '$1[redacted]'),
+              id: req.id,
+            }),
+          },
+        }
+      : false,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    genReqId: requestIds(),
+    routerOptions: { maxParamLength: 500 },
+  }) as unknown as CodexServer;
+  app.decorate('codexos', ctx);
+  // Before @fastify/websocket's own preClose (which closes sockets without a code): watchers learn why.
+  app.addHook('preClose', async () => ctx.hub.closeAll(1001, 'server shutting down'));
+  installZodCompilers(app);
+  const known = new Map<string, Set<string>>();
+  app.addHook('onRoute', (r) => {
+    const methods = known.get(r.url) ?? new Set<string>();
+    // CORS preflight answers OPTIONS on every path: it says nothing about which methods a path has.
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'OPTIONS') methods.add(m);
+    if (methods.size) known.set(r.url, methods);
+  });
+  installErrorHandlers(app, () => known);
+
+  await app.register(helmet, { global: true, contentSecurityPolicy: { useDefaults: true } });
+  await app.register(cors, { origin: opts.corsOrigins?.length ? opts.corsOrigins : false, credentials: false });
+  await app.register(rateLimit, {
+    global: true,
+    max: opts.rateLimit ?? 600,
+    timeWindow: 60_000,
+    keyGenerator: (req) => TokenService.idOf(tokenOf(req)) ?? req.ip,
+    allowList: (req) => req.url === '/health' || req.url === '/ready',
+    errorResponseBuilder: (_req, c) =>
+      new ApiError(
+        429,
+        ErrorCodes.RATE_LIMITED,
+        `rate limit of ${c.max} requests per minute reached; retry in ${c.after}`,
+      ),
+  });
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024, perMessageDeflate: false } });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'CodexOS API', version: '0.1.0', description: 'See packages/server/API.md' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform as never,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  installAuth(app, ctx);
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  for (const plugin of [
+    healthRoutes,
+    metricsRoutes,
+    authRoutes,
+    workflowRoutes,
+    executionRoutes,
+    eventRoutes,
+    agentRoutes,
+    modelRoutes,
+    analyticsRoutes,
+    collabRoutes,
+  ])
+    await app.register(plugin, { ctx });
+
+  const dashboard = opts.dashboardDir;
+  if (dashboard && existsSync(join(dashboard, 'index.html'))) {
+    await app.register(fastifyStatic, { root: dashboard, prefix: '/', wildcard: false, index: ['index.html'] });
+    // Client-side routes of the single-page app get index.html; API paths keep their JSON 404.
+    app.setNotFoundHandler((req, reply) => {
+      const path = req.url.split('?')[0];
+      if (req.method === 'GET' && !path.startsWith('/api') && !path.startsWith('/collab'))
+        return reply.sendFile('index.html');
+      return reply.code(404).send(errorBody(String(req.id), ErrorCodes.NOT_FOUND, `no route ${req.method} ${path}`));
+    });
+  }
+
+  app.addHook('onClose', async () => {
+    ctx.hub.dispose();
+    if (ownsOrchestrator) await o.close();
+    if (owned) db.close();
+  });
+  return app;
+}
+
+function requestIds(): () => string {
+  let n = 0;
+  const prefix = Math.random().toString(36).slice(2, 6);
+  return () => `req-${prefix}-${(++n).toString(36)}`;
+}

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServerContext } from '../context.js';
+
+// Liveness, readiness, and the monitor's Prometheus metrics.
+
+export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  app.get('/health', { schema: { tags: ['health'], summary: 'The process is up' } }, async () => ({
+    status: 'ok',
+    uptimeMs: Date.now() - ctx.startedAt,
+  }));
+
+  app.get('/ready', { schema: { tags: ['health'], summary: 'Ready to take work' } }, async (_req, reply) => {
+    if (ctx.state.draining) return reply.code(503).send({ status: 'draining' });
+    if (!ctx.state.ready) return reply.code(503).send({ status: 'starting' });
+    return { status: 'ready', running: ctx.runner.runningCount };
+  });
+};
+
+export const metricsRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (req, reply) => {
+    if (!ctx.options.publicMetrics && req.auth?.user.role !== 'admin')
+      return reply.code(403).send({
+        error: { code: 'CDX_ERR_FORBIDDEN', message: 'metrics need an admin token', requestId: String(req.id) },
+      });
+    return reply.type(ctx.o.monitor.metricsContentType).send(await ctx.o.monitor.metrics());
+  });
+};

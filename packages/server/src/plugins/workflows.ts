@@ -1,0 +1,249 @@
+import { ErrorCodes } from '@codexos/multi-agent-orchestrator';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { ServerContext } from '../context.js';
+import { ApiError, badRequest, conflict, notFound } from '../http/errors.js';
+import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import type { User } from '../types.js';
+import { exportDefinition, parseDefinitionText, validateDefinition } from '../workflows/definitions.js';
+import { diffDefinitions } from '../workflows/diff.js';
+import type { Definition } from '../workflows/repo.js';
+import { access } from './auth.js';
+
+// Stored workflows and their immutable versions: CRUD, validate, import/export, versions, diff, restore, roles.
+
+const wfId = z.string().min(1).max(200);
+const idParams = z.object({ id: wfId });
+const versionParams = z.object({ id: wfId, version: z.coerce.number().int().min(1) });
+const definition = z.record(z.string(), z.unknown());
+const message = z.string().max(1000).optional();
+const format = z.enum(['yaml', 'json']);
+
+const createBody = z.object({ definition, message }).strict();
+const updateBody = z.object({ definition, message, baseVersion: z.number().int().min(1).optional() }).strict();
+const importBody = z.object({ content: z.string().min(1).max(5_000_000), format: format.optional(), message }).strict();
+const validateBody = z
+  .object({
+    definition: definition.optional(),
+    content: z.string().max(5_000_000).optional(),
+    format: format.optional(),
+  })
+  .strict()
+  .refine((b) => (b.definition === undefined) !== (b.content === undefined), {
+    message: 'give either definition or content',
+    path: ['definition'],
+  });
+const listQuery = pageQuery.extend({ q: z.string().max(200).optional() });
+const readQuery = z.object({ version: z.coerce.number().int().min(1).optional() });
+const exportQuery = z.object({ format: format.default('yaml'), version: z.coerce.number().int().min(1).optional() });
+const diffQuery = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1).optional() });
+const restoreBody = z.object({ message }).strict().default({});
+const roleBody = z.object({ role: z.enum(['owner', 'editor', 'viewer']) }).strict();
+const roleParams = z.object({ id: wfId, userId: z.string().min(1).max(100) });
+
+export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const { repo, roles, o } = ctx;
+  const withRole = (id: string, user: User) => ({ ...repo.get(id), role: roles.effective(id, user) });
+
+  /** Creates a workflow (caller becomes owner) or, with `allowUpdate`, saves a new version of an existing one. */
+  const saveNew = (def: Definition, user: User, msg: string | undefined, allowUpdate: boolean) => {
+    if (repo.get(def.id)) {
+      if (!allowUpdate)
+        throw conflict(`workflow ${def.id} already exists; PUT /api/workflows/${def.id} saves a new version`);
+      const role = roles.effective(def.id, user);
+      if (!role) throw conflict(`workflow ${def.id} already exists`);
+      if (role === 'viewer') throw new ApiError(403, ErrorCodes.FORBIDDEN, `viewers cannot save workflow ${def.id}`);
+    }
+    const saved = repo.save(def, user.id, msg ?? (repo.get(def.id) ? 'imported' : 'created'));
+    if (!roles.get(def.id, user.id)) roles.set(def.id, user.id, 'owner');
+    return { workflow: { ...saved.workflow, role: roles.effective(def.id, user) }, version: stripDef(saved.version) };
+  };
+
+  app.get('/api/workflows', { schema: { tags: ['workflows'], querystring: listQuery } }, async (req) => {
+    const q = req.query as z.output<typeof listQuery>;
+    const after = decodeCursor(q.cursor)?.[0] as string | undefined;
+    const items = repo.list({ limit: q.limit + 1, after, ids: roles.visible(req.auth.user), q: q.q });
+    const page = items.slice(0, q.limit).map((w) => ({ ...w, role: roles.effective(w.id, req.auth.user) }));
+    return { items: page, nextCursor: items.length > q.limit ? encodeCursor([page[page.length - 1].id]) : null };
+  });
+
+  app.post('/api/workflows', { schema: { tags: ['workflows'], body: createBody } }, async (req, reply) => {
+    const body = req.body as z.output<typeof createBody>;
+    const def = validateDefinition(o, body.definition, 'body.definition');
+    return reply.code(201).send(saveNew(def, req.auth.user, body.message, false));
+  });
+
+  app.post('/api/workflows/import', { schema: { tags: ['workflows'], body: importBody } }, async (req, reply) => {
+    const body = req.body as z.output<typeof importBody>;
+    const raw = parseDefinitionText(body.content, body.format, 'body.content');
+    const def = validateDefinition(o, raw, 'body.content');
+    const existed = !!repo.get(def.id);
+    return reply.code(existed ? 200 : 201).send(saveNew(def, req.auth.user, body.message, true));
+  });
+
+  app.post('/api/workflows/validate', { schema: { tags: ['workflows'], body: validateBody } }, async (req) => {
+    const body = req.body as z.output<typeof validateBody>;
+    const raw = body.definition ?? parseDefinitionText(body.content as string, body.format, 'body.content');
+    const def = validateDefinition(o, raw, body.definition ? 'body.definition' : 'body.content');
+    return { valid: true, workflowId: def.id, taskCount: def.tasks.length };
+  });
+
+  app.get(
+    '/api/workflows/:id',
+    { schema: { tags: ['workflows'], params: idParams, querystring: readQuery } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      access(ctx, req, id, 'viewer');
+      const { version } = req.query as z.output<typeof readQuery>;
+      const v = repo.version(id, version);
+      if (!v) throw notFound(`version ${version} of workflow ${id}`);
+      return { ...withRole(id, req.auth.user), definition: v.definition, definitionVersion: v.version };
+    },
+  );
+
+  app.put(
+    '/api/workflows/:id',
+    { schema: { tags: ['workflows'], params: idParams, body: updateBody } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      access(ctx, req, id, 'editor');
+      const body = req.body as z.output<typeof updateBody>;
+      const def = validateDefinition(o, body.definition, 'body.definition');
+      if (def.id !== id)
+        throw badRequest(`definition.id "${def.id}" does not match the workflow "${id}"`, 'body.definition.id');
+      const current = repo.get(id)?.version;
+      if (body.baseVersion !== undefined && body.baseVersion !== current)
+        throw conflict(`workflow ${id} is at version ${current}, not ${body.baseVersion}: reload and retry`);
+      const saved = repo.save(def, req.auth.user.id, body.message ?? 'updated');
+      return {
+        workflow: { ...saved.workflow, role: roles.effective(id, req.auth.user) },
+        version: stripDef(saved.version),
+      };
+    },
+  );
+
+  app.delete('/api/workflows/:id', { schema: { tags: ['workflows'], params: idParams } }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    access(ctx, req, id, 'owner');
+    repo.remove(id);
+    roles.removeAll(id);
+    return reply.code(204).send();
+  });
+
+  app.get(
+    '/api/workflows/:id/export',
+    { schema: { tags: ['workflows'], params: idParams, querystring: exportQuery } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      access(ctx, req, id, 'viewer');
+      const q = req.query as z.output<typeof exportQuery>;
+      const v = repo.version(id, q.version);
+      if (!v?.definition) throw notFound(`version ${q.version} of workflow ${id}`);
+      return reply
+        .type(q.format === 'json' ? 'application/json' : 'text/yaml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.${q.format}"`)
+        .send(exportDefinition(v.definition, q.format));
+    },
+  );
+
+  app.get(
+    '/api/workflows/:id/versions',
+    { schema: { tags: ['versions'], params: idParams, querystring: pageQuery } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      access(ctx, req, id, 'viewer');
+      const q = req.query as z.output<typeof pageQuery>;
+      const before = decodeCursor(q.cursor)?.[0] as number | undefined;
+      const items = repo.versions(id, q.limit + 1, before);
+      const page = items.slice(0, q.limit);
+      return { items: page, nextCursor: items.length > q.limit ? encodeCursor([page[page.length - 1].version]) : null };
+    },
+  );
+
+  app.get(
+    '/api/workflows/:id/versions/:version',
+    { schema: { tags: ['versions'], params: versionParams } },
+    async (req) => {
+      const { id, version } = req.params as z.output<typeof versionParams>;
+      access(ctx, req, id, 'viewer');
+      const v = repo.version(id, version);
+      if (!v) throw notFound(`version ${version} of workflow ${id}`);
+      return v;
+    },
+  );
+
+  app.get(
+    '/api/workflows/:id/diff',
+    { schema: { tags: ['versions'], params: idParams, querystring: diffQuery } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      access(ctx, req, id, 'viewer');
+      const q = req.query as z.output<typeof diffQuery>;
+      const a = repo.version(id, q.from);
+      const b = repo.version(id, q.to);
+      if (!a) throw notFound(`version ${q.from} of workflow ${id}`);
+      if (!b) throw notFound(`version ${q.to} of workflow ${id}`);
+      return diffDefinitions(a.definition as never, b.definition as never, a.version, b.version);
+    },
+  );
+
+  app.post(
+    '/api/workflows/:id/versions/:version/restore',
+    { schema: { tags: ['versions'], params: versionParams, body: restoreBody } },
+    async (req) => {
+      const { id, version } = req.params as z.output<typeof versionParams>;
+      access(ctx, req, id, 'editor');
+      const v = repo.version(id, version);
+      if (!v?.definition) throw notFound(`version ${version} of workflow ${id}`);
+      const msg = (req.body as { message?: string } | undefined)?.message ?? `restored version ${version}`;
+      const saved = repo.save(v.definition as Definition, req.auth.user.id, msg);
+      return {
+        workflow: { ...saved.workflow, role: roles.effective(id, req.auth.user) },
+        version: stripDef(saved.version),
+      };
+    },
+  );
+
+  app.get(
+    '/api/workflows/:id/roles',
+    { schema: { tags: ['roles'], params: idParams, querystring: pageQuery } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      access(ctx, req, id, 'viewer');
+      const q = req.query as z.output<typeof pageQuery>;
+      const after = decodeCursor(q.cursor)?.[0] as string | undefined;
+      const all = roles.list(id).filter((r) => after === undefined || r.userId > after);
+      const page = all.slice(0, q.limit);
+      return { items: page, nextCursor: all.length > q.limit ? encodeCursor([page[page.length - 1].userId]) : null };
+    },
+  );
+
+  app.put(
+    '/api/workflows/:id/roles/:userId',
+    { schema: { tags: ['roles'], params: roleParams, body: roleBody } },
+    async (req) => {
+      const { id, userId } = req.params as z.output<typeof roleParams>;
+      access(ctx, req, id, 'owner');
+      const { role } = req.body as z.output<typeof roleBody>;
+      if (!ctx.tokens.getUser(userId)) throw notFound(`user ${userId}`);
+      roles.set(id, userId, role);
+      return { userId, role };
+    },
+  );
+
+  app.delete(
+    '/api/workflows/:id/roles/:userId',
+    { schema: { tags: ['roles'], params: roleParams } },
+    async (req, reply) => {
+      const { id, userId } = req.params as z.output<typeof roleParams>;
+      access(ctx, req, id, 'owner');
+      if (!roles.remove(id, userId)) throw notFound(`role of ${userId} on workflow ${id}`);
+      return reply.code(204).send();
+    },
+  );
+};
+
+function stripDef<T extends { definition?: unknown }>(v: T): Omit<T, 'definition'> {
+  const { definition: _d, ...rest } = v;
+  return rest;
+}
