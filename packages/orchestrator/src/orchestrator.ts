@@ -246,6 +246,11 @@ export class MultiAgentOrchestrator {
       return await ex.start();
     } finally {
       this.running.delete(ex.executionId);
+      try {
+        this.models.release?.(ex.executionId);
+      } catch {
+        // A custom runner's cleanup must not change the run's result.
+      }
     }
   }
 

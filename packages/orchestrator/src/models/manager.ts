@@ -178,6 +178,11 @@ export class ModelManager {
     return this.calls.run(chain, req, reqs, started, exp && this.armOutcome(exp, req));
   }
 
+  /** The execution has ended: its usage figures are kept for a bounded number of newer runs, then dropped. */
+  release(executionId: string): void {
+    this.ledger.finish(executionId);
+  }
+
   /** Dispatch pending batches now (call before shutdown). */
   flush(): void {
     this.batcher?.flushAll();

@@ -234,6 +234,8 @@ export interface ModelRunResult {
 
 export interface ModelRunner {
   run(req: ModelRunRequest): Promise<ModelRunResult>;
+  /** The execution has ended (any status): per-execution state may be let go. */
+  release?(executionId: string): void;
 }
 
 /** One model in the catalog. Prices are USD per million tokens. */

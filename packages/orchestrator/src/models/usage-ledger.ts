@@ -24,20 +24,46 @@ export interface UsageRecord {
 
 const empty = (): UsageTotals => ({ calls: 0, inputTokens: 0, outputTokens: 0, cost: 0, estimatedCalls: 0 });
 
-/** Tokens and cost per call, summed per task, execution, workflow, model and overall. */
+interface ExecutionUsage {
+  totals: UsageTotals;
+  tasks: Map<string, UsageTotals>;
+}
+
+export interface UsageLedgerOptions {
+  /** Finished executions whose per-execution and per-task figures stay readable (oldest forgotten first). */
+  retainFinished?: number;
+}
+
+/**
+ * Tokens and cost per call, summed per task, execution, workflow, model and overall. Per-execution figures live
+ * while the execution runs and for the last `retainFinished` finished ones, so memory does not grow with runs.
+ */
 export class UsageLedger {
   private readonly total = empty();
   private readonly byModel = new Map<string, UsageTotals>();
-  private readonly byExecution = new Map<string, UsageTotals>();
+  private readonly byExecution = new Map<string, ExecutionUsage>();
   private readonly byWorkflow = new Map<string, UsageTotals>();
-  private readonly byTask = new Map<string, UsageTotals>();
+  /** Finished executions, oldest first (a Set keeps insertion order). */
+  private readonly finished = new Set<string>();
+  private readonly retainFinished: number;
+
+  constructor(opts: UsageLedgerOptions = {}) {
+    this.retainFinished = opts.retainFinished ?? 100;
+  }
 
   record(r: UsageRecord): void {
     add(this.total, r);
     add(bucket(this.byModel, r.model), r);
-    if (r.executionId) add(bucket(this.byExecution, r.executionId), r);
     if (r.workflowId) add(bucket(this.byWorkflow, r.workflowId), r);
-    if (r.executionId && r.taskId) add(bucket(this.byTask, `${r.executionId}\u0000${r.taskId}`), r);
+    if (r.executionId) {
+      let e = this.byExecution.get(r.executionId);
+      if (!e) {
+        e = { totals: empty(), tasks: new Map() };
+        this.byExecution.set(r.executionId, e);
+      }
+      add(e.totals, r);
+      if (r.taskId) add(bucket(e.tasks, r.taskId), r);
+    }
   }
 
   totals(): UsageTotals {
@@ -47,16 +73,23 @@ export class UsageLedger {
     return { ...(this.byModel.get(id) ?? empty()) };
   }
   execution(id: string): UsageTotals {
-    return { ...(this.byExecution.get(id) ?? empty()) };
+    return { ...(this.byExecution.get(id)?.totals ?? empty()) };
   }
   workflow(id: string): UsageTotals {
     return { ...(this.byWorkflow.get(id) ?? empty()) };
   }
   task(executionId: string, taskId: string): UsageTotals {
-    return { ...(this.byTask.get(`${executionId}\u0000${taskId}`) ?? empty()) };
+    return { ...(this.byExecution.get(executionId)?.tasks.get(taskId) ?? empty()) };
   }
   models(): Record<string, UsageTotals> {
     return Object.fromEntries([...this.byModel].map(([k, v]) => [k, { ...v }]));
+  }
+
+  /** Entries held per execution and per task (bounded by running + `retainFinished` executions). */
+  get size(): { executions: number; tasks: number } {
+    let tasks = 0;
+    for (const e of this.byExecution.values()) tasks += e.tasks.size;
+    return { executions: this.byExecution.size, tasks };
   }
 
   /**
@@ -64,7 +97,7 @@ export class UsageLedger {
    */
   checkBudget(executionId: string, budget: Budget | undefined, next: { inputTokens: number; inputCost: number }): void {
     if (!budget) return;
-    const spent = this.byExecution.get(executionId) ?? empty();
+    const spent = this.byExecution.get(executionId)?.totals ?? empty();
     const tokens = spent.inputTokens + spent.outputTokens;
     if (budget.maxTokens !== undefined && tokens + next.inputTokens > budget.maxTokens) {
       throw new CodexError(
@@ -80,11 +113,21 @@ export class UsageLedger {
     }
   }
 
-  /** Forget an execution's per-task figures (model and workflow totals stay). */
+  /** The execution ended: its figures stay readable until `retainFinished` newer executions have ended. */
+  finish(executionId: string): void {
+    this.finished.delete(executionId);
+    if (!this.byExecution.has(executionId)) return;
+    this.finished.add(executionId);
+    for (const id of this.finished) {
+      if (this.finished.size <= this.retainFinished) break;
+      this.release(id);
+    }
+  }
+
+  /** Forget an execution's per-execution and per-task figures now (model and workflow totals stay). */
   release(executionId: string): void {
     this.byExecution.delete(executionId);
-    const prefix = `${executionId}\u0000`;
-    for (const k of this.byTask.keys()) if (k.startsWith(prefix)) this.byTask.delete(k);
+    this.finished.delete(executionId);
   }
 }
 
