@@ -1,0 +1,62 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { HashRouter, Navigate, Route, Routes } from 'react-router';
+import { AgentsPage } from '../agents/AgentsPage.tsx';
+import { AnalyticsPage } from '../analytics/AnalyticsPage.tsx';
+import { ApiError } from '../api/client.ts';
+import { SignIn } from '../auth/SignIn.tsx';
+import { useSession } from '../auth/session.ts';
+import { DesignerPage } from '../designer/DesignerPage.tsx';
+import { RunPage } from '../runs/RunPage.tsx';
+import { RunsPage } from '../runs/RunsPage.tsx';
+import { WorkflowsPage } from '../workflows/WorkflowsPage.tsx';
+import { Shell } from './Shell.tsx';
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (n, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && n < 2,
+      refetchOnWindowFocus: false,
+      staleTime: 2000,
+    },
+  },
+});
+
+function Authed() {
+  const { api, me, signIn, signOut, token } = useSession();
+  useEffect(() => {
+    if (!api || me || !token) return;
+    api.me().then(
+      (m) => signIn(token, m),
+      (err) => {
+        if (err instanceof ApiError && err.status === 401) signOut();
+      },
+    );
+  }, [api, me, token, signIn, signOut]);
+  if (!api) return <SignIn />;
+  if (!me) return <div className="loading" role="status">Connecting…</div>;
+  return (
+    <Shell>
+      <Routes>
+        <Route path="/" element={<Navigate to="/workflows" replace />} />
+        <Route path="/workflows" element={<WorkflowsPage />} />
+        <Route path="/workflows/:id" element={<DesignerPage />} />
+        <Route path="/runs" element={<RunsPage />} />
+        <Route path="/runs/:id" element={<RunPage />} />
+        <Route path="/analytics" element={<AnalyticsPage />} />
+        <Route path="/agents" element={<AgentsPage />} />
+        <Route path="*" element={<div className="page"><h1>Not found</h1></div>} />
+      </Routes>
+    </Shell>
+  );
+}
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <HashRouter>
+        <Authed />
+      </HashRouter>
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,150 @@
+import {
+  applyNodeChanges,
+  Background,
+  type Connection,
+  Controls,
+  type Edge,
+  MiniMap,
+  type NodeChange,
+  ReactFlow,
+  useReactFlow,
+  ViewportPortal,
+} from '@xyflow/react';
+import { type MouseEvent, useCallback, useEffect, useRef, useState } from 'react';
+import type { CollabSession } from './collab.ts';
+import { nodeTypes, type TaskFlowNode } from './TaskNode.tsx';
+import type { Peer, XY } from './types.ts';
+
+// The designer canvas. Nodes come from the document projection; a local drag moves the node at once and writes
+// its position to the document while dragging (throttled) and at drag end, so others see it move. Selection is
+// local (and published through awareness by the page).
+
+interface Props {
+  session: CollabSession | null;
+  nodes: TaskFlowNode[];
+  edges: Edge[];
+  peers: Peer[];
+  readOnly: boolean;
+  selected: Set<string>;
+  onSelect(ids: string[]): void;
+  onConnect(source: string, target: string): void;
+  onDeleteNodes(ids: string[]): void;
+  onDeleteEdges(edges: Array<{ source: string; target: string }>): void;
+  onMove(moves: Array<{ id: string; position: XY }>): void;
+  onOpen(id: string): void;
+  fitKey?: string;
+}
+
+export function DesignerCanvas(p: Props) {
+  const rf = useReactFlow();
+  const [nodes, setNodes] = useState<TaskFlowNode[]>(p.nodes);
+  const lastBuilt = useRef(new Map<string, TaskFlowNode>());
+  const dragging = useRef(new Map<string, XY>());
+  const lastWrite = useRef(0);
+  const lastCursor = useRef(0);
+
+  useEffect(() => {
+    setNodes((prev) => {
+      const prevById = new Map(prev.map((n) => [n.id, n]));
+      const out = p.nodes.map((n) => {
+        const old = prevById.get(n.id);
+        const drag = dragging.current.get(n.id);
+        let node: TaskFlowNode = old && lastBuilt.current.get(n.id) === n ? old : old?.measured ? { ...n, measured: old.measured } : n;
+        if (drag && (node.position.x !== drag.x || node.position.y !== drag.y)) node = { ...node, position: drag };
+        return node;
+      });
+      lastBuilt.current = new Map(p.nodes.map((n) => [n.id, n]));
+      return out;
+    });
+  }, [p.nodes]);
+
+  const { onSelect, onMove, session, selected } = p;
+  const onNodesChange = useCallback(
+    (changes: NodeChange<TaskFlowNode>[]) => {
+      const local: NodeChange<TaskFlowNode>[] = [];
+      let selectionChanged = false;
+      for (const c of changes) {
+        if (c.type === 'select') selectionChanged = true;
+        else if (c.type === 'position') {
+          if (c.position && c.dragging) dragging.current.set(c.id, c.position);
+          local.push(c);
+        } else if (c.type === 'dimensions') local.push(c);
+      }
+      if (local.length) setNodes((nds) => applyNodeChanges(local, nds));
+      if (selectionChanged) {
+        const sel = new Set(selected);
+        for (const c of changes) if (c.type === 'select') (c.selected ? sel.add(c.id) : sel.delete(c.id));
+        onSelect([...sel]);
+      }
+      // While dragging, others see the node move: write at most every 100 ms.
+      const now = performance.now();
+      if (dragging.current.size && now - lastWrite.current > 100) {
+        lastWrite.current = now;
+        onMove([...dragging.current].map(([id, position]) => ({ id, position })));
+      }
+    },
+    [onSelect, onMove, selected],
+  );
+
+  const onNodeDragStop = useCallback(
+    (_e: unknown, _n: TaskFlowNode, dragged: TaskFlowNode[]) => {
+      onMove(dragged.map((n) => ({ id: n.id, position: n.position })));
+      dragging.current.clear();
+    },
+    [onMove],
+  );
+
+  const onMouseMove = useCallback(
+    (e: MouseEvent) => {
+      const now = performance.now();
+      if (!session || now - lastCursor.current < 40) return;
+      lastCursor.current = now;
+      session.setCursor(rf.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+    },
+    [session, rf],
+  );
+
+  useEffect(() => {
+    if (p.fitKey) requestAnimationFrame(() => void rf.fitView({ padding: 0.15, maxZoom: 1.2 }));
+  }, [p.fitKey, rf]);
+
+  return (
+    <div className="canvas" onMouseMove={onMouseMove} onMouseLeave={() => session?.setCursor(null)} data-testid="canvas">
+      <ReactFlow<TaskFlowNode, Edge>
+        nodes={nodes}
+        edges={p.edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onNodeDragStop={onNodeDragStop}
+        onConnect={(c: Connection) => c.source && c.target && p.onConnect(c.source, c.target)}
+        onNodesDelete={(ns) => p.onDeleteNodes(ns.map((n) => n.id))}
+        onEdgesDelete={(es) => p.onDeleteEdges(es)}
+        onNodeDoubleClick={(_e, n) => p.onOpen(n.id)}
+        nodesDraggable={!p.readOnly}
+        nodesConnectable={!p.readOnly}
+        elementsSelectable
+        deleteKeyCode={p.readOnly ? null : ['Delete', 'Backspace']}
+        multiSelectionKeyCode={['Meta', 'Shift']}
+        onlyRenderVisibleElements={p.nodes.length > 150}
+        minZoom={0.05}
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background />
+        <Controls showInteractive={false} />
+        <MiniMap pannable zoomable />
+        <ViewportPortal>
+          {p.peers.map((peer) =>
+            peer.cursor ? (
+              <div key={peer.clientId} className="cursor" data-testid={`cursor-${peer.name}`} style={{ transform: `translate(${peer.cursor.x}px, ${peer.cursor.y}px)`, color: peer.color }}>
+                <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true"><path d="M0 0 L0 13 L4 9 L7 15 L9 14 L6 8 L11 8 Z" fill="currentColor" /></svg>
+                <span className="cursor-name" style={{ background: peer.color }}>{peer.name}</span>
+              </div>
+            ) : null,
+          )}
+        </ViewportPortal>
+      </ReactFlow>
+    </div>
+  );
+}

@@ -1,0 +1,61 @@
+import { Handle, type Node, type NodeProps, Position } from '@xyflow/react';
+import { memo } from 'react';
+import type { TaskDef } from '../api/types.ts';
+import type { DiffKind, FieldIssue, Peer } from './types.ts';
+
+// One task on the canvas: id, name and agent; a red badge with the schema/graph issue count; who else is
+// editing it; a lock when someone else holds it; the run status or the diff mark when those views are on.
+
+export interface TaskNodeData extends Record<string, unknown> {
+  task: TaskDef;
+  issues?: FieldIssue[];
+  editors?: Peer[];
+  lockedBy?: string | null;
+  diff?: DiffKind;
+  diffFields?: string[];
+  status?: string;
+  critical?: boolean;
+}
+
+export type TaskFlowNode = Node<TaskNodeData, 'task'>;
+
+function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
+  const { task, issues, editors, lockedBy, diff, status, critical, diffFields } = data;
+  const cls = ['task-node', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '']
+    .filter(Boolean)
+    .join(' ');
+  const border = editors?.[0]?.color;
+  return (
+    <div className={cls} data-testid={`node-${task.id}`} data-status={status} data-diff={diff} style={border ? { outlineColor: border } : undefined}>
+      <Handle type="target" position={Position.Left} />
+      <div className="task-node-head">
+        <span className="task-id">{task.id}</span>
+        {lockedBy && <span className="lock" title={`Locked by ${lockedBy}`} aria-label={`locked by ${lockedBy}`}>🔒</span>}
+        {issues && issues.length > 0 && (
+          <span className="issue-badge" title={issues.map((i) => `${i.field || 'task'}: ${i.message}`).join('\n')} data-testid={`issues-${task.id}`}>
+            {issues.length}
+          </span>
+        )}
+      </div>
+      <div className="task-node-body">
+        {task.name && task.name !== task.id ? <div className="task-name">{task.name}</div> : null}
+        <div className="task-agent">{task.agentId || <em>no agent</em>}</div>
+      </div>
+      {status && <div className="task-status" data-testid={`status-${task.id}`}>{status}</div>}
+      {diff && diff !== 'same' && <div className="diff-mark">{diff}{diffFields?.length ? `: ${diffFields.join(', ')}` : ''}</div>}
+      {editors && editors.length > 0 && (
+        <div className="editors">
+          {editors.map((p) => (
+            <span key={p.clientId} className="avatar tiny" style={{ background: p.color }} title={`${p.name} is editing`}>
+              {p.name.slice(0, 1).toUpperCase()}
+            </span>
+          ))}
+        </div>
+      )}
+      <Handle type="source" position={Position.Right} />
+    </div>
+  );
+}
+
+export const TaskNode = memo(TaskNodeView);
+export const nodeTypes = { task: TaskNode };

@@ -1,0 +1,52 @@
+import { Background, Controls, ReactFlow, ReactFlowProvider } from '@xyflow/react';
+import { useMemo, useRef } from 'react';
+import type { TaskDef } from '../api/types.ts';
+import { layoutTasks } from '../designer/layout.ts';
+import { buildEdges, NodeBuilder } from '../designer/nodes.ts';
+import { nodeTypes } from '../designer/TaskNode.tsx';
+
+// A read-only DAG: tasks laid out by dagre, coloured by their run status, the critical path highlighted.
+
+interface Props {
+  tasks: TaskDef[];
+  statuses?: Map<string, string>;
+  critical?: Set<string>;
+  selected?: string | null;
+  onSelect?(id: string | null): void;
+}
+
+export function RunGraph({ tasks, statuses, critical, selected, onSelect }: Props) {
+  const builder = useRef(new NodeBuilder());
+  const model = useMemo(() => ({ tasks: new Map(tasks.map((t) => [t.id, t])), positions: layoutTasks(tasks), meta: {} }), [tasks]);
+  const sel = useMemo(() => new Set(selected ? [selected] : []), [selected]);
+  const nodes = useMemo(
+    () => builder.current.build(model.tasks.values(), model.positions, { statuses, critical, readOnly: true }, sel),
+    [model, statuses, critical, sel],
+  );
+  const running = useMemo(() => new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)), [statuses]);
+  const edges = useMemo(() => buildEdges(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
+  return (
+    <div className="canvas run-graph" data-testid="run-graph">
+      <ReactFlowProvider>
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          deleteKeyCode={null}
+          onNodeClick={(_e, n) => onSelect?.(n.id)}
+          onPaneClick={() => onSelect?.(null)}
+          onlyRenderVisibleElements={tasks.length > 150}
+          minZoom={0.05}
+          fitView
+          fitViewOptions={{ padding: 0.1, maxZoom: 1.2 }}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </ReactFlowProvider>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { LiveEvent } from '../src/api/types.ts';
+import { applyEvents, emptyRun, ganttRows, statusCounts } from '../src/runs/live.ts';
+
+const ev = (seq: number, type: string, payload: Record<string, unknown>): LiveEvent => ({ seq, type, payload: { executionId: 'e1', workflowId: 'w', ...payload } });
+
+describe('live run reducer', () => {
+  it('folds a run’s events into per-task statuses, outputs and cost', () => {
+    let run = emptyRun('e1');
+    run = applyEvents(run, [
+      ev(1, 'workflow:started', { timestamp: 1000, tasks: [{ id: 'a', agentId: 'x', dependencies: [] }, { id: 'b', agentId: 'x', dependencies: ['a'] }] }),
+      ev(2, 'task:queued', { taskId: 'a', agentId: 'x' }),
+      ev(3, 'task:started', { taskId: 'a', timestamp: 1010, attempt: 1, queueWait: 10 }),
+    ]);
+    expect(run.status).toBe('running');
+    expect(run.dag?.length).toBe(2);
+    expect(run.tasks.get('a')?.status).toBe('running');
+    run = applyEvents(run, [
+      ev(4, 'task:retrying', { taskId: 'a', attempt: 1, error: { message: 'flaky' } }),
+      ev(5, 'task:completed', { taskId: 'a', timestamp: 1050, duration: 40, output: { rows: 3 }, cost: 0.002, model: 'local', attempts: 2 }),
+      ev(6, 'task:skipped', { taskId: 'b', reason: 'when was false' }),
+      ev(7, 'workflow:completed', { timestamp: 1100, cost: 0.002 }),
+    ]);
+    expect(run.tasks.get('a')).toMatchObject({ status: 'completed', output: { rows: 3 }, cost: 0.002, model: 'local', queueWait: 10 });
+    expect(run.tasks.get('b')).toMatchObject({ status: 'skipped', lastError: 'when was false' });
+    expect(run.status).toBe('completed');
+    expect(run.cost).toBe(0.002);
+    expect(run.lastSeq).toBe(7);
+    expect(statusCounts(run)).toMatchObject({ completed: 1, skipped: 1 });
+  });
+
+  it('ignores events already applied (a reconnect that resends), and returns the same state for nothing new', () => {
+    let run = applyEvents(emptyRun('e1'), [ev(1, 'task:started', { taskId: 'a' }), ev(2, 'task:completed', { taskId: 'a' })]);
+    const changes = run.changes;
+    const same = applyEvents(run, [ev(1, 'task:started', { taskId: 'a' }), ev(2, 'task:completed', { taskId: 'a' })]);
+    expect(same).toBe(run);
+    run = applyEvents(run, [ev(2, 'task:started', { taskId: 'a' }), ev(3, 'task:started', { taskId: 'b' })]);
+    expect(run.tasks.get('a')?.status).toBe('completed');
+    expect(run.tasks.get('b')?.status).toBe('running');
+    expect(run.changes).toBe(changes + 1);
+  });
+
+  it('counts every status change of a 1000-task run delivered in batches', () => {
+    const events: LiveEvent[] = [];
+    let seq = 0;
+    for (let i = 0; i < 1000; i++) {
+      events.push(ev(++seq, 'task:queued', { taskId: `t${i}` }));
+      events.push(ev(++seq, 'task:started', { taskId: `t${i}` }));
+      events.push(ev(++seq, 'task:completed', { taskId: `t${i}`, duration: 1 }));
+    }
+    let run = emptyRun('e1');
+    for (let i = 0; i < events.length; i += 137) run = applyEvents(run, events.slice(i, i + 137));
+    expect(run.changes).toBe(3000);
+    expect(statusCounts(run).completed).toBe(1000);
+  });
+
+  it('lays out Gantt rows relative to the first queued task', () => {
+    const run = applyEvents(emptyRun('e1'), [
+      ev(1, 'task:started', { taskId: 'a', timestamp: 100, queueWait: 20 }),
+      ev(2, 'task:completed', { taskId: 'a', timestamp: 150, duration: 50 }),
+      ev(3, 'task:started', { taskId: 'b', timestamp: 160, queueWait: 0 }),
+    ]);
+    const rows = ganttRows(run, ['a', 'b', 'c'], 200);
+    expect(rows[0]).toEqual({ id: 'a', status: 'completed', waitFrom: 0, start: 20, end: 70 });
+    expect(rows[1]).toMatchObject({ id: 'b', status: 'running', start: 80, end: 120 });
+    expect(rows[2]).toEqual({ id: 'c', status: 'pending' });
+  });
+});

@@ -1,0 +1,94 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { TaskDef } from '../src/api/types.ts';
+import * as M from '../src/designer/mutations.ts';
+import { DocProjection } from '../src/designer/projection.ts';
+import type { NodeProps } from '@xyflow/react';
+import { TaskNode, type TaskFlowNode } from '../src/designer/TaskNode.tsx';
+import { TaskPanel } from '../src/designer/TaskPanel.tsx';
+import { validateGraph } from '../src/designer/validate.ts';
+import { NodeBuilder } from '../src/designer/nodes.ts';
+
+afterEach(cleanup);
+
+function panel(task: TaskDef, opts: { readOnly?: boolean; lockedBy?: string | null } = {}) {
+  const calls: Array<[string[], unknown]> = [];
+  const issues = validateGraph(new Map([[task.id, task]])).get(task.id) ?? [];
+  render(
+    <TaskPanel
+      task={task}
+      issues={issues}
+      readOnly={opts.readOnly ?? false}
+      lockedBy={opts.lockedBy ?? null}
+      lockedByMe={false}
+      editors={[]}
+      taskIds={[task.id]}
+      onField={(p, v) => calls.push([p, v])}
+      onRename={() => {}}
+      onLock={() => {}}
+      onRemoveDependency={() => {}}
+      onFocusField={() => {}}
+      onClose={() => {}}
+    />,
+  );
+  return calls;
+}
+
+describe('task side panel', () => {
+  it('shows the schema issue under the field it concerns and writes typed values', () => {
+    const calls = panel({ id: 't', agentId: 'x', retry: { maxAttempts: 0 }, dependencies: [] });
+    const field = screen.getByLabelText('Max attempts') as HTMLInputElement;
+    expect(field.value).toBe('0');
+    expect(field.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByText('must be ≥ 1')).toBeTruthy();
+    fireEvent.change(field, { target: { value: '3' } });
+    fireEvent.change(screen.getByLabelText('Timeout (ms)'), { target: { value: 'soon' } });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Fetch' } });
+    expect(calls).toEqual([
+      [['retry', 'maxAttempts'], 3],
+      [['timeoutMs'], 'soon'],
+      [['name'], 'Fetch'],
+    ]);
+  });
+
+  it('is read-only for a viewer and while someone else holds the lock', () => {
+    panel({ id: 't', agentId: 'x' }, { readOnly: true });
+    expect((screen.getByLabelText('Name') as HTMLInputElement).disabled).toBe(true);
+    expect(screen.queryByText('Lock task')).toBeNull();
+    cleanup();
+    panel({ id: 't', agentId: 'x' }, { lockedBy: 'ada' });
+    expect((screen.getByLabelText('Prompt template') as HTMLTextAreaElement).disabled).toBe(true);
+    expect(screen.getByText(/Locked by ada/)).toBeTruthy();
+  });
+});
+
+describe('nodes from the document', () => {
+  it('reuses node objects for unchanged tasks and shows the issue count on an invalid one', () => {
+    const doc = new Y.Doc();
+    for (let i = 0; i < 50; i++) M.addTask(doc, { id: `t${i}`, agentId: 'x', dependencies: i ? [`t${i - 1}`] : [] }, { x: i * 10, y: 0 });
+    const p = new DocProjection(doc);
+    const b = new NodeBuilder();
+    const first = b.build(p.current.tasks.values(), p.current.positions, { issues: validateGraph(p.current.tasks) }, new Set());
+    M.setTaskField(doc, 't7', ['agentId'], '');
+    const second = b.build(p.current.tasks.values(), p.current.positions, { issues: validateGraph(p.current.tasks) }, new Set());
+    const changed = second.filter((n, i) => n !== first[i]).map((n) => n.id);
+    expect(changed).toEqual(['t7']);
+    expect(second[7].data.issues?.map((i) => i.field)).toEqual(['agentId']);
+  });
+
+  it('renders a task node with its badge, lock and status', async () => {
+    const { ReactFlowProvider } = await import('@xyflow/react');
+    const data = { task: { id: 'fetch', name: 'Fetch data', agentId: 'fetcher' }, issues: [{ field: 'agentId', message: 'is required' }], lockedBy: 'ada', status: 'completed' };
+    render(
+      <ReactFlowProvider>
+        <TaskNode {...({ id: 'fetch', data, selected: false, type: 'task', dragging: false, zIndex: 0, isConnectable: false, positionAbsoluteX: 0, positionAbsoluteY: 0 } as unknown as NodeProps<TaskFlowNode>)} />
+      </ReactFlowProvider>,
+    );
+    expect(screen.getByTestId('issues-fetch').textContent).toBe('1');
+    expect(screen.getByLabelText('locked by ada')).toBeTruthy();
+    expect(screen.getByTestId('node-fetch').getAttribute('data-status')).toBe('completed');
+    expect(screen.getByText('Fetch data')).toBeTruthy();
+  });
+});
