@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { Observable, Subject } from 'rxjs';
-import type { ErrorInfo } from './errors.js';
+import { Observable, type Observer, type Operator, Subject, Subscriber, type Subscription } from 'rxjs';
+import { type ErrorInfo, toErrorInfo } from './errors.js';
 import type { ExecutionResult } from './workflow/types.js';
 
 // Every event the orchestrator emits, by name. The workflow:completed/failed/cancelled events carry the whole
@@ -140,6 +140,14 @@ export interface OrchestratorEvents {
     message: string;
     timestamp: number;
   };
+  /** A user callback threw: an `on()` listener, or an `events$` subscriber (or an operator piped from it). */
+  error: {
+    source: 'listener' | 'subscriber';
+    /** The event being delivered when it threw. */
+    event?: string;
+    error: ErrorInfo;
+    timestamp: number;
+  };
 }
 
 export type OrchestratorEventName = keyof OrchestratorEvents;
@@ -148,19 +156,77 @@ export type OrchestratorEvent = {
 }[OrchestratorEventName];
 
 type Listeners = { [K in OrchestratorEventName]: (payload: OrchestratorEvents[K]) => void };
+type AnyFn = (...args: any[]) => void;
+type Names = EventEmitter.EventNames<Listeners>;
+type Listener<T extends Names> = EventEmitter.EventListener<Listeners, T>;
+type Report = (source: OrchestratorEvents['error']['source'], err: unknown) => void;
+
+/**
+ * An Observable whose subscribers are guarded: a throwing `next`/`error`/`complete`, or an error from a piped
+ * operator that nobody handles, is reported instead of reaching RxJS's unhandled-error path (a rethrow on a timer,
+ * which ends a Node process). `lift` keeps the guard on everything piped from it.
+ */
+class GuardedObservable<T> extends Observable<T> {
+  constructor(
+    private readonly report: Report,
+    subscribe?: (this: Observable<T>, subscriber: Subscriber<T>) => (() => void) | undefined,
+  ) {
+    super(subscribe);
+  }
+
+  override lift<R>(operator?: Operator<T, R>): Observable<R> {
+    const o = new GuardedObservable<R>(this.report);
+    o.source = this;
+    o.operator = operator;
+    return o;
+  }
+
+  override subscribe(
+    observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null,
+    error?: ((e: any) => void) | null,
+    complete?: (() => void) | null,
+  ): Subscription {
+    // Operators subscribe with their own Subscriber: those are internal and pass through untouched.
+    if (observerOrNext instanceof Subscriber) return super.subscribe(observerOrNext);
+    const o: Partial<Observer<T>> =
+      typeof observerOrNext === 'function' || observerOrNext == null
+        ? { next: observerOrNext ?? undefined, error: error ?? undefined, complete: complete ?? undefined }
+        : observerOrNext;
+    const guard =
+      (fn: AnyFn) =>
+      (v?: unknown): void => {
+        try {
+          fn.call(o, v);
+        } catch (err) {
+          this.report('subscriber', err);
+        }
+      };
+    return super.subscribe({
+      next: o.next ? guard(o.next) : undefined,
+      // No error handler: report it rather than let RxJS rethrow it.
+      error: o.error ? guard(o.error) : (err: unknown) => this.report('subscriber', err),
+      complete: o.complete ? guard(o.complete) : undefined,
+    });
+  }
+}
 
 /**
  * EventEmitter3 for `on(...)` plus an RxJS stream of every event. The Subject is only fed while someone
- * subscribes, so an idle observable costs nothing on the hot path.
+ * subscribes, so an idle observable costs nothing on the hot path. Every user callback is guarded: one that throws
+ * is reported as an `error` event and the others still get the event.
  */
 export class EventBus extends EventEmitter<Listeners> {
   private readonly subject = new Subject<OrchestratorEvent>();
   private observers = 0;
   readonly events$: Observable<OrchestratorEvent>;
+  /** The event being delivered, named in `error` events. */
+  private delivering?: string;
+  private readonly guards = new Map<string, WeakMap<AnyFn, AnyFn>>();
 
   constructor() {
     super();
-    this.events$ = new Observable<OrchestratorEvent>((sub) => {
+    const report: Report = (source, err) => this.callbackThrew(source, err);
+    this.events$ = new GuardedObservable<OrchestratorEvent>(report, (sub) => {
       this.observers++;
       const inner = this.subject.subscribe(sub);
       return () => {
@@ -171,16 +237,68 @@ export class EventBus extends EventEmitter<Listeners> {
   }
 
   publish<K extends OrchestratorEventName>(type: K, payload: OrchestratorEvents[K]): void {
-    if (this.observers > 0) this.subject.next({ type, payload } as OrchestratorEvent);
-    // A throwing listener must not break the engine that emitted the event.
+    const outer = this.delivering;
+    this.delivering = type;
     try {
+      if (this.observers > 0) this.subject.next({ type, payload } as OrchestratorEvent);
       (this.emit as (t: string, p: unknown) => boolean)(type, payload);
-    } catch (err) {
+    } finally {
+      this.delivering = outer;
+    }
+  }
+
+  override on<T extends Names>(event: T, fn: Listener<T>, context?: unknown): this {
+    return super.on(event, this.guarded(event, fn as AnyFn) as Listener<T>, context);
+  }
+
+  override addListener<T extends Names>(event: T, fn: Listener<T>, context?: unknown): this {
+    return this.on(event, fn, context);
+  }
+
+  override once<T extends Names>(event: T, fn: Listener<T>, context?: unknown): this {
+    return super.once(event, this.guarded(event, fn as AnyFn) as Listener<T>, context);
+  }
+
+  override off<T extends Names>(event: T, fn?: Listener<T>, context?: unknown, once?: boolean): this {
+    const g = fn && this.guards.get(event)?.get(fn as AnyFn);
+    return super.off(event, (g ?? fn) as Listener<T> | undefined, context, once);
+  }
+
+  override removeListener<T extends Names>(event: T, fn?: Listener<T>, context?: unknown, once?: boolean): this {
+    return this.off(event, fn, context, once);
+  }
+
+  /** One wrapper per (event, listener), so `off(event, listener)` finds it again. */
+  private guarded(event: string, fn: AnyFn): AnyFn {
+    let byFn = this.guards.get(event);
+    if (!byFn) this.guards.set(event, (byFn = new WeakMap()));
+    let g = byFn.get(fn);
+    if (!g) {
+      const bus = this;
+      g = function (this: unknown, payload: unknown) {
+        try {
+          fn.call(this, payload);
+        } catch (err) {
+          bus.callbackThrew('listener', err);
+        }
+      };
+      byFn.set(fn, g);
+    }
+    return g;
+  }
+
+  private callbackThrew(source: OrchestratorEvents['error']['source'], err: unknown): void {
+    const event = this.delivering;
+    // Nobody watches `error` events, or the callback threw on one (reporting it again could loop): a process
+    // warning is what is left.
+    if (event === 'error' || !this.wants('error')) {
       process.emitWarning(
-        `listener for '${type}' threw: ${(err as Error)?.message ?? String(err)}`,
+        `${source} for '${event}' threw: ${(err as Error)?.message ?? String(err)}`,
         'CodexOSListenerWarning',
       );
+      return;
     }
+    this.publish('error', { source, event, error: toErrorInfo(err), timestamp: Date.now() });
   }
 
   /** True when anyone listens to `type`: lets hot paths skip building payloads nobody reads. */
