@@ -159,8 +159,18 @@ export class MultiAgentOrchestrator {
     this.assertOpen();
     const plan = this.prepared.get(definition as PreparedWorkflow) ?? this.plan(definition, true);
     const input = options.input ?? {};
-    assertSafeValue(input, 'execution input', '$input');
-    assertMaxSize(input, 'execution input', this.maxInputBytes);
+    try {
+      assertSafeValue(input, 'execution input', '$input');
+      assertMaxSize(input, 'execution input', this.maxInputBytes);
+    } catch (err) {
+      // A Proxy trap or a getter that throws while the input is read.
+      if (err instanceof CodexError) throw err;
+      throw new CodexError(
+        ErrorCodes.INPUT_INVALID,
+        `execution input could not be read: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
+    }
     this.assertNotRunning(options.executionId);
     return this.run(plan, input, { executionId: options.executionId, signal: options.signal });
   }

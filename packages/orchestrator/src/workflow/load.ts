@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
-import { CodexError, ErrorCodes } from '../errors.js';
+import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { CodexError, type ErrorCode, ErrorCodes } from '../errors.js';
 
 // Reading workflow files and untrusted values safely: size limits before parsing, syntax errors with a line
 // number, and no `__proto__` / `constructor` / `prototype` keys anywhere (prototype pollution).
@@ -36,6 +36,71 @@ export function assertSafeValue(value: unknown, label: string, path = label, dep
     }
     assertSafeValue((value as Record<string, unknown>)[key], label, `${path}.${key}`, depth + 1);
   }
+}
+
+/**
+ * A plain copy of an untrusted value, with the checks of `assertSafeValue`: plain objects and arrays are copied by
+ * reading each own enumerable property once, so a Proxy trap or a getter that throws becomes a CodexError (`code`,
+ * naming where) and one that answers differently later cannot change what was validated. Other objects (Date, Map,
+ * class instances) are kept as they are.
+ */
+export function plainCopy(value: unknown, label: string, code: ErrorCode): unknown {
+  return copyValue(value, label, code, '$', 0);
+}
+
+function copyValue(value: unknown, label: string, code: ErrorCode, path: string, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) {
+    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `${label} is nested deeper than ${MAX_DEPTH} levels at ${path}`, {
+      issues: [{ path, message: 'nested too deep' }],
+    });
+  }
+  const read = <T>(at: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw new CodexError(code, `${label} could not be read at ${at}: ${(err as Error)?.message ?? String(err)}`, {
+        issues: [{ path: at, message: 'could not be read' }],
+        cause: err,
+      });
+    }
+  };
+  if (read(path, () => Array.isArray(value))) {
+    const arr = value as unknown[];
+    const n = read(path, () => arr.length);
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const at = `${path}[${i}]`;
+      out[i] = copyValue(
+        read(at, () => arr[i]),
+        label,
+        code,
+        at,
+        depth + 1,
+      );
+    }
+    return out;
+  }
+  const proto = read(path, () => Object.getPrototypeOf(value));
+  if (proto !== Object.prototype && proto !== null) return value;
+  const src = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of read(path, () => Object.keys(src))) {
+    const at = `${path}.${key}`;
+    if (UNSAFE_KEYS.has(key)) {
+      throw new CodexError(ErrorCodes.UNSAFE_KEY, `${label} contains the forbidden key "${key}" at ${path}`, {
+        issues: [{ path: at, message: `forbidden key "${key}"` }],
+      });
+    }
+    out[key] = copyValue(
+      read(at, () => src[key]),
+      label,
+      code,
+      at,
+      depth + 1,
+    );
+  }
+  return out;
 }
 
 /** Size of a value as JSON, stopping early once over `limit`. */
@@ -74,8 +139,10 @@ export function parseWorkflowText(
       });
     }
   } else {
-    // maxAliasCount bounds "billion laughs" alias expansion; uniqueKeys rejects duplicated mapping keys.
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    // maxAliasCount bounds "billion laughs" alias expansion. Duplicate keys are found after parsing, in one pass:
+    // the parser's own `uniqueKeys` compares each key with every earlier one (minutes for 100k keys).
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true, lineCounter });
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const where = e.linePos?.[0] ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
@@ -85,6 +152,15 @@ export function parseWorkflowText(
         {
           issues: doc.errors.map((x) => ({ message: x.message.split('\n')[0] })),
         },
+      );
+    }
+    const dup = firstDuplicateKey(doc);
+    if (dup) {
+      const { line, col } = lineCounter.linePos(dup.offset);
+      throw new CodexError(
+        ErrorCodes.WORKFLOW_PARSE,
+        `${source} is not valid YAML (line ${line}, column ${col}): duplicate key "${dup.key}"`,
+        { issues: [{ path: `line ${line}`, message: `duplicate key "${dup.key}"` }] },
       );
     }
     try {
@@ -98,6 +174,28 @@ export function parseWorkflowText(
   }
   assertSafeValue(value, source, '$');
   return value;
+}
+
+/** The first mapping key that repeats within its mapping (compared as the object key it becomes), in one pass. */
+function firstDuplicateKey(doc: Document): { key: string; offset: number } | undefined {
+  let found: { key: string; offset: number } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = pair.key;
+        if (!isScalar(k)) continue;
+        const key = String(k.value);
+        if (seen.has(key)) {
+          found = { key, offset: k.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return found;
 }
 
 export async function readWorkflowFile(path: string, maxBytes = DEFAULT_MAX_WORKFLOW_BYTES): Promise<unknown> {

@@ -1,7 +1,7 @@
 import type { OrchestratorConfig } from '../config.js';
 import { CodexError, ErrorCodes, type ErrorIssue } from '../errors.js';
 import { type Expr, parseExpression, referencedTasks } from './expression.js';
-import { assertSafeValue } from './load.js';
+import { plainCopy } from './load.js';
 import { type WorkflowDefinition, workflowSchema } from './schema.js';
 import { compileTemplate } from './template.js';
 import type { Plan, PlannedTask, RetryPolicy } from './types.js';
@@ -28,8 +28,9 @@ function invalid(issues: ErrorIssue[], workflowId?: string): CodexError {
 }
 
 /** Parses and checks a definition (shape, graph, expressions, limits) and compiles it into an executable plan. */
-export function planWorkflow(raw: unknown, opts: PlanOptions): Plan {
-  assertSafeValue(raw, 'workflow', '$');
+export function planWorkflow(untrusted: unknown, opts: PlanOptions): Plan {
+  // Validate (and then run) a plain copy: a Proxy or getter can neither throw past here nor change it afterwards.
+  const raw = plainCopy(untrusted, 'workflow', ErrorCodes.WORKFLOW_INVALID);
   const parsed = workflowSchema.safeParse(raw);
   if (!parsed.success) {
     const tasks = (raw as { tasks?: Array<{ id?: unknown }> })?.tasks;
