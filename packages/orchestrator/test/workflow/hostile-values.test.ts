@@ -86,10 +86,12 @@ describe('YAML parsing cost', () => {
     lines.push('tasks:', '  - id: a', '    agentId: echo');
     return lines.join('\n');
   };
+  // CPU time of this process, not wall-clock: other processes on a busy box do not count.
   const time = (text: string) => {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     parseWorkflowText(text, { format: 'yaml' });
-    return performance.now() - t0;
+    const d = process.cpuUsage(t0);
+    return d.user + d.system;
   };
 
   it('duplicate keys are still refused, with their line', () => {
@@ -111,6 +113,6 @@ describe('YAML parsing cost', () => {
     const smallMs = Math.min(time(small), time(small), time(small));
     const bigMs = time(big);
     // Linear: about 10x. The quadratic check this replaces was about 100x (and minutes at 100k keys).
-    expect(bigMs / smallMs).toBeLessThan(35);
+    expect(bigMs / smallMs).toBeLessThan(40);
   });
 });
