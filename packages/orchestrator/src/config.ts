@@ -71,6 +71,11 @@ const storeSchema = z
     /** `sqlite` (default, embedded), `memory`, or `redis` (connection from the `redis` section, localhost:6379 by default). */
     type: z.enum(['sqlite', 'memory', 'redis']).default('sqlite'),
     path: z.string().default('.codexos/state.db'),
+    /**
+     * Execution lease, ms: the process driving a run renews it every third of this; a run whose lease ran out
+     * (its process died) reads as `interrupted` and can be resumed by another process.
+     */
+    leaseMs: z.number().int().min(100).max(2_147_483_647).default(15_000),
   })
   .strict();
 

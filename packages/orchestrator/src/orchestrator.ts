@@ -11,12 +11,20 @@ import type { ModelRunner } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { InProcessQueue } from './queue/in-process.js';
 import type { TaskQueue } from './queue/types.js';
+import { encodeValue } from './store/codec.js';
 import { createStore } from './store/create-store.js';
-import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
+import { LeaseKeeper, newOwnerId } from './store/lease.js';
+import {
+  type ExecutionHeader,
+  type ExecutionQuery,
+  STATE_SCHEMA_VERSION,
+  type StateStore,
+  type TaskTransition,
+} from './store/types.js';
 import { Execution } from './workflow/execution.js';
-import { TaskCache } from './workflow/task-cache.js';
-import { assertMaxSize, assertSafeValue, DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
+import { assertSafeValue, DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
 import { planWorkflow } from './workflow/plan.js';
+import { TaskCache } from './workflow/task-cache.js';
 import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from './workflow/types.js';
 
 export interface OrchestratorOptions {
@@ -28,10 +36,12 @@ export interface OrchestratorOptions {
   monitor?: ConstructorParameters<typeof ExecutionMonitor>[2];
   /** Options for the collaboration manager (authentication resolver, Redis for several processes, ...). */
   collaboration?: ConstructorParameters<typeof CollaborationManager>[1];
-  /** Largest accepted execution input, bytes (JSON). */
+  /** Largest accepted execution input, bytes (as stored). */
   maxInputBytes?: number;
   /** Where task attempts run; by default from `config.execution` (in process unless distributed). */
   queue?: TaskQueue;
+  /** Owner id this orchestrator's execution leases carry (default `host:pid:random`). */
+  owner?: string;
 }
 
 /** A definition validated and compiled by `prepareWorkflow`. */
@@ -56,6 +66,12 @@ export class MultiAgentOrchestrator {
   readonly monitor: ExecutionMonitor;
   private readonly cache = new TaskCache();
   private readonly running = new Map<string, Execution>();
+  /** Every run until its lease is given up (close waits for these, not only for the engine). */
+  private readonly runs = new Set<Promise<unknown>>();
+  /** Runs whose header and lease are being written, with a cancel that arrived meanwhile (applied after). */
+  private readonly starting = new Map<string, string | undefined>();
+  /** The id this process's execution leases carry. */
+  readonly owner: string;
   private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
   private readonly maxInputBytes: number;
   private closed = false;
@@ -90,6 +106,7 @@ export class MultiAgentOrchestrator {
       ...options.monitor,
     });
     this.maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+    this.owner = options.owner ?? newOwnerId();
   }
 
   /**
@@ -159,9 +176,11 @@ export class MultiAgentOrchestrator {
     this.assertOpen();
     const plan = this.prepared.get(definition as PreparedWorkflow) ?? this.plan(definition, true);
     const input = options.input ?? {};
+    let size: number;
     try {
       assertSafeValue(input, 'execution input', '$input');
-      assertMaxSize(input, 'execution input', this.maxInputBytes);
+      // Measured in the stored encoding: the input must round-trip through every store exactly (store/codec.ts).
+      size = encodeValue(input, 'execution input').length;
     } catch (err) {
       // A Proxy trap or a getter that throws while the input is read.
       if (err instanceof CodexError) throw err;
@@ -169,6 +188,13 @@ export class MultiAgentOrchestrator {
         ErrorCodes.INPUT_INVALID,
         `execution input could not be read: ${(err as Error)?.message ?? String(err)}`,
         { cause: err },
+      );
+    }
+    if (size > this.maxInputBytes) {
+      throw new CodexError(
+        ErrorCodes.INPUT_TOO_LARGE,
+        `execution input is ${size} bytes; the limit is ${this.maxInputBytes} bytes`,
+        { issues: [{ message: `${size} > ${this.maxInputBytes} bytes` }] },
       );
     }
     this.assertNotRunning(options.executionId);
@@ -193,7 +219,9 @@ export class MultiAgentOrchestrator {
   cancel(executionId: string, reason = 'cancelled by caller'): boolean {
     const ex = this.running.get(executionId);
     if (!ex) return false;
-    ex.cancel(reason);
+    // Ending the run before its header exists would write the end first; it ends as soon as the header is in.
+    if (this.starting.has(executionId)) this.starting.set(executionId, reason);
+    else ex.cancel(reason);
     return true;
   }
 
@@ -212,8 +240,8 @@ export class MultiAgentOrchestrator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const ex of this.running.values()) ex.cancel('orchestrator closed');
-    await Promise.allSettled([...this.running.values()].map((e) => e.done));
+    for (const id of [...this.running.keys()]) this.cancel(id, 'orchestrator closed');
+    await Promise.allSettled([...this.runs]);
     this.pool.close();
     await this.monitor.close();
     await this.collab?.close();
@@ -249,18 +277,49 @@ export class MultiAgentOrchestrator {
         limits: this.config.workflow,
       },
       input,
-      opts,
+      { ...opts, headerWritten: !opts.resumed },
     );
-    this.running.set(ex.executionId, ex);
-    try {
-      return await ex.start();
-    } finally {
-      this.running.delete(ex.executionId);
+    const id = ex.executionId;
+    const lease = new LeaseKeeper(this.store, id, this.owner, this.config.store.leaseMs, (holder) =>
+      ex.cancel(`execution lease taken over by ${holder.owner}`),
+    );
+    this.running.set(id, ex);
+    this.starting.set(id, undefined);
+    const done = (async () => {
       try {
-        this.models.release?.(ex.executionId);
-      } catch {
-        // A custom runner's cleanup must not change the run's result.
+        if (opts.resumed) await lease.acquire();
+        else {
+          // A new run's header and lease are written in one step; an id that exists is refused (resume it).
+          await lease.create({
+            executionId: id,
+            workflowId: plan.def.id,
+            status: 'running',
+            definition: plan.def,
+            input,
+            startedAt: Date.now(),
+            schemaVersion: STATE_SCHEMA_VERSION,
+          });
+        }
+        const cancelled = this.starting.get(id);
+        this.starting.delete(id);
+        if (cancelled !== undefined) ex.cancel(cancelled);
+        return await ex.start();
+      } finally {
+        this.starting.delete(id);
+        this.running.delete(id);
+        try {
+          this.models.release?.(id);
+        } catch {
+          // A custom runner's cleanup must not change the run's result.
+        }
+        await lease.release();
       }
+    })();
+    this.runs.add(done);
+    try {
+      return await done;
+    } finally {
+      this.runs.delete(done);
     }
   }
 

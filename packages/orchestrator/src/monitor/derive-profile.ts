@@ -93,7 +93,7 @@ export async function deriveProfile(
   const known = new Set(dag.map((d) => d.id));
   for (const taskId of facts.keys())
     if (!known.has(taskId)) dag.push({ id: taskId, agentId: '(unknown)', dependencies: [] });
-  rec.status = header.status === 'pending' ? 'running' : header.status;
+  rec.status = header.status === 'pending' || header.status === 'interrupted' ? 'running' : header.status;
   if (header.finishedAt !== undefined) rec.finishedAt = header.finishedAt;
   return buildProfile(rec, buildTable(new DagIndex(dag), facts, rec), s, 'store');
 }

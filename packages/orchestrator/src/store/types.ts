@@ -2,15 +2,27 @@ import type { ErrorInfo } from '../errors.js';
 import type { TokenUsage } from '../events.js';
 
 // The StateStore contract: small on purpose (like LangGraph's checkpoint saver). Every implementation (memory,
-// SQLite, Redis) passes the same conformance suite in store/store-conformance.ts.
+// SQLite, Redis) passes the same conformance suite in test/store/conformance.ts. Outputs and inputs go through
+// one codec (store/codec.ts), so every store returns exactly what was stored.
 
 export type MaybePromise<T> = T | Promise<T>;
 
-export type ExecutionStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+/**
+ * `interrupted` is never written: stores report it on read for a `running` execution whose owner stopped renewing
+ * its lease (a killed process). Such a run is resumable.
+ */
+export type ExecutionStatus = 'pending' | 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled';
 export type TaskStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped';
 
 /** Stored snapshots carry a schema version so a newer CodexOS can read (or refuse) older rows explicitly. */
-export const STATE_SCHEMA_VERSION = 1;
+export const STATE_SCHEMA_VERSION = 2;
+
+/** Who drives an execution, until when (epoch ms). Renewed by its owner's heartbeat; expired means the owner died. */
+export interface Lease {
+  /** `host:pid:random`, shown when another process is refused. */
+  owner: string;
+  expiresAt: number;
+}
 
 export interface ExecutionHeader {
   executionId: string;
@@ -23,6 +35,8 @@ export interface ExecutionHeader {
   finishedAt?: number;
   error?: ErrorInfo;
   schemaVersion: number;
+  /** On read only: the live lease, when one is held. */
+  lease?: Lease;
 }
 
 /** One task transition: each is one row/entry; a batch of them is written atomically. */
@@ -34,6 +48,8 @@ export interface TaskTransition {
   attempt: number;
   at: number;
   output?: unknown;
+  /** `output` already encoded with store/codec.ts (the engine encodes once); stores write these bytes as they are. */
+  outputBytes?: Uint8Array;
   error?: ErrorInfo;
   usage?: TokenUsage;
   cost?: number;
@@ -64,8 +80,21 @@ export interface ExecutionQuery {
 
 export interface StateStore {
   readonly kind: string;
-  /** Insert or replace an execution's header (status changes of the whole run). */
+  /**
+   * Writes a new execution's header and takes its lease in one atomic step. An id that already exists is refused
+   * with CodexError EXECUTION_EXISTS: a new run never appends to an old run's transitions.
+   */
+  createExecution(header: ExecutionHeader, lease: Lease): MaybePromise<void>;
+  /** Update an existing execution's header (status changes of the whole run). */
   saveExecution(header: ExecutionHeader): MaybePromise<void>;
+  /**
+   * Takes or renews an execution's lease when it is free, expired, already `lease.owner`'s, or held by exactly
+   * `replacing` (an owner known to be dead), and answers undefined; otherwise leaves it and answers the live
+   * lease of the process that holds it.
+   */
+  acquireLease(executionId: string, lease: Lease, replacing?: string): MaybePromise<Lease | undefined>;
+  /** Gives the lease up if `owner` still holds it. */
+  releaseLease(executionId: string, owner: string): MaybePromise<void>;
   /** Append transitions atomically (one transaction / pipeline). */
   appendTransitions(batch: TaskTransition[]): MaybePromise<void>;
   /** The header and the latest state of every task, folded from the transitions. */

@@ -32,6 +32,8 @@ export interface ExecutionOptions {
   executionId?: string;
   signal?: AbortSignal;
   resumed?: StoredExecution;
+  /** The running header was already written (with the run's lease) by the caller. */
+  headerWritten?: boolean;
 }
 
 export const now = (): number => performance.timeOrigin + performance.now();

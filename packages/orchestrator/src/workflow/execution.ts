@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentInstance } from '../agents/pool.js';
 import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, type ErrorInfo, toErrorInfo } from '../errors.js';
+import { encodeValue } from '../store/codec.js';
 import { STATE_SCHEMA_VERSION } from '../store/types.js';
 import { AttemptRunner, type Done } from './attempts.js';
 import { type EngineServices, type ExecutionOptions, now } from './execution-state.js';
@@ -63,7 +64,7 @@ export class Execution extends AttemptRunner {
       startedAt: resumed ? this.opts.resumed!.header.startedAt : Date.now(),
       schemaVersion: STATE_SCHEMA_VERSION,
     };
-    const saved = store.saveExecution(header);
+    const saved = this.opts.headerWritten ? undefined : store.saveExecution(header);
     if (saved instanceof Promise) await saved;
     // cancel() may have finished the run while the header was being written.
     if (this.finished) return this.done;
@@ -238,12 +239,19 @@ export class Execution extends AttemptRunner {
 
   /** One invocation (the task itself, or one loop item / iteration) with its retries; reports through `done`. */
   private complete(i: number, r: UnitResult): void {
+    // Encoded once, here, for every store (store/codec.ts): a value that cannot be stored fails this task.
+    let outputBytes: Uint8Array;
+    try {
+      outputBytes = encodeValue(r.output, `output of task "${this.taskIds[i]}"`);
+    } catch (err) {
+      return this.fail(i, err);
+    }
     this.state[i] = S.Done;
     this.setOutput(i, r.output);
     this.finishedAt[i] ||= now();
     if (r.usage || r.cost !== undefined || r.model)
       this.extras.set(i, { ...this.extras.get(i), usage: r.usage, cost: r.cost, model: r.model });
-    this.record(i, 'completed', this.attempts[i], { output: r.output, usage: r.usage, cost: r.cost });
+    this.record(i, 'completed', this.attempts[i], { output: r.output, outputBytes, usage: r.usage, cost: r.cost });
     this.journal.release(i);
   }
 

@@ -148,6 +148,55 @@ if (!url) {
       await s.close();
     });
 
+    it('a resumed run loses the expiry its first finish set: nothing vanishes mid-run (finishedTtlSeconds)', async () => {
+      const keyPrefix = ns();
+      let fail = true;
+      const make = () => {
+        const o = new MultiAgentOrchestrator(
+          {},
+          { store: new RedisStore({ redis: url, keyPrefix, finishedTtlSeconds: 30 }) },
+        );
+        o.registerAgent({ id: 'w', handler: (ctx) => ctx.taskId });
+        o.registerAgent({
+          id: 'flaky',
+          handler: async () => {
+            if (fail) throw Object.assign(new Error('first time'), { retryable: false });
+            // Mid-run of the resume: the keys must carry no expiry now.
+            ttlsDuringResume.push(await admin.ttl(`${keyPrefix}:store:exec:{ttl-1}`));
+            ttlsDuringResume.push(await admin.ttl(`${keyPrefix}:store:log:{ttl-1}`));
+            return 'ok';
+          },
+        });
+        return o;
+      };
+      const ttlsDuringResume: number[] = [];
+      const def = {
+        id: 'ttl',
+        name: 'ttl',
+        tasks: [
+          { id: 'a', agentId: 'w' },
+          { id: 'b', agentId: 'flaky', dependencies: ['a'] },
+        ],
+      };
+      const first = make();
+      expect((await first.executeWorkflow(def, { executionId: 'ttl-1' })).status).toBe('failed');
+      await first.close();
+      expect(await admin.ttl(`${keyPrefix}:store:exec:{ttl-1}`)).toBeGreaterThan(0);
+      fail = false;
+      const second = make();
+      expect((await second.resume('ttl-1')).status).toBe('completed');
+      await second.close();
+      expect(ttlsDuringResume).toEqual([-1, -1]);
+      // Finished again: the expiry is back, over the whole run.
+      expect(await admin.ttl(`${keyPrefix}:store:exec:{ttl-1}`)).toBeGreaterThan(0);
+      expect(await admin.ttl(`${keyPrefix}:store:log:{ttl-1}`)).toBeGreaterThan(0);
+      const s = new RedisStore({ redis: url, keyPrefix });
+      const got = (await s.loadExecution('ttl-1'))!;
+      expect(got.header.status).toBe('completed');
+      expect([...got.tasks.keys()].sort()).toEqual(['a', 'b']);
+      await s.close();
+    });
+
     it('refuses data written with a newer schema version', async () => {
       const prefix = ns();
       const s = new RedisStore({ redis: url, keyPrefix: prefix });

@@ -94,6 +94,6 @@ it('sqlite upgrades a layout-1 file in place, keeping every transition in order'
   const check = new Database(path);
   expect(
     (check.prepare("SELECT value FROM cdx_meta WHERE key = 'schema_version'").get() as { value: string }).value,
-  ).toBe('2');
+  ).toBe('3');
   check.close();
 });

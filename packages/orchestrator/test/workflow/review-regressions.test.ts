@@ -128,10 +128,10 @@ describe('forEach', () => {
 describe('run lifecycle', () => {
   it('a cancel while the header is being written leaves no listener, timer or started task behind', async () => {
     const store = new MemoryStore();
-    const save = store.saveExecution.bind(store);
-    store.saveExecution = async (h) => {
+    const create = store.createExecution.bind(store);
+    store.createExecution = async (h, lease) => {
       await sleep(20);
-      save(h);
+      create(h, lease);
     };
     const o = new MultiAgentOrchestrator({}, { store });
     let ran = 0;

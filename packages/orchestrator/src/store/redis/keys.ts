@@ -10,6 +10,8 @@ export interface RedisKeys {
   exec(executionId: string): string;
   /** List: one execution's transitions in order (JSON, one entry each). */
   log(executionId: string): string;
+  /** String with a PX expiry: `{ owner, expiresAt }` of the process driving the execution. */
+  lease(executionId: string): string;
   /** Sorted set of one workflow's execution ids, scored by startedAt. */
   workflow(workflowId: string): string;
 }
@@ -21,6 +23,7 @@ export function redisKeys(prefix: string): RedisKeys {
     all: `${p}:executions`,
     exec: (id) => `${p}:exec:{${id}}`,
     log: (id) => `${p}:log:{${id}}`,
+    lease: (id) => `${p}:lease:{${id}}`,
     workflow: (id) => `${p}:wf:{${id}}`,
   };
 }

@@ -1,16 +1,17 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
-import { foldTransition } from '../memory-store.js';
+import { executionExists, foldTransition } from '../memory-store.js';
 import {
   type ExecutionHeader,
   type ExecutionQuery,
+  type Lease,
   STATE_SCHEMA_VERSION,
   type StateStore,
   type StoredExecution,
   type StoredTaskState,
   type TaskTransition,
 } from '../types.js';
-import { decodeHeader, decodeTransition, encodeHeader, encodeTransition } from './codec.js';
+import { decodeHeader, decodeLease, decodeTransition, encodeHeader, encodeTransition } from './codec.js';
 import { type RedisKeys, redisKeys } from './keys.js';
 import type { RedisConnection, RedisStoreOptions } from './types.js';
 
@@ -23,6 +24,32 @@ const OWN_CLIENT_DEFAULTS: RedisOptions = {
 };
 
 const LIST_PAGE = 200;
+
+// Lua keeps each ownership step one atomic command, as BullMQ does for job locks.
+// KEYS: exec, lease, log. ARGV: lease JSON, lease ms, then the header's field/value pairs.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1`;
+// KEYS: lease, exec. ARGV: owner, lease JSON, lease ms, owner it may replace. Answers the holder's lease JSON
+// when refused, else nil.
+const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local holder = cjson.decode(cur).owner
+  if holder ~= ARGV[1] and holder ~= ARGV[4] then return cur end
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return false`;
+// KEYS: lease. ARGV: owner.
+const RELEASE = `
+local cur = redis.call('GET', KEYS[1])
+if cur and cjson.decode(cur).owner == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
+
+const leaseMs = (l: Lease): number => Math.max(1, Math.ceil(l.expiresAt - Date.now()));
 type ExecReply = [Error | null, unknown][] | null;
 
 /**
@@ -52,6 +79,53 @@ export class RedisStore implements StateStore {
     this.ttl = opts.finishedTtlSeconds;
   }
 
+  async createExecution(h: ExecutionHeader, lease: Lease): Promise<void> {
+    await this.run('createExecution', async () => {
+      const { set } = encodeHeader(h);
+      const id = h.executionId;
+      const created = await this.redis.eval(
+        CREATE,
+        3,
+        this.keys.exec(id),
+        this.keys.lease(id),
+        this.keys.log(id),
+        JSON.stringify(lease),
+        leaseMs(lease),
+        ...Object.entries(set).flat(),
+      );
+      if (created !== 1) throw executionExists(id);
+      replies(
+        await this.redis
+          .multi()
+          .zadd(this.keys.all, h.startedAt, id)
+          .zadd(this.keys.workflow(h.workflowId), h.startedAt, id)
+          .exec(),
+      );
+    });
+  }
+
+  async acquireLease(executionId: string, lease: Lease, replacing?: string): Promise<Lease | undefined> {
+    return this.run('acquireLease', async () => {
+      const held = (await this.redis.eval(
+        ACQUIRE,
+        2,
+        this.keys.lease(executionId),
+        this.keys.exec(executionId),
+        lease.owner,
+        JSON.stringify(lease),
+        leaseMs(lease),
+        replacing ?? '',
+      )) as string | null;
+      return held ? (decodeLease(held) ?? { owner: JSON.parse(held).owner, expiresAt: Date.now() }) : undefined;
+    });
+  }
+
+  async releaseLease(executionId: string, owner: string): Promise<void> {
+    await this.run('releaseLease', async () => {
+      await this.redis.eval(RELEASE, 1, this.keys.lease(executionId), owner);
+    });
+  }
+
   async saveExecution(h: ExecutionHeader): Promise<void> {
     await this.run('saveExecution', async () => {
       const { set, unset } = encodeHeader(h);
@@ -63,8 +137,12 @@ export class RedisStore implements StateStore {
         h.startedAt,
         h.executionId,
       );
-      if (this.ttl !== undefined && h.status !== 'running' && h.status !== 'pending') {
-        m.expire(key, this.ttl).expire(this.keys.log(h.executionId), this.ttl);
+      if (this.ttl !== undefined) {
+        // A finished run expires; a run that goes back to running (resume) must lose that expiry, or its keys
+        // would vanish mid-run and leave a header over a subset of its tasks.
+        if (h.status !== 'running' && h.status !== 'pending') {
+          m.expire(key, this.ttl).expire(this.keys.log(h.executionId), this.ttl);
+        } else m.persist(key).persist(this.keys.log(h.executionId));
       }
       replies(await m.exec());
     });
@@ -96,11 +174,16 @@ export class RedisStore implements StateStore {
 
   async loadExecution(executionId: string): Promise<StoredExecution | undefined> {
     return this.run('loadExecution', async () => {
-      const [fields, log] = replies(
-        await this.redis.multi().hgetall(this.keys.exec(executionId)).lrange(this.keys.log(executionId), 0, -1).exec(),
-      ) as [Record<string, string>, string[]];
+      const [fields, log, lease] = replies(
+        await this.redis
+          .multi()
+          .hgetall(this.keys.exec(executionId))
+          .lrange(this.keys.log(executionId), 0, -1)
+          .get(this.keys.lease(executionId))
+          .exec(),
+      ) as [Record<string, string>, string[], string | null];
       if (Object.keys(fields).length === 0) return undefined;
-      const header = decodeHeader(executionId, fields);
+      const header = decodeHeader(executionId, fields, lease);
       const tasks = new Map<string, StoredTaskState>();
       for (const s of log) foldTransition(tasks, decodeTransition(executionId, s));
       return { header, tasks };
@@ -117,15 +200,16 @@ export class RedisStore implements StateStore {
         const ids = await this.redis.zrevrange(index, start, start + LIST_PAGE - 1);
         if (ids.length === 0) break;
         const m = this.redis.multi();
-        for (const id of ids) m.hgetall(this.keys.exec(id));
-        const rows = replies(await m.exec()) as Record<string, string>[];
+        for (const id of ids) m.hgetall(this.keys.exec(id)).get(this.keys.lease(id));
+        const got = replies(await m.exec());
+        const rows = ids.map((_, i) => got[2 * i] as Record<string, string>);
         const gone: string[] = [];
         for (let i = 0; i < ids.length && out.length < limit; i++) {
           if (Object.keys(rows[i]).length === 0) {
             gone.push(ids[i]); // expired (finishedTtlSeconds) or deleted: drop it from the index
             continue;
           }
-          const h = decodeHeader(ids[i], rows[i]);
+          const h = decodeHeader(ids[i], rows[i], got[2 * i + 1] as string | null);
           if (query.status && h.status !== query.status) continue;
           out.push(h);
         }
@@ -155,14 +239,15 @@ export class RedisStore implements StateStore {
     else this.redis.disconnect();
   }
 
-  /** Runs one operation after the schema check; any failure becomes CodexError STORE naming the operation. */
+  /** Runs one operation after the schema check; any other failure becomes CodexError STORE naming the operation. */
   private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     try {
       if (this.closed) throw new Error('the store is closed');
       if (!this.checked) await this.checkSchema();
       return await fn();
     } catch (err) {
-      if (err instanceof CodexError && err.code === ErrorCodes.STORE) throw err;
+      // Our own typed refusals (STORE, EXECUTION_EXISTS, VALUE_NOT_SERIALIZABLE) pass through as they are.
+      if (err instanceof CodexError) throw err;
       throw new CodexError(ErrorCodes.STORE, `Redis state store: ${op} failed: ${(err as Error)?.message ?? err}`, {
         cause: err,
       });
@@ -185,6 +270,9 @@ export class RedisStore implements StateStore {
           `Redis state store under "${this.keys.meta}" has schema version ${stored}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`,
         );
       }
+      // Older data stays readable; raising the mark makes older CodexOS versions refuse what we now write.
+      if (Number(stored) < STATE_SCHEMA_VERSION)
+        await this.redis.hset(this.keys.meta, 'schemaVersion', String(STATE_SCHEMA_VERSION));
       this.checked = true;
     })().catch((err) => {
       this.ready = undefined; // retry on the next operation (e.g. once Redis is back)

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { CodexError, ErrorCodes } from '../../errors.js';
 
 /** Version of the SQLite table layout (independent of the snapshot format in STATE_SCHEMA_VERSION). */
-export const SQLITE_LAYOUT_VERSION = 2;
+export const SQLITE_LAYOUT_VERSION = 3;
 
 const V2 = `
 CREATE TABLE IF NOT EXISTS cdx_executions (
@@ -14,6 +14,13 @@ CREATE TABLE IF NOT EXISTS cdx_transitions (
   execution_id TEXT NOT NULL, seq INTEGER NOT NULL, task_key TEXT NOT NULL, status TEXT NOT NULL,
   attempt INTEGER NOT NULL, at REAL NOT NULL, output TEXT, error TEXT, usage TEXT, cost REAL,
   PRIMARY KEY (execution_id, seq)) WITHOUT ROWID;
+`;
+
+// v3: the lease columns (execution ownership). Inputs and outputs are BLOBs of store/codec.ts from v3 on (older
+// rows keep their JSON text; SQLite columns take either, and the codec tells them apart).
+const V2_TO_V3 = `
+ALTER TABLE cdx_executions ADD COLUMN lease_owner TEXT;
+ALTER TABLE cdx_executions ADD COLUMN lease_expires_at REAL;
 `;
 
 // v1 kept transitions in a rowid table with a global AUTOINCREMENT seq and a secondary index.
@@ -43,7 +50,8 @@ export function migrate(db: Database.Database, path: string): void {
   }
   if (version === SQLITE_LAYOUT_VERSION) return;
   db.transaction(() => {
-    db.exec(version === 1 ? V1_TO_V2 : V2);
+    db.exec(version === 1 ? V1_TO_V2 : version === 2 ? '' : V2);
+    db.exec(V2_TO_V3);
     db.prepare(
       "INSERT INTO cdx_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     ).run(String(SQLITE_LAYOUT_VERSION));

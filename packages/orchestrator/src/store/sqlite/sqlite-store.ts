@@ -2,10 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CodexError, ErrorCodes } from '../../errors.js';
-import { filterHeaders, foldTransition } from '../memory-store.js';
+import { decodeStored, encodeValue, outputBytesOf } from '../codec.js';
+import { effectiveStatus } from '../lease.js';
+import { executionExists, filterHeaders, foldTransition } from '../memory-store.js';
 import {
   type ExecutionHeader,
   type ExecutionQuery,
+  type Lease,
   STATE_SCHEMA_VERSION,
   type StateStore,
   type StoredExecution,
@@ -19,11 +22,13 @@ type HeaderRow = {
   workflow_id: string;
   status: ExecutionHeader['status'];
   definition: string;
-  input: string | null;
+  input: Buffer | string | null;
   started_at: number;
   finished_at: number | null;
   error: string | null;
   schema_version: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
 };
 type TransitionRow = {
   execution_id: string;
@@ -31,7 +36,7 @@ type TransitionRow = {
   status: TaskTransition['status'];
   attempt: number;
   at: number;
-  output: string | null;
+  output: Buffer | string | null;
   error: string | null;
   usage: string | null;
   cost: number | null;
@@ -39,6 +44,7 @@ type TransitionRow = {
 
 const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
 const parse = (s: string | null): any => (s === null ? undefined : JSON.parse(s));
+const bytes = (b: Uint8Array | undefined): Uint8Array | null => b ?? null;
 
 /**
  * The embedded default store. better-sqlite3 is synchronous, so a batch of transitions is one transaction with
@@ -50,8 +56,10 @@ export class SqliteStore implements StateStore {
   private readonly insertT: Database.Statement;
   private readonly upsertH: Database.Statement;
   private readonly writeBatch: (batch: TaskTransition[]) => void;
-  /** Next sequence number per execution written by this process. */
-  private readonly seqs = new Map<string, number>();
+  private readonly create: (h: ExecutionHeader, lease: Lease) => void;
+  private readonly claim: Database.Statement;
+  private readonly leaseOf: Database.Statement;
+  private readonly release: Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -76,40 +84,87 @@ export class SqliteStore implements StateStore {
          definition = excluded.definition, input = excluded.input`,
     );
     const maxSeq = this.db.prepare('SELECT MAX(seq) AS m FROM cdx_transitions WHERE execution_id = ?');
-    this.writeBatch = this.db.transaction((batch: TaskTransition[]) => {
-      for (const t of batch) {
-        let seq = this.seqs.get(t.executionId);
-        if (seq === undefined) seq = ((maxSeq.get(t.executionId) as { m: number | null }).m ?? -1) + 1;
-        this.seqs.set(t.executionId, seq + 1);
+    // The next sequence number is read inside each write transaction (one B-tree probe per batch), never cached
+    // across batches: a cache would go stale when another process or an earlier run wrote the same execution.
+    const write = this.db.transaction((batch: TaskTransition[], outputs: (Uint8Array | undefined)[]) => {
+      let id: string | undefined;
+      let seq = 0;
+      for (let i = 0; i < batch.length; i++) {
+        const t = batch[i];
+        if (t.executionId !== id) {
+          id = t.executionId;
+          seq = ((maxSeq.get(id) as { m: number | null }).m ?? -1) + 1;
+        }
         this.insertT.run(
           t.executionId,
-          seq,
+          seq++,
           t.taskKey,
           t.status,
           t.attempt,
           t.at,
-          json(t.output),
+          bytes(outputs[i]),
           json(t.error),
           json(t.usage),
           t.cost ?? null,
         );
       }
     });
+    // Encoded before the transaction opens: a value that cannot be stored leaves nothing half-written.
+    this.writeBatch = (batch) => write(batch, batch.map(outputBytesOf));
+    const insertH = this.db.prepare(
+      `INSERT INTO cdx_executions (id, workflow_id, status, definition, input, started_at, finished_at, error,
+         schema_version, lease_owner, lease_expires_at)
+       VALUES (@id, @workflow_id, @status, @definition, @input, @started_at, @finished_at, @error, @schema_version,
+         @lease_owner, @lease_expires_at)`,
+    );
+    const anyT = this.db.prepare('SELECT 1 FROM cdx_transitions WHERE execution_id = ? LIMIT 1');
+    const createTx = this.db.transaction((row: Record<string, unknown>) => {
+      if (anyT.get(row.id)) throw executionExists(row.id as string);
+      try {
+        insertH.run(row);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw executionExists(row.id as string);
+        throw err;
+      }
+    });
+    this.create = (h, lease) =>
+      createTx({ ...headerRow(h), lease_owner: lease.owner, lease_expires_at: lease.expiresAt });
+    this.claim = this.db.prepare(
+      `UPDATE cdx_executions SET lease_owner = @owner, lease_expires_at = @expires
+       WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner OR lease_owner = @replacing
+         OR lease_expires_at <= @now)`,
+    );
+    this.leaseOf = this.db.prepare('SELECT lease_owner, lease_expires_at FROM cdx_executions WHERE id = ?');
+    this.release = this.db.prepare(
+      'UPDATE cdx_executions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?',
+    );
+  }
+
+  createExecution(h: ExecutionHeader, lease: Lease): void {
+    this.create(h, lease);
+  }
+
+  acquireLease(executionId: string, lease: Lease, replacing?: string): Lease | undefined {
+    const now = Date.now();
+    const r = this.claim.run({
+      id: executionId,
+      owner: lease.owner,
+      expires: lease.expiresAt,
+      now,
+      replacing: replacing ?? null,
+    });
+    if (r.changes > 0) return undefined;
+    const row = this.leaseOf.get(executionId) as Pick<HeaderRow, 'lease_owner' | 'lease_expires_at'> | undefined;
+    if (!row?.lease_owner) return undefined; // no such execution: nothing to hold
+    return { owner: row.lease_owner, expiresAt: row.lease_expires_at ?? 0 };
+  }
+
+  releaseLease(executionId: string, owner: string): void {
+    this.release.run(executionId, owner);
   }
 
   saveExecution(h: ExecutionHeader): void {
-    if (h.status !== 'running' && h.status !== 'pending') this.seqs.delete(h.executionId);
-    this.upsertH.run({
-      id: h.executionId,
-      workflow_id: h.workflowId,
-      status: h.status,
-      definition: JSON.stringify(h.definition),
-      input: json(h.input),
-      started_at: h.startedAt,
-      finished_at: h.finishedAt ?? null,
-      error: json(h.error),
-      schema_version: h.schemaVersion,
-    });
+    this.upsertH.run(headerRow(h));
   }
 
   appendTransitions(batch: TaskTransition[]): void {
@@ -141,7 +196,7 @@ export class SqliteStore implements StateStore {
       status: r.status,
       attempt: r.attempt,
       at: r.at,
-      output: parse(r.output),
+      output: decodeStored(r.output),
       error: parse(r.error),
       usage: parse(r.usage),
       cost: r.cost ?? undefined,
@@ -153,6 +208,20 @@ export class SqliteStore implements StateStore {
   }
 }
 
+function headerRow(h: ExecutionHeader) {
+  return {
+    id: h.executionId,
+    workflow_id: h.workflowId,
+    status: h.status,
+    definition: JSON.stringify(h.definition),
+    input: h.input === undefined ? null : encodeValue(h.input, `input of execution "${h.executionId}"`),
+    started_at: h.startedAt,
+    finished_at: h.finishedAt ?? null,
+    error: json(h.error),
+    schema_version: h.schemaVersion,
+  };
+}
+
 function toHeader(r: HeaderRow): ExecutionHeader {
   if (r.schema_version > STATE_SCHEMA_VERSION) {
     throw new CodexError(
@@ -160,15 +229,21 @@ function toHeader(r: HeaderRow): ExecutionHeader {
       `execution ${r.id} was stored with schema version ${r.schema_version}; this CodexOS reads up to ${STATE_SCHEMA_VERSION}`,
     );
   }
+  const now = Date.now();
+  const lease =
+    r.lease_owner !== null && (r.lease_expires_at ?? 0) > now
+      ? { owner: r.lease_owner, expiresAt: r.lease_expires_at as number }
+      : undefined;
   return {
     executionId: r.id,
     workflowId: r.workflow_id,
-    status: r.status,
+    status: effectiveStatus(r.status, lease, now),
     definition: JSON.parse(r.definition),
-    input: parse(r.input),
+    input: decodeStored(r.input),
     startedAt: r.started_at,
     finishedAt: r.finished_at ?? undefined,
     error: parse(r.error),
     schemaVersion: r.schema_version,
+    lease,
   };
 }
