@@ -38,9 +38,11 @@ export {
   redisKeys,
 } from './store/redis/index.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
+export { decodeValue, encodeValue } from './store/codec.js';
 export type {
   ExecutionHeader,
   ExecutionStatus,
+  Lease,
   StateStore,
   StoredExecution,
   StoredTaskState,
