@@ -5,3 +5,4 @@ export { type TokenInfo, TokenService } from './auth/tokens.js';
 export type { ServerContext } from './context.js';
 export { LiveHub } from './live/hub.js';
 export type * from './types.js';
+export { openTokens, type RunningServer, type StartServerOptions, startServer } from './serve.js';

@@ -1,0 +1,142 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AgentDefinition, readWorkflowFile, SqliteStore } from '@codexos/multi-agent-orchestrator';
+import { buildServer, type CodexServer } from './app.js';
+import { TokenService } from './auth/tokens.js';
+import { getMeta, openServerDb, setMeta } from './db.js';
+import { validateDefinition } from './workflows/definitions.js';
+
+// `codexos serve`: one process with the orchestrator (SQLite under --data), the API, sockets, /metrics and the
+// dashboard. First start: examples become workflows and an admin token is printed once (stored hashed).
+// SIGINT/SIGTERM: stop taking runs, let running tasks finish for the grace period, cancel the rest as resumable
+// (they resume on the next start), close sockets with 1001.
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface StartServerOptions {
+  port?: number;
+  host?: string;
+  /** Data directory (SQLite state, monitor history, collaboration documents). Default `.codexos`. */
+  data?: string;
+  /** Workflows loaded on first start (default: the repository's examples/). `false` loads none. */
+  examples?: string | false;
+  agents?: AgentDefinition[];
+  /** Built dashboard (default packages/dashboard/dist), served at `/` when present. */
+  dashboardDir?: string;
+  corsOrigins?: string[];
+  publicMetrics?: boolean;
+  shutdownGraceMs?: number;
+  logger?: boolean;
+  /** Where the banner goes (default stdout). */
+  out?: { write(s: string): unknown };
+  /** Install SIGINT/SIGTERM handlers (default true). */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  app: CodexServer;
+  url: string;
+  /** The first admin token, only on the first start of a data directory. */
+  adminToken?: string;
+  resumed: string[];
+  /** Graceful stop (what the signal handlers do). */
+  stop(reason?: string): Promise<void>;
+}
+
+export function dataPaths(data: string) {
+  const dir = resolve(data);
+  return { dir, state: join(dir, 'state.db'), monitor: join(dir, 'state.monitor.db') };
+}
+
+export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  const out = opts.out ?? process.stdout;
+  const paths = dataPaths(opts.data ?? '.codexos');
+  mkdirSync(paths.dir, { recursive: true });
+  const app = await buildServer({
+    config: {
+      store: { type: 'sqlite', path: paths.state },
+      workflow: { maxTasks: 10_000, maxDepth: 1000 },
+    },
+    orchestratorOptions: { monitor: { historyPath: paths.monitor } },
+    agents: opts.agents,
+    dashboardDir: opts.dashboardDir ?? join(repoRoot, 'packages', 'dashboard', 'dist'),
+    corsOrigins: opts.corsOrigins,
+    publicMetrics: opts.publicMetrics,
+    shutdownGraceMs: opts.shutdownGraceMs,
+    logger: opts.logger,
+  });
+  const ctx = app.codexos;
+  ctx.state.ready = false;
+
+  let adminToken: string | undefined;
+  if (!getMeta(ctx.db, 'initialized')) {
+    adminToken = ctx.tokens.create('admin', 'admin', 'first admin token').token;
+    const dir = opts.examples === false ? undefined : (opts.examples ?? join(repoRoot, 'examples'));
+    if (dir && existsSync(dir)) await loadExamples(app, dir, out);
+    setMeta(ctx.db, 'initialized', String(Date.now()));
+  }
+
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ port: opts.port ?? 4000, host });
+  const port = (app.server.address() as { port: number }).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const resumed = await ctx.runner.resumeInterrupted();
+  ctx.state.ready = true;
+
+  out.write(`CodexOS server listening on ${url}\n`);
+  out.write(`  dashboard ${url}/   API ${url}/api   reference ${url}/api/docs   data ${paths.dir}\n`);
+  if (adminToken)
+    out.write(`  first admin token (shown once, stored hashed; create more with \`codexos token create\`):\n  ${adminToken}\n`);
+  if (resumed.length) out.write(`  resumed ${resumed.length} interrupted run(s): ${resumed.join(', ')}\n`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop') => {
+    stopping ??= (async () => {
+      ctx.state.draining = true;
+      const grace = opts.shutdownGraceMs ?? 10_000;
+      out.write(`${reason}: finishing running tasks (up to ${grace} ms)\n`);
+      const interrupted = await ctx.runner.drain(grace);
+      if (interrupted.length) out.write(`  ${interrupted.length} run(s) will resume on the next start\n`);
+      await app.close();
+      out.write('stopped\n');
+    })();
+    return stopping;
+  };
+  if (opts.handleSignals ?? true) {
+    const onSignal = (sig: NodeJS.Signals) => {
+      stop(sig).then(
+        () => process.exit(0),
+        (err) => {
+          process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  return { app, url, adminToken, resumed, stop };
+}
+
+async function loadExamples(app: CodexServer, dir: string, out: { write(s: string): unknown }): Promise<void> {
+  const ctx = app.codexos;
+  for (const f of readdirSync(dir).sort()) {
+    if (!/\.(ya?ml|json)$/i.test(f)) continue;
+    try {
+      const def = validateDefinition(ctx.o, await readWorkflowFile(join(dir, f)), f);
+      if (ctx.repo.get(def.id)) continue;
+      ctx.repo.save(def, 'admin', `loaded from examples/${f}`);
+      ctx.roles.set(def.id, 'admin', 'owner');
+    } catch (err) {
+      out.write(`  skipped examples/${f}: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+/** Token administration on a data directory without starting the server. */
+export function openTokens(data: string): { tokens: TokenService; close(): void } {
+  const store = new SqliteStore(dataPaths(data).state);
+  const { db } = openServerDb(store, ':memory:');
+  return { tokens: new TokenService(db), close: () => store.close() };
+}
