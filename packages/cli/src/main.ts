@@ -1,6 +1,7 @@
 import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
+import { registerServerCommands } from './serve-command.js';
 
 /** Exit codes: 0 success, 1 the workflow failed or was cancelled, 2 invalid input (file, flags, definition). */
 export const EXIT = { OK: 0, FAILED: 1, INVALID: 2 } as const;
@@ -28,6 +29,7 @@ export async function main(
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
   let code: number = EXIT.OK;
   registerCommands(program, { out, err, setExit: (c) => (code = c) });
+  registerServerCommands(program, { out, err, setExit: (c) => (code = c) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -152,6 +152,18 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     });
   }
 
+  else
+    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><meta charset="utf-8"><title>CodexOS</title><h1>CodexOS server</h1>' +
+            '<p>The dashboard is not built (<code>npm run build -w @codexos/dashboard</code>).</p>' +
+            '<p>API reference: <a href="/api/docs">/api/docs</a> · OpenAPI: <a href="/api/openapi.json">/api/openapi.json</a>' +
+            ' · health: <a href="/health">/health</a></p>',
+        ),
+    );
+
   app.addHook('onClose', async () => {
     ctx.hub.dispose();
     if (ownsOrchestrator) await o.close();

@@ -84,11 +84,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const resumed = await ctx.runner.resumeInterrupted();
   ctx.state.ready = true;
 
-  out.write(`CodexOS server listening on ${url}\n`);
-  out.write(`  dashboard ${url}/   API ${url}/api   reference ${url}/api/docs   data ${paths.dir}\n`);
+  // One write, so a reader of the banner sees it whole.
+  let banner = `CodexOS server listening on ${url}\n`;
+  banner += `  dashboard ${url}/   API ${url}/api   reference ${url}/api/docs   data ${paths.dir}\n`;
   if (adminToken)
-    out.write(`  first admin token (shown once, stored hashed; create more with \`codexos token create\`):\n  ${adminToken}\n`);
-  if (resumed.length) out.write(`  resumed ${resumed.length} interrupted run(s): ${resumed.join(', ')}\n`);
+    banner += `  first admin token (shown once, stored hashed; create more with \`codexos token create\`):\n  ${adminToken}\n`;
+  if (resumed.length) banner += `  resumed ${resumed.length} interrupted run(s): ${resumed.join(', ')}\n`;
+  out.write(banner);
 
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop') => {
