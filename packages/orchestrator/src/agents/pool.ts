@@ -22,6 +22,8 @@ interface Entry {
   nextInstance: number;
   allocWaitTotal: number;
   allocCount: number;
+  /** The last probe of some instance failed: no instance joins dispatch without passing a probe first. */
+  failing: boolean;
 }
 
 const DEFAULT_CONCURRENCY = 100;
@@ -55,6 +57,7 @@ export class AgentPool {
           nextInstance: 0,
           allocWaitTotal: 0,
           allocCount: 0,
+          failing: false,
         };
     this.entries.set(agent.id, entry);
     const min = Math.max(1, this.cfg.minAgents);
@@ -73,13 +76,14 @@ export class AgentPool {
     for (const inst of e.instances) {
       if (inst.healthy && inst.active < e.capacity && (!best || inst.active < best.active)) best = inst;
     }
-    if (!best && e.instances.length < this.cfg.maxAgents) best = this.spawn(e);
+    if (!best && e.instances.length < this.cfg.maxAgents && !e.failing) best = this.spawn(e);
     if (best) {
       this.take(e, best);
       e.allocCount++;
       if (
         (e.active / (e.instances.length * e.capacity)) * 100 > this.cfg.scaleUpThreshold &&
-        e.instances.length < this.cfg.maxAgents
+        e.instances.length < this.cfg.maxAgents &&
+        !e.failing
       ) {
         this.spawn(e);
       }
@@ -102,6 +106,10 @@ export class AgentPool {
     else inst.failed++;
     if (!e) return;
     e.active--;
+    // An unhealthy instance that has finished its last task leaves the pool (a probed replacement takes its place).
+    if (!inst.healthy && inst.active === 0 && e.instances.length > Math.max(1, this.cfg.minAgents)) {
+      e.instances = e.instances.filter((i) => i !== inst);
+    }
     if (e.waitHead < e.waiters.length) {
       const target = inst.healthy && e.instances.includes(inst) ? inst : this.leastLoaded(e);
       if (target) {
@@ -144,18 +152,7 @@ export class AgentPool {
     this.checking = true;
     try {
       for (const e of this.entries.values()) {
-        if (e.agent.healthCheck) {
-          for (const inst of [...e.instances]) {
-            let ok = false;
-            let reason = 'health check returned false';
-            try {
-              ok = (await e.agent.healthCheck()) !== false;
-            } catch (err) {
-              reason = `health check threw: ${(err as Error).message}`;
-            }
-            if (!ok) this.replace(e, inst, reason);
-          }
-        }
+        if (e.agent.healthCheck) await this.probeAll(e);
         this.scaleDown(e);
       }
     } finally {
@@ -185,17 +182,18 @@ export class AgentPool {
     return best;
   }
 
-  private spawn(e: Entry, initial = false): AgentInstance {
+  private spawn(e: Entry, initial = false, healthy = true): AgentInstance {
     const inst: AgentInstance = {
       instanceId: `${e.agent.id}#${e.nextInstance++}`,
       agentId: e.agent.id,
       active: 0,
       completed: 0,
       failed: 0,
-      healthy: true,
+      healthy,
     };
     const from = e.instances.length;
     e.instances.push(inst);
+    if (!healthy) return inst;
     if (!initial && this.bus.wants('agent:scaled')) {
       this.bus.publish('agent:scaled', {
         agentId: e.agent.id,
@@ -210,7 +208,7 @@ export class AgentPool {
   }
 
   private drain(e: Entry, inst: AgentInstance): void {
-    while (e.waitHead < e.waiters.length && inst.active < e.capacity) {
+    while (inst.healthy && e.waitHead < e.waiters.length && inst.active < e.capacity) {
       const w = e.waiters[e.waitHead];
       e.waiters[e.waitHead++] = undefined as never;
       this.take(e, inst);
@@ -218,16 +216,51 @@ export class AgentPool {
     }
   }
 
-  private replace(e: Entry, inst: AgentInstance, reason: string): void {
-    inst.healthy = false;
-    e.instances = e.instances.filter((i) => i !== inst);
-    this.bus.publish('agent:unhealthy', {
-      agentId: e.agent.id,
-      instanceId: inst.instanceId,
-      reason,
-      timestamp: Date.now(),
-    });
-    if (e.instances.length < Math.max(1, this.cfg.minAgents)) this.spawn(e);
+  /**
+   * Probes every instance. A failing one leaves dispatch at once (idle: it is retired and replaced by an instance
+   * that must pass a probe before it takes work; busy: it finishes what it runs, then leaves). A passing one
+   * (back) in dispatch takes waiting tasks.
+   */
+  private async probeAll(e: Entry): Promise<void> {
+    let anyFailed = false;
+    for (const inst of [...e.instances]) {
+      const { ok, reason } = await this.probe(e, inst);
+      if (ok) {
+        if (!inst.healthy && e.instances.includes(inst)) {
+          inst.healthy = true;
+          this.drain(e, inst);
+        }
+        continue;
+      }
+      anyFailed = true;
+      if (!inst.healthy) continue; // still failing: said once, when it went down
+      inst.healthy = false;
+      this.bus.publish('agent:unhealthy', {
+        agentId: e.agent.id,
+        instanceId: inst.instanceId,
+        reason,
+        timestamp: Date.now(),
+      });
+      if (inst.active === 0) e.instances = e.instances.filter((i) => i !== inst);
+    }
+    e.failing = anyFailed;
+    while (e.instances.length < Math.max(1, this.cfg.minAgents)) {
+      const fresh = this.spawn(e, true, false);
+      const { ok } = await this.probe(e, fresh);
+      if (ok) {
+        fresh.healthy = true;
+        this.drain(e, fresh);
+      }
+    }
+  }
+
+  private async probe(e: Entry, inst: AgentInstance): Promise<{ ok: boolean; reason: string }> {
+    try {
+      const ok = (await e.agent.healthCheck!({ instanceId: inst.instanceId })) !== false;
+      return { ok, reason: 'health check returned false' };
+    } catch (err) {
+      return { ok: false, reason: `health check threw: ${(err as Error)?.message ?? String(err)}` };
+    }
   }
 
   private scaleDown(e: Entry): void {

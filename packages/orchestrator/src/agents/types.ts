@@ -42,8 +42,12 @@ export interface AgentDefinition {
   handler?: AgentHandler;
   /** Concurrent tasks one instance of this agent takes. */
   concurrency?: number;
-  /** Optional liveness probe run every `agents.healthCheckInterval`; a throw or `false` marks an instance unhealthy. */
-  healthCheck?: () => boolean | Promise<boolean>;
+  /**
+   * Optional liveness probe run for each instance every `agents.healthCheckInterval`; a throw or `false` marks the
+   * instance unhealthy: it takes no new task until a later probe passes (its running tasks finish and still count
+   * against its concurrency). While any probe fails, the pool starts no unprobed instance for this agent.
+   */
+  healthCheck?: (instance: { instanceId: string }) => boolean | Promise<boolean>;
 }
 
 export interface AgentInstanceStats {

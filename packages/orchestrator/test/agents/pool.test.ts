@@ -75,6 +75,93 @@ describe('agent pool', () => {
     pool.close();
   });
 
+  it('an unhealthy instance takes no new task until a probe passes; no unprobed instance stands in for it', async () => {
+    const bus = new EventBus();
+    const unhealthy: string[] = [];
+    bus.on('agent:unhealthy', (e) => unhealthy.push(e.instanceId));
+    let healthy = true;
+    const probed: string[] = [];
+    const pool = new AgentPool(cfg({ minAgents: 1, maxAgents: 3 }), bus);
+    pool.add({
+      id: 'a',
+      concurrency: 1,
+      healthCheck: ({ instanceId }) => {
+        probed.push(instanceId);
+        return healthy;
+      },
+    });
+    const busy = pool.acquire('a') as { instanceId: string };
+    healthy = false;
+    await pool.check();
+    expect(unhealthy).toContain(busy.instanceId);
+    const downs = unhealthy.length;
+    expect(probed).toContain(busy.instanceId); // each instance is probed by name
+    // Out of dispatch: a new task waits instead of going to it or to a fresh, unprobed instance.
+    const waiting = pool.acquire('a');
+    expect(waiting).toBeInstanceOf(Promise);
+    const stats = pool.stats('a')!;
+    expect(stats.instances.filter((i) => i.healthy)).toHaveLength(0);
+    expect(stats.active).toBe(1); // the unhealthy instance's running task still counts
+    pool.release(busy as never, true);
+    await pool.check();
+    expect(pool.stats('a')!.waiting).toBe(1);
+    expect(unhealthy).toHaveLength(downs); // said once, not on every tick
+    healthy = true;
+    await pool.check();
+    const got = (await waiting) as { instanceId: string; healthy: boolean };
+    expect(got.healthy).toBe(true);
+    expect(pool.stats('a')!.waiting).toBe(0);
+    pool.close();
+  });
+
+  it('in a real run, tasks of an agent whose probe fails wait and concurrency is never exceeded', async () => {
+    let healthy = true;
+    let active = 0;
+    let peak = 0;
+    let started = 0;
+    const gates: (() => void)[] = [];
+    const o = makeOrchestrator({ agents: { minAgents: 1, maxAgents: 2, healthCheckInterval: 60_000 } }, [
+      {
+        id: 'one',
+        concurrency: 1,
+        healthCheck: () => healthy,
+        handler: async () => {
+          started++;
+          active++;
+          peak = Math.max(peak, active);
+          await new Promise<void>((r) => gates.push(r));
+          active--;
+        },
+      },
+    ]);
+    const run = o.executeWorkflow({
+      id: 'h',
+      name: 'h',
+      tasks: Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, agentId: 'one' })),
+    });
+    while (started < 2) await sleep(2);
+    healthy = false;
+    await o.pool.check();
+    // Both busy instances are out of dispatch: as they finish, nothing new starts on this agent.
+    for (const open of gates.splice(0)) open();
+    await sleep(30);
+    await o.pool.check();
+    await sleep(30);
+    expect(started).toBe(2);
+    expect(o.agentStats('one')!.waiting).toBeGreaterThan(0);
+    healthy = true;
+    await o.pool.check();
+    while ((o.agentStats('one')?.waiting ?? 0) > 0 || gates.length > 0) {
+      for (const open of gates.splice(0)) open();
+      await sleep(2);
+    }
+    const r = await run;
+    expect(r.status).toBe('completed');
+    expect(started).toBe(10);
+    expect(peak).toBeLessThanOrEqual(2); // maxAgents × concurrency, unhealthy or not
+    await o.close();
+  });
+
   it('bounds concurrent tasks per agent in a real run', async () => {
     let active = 0;
     let peak = 0;
