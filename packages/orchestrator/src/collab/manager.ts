@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { WebSocket } from 'ws';
 import type * as Y from 'yjs';
-import { CodexError, ErrorCodes } from '../errors.js';
+import { CodexError, ErrorCodes, toErrorInfo } from '../errors.js';
 import { LockTable } from './locks.js';
 import { applyToDoc } from './paths.js';
 import { CLOSE_SESSION_ENDED } from './protocol/messages.js';
@@ -10,6 +10,7 @@ import type { DocRoom, OpOrigin } from './room.js';
 import { RoomRegistry } from './rooms.js';
 import { collabConfigSchema } from './schemas.js';
 import { Session } from './session.js';
+import { ManagerSocketHost } from './socket-host.js';
 import { SocketHub } from './sockets.js';
 import { CollabStore } from './store.js';
 import { createStrategy } from './strategies/index.js';
@@ -19,6 +20,7 @@ import type {
   AuditEntry,
   AuditQuery,
   CollabConfig,
+  CollabConfigInput,
   CollaborationEvents,
   CollaborationManagerOptions,
   CursorPosition,
@@ -44,11 +46,15 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
   private readonly sweeper: NodeJS.Timeout;
   private pending = new Map<string, AppliedUpdate[]>();
   private flushScheduled = false;
-  private readonly sockets = new SocketHub(this);
+  private readonly sockets: SocketHub;
   private readonly rooms: RoomRegistry;
+  /** Ended sessions still readable through getSession(), oldest first. */
+  private readonly ended = new Set<string>();
+  private readonly offStoreError: () => void;
+  private readonly unloadQueued = new Set<string>();
 
   constructor(
-    config: Partial<CollabConfig> = {},
+    config: CollabConfigInput = {},
     private readonly opts: CollaborationManagerOptions = {},
   ) {
     super();
@@ -56,12 +62,19 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
     this.ownsStore = !opts.store;
     this.store = opts.store ?? new CollabStore(opts.storePath ?? ':memory:');
     this.locks = new LockTable((l) => this.emit('lock:expired', l));
+    const host = new ManagerSocketHost(this);
+    this.sockets = new SocketHub(host);
+    const storeError = (err: unknown, workflowId?: string) =>
+      this.emit('store:error', { workflowId, error: toErrorInfo(err) });
+    this.offStoreError = this.store.onError((err) => storeError(err));
     this.rooms = new RoomRegistry(
       this.store,
       {
-        onConnChanges: (conn, changes) => this.sockets.onConnChanges(conn, changes),
-        onPresence: (conn, entries) => this.sockets.onPresence(conn, entries),
+        onConnChanges: (conn, changes) => host.onConnChanges(conn, changes),
+        onPresence: (conn, entries) => host.onPresence(conn, entries),
+        onStoreError: (err) => storeError(err),
       },
+      this.config.limits,
       opts.redis ? { client: opts.redis, keyPrefix: opts.redisKeyPrefix } : undefined,
     );
     const every = Math.max(20, Math.min(30_000, Math.floor(this.config.sessionTimeout / 4)));
@@ -83,11 +96,14 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
       opts.conflictResolution ?? this.config.conflictResolution,
       opts.resolver ?? this.opts.resolver,
     );
+    // The document loads before the session exists: a load that fails leaves no session behind.
+    await this.room(workflowId);
+    const raced = this.active.get(workflowId);
+    if (raced) return this.joinSession(raced.id, userId);
     const now = Date.now();
     const session = new Session(randomUUID(), workflowId, strategy, userId, now);
     this.sessions.set(session.id, session);
     this.active.set(workflowId, session);
-    await this.room(workflowId);
     this.audit({ workflowId, sessionId: session.id, userId, action: 'session', detail: `created (${strategy.name})` });
     this.emit('session:created', session.info());
     return this.joinSession(session.id, userId);
@@ -148,6 +164,36 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
       detail: `ended (${reason})`,
     });
     this.emit('session:ended', { sessionId, workflowId: s.workflowId, reason });
+    this.collect(sessionId);
+    this.unloadWhenIdle(s.workflowId);
+  }
+
+  /** Ended sessions are kept readable for the most recent `limits.retainEndedSessions`, then forgotten. */
+  private collect(sessionId: string): void {
+    this.ended.add(sessionId);
+    for (const id of this.ended) {
+      if (this.ended.size <= this.config.limits.retainEndedSessions) break;
+      this.ended.delete(id);
+      this.sessions.delete(id);
+    }
+  }
+
+  /** @internal Unload a workflow's room once nobody is connected (checked after this turn, writes flushed first). */
+  unloadWhenIdle(workflowId: string): void {
+    const room = this.rooms.get(workflowId);
+    if (!room || room.conns.size > 0 || this.unloadQueued.has(workflowId)) return;
+    this.unloadQueued.add(workflowId);
+    setImmediate(() => {
+      this.unloadQueued.delete(workflowId);
+      this.rooms
+        .unloadIfIdle(workflowId)
+        .catch((err: unknown) => this.emit('store:error', { workflowId, error: toErrorInfo(err) }));
+    });
+  }
+
+  /** Documents loaded in memory (rooms). */
+  get loadedDocuments(): number {
+    return this.rooms.size;
   }
 
   getSession(sessionId: string): SessionInfo | undefined {
@@ -359,7 +405,8 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
     clearInterval(this.sweeper);
     for (const s of [...this.active.values()]) await this.endSession(s.id, 'closed');
     await this.rooms.close();
+    this.offStoreError();
     if (this.ownsStore) this.store.close();
-    else this.store.flush();
+    else this.store.flushInBackground();
   }
 }

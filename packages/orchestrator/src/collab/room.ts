@@ -5,7 +5,7 @@ import { DOC_ROOTS, fromY } from './paths.js';
 import { PresenceTable } from './presence.js';
 import { type AwarenessEntry, encodeAwarenessMessage, KEEPALIVE_FRAME } from './protocol/awareness.js';
 import { Outgoing } from './protocol/frames.js';
-import { encodeSync, SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE } from './protocol/messages.js';
+import { CLOSE_SLOW_READER, encodeSync, SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE } from './protocol/messages.js';
 import type { CollabStore } from './store.js';
 import type { OperationType, Path, Role } from './types.js';
 
@@ -23,6 +23,8 @@ export interface Conn {
   dropped?: boolean;
   /** The TCP socket when broadcasts may write pre-framed bytes to it (see protocol/frames.ts). */
   raw?: Socket;
+  /** Backpressure bound for this socket (see `send`). */
+  maxBufferedBytes?: number;
 }
 
 /** Transaction origins other than connections. */
@@ -40,6 +42,28 @@ export interface DocChange {
   newValue?: unknown;
 }
 
+/** Bounds a room holds every connection to (collaboration config `limits`). */
+export interface RoomLimits {
+  /** Bytes queued for a socket above which it is closed as a slow reader (4509). */
+  maxBufferedBytes: number;
+  /** Awareness client ids one connection may introduce (a tab normally has one). */
+  maxClientIdsPerConnection: number;
+  /** Presence entries per document, all connections and processes together. */
+  maxPresenceEntries: number;
+  /** Largest awareness state accepted, in characters of JSON. */
+  maxPresenceStateChars: number;
+  /** A presence entry not renewed for this long is dropped (stock clients renew every 15 s). */
+  presenceTimeoutMs: number;
+}
+
+export const DEFAULT_ROOM_LIMITS: RoomLimits = {
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxClientIdsPerConnection: 4,
+  maxPresenceEntries: 1000,
+  maxPresenceStateChars: 16 * 1024,
+  presenceTimeoutMs: 30_000,
+};
+
 export interface RoomHooks {
   /** Changes a connection made through Yjs updates (for the audit trail and `updates:broadcast`). */
   onConnChanges(conn: Conn, changes: DocChange[]): void;
@@ -47,6 +71,8 @@ export interface RoomHooks {
   onPresence(conn: Conn | undefined, entries: AwarenessEntry[]): void;
   /** Forward to other processes (Redis); undefined when running alone. */
   publish?(kind: 'update' | 'awareness', payload: Uint8Array): void;
+  /** A persistence write failed; the document stays live and the write is retried with the next. */
+  onStoreError?(err: unknown): void;
 }
 
 const COMPACT_EVERY = 2000;
@@ -55,8 +81,9 @@ const KEEPALIVE_MS = 10_000;
 
 export class DocRoom {
   readonly doc = new Y.Doc();
-  readonly presence = new PresenceTable();
+  readonly presence: PresenceTable;
   readonly conns = new Set<Conn>();
+  destroyed = false;
   private sinceCompact = 0;
   private fastTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private readonly ticker: NodeJS.Timeout;
@@ -69,7 +96,9 @@ export class DocRoom {
     readonly workflowId: string,
     private readonly store: CollabStore,
     private readonly hooks: RoomHooks,
+    readonly limits: RoomLimits = DEFAULT_ROOM_LIMITS,
   ) {
+    this.presence = new PresenceTable(limits);
     const stored = store.loadDoc(workflowId);
     if (stored.length > 0)
       Y.applyUpdate(this.doc, stored.length === 1 ? stored[0] : Y.mergeUpdates(stored), ORIGIN_LOAD);
@@ -88,7 +117,12 @@ export class DocRoom {
     if (origin !== ORIGIN_REMOTE) this.hooks.publish?.('update', update);
     if (++this.sinceCompact >= COMPACT_EVERY) {
       this.sinceCompact = 0;
-      this.store.compact(this.workflowId, Y.encodeStateAsUpdate(this.doc));
+      try {
+        this.store.compact(this.workflowId, Y.encodeStateAsUpdate(this.doc));
+      } catch (err) {
+        // The update log is still whole; compaction is tried again after the next COMPACT_EVERY updates.
+        this.hooks.onStoreError?.(err);
+      }
     }
   }
 
@@ -150,7 +184,7 @@ export class DocRoom {
 
   /** Awareness entries from another process: owned by the remote marker, forwarded locally only. */
   applyRemoteAwareness(entries: AwarenessEntry[]): void {
-    const changed = this.presence.apply(ORIGIN_REMOTE, entries, Date.now());
+    const changed = this.presence.apply(ORIGIN_REMOTE, entries, Date.now(), Number.POSITIVE_INFINITY);
     if (changed.length) {
       this.broadcast(encodeAwarenessMessage(changed), undefined);
       this.hooks.onPresence(undefined, changed);
@@ -193,6 +227,11 @@ export class DocRoom {
   }
 
   private onTick(): void {
+    const expired = this.presence.expire(Date.now());
+    if (expired.length) {
+      this.scheduleFast();
+      this.hooks.onPresence(undefined, expired);
+    }
     const slow = this.presence.takeSlow();
     if (slow.length) {
       const frame = encodeAwarenessMessage(slow);
@@ -209,6 +248,7 @@ export class DocRoom {
   }
 
   destroy(): void {
+    this.destroyed = true;
     clearInterval(this.ticker);
     if (this.fastTimer)
       clearTimeout(this.fastTimer as NodeJS.Timeout), clearImmediate(this.fastTimer as NodeJS.Immediate);
@@ -216,8 +256,17 @@ export class DocRoom {
   }
 }
 
-export function send(conn: Conn, msg: Uint8Array | Outgoing): void {
-  if (conn.closed || conn.ws.readyState !== 1) return;
+/**
+ * Sends unless the socket has more than `maxBufferedBytes` queued already: such a reader is closed with 4510
+ * (stock clients reconnect and resync) instead of letting its backlog grow in server memory.
+ */
+export function send(conn: Conn, msg: Uint8Array | Outgoing, maxBufferedBytes = conn.maxBufferedBytes): void {
+  if (conn.closed || conn.dropped || conn.ws.readyState !== 1) return;
+  if (maxBufferedBytes !== undefined && conn.ws.bufferedAmount > maxBufferedBytes) {
+    conn.dropped = true;
+    conn.ws.close(CLOSE_SLOW_READER, 'slow reader: too much unread data queued');
+    return;
+  }
   if (!(msg instanceof Outgoing)) conn.ws.send(msg);
   else if (conn.raw) conn.raw.write(msg.frame);
   else conn.ws.send(msg.data);

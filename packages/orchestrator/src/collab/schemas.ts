@@ -8,6 +8,32 @@ export const collabConfigSchema = z
     maxParticipants: z.number().int().positive().default(10),
     sessionTimeout: z.number().int().positive().default(3_600_000),
     conflictResolution: z.enum(['operational-transform', 'crdt', 'last-write-wins', 'custom']).default('crdt'),
+    /** Bounds that keep one client from costing the server or the other clients more than its share. */
+    limits: z
+      .object({
+        /** Bytes queued for a socket above which it is closed as a slow reader (close code 4509). */
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
+        /** Awareness client ids one connection may introduce; more are ignored. */
+        maxClientIdsPerConnection: z.number().int().positive().default(4),
+        /** Presence entries per document; more are ignored (kept below the 10 000 a message may carry). */
+        maxPresenceEntries: z.number().int().positive().max(10_000).default(1000),
+        /** Largest awareness state accepted (characters of JSON); larger ones are ignored. */
+        maxPresenceStateChars: z
+          .number()
+          .int()
+          .positive()
+          .default(16 * 1024),
+        /** Presence not renewed for this long is dropped (stock clients renew every 15 s). */
+        presenceTimeoutMs: z.number().int().positive().max(2_147_483_647).default(30_000),
+        /** Ended sessions kept readable through getSession() before they are forgotten. */
+        retainEndedSessions: z.number().int().min(0).default(100),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -1,19 +1,39 @@
 import type { WebSocket } from 'ws';
 import { CodexError, ErrorCodes } from '../errors.js';
 import { handleFrame, type WireHost } from './connection.js';
-import type { CollaborationManager } from './manager.js';
-import { pathKey } from './paths.js';
 import type { AwarenessEntry } from './protocol/awareness.js';
 import { rawSocketOf } from './protocol/frames.js';
-import { CLOSE_FORBIDDEN, CLOSE_FULL } from './protocol/messages.js';
+import { CLOSE_FORBIDDEN, CLOSE_FULL, CLOSE_UNAVAILABLE } from './protocol/messages.js';
 import type { Conn, DocChange, DocRoom } from './room.js';
-import { presenceStateSchema } from './schemas.js';
-import type { Session } from './session.js';
-import type { AppliedUpdate, ApplyResult, Participant, Role } from './types.js';
-import { applyOps, checkWrite, parseOp } from './writes.js';
+import type { ApplyResult, Role } from './types.js';
 
-// WebSocket connections of a CollaborationManager: attaching sockets to sessions and documents, the wire's
-// write checks, and turning what connections do (Yjs changes, awareness) into audit entries and manager events.
+// WebSocket connections: attaching sockets to documents and feeding their frames to the wire handler. Everything
+// about sessions, roles, locks, audit and events is behind the narrow SocketHost interface the manager implements.
+
+/** A connection's place in a session, as the manager granted it. */
+export interface Attachment {
+  sessionId: string;
+  role: Role;
+  room: DocRoom;
+}
+
+/** What the socket layer may ask of the collaboration manager, and nothing more. */
+export interface SocketHost {
+  readonly realtime: boolean;
+  /** Per-socket send backlog bound (bytes). */
+  readonly maxBufferedBytes: number;
+  /**
+   * Join the workflow's active session (starting one if there is none) and load its document. Throws a
+   * CodexError when refused (COLLAB_FULL, COLLAB_FORBIDDEN) or when the document cannot be loaded (COLLAB).
+   */
+  attach(workflowId: string, identity: { userId: string; role?: Role }): Promise<Attachment>;
+  /** Undo one attach: the connection is gone (its room may be unloaded when it was the last). */
+  detach(conn: Conn, room: DocRoom | undefined): void;
+  canWrite(conn: Conn, touchedTasks: () => string[]): boolean;
+  applyOpFromWire(conn: Conn, room: DocRoom, raw: unknown): ApplyResult;
+  onConnChanges(conn: Conn, changes: DocChange[]): void;
+  onPresence(conn: Conn | undefined, entries: AwarenessEntry[]): void;
+}
 
 interface LiveConn extends Conn {
   hub: SocketHub;
@@ -32,147 +52,74 @@ function onClose(this: Attached): void {
   if (c) c.hub.disconnect(c);
 }
 
-export class SocketHub implements WireHost {
-  constructor(private readonly m: CollaborationManager) {}
+/** Close code for a refusal: 45xx (stock clients retry later) where a retry can succeed, 44xx where it cannot. */
+function closeCodeFor(err: unknown): number {
+  if (err instanceof CodexError && err.code === ErrorCodes.COLLAB_FULL) return CLOSE_FULL;
+  if (err instanceof CodexError && err.code === ErrorCodes.COLLAB) return CLOSE_UNAVAILABLE;
+  return CLOSE_FORBIDDEN;
+}
 
-  /** Attach an upgraded, authenticated socket to a workflow's document. */
+export class SocketHub implements WireHost {
+  constructor(private readonly host: SocketHost) {}
+
+  /**
+   * Attach an upgraded, authenticated socket to a workflow's document. Never rejects: a refusal or a failed load
+   * closes this socket only, with a code that says whether a reconnect can succeed.
+   */
   async connect(ws: WebSocket, workflowId: string, identity: { userId: string; role?: Role }): Promise<void> {
-    const m = this.m;
-    if (!m.config.enableRealtime) return void ws.close(CLOSE_FORBIDDEN, 'realtime collaboration is disabled');
+    const host = this.host;
+    if (!host.realtime) return void ws.close(CLOSE_FORBIDDEN, 'realtime collaboration is disabled');
     // Buffer frames that arrive while the session and document load.
     const early: Buffer[] = [];
     const buffer = (d: Buffer) => early.push(d);
     ws.on('message', buffer);
-    let s: Session;
-    let participant: Participant;
+    let a: Attachment;
     try {
-      if (!m.active.get(workflowId)) await m.createSession(workflowId, identity.userId);
-      s = m.active.get(workflowId) as Session;
-      participant = m.join(s, identity.userId, identity.role);
+      a = await host.attach(workflowId, identity);
     } catch (err) {
-      const code = err instanceof CodexError && err.code === ErrorCodes.COLLAB_FULL ? CLOSE_FULL : CLOSE_FORBIDDEN;
-      return void ws.close(code, (err as Error).message.slice(0, 120));
+      ws.off('message', buffer);
+      if (ws.readyState === ws.OPEN) ws.close(closeCodeFor(err), (err as Error).message.slice(0, 120));
+      return;
     }
-    const room = await m.room(workflowId);
+    ws.off('message', buffer);
     const conn: LiveConn = {
       ws,
       userId: identity.userId,
-      role: identity.role ?? participant.role,
+      role: a.role,
       workflowId,
-      sessionId: s.id,
+      sessionId: a.sessionId,
       closed: false,
       raw: rawSocketOf(ws),
+      maxBufferedBytes: host.maxBufferedBytes,
       hub: this,
-      room,
+      room: a.room,
     };
-    participant.connections++;
-    ws.off('message', buffer);
+    // The socket may have closed while the session and document loaded: attaching it now would leave a
+    // participant nobody can remove.
+    if (ws.readyState !== ws.OPEN) {
+      conn.closed = true;
+      host.detach(conn, undefined);
+      return;
+    }
     (ws as Attached)[CONN] = conn;
     ws.on('message', onMessage);
     ws.on('close', onClose);
-    room.addConn(conn);
-    for (const d of early) handleFrame(this, room, conn, d);
+    a.room.addConn(conn);
+    for (const d of early) handleFrame(this, a.room, conn, d);
   }
 
   disconnect(conn: LiveConn): void {
     if (conn.closed) return;
     conn.closed = true;
     conn.room.removeConn(conn);
-    const s = this.m.sessions.get(conn.sessionId);
-    const p = s?.participants.get(conn.userId);
-    if (!s || !p) return;
-    if (--p.connections <= 0 && s.state === 'active') this.m.leave(s, conn.userId);
+    this.host.detach(conn, conn.room);
   }
 
-  /** WireHost: a Yjs update from a connection (roles and locks enforced). Returns false when refused. */
   canWrite(conn: Conn, touchedTasks: () => string[]): boolean {
-    const s = this.m.sessions.get(conn.sessionId);
-    if (!s || s.state !== 'active') return false;
-    try {
-      checkWrite(this.m, s, conn.userId, conn.role, undefined, undefined);
-      if (this.m.locks.heldByOthers(s.workflowId, conn.userId).length)
-        for (const t of touchedTasks()) checkWrite(this.m, s, conn.userId, conn.role, `tasks.${t}`, t);
-      return true;
-    } catch {
-      return false;
-    }
+    return this.host.canWrite(conn, touchedTasks);
   }
 
-  /** WireHost: an op message from a connection. */
   applyOpFromWire(conn: Conn, room: DocRoom, raw: unknown): ApplyResult {
-    const s = this.m.requireSession(conn.sessionId);
-    return applyOps(this.m, s, room, conn.userId, conn.role, [parseOp(raw)]);
-  }
-
-  onConnChanges(conn: Conn, changes: DocChange[]): void {
-    const s = this.m.sessions.get(conn.sessionId);
-    if (!s) return;
-    const now = Date.now();
-    const updates = changes.map<AppliedUpdate>((c) => ({
-      operation: { type: c.type },
-      path: c.path,
-      value: c.newValue,
-      userId: conn.userId,
-      sessionId: s.id,
-      workflowId: s.workflowId,
-      version: s.version,
-      timestamp: now,
-      source: 'yjs',
-    }));
-    for (const c of changes)
-      this.m.audit({
-        workflowId: s.workflowId,
-        sessionId: s.id,
-        userId: conn.userId,
-        at: now,
-        action: c.type,
-        path: pathKey(c.path),
-        oldValue: c.oldValue,
-        newValue: c.newValue,
-      });
-    s.touch(now, conn.userId);
-    this.m.queueBroadcast(s, updates);
-  }
-
-  onPresence(conn: Conn | undefined, entries: AwarenessEntry[]): void {
-    if (!conn) return;
-    const s = this.m.sessions.get(conn.sessionId);
-    if (!s) return;
-    s.touch(Date.now(), conn.userId);
-    const p = s.participants.get(conn.userId);
-    if (!p) return;
-    for (const e of entries) {
-      if (e.state === 'null') continue;
-      let parsed: ReturnType<typeof presenceStateSchema.safeParse>;
-      try {
-        parsed = presenceStateSchema.safeParse(JSON.parse(e.state));
-      } catch {
-        continue;
-      }
-      if (!parsed.success) continue;
-      const st = parsed.data;
-      if (st.cursor && (st.cursor.x !== p.cursor?.x || st.cursor.y !== p.cursor?.y)) {
-        p.cursor = st.cursor;
-        if (st.selectedTaskId) p.selectedTaskId = st.selectedTaskId;
-        this.m.emit('cursor:moved', {
-          sessionId: s.id,
-          workflowId: s.workflowId,
-          participantId: conn.userId,
-          position: st.cursor,
-          selectedTaskId: p.selectedTaskId,
-        });
-      }
-      if (st.activity || st.selectedTaskId) {
-        p.activity = st.activity ?? p.activity;
-        p.selectedTaskId = st.selectedTaskId ?? p.selectedTaskId;
-        this.m.emit('presence:changed', {
-          sessionId: s.id,
-          workflowId: s.workflowId,
-          participantId: conn.userId,
-          activity: p.activity,
-          selectedTaskId: p.selectedTaskId,
-        });
-      }
-    }
+    return this.host.applyOpFromWire(conn, room, raw);
   }
 }

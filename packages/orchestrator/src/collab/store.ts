@@ -42,6 +42,7 @@ export class CollabStore {
   private scheduled = false;
   private readonly stmts;
   private closed = false;
+  private readonly errorListeners = new Set<(err: unknown) => void>();
 
   constructor(path = ':memory:') {
     try {
@@ -82,13 +83,41 @@ export class CollabStore {
     this.schedule();
   }
 
+  /** Called when a background write fails (the writes stay queued and are tried again with the next ones). */
+  onError(listener: (err: unknown) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => this.flushInBackground());
   }
 
-  /** Write everything queued in one transaction. */
+  /** A queued flush: its failure is reported to the error listeners, never thrown into the event loop. */
+  flushInBackground(): boolean {
+    try {
+      this.flush();
+      return true;
+    } catch (err) {
+      for (const l of this.errorListeners) {
+        try {
+          l(err);
+        } catch {
+          // a failing listener must not turn a reported error into a crash
+        }
+      }
+      return false;
+    }
+  }
+
+  /** Writes queued (not yet committed) updates and audit entries. */
+  get pending(): number {
+    return this.pendingUpdates.length + this.pendingAudit.length;
+  }
+
+  /** Write everything queued in one transaction; on failure the writes stay queued and the error is thrown. */
   flush(): void {
     this.scheduled = false;
     if (this.closed || (this.pendingUpdates.length === 0 && this.pendingAudit.length === 0)) return;
@@ -96,6 +125,19 @@ export class CollabStore {
     const audits = this.pendingAudit;
     this.pendingUpdates = [];
     this.pendingAudit = [];
+    try {
+      this.write(updates, audits);
+    } catch (err) {
+      this.pendingUpdates = updates.concat(this.pendingUpdates);
+      this.pendingAudit = audits.concat(this.pendingAudit);
+      throw new CodexError(ErrorCodes.STORE, `Collaboration store write failed: ${(err as Error).message}`, {
+        cause: err,
+        retryable: true,
+      });
+    }
+  }
+
+  private write(updates: Array<[string, Uint8Array]>, audits: AuditEntry[]): void {
     this.db.transaction(() => {
       for (const [wf, u] of updates) this.stmts.insUpdate.run(wf, u);
       for (const a of audits) {
@@ -178,7 +220,7 @@ export class CollabStore {
 
   close(): void {
     if (this.closed) return;
-    this.flush();
+    this.flushInBackground();
     this.closed = true;
     this.db.close();
   }

@@ -146,12 +146,26 @@ export type Authenticate = (
   workflowId: string,
 ) => { userId: string; role?: Role } | null | undefined | Promise<{ userId: string; role?: Role } | null | undefined>;
 
+/** Per-client bounds (see `limits` in schemas.ts for what each means and its default). */
+export interface CollabLimits {
+  maxBufferedBytes: number;
+  maxClientIdsPerConnection: number;
+  maxPresenceEntries: number;
+  maxPresenceStateChars: number;
+  presenceTimeoutMs: number;
+  retainEndedSessions: number;
+}
+
 export interface CollabConfig {
   enableRealtime: boolean;
   maxParticipants: number;
   sessionTimeout: number;
   conflictResolution: StrategyName;
+  limits: CollabLimits;
 }
+
+/** What callers pass: every field optional, `limits` field by field. */
+export type CollabConfigInput = Partial<Omit<CollabConfig, 'limits'>> & { limits?: Partial<CollabLimits> };
 
 export interface CollaborationManagerOptions {
   /** SQLite file for documents, roles and the audit trail (default `:memory:`). */
@@ -200,4 +214,6 @@ export interface CollaborationEvents {
   'lock:acquired': (l: TaskLock) => void;
   'lock:released': (l: TaskLock & { reason: 'released' | 'disconnect' | 'session-ended' }) => void;
   'lock:expired': (l: TaskLock) => void;
+  /** A persistence write failed; documents stay live and the write is retried with the next one. */
+  'store:error': (e: { workflowId?: string; error: { code: string; message: string } }) => void;
 }

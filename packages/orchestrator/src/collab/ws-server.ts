@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CollaborationManager } from './manager.js';
-import type { Authenticate, CollabConfig, CollaborationManagerOptions, Role } from './types.js';
+import type { Authenticate, CollabConfigInput, CollaborationManagerOptions, Role } from './types.js';
 
 // The WebSocket endpoint: attaches to any Node http.Server (`noServer` upgrade handling) under a path prefix;
 // `<path>/<workflowId>?token=…` is what a stock y-websocket WebsocketProvider requests.
@@ -92,7 +92,8 @@ function accept(
   (ws as Tracked)[ALIVE] = true;
   ws.on('pong', onPong);
   ws.on('error', onSocketError);
-  void manager.connect(ws, workflowId, { userId: identity.userId, role: identity.role });
+  // connect() settles every refusal by closing this socket; anything else is a bug, kept to this socket too.
+  manager.connect(ws, workflowId, { userId: identity.userId, role: identity.role }).catch(() => ws.terminate());
 }
 
 function safeDecode(s: string): string | undefined {
@@ -121,7 +122,7 @@ export interface StartCollabServerOptions extends Partial<CollabWebSocketOptions
   port?: number;
   host?: string;
   manager?: CollaborationManager;
-  config?: Partial<CollabConfig>;
+  config?: CollabConfigInput;
   managerOptions?: CollaborationManagerOptions;
 }
 

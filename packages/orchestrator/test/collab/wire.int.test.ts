@@ -129,7 +129,7 @@ describe('collaboration over real WebSockets', () => {
     expect(later.json().tasks).toEqual({ t1: { name: 'One' }, t2: { name: 'Two' } });
   });
 
-  it('refuses a bad token with 401 and enforces maxParticipants with 4409', async () => {
+  it('refuses a bad token with 401 and enforces maxParticipants with 4509', async () => {
     const srv = await server({ config: { maxParticipants: 2 } });
     cleanups.push(() => srv.close());
     await expect(rawClient(srv.url, 'wf-f', '')).rejects.toThrow(/401/);
@@ -139,19 +139,19 @@ describe('collaboration over real WebSockets', () => {
     const c = await rawClient(srv.url, 'wf-f', 'c').catch((e) => e);
     const closed = c instanceof Error ? undefined : c.closed;
     await waitFor(() => !!(c instanceof Error ? true : c.closed), 'refusal');
-    expect((c as { closed?: { code: number; reason: string } }).closed?.code ?? closed?.code).toBe(4409);
+    expect((c as { closed?: { code: number; reason: string } }).closed?.code ?? closed?.code).toBe(4509);
     expect((c as { closed: { reason: string } }).closed.reason).toMatch(/maxParticipants is 2/);
     expect(a.closed ?? b.closed ?? a2.closed).toBeUndefined();
   });
 
-  it('ends a session after sessionTimeout of inactivity and closes its sockets with 4408', async () => {
+  it('ends a session after sessionTimeout of inactivity and closes its sockets with 4508', async () => {
     const srv = await server({ config: { sessionTimeout: 300 } });
     cleanups.push(() => srv.close());
     const ended: string[] = [];
     srv.manager.on('session:ended', (e) => ended.push(e.reason));
     const a = await rawClient(srv.url, 'wf-t', 'a');
     await waitFor(() => !!a.closed, 'session end', 10_000);
-    expect(a.closed?.code).toBe(4408);
+    expect(a.closed?.code).toBe(4508);
     expect(ended).toEqual(['timeout']);
     expect(srv.manager.activeSession('wf-t')).toBeUndefined();
   });

@@ -14,10 +14,20 @@ export const SYNC_STEP1 = 0;
 export const SYNC_STEP2 = 1;
 export const SYNC_UPDATE = 2;
 
+// Close codes. y-websocket clients never reconnect after 4400–4499 and do after anything else, so 44xx is kept for
+// what a reconnect cannot fix and 45xx for what it can (see README.md beside this file).
+/** Malformed frame from this client. */
 export const CLOSE_MALFORMED = 4400;
+/** Not allowed (realtime disabled, access refused). */
 export const CLOSE_FORBIDDEN = 4403;
-export const CLOSE_SESSION_ENDED = 4408;
-export const CLOSE_FULL = 4409;
+/** The document could not be loaded (storage or Redis trouble); try again later. */
+export const CLOSE_UNAVAILABLE = 4503;
+/** The session ended (timeout, closed by its owner, server shutdown); a reconnect joins a new session. */
+export const CLOSE_SESSION_ENDED = 4508;
+/** The session is at maxParticipants; a reconnect succeeds once someone leaves. */
+export const CLOSE_FULL = 4509;
+/** The client stopped reading and its unread backlog passed `limits.maxBufferedBytes`; a reconnect resyncs. */
+export const CLOSE_SLOW_READER = 4510;
 
 export type IncomingMessage =
   | { type: 'sync'; sub: typeof SYNC_STEP1 | typeof SYNC_STEP2 | typeof SYNC_UPDATE; payload: Uint8Array }
