@@ -36,7 +36,7 @@ describe('provider outcomes', () => {
       manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: 'x', signal });
     f.openai.inject('500', '500');
     for (let i = 0; i < 2; i++) await run().catch(() => undefined);
-    expect(manager.circuitState('openai')).toBe('open');
+    expect(manager.circuitState('openai')).not.toBe('closed'); // open, or already half-open on a slow machine
     await until(() => manager.circuitState('openai') === 'half-open', 'half-open');
     // The probe hangs and its caller gives up (a task timeout aborts ctx.signal the same way).
     f.openai.inject('hang');
