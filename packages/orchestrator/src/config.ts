@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CodexError, ErrorCodes } from './errors.js';
 import { collabConfigSchema } from './collab/schemas.js';
+import { mcpConfigSchema } from './models/mcp/types.js';
 import { modelsConfigSchema } from './models/config.js';
 import { executionConfigSchema } from './queue/config.js';
 import { MAX_TIMER_MS } from './workflow/schema.js';
@@ -91,6 +92,8 @@ export const orchestratorConfigSchema = z
     execution: executionConfigSchema.prefault({}),
     /** Model layer: providers, catalog overrides, selection, rate limits, budgets, batching, experiments. */
     models: modelsConfigSchema.prefault({}),
+    /** MCP servers whose tools agents can name (`server/tool`, `server/*`). */
+    mcp: mcpConfigSchema.prefault({}),
   })
   .strict();
 

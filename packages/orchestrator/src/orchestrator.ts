@@ -7,6 +7,9 @@ import { type OrchestratorConfig, type OrchestratorConfigInput, parseConfig } fr
 import { CodexError, ErrorCodes } from './errors.js';
 import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
 import { ModelManager } from './models/manager.js';
+import { McpManager } from './models/mcp/manager.js';
+import { ToolRegistry } from './models/tools/registry.js';
+import type { ToolDefinition } from './models/types.js';
 import type { ModelRunner } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { InProcessQueue } from './queue/in-process.js';
@@ -60,6 +63,10 @@ export class MultiAgentOrchestrator {
   readonly agents = new AgentRegistry();
   readonly pool: AgentPool;
   readonly models: ModelRunner;
+  /** MCP connections (shared by every agent; closed with the orchestrator). */
+  readonly mcp: McpManager;
+  /** Tools agents can name: those registered here and the MCP servers' (`server/tool`, `server/*`). */
+  readonly tools: ToolRegistry;
   /** Where task attempts run (in process, or BullMQ jobs for `codexos worker` processes). */
   readonly queue: TaskQueue;
   /** Profiles, bottlenecks, costs, insights, anomalies, alerts, Prometheus metrics, OTel spans. */
@@ -84,7 +91,9 @@ export class MultiAgentOrchestrator {
     this.pool = new AgentPool(this.config.agents, this.bus);
     this.queue = options.queue ?? new InProcessQueue();
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
-    this.models = options.models ?? new ModelManager(this.config.models, this.bus);
+    this.mcp = new McpManager(this.config.mcp);
+    this.tools = new ToolRegistry(this.mcp);
+    this.models = options.models ?? new ModelManager(this.config.models, this.bus, { tools: this.tools });
     this.collabOptions = options.collaboration;
     const catalog = this.models instanceof ModelManager ? this.models.catalog : undefined;
     this.monitor = new ExecutionMonitor(this.bus, this.config.monitoring, {
@@ -145,6 +154,12 @@ export class MultiAgentOrchestrator {
     this.agents.register(agent);
     this.pool.add(agent);
     this.bus.publish('agent:registered', { agentId: agent.id, timestamp: Date.now() });
+    return this;
+  }
+
+  /** A tool agents can name in `tools: ['name']`. */
+  registerTool(tool: ToolDefinition): this {
+    this.tools.register(tool);
     return this;
   }
 
@@ -246,6 +261,7 @@ export class MultiAgentOrchestrator {
     await this.monitor.close();
     await this.collab?.close();
     await (this.models as { close?: () => unknown }).close?.();
+    await this.mcp.close();
     await this.queue.close();
     await this.store.close();
   }

@@ -9,7 +9,16 @@ const agentSchema = z
     name: z.string().max(500).optional(),
     instructions: z.string().max(200_000).optional(),
     model: modelRequirementsSchema.optional(),
-    tools: z.array(z.object({ name: z.string(), description: z.string().optional() }).passthrough()).optional(),
+    tools: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.object({ name: z.string().min(1), description: z.string().optional() }).passthrough(),
+        ]),
+      )
+      .optional(),
+    output: z.object({ schema: z.record(z.string(), z.unknown()), name: z.string().optional() }).optional(),
+    maxSteps: z.number().int().positive().max(1000).optional(),
     handler: z
       .custom<AgentDefinition['handler']>(
         (v) => v === undefined || typeof v === 'function',

@@ -1,5 +1,5 @@
 import type { TokenUsage } from '../events.js';
-import type { ModelRequirements, ModelRunResult } from '../models/types.js';
+import type { ModelRequirements, ModelRunResult, OutputSpec, ToolRef } from '../models/types.js';
 
 /** What a code handler receives for one attempt of one task. */
 export interface TaskContext {
@@ -25,6 +25,8 @@ export interface TaskContext {
   iteration?: number;
   /** Aborted on task timeout, workflow timeout or cancellation. */
   readonly signal: AbortSignal;
+  /** Stable per task (and loop item) across retries and resumes; tools get the same key to dedupe side effects. */
+  readonly idempotencyKey?: string;
   /** Call the model layer with this agent's requirements (the default behaviour of handler-less agents). */
   callModel(prompt?: string, opts?: { system?: string; context?: string }): Promise<ModelRunResult>;
 }
@@ -37,7 +39,15 @@ export interface AgentDefinition {
   /** System instructions sent to the model. */
   instructions?: string;
   model?: ModelRequirements;
-  tools?: Array<{ name: string; description?: string }>;
+  /**
+   * Tools the model may call: definitions `{ name, description, inputSchema, handler }`, or names of tools
+   * registered with `registerTool()` or served by an MCP server (`github/create_issue`, `github/*`).
+   */
+  tools?: ToolRef[];
+  /** Structured output for every task of this agent (a task's own `output` wins). */
+  output?: OutputSpec;
+  /** Tool-loop step limit (default 8). */
+  maxSteps?: number;
   /** Code handler: runs instead of a model call. */
   handler?: AgentHandler;
   /** Concurrent tasks one instance of this agent takes. */

@@ -31,3 +31,6 @@ export { ToolRegistry, type ResolvedTool, type ToolSource } from './tools/regist
 export { runAgentLoop, DEFAULT_MAX_STEPS } from './tools/loop.js';
 export { normaliseSchema, type NormalisedSchema } from './schema.js';
 export { extractJson, parseStructured } from './structured-output.js';
+export { McpManager } from './mcp/manager.js';
+export { mcpConfigSchema, type McpConfig, type McpConfigInput, type McpServerConfig } from './mcp/types.js';
+export { sampleFromSchema } from './schema-sample.js';

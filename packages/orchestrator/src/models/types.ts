@@ -203,7 +203,9 @@ export interface ToolCallRecord {
   result?: unknown;
   error?: { code: string; message: string };
   durationMs: number;
+  /** The task attempt and loop item (set by the engine). */
   attempt?: number;
+  iteration?: number;
 }
 
 export interface ModelRunResult {

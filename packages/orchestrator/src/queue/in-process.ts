@@ -10,7 +10,10 @@ export class InProcessQueue implements TaskQueue {
   }
 
   run(ctx: DispatchContext, agent: AgentDefinition): unknown {
-    return agent.handler ? agent.handler(ctx) : ctx.callModel().then((r) => r.text);
+    // With an output schema the parsed value is the output; otherwise the answer's text.
+    return agent.handler
+      ? agent.handler(ctx)
+      : ctx.callModel().then((r) => (r.output !== undefined ? r.output : r.text));
   }
 
   async close(): Promise<void> {}

@@ -4,7 +4,7 @@ import type { AgentRegistry } from '../agents/registry.js';
 import type { OrchestratorConfig } from '../config.js';
 import { CodexError, ErrorCodes, type ErrorInfo } from '../errors.js';
 import type { EventBus } from '../events.js';
-import type { ModelRunner } from '../models/types.js';
+import type { ModelRunner, ToolCallRecord } from '../models/types.js';
 import type { TaskQueue } from '../queue/types.js';
 import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
 import type { Scope } from './expression.js';
@@ -200,6 +200,18 @@ export abstract class ExecutionState implements ContextSource {
 
   get models(): ModelRunner {
     return this.svc.models;
+  }
+
+  get bus(): EventBus {
+    return this.svc.bus;
+  }
+
+  /** Keeps a tool call on the task's result (every attempt's, every loop item's). */
+  recordToolCall(i: number, rec: ToolCallRecord): void {
+    const x = this.extras.get(i) ?? {};
+    if (!x.toolCalls) x.toolCalls = [];
+    x.toolCalls.push(rec);
+    this.extras.set(i, x);
   }
 
   /** Throws CACHE_KEY when what the task reads cannot be encoded (a circular output, say). */

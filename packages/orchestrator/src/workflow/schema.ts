@@ -71,6 +71,16 @@ export const taskSchema = z
     onError: onErrorSchema.optional(),
     cache: z.boolean().optional().describe('Reuse the output of an identical earlier run of this task'),
     model: modelRequirementsSchema.optional().describe("Overrides the agent's model requirements for this task"),
+    output: z
+      .object({
+        schema: z
+          .record(z.string(), z.unknown())
+          .describe('JSON Schema of the answer; the parsed, validated value is the task output'),
+        name: z.string().max(64).optional(),
+      })
+      .strict()
+      .optional()
+      .describe('Structured output: the model answers JSON matching the schema (retried once when it does not)'),
   })
   .strict()
   .refine((t) => !(t.forEach && t.while), { message: 'a task cannot have both forEach and while', path: ['forEach'] });

@@ -1,5 +1,7 @@
 import type { AgentDefinition, TaskContext } from '../agents/types.js';
-import type { ModelRunner, ModelRunResult } from '../models/types.js';
+import type { EventBus } from '../events.js';
+import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../models/types.js';
+import { DeltaBatcher } from './deltas.js';
 import type { PlannedTask } from './types.js';
 
 /** Everything about one attempt that the engine tracks; also the handler's `ctx` (its fields are getters). */
@@ -35,6 +37,9 @@ export interface ContextSource {
   budget?: { maxTokens?: number; maxCostUsd?: number };
   /** Upstream outputs rendered as text for a model prompt. */
   upstreamText(t: PlannedTask): string;
+  /** For `task:delta` streaming and tool-call records. */
+  bus?: EventBus;
+  recordToolCall?(taskIndex: number, rec: ToolCallRecord): void;
 }
 
 /**
@@ -95,19 +100,48 @@ export class Context implements TaskContext {
     return s.ctrl.signal;
   }
 
+  get idempotencyKey(): string {
+    const k = this.index ?? this.iteration;
+    return `${this.src.executionId}:${this.task.id}${k === undefined ? '' : `#${k}`}`;
+  }
+
   async callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {
-    const r = await this.src.models.run({
-      agentId: this.agent.id,
-      requirements: { ...this.agent.model, ...this.task.def.model },
-      system: opts.system ?? this.agent.instructions,
-      prompt: prompt ?? (this.prompt || this.task.def.name || this.task.id),
-      context: opts.context ?? this.src.upstreamText(this.task),
-      executionId: this.src.executionId,
-      workflowId: this.src.workflowId,
-      taskId: this.task.id,
-      signal: this.signal,
-      budget: this.src.budget,
-    });
+    const bus = this.src.bus;
+    const iteration = this.index ?? this.iteration;
+    // Streamed text goes out as `task:delta` events, batched per tick, only while someone listens.
+    const deltas = bus?.wants('task:delta')
+      ? new DeltaBatcher(bus, {
+          executionId: this.src.executionId,
+          workflowId: this.src.workflowId,
+          taskId: this.task.id,
+          agentId: this.agent.id,
+          iteration,
+        })
+      : undefined;
+    const output = this.task.def.output ?? this.agent.output;
+    const r = await this.src.models
+      .run({
+        agentId: this.agent.id,
+        requirements: { ...this.agent.model, ...this.task.def.model },
+        system: opts.system ?? this.agent.instructions,
+        prompt: prompt ?? (this.prompt || this.task.def.name || this.task.id),
+        context: opts.context ?? this.src.upstreamText(this.task),
+        executionId: this.src.executionId,
+        workflowId: this.src.workflowId,
+        taskId: this.task.id,
+        signal: this.signal,
+        budget: this.src.budget,
+        tools: this.agent.tools?.length ? this.agent.tools : undefined,
+        output,
+        maxSteps: this.agent.maxSteps,
+        idempotencyKey: this.idempotencyKey,
+        iteration,
+        onDelta: deltas?.push,
+        onToolCall: this.src.recordToolCall
+          ? (rec) => this.src.recordToolCall?.(this.task.index, { ...rec, attempt: this.attempt, iteration })
+          : undefined,
+      })
+      .finally(() => deltas?.flush());
     this.recordUsage(r);
     return r;
   }

@@ -1,5 +1,6 @@
 import type { ErrorInfo } from '../errors.js';
 import type { TokenUsage } from '../events.js';
+import type { ToolCallRecord } from '../models/types.js';
 import type { ExecutionStatus, TaskStatus } from '../store/types.js';
 import type { Expr } from './expression.js';
 import type { OnError, TaskDefinition, WorkflowDefinition } from './schema.js';
@@ -70,6 +71,8 @@ export interface TaskResult {
   cached?: boolean;
   /** For loops: how many iterations ran. */
   iterations?: number;
+  /** Tool calls a model-backed task made, across its attempts (and loop items), in order. */
+  toolCalls?: ToolCallRecord[];
 }
 
 export interface ExecutionResult {

@@ -183,6 +183,13 @@ async function runTool(
     return answer('invalid', '', undefined, Object.assign(new Error(msg), { code: 'CDX_ERR_TOOL_ARGUMENTS' }));
   }
   const signal = req.signal ?? NEVER;
+  // Recorded the moment the signal fires, so a task that ends on that abort already has the record.
+  let abortRecord: ToolCallRecord | undefined;
+  const onAbort = () => {
+    abortRecord = answer('failed', '', undefined, signal.reason).record;
+    req.onToolCall?.(abortRecord);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     signal.throwIfAborted();
     const result = await abortable(
@@ -201,13 +208,14 @@ async function runTool(
     );
     return answer('completed', toolResultText(result), result);
   } catch (err) {
-    const out = answer('failed', '', undefined, err);
     // A task timeout or cancellation ends the loop; any other tool error is the model's to handle.
     if (signal.aborted) {
-      req.onToolCall?.(out.record);
+      if (!abortRecord) req.onToolCall?.(answer('failed', '', undefined, signal.reason ?? err).record);
       throw signal.reason ?? err;
     }
-    return out;
+    return answer('failed', '', undefined, err);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
