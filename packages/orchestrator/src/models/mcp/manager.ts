@@ -1,6 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { z } from 'zod';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { Redactor } from '../redact.js';
@@ -131,17 +129,22 @@ export class McpManager implements ToolSource {
   }
 
   private async open(server: string, cfg: McpServerConfig): Promise<Connection> {
+    // The SDK loads on first use: orchestrators without MCP servers never pay for it.
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const client = new Client({ name: 'codexos', version: '0.1.0' });
     const transport =
       'command' in cfg
-        ? new StdioClientTransport({
+        ? new (await import('@modelcontextprotocol/sdk/client/stdio.js')).StdioClientTransport({
             command: cfg.command,
             args: cfg.args,
             env: cfg.env ? { ...(process.env as Record<string, string>), ...cfg.env } : undefined,
             cwd: cfg.cwd,
             stderr: 'pipe',
           })
-        : new StreamableHTTPClientTransport(new URL(cfg.url), { requestInit: { headers: cfg.headers } });
+        : new (await import('@modelcontextprotocol/sdk/client/streamableHttp.js')).StreamableHTTPClientTransport(
+            new URL(cfg.url),
+            { requestInit: { headers: cfg.headers } },
+          );
     const conn: Connection = { client, closed: false };
     client.onclose = () => {
       if (!conn.closed)

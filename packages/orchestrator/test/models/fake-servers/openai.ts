@@ -79,7 +79,9 @@ const wire: WireFormat = {
     });
     if (stall) return;
     toolCalls.forEach((c, index) => {
-      send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, finish_reason: null }] });
+      // As the real API does, the first chunk of an answer carries the role (content null when it is only tool calls).
+      const role = index === 0 && words.length === 0 ? { role: 'assistant', content: null } : {};
+      send({ ...base, choices: [{ index: 0, delta: { ...role, tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, finish_reason: null }] });
       for (const f of fragments(c.args)) {
         send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: f } }] }, finish_reason: null }] });
       }
