@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { CodexError, ErrorCodes } from './errors.js';
 import { collabConfigSchema } from './collab/schemas.js';
+import { CodexError, ErrorCodes } from './errors.js';
 import { mcpConfigSchema } from './models/mcp/types.js';
 import { modelsConfigSchema } from './models/config.js';
 import { executionConfigSchema } from './queue/config.js';
+import { DEFAULT_EXPRESSION_LIMITS } from './workflow/expression-budget.js';
 import { MAX_TIMER_MS } from './workflow/schema.js';
 
 // The seed's configuration object. Every section is optional with defaults; sections a feature reads are
@@ -33,6 +34,27 @@ const workflowSchema = z
         maxDelayMs: z.number().min(0).max(MAX_TIMER_MS).default(10_000),
         backoffMultiplier: z.number().min(1).default(2),
         jitter: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .prefault({}),
+    /** Budgets for `when`, `forEach`, `while` and `{{ }}` templates (see docs/workflows.md). */
+    expressionLimits: z
+      .object({
+        maxDepth: z.number().int().min(1).max(1000).default(DEFAULT_EXPRESSION_LIMITS.maxDepth),
+        maxSteps: z.number().int().positive().default(DEFAULT_EXPRESSION_LIMITS.maxSteps),
+        maxStringLength: z
+          .number()
+          .int()
+          .positive()
+          .max(2 ** 29)
+          .default(DEFAULT_EXPRESSION_LIMITS.maxStringLength),
+        maxListLength: z
+          .number()
+          .int()
+          .positive()
+          .max(2 ** 27)
+          .default(DEFAULT_EXPRESSION_LIMITS.maxListLength),
+        maxAllocation: z.number().int().positive().default(DEFAULT_EXPRESSION_LIMITS.maxAllocation),
       })
       .strict()
       .prefault({}),

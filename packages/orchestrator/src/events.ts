@@ -271,7 +271,10 @@ export class EventBus extends EventEmitter<Listeners> {
   /** One wrapper per (event, listener), so `off(event, listener)` finds it again. */
   private guarded(event: string, fn: AnyFn): AnyFn {
     let byFn = this.guards.get(event);
-    if (!byFn) this.guards.set(event, (byFn = new WeakMap()));
+    if (!byFn) {
+      byFn = new WeakMap();
+      this.guards.set(event, byFn);
+    }
     let g = byFn.get(fn);
     if (!g) {
       const bus = this;

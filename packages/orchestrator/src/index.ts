@@ -49,7 +49,7 @@ export type {
   TaskStatus,
   TaskTransition,
 } from './store/types.js';
-export { evaluate, parseExpression } from './workflow/expression.js';
+export { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits, evaluate, parseExpression } from './workflow/expression.js';
 export { parseWorkflowText, readWorkflowFile } from './workflow/load.js';
 export { planWorkflow } from './workflow/plan.js';
 export { workflowJsonSchema, workflowSchema } from './workflow/schema.js';

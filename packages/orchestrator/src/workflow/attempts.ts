@@ -94,8 +94,9 @@ export abstract class AttemptRunner extends ExecutionState {
       ended: false,
     };
     this.guard(u, () => {
-      u.prompt = scope ? renderTemplate(t.prompt, scope) : (t.prompt as string);
-      u.params = (scope && t.templatedParams ? renderDeep(t.def.input, scope) : (t.def.input ?? EMPTY)) as Record<
+      const lim = this.svc.limits.expressionLimits;
+      u.prompt = scope ? renderTemplate(t.prompt, scope, lim) : (t.prompt as string);
+      u.params = (scope && t.templatedParams ? renderDeep(t.def.input, scope, lim) : (t.def.input ?? EMPTY)) as Record<
         string,
         unknown
       >;
@@ -206,9 +207,7 @@ export abstract class AttemptRunner extends ExecutionState {
       v = this.svc.queue.run(ctx, agent);
       // Read `then` once: a hostile result's getter or `then` may throw, which fails this attempt like a throw.
       const then =
-        v !== null && (typeof v === 'object' || typeof v === 'function')
-          ? (v as PromiseLike<unknown>).then
-          : undefined;
+        v !== null && (typeof v === 'object' || typeof v === 'function') ? (v as PromiseLike<unknown>).then : undefined;
       if (typeof then === 'function') {
         // Pending attempts are tracked by the deadline heap alone (finish() aborts what is left in it).
         this.deadlines.add(t.timeoutMs, st);

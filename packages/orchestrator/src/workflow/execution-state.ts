@@ -219,7 +219,10 @@ export abstract class ExecutionState implements ContextSource {
     const deps = t.deps.map((d) => this.outputs[d]);
     let text: string;
     try {
-      text = JSON.stringify([this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null, this.input], keyPart);
+      text = JSON.stringify(
+        [this.workflowId, t.id, t.def.agentId, prompt, params, deps, item ?? null, this.input],
+        keyPart,
+      );
     } catch (err) {
       throw new CodexError(
         ErrorCodes.CACHE_KEY,

@@ -130,7 +130,7 @@ export class Execution extends AttemptRunner {
     if (t.when) {
       let ok: unknown;
       try {
-        ok = evaluate(t.when, this.scope(t));
+        ok = evaluate(t.when, this.scope(t), this.svc.limits.expressionLimits);
       } catch (err) {
         return this.fail(i, err);
       }
@@ -214,9 +214,17 @@ export class Execution extends AttemptRunner {
         ),
       );
     const stopped = () => this.finished;
+    const lim = this.svc.limits.expressionLimits;
     const loop = t.forEach
-      ? runForEach(t, scope!, Math.min(this.plan.def.maxConcurrency ?? 16, agent.concurrency ?? Infinity), run, stopped)
-      : runWhile(t, scope!, run, stopped);
+      ? runForEach(
+          t,
+          scope!,
+          Math.min(this.plan.def.maxConcurrency ?? 16, agent.concurrency ?? Infinity),
+          run,
+          stopped,
+          lim,
+        )
+      : runWhile(t, scope!, run, stopped, lim);
     loop.then(
       (r) =>
         this.safely(() => {

@@ -1,4 +1,11 @@
 import { CodexError, ErrorCodes } from '../errors.js';
+import { type Expr, FORBIDDEN, typed } from './expression-ast.js';
+import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits, limitError } from './expression-budget.js';
+import { FUNCTIONS } from './expression-functions.js';
+
+export type { Expr, Scope } from './expression-ast.js';
+export { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './expression-budget.js';
+export { evaluate } from './expression-eval.js';
 
 // A small, safe expression language for `when`, `forEach`, `while` and prompt templates. It is parsed into an
 // AST and interpreted: no eval/Function, no access to prototypes, no calls except the whitelisted helpers below.
@@ -16,18 +23,7 @@ import { CodexError, ErrorCodes } from '../errors.js';
 //   postfix := primary ('.' ident | '[' expr ']' | '(' args ')')*
 //   primary := number | string | true | false | null | ident | '(' expr ')' | '[' list ']'
 // `and` / `or` / `not` are accepted as word forms of && / || / !.
-
-export type Expr =
-  | { k: 'lit'; v: unknown }
-  | { k: 'id'; name: string }
-  | { k: 'mem'; obj: Expr; prop: Expr }
-  | { k: 'call'; fn: string; args: Expr[] }
-  | { k: 'un'; op: string; a: Expr }
-  | { k: 'bin'; op: string; a: Expr; b: Expr }
-  | { k: 'cond'; c: Expr; t: Expr; f: Expr }
-  | { k: 'arr'; items: Expr[] };
-
-const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor', '__defineGetter__', '__defineSetter__']);
+// Untrusted input: nesting is bounded when parsing (`maxDepth`) and evaluation runs under a Budget (size and steps).
 
 type Tok = { t: 'num' | 'str' | 'id' | 'op'; v: string; pos: number };
 
@@ -112,10 +108,20 @@ const WORD_OPS: Record<string, string> = { and: '&&', or: '||', not: '!' };
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly src: string,
     private readonly toks: Tok[],
+    private readonly maxDepth: number,
   ) {}
+
+  /** Recursion guard: each nested expression or unary operator goes one level deeper. */
+  private enter(): void {
+    if (++this.depth > this.maxDepth) {
+      const pos = this.toks[this.i]?.pos ?? this.src.length;
+      throw limitError('maxDepth', this.maxDepth, `nesting deeper than ${this.maxDepth} levels at position ${pos}`);
+    }
+  }
 
   parse(): Expr {
     if (this.toks.length === 0) fail(this.src, 0, 'Empty expression');
@@ -139,15 +145,18 @@ class Parser {
   }
 
   private expr(): Expr {
+    this.enter();
     const c = this.binary(0);
+    let e = c;
     if (this.peekOp() === '?') {
       this.i++;
       const t = this.expr();
       this.eat(':');
       const f = this.expr();
-      return { k: 'cond', c, t, f };
+      e = { k: 'cond', c, t, f };
     }
-    return c;
+    this.depth--;
+    return e;
   }
 
   private static readonly LEVELS = [
@@ -174,7 +183,10 @@ class Parser {
     const op = this.peekOp();
     if (op === '!' || op === '-') {
       this.i++;
-      return { k: 'un', op, a: this.unary() };
+      this.enter();
+      const a = this.unary();
+      this.depth--;
+      return { k: 'un', op, a };
     }
     return this.postfix();
   }
@@ -245,121 +257,51 @@ class Parser {
   }
 }
 
-const len = (v: unknown): number =>
-  typeof v === 'string' || Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0;
-
-const BUILTINS: Record<string, (...a: unknown[]) => unknown> = {
-  len,
-  length: len,
-  contains: (h, n) => (typeof h === 'string' ? h.includes(String(n)) : Array.isArray(h) ? h.includes(n) : false),
-  startsWith: (s, p) => typeof s === 'string' && s.startsWith(String(p)),
-  endsWith: (s, p) => typeof s === 'string' && s.endsWith(String(p)),
-  lower: (s) => String(s ?? '').toLowerCase(),
-  upper: (s) => String(s ?? '').toUpperCase(),
-  trim: (s) => String(s ?? '').trim(),
-  keys: (o) => (o && typeof o === 'object' ? Object.keys(o) : []),
-  number: (v) => Number(v),
-  string: (v) => (typeof v === 'string' ? v : JSON.stringify(v)),
-  json: (v) => JSON.stringify(v),
-  exists: (v) => v !== undefined && v !== null,
-  range: (a, b) => {
-    const [from, to] = b === undefined ? [0, Number(a)] : [Number(a), Number(b)];
-    const n = Math.max(0, Math.min(to - from, 100_000));
-    return Array.from({ length: n }, (_, i) => from + i);
-  },
-  split: (s, sep) => String(s ?? '').split(String(sep ?? ',')),
-  join: (a, sep) => (Array.isArray(a) ? a.join(sep === undefined ? ',' : String(sep)) : String(a ?? '')),
-  min: (...a) => Math.min(...(a as number[])),
-  max: (...a) => Math.max(...(a as number[])),
-};
-
-// A null-prototype table: `valueOf`, `toString` and other inherited names are not functions of the language.
-const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = Object.assign(Object.create(null), BUILTINS);
-
-export function parseExpression(src: string): Expr {
-  return new Parser(src, tokenize(src)).parse();
+export function parseExpression(src: string, limits: Partial<ExpressionLimits> = DEFAULT_EXPRESSION_LIMITS): Expr {
+  const maxDepth = limits.maxDepth ?? DEFAULT_EXPRESSION_LIMITS.maxDepth;
+  let e: Expr;
+  try {
+    e = new Parser(src, tokenize(src), maxDepth).parse();
+  } catch (err) {
+    throw typed(err);
+  }
+  // Operator and member chains nest in the tree without recursing in the parser: measure the tree too, so that
+  // evaluating it never recurses deeper than the limit.
+  if (treeDepth(e, maxDepth) > maxDepth)
+    throw limitError('maxDepth', maxDepth, `an expression nested deeper than ${maxDepth} levels`);
+  return e;
 }
 
-function member(obj: unknown, prop: unknown): unknown {
-  if (obj === null || obj === undefined) return undefined;
-  const key = String(prop);
-  if (FORBIDDEN.has(key)) throw new CodexError(ErrorCodes.EXPRESSION, `Access to '${key}' is not allowed`);
-  if (typeof obj === 'string') return key === 'length' ? obj.length : /^\d+$/.test(key) ? obj[Number(key)] : undefined;
-  if (typeof obj !== 'object') return undefined;
-  // Own properties only: nothing reachable through the prototype chain.
-  return Object.hasOwn(obj, key)
-    ? (obj as Record<string, unknown>)[key]
-    : Array.isArray(obj) && key === 'length'
-      ? obj.length
-      : undefined;
-}
-
-export type Scope = Record<string, unknown>;
-
-export function evaluate(e: Expr, scope: Scope): unknown {
-  switch (e.k) {
-    case 'lit':
-      return e.v;
-    case 'id':
-      return Object.hasOwn(scope, e.name) ? scope[e.name] : undefined;
-    case 'mem':
-      return member(evaluate(e.obj, scope), evaluate(e.prop, scope));
-    case 'arr':
-      return e.items.map((i) => evaluate(i, scope));
-    case 'call':
-      return FUNCTIONS[e.fn](...e.args.map((a) => evaluate(a, scope)));
-    case 'un': {
-      const v = evaluate(e.a, scope);
-      return e.op === '!' ? !v : -(v as number);
-    }
-    case 'cond':
-      return evaluate(e.c, scope) ? evaluate(e.t, scope) : evaluate(e.f, scope);
-    case 'bin': {
-      if (e.op === '&&') return evaluate(e.a, scope) && evaluate(e.b, scope);
-      if (e.op === '||') return evaluate(e.a, scope) || evaluate(e.b, scope);
-      if (e.op === '??') return evaluate(e.a, scope) ?? evaluate(e.b, scope);
-      const a = evaluate(e.a, scope) as any;
-      const b = evaluate(e.b, scope) as any;
-      switch (e.op) {
-        // `==` treats null and undefined alike (a missing output equals null) but never coerces types.
-        case '==':
-          return a === b || (a == null && b == null);
-        case '!=':
-          return !(a === b || (a == null && b == null));
-        case '===':
-          return a === b;
-        case '!==':
-          return a !== b;
-        case '<':
-          return a < b;
-        case '<=':
-          return a <= b;
-        case '>':
-          return a > b;
-        case '>=':
-          return a >= b;
-        case '+':
-          return a + b;
-        case '-':
-          return a - b;
-        case '*':
-          return a * b;
-        case '/':
-          return a / b;
-        case '%':
-          return a % b;
-        case 'in':
-          return Array.isArray(b)
-            ? b.includes(a)
-            : typeof b === 'string'
-              ? b.includes(String(a))
-              : b && typeof b === 'object'
-                ? Object.hasOwn(b, String(a))
-                : false;
-      }
+/** Depth of an expression tree, iteratively; stops counting once past `cap`. */
+function treeDepth(root: Expr, cap: number): number {
+  let max = 0;
+  const stack: Array<[Expr, number]> = [[root, 1]];
+  while (stack.length) {
+    const [e, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (max > cap) return max;
+    switch (e.k) {
+      case 'mem':
+        stack.push([e.obj, d + 1], [e.prop, d + 1]);
+        break;
+      case 'call':
+        for (const a of e.args) stack.push([a, d + 1]);
+        break;
+      case 'arr':
+        for (const a of e.items) stack.push([a, d + 1]);
+        break;
+      case 'un':
+        stack.push([e.a, d + 1]);
+        break;
+      case 'bin':
+        stack.push([e.a, d + 1], [e.b, d + 1]);
+        break;
+      case 'cond':
+        stack.push([e.c, d + 1], [e.t, d + 1], [e.f, d + 1]);
+        break;
     }
   }
-  throw new CodexError(ErrorCodes.EXPRESSION, 'Malformed expression');
+  return max;
 }
 
 /** Task ids read through `outputs.X` / `outputs['X']` / `tasks.X`: used to check templates reference upstream tasks. */

@@ -1,6 +1,6 @@
 import { CodexError, ErrorCodes } from '../errors.js';
 import type { TokenUsage } from '../events.js';
-import { evaluate, type Scope } from './expression.js';
+import { type ExpressionLimits, evaluate, type Scope } from './expression.js';
 import type { PlannedTask } from './types.js';
 
 /** What one invocation of a task body produced. */
@@ -35,8 +35,9 @@ export async function runForEach(
   width: number,
   run: RunUnit,
   stopped: () => boolean,
+  limits: ExpressionLimits,
 ): Promise<LoopResult> {
-  const items = evaluate(t.forEach!, scope);
+  const items = evaluate(t.forEach!, scope, limits);
   if (!Array.isArray(items)) {
     throw new CodexError(
       ErrorCodes.EXPRESSION,
@@ -78,11 +79,12 @@ export async function runWhile(
   scope: Scope,
   run: RunUnit,
   stopped: () => boolean,
+  limits: ExpressionLimits,
 ): Promise<LoopResult> {
   const agg: LoopResult = { output: undefined, iterations: 0 };
   for (let k = 0; ; k++) {
     const s = { ...scope, iteration: k, last: agg.output };
-    if (!evaluate(t.whileCond!, s)) break;
+    if (!evaluate(t.whileCond!, s, limits)) break;
     if (k >= t.maxIterations) {
       throw new CodexError(
         ErrorCodes.LOOP_LIMIT,

@@ -78,7 +78,7 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
     const expr = (field: string, src?: string): Expr | undefined => {
       if (src === undefined) return undefined;
       try {
-        return parseExpression(src);
+        return parseExpression(src, limits.expressionLimits);
       } catch (err) {
         issues.push({ taskId: t.id, path: field, message: `${field}: ${(err as Error).message}` });
         return undefined;
@@ -93,7 +93,7 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
       if (typeof v === 'string') {
         if (!v.includes('{{')) return;
         try {
-          const tpl = compileTemplate(v);
+          const tpl = compileTemplate(v, limits.expressionLimits);
           if (typeof tpl !== 'string') for (const r of tpl.refs) refs.add(r);
           if (path === 'input.prompt') prompt = tpl;
           else templatedParams = true;

@@ -94,10 +94,7 @@ export const workflowSchema = z
     tasks: z.array(taskSchema).min(1, 'a workflow needs at least one task'),
     timeoutMs: timeoutMs.optional(),
     maxConcurrency: z.number().int().positive().optional(),
-    defaults: z
-      .object({ retry: retryPolicySchema.optional(), timeoutMs: timeoutMs.optional() })
-      .strict()
-      .optional(),
+    defaults: z.object({ retry: retryPolicySchema.optional(), timeoutMs: timeoutMs.optional() }).strict().optional(),
     budget: z
       .object({ maxTokens: z.number().int().positive().optional(), maxCostUsd: z.number().positive().optional() })
       .strict()

@@ -172,9 +172,10 @@ describe('timer limits', () => {
       { defaultRetry: { maxDelayMs: MAX + 1 } },
       { defaultRetry: { initialDelayMs: MAX + 1 } },
     ]) {
-      expect(() => new MultiAgentOrchestrator({ store: { type: 'memory' }, workflow }), JSON.stringify(workflow)).toThrow(
-        expect.objectContaining({ code: ErrorCodes.CONFIG_INVALID }),
-      );
+      expect(
+        () => new MultiAgentOrchestrator({ store: { type: 'memory' }, workflow }),
+        JSON.stringify(workflow),
+      ).toThrow(expect.objectContaining({ code: ErrorCodes.CONFIG_INVALID }));
     }
     expect(
       () => new MultiAgentOrchestrator({ store: { type: 'memory' }, agents: { healthCheckInterval: MAX + 1 } }),
