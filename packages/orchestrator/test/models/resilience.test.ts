@@ -9,11 +9,11 @@ afterEach(async () => {
 });
 
 describe('resilience', () => {
-  it('≥ 99.9 % of 1000 calls succeed with 30 % injected 429/500/529/hang faults', async () => {
-    f = await startFakes({ faults: { rate: 0.3, kinds: ['429', '500', '529', 'hang'], retryAfterSeconds: 0.005, seed: 1234 } });
+  // Hangs are left to the tests below, which assert counts: here a hang could only be told apart from a slow answer
+  // by a wall-clock timeout, and a busy machine makes slow answers. 'slow' keeps late answers in the mix.
+  it('≥ 99.9 % of 1000 calls succeed with 30 % injected 429/500/529/slow faults', async () => {
+    f = await startFakes({ faults: { rate: 0.3, kinds: ['429', '500', '529', 'slow'], retryAfterSeconds: 0.005, seed: 1234 } });
     const { manager, of } = makeManager(f, {
-      // Long enough that a slow answer on a busy machine is not taken for a hang.
-      timeouts: { requestMs: 2000, idleMs: 2000 },
       circuitBreaker: { cooldownMs: 200 }, // defaults otherwise
     });
     let ok = 0;
@@ -37,8 +37,9 @@ describe('resilience', () => {
     const faulted = all.filter((r) => r.fault).length;
     expect(faulted / all.length).toBeGreaterThan(0.25); // the faults really were injected at ~30 %
     expect(ok, failures.slice(0, 3).join('\n')).toBeGreaterThanOrEqual(999);
-    // Every injected fault surfaced as a failed model:call (a loaded box may add a few genuine timeouts).
-    expect(of('model:call').filter((e) => !(e.payload as { success: boolean }).success).length).toBeGreaterThanOrEqual(faulted);
+    // Every injected error surfaced as a failed model:call, and nothing else failed.
+    const errors = all.filter((r) => r.fault && r.fault !== 'slow').length;
+    expect(of('model:call').filter((e) => !(e.payload as { success: boolean }).success).length).toBe(errors);
   }, 120_000);
 
   // Hang tests assert counts that hold however slow the machine is: the hung request was aborted (the server saw the
