@@ -26,6 +26,7 @@ interface RunFlags {
   memory?: boolean;
   json?: boolean;
   agents?: string;
+  modelAgents?: boolean | string;
   maxTasks?: string;
 }
 
@@ -47,33 +48,54 @@ function config(flags: RunFlags): OrchestratorConfigInput {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Agent ids a (not yet validated) definition names; malformed entries are left for validation to report. */
-function agentIdsOf(raw: unknown): string[] {
+/** The tasks' agent ids of a (not yet validated) definition; malformed entries are left for validation to report. */
+function agentIdsOf(raw: unknown): { taskId: string; agentId: string }[] {
   const tasks = (raw as { tasks?: unknown })?.tasks;
   if (!Array.isArray(tasks)) return [];
   return tasks.flatMap((t) =>
-    t && typeof (t as { agentId?: unknown }).agentId === 'string' ? [(t as { agentId: string }).agentId] : [],
+    t && typeof (t as { agentId?: unknown }).agentId === 'string'
+      ? [{ taskId: String((t as { id?: unknown }).id), agentId: (t as { agentId: string }).agentId }]
+      : [],
   );
+}
+
+const MODEL_AGENTS_HELP =
+  'let agent ids the --agents module does not define run as model-backed agents: a comma list, or no value for all';
+
+/** Ends a run gracefully on SIGINT (Ctrl-C) and SIGTERM (Docker, systemd): the run is cancelled and resumable. */
+function onStopSignals(stop: () => void): () => void {
+  const handler = () => stop();
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, handler);
+  return () => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, handler);
+  };
 }
 
 export function registerCommands(program: Command, io: Io): void {
   const execute = async (
     flags: RunFlags,
     go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>,
-    agentIds: () => Promise<string[]>,
+    agentIds: (o: MultiAgentOrchestrator) => Promise<{ taskId: string; agentId: string }[]>,
   ) => {
     const o = new MultiAgentOrchestrator(config(flags), options(flags));
     try {
-      registerAgentsFor(o, await agentIds(), await loadAgents(flags.agents));
+      registerAgentsFor(o, await agentIds(o), await loadAgents(flags.agents), flags.modelAgents);
       const live = flags.json ? undefined : new ProgressView(io.out, Boolean(io.out.isTTY)).attach(o);
-      const stop = () => o.close();
-      process.once('SIGINT', stop);
+      // A second signal is not caught (the handlers are `once`): it ends the process at once.
+      const detach = onStopSignals(() => {
+        o.close().catch(() => undefined);
+      });
       const result = await go(o).finally(() => {
         live?.();
-        process.off('SIGINT', stop);
+        detach();
       });
       if (flags.json) io.out.write(`${JSON.stringify(result, null, 2)}\n`);
       else printSummary(io.out, result);
+      if (result.status === 'cancelled' && !flags.memory) {
+        io.err.write(
+          `execution ${result.executionId} stopped; continue it with: codexos resume ${result.executionId}${flags.store ? ` --store ${flags.store}` : ''}${flags.agents ? ` --agents ${flags.agents}` : ''}\n`,
+        );
+      }
       io.setExit(result.status === 'completed' ? 0 : 1);
     } finally {
       await o.close();
@@ -88,6 +110,7 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--store <path>', 'SQLite state file', '.codexos/state.db')
     .option('--memory', 'keep state in memory only (no resume)')
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
+    .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .option('--json', 'print the execution result as JSON instead of live progress')
     .action(async (file: string, flags: RunFlags) => {
@@ -96,7 +119,11 @@ export function registerCommands(program: Command, io: Io): void {
       await execute(
         flags,
         (o) => o.executeWorkflow(raw, { input }),
-        async () => agentIdsOf(raw),
+        async (o) => {
+          // Shape and graph problems are reported first (they name the task), then unknown agents.
+          o.validateWorkflow(raw, { checkAgents: false });
+          return agentIdsOf(raw);
+        },
       );
     });
 
@@ -106,6 +133,7 @@ export function registerCommands(program: Command, io: Io): void {
     .argument('<executionId>')
     .option('--store <path>', 'SQLite state file', '.codexos/state.db')
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
+    .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .option('--json', 'print the execution result as JSON')
     .action(async (executionId: string, flags: RunFlags) => {
@@ -126,13 +154,19 @@ export function registerCommands(program: Command, io: Io): void {
 
   program
     .command('validate')
-    .description('check a workflow file: shape, dependencies, cycles, depth, expressions')
+    .description('check a workflow file: shape, dependencies, cycles, depth, expressions, agents')
     .argument('<file>')
+    .option('--agents <module>', 'TS/JS module exporting agent definitions the workflow uses')
+    .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .action(async (file: string, flags: RunFlags) => {
       const o = new MultiAgentOrchestrator({ ...config(flags), store: { type: 'memory' } });
       try {
-        const def = o.validateWorkflow(await readWorkflowFile(file), { checkAgents: false });
+        const raw = await readWorkflowFile(file);
+        // Shape first (its errors name the task), then agents, exactly as `run` would refuse them.
+        o.validateWorkflow(raw, { checkAgents: false });
+        registerAgentsFor(o, agentIdsOf(raw), await loadAgents(flags.agents), flags.modelAgents);
+        const def = o.validateWorkflow(raw, { checkAgents: true });
         io.out.write(`✔ ${file}: workflow "${def.id}" is valid (${def.tasks.length} tasks)\n`);
       } finally {
         await o.close();
@@ -176,9 +210,11 @@ export function registerCommands(program: Command, io: Io): void {
     .action(async (flags: RunFlags & { limit: string }) => {
       const o = new MultiAgentOrchestrator(config(flags));
       try {
+        // `interrupted`: its process stopped without finishing it (killed); `codexos resume <id>` continues it.
         for (const h of await o.listExecutions({ limit: Number(flags.limit) })) {
+          const owner = h.status === 'running' && h.lease ? `  by ${h.lease.owner}` : '';
           io.out.write(
-            `${h.executionId}  ${h.workflowId.padEnd(24)} ${h.status.padEnd(10)} ${new Date(h.startedAt).toISOString()}\n`,
+            `${h.executionId}  ${h.workflowId.padEnd(24)} ${h.status.padEnd(11)} ${new Date(h.startedAt).toISOString()}${owner}\n`,
           );
         }
       } finally {

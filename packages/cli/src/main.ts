@@ -15,6 +15,10 @@ const INPUT_ERRORS = new Set<string>([
   ErrorCodes.AGENT_INVALID,
   ErrorCodes.EXECUTION_NOT_FOUND,
   ErrorCodes.EXECUTION_RUNNING,
+  ErrorCodes.EXECUTION_EXISTS,
+  ErrorCodes.AGENT_UNKNOWN,
+  ErrorCodes.VALUE_NOT_SERIALIZABLE,
+  ErrorCodes.INPUT_INVALID,
 ]);
 
 export async function main(

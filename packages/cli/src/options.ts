@@ -45,21 +45,59 @@ export async function loadAgents(path?: string): Promise<AgentDefinition[]> {
   return list as AgentDefinition[];
 }
 
+/** `--model-agents`: absent = none; bare flag = every id the module does not define; a list = only those. */
+export type ModelAgentsFlag = boolean | string | undefined;
+
+function allowedModelAgents(flag: ModelAgentsFlag): ((id: string) => boolean) | undefined {
+  if (flag === undefined || flag === false) return undefined;
+  if (flag === true || flag.trim() === '*') return () => true;
+  const ids = new Set(
+    flag
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+  return (id) => ids.has(id);
+}
+
 /**
- * Registers the given agents, then a model-backed agent for every other agent id the workflow names, so a
- * workflow file runs on its own (with the offline local model when no provider key is configured).
+ * Registers the given agents; an agent id the workflow names that they do not define is refused (a typo, or a
+ * forgotten `--agents`, must not quietly become a model's answer), unless `--model-agents` allows it, in which
+ * case it becomes a model-backed agent (the offline `local` model when no provider key is configured).
  */
 export function registerAgentsFor(
   o: MultiAgentOrchestrator,
-  agentIds: Iterable<string>,
+  tasks: { taskId: string; agentId: string }[],
   given: AgentDefinition[],
+  modelAgents?: ModelAgentsFlag,
 ): string[] {
   for (const a of given) o.registerAgent(a);
+  const allowed = allowedModelAgents(modelAgents);
+  const unknown = new Map<string, string[]>();
   const added: string[] = [];
-  for (const id of new Set(agentIds)) {
-    if (o.agents.has(id)) continue;
-    o.registerAgent({ id, name: id, instructions: `You are the ${id} agent.` });
-    added.push(id);
+  for (const { taskId, agentId } of tasks) {
+    if (o.agents.has(agentId)) continue;
+    if (allowed?.(agentId)) {
+      o.registerAgent({ id: agentId, name: agentId, instructions: `You are the ${agentId} agent.` });
+      added.push(agentId);
+      continue;
+    }
+    unknown.set(agentId, [...(unknown.get(agentId) ?? []), taskId]);
+  }
+  if (unknown.size > 0) {
+    const ids = [...unknown.keys()];
+    throw new CodexError(
+      ErrorCodes.AGENT_UNKNOWN,
+      `the workflow names agent${ids.length > 1 ? 's' : ''} that ${given.length ? 'the --agents module does not define' : 'no --agents module defines'}: ${ids.join(', ')}. ` +
+        `Define ${ids.length > 1 ? 'them' : 'it'} in the --agents module, or run ${ids.length > 1 ? 'them' : 'it'} as model-only agents with --model-agents ${ids.join(',')}`,
+      {
+        issues: [...unknown].map(([agentId, taskIds]) => ({
+          taskId: taskIds[0],
+          path: 'agentId',
+          message: `unknown agent "${agentId}"${taskIds.length > 1 ? ` (also tasks ${taskIds.slice(1).join(', ')})` : ''}`,
+        })),
+      },
+    );
   }
   return added;
 }

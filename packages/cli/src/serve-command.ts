@@ -50,7 +50,10 @@ export function registerServerCommands(program: Command, io: Io): void {
           data: flags.data,
           agents: await loadAgents(flags.agents),
           examples: flags.examples ? undefined : false,
-          corsOrigins: flags.cors?.split(',').map((s) => s.trim()).filter(Boolean),
+          corsOrigins: flags.cors
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
           publicMetrics: flags.publicMetrics,
           shutdownGraceMs: Number(flags.grace) || 10_000,
           logger: flags.log,
@@ -107,7 +110,9 @@ export function registerServerCommands(program: Command, io: Io): void {
       const t = openTokens(flags.data);
       try {
         for (const i of t.tokens.list(1000))
-          io.out.write(`${i.id}  ${i.user.padEnd(16)} ${i.role.padEnd(7)} ${i.revokedAt ? 'revoked' : 'active '} ${i.name ?? ''}\n`);
+          io.out.write(
+            `${i.id}  ${i.user.padEnd(16)} ${i.role.padEnd(7)} ${i.revokedAt ? 'revoked' : 'active '} ${i.name ?? ''}\n`,
+          );
       } finally {
         t.close();
       }

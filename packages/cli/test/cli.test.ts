@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,28 @@ function cli(args: string[], env: Record<string, string> = {}) {
     timeout: 60_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The CLI's main() in this process (no process start-up): for checks that need no signals or exit codes of a process. */
+async function inProc(args: string[], env: Record<string, string> = {}) {
+  const { main } = await import('../src/main.js');
+  const sink = () => {
+    let text = '';
+    return { stream: { write: (s: string) => ((text += s), true), isTTY: false } as never, text: () => text };
+  };
+  const out = sink();
+  const err = sink();
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const code = await main(args, { out: out.stream, err: err.stream });
+    return { code, out: out.text(), err: err.text() };
+  } finally {
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
 }
 
 describe('codexos CLI', () => {
@@ -114,7 +136,7 @@ describe('codexos CLI', () => {
 
   it('validate accepts the examples and schema prints a JSON Schema', () => {
     for (const f of ['examples/data-analysis.yaml', 'examples/review-loop.yaml']) {
-      const r = cli(['validate', f]);
+      const r = cli(['validate', f, '--agents', 'examples/agents.ts']);
       expect(r.code, r.err).toBe(0);
       expect(r.out).toContain('is valid');
     }
@@ -123,6 +145,126 @@ describe('codexos CLI', () => {
     const schema = JSON.parse(s.out);
     expect(schema.properties.tasks.items.required).toEqual(expect.arrayContaining(['id', 'agentId']));
     expect(schema.title).toBe('CodexOS workflow');
+  });
+
+  it('refuses agent ids no --agents module defines in run, resume and validate; --model-agents opts in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const store = join(dir, 's.db');
+    // A typo'd id: refused before anything runs, naming the agent and the task, with the way to opt in.
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(
+      typo,
+      'id: typo\nname: typo\ntasks:\n  - { id: first, agentId: step }\n  - { id: second, agentId: flakey, dependencies: [first] }\n',
+    );
+    const run = await inProc(['run', typo, '--agents', fx('agents.ts'), '--store', store, '--json']);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('CDX_ERR_AGENT_UNKNOWN');
+    expect(run.err).toContain('the --agents module does not define: flakey');
+    expect(run.err).toContain('--model-agents flakey');
+    expect(run.err).toContain('task "second": unknown agent "flakey"');
+    expect((await inProc(['list', '--store', store])).out).toBe(''); // nothing was started
+    // validate checks agents the same way.
+    const v = await inProc(['validate', typo, '--agents', fx('agents.ts')]);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain('flakey');
+    expect((await inProc(['validate', fx('two-step.yaml')])).code).toBe(2); // no module: its agents are unknown
+    expect((await inProc(['validate', fx('two-step.yaml'), '--agents', fx('agents.ts')])).code).toBe(0);
+    // Opting in: the listed id runs as a model-backed agent (the offline local model here).
+    const opted = await inProc([
+      'run',
+      typo,
+      '--agents',
+      fx('agents.ts'),
+      '--store',
+      store,
+      '--json',
+      '--model-agents',
+      'flakey',
+    ]);
+    expect(opted.code, opted.err).toBe(0);
+    expect(JSON.parse(opted.out).tasks.second.status).toBe('completed');
+    expect((await inProc(['validate', typo, '--agents', fx('agents.ts'), '--model-agents'])).code).toBe(0);
+    // Resume without --agents is refused rather than answered by a model in place of the code handlers.
+    const failed = await inProc(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], {
+      CDX_FAIL: '1',
+    });
+    const id = JSON.parse(failed.out).executionId;
+    const bare = await inProc(['resume', id, '--store', store, '--json']);
+    expect(bare.code).toBe(2);
+    expect(bare.err).toContain('no --agents module defines: step, flaky');
+    const good = await inProc(['resume', id, '--store', store, '--agents', fx('agents.ts'), '--json']);
+    expect(good.code, good.err).toBe(0);
+    expect(JSON.parse(good.out).tasks.second.output).toBe('recovered');
+  });
+
+  it('SIGTERM stops a run gracefully like SIGINT: the run is cancelled, not left running, and resumes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const store = join(dir, 's.db');
+    const log = join(dir, 'runs.log');
+    const p = spawn(
+      process.execPath,
+      [bin, 'run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'],
+      { cwd: root, env: { ...process.env, CDX_TEST_LOG: log, CDX_HANG: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+      p.on('exit', (code, sig) => r({ code, signal: sig })),
+    );
+    // Signal once the second task is running (polling the log, not the clock).
+    while (!(existsSync(log) && readFileSync(log, 'utf8').includes('second')))
+      await new Promise((r) => setTimeout(r, 20));
+    p.kill('SIGTERM');
+    const exit = await exited;
+    expect(exit, err).toEqual({ code: 1, signal: null }); // handled: not ended by the signal (exit 143)
+    const result = JSON.parse(out);
+    expect(result.status).toBe('cancelled');
+    expect(err).toContain(`codexos resume ${result.executionId}`);
+    const listed = (await inProc(['list', '--store', store])).out;
+    expect(listed).toMatch(new RegExp(`${result.executionId}\\s+two-step\\s+cancelled`));
+    const resumed = await inProc([
+      'resume',
+      result.executionId,
+      '--store',
+      store,
+      '--agents',
+      fx('agents.ts'),
+      '--json',
+    ]);
+    expect(resumed.code, resumed.err).toBe(0);
+    const r2 = JSON.parse(resumed.out);
+    expect(r2).toMatchObject({ status: 'completed', resumed: true });
+    expect(r2.tasks.first.output).toBe(result.tasks.first.output);
+  });
+
+  it('list shows a run whose process was killed as interrupted, and resume continues it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const store = join(dir, 's.db');
+    const log = join(dir, 'runs.log');
+    const p = spawn(
+      process.execPath,
+      [bin, 'run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'],
+      { cwd: root, env: { ...process.env, CDX_TEST_LOG: log, CDX_HANG: '1' }, stdio: 'ignore' },
+    );
+    const exited = new Promise((r) => p.on('exit', r));
+    while (!(existsSync(log) && readFileSync(log, 'utf8').includes('second')))
+      await new Promise((r) => setTimeout(r, 20));
+    const live = (await inProc(['list', '--store', store])).out;
+    expect(live).toMatch(/two-step\s+running\s+\S+\s+by \S+:\d+:/);
+    const id = live.split(/\s+/)[0];
+    const refused = await inProc(['resume', id, '--store', store, '--agents', fx('agents.ts')]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(
+      new RegExp(`CDX_ERR_EXECUTION_RUNNING: Execution "${id}" is being run by \\S+:${p.pid}:`),
+    );
+    p.kill('SIGKILL');
+    await exited;
+    expect((await inProc(['list', '--store', store])).out).toMatch(new RegExp(`${id}\\s+two-step\\s+interrupted`));
+    const resumed = await inProc(['resume', id, '--store', store, '--agents', fx('agents.ts'), '--json']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(JSON.parse(resumed.out)).toMatchObject({ status: 'completed', resumed: true });
   });
 
   it('runs the loop/condition example', () => {
