@@ -143,13 +143,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   const dashboard = opts.dashboardDir;
   if (dashboard && existsSync(join(dashboard, 'index.html'))) {
     await app.register(fastifyStatic, { root: dashboard, prefix: '/', wildcard: false, index: ['index.html'] });
-    // Client-side routes of the single-page app get index.html; API paths keep their JSON 404.
-    app.setNotFoundHandler((req, reply) => {
-      const path = req.url.split('?')[0];
-      if (req.method === 'GET' && !path.startsWith('/api') && !path.startsWith('/collab'))
-        return reply.sendFile('index.html');
-      return reply.code(404).send(errorBody(String(req.id), ErrorCodes.NOT_FOUND, `no route ${req.method} ${path}`));
-    });
+    // The dashboard routes by URL hash (`/#/workflows/…`): only its files are served, and unknown paths keep
+    // the JSON 404 of installErrorHandlers (a second not-found handler would throw at startup).
   }
 
   else

@@ -1,6 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
+import type { AgentInfo } from '../api/types.ts';
 import { useApi } from '../auth/session.ts';
 import { ErrorBox, fmtCost, Section } from '../ui/bits.tsx';
+
+const sum = (a: AgentInfo, k: 'completed' | 'failed') => (a.pool?.instances ?? []).reduce((n, i) => n + (i[k] ?? 0), 0);
 
 export function AgentsPage() {
   const api = useApi();
@@ -16,16 +19,17 @@ export function AgentsPage() {
         <Section title="Agents and pools">
           {agents.error ? <ErrorBox error={agents.error} /> : null}
           <table className="grid compact" aria-label="Agents">
-            <thead><tr><th>agent</th><th>instances</th><th>busy</th><th>queued</th><th>utilisation</th><th>model</th></tr></thead>
+            <thead><tr><th>agent</th><th>instances (healthy)</th><th>active</th><th>waiting</th><th>utilisation</th><th>done / failed</th><th>kind</th></tr></thead>
             <tbody>
               {(agents.data?.items ?? []).map((a) => (
                 <tr key={a.id}>
                   <td>{a.name ?? a.id}<div className="muted small">{a.id}</div></td>
-                  <td>{a.pool?.instances ?? '—'}</td>
-                  <td>{a.pool?.busy ?? '—'}</td>
-                  <td>{a.pool?.queued ?? '—'}</td>
-                  <td>{a.pool?.utilisation !== undefined ? <meter min={0} max={100} value={a.pool.utilisation} title={`${Math.round(a.pool.utilisation)} %`} /> : '—'}</td>
-                  <td className="small">{a.model ? JSON.stringify(a.model) : 'code handler'}</td>
+                  <td>{a.pool?.instances?.length ?? '—'} ({a.pool?.instances?.filter((i) => i.healthy).length ?? '—'})</td>
+                  <td>{a.pool?.active ?? '—'}</td>
+                  <td>{a.pool?.waiting ?? '—'}</td>
+                  <td>{a.pool?.utilisation !== undefined ? <><meter min={0} max={100} value={a.pool.utilisation} /> {Math.round(a.pool.utilisation)} %</> : '—'}</td>
+                  <td>{sum(a, 'completed')} / {sum(a, 'failed')}</td>
+                  <td className="small">{a.hasHandler ? 'code handler' : a.model ? `model: ${JSON.stringify(a.model)}` : 'model-backed'}</td>
                 </tr>
               ))}
             </tbody>
@@ -58,7 +62,7 @@ export function AgentsPage() {
             <thead><tr><th>provider</th><th>circuit</th><th>available</th></tr></thead>
             <tbody>
               {(limits.data?.providers ?? []).map((p) => (
-                <tr key={p.id}><td>{p.id}</td><td><span className={`badge circuit-${p.circuit}`}>{p.circuit}</span></td><td>{String(p.available)}</td></tr>
+                <tr key={p.id}><td>{p.id}</td><td>{p.circuit ? <span className={`badge circuit-${p.circuit}`}>{p.circuit}</span> : <span className="muted">not configured</span>}</td><td>{p.available ? 'yes' : 'no'}</td></tr>
               ))}
             </tbody>
           </table>

@@ -136,7 +136,7 @@ export class ApiClient {
   listModels = () => this.request<Page<ModelInfo>>('GET', `/api/models${qs({ limit: 200 })}`);
   modelUsage = () => this.request<{ totals: UsageTotals; byModel: Record<string, UsageTotals> }>('GET', '/api/models/usage');
   modelLimits = () =>
-    this.request<{ providers: Array<{ id: string; circuit: string; available: boolean | number; [k: string]: unknown }> }>('GET', '/api/models/limits');
+    this.request<{ providers: Array<{ id: string; configured?: boolean; circuit: string | null; available: boolean }> }>('GET', '/api/models/limits');
   experiments = () =>
     this.request<Page<{ id: string; arms: Array<{ model: string; calls: number; successRate: number; latencyMs: number; cost: number }> }>>('GET', '/api/models/experiments');
   costs = (q: { from?: number; to?: number; workflowId?: string } = {}) => this.request<CostReport>('GET', `/api/analytics/costs${qs(q)}`);

@@ -161,7 +161,15 @@ export interface AgentInfo {
   name?: string;
   description?: string;
   model?: Record<string, unknown>;
-  pool?: { instances?: number; busy?: number; queued?: number; utilisation?: number; healthy?: number; [k: string]: unknown };
+  hasHandler?: boolean;
+  pool?: {
+    instances?: Array<{ instanceId: string; active: number; completed: number; failed: number; healthy: boolean }>;
+    capacity?: number;
+    active?: number;
+    waiting?: number;
+    utilisation?: number;
+    meanAllocationMs?: number;
+  };
   [k: string]: unknown;
 }
 

@@ -11,6 +11,7 @@ import {
   ViewportPortal,
 } from '@xyflow/react';
 import { type MouseEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { AutoFit } from './AutoFit.tsx';
 import type { CollabSession } from './collab.ts';
 import { nodeTypes, type TaskFlowNode } from './TaskNode.tsx';
 import type { Peer, XY } from './types.ts';
@@ -44,17 +45,19 @@ export function DesignerCanvas(p: Props) {
   const lastCursor = useRef(0);
 
   useEffect(() => {
+    // The updater must stay pure (React may call it twice): the previous build is captured outside it.
+    const built = p.nodes;
+    const prevBuilt = lastBuilt.current;
+    lastBuilt.current = new Map(built.map((n) => [n.id, n]));
     setNodes((prev) => {
       const prevById = new Map(prev.map((n) => [n.id, n]));
-      const out = p.nodes.map((n) => {
+      return built.map((n) => {
         const old = prevById.get(n.id);
         const drag = dragging.current.get(n.id);
-        let node: TaskFlowNode = old && lastBuilt.current.get(n.id) === n ? old : old?.measured ? { ...n, measured: old.measured } : n;
+        let node: TaskFlowNode = old && prevBuilt.get(n.id) === n ? old : old?.measured ? { ...n, measured: old.measured } : n;
         if (drag && (node.position.x !== drag.x || node.position.y !== drag.y)) node = { ...node, position: drag };
         return node;
       });
-      lastBuilt.current = new Map(p.nodes.map((n) => [n.id, n]));
-      return out;
     });
   }, [p.nodes]);
 
@@ -104,10 +107,6 @@ export function DesignerCanvas(p: Props) {
     [session, rf],
   );
 
-  useEffect(() => {
-    if (p.fitKey) requestAnimationFrame(() => void rf.fitView({ padding: 0.15, maxZoom: 1.2 }));
-  }, [p.fitKey, rf]);
-
   return (
     <div className="canvas" onMouseMove={onMouseMove} onMouseLeave={() => session?.setCursor(null)} data-testid="canvas">
       <ReactFlow<TaskFlowNode, Edge>
@@ -120,6 +119,8 @@ export function DesignerCanvas(p: Props) {
         onNodesDelete={(ns) => p.onDeleteNodes(ns.map((n) => n.id))}
         onEdgesDelete={(es) => p.onDeleteEdges(es)}
         onNodeDoubleClick={(_e, n) => p.onOpen(n.id)}
+        // A viewer cannot edit: one click shows the task's fields read-only.
+        onNodeClick={p.readOnly ? (_e, n) => p.onOpen(n.id) : undefined}
         nodesDraggable={!p.readOnly}
         nodesConnectable={!p.readOnly}
         elementsSelectable
@@ -134,6 +135,7 @@ export function DesignerCanvas(p: Props) {
         <Background />
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable />
+        <AutoFit fitKey={`${p.fitKey ?? ''}:${p.nodes.length > 0}`} />
         <ViewportPortal>
           {p.peers.map((peer) =>
             peer.cursor ? (

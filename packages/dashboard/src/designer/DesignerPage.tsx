@@ -139,6 +139,7 @@ export function DesignerPage() {
           M.addTask(doc!, { id: tid, name: tid, agentId: 'assistant', input: { prompt: '' } }, nextFreeSpot(model.positions));
           setSelected(new Set([tid]));
           setPanel('task');
+          setFitKey(`add-${tid}`);
         }),
       layout: () => guard(() => {
         const laid = layoutTasks(model.tasks.values());

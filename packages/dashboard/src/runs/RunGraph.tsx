@@ -1,6 +1,7 @@
 import { Background, Controls, ReactFlow, ReactFlowProvider } from '@xyflow/react';
 import { useMemo, useRef } from 'react';
 import type { TaskDef } from '../api/types.ts';
+import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
 import { buildEdges, NodeBuilder } from '../designer/nodes.ts';
 import { nodeTypes } from '../designer/TaskNode.tsx';
@@ -45,6 +46,7 @@ export function RunGraph({ tasks, statuses, critical, selected, onSelect }: Prop
         >
           <Background />
           <Controls showInteractive={false} />
+          <AutoFit fitKey={tasks.map((t) => t.id).join('|')} />
         </ReactFlow>
       </ReactFlowProvider>
     </div>

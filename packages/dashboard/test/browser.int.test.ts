@@ -1,0 +1,231 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { type DashboardServer, startDashboardServer } from './support/server.ts';
+
+// The dashboard in Debian's Chromium against a real CodexOS server on port 0 (SQLite-free memory store, Yjs
+// collaboration endpoint, live-event sockets, model-backed agents answered by a local OpenAI-wire server).
+// One server and one browser for the whole file; each test builds on the state the previous one left.
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const WF = 'data-analysis-pipeline';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let server: DashboardServer;
+let browser: Browser;
+const errors: string[] = [];
+const contexts: BrowserContext[] = [];
+
+async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A browser context signed in as `token` (the token put where the sign-in form would put it). */
+async function open(name: string, token: string | null, path: string): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(ctx);
+  if (token) await ctx.addInitScript((t) => localStorage.setItem('codexos.token', t), token);
+  const page = await ctx.newPage();
+  page.on('console', (m) => m.type() === 'error' && errors.push(`${name}: ${m.text()}`));
+  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+  await page.goto(`${server.url}/#${path}`);
+  return page;
+}
+
+const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+
+async function dragConnect(page: Page, source: string, target: string) {
+  const from = await node(page, source).locator('.react-flow__handle.source').boundingBox();
+  const to = await node(page, target).locator('.react-flow__handle.target').boundingBox();
+  if (!from || !to) throw new Error('handles not visible');
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 8 });
+  await page.mouse.up();
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startDashboardServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
+  const yaml = readFileSync(join(ROOT, 'examples', 'data-analysis.yaml'), 'utf8');
+  await api(server.tokens.ada, 'POST', '/api/workflows/import', { content: yaml, format: 'yaml' });
+  await api(server.tokens.ada, 'PUT', `/api/workflows/${WF}/roles/bob`, { role: 'editor' });
+  await api(server.tokens.ada, 'PUT', `/api/workflows/${WF}/roles/vic`, { role: 'viewer' });
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await server?.close();
+});
+
+describe('dashboard in Chromium', () => {
+  let ada: Page;
+  let bob: Page;
+
+  it('signs in with a token and lists the workflows', async () => {
+    ada = await open('ada', null, '/workflows');
+    await ada.fill('input[name=token]', server.tokens.ada);
+    await ada.click('button[type=submit]');
+    await expect.poll(() => ada.locator(`[data-testid="wf-${WF}"]`).count()).toBe(1);
+    expect(await ada.textContent('[data-testid=me]')).toBe('ada');
+    await shot(ada, 'workflows');
+  });
+
+  it('two people see each other’s added task, edge and named cursor; concurrent field edits both survive', async () => {
+    await ada.click(`[data-testid="wf-${WF}"] a`);
+    bob = await open('bob', server.tokens.bob, `/workflows/${WF}`);
+    for (const p of [ada, bob]) await expect.poll(() => p.textContent('[data-testid=conn-state]')).toBe('synced');
+    await expect.poll(() => node(bob, 'create-report').count()).toBe(1);
+
+    await ada.click('button:has-text("+ Task")');
+    await expect.poll(() => node(ada, 'task').count()).toBe(1);
+    await ada.keyboard.press('Escape'); // close the panel, keep the canvas
+    await dragConnect(ada, 'create-report', 'task');
+    await expect.poll(() => bob.locator('[data-testid="rf__edge-create-report->task"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await node(bob, 'task').count()).toBe(1);
+    const box = await ada.locator('[data-testid=canvas]').boundingBox();
+    await ada.mouse.move(box!.x + 300, box!.y + 200, { steps: 5 });
+    await ada.mouse.move(box!.x + 320, box!.y + 220, { steps: 5 });
+    await expect.poll(() => bob.locator('[data-testid="cursor-ada"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await bob.locator('[data-testid="avatar-ada"]').count()).toBe(1);
+
+    // Both open fetch-data; ada edits the name while bob edits the prompt.
+    for (const p of [ada, bob]) {
+      await node(p, 'fetch-data').dblclick();
+      await p.waitForSelector('[data-testid=task-panel]');
+    }
+    await Promise.all([ada.fill('#f-name', 'Fetch (ada)'), bob.fill('#f-input\\.prompt', 'Fetch sales (bob)')]);
+    for (const p of [ada, bob]) {
+      await expect.poll(() => p.inputValue('#f-name')).toBe('Fetch (ada)');
+      await expect.poll(() => p.inputValue('#f-input\\.prompt')).toBe('Fetch sales (bob)');
+    }
+    await shot(bob, 'designer-two-users');
+    const doc = await api<{ tasks: Record<string, { name: string; input: { prompt: string } }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/document`);
+    expect(doc.tasks['fetch-data']).toMatchObject({ name: 'Fetch (ada)', input: { prompt: 'Fetch sales (bob)' } });
+    expect(doc.tasks.task).toMatchObject({ dependencies: ['create-report'] });
+  });
+
+  it('a viewer sees the graph but no edit controls, and the server refuses a forced write', async () => {
+    const vic = await open('vic', server.tokens.vic, `/workflows/${WF}`);
+    await expect.poll(() => vic.locator('[data-testid=read-only]').count()).toBe(1);
+    await expect.poll(() => node(vic, 'task').count()).toBe(1);
+    expect(await vic.locator('button:has-text("+ Task")').count()).toBe(0);
+    expect(await vic.locator('button:has-text("Run…")').count()).toBe(0);
+    await node(vic, 'fetch-data').click();
+    await vic.waitForSelector('[data-testid=task-panel]');
+    expect(await vic.locator('#f-name').isDisabled()).toBe(true);
+    expect(await vic.locator('button:has-text("Lock task")').count()).toBe(0);
+    await vic.keyboard.press('n'); // the add-task shortcut does nothing for a viewer
+    await shot(vic, 'designer-viewer');
+
+    // A stock Yjs client with the viewer's token writes anyway: the server drops it.
+    const ydoc = new Y.Doc();
+    const provider = new WebsocketProvider(`${server.url.replace('http', 'ws')}/collab`, WF, ydoc, {
+      params: { token: server.tokens.vic },
+      WebSocketPolyfill: WebSocket as never,
+      disableBc: true,
+    });
+    await new Promise<void>((r) => provider.once('sync', () => r()));
+    (ydoc.getMap('tasks').get('fetch-data') as Y.Map<unknown>).set('name', 'hacked by vic');
+    await new Promise((r) => setTimeout(r, 500));
+    provider.destroy();
+    const doc = await api<{ tasks: Record<string, { name: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/document`);
+    expect(doc.tasks['fetch-data'].name).toBe('Fetch (ada)');
+    expect(await ada.inputValue('#f-name')).toBe('Fetch (ada)');
+    expect(await node(vic, 'task').count()).toBe(1);
+  });
+
+  it('save version → edit → diff on the graph → restore', async () => {
+    await ada.keyboard.press('Escape');
+    await ada.click('button:has-text("Versions")');
+    await ada.fill('#version-message', 'with the new task');
+    await ada.click('button:has-text("Save version")');
+    const saved = await api<{ items: Array<{ version: number; message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`);
+    await expect.poll(async () => (await api<{ items: unknown[] }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items.length).toBeGreaterThan(saved.items.length - 1);
+    const v = (await api<{ items: Array<{ version: number; message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0];
+    expect(v.message).toBe('with the new task');
+    await expect.poll(() => ada.locator(`[data-testid="version-${v.version}"]`).count()).toBe(1);
+
+    await ada.click('button:has-text("+ Task")'); // adds task-2
+    await expect.poll(() => node(ada, 'task-2').count()).toBe(1);
+    await ada.click('button:has-text("Versions")');
+    await ada.selectOption('select[aria-label="Compare from"]', String(v.version));
+    await ada.click('button:has-text("Diff")');
+    await expect.poll(() => ada.textContent('[data-testid=diff-bar]')).toMatch(/1 added, 0 removed, 0 changed/);
+    expect(await ada.locator('[data-testid=node-task-2]').getAttribute('data-diff')).toBe('added');
+    await shot(ada, 'version-diff');
+    await ada.click('button:has-text("Close diff")');
+
+    ada.once('dialog', (d) => void d.accept());
+    await ada.click(`button:has-text("Restore v${v.version}")`);
+    for (const p of [ada, bob]) await expect.poll(() => node(p, 'task-2').count()).toBe(0);
+    expect(await node(ada, 'task').count()).toBe(1);
+    await expect.poll(async () => (await api<{ items: Array<{ message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0].message).toMatch(/Restored/);
+  });
+
+  let executionId = '';
+  it('a run started from the UI shows every task completed, and the task panel shows its output', async () => {
+    await ada.click('button:has-text("Run…")');
+    await ada.fill('#run-input', '{ "region": "EMEA" }');
+    await ada.click('button:has-text("Start run")');
+    await ada.waitForURL(/#\/runs\//);
+    executionId = decodeURIComponent(ada.url().split('#/runs/')[1]);
+    const ids = ['fetch-data', 'clean-data', 'analyze-trends', 'predict-future', 'generate-insights', 'create-report', 'task'];
+    await expect.poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count(), { timeout: 30_000 }).toBe(ids.length);
+    for (const id of ids) expect(await ada.locator(`[data-testid=run-graph] [data-testid="node-${id}"]`).getAttribute('data-status')).toBe('completed');
+    await node(ada, 'create-report').click();
+    await expect.poll(() => ada.textContent('[data-testid=task-output]')).toMatch(/answer to:/);
+    await shot(ada, 'run-completed');
+    await ada.click('button:has-text("Timeline")');
+    await expect.poll(() => ada.locator('[data-testid=gantt] .gantt-bar').count()).toBe(ids.length);
+    await shot(ada, 'run-timeline');
+  });
+
+  it('the analytics page shows the cost of the run that just finished', async () => {
+    const run = await api<{ cost: number }>(server.tokens.ada, 'GET', `/api/executions/${executionId}`);
+    expect(run.cost).toBeGreaterThan(0);
+    await ada.goto(`${server.url}/#/analytics`);
+    const want = run.cost < 0.01 ? `$${run.cost.toFixed(6)}` : `$${run.cost.toFixed(4)}`;
+    await expect.poll(() => ada.textContent('[data-testid=total-cost]'), { timeout: 15_000 }).toBe(want);
+    await expect.poll(() => ada.locator('table[aria-label="Cost by model"] tbody tr').count()).toBeGreaterThan(0);
+    await shot(ada, 'analytics');
+    await ada.goto(`${server.url}/#/agents`);
+    await expect.poll(() => ada.locator('table[aria-label=Agents] tbody tr').count()).toBeGreaterThan(0);
+    await shot(ada, 'agents-models');
+  });
+
+  it('a malformed YAML import shows the error with its line and changes nothing', async () => {
+    await ada.goto(`${server.url}/#/workflows`);
+    await expect.poll(() => ada.locator('table[aria-label=Workflows] tbody tr').count()).toBe(1);
+    const before = await api<{ items: unknown[] }>(server.tokens.ada, 'GET', '/api/workflows');
+    await ada.setInputFiles('[data-testid=import-file]', {
+      name: 'broken.yaml',
+      mimeType: 'application/yaml',
+      buffer: Buffer.from('id: broken\ntasks:\n  - id: a\n    agentId: [unclosed\n  - id: b\n'),
+    });
+    await expect.poll(() => ada.textContent('[data-testid=import-errors]')).toMatch(/Line \d+.*Invalid YAML/);
+    await shot(ada, 'import-error');
+    const after = await api<{ items: unknown[] }>(server.tokens.ada, 'GET', '/api/workflows');
+    expect(after.items.length).toBe(before.items.length);
+    expect(await ada.locator('table[aria-label=Workflows] tbody tr').count()).toBe(1);
+  });
+
+  it('logged no console errors and no unhandled rejections', () => {
+    expect(errors).toEqual([]);
+  });
+});
