@@ -19,7 +19,7 @@ function CostBars({ rows, label }: { rows: CostRow[]; label: string }) {
       <ResponsiveContainer width="100%" height={180}>
         <BarChart data={data} margin={{ left: 8, right: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="key" tick={{ fontSize: 11 }} interval={0} />
+          <XAxis dataKey="key" tick={{ fontSize: 10 }} interval={0} angle={-25} textAnchor="end" height={50} />
           <YAxis tick={{ fontSize: 11 }} width={70} />
           <Tooltip formatter={(v) => fmtCost(Number(v))} />
           <Bar dataKey="cost" fill="#4363d8" isAnimationActive={false} />

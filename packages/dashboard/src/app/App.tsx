@@ -1,8 +1,6 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { HashRouter, Navigate, Route, Routes } from 'react-router';
-import { AgentsPage } from '../agents/AgentsPage.tsx';
-import { AnalyticsPage } from '../analytics/AnalyticsPage.tsx';
 import { ApiError } from '../api/client.ts';
 import { SignIn } from '../auth/SignIn.tsx';
 import { useSession } from '../auth/session.ts';
@@ -11,6 +9,10 @@ import { RunPage } from '../runs/RunPage.tsx';
 import { RunsPage } from '../runs/RunsPage.tsx';
 import { WorkflowsPage } from '../workflows/WorkflowsPage.tsx';
 import { Shell } from './Shell.tsx';
+
+// Charts (recharts) load only when Analytics or Agents & models is opened.
+const AnalyticsPage = lazy(() => import('../analytics/AnalyticsPage.tsx').then((m) => ({ default: m.AnalyticsPage })));
+const AgentsPage = lazy(() => import('../agents/AgentsPage.tsx').then((m) => ({ default: m.AgentsPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -37,6 +39,7 @@ function Authed() {
   if (!me) return <div className="loading" role="status">Connecting…</div>;
   return (
     <Shell>
+      <Suspense fallback={<div className="loading" role="status">Loading…</div>}>
       <Routes>
         <Route path="/" element={<Navigate to="/workflows" replace />} />
         <Route path="/workflows" element={<WorkflowsPage />} />
@@ -47,6 +50,7 @@ function Authed() {
         <Route path="/agents" element={<AgentsPage />} />
         <Route path="*" element={<div className="page"><h1>Not found</h1></div>} />
       </Routes>
+      </Suspense>
     </Shell>
   );
 }
