@@ -4,9 +4,9 @@ import type { WebSocket } from 'ws';
 import type * as Y from 'yjs';
 import { CodexError, ErrorCodes, toErrorInfo } from '../errors.js';
 import { LockTable } from './locks.js';
-import { applyToDoc } from './paths.js';
+import { docJson, seedDoc } from './paths.js';
 import { CLOSE_SESSION_ENDED } from './protocol/messages.js';
-import type { DocRoom, OpOrigin } from './room.js';
+import type { DocRoom } from './room.js';
 import { RoomRegistry } from './rooms.js';
 import { collabConfigSchema } from './schemas.js';
 import { Session } from './session.js';
@@ -351,12 +351,7 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
   async getDocument(
     workflowId: string,
   ): Promise<{ tasks: Record<string, unknown>; positions: Record<string, unknown>; meta: Record<string, unknown> }> {
-    const doc = await this.getYDoc(workflowId);
-    return {
-      tasks: doc.getMap('tasks').toJSON(),
-      positions: doc.getMap('positions').toJSON(),
-      meta: doc.getMap('meta').toJSON(),
-    };
+    return docJson(await this.getYDoc(workflowId));
   }
 
   /** Fill an empty document from a workflow definition (tasks keyed by id; dependencies as arrays). */
@@ -364,24 +359,7 @@ export class CollaborationManager extends EventEmitter<CollaborationEvents> {
     workflowId: string,
     definition: { name?: string; version?: string; tasks: Array<{ id: string } & Record<string, unknown>> },
   ): Promise<boolean> {
-    const doc = await this.getYDoc(workflowId);
-    const tasks = doc.getMap('tasks');
-    if (tasks.size > 0) return false;
-    doc.transact(
-      () => {
-        for (const t of definition.tasks)
-          applyToDoc(doc, {
-            operation: { type: 'set' },
-            path: ['tasks', t.id],
-            value: { ...t, dependencies: (t.dependencies as string[]) ?? [] },
-          });
-        applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'name'], value: definition.name ?? workflowId });
-        if (definition.version)
-          applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'version'], value: definition.version });
-      },
-      { kind: 'op', userId: 'system' } satisfies OpOrigin,
-    );
-    return true;
+    return seedDoc(await this.getYDoc(workflowId), workflowId, definition, { kind: 'op', userId: 'system' });
   }
 
   queryAudit(q: AuditQuery = {}): AuditEntry[] {

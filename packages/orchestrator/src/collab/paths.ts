@@ -127,3 +127,38 @@ export function applyToDoc(doc: Y.Doc, op: UpdateInput): boolean {
     }
   }
 }
+
+/** The document's roots as plain JSON. */
+export function docJson(doc: Y.Doc): {
+  tasks: Record<string, unknown>;
+  positions: Record<string, unknown>;
+  meta: Record<string, unknown>;
+} {
+  return {
+    tasks: doc.getMap('tasks').toJSON(),
+    positions: doc.getMap('positions').toJSON(),
+    meta: doc.getMap('meta').toJSON(),
+  };
+}
+
+/** Fill an empty document from a workflow definition in one transaction; false when it already has tasks. */
+export function seedDoc(
+  doc: Y.Doc,
+  workflowId: string,
+  definition: { name?: string; version?: string; tasks: Array<{ id: string } & Record<string, unknown>> },
+  origin: unknown,
+): boolean {
+  if (doc.getMap('tasks').size > 0) return false;
+  doc.transact(() => {
+    for (const t of definition.tasks)
+      applyToDoc(doc, {
+        operation: { type: 'set' },
+        path: ['tasks', t.id],
+        value: { ...t, dependencies: (t.dependencies as string[]) ?? [] },
+      });
+    applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'name'], value: definition.name ?? workflowId });
+    if (definition.version)
+      applyToDoc(doc, { operation: { type: 'set' }, path: ['meta', 'version'], value: definition.version });
+  }, origin);
+  return true;
+}
