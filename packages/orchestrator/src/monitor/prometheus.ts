@@ -8,7 +8,9 @@ import type { ResourceSample } from './types.js';
 // a process do not collide. Per-task histograms are pre-aggregated in plain arrays at execution end and
 // exposed through a small custom metric: prom-client's own observe() hashes labels on every call.
 
-const MAX_PENDING_TASKS = 200_000;
+// Finished runs wait for the next scrape in a backlog that holds their whole task tables (about 2 KB a run): keep
+// it small so memory plateaus at a few hundred KB whether or not anyone scrapes; folding is per task either way.
+const MAX_PENDING_TASKS = 2048;
 const TASK_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
 interface Slot {
@@ -231,6 +233,11 @@ export class MonitorMetrics {
       labelNames: ['host', 'direction'],
       registers: r,
     });
+  }
+
+  /** Tasks waiting in the scrape backlog (bounded by MAX_PENDING_TASKS). */
+  get backlogTasks(): number {
+    return this.pendingTasks;
   }
 
   onExecutionEnd(rec: ExecutionRecord, tab: TaskTable, profile: RunSummary): void {
