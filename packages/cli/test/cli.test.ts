@@ -78,11 +78,11 @@ describe('codexos CLI', () => {
     expect(result.tasks.second.output).toBe('recovered');
   });
 
-  it('exits 1 when the workflow fails and resume finishes it without re-running completed tasks', () => {
+  it('exits 1 when the workflow fails and resume finishes it without re-running completed tasks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
     const store = join(dir, 's.db');
     const log = join(dir, 'runs.log');
-    const failed = cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], {
+    const failed = await inProc(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], {
       CDX_FAIL: '1',
       CDX_TEST_LOG: log,
     });
@@ -90,7 +90,7 @@ describe('codexos CLI', () => {
     const res = JSON.parse(failed.out);
     expect(res.status).toBe('failed');
     expect(res.tasks.second.error.message).toBe('downstream unavailable');
-    const resumed = cli(['resume', res.executionId, '--agents', fx('agents.ts'), '--store', store, '--json'], {
+    const resumed = await inProc(['resume', res.executionId, '--agents', fx('agents.ts'), '--store', store, '--json'], {
       CDX_TEST_LOG: log,
     });
     expect(resumed.code, resumed.err).toBe(0);
@@ -98,49 +98,54 @@ describe('codexos CLI', () => {
     expect(res2).toMatchObject({ status: 'completed', resumed: true, executionId: res.executionId });
     expect(res2.tasks.first.output).toBe('first:hello ');
     expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['first', 'second', 'second']);
-    const report = cli(['report', res.executionId, '--store', store]);
+    const report = await inProc(['report', res.executionId, '--store', store]);
     expect(report.code, report.err).toBe(0);
     expect(report.out).toContain(`Execution ${res.executionId}`);
     expect(report.out).toMatch(/Critical path: \d+ tasks/);
-    const reportJson = JSON.parse(cli(['report', res.executionId, '--store', store, '--json']).out);
+    const reportJson = JSON.parse((await inProc(['report', res.executionId, '--store', store, '--json'])).out);
     // The resumed run's profile: `second` ran in it and ends the critical path.
     expect(reportJson.profile.criticalPath.steps.map((s: { taskId: string }) => s.taskId).at(-1)).toBe('second');
-    expect(cli(['report', 'nope', '--store', store]).code).toBe(2);
-    const list = cli(['list', '--store', store]);
+    expect((await inProc(['report', 'nope', '--store', store])).code).toBe(2);
+    const list = await inProc(['list', '--store', store]);
     expect(list.out).toContain(res.executionId);
     expect(list.out).toContain('completed');
   });
 
-  it('exits 2 with the problem named for invalid workflows, bad YAML, bad flags and unknown executions', () => {
-    const cyc = cli(['run', fx('cycle.yaml'), '--memory']);
+  it('exits 2 with the problem named for invalid workflows, bad YAML, bad flags and unknown executions', async () => {
+    const cyc = await inProc(['run', fx('cycle.yaml'), '--memory']);
     expect(cyc.code).toBe(2);
     expect(cyc.err).toMatch(/dependency cycle: (a -> b -> a|b -> a -> b)/);
-    const bad = cli(['validate', fx('broken.yaml')]);
+    const bad = await inProc(['validate', fx('broken.yaml')]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('is not valid YAML (line');
-    const missing = cli(['run', fx('nope.yaml'), '--memory']);
+    const missing = await inProc(['run', fx('nope.yaml'), '--memory']);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('Cannot read workflow file');
-    const flag = cli(['run', fx('two-step.yaml'), '--input', 'novalue', '--memory']);
+    const flag = await inProc(['run', fx('two-step.yaml'), '--input', 'novalue', '--memory']);
     expect(flag.code).toBe(2);
     expect(flag.err).toContain('--input expects key=value');
-    const unknown = cli(['resume', 'no-such-id', '--store', join(mkdtempSync(join(tmpdir(), 'cdx-')), 's.db')]);
+    const unknown = await inProc([
+      'resume',
+      'no-such-id',
+      '--store',
+      join(mkdtempSync(join(tmpdir(), 'cdx-')), 's.db'),
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('No stored execution "no-such-id"');
-    expect(cli(['frobnicate']).code).toBe(2);
-    const shape = cli(['run', fx('tasks-not-list.yaml'), '--memory']);
+    expect((await inProc(['frobnicate'])).code).toBe(2);
+    const shape = await inProc(['run', fx('tasks-not-list.yaml'), '--memory']);
     expect(shape.code).toBe(2);
     expect(shape.err).toContain('tasks: Invalid input: expected array');
     expect(shape.err).not.toContain('TypeError');
   });
 
-  it('validate accepts the examples and schema prints a JSON Schema', () => {
+  it('validate accepts the examples and schema prints a JSON Schema', async () => {
     for (const f of ['examples/data-analysis.yaml', 'examples/review-loop.yaml']) {
-      const r = cli(['validate', f, '--agents', 'examples/agents.ts']);
+      const r = await inProc(['validate', f, '--agents', 'examples/agents.ts']);
       expect(r.code, r.err).toBe(0);
       expect(r.out).toContain('is valid');
     }
-    const s = cli(['schema']);
+    const s = await inProc(['schema']);
     expect(s.code).toBe(0);
     const schema = JSON.parse(s.out);
     expect(schema.properties.tasks.items.required).toEqual(expect.arrayContaining(['id', 'agentId']));
