@@ -25,6 +25,11 @@ const workflowSchema = z
     maxDepth: z.number().int().positive().default(10),
     maxTasks: z.number().int().positive().default(100),
     defaultTimeout: z.number().int().positive().max(MAX_TIMER_MS).default(30_000),
+    /**
+     * A timed-out or cancelled attempt whose handler ignores its signal keeps its slot (its retry, its agent
+     * instance) until the handler settles, or at most this long.
+     */
+    timeoutGraceMs: z.number().int().min(0).max(MAX_TIMER_MS).default(5000),
     enableValidation: z.boolean().default(true),
     maxConcurrency: z.number().int().positive().default(64),
     defaultRetry: z

@@ -1,6 +1,7 @@
 import type { AgentInstance } from '../agents/pool.js';
 import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, toErrorInfo } from '../errors.js';
+import { AbandonedAttempts } from './abandoned.js';
 import { DeadlineQueue } from './deadlines.js';
 import { ExecutionState, now } from './execution-state.js';
 import type { Scope } from './expression.js';
@@ -60,6 +61,8 @@ function unitOf(st: AttemptState, output: unknown): UnitResult {
  */
 export abstract class AttemptRunner extends ExecutionState {
   protected readonly deadlines: DeadlineQueue<AttemptState> = new DeadlineQueue((st) => this.onTimeout(st));
+  /** Abandoned handlers still running, by unit (its next attempt waits) and by task index (its agent slot waits). */
+  protected readonly abandoned = new AbandonedAttempts(this.svc.limits.timeoutGraceMs);
   /** Backoff sleeps in progress (pending attempts live in `deadlines`). */
   protected readonly sleeping = new Set<AttemptState>();
 
@@ -135,6 +138,12 @@ export abstract class AttemptRunner extends ExecutionState {
     }
   }
 
+  /** Loop items and iterations record their attempts under `id#k`. */
+  private unitKey(u: Unit): { taskKey: string } | undefined {
+    const k = u.index ?? u.iteration;
+    return k === undefined ? undefined : { taskKey: this.itemKey(u.t.index, k) };
+  }
+
   private unitEnd(u: Unit, failed: boolean, v: unknown): void {
     if (u.ended) return;
     u.ended = true;
@@ -153,16 +162,16 @@ export abstract class AttemptRunner extends ExecutionState {
     const i = t.index;
     const delayMs = backoffDelay(t.retry, attempt);
     const error = toErrorInfo(v);
-    this.record(i, 'retrying', attempt, { error });
+    this.record(i, 'retrying', attempt, { error, ...this.unitKey(u) });
     if (this.svc.bus.wants('task:retrying')) {
       this.svc.bus.publish(
         'task:retrying',
         Object.assign(this.ref(i), { attempt, delayMs, error, iteration: u.iteration ?? u.index }),
       );
     }
-    this.sleep(delayMs, () =>
-      this.guard(u, () => (this.finished ? this.unitEnd(u, true, v) : this.invoke(u, attempt + 1))),
-    );
+    // The next attempt starts after the backoff and, when this one was abandoned still running, after it settled.
+    const next = () => this.guard(u, () => (this.finished ? this.unitEnd(u, true, v) : this.invoke(u, attempt + 1)));
+    this.sleep(delayMs, () => this.guard(u, () => this.abandoned.whenQuiet(u, next)));
   }
 
   /** One attempt: calls the handler (or the model), arms the timeout, settles exactly once. */
@@ -186,7 +195,7 @@ export abstract class AttemptRunner extends ExecutionState {
       model: undefined,
       timer: undefined,
     };
-    this.record(i, 'running', attempt);
+    this.record(i, 'running', attempt, this.unitKey(u));
     if (this.svc.bus.wants('task:started')) {
       this.svc.bus.publish('task:started', {
         executionId: this.executionId,
@@ -216,13 +225,14 @@ export abstract class AttemptRunner extends ExecutionState {
           v,
           (val: unknown) =>
             this.guard(u, () => {
-              if (!this.settleAttempt(st)) return;
+              if (!this.settleAttempt(st)) return st.late?.();
               this.finishedAt[i] = now();
               this.afterAttempt(u, attempt, false, unitOf(st, val));
             }),
           (err: unknown) =>
             this.guard(u, () => {
               if (this.settleAttempt(st)) this.afterAttempt(u, attempt, true, err);
+              else st.late?.();
             }),
         );
         return;
@@ -265,6 +275,8 @@ export abstract class AttemptRunner extends ExecutionState {
     st.abortReason = reason;
     st.ctrl?.abort(reason);
     const u = st.unit as Unit | undefined;
+    // Its handler is still running (it may ignore the signal): its slot stays taken until it settles.
+    if (u && st.armed) st.late = this.abandoned.add([u, u.t.index]);
     if (u) this.guard(u, () => this.afterAttempt(u, st.attempt!, true, reason));
     else st.done?.(true, reason);
   }

@@ -9,6 +9,7 @@ import type { TaskQueue } from '../queue/types.js';
 import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
 import type { Scope } from './expression.js';
 import type { Journal } from './journal.js';
+import type { UnitResult } from './loops.js';
 import { S, type TaskArrays } from './result.js';
 import type { TaskCache } from './task-cache.js';
 import type { ContextSource } from './task-context.js';
@@ -57,6 +58,8 @@ export abstract class ExecutionState implements ContextSource {
   protected readonly errors: (ErrorInfo | undefined)[];
   protected readonly extras = new Map<number, Partial<TaskResult>>();
   protected readonly skipReasons = new Map<number, string>();
+  /** Loop items (forEach) and iterations (while) recorded as completed before a resume, by task and item. */
+  protected readonly keptItems = new Map<number, Map<number, UnitResult>>();
   protected abstract readonly journal: Journal;
   private liveOutputs?: Record<string, unknown>;
   private liveTasks?: Record<string, unknown>;
@@ -102,6 +105,25 @@ export abstract class ExecutionState implements ContextSource {
         this.skipReasons.set(i, 'skipped before resume');
       }
     }
+    // Loop items are checkpointed under `id#k`: a resumed loop takes the finished ones as they were.
+    for (const [key, rec] of stored) {
+      const hash = key.lastIndexOf('#');
+      if (hash < 0 || rec.status !== 'completed') continue;
+      const i = this.plan.byId.get(key.slice(0, hash));
+      const k = Number(key.slice(hash + 1));
+      if (i === undefined || this.state[i] === S.Done || !Number.isInteger(k)) continue;
+      let items = this.keptItems.get(i);
+      if (!items) {
+        items = new Map();
+        this.keptItems.set(i, items);
+      }
+      items.set(k, { output: rec.output, usage: rec.usage, cost: rec.cost });
+    }
+  }
+
+  /** The store key of loop item / iteration `k` of task `i`. */
+  protected itemKey(i: number, k: number): string {
+    return `${this.taskIds[i]}#${k}`;
   }
 
   protected record(i: number, status: TaskStatus, attempt: number, extra?: Partial<TaskTransition>): void {

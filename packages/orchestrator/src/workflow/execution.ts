@@ -207,12 +207,18 @@ export class Execution extends AttemptRunner {
     if (!t.forEach && !t.whileCond) {
       return this.unit(t, agent, scope, undefined, undefined, undefined, inst, undefined);
     }
-    const run: RunUnit = (s, item, index, iteration) =>
-      new Promise((res, rej) =>
-        this.unit(t, agent, s, item, index, iteration, undefined, (failed, v) =>
-          failed ? rej(v) : res(v as UnitResult),
-        ),
+    this.record(i, 'running', 1);
+    const run: RunUnit = (s, item, index, iteration) => {
+      const k = (index ?? iteration)!;
+      const kept = this.keptItems.get(i)?.get(k);
+      if (kept) return Promise.resolve(kept);
+      return new Promise((res, rej) =>
+        this.unit(t, agent, s, item, index, iteration, undefined, (failed, v) => {
+          const err = failed ? v : this.checkpoint(i, k, v as UnitResult);
+          return err === undefined ? res(v as UnitResult) : rej(err);
+        }),
       );
+    };
     const stopped = () => this.finished;
     const lim = this.svc.limits.expressionLimits;
     const loop = t.forEach
@@ -235,9 +241,24 @@ export class Execution extends AttemptRunner {
     );
   }
 
+  /** Records a finished loop item under `id#k` (written on the next tick); an unstorable output fails the item. */
+  private checkpoint(i: number, k: number, r: UnitResult): unknown {
+    let outputBytes: Uint8Array;
+    try {
+      outputBytes = encodeValue(r.output, `output of item ${k} of task "${this.taskIds[i]}"`);
+    } catch (err) {
+      return err;
+    }
+    const { output, usage, cost } = r;
+    this.record(i, 'completed', 1, { taskKey: this.itemKey(i, k), output, outputBytes, usage, cost });
+    this.journal.flushSoon();
+    return undefined;
+  }
+
   /** A task's body settled (after retries): free its agent slot, record the outcome, start what is ready. */
   protected taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void {
-    this.svc.pool.release(inst, !failed);
+    // An abandoned handler of this task that is still running keeps the agent instance until it settles.
+    this.abandoned.whenQuiet(i, () => this.svc.pool.release(inst, !failed));
     if (this.finished) return;
     this.running--;
     if (failed) this.fail(i, v);

@@ -31,6 +31,13 @@ export class Journal {
     queueMicrotask(this.flush);
   }
 
+  /** Asks for what is buffered to be written soon without settling any task (a loop item's checkpoint). */
+  flushSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flush);
+  }
+
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
@@ -44,9 +51,9 @@ export class Journal {
     } catch (err) {
       return this.onError(storeError(err));
     }
-    if (!(written instanceof Promise)) return this.onWritten(released);
+    if (!(written instanceof Promise)) return released.length ? this.onWritten(released) : undefined;
     const p = written.then(
-      () => this.onWritten(released),
+      () => (released.length ? this.onWritten(released) : undefined),
       (err) => this.onError(storeError(err)),
     );
     this.writing = p.finally(() => {

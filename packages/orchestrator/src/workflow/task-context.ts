@@ -19,6 +19,8 @@ export interface AttemptState {
   cancelled: boolean;
   armed: boolean;
   timer?: NodeJS.Timeout;
+  /** Set when the attempt was abandoned while its handler runs: called once that handler settles. */
+  late?: () => void;
   /** Model usage from `ctx.callModel()` calls made by a code handler, attributed to the task. */
   usage?: { inputTokens: number; outputTokens: number };
   cost?: number;
