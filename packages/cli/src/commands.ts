@@ -10,8 +10,9 @@ import {
   workflowJsonSchema,
 } from '@codexos/multi-agent-orchestrator';
 import type { Command } from 'commander';
-import { loadAgents, parseInputs, registerAgentsFor } from './options.js';
+import { loadAgents, loadAgentsModule, parseInputs, registerAgentsFor } from './options.js';
 import { ProgressView } from './progress.js';
+import { StreamView } from './stream.js';
 import { printSummary } from './summary.js';
 
 interface Io {
@@ -25,6 +26,7 @@ interface RunFlags {
   store?: string;
   memory?: boolean;
   json?: boolean;
+  stream?: boolean;
   agents?: string;
   modelAgents?: boolean | string;
   maxTasks?: string;
@@ -37,8 +39,9 @@ function options(flags: RunFlags): OrchestratorOptions {
   return { monitor: { historyPath: store.replace(/(\.db)?$/, '.monitor.db') } };
 }
 
-function config(flags: RunFlags): OrchestratorConfigInput {
+function config(flags: RunFlags, mcp?: unknown): OrchestratorConfigInput {
   return {
+    ...(mcp ? { mcp: mcp as OrchestratorConfigInput['mcp'] } : {}),
     store: flags.memory ? { type: 'memory' } : { type: 'sqlite', path: flags.store ?? '.codexos/state.db' },
     workflow: flags.maxTasks
       ? { maxTasks: Number(flags.maxTasks), maxDepth: Number(flags.maxTasks) }
@@ -77,10 +80,22 @@ export function registerCommands(program: Command, io: Io): void {
     go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>,
     agentIds: (o: MultiAgentOrchestrator) => Promise<{ taskId: string; agentId: string }[]>,
   ) => {
-    const o = new MultiAgentOrchestrator(config(flags), options(flags));
+    const mod = await loadAgentsModule(flags.agents);
+    const o = new MultiAgentOrchestrator(config(flags, mod.mcp), options(flags));
     try {
-      registerAgentsFor(o, await agentIds(o), await loadAgents(flags.agents), flags.modelAgents);
-      const live = flags.json ? undefined : new ProgressView(io.out, Boolean(io.out.isTTY)).attach(o);
+      registerAgentsFor(o, await agentIds(o), mod.agents, flags.modelAgents);
+      // --stream: the model text and tool calls as they arrive, instead of the task table.
+      const tty = Boolean(io.out.isTTY);
+      const views = flags.json
+        ? []
+        : flags.stream
+          ? [new StreamView(io.out, tty).attach(o)]
+          : [new ProgressView(io.out, tty).attach(o)];
+      const live = views.length
+        ? () => {
+            for (const off of views) off();
+          }
+        : undefined;
       // A second signal is not caught (the handlers are `once`): it ends the process at once.
       const detach = onStopSignals(() => {
         o.close().catch(() => undefined);
@@ -113,6 +128,7 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .option('--json', 'print the execution result as JSON instead of live progress')
+    .option('--stream', "show the running tasks' model text and tool calls as they arrive")
     .action(async (file: string, flags: RunFlags) => {
       const input = parseInputs(flags.input);
       const raw = await readWorkflowFile(file);

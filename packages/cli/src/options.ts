@@ -29,8 +29,13 @@ export function parseInputs(pairs: string[] = []): Record<string, unknown> {
 
 /** Loads `--agents module.ts|js`: its default export (or `agents`) is an array of agent definitions. */
 export async function loadAgents(path?: string): Promise<AgentDefinition[]> {
-  if (!path) return [];
-  let mod: { default?: unknown; agents?: unknown };
+  return (await loadAgentsModule(path)).agents;
+}
+
+/** The agents module, with the MCP servers its agents' tools name (`export const mcp = { servers: {…} }`). */
+export async function loadAgentsModule(path?: string): Promise<{ agents: AgentDefinition[]; mcp?: unknown }> {
+  if (!path) return { agents: [] };
+  let mod: { default?: unknown; agents?: unknown; mcp?: unknown };
   try {
     mod = await import(pathToFileURL(resolve(path)).href);
   } catch (err) {
@@ -42,7 +47,7 @@ export async function loadAgents(path?: string): Promise<AgentDefinition[]> {
       ErrorCodes.CONFIG_INVALID,
       `${path} must export an array of agents (default export or \`agents\`)`,
     );
-  return list as AgentDefinition[];
+  return { agents: list as AgentDefinition[], mcp: mod.mcp };
 }
 
 /** `--model-agents`: absent = none; bare flag = every id the module does not define; a list = only those. */

@@ -29,3 +29,9 @@ it('docs/workflows.md: the first example runs as written', () => {
   expect(r.code, r.err).toBe(0);
   expect(r.out).toMatch(/^completed 16 \[local offline model\] The total is 16/);
 });
+
+it('docs/tools.md: the first example runs as written', () => {
+  const r = runFirstExample('tools.md');
+  expect(r.code, r.err).toBe(0);
+  expect(r.out).toBe('tool search\ncompleted 1 2\n');
+});

@@ -35,7 +35,9 @@ export class LocalProvider implements ModelProvider {
       };
     }
     const text = req.responseSchema
-      ? JSON.stringify(sampleFromSchema(req.responseSchema.schema, { seed: digest, words: wordsOf(req) }))
+      ? JSON.stringify(
+          sampleFromSchema(req.responseSchema.schema, { seed: digest, words: wordsOf(req), urls: urlsOf(req) }),
+        )
       : this.answer(prompt, req.maxTokens, req);
     return { text, model: req.model, usage: { inputTokens, outputTokens: estimateTokens(text) }, finishReason: 'stop' };
   }
@@ -64,13 +66,15 @@ export class LocalProvider implements ModelProvider {
     const named = tools.filter((t) => mentions(text, t.name));
     const relevant = named.length ? named : tools;
     const step = req.messages.filter((m) => m.role === 'assistant' && m.toolCalls?.length).length;
-    return relevant
-      .filter((t) => !called.has(t.name))
-      .map((t, i) => ({
-        id: `local_${step}_${i}`,
-        name: t.name,
-        arguments: sampleFromSchema(t.parameters, { seed: digest ^ fnv1a(t.name), words: wordsOf(req) }),
-      }));
+    // One tool per step, in the order given, so later calls can use what earlier ones returned (URLs).
+    const next = relevant.find((t) => !called.has(t.name));
+    if (!next) return [];
+    const args = sampleFromSchema(next.parameters, {
+      seed: digest ^ fnv1a(next.name),
+      words: wordsOf(req),
+      urls: urlsOf(req),
+    });
+    return [{ id: `local_${step}_0`, name: next.name, arguments: args }];
   }
 
   private answer(prompt: string, maxTokens: number | undefined, req: ModelRequest): string {
@@ -92,13 +96,25 @@ function mentions(text: string, name: string): boolean {
   );
 }
 
+/** URLs in tool results, in order of appearance (deduplicated). */
+function urlsOf(req: ModelRequest): string[] {
+  const text = req.messages
+    .filter((m) => m.role === 'tool' && !m.isError)
+    .map((m) => m.content)
+    .join(' ');
+  return [...new Set(text.match(/https?:\/\/[^\s"'<>)\]]+/g) ?? [])];
+}
+
 /** Words for generated strings: from the prompt and tool results, so values echo what the task was about. */
 function wordsOf(req: ModelRequest): string[] {
   const src = req.messages
     .filter((m) => m.role !== 'system')
     .map((m) => m.content)
     .join(' ');
-  return src.split(/[^\p{L}\p{N}_-]+/u).filter((w) => w.length > 3 && !w.startsWith('local'));
+  return src
+    .replace(/https?:\/\/\S+/g, ' ')
+    .split(/[^\p{L}\p{N}_-]+/u)
+    .filter((w) => w.length > 3 && !w.startsWith('local'));
 }
 
 function summarise(line: string): string {

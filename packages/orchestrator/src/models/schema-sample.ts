@@ -31,6 +31,8 @@ export interface SampleOptions {
   seed: number;
   /** Words strings are made of (e.g. from the prompt and tool results). */
   words?: string[];
+  /** URLs seen so far (e.g. in tool results): URL fields take these first. */
+  urls?: string[];
 }
 
 export function sampleFromSchema(schema: unknown, opts: SampleOptions): unknown {
@@ -39,6 +41,7 @@ export function sampleFromSchema(schema: unknown, opts: SampleOptions): unknown 
   const root = (schema ?? {}) as Schema;
   const defs = { ...(root.$defs as Schema), ...(root.definitions as Schema) };
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  let urlIndex = 0;
   const word = () => (words.length ? pick(words) : pick(['alpha', 'beta', 'gamma', 'delta', 'omega']));
 
   const str = (s: Schema, key: string): string => {
@@ -50,7 +53,9 @@ export function sampleFromSchema(schema: unknown, opts: SampleOptions): unknown 
     else if (fmt === 'date') v = new Date(Date.UTC(2024, 0, 1 + Math.floor(r() * 365))).toISOString().slice(0, 10);
     else if (fmt === 'email') v = `${word().toLowerCase()}@example.org`;
     else if (fmt === 'uri' || fmt === 'url' || /url|uri|link|href/i.test(key))
-      v = `https://example.org/${encodeURIComponent(word().toLowerCase())}`;
+      v = opts.urls?.length
+        ? (opts.urls[urlIndex++ % opts.urls.length] as string)
+        : `https://example.org/${encodeURIComponent(word().toLowerCase())}`;
     else if (fmt === 'uuid')
       v = '00000000-0000-4000-8000-'.concat(
         Math.floor(r() * 1e12)
