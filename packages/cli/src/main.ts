@@ -2,6 +2,7 @@ import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orche
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { registerServerCommands } from './serve-command.js';
+import { registerWorkerCommand } from './worker.js';
 
 /** Exit codes: 0 success, 1 the workflow failed or was cancelled, 2 invalid input (file, flags, definition). */
 export const EXIT = { OK: 0, FAILED: 1, INVALID: 2 } as const;
@@ -34,6 +35,7 @@ export async function main(
   let code: number = EXIT.OK;
   registerCommands(program, { out, err, setExit: (c) => (code = c) });
   registerServerCommands(program, { out, err, setExit: (c) => (code = c) });
+  registerWorkerCommand(program, { out, err });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

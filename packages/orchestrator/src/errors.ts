@@ -50,6 +50,8 @@ export const ErrorCodes = {
   RATE_LIMITED: 'CDX_ERR_RATE_LIMITED',
   SHUTTING_DOWN: 'CDX_ERR_SHUTTING_DOWN',
   INTERNAL: 'CDX_ERR_INTERNAL',
+  QUEUE: 'CDX_ERR_QUEUE',
+  REDIS_UNAVAILABLE: 'CDX_ERR_REDIS_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

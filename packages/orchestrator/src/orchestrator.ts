@@ -12,7 +12,8 @@ import { ToolRegistry } from './models/tools/registry.js';
 import type { ToolDefinition } from './models/types.js';
 import type { ModelRunner } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
-import { InProcessQueue } from './queue/in-process.js';
+import { BullMQQueue } from './queue/bullmq/bullmq-queue.js';
+import { createTaskQueue } from './queue/create-queue.js';
 import type { TaskQueue } from './queue/types.js';
 import { encodeValue } from './store/codec.js';
 import { createStore } from './store/create-store.js';
@@ -87,9 +88,14 @@ export class MultiAgentOrchestrator {
 
   constructor(config: OrchestratorConfigInput = {}, options: OrchestratorOptions = {}) {
     this.config = parseConfig(config);
-    this.store = options.store ?? createStore(this.config.store, this.config.redis);
+    // Distributed mode keeps state in Redis unless a store type is named: any orchestrator can then resume a run.
+    const storeCfg =
+      this.config.execution.mode === 'distributed' && !(config as { store?: { type?: string } }).store?.type
+        ? { ...this.config.store, type: 'redis' as const }
+        : this.config.store;
+    this.store = options.store ?? createStore(storeCfg, this.config.redis);
     this.pool = new AgentPool(this.config.agents, this.bus);
-    this.queue = options.queue ?? new InProcessQueue();
+    this.queue = options.queue ?? createTaskQueue(this.config);
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
     this.mcp = new McpManager(this.config.mcp);
     this.tools = new ToolRegistry(this.mcp);

@@ -82,7 +82,8 @@ export const conformanceAgents: AgentDefinition[] = [
 export function queueConformance(
   name: string,
   make: () => Promise<QueueFixture>,
-  observeAbort?: () => Promise<string>,
+  /** For a remote queue: how the handler (elsewhere) ended, once the local attempt was aborted. */
+  observeAbort?: (f: QueueFixture, ctx: DispatchContext) => Promise<string>,
 ): void {
   describe(`TaskQueue conformance: ${name}`, () => {
     it('runs an attempt and returns the handler output; the context reaches the handler', async () => {
@@ -131,7 +132,10 @@ export function queueConformance(
         const run = Promise.resolve(f.queue.run(ctx, conformanceAgents[3])).catch((e) => e);
         await new Promise((r) => setTimeout(r, 300));
         ctx.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'stop'));
-        if (observeAbort) expect(await observeAbort()).toBe('aborted');
+        if (observeAbort) {
+          expect(await run).toMatchObject({ code: ErrorCodes.CANCELLED });
+          expect(await observeAbort(f, ctx)).toBe('aborted');
+        }
         else expect(await run).toBe('aborted');
       } finally {
         await f.close();

@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { type JobsOptions, Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AgentDefinition } from '../../agents/types.js';
+import { CodexError, ErrorCodes } from '../../errors.js';
+import { evaluate, type Expr, parseExpression } from '../../workflow/expression.js';
+import type { ExecutionConfig, FlowRule } from '../config.js';
+import { InProcessQueue } from '../in-process.js';
+import type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from '../types.js';
+import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
+import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
+import { acquireLease, type ExecutionLease } from './lease.js';
+
+interface Waiter {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  ctx: DispatchContext;
+}
+
+interface Lane {
+  queue: Queue;
+  events: QueueEvents | undefined;
+  ready: Promise<void>;
+  pending: Array<{ name: string; data: TaskJobData; opts: JobsOptions }>;
+}
+
+interface CompiledRule {
+  key?: Expr;
+  priority?: Expr | number;
+}
+
+/** Turns a worker's error report back into an error the scheduler treats as the handler's own. */
+export function errorFromReport(e: { code?: string; message: string; retryable?: boolean; name?: string }): Error {
+  if (e.code?.startsWith('CDX_ERR_'))
+    return new CodexError(e.code as never, e.message, { retryable: e.retryable ?? false });
+  const err = new Error(e.message) as Error & { code?: string; retryable?: boolean };
+  if (e.name) err.name = e.name;
+  if (e.code) err.code = e.code;
+  if (e.retryable === false) err.retryable = false;
+  return err;
+}
+
+function parseResult(v: unknown): TaskJobResult | undefined {
+  if (typeof v === 'string') {
+    try {
+      return JSON.parse(v) as TaskJobResult;
+    } catch {
+      return undefined;
+    }
+  }
+  return v as TaskJobResult;
+}
+
+/**
+ * Attempts as BullMQ jobs, one queue per agent, for `codexos worker` processes. Attempts made in one tick go out
+ * in one addBulk per agent; results come back through QueueEvents. Agents without a code handler (model-backed)
+ * run in this process: their work is a network call the orchestrator's model layer already rate-limits.
+ */
+export class BullMQQueue implements TaskQueue {
+  readonly kind = 'bullmq';
+  readonly keys: DistKeys;
+  readonly owner = `orchestrator:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly local = new InProcessQueue();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly rules = new Map<string, CompiledRule>();
+  private client?: Redis;
+  private connecting?: Promise<void>;
+  private flushing = false;
+  private epoch = '';
+  private downSince = 0;
+  private downTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly target: RedisTarget,
+    private readonly cfg: ExecutionConfig,
+  ) {
+    this.keys = distKeys(target.prefix);
+  }
+
+  get redis(): Redis {
+    if (!this.client) throw new CodexError(ErrorCodes.QUEUE, 'distributed queue used before ready()');
+    return this.client;
+  }
+
+  ready(): Promise<void> {
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    await probeRedis(this.target, this.cfg.connectTimeoutMs);
+    const c = connect(this.target, 'codexos-orchestrator');
+    this.client = c;
+    await c.set(this.keys.epoch, randomUUID(), 'NX');
+    this.epoch = (await c.get(this.keys.epoch)) ?? '';
+    c.on('close', () => this.onDown());
+    c.on('ready', () => this.onUp());
+    for (const [agentId, rule] of Object.entries(this.cfg.flow)) {
+      this.compile(agentId, rule);
+      // Workers read per-key limits from here: one configuration, every process.
+      await c.hset(this.keys.flow, agentId, JSON.stringify(rule));
+    }
+  }
+
+  run(ctx: DispatchContext, agent: AgentDefinition): unknown {
+    if (!agent.handler) return this.local.run(ctx, agent);
+    const lane = this.lane(agent.id);
+    const slot = ctx.index ?? ctx.iteration;
+    const jobId = jobIdOf(ctx.executionId, ctx.taskId, slot, ctx.attempt);
+    const data: TaskJobData = {
+      executionId: ctx.executionId,
+      workflowId: ctx.workflowId,
+      taskId: ctx.taskId,
+      agentId: agent.id,
+      attempt: ctx.attempt,
+      params: ctx.params,
+      prompt: ctx.prompt,
+      input: ctx.input,
+      deps: ctx.deps,
+    };
+    if (ctx.item !== undefined) data.item = ctx.item;
+    if (ctx.index !== undefined) data.index = ctx.index;
+    if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
+    const opts: JobsOptions = {
+      jobId,
+      attempts: 1,
+      removeOnComplete: { age: this.cfg.keepJobsSeconds },
+      removeOnFail: { age: this.cfg.keepJobsSeconds },
+    };
+    const rule = this.rules.get(agent.id);
+    if (rule) {
+      const scope = { input: ctx.input, params: ctx.params, item: ctx.item };
+      if (rule.key) data.flowKey = String(evaluate(rule.key, scope));
+      if (rule.priority !== undefined) {
+        const p = typeof rule.priority === 'number' ? rule.priority : Number(evaluate(rule.priority, scope));
+        if (Number.isInteger(p) && p > 0) opts.priority = p;
+      }
+    }
+    const signal = ctx.signal;
+    return new Promise((resolve, reject) => {
+      this.waiters.set(jobId, { resolve, reject, ctx });
+      lane.pending.push({ name: ctx.taskId, data, opts });
+      this.scheduleFlush();
+      signal.addEventListener(
+        'abort',
+        () => {
+          if (!this.waiters.delete(jobId)) return;
+          reject(signal.reason);
+          this.cancelRemote(lane, jobId);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Takes the execution lease (see lease.ts); `onLost` stops the local run if another process took it. */
+  lease(executionId: string, onLost: () => void): Promise<ExecutionLease> {
+    return acquireLease(this.redis, this.keys.lease(executionId), executionId, this.owner, this.cfg.leaseMs, onLost);
+  }
+
+  /** The BullMQ queue of an agent (created on first use): counts, global limits. */
+  agentQueue(agentId: string): Queue {
+    return this.lane(agentId).queue;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.downTimer);
+    const err = new CodexError(ErrorCodes.CANCELLED, 'distributed queue closed');
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+    await Promise.allSettled([...this.lanes.values()].flatMap((l) => [l.queue.close(), l.events?.close()]));
+    this.client?.disconnect();
+  }
+
+  private compile(agentId: string, rule: FlowRule): void {
+    const c: CompiledRule = {};
+    try {
+      if (rule.key) c.key = parseExpression(rule.key);
+      if (typeof rule.priority === 'string') c.priority = parseExpression(rule.priority);
+      else if (rule.priority !== undefined) c.priority = rule.priority;
+    } catch (err) {
+      throw new CodexError(
+        ErrorCodes.CONFIG_INVALID,
+        `execution.flow.${agentId}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    this.rules.set(agentId, c);
+  }
+
+  private lane(agentId: string): Lane {
+    let lane = this.lanes.get(agentId);
+    if (lane) return lane;
+    const name = queueName(agentId);
+    const opts = { connection: this.redis, prefix: this.keys.bullPrefix };
+    const queue = new Queue(name, opts);
+    queue.on('error', () => {});
+    const rule = this.cfg.flow[agentId];
+    let events!: QueueEvents;
+    const ready = (async () => {
+      // Read events from the stream's current end, not from whenever the first XREAD happens to be sent: the
+      // 'duplicated' event of an attempt that already ran comes straight back from addBulk.
+      const last = (await this.redis.xrevrange(`${this.keys.bullPrefix}:${name}:events`, '+', '-', 'COUNT', 1))[0]?.[0];
+      // QueueEvents reads with a blocking command: it needs a connection of its own.
+      events = new QueueEvents(name, { connection: bullConnection(this.target), prefix: this.keys.bullPrefix, lastEventId: last ?? '0' });
+      lane!.events = events;
+      events.on('error', () => {});
+      events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, parseResult(returnvalue)));
+      events.on('failed', ({ jobId, failedReason }) => this.settleFailed(jobId, failedReason));
+      // An attempt a worker already ran (before this orchestrator resumed the run): fetch its stored result.
+      (events as unknown as { on(e: string, f: (a: { jobId: string }) => void): void }).on('duplicated', ({ jobId }) =>
+        this.fetchExisting(queue, jobId),
+      );
+      await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+      if (rule?.concurrency) await queue.setGlobalConcurrency(rule.concurrency);
+      if (rule?.rateLimit) await queue.setGlobalRateLimit(rule.rateLimit.max, rule.rateLimit.durationMs);
+    })();
+    lane = { queue, events: undefined, ready, pending: [] };
+    this.lanes.set(agentId, lane);
+    return lane;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // Everything made ready in this tick goes out together: one addBulk per agent queue.
+    setImmediate(() => {
+      this.flushing = false;
+      for (const lane of this.lanes.values()) {
+        if (lane.pending.length === 0) continue;
+        const batch = lane.pending;
+        lane.pending = [];
+        lane.ready
+          .then(() => lane.queue.addBulk(batch))
+          .catch((err: Error) => {
+            for (const j of batch) {
+              this.rejectWaiter(
+                j.opts.jobId!,
+                new CodexError(ErrorCodes.QUEUE, `could not enqueue task on Redis at ${this.target.label}: ${err.message}`, {
+                  retryable: true,
+                }),
+              );
+            }
+          });
+      }
+    });
+  }
+
+  private settle(jobId: string, r: TaskJobResult | undefined): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    this.waiters.delete(jobId);
+    if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
+    if (r.ok) {
+      if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
+      w.resolve(r.output);
+    } else w.reject(errorFromReport(r.error));
+  }
+
+  private settleFailed(jobId: string, reason: string): void {
+    // BullMQ failed the job itself (e.g. it stalled more often than allowed): the scheduler may retry it.
+    this.rejectWaiter(jobId, new CodexError(ErrorCodes.QUEUE, `task job failed on the queue: ${reason}`, { retryable: true }));
+  }
+
+  private rejectWaiter(jobId: string, err: unknown): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    this.waiters.delete(jobId);
+    w.reject(err);
+  }
+
+  private fetchExisting(queue: Queue, jobId: string): void {
+    if (!this.waiters.has(jobId)) return;
+    Job.fromId(queue, jobId).then(
+      (job) => {
+        if (!job?.finishedOn) return; // still waiting or running: its completion event will come
+        if (job.failedReason && job.returnvalue == null) this.settleFailed(jobId, job.failedReason);
+        else this.settle(jobId, parseResult(job.returnvalue));
+      },
+      () => {},
+    );
+  }
+
+  private cancelRemote(lane: Lane, jobId: string): void {
+    if (this.closed) return;
+    // A waiting job is removed; a running one hears the cancel on pub/sub and its handler's signal aborts.
+    lane.queue.remove(jobId).catch(() => 0);
+    this.client?.publish(this.keys.cancel, jobId).catch(() => 0);
+  }
+
+  private onDown(): void {
+    if (this.closed || this.downSince) return;
+    this.downSince = Date.now();
+    const ms = Math.max(this.cfg.connectTimeoutMs, 1000);
+    this.downTimer = setTimeout(() => {
+      const err = new CodexError(
+        ErrorCodes.REDIS_UNAVAILABLE,
+        `Redis at ${this.target.label} unreachable for ${ms} ms: task results cannot come back`,
+      );
+      for (const id of [...this.waiters.keys()]) this.rejectWaiter(id, err);
+    }, ms);
+    this.downTimer.unref();
+  }
+
+  private onUp(): void {
+    if (!this.downSince) return;
+    this.downSince = 0;
+    clearTimeout(this.downTimer);
+    const c = this.client!;
+    c.get(this.keys.epoch).then(async (e) => {
+      if (e === this.epoch) return;
+      // Redis came back without our data (restarted without persistence): queued and running jobs are gone.
+      await c.set(this.keys.epoch, randomUUID(), 'NX');
+      this.epoch = (await c.get(this.keys.epoch)) ?? '';
+      const err = new CodexError(
+        ErrorCodes.QUEUE,
+        `Redis at ${this.target.label} restarted and lost queued tasks; they are sent again`,
+        { retryable: true },
+      );
+      for (const id of [...this.waiters.keys()]) this.rejectWaiter(id, err);
+    }, () => {});
+  }
+}

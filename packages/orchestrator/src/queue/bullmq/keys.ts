@@ -1,0 +1,30 @@
+// Redis names used by distributed execution, all under one prefix so several deployments share a server.
+
+/** BullMQ queue name of an agent (BullMQ keys are `<prefix>:q:<name>:...`). */
+export function queueName(agentId: string): string {
+  return `agent.${agentId.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
+}
+
+export const distKeys = (prefix: string) => ({
+  bullPrefix: `${prefix}:q`,
+  /** Set once per Redis dataset: a different or missing value after a reconnect means Redis lost its data. */
+  epoch: `${prefix}:dist:epoch`,
+  cancel: `${prefix}:dist:cancel`,
+  events: `${prefix}:dist:events`,
+  workers: `${prefix}:dist:workers`,
+  /** Per worker and agent: the concurrency the pool assigned (`<workerId>|<agentId>` -> n). */
+  plan: `${prefix}:dist:plan`,
+  drain: `${prefix}:dist:drain`,
+  /** The orchestrator's `execution.flow` rules (agentId -> JSON), read by every worker. */
+  flow: `${prefix}:dist:flow`,
+  lease: (executionId: string) => `${prefix}:dist:lease:${executionId}`,
+  flowSlots: (agentId: string, key: string) => `${prefix}:dist:flow:${agentId}:${key}:slots`,
+  flowRate: (agentId: string, key: string, window: number) => `${prefix}:dist:flow:${agentId}:${key}:rate:${window}`,
+});
+
+export type DistKeys = ReturnType<typeof distKeys>;
+
+/** Deterministic per attempt, so an orchestrator resuming a run picks up an attempt a worker already ran. */
+export function jobIdOf(executionId: string, taskId: string, slot: number | undefined, attempt: number): string {
+  return `${executionId}|${taskId}|${slot ?? '-'}|${attempt}`;
+}

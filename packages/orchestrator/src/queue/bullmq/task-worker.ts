@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DelayedError, type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AgentDefinition } from '../../agents/types.js';
+import { CodexError, ErrorCodes } from '../../errors.js';
+import type { ModelRunner } from '../../models/types.js';
+import type { FlowRule } from '../config.js';
+import type { TaskJobData, TaskJobResult } from '../types.js';
+import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
+import { FlowGate, type FlowLimits } from './flow.js';
+import { type DistKeys, distKeys, queueName } from './keys.js';
+import { WorkerContext } from './worker-context.js';
+
+export interface TaskWorkerOptions {
+  target: RedisTarget;
+  agents: AgentDefinition[];
+  /** Most tasks of one agent this process runs at once (the pool assigns up to this). */
+  concurrency?: number;
+  /** Per-key limits (the orchestrator's `execution.flow`); per-agent limits are set on the queues themselves. */
+  flow?: Record<string, FlowRule>;
+  models?: ModelRunner;
+  workerId?: string;
+  /** Heartbeat and health-check period (the `agents.healthCheckInterval`). */
+  heartbeatMs?: number;
+  /** BullMQ job lock: a worker that stops renewing it for this long has its job handed to another worker. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/** What a worker reports on every heartbeat (readable by the orchestrator's pool). */
+export interface WorkerHeartbeat {
+  workerId: string;
+  pid: number;
+  host: string;
+  at: number;
+  agents: Record<string, { concurrency: number; max: number; active: number; completed: number; failed: number }>;
+  healthy: boolean;
+  reason?: string;
+}
+
+interface AgentLane {
+  agent: AgentDefinition;
+  worker: Worker;
+  max: number;
+  active: number;
+  completed: number;
+  failed: number;
+  draining: boolean;
+}
+
+class DrainedError extends Error {
+  constructor() {
+    super('worker drained while running the task');
+  }
+}
+
+const errorReport = (err: unknown): Extract<TaskJobResult, { ok: false }>['error'] => {
+  if (err instanceof CodexError) return { code: err.code, message: err.message, retryable: err.retryable };
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; retryable?: unknown };
+    return {
+      name: e.name,
+      message: e.message,
+      code: typeof e.code === 'string' ? e.code : undefined,
+      retryable: e.retryable === false ? false : undefined,
+    };
+  }
+  return { message: String(err) };
+};
+
+/**
+ * The process side of `codexos worker`: one BullMQ Worker per agent whose code it has loaded. It runs attempts
+ * with a context built from the job, hears cancellations on pub/sub, enforces per-key flow control, reports a
+ * heartbeat (load and health) and takes the concurrency the orchestrator's pool assigns it.
+ */
+export class TaskWorker {
+  readonly workerId: string;
+  private readonly keys: DistKeys;
+  private readonly lanes = new Map<string, AgentLane>();
+  private readonly running = new Map<string, { ctrl: AbortController; agentId: string; flowKey?: string }>();
+  private client?: Redis;
+  private sub?: Redis;
+  private gate?: FlowGate;
+  private timer?: NodeJS.Timeout;
+  private flow: Record<string, FlowRule>;
+  private healthy = true;
+  private reason?: string;
+  private closed = false;
+
+  constructor(private readonly o: TaskWorkerOptions) {
+    this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
+    this.keys = distKeys(o.target.prefix);
+    this.flow = { ...o.flow };
+  }
+
+  async start(): Promise<this> {
+    await probeRedis(this.o.target, this.o.connectTimeoutMs ?? 3000);
+    this.client = connect(this.o.target, `codexos-worker:${this.workerId}`);
+    this.gate = new FlowGate(this.client, this.keys, (this.o.lockDurationMs ?? 30_000) * 2);
+    this.sub = connect(this.o.target, `codexos-worker-sub:${this.workerId}`);
+    await this.sub.subscribe(this.keys.cancel, this.keys.drain);
+    this.sub.on('message', (ch: string, msg: string) => {
+      if (ch === this.keys.cancel) {
+        const r = this.running.get(msg);
+        r?.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
+      } else if (ch === this.keys.drain && msg === this.workerId) void this.drain('asked to drain by the pool');
+    });
+    await this.loadFlow();
+    for (const agent of this.o.agents) if (agent.handler) this.lanes.set(agent.id, this.lane(agent));
+    await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
+    await this.heartbeat();
+    this.timer = setInterval(() => void this.tick(), this.o.heartbeatMs ?? 5000);
+    this.timer.unref();
+    return this;
+  }
+
+  get agentIds(): string[] {
+    return [...this.lanes.keys()];
+  }
+
+  /** Current state, as sent in the heartbeat. */
+  state(): WorkerHeartbeat {
+    const agents: WorkerHeartbeat['agents'] = {};
+    for (const [id, l] of this.lanes)
+      agents[id] = { concurrency: l.worker.concurrency, max: l.max, active: l.active, completed: l.completed, failed: l.failed };
+    return { workerId: this.workerId, pid: process.pid, host: hostname(), at: Date.now(), agents, healthy: this.healthy, reason: this.reason };
+  }
+
+  /** Stops taking jobs and gives back the ones running (they go to other workers through stall recovery). */
+  async drain(reason: string): Promise<void> {
+    this.healthy = false;
+    this.reason = reason;
+    for (const r of this.running.values()) r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, `worker drained: ${reason}`));
+    await Promise.allSettled([...this.lanes.values()].map((l) => ((l.draining = true), l.worker.pause(true))));
+    await this.heartbeat().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.lanes.values()].map((l) => l.worker.close()));
+    await this.client?.hdel(this.keys.workers, this.workerId).catch(() => 0);
+    this.sub?.disconnect();
+    this.client?.disconnect();
+  }
+
+  private lane(agent: AgentDefinition): AgentLane {
+    const max = Math.max(1, this.o.concurrency ?? agent.concurrency ?? 1);
+    const worker = new Worker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
+      connection: bullConnection(this.o.target),
+      prefix: this.keys.bullPrefix,
+      concurrency: max,
+      lockDuration: this.o.lockDurationMs ?? 30_000,
+      stalledInterval: this.o.stalledIntervalMs ?? this.o.lockDurationMs ?? 30_000,
+      maxStalledCount: 3,
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 3600 },
+    });
+    worker.on('error', () => {});
+    const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
+    return lane;
+  }
+
+  private limitsOf(agentId: string): { key: FlowLimits } | undefined {
+    const r = this.flow[agentId];
+    if (!r || (!r.keyConcurrency && !r.keyRateLimit)) return undefined;
+    return { key: { concurrency: r.keyConcurrency, rate: r.keyRateLimit } };
+  }
+
+  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<TaskJobResult> {
+    const d = job.data;
+    const jobId = job.id!;
+    const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
+    if (limits) {
+      const wait = await this.gate!.enter(d.agentId, d.flowKey!, jobId, limits.key);
+      if (wait > 0) {
+        // Not this key's turn: back to the delayed set; another worker (or this one) takes it later.
+        await job.moveToDelayed(Date.now() + wait, token);
+        throw new DelayedError();
+      }
+    }
+    const ctrl = new AbortController();
+    this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
+    lane.active++;
+    const ctx = new WorkerContext(d, lane.agent, ctrl.signal, this.o.models);
+    try {
+      const output = await lane.agent.handler!(ctx);
+      if (lane.draining) throw new DrainedError();
+      lane.completed++;
+      const r: TaskJobResult = { ok: true, output, worker: this.workerId };
+      if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
+      return r;
+    } catch (err) {
+      lane.failed++;
+      // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
+      if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
+      return { ok: false, error: errorReport(err), worker: this.workerId };
+    } finally {
+      lane.active--;
+      this.running.delete(jobId);
+      if (limits) await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(() => 0);
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.closed) return;
+    await this.checkHealth();
+    await this.applyPlan().catch(() => {});
+    await this.loadFlow().catch(() => {});
+    for (const [jobId, r] of this.running)
+      if (r.flowKey !== undefined) await this.gate!.refresh(r.agentId, r.flowKey, jobId).catch(() => 0);
+    await this.heartbeat().catch(() => {});
+  }
+
+  private async checkHealth(): Promise<void> {
+    let ok = true;
+    let reason: string | undefined;
+    for (const l of this.lanes.values()) {
+      if (!l.agent.healthCheck) continue;
+      try {
+        if ((await l.agent.healthCheck()) === false) {
+          ok = false;
+          reason = `health check of ${l.agent.id} returned false`;
+        }
+      } catch (err) {
+        ok = false;
+        reason = `health check of ${l.agent.id} threw: ${(err as Error).message}`;
+      }
+    }
+    if (!ok && this.healthy) await this.drain(reason!);
+    else if (ok && !this.healthy) {
+      this.healthy = true;
+      this.reason = undefined;
+      for (const l of this.lanes.values()) {
+        l.draining = false;
+        l.worker.resume();
+      }
+    }
+  }
+
+  /** Per-key limits as the orchestrator published them (options given to this worker win). */
+  private async loadFlow(): Promise<void> {
+    const all = await this.client!.hgetall(this.keys.flow);
+    const next: Record<string, FlowRule> = {};
+    for (const [a, v] of Object.entries(all)) {
+      try {
+        next[a] = JSON.parse(v) as FlowRule;
+      } catch {}
+    }
+    this.flow = { ...next, ...this.o.flow };
+  }
+
+  /** Takes the concurrency the pool assigned this worker per agent (never above its own maximum). */
+  private async applyPlan(): Promise<void> {
+    const ids = this.agentIds;
+    if (ids.length === 0) return;
+    const vals = await this.client!.hmget(this.keys.plan, ...ids.map((a) => `${this.workerId}|${a}`));
+    ids.forEach((a, i) => {
+      const v = vals[i];
+      if (v == null) return;
+      const l = this.lanes.get(a)!;
+      const n = Math.min(l.max, Math.max(1, Number(v)));
+      if (n !== l.worker.concurrency) l.worker.concurrency = n;
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.client!.hset(this.keys.workers, this.workerId, JSON.stringify(this.state()));
+  }
+}
