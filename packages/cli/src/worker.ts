@@ -28,7 +28,8 @@ interface Io {
 const positive = (v: string | undefined, flag: string, dflt: number): number => {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new CodexError(ErrorCodes.CONFIG_INVALID, `${flag} expects a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CodexError(ErrorCodes.CONFIG_INVALID, `${flag} expects a positive integer, got "${v}"`);
   return n;
 };
 
@@ -67,7 +68,9 @@ export function registerWorkerCommand(program: Command, io: Io): void {
         stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)),
       });
       await worker.start();
-      io.out.write(`worker ${worker.workerId} serving ${worker.agentIds.join(', ')} on ${target.label} (concurrency ${concurrency})\n`);
+      io.out.write(
+        `worker ${worker.workerId} serving ${worker.agentIds.join(', ')} on ${target.label} (concurrency ${concurrency})\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

@@ -1,4 +1,13 @@
-export { BullMQQueue, distKeys, queueName, type RedisTarget, redisTarget, TaskWorker, type TaskWorkerOptions, type WorkerHeartbeat } from './bullmq/index.js';
+export {
+  BullMQQueue,
+  distKeys,
+  queueName,
+  type RedisTarget,
+  redisTarget,
+  TaskWorker,
+  type TaskWorkerOptions,
+  type WorkerHeartbeat,
+} from './bullmq/index.js';
 export { type ExecutionConfig, executionConfigSchema, type FlowRule } from './config.js';
 export { createTaskQueue } from './create-queue.js';
 export { InProcessQueue } from './in-process.js';

@@ -135,8 +135,7 @@ export function queueConformance(
         if (observeAbort) {
           expect(await run).toMatchObject({ code: ErrorCodes.CANCELLED });
           expect(await observeAbort(f, ctx)).toBe('aborted');
-        }
-        else expect(await run).toBe('aborted');
+        } else expect(await run).toBe('aborted');
       } finally {
         await f.close();
       }

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { MultiAgentOrchestrator } from '../../src/index.js';
 import type { OrchestratorConfigInput } from '../../src/config.js';
+import { MultiAgentOrchestrator } from '../../src/index.js';
 import { freePort } from '../support/net.js';
 import { agents } from './fixtures/dist-agents.js';
 
@@ -38,7 +38,11 @@ function track(proc: ChildProcess): Proc {
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 20_000,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -52,19 +56,51 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export async function startWorker(url: string, ns: string, extra: string[] = []): Promise<Proc> {
   const proc = spawn(
     process.execPath,
-    [bin, 'worker', '--redis', url, '--agents', agentsFile, '--prefix', ns, '--lock-ms', '1000', '--heartbeat-ms', '200', ...extra],
+    [
+      bin,
+      'worker',
+      '--redis',
+      url,
+      '--agents',
+      agentsFile,
+      '--prefix',
+      ns,
+      '--lock-ms',
+      '1000',
+      '--heartbeat-ms',
+      '200',
+      ...extra,
+    ],
     { cwd: root, env: { ...process.env, REDIS_URL: url, CDX_TEST_NS: ns }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const p = track(proc);
-  await waitFor(`worker ready (${p.out()})`, () => (p.out().includes('serving') ? true : proc.exitCode !== null ? Promise.reject(new Error(p.out())) : undefined));
+  await waitFor(`worker ready (${p.out()})`, () =>
+    p.out().includes('serving') ? true : proc.exitCode !== null ? Promise.reject(new Error(p.out())) : undefined,
+  );
   return p;
 }
 
 /** An orchestrator in its own process running the chain workflow under `executionId`. */
-export function startOrchestrator(url: string, ns: string, executionId: string, length: number, taskMs: number): Proc {
+export function startOrchestrator(
+  url: string,
+  ns: string,
+  executionId: string,
+  length: number,
+  taskMs: number,
+  tag: string,
+): Proc {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(here, 'fixtures', 'dist-orchestrator.ts'), executionId, ns, String(length), String(taskMs)],
+    [
+      '--import',
+      'tsx',
+      join(here, 'fixtures', 'dist-orchestrator.ts'),
+      executionId,
+      ns,
+      String(length),
+      String(taskMs),
+      tag,
+    ],
     { cwd: root, env: { ...process.env, REDIS_URL: url, CDX_TEST_NS: ns }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return track(proc);
@@ -111,7 +147,11 @@ export async function ownRedis(): Promise<{ url: string; start(): Promise<void>;
       stdio: 'ignore',
     });
     await waitFor('redis up', () =>
-      spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG' ? true : undefined,
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .trim() === 'PONG'
+        ? true
+        : undefined,
     );
   };
   const stop = async () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type JobsOptions, Job, Queue, QueueEvents } from 'bullmq';
+import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AgentDefinition } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
-import { evaluate, type Expr, parseExpression } from '../../workflow/expression.js';
+import { type Expr, evaluate, parseExpression } from '../../workflow/expression.js';
 import type { ExecutionConfig, FlowRule } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
 import type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from '../types.js';
@@ -183,11 +183,9 @@ export class BullMQQueue implements TaskQueue {
       if (typeof rule.priority === 'string') c.priority = parseExpression(rule.priority);
       else if (rule.priority !== undefined) c.priority = rule.priority;
     } catch (err) {
-      throw new CodexError(
-        ErrorCodes.CONFIG_INVALID,
-        `execution.flow.${agentId}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw new CodexError(ErrorCodes.CONFIG_INVALID, `execution.flow.${agentId}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     this.rules.set(agentId, c);
   }
@@ -206,7 +204,11 @@ export class BullMQQueue implements TaskQueue {
       // 'duplicated' event of an attempt that already ran comes straight back from addBulk.
       const last = (await this.redis.xrevrange(`${this.keys.bullPrefix}:${name}:events`, '+', '-', 'COUNT', 1))[0]?.[0];
       // QueueEvents reads with a blocking command: it needs a connection of its own.
-      events = new QueueEvents(name, { connection: bullConnection(this.target), prefix: this.keys.bullPrefix, lastEventId: last ?? '0' });
+      events = new QueueEvents(name, {
+        connection: bullConnection(this.target),
+        prefix: this.keys.bullPrefix,
+        lastEventId: last ?? '0',
+      });
       lane!.events = events;
       events.on('error', () => {});
       events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, parseResult(returnvalue)));
@@ -240,9 +242,13 @@ export class BullMQQueue implements TaskQueue {
             for (const j of batch) {
               this.rejectWaiter(
                 j.opts.jobId!,
-                new CodexError(ErrorCodes.QUEUE, `could not enqueue task on Redis at ${this.target.label}: ${err.message}`, {
-                  retryable: true,
-                }),
+                new CodexError(
+                  ErrorCodes.QUEUE,
+                  `could not enqueue task on Redis at ${this.target.label}: ${err.message}`,
+                  {
+                    retryable: true,
+                  },
+                ),
               );
             }
           });
@@ -263,7 +269,10 @@ export class BullMQQueue implements TaskQueue {
 
   private settleFailed(jobId: string, reason: string): void {
     // BullMQ failed the job itself (e.g. it stalled more often than allowed): the scheduler may retry it.
-    this.rejectWaiter(jobId, new CodexError(ErrorCodes.QUEUE, `task job failed on the queue: ${reason}`, { retryable: true }));
+    this.rejectWaiter(
+      jobId,
+      new CodexError(ErrorCodes.QUEUE, `task job failed on the queue: ${reason}`, { retryable: true }),
+    );
   }
 
   private rejectWaiter(jobId: string, err: unknown): void {
@@ -311,17 +320,20 @@ export class BullMQQueue implements TaskQueue {
     this.downSince = 0;
     clearTimeout(this.downTimer);
     const c = this.client!;
-    c.get(this.keys.epoch).then(async (e) => {
-      if (e === this.epoch) return;
-      // Redis came back without our data (restarted without persistence): queued and running jobs are gone.
-      await c.set(this.keys.epoch, randomUUID(), 'NX');
-      this.epoch = (await c.get(this.keys.epoch)) ?? '';
-      const err = new CodexError(
-        ErrorCodes.QUEUE,
-        `Redis at ${this.target.label} restarted and lost queued tasks; they are sent again`,
-        { retryable: true },
-      );
-      for (const id of [...this.waiters.keys()]) this.rejectWaiter(id, err);
-    }, () => {});
+    c.get(this.keys.epoch).then(
+      async (e) => {
+        if (e === this.epoch) return;
+        // Redis came back without our data (restarted without persistence): queued and running jobs are gone.
+        await c.set(this.keys.epoch, randomUUID(), 'NX');
+        this.epoch = (await c.get(this.keys.epoch)) ?? '';
+        const err = new CodexError(
+          ErrorCodes.QUEUE,
+          `Redis at ${this.target.label} restarted and lost queued tasks; they are sent again`,
+          { retryable: true },
+        );
+        for (const id of [...this.waiters.keys()]) this.rejectWaiter(id, err);
+      },
+      () => {},
+    );
   }
 }

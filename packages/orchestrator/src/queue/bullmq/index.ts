@@ -1,4 +1,4 @@
 export { BullMQQueue } from './bullmq-queue.js';
-export { redisTarget, type RedisTarget } from './connection.js';
+export { type RedisTarget, redisTarget } from './connection.js';
 export { distKeys, queueName } from './keys.js';
 export { TaskWorker, type TaskWorkerOptions, type WorkerHeartbeat } from './task-worker.js';

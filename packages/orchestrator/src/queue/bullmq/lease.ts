@@ -37,18 +37,21 @@ export async function acquireLease(
     );
   }
   let stopped = false;
-  const timer = setInterval(() => {
-    redis.eval(RENEW, 1, key, owner, ttlMs).then(
-      (r) => {
-        if (r === 0 && !stopped) {
-          stopped = true;
-          clearInterval(timer);
-          onLost();
-        }
-      },
-      () => {},
-    );
-  }, Math.max(50, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      redis.eval(RENEW, 1, key, owner, ttlMs).then(
+        (r) => {
+          if (r === 0 && !stopped) {
+            stopped = true;
+            clearInterval(timer);
+            onLost();
+          }
+        },
+        () => {},
+      );
+    },
+    Math.max(50, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
   return {
     async release() {

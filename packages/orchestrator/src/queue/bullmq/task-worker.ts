@@ -124,16 +124,32 @@ export class TaskWorker {
   state(): WorkerHeartbeat {
     const agents: WorkerHeartbeat['agents'] = {};
     for (const [id, l] of this.lanes)
-      agents[id] = { concurrency: l.worker.concurrency, max: l.max, active: l.active, completed: l.completed, failed: l.failed };
-    return { workerId: this.workerId, pid: process.pid, host: hostname(), at: Date.now(), agents, healthy: this.healthy, reason: this.reason };
+      agents[id] = {
+        concurrency: l.worker.concurrency,
+        max: l.max,
+        active: l.active,
+        completed: l.completed,
+        failed: l.failed,
+      };
+    return {
+      workerId: this.workerId,
+      pid: process.pid,
+      host: hostname(),
+      at: Date.now(),
+      agents,
+      healthy: this.healthy,
+      reason: this.reason,
+    };
   }
 
   /** Stops taking jobs and gives back the ones running (they go to other workers through stall recovery). */
   async drain(reason: string): Promise<void> {
     this.healthy = false;
     this.reason = reason;
-    for (const r of this.running.values()) r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, `worker drained: ${reason}`));
-    await Promise.allSettled([...this.lanes.values()].map((l) => ((l.draining = true), l.worker.pause(true))));
+    for (const r of this.running.values())
+      r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, `worker drained: ${reason}`));
+    for (const l of this.lanes.values()) l.draining = true;
+    await Promise.allSettled([...this.lanes.values()].map((l) => l.worker.pause(true)));
     await this.heartbeat().catch(() => {});
   }
 

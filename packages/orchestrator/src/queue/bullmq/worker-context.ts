@@ -1,7 +1,6 @@
-import type { TaskContext } from '../../agents/types.js';
+import type { AgentDefinition, TaskContext } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { ModelRunner, ModelRunResult } from '../../models/types.js';
-import type { AgentDefinition } from '../../agents/types.js';
 import type { TaskJobData } from '../types.js';
 
 /** A handler's `ctx` on a worker: built from the job's data. `outputs` holds the direct dependencies' outputs. */
