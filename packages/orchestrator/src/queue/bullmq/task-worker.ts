@@ -252,7 +252,7 @@ export class TaskWorker {
       this.reason = undefined;
       for (const l of this.lanes.values()) {
         l.draining = false;
-        l.worker.resume();
+        await l.worker.resume();
       }
     }
   }
