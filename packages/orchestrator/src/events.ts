@@ -77,6 +77,7 @@ export interface OrchestratorEvents {
   'agent:registered': { agentId: string; timestamp: number };
   'agent:scaled': { agentId: string; from: number; to: number; utilisation: number; timestamp: number };
   'agent:unhealthy': { agentId: string; instanceId: string; reason: string; timestamp: number };
+  'agent:recovered': { agentId: string; instanceId: string; timestamp: number };
   'model:selected': {
     agentId?: string;
     taskId?: string;

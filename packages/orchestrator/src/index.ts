@@ -26,7 +26,12 @@ export {
 } from './events.js';
 export * from './models/index.js';
 export * from './monitor/index.js';
-export { MultiAgentOrchestrator, type OrchestratorOptions, type PreparedWorkflow } from './orchestrator.js';
+export {
+  MultiAgentOrchestrator,
+  type OrchestratorOptions,
+  type PoolState,
+  type PreparedWorkflow,
+} from './orchestrator.js';
 export * from './queue/index.js';
 export { createStore } from './store/create-store.js';
 export { MemoryStore } from './store/memory-store.js';

@@ -13,6 +13,7 @@ import type { ToolDefinition } from './models/types.js';
 import type { ModelRunner } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { BullMQQueue } from './queue/bullmq/bullmq-queue.js';
+import type { DistributedPoolState } from './queue/bullmq/pool-controller.js';
 import { createTaskQueue } from './queue/create-queue.js';
 import type { TaskQueue } from './queue/types.js';
 import { encodeValue } from './store/codec.js';
@@ -47,6 +48,11 @@ export interface OrchestratorOptions {
   /** Owner id this orchestrator's execution leases carry (default `host:pid:random`). */
   owner?: string;
 }
+
+/** `poolState()`: worker processes and agents across them (distributed), or local instances (in process). */
+export type PoolState =
+  | ({ mode: 'distributed' } & DistributedPoolState)
+  | { mode: 'in-process'; at: number; agents: AgentPoolStats[] };
 
 /** A definition validated and compiled by `prepareWorkflow`. */
 export interface PreparedWorkflow {
@@ -95,7 +101,7 @@ export class MultiAgentOrchestrator {
         : this.config.store;
     this.store = options.store ?? createStore(storeCfg, this.config.redis);
     this.pool = new AgentPool(this.config.agents, this.bus);
-    this.queue = options.queue ?? createTaskQueue(this.config);
+    this.queue = options.queue ?? createTaskQueue(this.config, this.bus);
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
     this.mcp = new McpManager(this.config.mcp);
     this.tools = new ToolRegistry(this.mcp);
@@ -171,6 +177,23 @@ export class MultiAgentOrchestrator {
 
   agentStats(agentId: string): AgentPoolStats | undefined {
     return this.pool.stats(agentId);
+  }
+
+  /**
+   * The agent pool for dashboards: in distributed mode the worker processes (health, load) and per-agent
+   * instances across them; in process, the local instances of each registered agent.
+   */
+  poolState(): PoolState {
+    if (this.queue instanceof BullMQQueue) {
+      const s = this.queue.poolState();
+      if (s) return { mode: 'distributed', ...s };
+    }
+    const agents: AgentPoolStats[] = [];
+    for (const a of this.agents.list()) {
+      const st = this.pool.stats(a.id);
+      if (st) agents.push(st);
+    }
+    return { mode: 'in-process', at: Date.now(), agents };
   }
 
   /** Validates a definition (shape, graph, expressions, limits, agents) and returns it normalised. */

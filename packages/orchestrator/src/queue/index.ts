@@ -1,6 +1,10 @@
 export {
   BullMQQueue,
+  type DistributedPoolState,
   distKeys,
+  type PoolAgentState,
+  PoolController,
+  type PoolWorkerState,
   queueName,
   type RedisTarget,
   redisTarget,

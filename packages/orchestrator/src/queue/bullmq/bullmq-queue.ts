@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Job, type JobsOptions, Queue, QueueEvents } from 'bullmq';
+import type { JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AgentDefinition } from '../../agents/types.js';
+import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
+import type { EventBus } from '../../events.js';
 import { type Expr, evaluate, parseExpression } from '../../workflow/expression.js';
 import type { ExecutionConfig, FlowRule } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
@@ -10,6 +12,7 @@ import type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from '../
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
 import { acquireLease, type ExecutionLease } from './lease.js';
+import { type DistributedPoolState, PoolController } from './pool-controller.js';
 
 interface Waiter {
   resolve(v: unknown): void;
@@ -65,6 +68,8 @@ export class BullMQQueue implements TaskQueue {
   private readonly waiters = new Map<string, Waiter>();
   private readonly rules = new Map<string, CompiledRule>();
   private client?: Redis;
+  // Loaded on first connect: in-process users of the library never pay for BullMQ.
+  private bull!: typeof import('bullmq');
   private connecting?: Promise<void>;
   private flushing = false;
   private epoch = '';
@@ -72,9 +77,13 @@ export class BullMQQueue implements TaskQueue {
   private downTimer?: NodeJS.Timeout;
   private closed = false;
 
+  /** The agent pool across worker processes (when built with the `agents` config). */
+  pool?: PoolController;
+
   constructor(
     private readonly target: RedisTarget,
     private readonly cfg: ExecutionConfig,
+    private readonly poolOpts?: { agents: OrchestratorConfig['agents']; bus?: EventBus; autoStart?: boolean },
   ) {
     this.keys = distKeys(target.prefix);
   }
@@ -91,10 +100,15 @@ export class BullMQQueue implements TaskQueue {
 
   private async open(): Promise<void> {
     await probeRedis(this.target, this.cfg.connectTimeoutMs);
+    this.bull = await import('bullmq');
     const c = connect(this.target, 'codexos-orchestrator');
     this.client = c;
     await c.set(this.keys.epoch, randomUUID(), 'NX');
     this.epoch = (await c.get(this.keys.epoch)) ?? '';
+    if (this.poolOpts) {
+      this.pool = new PoolController(c, this.keys, this.poolOpts.agents, this.poolOpts.bus, (a) => this.agentQueue(a));
+      if (this.poolOpts.autoStart !== false) this.pool.start();
+    }
     c.on('close', () => this.onDown());
     c.on('ready', () => this.onUp());
     for (const [agentId, rule] of Object.entries(this.cfg.flow)) {
@@ -165,9 +179,15 @@ export class BullMQQueue implements TaskQueue {
     return this.lane(agentId).queue;
   }
 
+  /** Workers, instances, utilisation and health across processes (refreshed every healthCheckInterval). */
+  poolState(): DistributedPoolState | undefined {
+    return this.pool?.state();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.pool?.stop();
     clearTimeout(this.downTimer);
     const err = new CodexError(ErrorCodes.CANCELLED, 'distributed queue closed');
     for (const w of this.waiters.values()) w.reject(err);
@@ -195,7 +215,7 @@ export class BullMQQueue implements TaskQueue {
     if (lane) return lane;
     const name = queueName(agentId);
     const opts = { connection: this.redis, prefix: this.keys.bullPrefix };
-    const queue = new Queue(name, opts);
+    const queue = new this.bull.Queue(name, opts);
     queue.on('error', () => {});
     const rule = this.cfg.flow[agentId];
     let events!: QueueEvents;
@@ -204,7 +224,7 @@ export class BullMQQueue implements TaskQueue {
       // 'duplicated' event of an attempt that already ran comes straight back from addBulk.
       const last = (await this.redis.xrevrange(`${this.keys.bullPrefix}:${name}:events`, '+', '-', 'COUNT', 1))[0]?.[0];
       // QueueEvents reads with a blocking command: it needs a connection of its own.
-      events = new QueueEvents(name, {
+      events = new this.bull.QueueEvents(name, {
         connection: bullConnection(this.target),
         prefix: this.keys.bullPrefix,
         lastEventId: last ?? '0',
@@ -284,7 +304,7 @@ export class BullMQQueue implements TaskQueue {
 
   private fetchExisting(queue: Queue, jobId: string): void {
     if (!this.waiters.has(jobId)) return;
-    Job.fromId(queue, jobId).then(
+    this.bull.Job.fromId(queue, jobId).then(
       (job) => {
         if (!job?.finishedOn) return; // still waiting or running: its completion event will come
         if (job.failedReason && job.returnvalue == null) this.settleFailed(jobId, job.failedReason);

@@ -1,4 +1,10 @@
 export { BullMQQueue } from './bullmq-queue.js';
 export { type RedisTarget, redisTarget } from './connection.js';
 export { distKeys, queueName } from './keys.js';
+export {
+  type DistributedPoolState,
+  type PoolAgentState,
+  PoolController,
+  type PoolWorkerState,
+} from './pool-controller.js';
 export { TaskWorker, type TaskWorkerOptions, type WorkerHeartbeat } from './task-worker.js';

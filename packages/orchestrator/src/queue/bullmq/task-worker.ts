@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DelayedError, type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AgentDefinition } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
@@ -85,6 +85,7 @@ export class TaskWorker {
   private gate?: FlowGate;
   private timer?: NodeJS.Timeout;
   private flow: Record<string, FlowRule>;
+  private bull!: typeof import('bullmq');
   private healthy = true;
   private reason?: string;
   private closed = false;
@@ -97,6 +98,7 @@ export class TaskWorker {
 
   async start(): Promise<this> {
     await probeRedis(this.o.target, this.o.connectTimeoutMs ?? 3000);
+    this.bull = await import('bullmq');
     this.client = connect(this.o.target, `codexos-worker:${this.workerId}`);
     this.gate = new FlowGate(this.client, this.keys, (this.o.lockDurationMs ?? 30_000) * 2);
     this.sub = connect(this.o.target, `codexos-worker-sub:${this.workerId}`);
@@ -111,7 +113,9 @@ export class TaskWorker {
     for (const agent of this.o.agents) if (agent.handler) this.lanes.set(agent.id, this.lane(agent));
     await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
     await this.heartbeat();
-    this.timer = setInterval(() => void this.tick(), this.o.heartbeatMs ?? 5000);
+    this.timer = setInterval(() => {
+      this.sync().catch(() => {});
+    }, this.o.heartbeatMs ?? 5000);
     this.timer.unref();
     return this;
   }
@@ -165,7 +169,7 @@ export class TaskWorker {
 
   private lane(agent: AgentDefinition): AgentLane {
     const max = Math.max(1, this.o.concurrency ?? agent.concurrency ?? 1);
-    const worker = new Worker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
+    const worker = new this.bull.Worker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
       connection: bullConnection(this.o.target),
       prefix: this.keys.bullPrefix,
       concurrency: max,
@@ -195,7 +199,7 @@ export class TaskWorker {
       if (wait > 0) {
         // Not this key's turn: back to the delayed set; another worker (or this one) takes it later.
         await job.moveToDelayed(Date.now() + wait, token);
-        throw new DelayedError();
+        throw new this.bull.DelayedError();
       }
     }
     const ctrl = new AbortController();
@@ -221,7 +225,8 @@ export class TaskWorker {
     }
   }
 
-  private async tick(): Promise<void> {
+  /** One heartbeat period: health check, the pool's plan, flow rules, heartbeat. Runs on the interval. */
+  async sync(): Promise<void> {
     if (this.closed) return;
     await this.checkHealth();
     await this.applyPlan().catch(() => {});

@@ -1,0 +1,196 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { OrchestratorConfig } from '../../config.js';
+import type { EventBus } from '../../events.js';
+import type { DistKeys } from './keys.js';
+import type { WorkerHeartbeat } from './task-worker.js';
+
+/** One worker process as the pool sees it. */
+export interface PoolWorkerState {
+  workerId: string;
+  host: string;
+  pid: number;
+  healthy: boolean;
+  reason?: string;
+  /** ms since its last heartbeat. */
+  silentMs: number;
+  agents: WorkerHeartbeat['agents'];
+}
+
+/** One agent across every worker: instances (cluster-wide concurrency) between minAgents and maxAgents. */
+export interface PoolAgentState {
+  agentId: string;
+  instances: number;
+  capacity: number;
+  active: number;
+  waiting: number;
+  /** (active + waiting) / capacity, %: above 100 means a backlog. */
+  utilisation: number;
+  workers: number;
+}
+
+export interface DistributedPoolState {
+  at: number;
+  workers: PoolWorkerState[];
+  agents: PoolAgentState[];
+}
+
+interface AgentTrack {
+  instances: number;
+  up: number;
+  down: number;
+}
+
+/** Ticks in a row past a threshold before the pool scales: one busy or idle tick does not make it thrash. */
+const STREAK = 2;
+
+/**
+ * The agent pool across processes. Every `healthCheckInterval` it reads the workers' heartbeats, marks silent or
+ * self-reported unhealthy workers (their tasks come back through BullMQ's stall recovery or the worker's own
+ * drain), scales each agent's instances between minAgents and maxAgents on utilisation with hysteresis, and
+ * spreads the instances over the healthy workers as their BullMQ concurrency (least loaded first).
+ */
+export class PoolController {
+  private readonly tracks = new Map<string, AgentTrack>();
+  private readonly unhealthy = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private last: DistributedPoolState = { at: 0, workers: [], agents: [] };
+  private ticking = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: DistKeys,
+    private readonly cfg: OrchestratorConfig['agents'],
+    private readonly bus: EventBus | undefined,
+    private readonly queueOf: (agentId: string) => Queue,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.tick().catch(() => {});
+    }, this.cfg.healthCheckInterval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The state as of the last tick. */
+  state(): DistributedPoolState {
+    return this.last;
+  }
+
+  /** One pass: health, scaling, plan. Runs on the interval; tests call it directly, tick by tick. */
+  async tick(now = Date.now()): Promise<DistributedPoolState> {
+    if (this.ticking) return this.last;
+    this.ticking = true;
+    try {
+      return await this.pass(now);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async pass(now: number): Promise<DistributedPoolState> {
+    const raw = await this.redis.hgetall(this.keys.workers);
+    const silentLimit = this.cfg.healthCheckInterval * 3;
+    const workers: PoolWorkerState[] = [];
+    for (const v of Object.values(raw)) {
+      let hb: WorkerHeartbeat;
+      try {
+        hb = JSON.parse(v) as WorkerHeartbeat;
+      } catch {
+        continue;
+      }
+      const silentMs = Math.max(0, now - hb.at);
+      if (silentMs > silentLimit * 10) {
+        // Long gone: forget it (its tasks were handed on by stall recovery long ago).
+        await this.redis.hdel(this.keys.workers, hb.workerId);
+        this.unhealthy.delete(hb.workerId);
+        continue;
+      }
+      const healthy = hb.healthy && silentMs <= silentLimit;
+      const reason = !hb.healthy ? (hb.reason ?? 'reported unhealthy') : `no heartbeat for ${silentMs} ms`;
+      workers.push({
+        workerId: hb.workerId,
+        host: hb.host,
+        pid: hb.pid,
+        healthy,
+        reason: healthy ? undefined : reason,
+        silentMs,
+        agents: hb.agents,
+      });
+      this.health(hb, healthy, reason, now);
+    }
+    const agentIds = new Set(workers.flatMap((w) => Object.keys(w.agents)));
+    const agents: PoolAgentState[] = [];
+    const plan: string[] = [];
+    for (const agentId of agentIds) {
+      const serving = workers.filter((w) => w.healthy && w.agents[agentId]);
+      let capacity = 0;
+      let active = 0;
+      for (const w of serving) {
+        capacity += w.agents[agentId].concurrency;
+        active += w.agents[agentId].active;
+      }
+      const counts = await this.queueOf(agentId).getJobCounts('wait', 'prioritized');
+      const waiting = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+      const utilisation = capacity ? ((active + waiting) / capacity) * 100 : waiting ? 100 : 0;
+      const instances = this.scale(agentId, utilisation, now);
+      agents.push({ agentId, instances, capacity, active, waiting, utilisation, workers: serving.length });
+      // Least-loaded first get the remainder; every serving worker keeps at least one slot.
+      serving.sort((a, b) => a.agents[agentId].active - b.agents[agentId].active);
+      serving.forEach((w, i) => {
+        const share = Math.floor(instances / serving.length) + (i < instances % serving.length ? 1 : 0);
+        plan.push(`${w.workerId}|${agentId}`, String(Math.max(1, share)));
+      });
+    }
+    if (plan.length) await this.redis.hset(this.keys.plan, ...plan);
+    this.last = { at: now, workers, agents };
+    return this.last;
+  }
+
+  private health(hb: WorkerHeartbeat, healthy: boolean, reason: string, now: number): void {
+    const was = !this.unhealthy.has(hb.workerId);
+    if (was === healthy) return;
+    if (healthy) this.unhealthy.delete(hb.workerId);
+    else this.unhealthy.add(hb.workerId);
+    for (const agentId of Object.keys(hb.agents)) {
+      if (healthy) this.bus?.publish('agent:recovered', { agentId, instanceId: hb.workerId, timestamp: now });
+      else this.bus?.publish('agent:unhealthy', { agentId, instanceId: hb.workerId, reason, timestamp: now });
+    }
+  }
+
+  private scale(agentId: string, utilisation: number, now: number): number {
+    const { minAgents, maxAgents, scaleUpThreshold, scaleDownThreshold } = this.cfg;
+    const min = Math.max(1, minAgents);
+    let t = this.tracks.get(agentId);
+    if (!t) {
+      t = { instances: min, up: 0, down: 0 };
+      this.tracks.set(agentId, t);
+    }
+    if (utilisation > scaleUpThreshold) {
+      t.up++;
+      t.down = 0;
+    } else if (utilisation < scaleDownThreshold) {
+      t.down++;
+      t.up = 0;
+    } else t.up = t.down = 0;
+    const from = t.instances;
+    if (t.up >= STREAK && t.instances < maxAgents) {
+      // Grow toward the size that would bring utilisation under the threshold (at least one more instance).
+      const want = Math.ceil((t.instances * utilisation) / Math.max(1, scaleUpThreshold));
+      t.instances = Math.min(maxAgents, Math.max(t.instances + 1, want));
+      t.up = 0;
+    } else if (t.down >= STREAK && t.instances > min) {
+      t.instances--;
+      t.down = 0;
+    }
+    if (t.instances !== from)
+      this.bus?.publish('agent:scaled', { agentId, from, to: t.instances, utilisation, timestamp: now });
+    return t.instances;
+  }
+}
