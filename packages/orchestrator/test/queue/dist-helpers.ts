@@ -74,8 +74,12 @@ export async function startWorker(url: string, ns: string, extra: string[] = [])
     { cwd: root, env: { ...process.env, REDIS_URL: url, CDX_TEST_NS: ns }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const p = track(proc);
-  await waitFor(`worker ready (${p.out()})`, () =>
-    p.out().includes('serving') ? true : proc.exitCode !== null ? Promise.reject(new Error(p.out())) : undefined,
+  // Generous: loading the TypeScript sources takes seconds on a busy machine.
+  await waitFor(
+    'worker ready',
+    () =>
+      p.out().includes('serving') ? true : proc.exitCode !== null ? Promise.reject(new Error(p.out())) : undefined,
+    90_000,
   );
   return p;
 }

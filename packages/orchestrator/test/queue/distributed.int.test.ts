@@ -38,7 +38,7 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
       startWorker(url!, ns, ['--concurrency', '4']),
       startWorker(url!, ns, ['--concurrency', '4']),
     ]);
-  });
+  }, 120_000);
   afterAll(async () => {
     await o?.close();
     await Promise.allSettled([w1?.kill('SIGKILL'), w2?.kill('SIGKILL')]);
@@ -86,12 +86,18 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
     expect(aborted.task).toBe('wait');
   });
 
-  it('the orchestrator SIGKILLed mid-run is resumed by another; nothing lost, nothing run or recorded twice; two never drive one run', async () => {
+  it('the orchestrator SIGKILLed mid-run is resumed by another; nothing lost, nothing run or recorded twice; two never drive one run', {
+    timeout: 120_000,
+  }, async () => {
     const t = tag();
     const id = randomUUID();
     const first = startOrchestrator(url!, ns, id, 6, 250, t);
     try {
-      await waitFor('two tasks completed', () => (first.out().match(/completed c\d/g)?.length ?? 0) >= 2 || undefined);
+      await waitFor(
+        'two tasks completed',
+        () => (first.out().match(/completed c\d/g)?.length ?? 0) >= 2 || undefined,
+        90_000,
+      );
       // While the first process holds the lease, nobody else may drive the execution.
       await expect(o.resume(id)).rejects.toMatchObject({ code: ErrorCodes.EXECUTION_RUNNING });
     } finally {
@@ -147,7 +153,7 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
 });
 
 describe.skipIf(!url)('distributed execution across a Redis restart', () => {
-  it('the run ends (completed, or failed with a clear error), never hangs', async () => {
+  it('the run ends (completed, or failed with a clear error), never hangs', { timeout: 120_000 }, async () => {
     const redis = await ownRedis();
     const ns = newNs();
     let worker: Proc | undefined;

@@ -150,10 +150,12 @@ export class TaskWorker {
   async drain(reason: string): Promise<void> {
     this.healthy = false;
     this.reason = reason;
+    for (const l of this.lanes.values()) l.draining = true;
+    // Stop fetching first, so a task given back is not taken again by this worker.
+    const paused = Promise.allSettled([...this.lanes.values()].map((l) => l.worker.pause(true)));
     for (const r of this.running.values())
       r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, `worker drained: ${reason}`));
-    for (const l of this.lanes.values()) l.draining = true;
-    await Promise.allSettled([...this.lanes.values()].map((l) => l.worker.pause(true)));
+    await paused;
     await this.heartbeat().catch(() => {});
   }
 
@@ -193,6 +195,11 @@ export class TaskWorker {
   private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<TaskJobResult> {
     const d = job.data;
     const jobId = job.id!;
+    if (lane.draining) {
+      // Fetched just as this worker started draining: hand it straight back for another worker.
+      await job.moveToDelayed(Date.now() + 20, token);
+      throw new this.bull.DelayedError();
+    }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
       const wait = await this.gate!.enter(d.agentId, d.flowKey!, jobId, limits.key);

@@ -1,0 +1,193 @@
+// Distributed execution: CodexOS with 1 and 2 worker processes against raw BullMQ (FlowProducer, queue + client
+// DAG) in the same run, on workloads A (chain of 1000), B (1000 between start and join) and D (100 pipelines of
+// 50 ms tasks at once); then CPU-bound scaling (independent ~5 ms hashing tasks, 1 vs 2 worker processes).
+// Run from bench/: node --import tsx distributed/bench.ts   (writes results/distributed.json)
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts';
+import { median, percentile } from '../engine/measure.ts';
+import { startRedis } from '../engine/redis.ts';
+import type { Shape } from '../engine/types.ts';
+import { chain, expectedOutput, fanOutIn, pipeline, taskCount } from '../engine/workloads.ts';
+import { agents, hashWork } from './agents.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REPS = Number(process.env.REPS ?? 3);
+const redis = await startRedis();
+const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version };
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+function startWorker(prefix: string, concurrency: number): Promise<ChildProcess> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'worker.ts'), redis.url, prefix, String(concurrency)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((res, rej) => {
+    p.stdout!.on('data', (d) => String(d).includes('READY') && res(p));
+    p.once('exit', (c) => rej(new Error(`worker exited ${c}`)));
+  });
+}
+
+async function stopWorkers(ws: ChildProcess[]) {
+  await Promise.all(ws.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
+}
+
+function definition(shape: Shape, id: string) {
+  const tasks = shape.stages.flatMap((stage, s) =>
+    stage.map((t) => ({
+      id: t,
+      agentId: 'stage',
+      dependencies: s === 0 ? [] : shape.stages[s - 1],
+      input: shape.sleepMs ? { ms: shape.sleepMs } : {},
+      retry: { maxAttempts: 1 },
+    })),
+  );
+  return { id, name: id, tasks };
+}
+
+function orchestrator(prefix: string, instances: number) {
+  const o = new MultiAgentOrchestrator({
+    redis: { url: redis.url, keyPrefix: prefix },
+    execution: { mode: 'distributed', keepJobsSeconds: 60 },
+    store: { type: 'memory' },
+    agents: { minAgents: instances, maxAgents: instances, healthCheckInterval: 500 },
+    workflow: { maxTasks: 20_000, maxDepth: 20_000, maxConcurrency: 5_000 },
+    monitoring: { enableMetrics: false, enableProfiling: false },
+  });
+  for (const a of agents) o.registerAgent({ ...a, concurrency: 5_000 });
+  return o;
+}
+
+async function codexos(workers: number) {
+  const prefix = `bench-d${workers}-${process.pid}`;
+  const o = orchestrator(prefix, 400);
+  await o.queue.ready();
+  const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(prefix, 200)));
+  // Let the pool hand out its plan (200 slots per worker) before measuring.
+  await new Promise((r) => setTimeout(r, 1500));
+  const out: Record<string, unknown> = {};
+  try {
+    for (const [name, shape] of [['A', chain(1000)], ['B', fanOutIn(1000)], ['D', pipeline(50)]] as const) {
+      const def = o.prepareWorkflow(definition(shape, `${name}-${workers}`));
+      const last = shape.stages[shape.stages.length - 1][0];
+      const want = expectedOutput(shape);
+      const one = async () => {
+        const r = await o.executeWorkflow(def);
+        if (r.status !== 'completed' || r.tasks[last].output !== want)
+          throw new Error(`${name}: ${r.status} ${r.error?.message ?? ''} output ${String(r.tasks[last].output)}`);
+      };
+      const samples: number[] = [];
+      const p50: number[] = [];
+      const p99: number[] = [];
+      const cpu: number[] = [];
+      for (let rep = 0; rep <= REPS; rep++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        if (name === 'D') {
+          const spans: number[] = [];
+          await Promise.all(Array.from({ length: 100 }, () => one().then(() => spans.push(performance.now() - t0))));
+          const ms = performance.now() - t0;
+          if (rep) {
+            samples.push(100 / (ms / 1000));
+            p50.push(percentile(spans, 50));
+            p99.push(percentile(spans, 99));
+          }
+        } else {
+          await one();
+          const ms = performance.now() - t0;
+          if (rep) samples.push((ms * 1000) / taskCount(shape));
+        }
+        const c = process.cpuUsage(c0);
+        if (rep) cpu.push(((c.user + c.system) / (name === 'D' ? 100 * taskCount(shape) : taskCount(shape))));
+      }
+      out[name] = {
+        value: median(samples),
+        samples,
+        orchestratorCpuUsPerTask: median(cpu),
+        ...(name === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}),
+      };
+      log(`codexos ${workers}w ${name}: ${JSON.stringify(out[name])}`);
+    }
+  } finally {
+    await o.close();
+    await stopWorkers(ws);
+  }
+  return out;
+}
+
+/** Raw BullMQ through the engine bench's own adapters, each pair in a fresh process (same method as there). */
+function peer(engine: string, workload: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'engine', 'worker.ts'), engine, workload], {
+      cwd: join(here, '..'),
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buf = '';
+    p.stdout!.on('data', (d) => (buf += d));
+    p.once('exit', () => {
+      const line = buf.split('\n').find((l) => l.startsWith('RESULT '));
+      resolve(line ? JSON.parse(line.slice(7)) : { ok: false, error: 'no result' });
+    });
+  });
+}
+
+async function cpuScaling() {
+  // Calibrate: rounds of hashing that take about 5 ms here.
+  let rounds = 2000;
+  const t0 = performance.now();
+  hashWork(rounds);
+  rounds = Math.max(100, Math.round((rounds * 5) / (performance.now() - t0)));
+  const N = 400;
+  const out: Record<string, unknown> = { rounds, tasks: N };
+  for (const workers of [1, 2]) {
+    const prefix = `bench-cpu${workers}-${process.pid}`;
+    const o = orchestrator(prefix, workers);
+    await o.queue.ready();
+    const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(prefix, 1)));
+    await new Promise((r) => setTimeout(r, 1500));
+    const def = o.prepareWorkflow({
+      id: `cpu${workers}`,
+      name: 'cpu',
+      tasks: Array.from({ length: N }, (_, i) => ({ id: `h${i}`, agentId: 'hash', input: { rounds }, retry: { maxAttempts: 1 } })),
+    });
+    const tput: number[] = [];
+    try {
+      for (let rep = 0; rep <= REPS; rep++) {
+        const t = performance.now();
+        const r = await o.executeWorkflow(def);
+        if (r.status !== 'completed') throw new Error(`cpu: ${r.status} ${r.error?.message}`);
+        if (rep) tput.push(N / ((performance.now() - t) / 1000));
+      }
+    } finally {
+      await o.close();
+      await stopWorkers(ws);
+    }
+    out[`w${workers}`] = { tasksPerSec: median(tput), samples: tput };
+    log(`cpu ${workers}w: ${median(tput).toFixed(1)} tasks/s`);
+  }
+  const w1 = (out.w1 as { tasksPerSec: number }).tasksPerSec;
+  const w2 = (out.w2 as { tasksPerSec: number }).tasksPerSec;
+  out.speedup = w2 / w1;
+  return out;
+}
+
+try {
+  results.codexos1 = await codexos(1);
+  results.codexos2 = await codexos(2);
+  const peers: Record<string, unknown> = {};
+  for (const engine of ['bullmq-flow', 'bullmq-queue'])
+    for (const w of ['A1000', 'B', 'D']) {
+      peers[`${engine}/${w}`] = await peer(engine, w);
+      log(`${engine} ${w}: ${JSON.stringify(peers[`${engine}/${w}`]).slice(0, 200)}`);
+    }
+  results.peers = peers;
+  results.cpu = await cpuScaling();
+  results.loadavg = loadavg();
+  writeFileSync(join(here, '..', 'results', 'distributed.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log('written results/distributed.json');
+} finally {
+  await redis.stop();
+}
