@@ -30,8 +30,6 @@ export const executionConfigSchema = z
     connectTimeoutMs: z.number().int().positive().default(3000),
     /** Per agent id: concurrency, rate limits, per-key limits and priority (distributed mode). */
     flow: z.record(z.string(), flowRuleSchema).default({}),
-    /** Lease on a running execution: one orchestrator drives it; another may take over after this long. */
-    leaseMs: z.number().int().positive().default(10_000),
     /** Finished jobs kept (seconds) so a resuming orchestrator can pick up results of attempts already run. */
     keepJobsSeconds: z.number().int().positive().default(3600),
   })

@@ -114,7 +114,8 @@ export function orchestrator(url: string, ns: string, extra: OrchestratorConfigI
   const o = new MultiAgentOrchestrator({
     redis: { url, keyPrefix: ns },
     ...extra,
-    execution: { mode: 'distributed', leaseMs: 1000, ...extra.execution },
+    store: { leaseMs: 1000, ...extra.store },
+    execution: { mode: 'distributed', ...extra.execution },
   });
   for (const a of agents) o.registerAgent(a);
   return o;

@@ -11,7 +11,6 @@ import { InProcessQueue } from '../in-process.js';
 import type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
-import { acquireLease, type ExecutionLease } from './lease.js';
 import { type DistributedPoolState, PoolController } from './pool-controller.js';
 
 interface Waiter {
@@ -62,7 +61,6 @@ function parseResult(v: unknown): TaskJobResult | undefined {
 export class BullMQQueue implements TaskQueue {
   readonly kind = 'bullmq';
   readonly keys: DistKeys;
-  readonly owner = `orchestrator:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly local = new InProcessQueue();
   private readonly lanes = new Map<string, Lane>();
   private readonly waiters = new Map<string, Waiter>();
@@ -167,11 +165,6 @@ export class BullMQQueue implements TaskQueue {
         { once: true },
       );
     });
-  }
-
-  /** Takes the execution lease (see lease.ts); `onLost` stops the local run if another process took it. */
-  lease(executionId: string, onLost: () => void): Promise<ExecutionLease> {
-    return acquireLease(this.redis, this.keys.lease(executionId), executionId, this.owner, this.cfg.leaseMs, onLost);
   }
 
   /** The BullMQ queue of an agent (created on first use): counts, global limits. */

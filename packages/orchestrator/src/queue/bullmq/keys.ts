@@ -17,7 +17,6 @@ export const distKeys = (prefix: string) => ({
   drain: `${prefix}:dist:drain`,
   /** The orchestrator's `execution.flow` rules (agentId -> JSON), read by every worker. */
   flow: `${prefix}:dist:flow`,
-  lease: (executionId: string) => `${prefix}:dist:lease:${executionId}`,
   flowSlots: (agentId: string, key: string) => `${prefix}:dist:flow:${agentId}:${key}:slots`,
   flowRate: (agentId: string, key: string, window: number) => `${prefix}:dist:flow:${agentId}:${key}:rate:${window}`,
 });

@@ -249,7 +249,7 @@ export class TaskWorker {
     for (const l of this.lanes.values()) {
       if (!l.agent.healthCheck) continue;
       try {
-        if ((await l.agent.healthCheck()) === false) {
+        if ((await l.agent.healthCheck({ instanceId: this.workerId })) === false) {
           ok = false;
           reason = `health check of ${l.agent.id} returned false`;
         }
