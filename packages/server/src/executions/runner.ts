@@ -173,8 +173,10 @@ export class Runner {
       execution_id: string;
     }>;
     const ids = new Set(rows.map((r) => r.execution_id));
-    for (const h of await this.o.listExecutions({ status: 'running' }))
-      if (this.getMeta.get(h.executionId)) ids.add(h.executionId);
+    // A process that died without draining leaves its runs `running` (or `interrupted` once their lease expired).
+    for (const status of ['running', 'interrupted'] as const)
+      for (const h of await this.o.listExecutions({ status }))
+        if (this.getMeta.get(h.executionId)) ids.add(h.executionId);
     const resumed: string[] = [];
     for (const id of ids) {
       try {

@@ -22,7 +22,7 @@ const startBody = z
 const startQuery = z.object({ wait: z.enum(['true', 'false', '1', '0']).optional() });
 const listQuery = pageQuery.extend({
   workflowId: z.string().max(200).optional(),
-  status: z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']).optional(),
+  status: z.enum(['pending', 'running', 'interrupted', 'completed', 'failed', 'cancelled']).optional(),
 });
 const cancelBody = z
   .object({ reason: z.string().max(500).optional() })
@@ -168,7 +168,8 @@ async function listHeaders(
     limit: number;
   },
 ): Promise<ExecutionHeader[]> {
-  if (ctx.o.store instanceof SqliteStore) {
+  // `interrupted` is decided by the store on read (a running run whose lease expired): ask the store for those.
+  if (ctx.o.store instanceof SqliteStore && q.status !== 'running' && q.status !== 'interrupted') {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.workflowId) where.push('workflow_id = ?'), params.push(q.workflowId);
