@@ -86,7 +86,10 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   }) as unknown as CodexServer;
   app.decorate('codexos', ctx);
   // Before @fastify/websocket's own preClose (which closes sockets without a code): watchers learn why.
-  app.addHook('preClose', async () => ctx.hub.closeAll(1001, 'server shutting down'));
+  app.addHook('preClose', async () => {
+    ctx.hub.closeAll(1001, 'server shutting down');
+    for (const ws of app.websocketServer?.clients ?? []) ws.close(1001, 'server shutting down');
+  });
   installZodCompilers(app);
   const known = new Map<string, Set<string>>();
   app.addHook('onRoute', (r) => {

@@ -27,6 +27,7 @@ type Row = {
 };
 
 const TOKEN_RE = /^cdx_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
+const CACHE_MS = 5_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 export class TokenService {
@@ -34,6 +35,12 @@ export class TokenService {
   private readonly touch;
   /** Last-used writes at most once a minute per token (a write per request would dominate small requests). */
   private readonly touched = new Map<string, number>();
+  /**
+   * Verified tokens for a few seconds, keyed by SHA-256 of the whole token (never the token itself): saves the
+   * row read on every request. Revoking in this process clears it; a revoke from another process (the CLI)
+   * takes effect within CACHE_MS.
+   */
+  private readonly cache = new Map<string, { auth: AuthContext; until: number }>();
 
   constructor(private readonly db: ServerDb) {
     this.byId = db.prepare(
@@ -71,12 +78,24 @@ export class TokenService {
     if (!token) return undefined;
     const m = TOKEN_RE.exec(token);
     if (!m) return undefined;
-    const row = this.byId.get(m[1]) as Row | undefined;
+    const key = sha256(token).toString('base64');
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) return hit.auth;
+    const auth = this.verifyRow(m[1], m[2], now);
+    if (auth) {
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(key, { auth, until: now + CACHE_MS });
+    } else this.cache.delete(key);
+    return auth;
+  }
+
+  private verifyRow(id: string, secret: string, now: number): AuthContext | undefined {
+    const row = this.byId.get(id) as Row | undefined;
     // Hash even when the id is unknown, so timing does not tell ids apart.
-    const hash = sha256(m[2]);
+    const hash = sha256(secret);
     if (!row || row.revoked_at !== null) return undefined;
     if (!timingSafeEqual(hash, row.hash)) return undefined;
-    const now = Date.now();
     if (now - (this.touched.get(row.id) ?? 0) > 60_000) {
       this.touched.set(row.id, now);
       this.touch.run(now, row.id);
@@ -95,6 +114,7 @@ export class TokenService {
   }
 
   revoke(id: string): boolean {
+    for (const [k, v] of this.cache) if (v.auth.tokenId === id) this.cache.delete(k);
     return (
       this.db.prepare('UPDATE srv_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id)
         .changes > 0

@@ -93,6 +93,8 @@ export class LiveHub {
   private readonly keepRunEvents: number;
   /** Events published to watchers (for the bench and tests). */
   delivered = 0;
+  /** When set, the age (ms) of the oldest event of each batch at the moment it is written to sockets. */
+  lagSamples?: number[];
 
   constructor(
     private readonly bus: EventBus,
@@ -182,6 +184,7 @@ export class LiveHub {
       log.flushedTo = log.events.length;
       if (batch.length === 0) continue;
       const frame = new BatchFrame(log.executionId, batch);
+      if (this.lagSamples && log.watchers.size) this.lagSamples.push(Date.now() - batch[0].at);
       for (const w of log.watchers) this.send(w, batch, frame);
       if (log.ended) {
         for (const w of log.watchers) w.end(log.ended, log.events.length);
