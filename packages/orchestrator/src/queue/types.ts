@@ -40,6 +40,8 @@ export interface TaskJobData {
   item?: unknown;
   index?: number;
   iteration?: number;
+  /** Stable per task (and loop item) across retries and resumes, as in process. */
+  idempotencyKey?: string;
   /** Flow-control key (from the agent's `key` expression over the task input), when one is configured. */
   flowKey?: string;
 }

@@ -45,6 +45,7 @@ export const conformanceAgents: AgentDefinition[] = [
       item: c.item ?? null,
       index: c.index ?? null,
       attempt: c.attempt,
+      key: c.idempotencyKey ?? null,
     }),
   },
   { id: 'sync', handler: (c) => (c.params as { n: number }).n * 2 },
@@ -89,7 +90,7 @@ export function queueConformance(
     it('runs an attempt and returns the handler output; the context reaches the handler', async () => {
       const f = await make();
       try {
-        const ctx = ctxFor({ taskId: 'a', item: 'x', index: 3 });
+        const ctx = ctxFor({ taskId: 'a', item: 'x', index: 3, idempotencyKey: 'run:a#3' });
         const out = await f.queue.run(ctx, conformanceAgents[0]);
         expect(out).toEqual({
           taskId: 'a',
@@ -100,6 +101,7 @@ export function queueConformance(
           item: 'x',
           index: 3,
           attempt: 1,
+          key: 'run:a#3',
         });
         expect(await f.queue.run(ctxFor({ agentId: 'sync', params: { n: 21 } }), conformanceAgents[1])).toBe(42);
       } finally {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type MultiAgentOrchestrator } from '../../src/index.js';
+import type { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
+import { jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { freePort } from '../support/net.js';
 import {
   newNs,
@@ -30,7 +33,14 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
 
   beforeAll(async () => {
     o = orchestrator(url!, ns, {
-      execution: { mode: 'distributed', flow: { keyed: { key: 'params.customer', keyConcurrency: 1 } } },
+      execution: {
+        mode: 'distributed',
+        flow: {
+          keyed: { key: 'params.customer', keyConcurrency: 1 },
+          limited: { concurrency: 1 },
+          work: { priority: 'params.tier == "gold" ? 1 : 5' },
+        },
+      },
     });
     // Connecting publishes the flow rules the workers read.
     await o.queue.ready();
@@ -69,6 +79,35 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
     expect(await readKey(url!, `${t}:max:globex`)).toBe('1');
     expect(Number(await readKey(url!, `${t}:max:all`))).toBe(2);
     expect(new Set((await runs(url!, t)).map((x) => x.task)).size).toBe(8);
+  });
+
+  it('per-agent concurrency holds across two workers', async () => {
+    const t = tag();
+    const tasks = Array.from({ length: 4 }, (_, i) => ({
+      id: `l${i}`,
+      agentId: 'limited',
+      input: { customer: `c${i}`, ms: 100, tag: t },
+    }));
+    const r = await o.executeWorkflow({ id: 'limited', name: 'limited', tasks });
+    expect(r.status).toBe('completed');
+    expect(await readKey(url!, `${t}:max:all`)).toBe('1');
+    expect((await runs(url!, t)).length).toBe(4);
+  });
+
+  it('priority from the flow rule reaches the BullMQ job', async () => {
+    const r = await o.executeWorkflow({
+      id: 'prio',
+      name: 'prio',
+      tasks: [
+        { id: 'gold', agentId: 'work', input: { tier: 'gold', ms: 1, tag: tag() } },
+        { id: 'silver', agentId: 'work', input: { tier: 'silver', ms: 1, tag: tag() } },
+      ],
+    });
+    expect(r.status).toBe('completed');
+    const q = (o.queue as BullMQQueue).agentQueue('work');
+    const prio = async (task: string) =>
+      (await Job.fromId(q, jobIdOf(r.executionId, task, undefined, 1)))?.opts.priority;
+    expect([await prio('gold'), await prio('silver')]).toEqual([1, 5]);
   });
 
   it('cancellation reaches the task running on a worker', async () => {

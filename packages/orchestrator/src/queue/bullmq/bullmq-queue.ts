@@ -132,6 +132,7 @@ export class BullMQQueue implements TaskQueue {
       input: ctx.input,
       deps: ctx.deps,
     };
+    if (ctx.idempotencyKey !== undefined) data.idempotencyKey = ctx.idempotencyKey;
     if (ctx.item !== undefined) data.item = ctx.item;
     if (ctx.index !== undefined) data.index = ctx.index;
     if (ctx.iteration !== undefined) data.iteration = ctx.iteration;

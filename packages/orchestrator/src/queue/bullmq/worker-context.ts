@@ -46,6 +46,9 @@ export class WorkerContext implements TaskContext {
   get outputs() {
     return this.d.deps;
   }
+  get idempotencyKey() {
+    return this.d.idempotencyKey;
+  }
   get item() {
     return this.d.item;
   }
