@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore, MultiAgentOrchestrator } from '../../src/index.js';
 import { sleep } from './helpers.js';
 
@@ -8,42 +12,60 @@ import { sleep } from './helpers.js';
 const once = { maxAttempts: 1 };
 
 describe('loop checkpoints', () => {
-  it('resume runs only the forEach items that had not finished', async () => {
-    const store = new MemoryStore();
-    const o = new MultiAgentOrchestrator({}, { store });
-    const ran: number[] = [];
-    let broken = true;
-    o.registerAgent({
-      id: 'item',
-      concurrency: 1,
-      handler: (ctx) => {
-        ran.push(ctx.index!);
-        if (ctx.index === 3 && broken) throw Object.assign(new Error('item 3 down'), { retryable: false });
-        return { n: ctx.index, at: new Date(0) };
-      },
-    });
-    const def = {
-      id: 'fe',
-      name: 'fe',
-      tasks: [{ id: 'each', agentId: 'item', forEach: 'range(5)', retry: once }],
-    };
-    const first = await o.executeWorkflow(def);
-    expect(first.status).toBe('failed');
-    expect(ran).toEqual([0, 1, 2, 3]);
-    const keys = (await o.history(first.executionId)).filter((h) => h.status === 'completed').map((h) => h.taskKey);
-    expect(keys).toEqual(['each#0', 'each#1', 'each#2']);
+  const dir = mkdtempSync(join(tmpdir(), 'cdx-loop-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    broken = false;
-    ran.length = 0;
-    const resumed = await o.resume(first.executionId);
-    expect(resumed.status).toBe('completed');
-    expect(ran).toEqual([3, 4]);
-    const out = resumed.tasks.each.output as Array<{ n: number; at: Date }>;
-    expect(out.map((x) => x.n)).toEqual([0, 1, 2, 3, 4]);
-    expect(out[0].at).toBeInstanceOf(Date);
-    expect(resumed.tasks.each.iterations).toBe(5);
-    await o.close();
-  });
+  it.each(['memory', 'sqlite'] as const)(
+    'resume runs only the forEach items that had not finished (%s store, new orchestrator)',
+    async (kind) => {
+      const store =
+        kind === 'memory'
+          ? { type: 'memory' as const }
+          : { type: 'sqlite' as const, path: join(dir, `${randomUUID()}.db`) };
+      const shared = kind === 'memory' ? { store: new MemoryStore() } : {};
+      const ran: number[] = [];
+      let broken = true;
+      const make = () => {
+        const o = new MultiAgentOrchestrator({ store }, shared);
+        o.registerAgent({
+          id: 'item',
+          concurrency: 1,
+          handler: (ctx) => {
+            ran.push(ctx.index!);
+            if (ctx.index === 3 && broken) throw Object.assign(new Error('item 3 down'), { retryable: false });
+            return { n: ctx.index, at: new Date(0) };
+          },
+        });
+        return o;
+      };
+      const def = {
+        id: 'fe',
+        name: 'fe',
+        tasks: [{ id: 'each', agentId: 'item', forEach: 'range(5)', retry: once }],
+      };
+      const o1 = make();
+      const first = await o1.executeWorkflow(def);
+      expect(first.status).toBe('failed');
+      expect(ran).toEqual([0, 1, 2, 3]);
+      const keys = (await o1.history(first.executionId))
+        .filter((h) => h.status === 'completed')
+        .map((h) => h.taskKey);
+      expect(keys).toEqual(['each#0', 'each#1', 'each#2']);
+      await o1.close();
+
+      broken = false;
+      ran.length = 0;
+      const o2 = make();
+      const resumed = await o2.resume(first.executionId);
+      expect(resumed.status).toBe('completed');
+      expect(ran).toEqual([3, 4]);
+      const out = resumed.tasks.each.output as Array<{ n: number; at: Date }>;
+      expect(out.map((x) => x.n)).toEqual([0, 1, 2, 3, 4]);
+      expect(out[0].at).toBeInstanceOf(Date);
+      expect(resumed.tasks.each.iterations).toBe(5);
+      await o2.close();
+    },
+  );
 
   it('resume continues a while loop after its last finished iteration', async () => {
     const store = new MemoryStore();
