@@ -44,6 +44,8 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.COLLAB_SESSION]: 404,
   [ErrorCodes.CONFLICT]: 409,
   [ErrorCodes.EXECUTION_RUNNING]: 409,
+  [ErrorCodes.EXECUTION_EXISTS]: 409,
+  [ErrorCodes.VALUE_NOT_SERIALIZABLE]: 400,
   [ErrorCodes.COLLAB_LOCKED]: 409,
   [ErrorCodes.COLLAB_FULL]: 409,
   [ErrorCodes.RATE_LIMITED]: 429,
