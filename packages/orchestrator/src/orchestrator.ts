@@ -309,6 +309,7 @@ export class MultiAgentOrchestrator {
   ): Promise<ExecutionResult> {
     const connecting = this.queue.ready();
     if (connecting) await connecting;
+    const execOpts = { ...opts, headerWritten: !opts.resumed };
     const ex = new Execution(
       plan,
       {
@@ -322,9 +323,11 @@ export class MultiAgentOrchestrator {
         limits: this.config.workflow,
       },
       input,
-      { ...opts, headerWritten: !opts.resumed },
+      execOpts,
     );
     const id = ex.executionId;
+    // Checked again here, with no await before the claim below: two calls racing for one id cannot both pass.
+    this.assertNotRunning(id);
     const lease = new LeaseKeeper(this.store, id, this.owner, this.config.store.leaseMs, (holder) =>
       ex.cancel(`execution lease taken over by ${holder.owner}`),
     );
@@ -332,8 +335,12 @@ export class MultiAgentOrchestrator {
     this.starting.set(id, undefined);
     const done = (async () => {
       try {
-        if (opts.resumed) await lease.acquire();
-        else {
+        if (opts.resumed) {
+          await lease.acquire();
+          // The state as it stands now that no one else drives the run (it may have moved on since it was read).
+          const fresh = await this.store.loadExecution(id);
+          if (fresh) execOpts.resumed = fresh;
+        } else {
           // A new run's header and lease are written in one step; an id that exists is refused (resume it).
           await lease.create({
             executionId: id,

@@ -81,7 +81,10 @@ export class MemoryStore implements StateStore {
 
   saveExecution(header: ExecutionHeader): void {
     this.put(header, this.headers.get(header.executionId));
-    if (header.status === 'running' || header.status === 'pending') return;
+    if (header.status === 'running' || header.status === 'pending') {
+      this.finished.delete(header.executionId); // resumed: not evictable while it runs
+      return;
+    }
     this.finished.delete(header.executionId);
     this.finished.add(header.executionId);
     if (this.finished.size > this.maxFinished) {

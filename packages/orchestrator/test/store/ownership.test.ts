@@ -148,3 +148,61 @@ it('sqlite: a run taken over by another process stops instead of running twice',
   other.close();
   await o.close();
 });
+
+describe('resume races', () => {
+  const failedRun = async (o: MultiAgentOrchestrator, id: string) => {
+    let fail = true;
+    const ran: string[] = [];
+    o.registerAgent({
+      id: 'work',
+      handler: (ctx) => {
+        ran.push(ctx.taskId);
+        return ctx.taskId;
+      },
+    });
+    o.registerAgent({
+      id: 'gate',
+      handler: (ctx) => {
+        ran.push(ctx.taskId);
+        if (fail) throw Object.assign(new Error('once'), { retryable: false });
+        return 'b';
+      },
+    });
+    expect((await o.executeWorkflow(def, { executionId: id })).status).toBe('failed');
+    fail = false;
+    ran.length = 0;
+    return ran;
+  };
+
+  it('two resumes of one run in one process: one runs it, the other is refused', async () => {
+    const o = new MultiAgentOrchestrator({ store: { type: 'sqlite', path: join(dir, `${randomUUID()}.db`) } });
+    const ran = await failedRun(o, 'twice');
+    const [a, b] = await Promise.allSettled([o.resume('twice'), o.resume('twice')]);
+    const statuses = [a, b].map((r) =>
+      r.status === 'fulfilled' ? r.value.status : (r.reason as { code: string }).code,
+    );
+    expect(statuses.sort()).toEqual(['CDX_ERR_EXECUTION_RUNNING', 'completed']);
+    expect(ran).toEqual(['b']);
+    await o.close();
+  });
+
+  it('resume works from the state as it stands once the lease is held, not as first read', async () => {
+    const store = new SqliteStore(join(dir, `${randomUUID()}.db`));
+    const o = new MultiAgentOrchestrator({}, { store });
+    const ran = await failedRun(o, 'moved-on');
+    // Between resume's first read and its lease, the previous owner records `b` as completed.
+    const acquire = store.acquireLease.bind(store);
+    store.acquireLease = (id, lease, replacing) => {
+      store.appendTransitions([
+        { executionId: id, taskKey: 'b', status: 'completed', attempt: 1, at: 1, output: 'by-them' },
+      ]);
+      store.acquireLease = acquire;
+      return acquire(id, lease, replacing);
+    };
+    const r = await o.resume('moved-on');
+    expect(r.status).toBe('completed');
+    expect(r.tasks.b?.output).toBe('by-them');
+    expect(ran).toEqual([]);
+    await o.close();
+  });
+});
