@@ -126,8 +126,31 @@ async function redisGate(target: URL): Promise<{ url: string; hold(): void; rele
   };
 }
 
-describe.skipIf(!process.env.REDIS_URL)('a socket that closes while its document loads', () => {
-  it('is not attached: no ghost participant, and the next user gets the free seat', async () => {
+describe.skipIf(!process.env.REDIS_URL)('loads that take a while (Redis SUBSCRIBE held)', () => {
+  it('sockets arriving during one load share it: one store read, one session', async () => {
+    const gate = await redisGate(new URL(process.env.REDIS_URL as string));
+    cleanups.push(() => gate.close());
+    const srv = await server({
+      managerOptions: { redis: gate.url, redisKeyPrefix: `dedupe-${process.pid}-${Date.now()}` },
+    });
+    cleanups.push(() => srv.close());
+    const store = srv.manager.store;
+    let reads = 0;
+    const loadDoc = store.loadDoc.bind(store);
+    store.loadDoc = (id: string) => (reads++, loadDoc(id));
+    const created: string[] = [];
+    srv.manager.on('session:created', (s) => created.push(s.id));
+    await new Promise((r) => setTimeout(r, 100));
+    gate.hold();
+    const clients = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((u) => open(srv.url, 'wf', u)));
+    gate.release();
+    await waitFor(() => clients.every((c) => c.synced), 'all five synced');
+    expect(reads).toBe(1);
+    expect(created).toHaveLength(1);
+    expect(srv.manager.activeSession('wf')?.participants).toHaveLength(5);
+  });
+
+  it('a socket that closes meanwhile is not attached: no ghost participant, the next user gets the seat', async () => {
     const gate = await redisGate(new URL(process.env.REDIS_URL as string));
     cleanups.push(() => gate.close());
     const srv = await server({
@@ -155,6 +178,29 @@ describe.skipIf(!process.env.REDIS_URL)('a socket that closes while its document
     const s = srv.manager.activeSession('wf');
     expect(s?.participants.map((p) => p.userId)).toEqual(['bob']);
     expect(joined).toEqual(['alice', 'bob']);
+  });
+});
+
+describe('close codes', () => {
+  it('a stock client refused because the session is full reconnects by itself and gets in once a seat frees', async () => {
+    const srv = await server({ config: { maxParticipants: 1 } });
+    cleanups.push(() => srv.close());
+    const first = await rawClient(srv.url, 'wf', 'alice');
+    const codes: number[] = [];
+    const p = new WebsocketProvider(srv.url, 'wf', new Y.Doc(), {
+      WebSocketPolyfill: WebSocket as never,
+      disableBc: true,
+      params: { token: 'bob' },
+    });
+    cleanups.push(() => p.destroy());
+    p.on('connection-close', (e: { code: number } | null) => {
+      if (e) codes.push(e.code);
+    });
+    await waitFor(() => codes.length > 0, 'the refusal');
+    expect(codes[0]).toBe(4509);
+    first.close();
+    await waitFor(() => p.synced, 'the stock client to reconnect and sync');
+    expect(srv.manager.activeSession('wf')?.participants.map((x) => x.userId)).toEqual(['bob']);
   });
 });
 
