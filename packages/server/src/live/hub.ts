@@ -16,6 +16,11 @@ const EXECUTION_EVENTS: OrchestratorEventName[] = [
   'task:failed',
   'task:retrying',
   'task:skipped',
+  // Streamed model text (batched per tick by the engine) and the tool calls of model-backed tasks.
+  'task:delta',
+  'tool:called',
+  'tool:completed',
+  'tool:failed',
   'model:selected',
   'model:fallback',
   'model:call',
