@@ -148,9 +148,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     await app.register(fastifyStatic, { root: dashboard, prefix: '/', wildcard: false, index: ['index.html'] });
     // The dashboard routes by URL hash (`/#/workflows/…`): only its files are served, and unknown paths keep
     // the JSON 404 of installErrorHandlers (a second not-found handler would throw at startup).
-  }
-
-  else
+  } else
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>
       reply
         .type('text/html; charset=utf-8')

@@ -4,5 +4,5 @@ export { RoleService } from './auth/roles.js';
 export { type TokenInfo, TokenService } from './auth/tokens.js';
 export type { ServerContext } from './context.js';
 export { LiveHub } from './live/hub.js';
-export type * from './types.js';
 export { openTokens, type RunningServer, type StartServerOptions, startServer } from './serve.js';
+export type * from './types.js';

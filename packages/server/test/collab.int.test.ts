@@ -95,7 +95,11 @@ describe('collaboration endpoint on the server', () => {
       ['ada', 'owner'],
       ['bob', 'viewer'],
     ]);
-    const audit = (await api('GET', '/api/workflows/doc/audit?limit=100', s.bob)).body.items as Array<{ userId: string; action: string; path?: string }>;
+    const audit = (await api('GET', '/api/workflows/doc/audit?limit=100', s.bob)).body.items as Array<{
+      userId: string;
+      action: string;
+      path?: string;
+    }>;
     expect(audit.some((e) => e.userId === 'ada' && e.action === 'set' && e.path?.startsWith('tasks.t1'))).toBe(true);
     expect(audit.some((e) => e.userId === 'bob' && e.action === 'set')).toBe(false);
 
@@ -110,7 +114,9 @@ describe('collaboration endpoint on the server', () => {
       ['t1', 'Renamed by Ada'],
     ]);
     const diff = (await api('GET', '/api/workflows/doc/diff?from=1&to=2', s.ada)).body;
-    expect(diff.changed).toEqual([{ taskId: 't1', fields: [{ field: 'name', from: undefined, to: 'Renamed by Ada' }] }]);
+    expect(diff.changed).toEqual([
+      { taskId: 't1', fields: [{ field: 'name', from: undefined, to: 'Renamed by Ada' }] },
+    ]);
   });
 
   it('locks: editors lock, viewers cannot; the holder unlocks', async () => {

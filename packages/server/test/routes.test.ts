@@ -31,7 +31,9 @@ describe('more routes', () => {
     expect((await req('GET', '/api/workflows/r', s.bob)).statusCode).toBe(200);
     expect((await req('DELETE', '/api/workflows/r/roles/bob', s.bob)).statusCode).toBe(403);
     expect((await req('PUT', '/api/workflows/r/roles/nobody', s.ada, { role: 'viewer' })).statusCode).toBe(404);
-    expect((await req('PUT', '/api/workflows/r/roles/bob', s.ada, { role: 'boss' })).json().error.path).toBe('body.role');
+    expect((await req('PUT', '/api/workflows/r/roles/bob', s.ada, { role: 'boss' })).json().error.path).toBe(
+      'body.role',
+    );
     expect((await req('DELETE', '/api/workflows/r/roles/bob', s.ada)).statusCode).toBe(204);
     expect((await req('GET', '/api/workflows/r', s.bob)).statusCode).toBe(404);
     expect((await req('DELETE', '/api/workflows/r/roles/bob', s.ada)).statusCode).toBe(404);
@@ -42,7 +44,13 @@ describe('more routes', () => {
     const keys: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await req('GET', `/api/executions/${run.executionId}/history?limit=2${cursor ? `&cursor=${cursor}` : ''}`, s.ada)).json();
+      const page: { items: Array<{ taskKey: string; status: string }>; nextCursor: string | null } = (
+        await req(
+          'GET',
+          `/api/executions/${run.executionId}/history?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          s.ada,
+        )
+      ).json();
       expect(page.items.length).toBeLessThanOrEqual(2);
       keys.push(...page.items.map((h: { taskKey: string; status: string }) => `${h.taskKey}:${h.status}`));
       cursor = page.nextCursor;
@@ -55,7 +63,9 @@ describe('more routes', () => {
     const audit: string[] = [];
     cursor = null;
     do {
-      const page = (await req('GET', `/api/workflows/r/audit?limit=1${cursor ? `&cursor=${cursor}` : ''}`, s.ada)).json();
+      const page: { items: Array<{ action: string }>; nextCursor: string | null } = (
+        await req('GET', `/api/workflows/r/audit?limit=1${cursor ? `&cursor=${cursor}` : ''}`, s.ada)
+      ).json();
       audit.push(...page.items.map((e: { action: string }) => e.action));
       cursor = page.nextCursor;
     } while (cursor);

@@ -20,7 +20,19 @@ afterAll(() => {
 function serve(): Promise<{ child: ChildProcess; url: string; out: () => string; exited: Promise<number | null> }> {
   const child = spawn(
     process.execPath,
-    [bin, 'serve', '--port', '0', '--data', data, '--no-examples', '--grace', '100', '--agents', join(here, 'fixtures', 'agents.ts')],
+    [
+      bin,
+      'serve',
+      '--port',
+      '0',
+      '--data',
+      data,
+      '--no-examples',
+      '--grace',
+      '100',
+      '--agents',
+      join(here, 'fixtures', 'agents.ts'),
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
@@ -96,7 +108,10 @@ describe('codexos serve (child process)', () => {
     }>;
     // Tasks completed before the stop ran once: each task completed exactly once overall.
     for (let i = 0; i < 16; i++)
-      expect(history.filter((h) => h.taskKey === `t${i}` && h.status === 'completed'), `t${i}`).toHaveLength(1);
+      expect(
+        history.filter((h) => h.taskKey === `t${i}` && h.status === 'completed'),
+        `t${i}`,
+      ).toHaveLength(1);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

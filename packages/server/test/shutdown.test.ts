@@ -19,12 +19,22 @@ afterAll(() => s.close());
 describe('drain', () => {
   it('refuses new runs, interrupts the rest after the grace period, and resumes them', async () => {
     const { runner } = s.app.codexos;
-    const start = await s.app.inject({ method: 'POST', url: '/api/executions', headers: s.auth(s.ada), payload: { workflowId: 'drain' } });
+    const start = await s.app.inject({
+      method: 'POST',
+      url: '/api/executions',
+      headers: s.auth(s.ada),
+      payload: { workflowId: 'drain' },
+    });
     const id = start.json().executionId as string;
     await new Promise((r) => setTimeout(r, 100));
     s.app.codexos.state.draining = true;
     const draining = runner.drain(20);
-    const refused = await s.app.inject({ method: 'POST', url: '/api/executions', headers: s.auth(s.ada), payload: { workflowId: 'drain' } });
+    const refused = await s.app.inject({
+      method: 'POST',
+      url: '/api/executions',
+      headers: s.auth(s.ada),
+      payload: { workflowId: 'drain' },
+    });
     expect(refused.statusCode).toBe(503);
     expect(refused.json().error.code).toBe('CDX_ERR_SHUTTING_DOWN');
     expect((await s.app.inject({ url: '/ready' })).statusCode).toBe(503);
@@ -45,8 +55,12 @@ describe('drain', () => {
     }
     expect(d.status).toBe('completed');
     expect(runner.meta(id)?.interrupted).toBe(false);
-    const history = (await s.app.inject({ url: `/api/executions/${id}/history?limit=200`, headers: s.auth(s.ada) })).json().items;
+    const history = (
+      await s.app.inject({ url: `/api/executions/${id}/history?limit=200`, headers: s.auth(s.ada) })
+    ).json().items;
     for (let i = 0; i < 10; i++)
-      expect(history.filter((h: { taskKey: string; status: string }) => h.taskKey === `t${i}` && h.status === 'completed')).toHaveLength(1);
+      expect(
+        history.filter((h: { taskKey: string; status: string }) => h.taskKey === `t${i}` && h.status === 'completed'),
+      ).toHaveLength(1);
   });
 });
