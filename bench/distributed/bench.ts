@@ -13,6 +13,7 @@ import { startRedis } from '../engine/redis.ts';
 import type { Shape } from '../engine/types.ts';
 import { chain, expectedOutput, fanOutIn, pipeline, taskCount } from '../engine/workloads.ts';
 import { agents, hashWork } from './agents.ts';
+import { rawClient } from './raw-bullmq.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPS = Number(process.env.REPS ?? 3);
@@ -20,8 +21,8 @@ const redis = await startRedis();
 const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version };
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
-function startWorker(prefix: string, concurrency: number): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'worker.ts'), redis.url, prefix, String(concurrency)], {
+function startWorker(prefix: string, concurrency: number, script = 'worker.ts'): Promise<ChildProcess> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(here, script), redis.url, prefix, String(concurrency)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((res, rej) => {
@@ -117,6 +118,51 @@ async function codexos(workers: number) {
   return out;
 }
 
+/** Raw BullMQ with the same process layout: client DAG here, 1 or 2 worker processes of 200 slots. */
+async function rawSameWay(workers: number) {
+  const name = `raw${workers}-${process.pid}`;
+  const client = await rawClient(redis.url, name);
+  const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(name, 200, 'raw-worker.ts')));
+  const out: Record<string, unknown> = {};
+  try {
+    for (const [wl, shape] of [['A', chain(1000)], ['B', fanOutIn(1000)], ['D', pipeline(50)]] as const) {
+      const want = expectedOutput(shape);
+      const one = async () => {
+        const v = await client.run(shape);
+        if (v !== want) throw new Error(`raw ${wl}: output ${v}, expected ${want}`);
+      };
+      const samples: number[] = [];
+      const p50: number[] = [];
+      const p99: number[] = [];
+      const cpu: number[] = [];
+      for (let rep = 0; rep <= REPS; rep++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        if (wl === 'D') {
+          const spans: number[] = [];
+          await Promise.all(Array.from({ length: 100 }, () => one().then(() => spans.push(performance.now() - t0))));
+          if (rep) {
+            samples.push(100 / ((performance.now() - t0) / 1000));
+            p50.push(percentile(spans, 50));
+            p99.push(percentile(spans, 99));
+          }
+        } else {
+          await one();
+          if (rep) samples.push(((performance.now() - t0) * 1000) / taskCount(shape));
+        }
+        const c = process.cpuUsage(c0);
+        if (rep) cpu.push((c.user + c.system) / (wl === 'D' ? 100 * taskCount(shape) : taskCount(shape)));
+      }
+      out[wl] = { value: median(samples), samples, clientCpuUsPerTask: median(cpu), ...(wl === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}) };
+      log(`raw bullmq ${workers}w ${wl}: ${JSON.stringify(out[wl])}`);
+    }
+  } finally {
+    await client.close();
+    await stopWorkers(ws);
+  }
+  return out;
+}
+
 /** Raw BullMQ through the engine bench's own adapters, each pair in a fresh process (same method as there). */
 function peer(engine: string, workload: string): Promise<unknown> {
   return new Promise((resolve) => {
@@ -176,7 +222,9 @@ async function cpuScaling() {
 
 try {
   results.codexos1 = await codexos(1);
+  results.raw1 = await rawSameWay(1);
   results.codexos2 = await codexos(2);
+  results.raw2 = await rawSameWay(2);
   const peers: Record<string, unknown> = {};
   for (const engine of ['bullmq-flow', 'bullmq-queue'])
     for (const w of ['A1000', 'B', 'D']) {

@@ -251,7 +251,13 @@ export class BullMQQueue implements TaskQueue {
         const batch = lane.pending;
         lane.pending = [];
         lane.ready
-          .then(() => lane.queue.addBulk(batch))
+          // One job: a plain add (one script call) costs less than addBulk's MULTI.
+          .then(
+            (): Promise<unknown> =>
+              batch.length === 1
+                ? lane.queue.add(batch[0].name, batch[0].data, batch[0].opts)
+                : lane.queue.addBulk(batch),
+          )
           .catch((err: Error) => {
             for (const j of batch) {
               this.rejectWaiter(
