@@ -58,11 +58,14 @@ export function registerWorkerCommand(program: Command, io: Io): void {
       const concurrency = positive(flags.concurrency ?? process.env.CODEXOS_WORKER_CONCURRENCY, '--concurrency', 8);
       const lockMs = positive(flags.lockMs, '--lock-ms', 30_000);
       const target = { ...redisTarget(url), prefix: flags.prefix ?? 'codexos' };
+      // The model layer's events (handlers calling ctx.callModel) are relayed to the orchestrators.
+      const bus = new EventBus();
       const worker = new TaskWorker({
+        bus,
         target,
         agents,
         concurrency,
-        models: new ModelManager(parseConfig({}).models, new EventBus()),
+        models: new ModelManager(parseConfig({}).models, bus),
         heartbeatMs: positive(flags.heartbeatMs, '--heartbeat-ms', 5000),
         lockDurationMs: lockMs,
         stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)),

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Job } from 'bullmq';
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
+import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { jobIdOf } from '../../src/queue/bullmq/keys.js';
@@ -35,5 +36,41 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
       await new Promise((r) => setTimeout(r, 50));
     }
     return 'never finished';
+  });
+});
+
+describe.skipIf(!url)('events over pub/sub', () => {
+  it('an event raised on a worker reaches the orchestrator bus', async () => {
+    const target = { ...redisTarget(url), prefix: `cdx-ev-${randomUUID().slice(0, 8)}` };
+    const cfg = parseConfig({ execution: { mode: 'distributed' } });
+    const bus = new EventBus();
+    const got: Array<OrchestratorEvents['model:selected']> = [];
+    bus.on('model:selected', (e) => got.push(e));
+    const queue = new BullMQQueue(target, cfg.execution, { agents: cfg.agents, bus, autoStart: false });
+    await queue.ready();
+    const workerBus = new EventBus();
+    const worker = await new TaskWorker({
+      target,
+      agents: conformanceAgents,
+      bus: workerBus,
+      heartbeatMs: 60_000,
+    }).start();
+    try {
+      workerBus.publish('model:selected', {
+        agentId: 'echo',
+        taskId: 't',
+        provider: 'local',
+        model: 'local-echo',
+        reason: 'test',
+        timestamp: 1,
+      });
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(got).toEqual([
+        { agentId: 'echo', taskId: 't', provider: 'local', model: 'local-echo', reason: 'test', timestamp: 1 },
+      ]);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
   });
 });

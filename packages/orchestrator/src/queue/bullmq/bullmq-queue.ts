@@ -66,6 +66,7 @@ export class BullMQQueue implements TaskQueue {
   private readonly waiters = new Map<string, Waiter>();
   private readonly rules = new Map<string, CompiledRule>();
   private client?: Redis;
+  private sub?: Redis;
   // Loaded on first connect: in-process users of the library never pay for BullMQ.
   private bull!: typeof import('bullmq');
   private connecting?: Promise<void>;
@@ -106,6 +107,22 @@ export class BullMQQueue implements TaskQueue {
     if (this.poolOpts) {
       this.pool = new PoolController(c, this.keys, this.poolOpts.agents, this.poolOpts.bus, (a) => this.agentQueue(a));
       if (this.poolOpts.autoStart !== false) this.pool.start();
+    }
+    const bus = this.poolOpts?.bus;
+    if (bus) {
+      // Events raised on workers (model calls made by handlers there) reach this orchestrator's bus.
+      this.sub = connect(this.target, 'codexos-orchestrator-events');
+      await this.sub.subscribe(this.keys.events);
+      this.sub.on('message', (_ch: string, msg: string) => {
+        let e: { type?: string; payload?: unknown };
+        try {
+          e = JSON.parse(msg);
+        } catch {
+          return;
+        }
+        if (typeof e.type === 'string' && e.payload && typeof e.payload === 'object')
+          bus.publish(e.type as never, e.payload as never);
+      });
     }
     c.on('close', () => this.onDown());
     c.on('ready', () => this.onUp());
@@ -187,6 +204,7 @@ export class BullMQQueue implements TaskQueue {
     for (const w of this.waiters.values()) w.reject(err);
     this.waiters.clear();
     await Promise.allSettled([...this.lanes.values()].flatMap((l) => [l.queue.close(), l.events?.close()]));
+    this.sub?.disconnect();
     this.client?.disconnect();
   }
 

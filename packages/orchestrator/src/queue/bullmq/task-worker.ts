@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Subscription } from 'rxjs';
 import type { AgentDefinition } from '../../agents/types.js';
+import type { EventBus } from '../../events.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { ModelRunner } from '../../models/types.js';
 import type { FlowRule } from '../config.js';
@@ -20,6 +22,8 @@ export interface TaskWorkerOptions {
   /** Per-key limits (the orchestrator's `execution.flow`); per-agent limits are set on the queues themselves. */
   flow?: Record<string, FlowRule>;
   models?: ModelRunner;
+  /** Events raised on this worker (e.g. the model layer's) are relayed to the orchestrators over pub/sub. */
+  bus?: EventBus;
   workerId?: string;
   /** Heartbeat and health-check period (the `agents.healthCheckInterval`). */
   heartbeatMs?: number;
@@ -84,6 +88,7 @@ export class TaskWorker {
   private sub?: Redis;
   private gate?: FlowGate;
   private timer?: NodeJS.Timeout;
+  private relay?: Subscription;
   private flow: Record<string, FlowRule>;
   private bull!: typeof import('bullmq');
   private healthy = true;
@@ -112,6 +117,10 @@ export class TaskWorker {
     await this.loadFlow();
     for (const agent of this.o.agents) if (agent.handler) this.lanes.set(agent.id, this.lane(agent));
     await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
+    const client = this.client;
+    this.relay = this.o.bus?.events$.subscribe((e) => {
+      client.publish(this.keys.events, JSON.stringify({ ...e, workerId: this.workerId })).catch(() => 0);
+    });
     await this.heartbeat();
     this.timer = setInterval(() => {
       this.sync().catch(() => {});
@@ -163,6 +172,7 @@ export class TaskWorker {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.relay?.unsubscribe();
     await Promise.allSettled([...this.lanes.values()].map((l) => l.worker.close()));
     await this.client?.hdel(this.keys.workers, this.workerId).catch(() => 0);
     this.sub?.disconnect();
