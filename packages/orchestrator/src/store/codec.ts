@@ -24,6 +24,20 @@ export function encodeValue(value: unknown, label = 'value'): Buffer {
   }
 }
 
+/** Strings, numbers, BigInts, booleans, undefined and null: always storable, and immutable (kept as they are). */
+export function isStorablePrimitive(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || (t !== 'object' && t !== 'function' && t !== 'symbol');
+}
+
+/**
+ * What the engine hands a store for an output: nothing for a primitive (stores that need bytes encode it, at no
+ * risk), else the bytes, encoded here once — which is also the check that the value can be stored at all.
+ */
+export function encodeOutput(value: unknown, label: string): Uint8Array | undefined {
+  return isStorablePrimitive(value) ? undefined : encodeValue(value, label);
+}
+
 export function decodeValue(bytes: Uint8Array): unknown {
   return deserialize(bytes);
 }

@@ -1,5 +1,5 @@
 import { CodexError, ErrorCodes } from '../errors.js';
-import { decodeValue, encodeValue, outputBytesOf } from './codec.js';
+import { decodeValue, encodeValue, isStorablePrimitive, outputBytesOf } from './codec.js';
 import { effectiveStatus, isLive } from './lease.js';
 import type {
   ExecutionHeader,
@@ -56,8 +56,11 @@ interface MemHeader {
   inputBytes?: Uint8Array;
 }
 
-/** A transition as kept: the output only as bytes, so what comes back is a copy exactly like the other stores'. */
-type MemTransition = Omit<TaskTransition, 'output'>;
+/**
+ * A transition as kept: an object output only as bytes, so what comes back is a copy exactly like the other
+ * stores'; a primitive output as it is (immutable, nothing to copy).
+ */
+type MemTransition = TaskTransition;
 
 /**
  * In-process store: nothing survives the process. The fast default for tests and benchmarks. It keeps the last
@@ -115,7 +118,8 @@ export class MemoryStore implements StateStore {
       status: t.status,
       attempt: t.attempt,
       at: t.at,
-      outputBytes: outputBytesOf(t),
+      output: t.outputBytes === undefined && isStorablePrimitive(t.output) ? t.output : undefined,
+      outputBytes: t.outputBytes ?? (isStorablePrimitive(t.output) ? undefined : outputBytesOf(t)),
       error: t.error,
       usage: t.usage,
       cost: t.cost,
@@ -158,7 +162,7 @@ export class MemoryStore implements StateStore {
         status: r.status,
         attempt: r.attempt,
         at: r.at,
-        output: r.outputBytes ? decodeValue(r.outputBytes) : undefined,
+        output: r.outputBytes ? decodeValue(r.outputBytes) : r.output,
         error: r.error,
         usage: r.usage,
         cost: r.cost,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentInstance } from '../agents/pool.js';
 import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, type ErrorInfo, toErrorInfo } from '../errors.js';
-import { encodeValue } from '../store/codec.js';
+import { encodeOutput } from '../store/codec.js';
 import { STATE_SCHEMA_VERSION } from '../store/types.js';
 import { AttemptRunner, type Done } from './attempts.js';
 import { type EngineServices, type ExecutionOptions, now } from './execution-state.js';
@@ -243,9 +243,9 @@ export class Execution extends AttemptRunner {
 
   /** Records a finished loop item under `id#k` (written on the next tick); an unstorable output fails the item. */
   private checkpoint(i: number, k: number, r: UnitResult): unknown {
-    let outputBytes: Uint8Array;
+    let outputBytes: Uint8Array | undefined;
     try {
-      outputBytes = encodeValue(r.output, `output of item ${k} of task "${this.taskIds[i]}"`);
+      outputBytes = encodeOutput(r.output, `output of item ${k} of task "${this.taskIds[i]}"`);
     } catch (err) {
       return err;
     }
@@ -269,9 +269,9 @@ export class Execution extends AttemptRunner {
   /** One invocation (the task itself, or one loop item / iteration) with its retries; reports through `done`. */
   private complete(i: number, r: UnitResult): void {
     // Encoded once, here, for every store (store/codec.ts): a value that cannot be stored fails this task.
-    let outputBytes: Uint8Array;
+    let outputBytes: Uint8Array | undefined;
     try {
-      outputBytes = encodeValue(r.output, `output of task "${this.taskIds[i]}"`);
+      outputBytes = encodeOutput(r.output, `output of task "${this.taskIds[i]}"`);
     } catch (err) {
       return this.fail(i, err);
     }

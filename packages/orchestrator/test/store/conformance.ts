@@ -290,9 +290,11 @@ export function storeConformance(name: string, make: () => Promise<StateStore> |
       expect((await s.listExecutions({ status: 'interrupted' })).map((h) => h.executionId)).toEqual(['own']);
       expect(await s.listExecutions({ status: 'running' })).toEqual([]);
       // A lease that was not renewed in time lapses the same way.
-      expect(await s.acquireLease('own', lease('proc-d', 150))).toBeUndefined();
+      const t0 = Date.now();
+      expect(await s.acquireLease('own', lease('proc-d', 800))).toBeUndefined();
       expect((await s.loadExecution('own'))!.header.status).toBe('running');
-      await new Promise((r) => setTimeout(r, 250));
+      while ((await s.loadExecution('own'))!.header.status === 'running') await new Promise((r) => setTimeout(r, 25));
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(790); // lapsed when its time was up, not before
       expect((await s.loadExecution('own'))!.header.status).toBe('interrupted');
       expect(await s.acquireLease('own', lease('proc-e'))).toBeUndefined();
       // A finished run is what it is, lease or not.

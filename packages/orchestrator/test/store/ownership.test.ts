@@ -11,13 +11,13 @@ import { STATE_SCHEMA_VERSION } from '../../src/store/types.js';
 const dir = mkdtempSync(join(tmpdir(), 'cdx-own-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const setups: [string, () => OrchestratorConfigInput][] = [
-  ['sqlite', () => ({ store: { type: 'sqlite', path: join(dir, `${randomUUID()}.db`), leaseMs: 1000 } })],
+  ['sqlite', () => ({ store: { type: 'sqlite', path: join(dir, `${randomUUID()}.db`), leaseMs: 2000 } })],
 ];
 if (process.env.REDIS_URL)
   setups.push([
     'redis',
     () => ({
-      store: { type: 'redis', leaseMs: 1000 },
+      store: { type: 'redis', leaseMs: 2000 },
       redis: { url: process.env.REDIS_URL, keyPrefix: `cdx-own-${randomUUID()}` },
     }),
   ]);
@@ -56,7 +56,7 @@ for (const [name, setup] of setups) {
       const running = a.executeWorkflow(def, { executionId: 'live' });
       while (!runs.includes('host-a:1:aa:b')) await sleep(5);
       // Over two lease lengths pass: the heartbeat keeps the lease, so the second process is still refused.
-      await sleep(2500);
+      await sleep(4500);
       const err = await b.resume('live').catch((e: unknown) => e);
       expect(err).toMatchObject({
         code: ErrorCodes.EXECUTION_RUNNING,
@@ -76,25 +76,6 @@ for (const [name, setup] of setups) {
 
     it('a run whose owner stopped heartbeating reads as interrupted and another process resumes it', async () => {
       const cfg = setup();
-      // What a process killed mid-run leaves: a running header, task `a` done, a lease nobody renews.
-      const dead = new MultiAgentOrchestrator(cfg);
-      await dead.store.createExecution(
-        {
-          executionId: 'hung',
-          workflowId: 'own',
-          status: 'running',
-          definition: def,
-          input: {},
-          startedAt: Date.now(),
-          schemaVersion: STATE_SCHEMA_VERSION,
-        },
-        { owner: 'elsewhere:1:dead', expiresAt: Date.now() + 300 },
-      );
-      await dead.store.appendTransitions([
-        { executionId: 'hung', taskKey: 'a', status: 'completed', attempt: 1, at: 1, output: 'a' },
-        { executionId: 'hung', taskKey: 'b', status: 'running', attempt: 1, at: 2 },
-      ]);
-      await dead.close();
       const b = new MultiAgentOrchestrator(cfg, { owner: 'other:2:live' });
       const ran: string[] = [];
       b.registerAgent({ id: 'work', handler: (ctx) => ran.push(ctx.taskId) });
@@ -105,9 +86,26 @@ for (const [name, setup] of setups) {
           return 'b';
         },
       });
+      // What a process killed mid-run leaves: a running header, task `a` done, a lease nobody renews.
+      await b.store.createExecution(
+        {
+          executionId: 'hung',
+          workflowId: 'own',
+          status: 'running',
+          definition: def,
+          input: {},
+          startedAt: Date.now(),
+          schemaVersion: STATE_SCHEMA_VERSION,
+        },
+        { owner: 'elsewhere:1:dead', expiresAt: Date.now() + 1500 },
+      );
+      await b.store.appendTransitions([
+        { executionId: 'hung', taskKey: 'a', status: 'completed', attempt: 1, at: 1, output: 'a' },
+        { executionId: 'hung', taskKey: 'b', status: 'running', attempt: 1, at: 2 },
+      ]);
       expect((await b.listExecutions()).map((h) => [h.executionId, h.status])).toEqual([['hung', 'running']]);
       await expect(b.resume('hung')).rejects.toMatchObject({ code: ErrorCodes.EXECUTION_RUNNING });
-      await sleep(400);
+      while ((await b.getExecution('hung'))!.header.status === 'running') await sleep(50); // the lease runs out
       expect((await b.listExecutions()).map((h) => [h.executionId, h.status])).toEqual([['hung', 'interrupted']]);
       expect((await b.listExecutions({ status: 'interrupted' })).map((h) => h.executionId)).toEqual(['hung']);
       const r = await b.resume('hung');
