@@ -26,6 +26,7 @@ export function registerServerCommands(program: Command, io: Io): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data <dir>', 'data directory (SQLite state, documents, history)', '.codexos')
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
+    .option('--redis <url>', 'keep executions in Redis (redis://host:port) instead of SQLite')
     .option('--no-examples', 'do not load examples/ as workflows on first start')
     .option('--cors <origins>', 'comma-separated origins allowed by CORS (none by default)')
     .option('--public-metrics', 'serve /metrics without a token')
@@ -37,6 +38,7 @@ export function registerServerCommands(program: Command, io: Io): void {
         host: string;
         data: string;
         agents?: string;
+        redis?: string;
         examples: boolean;
         cors?: string;
         publicMetrics?: boolean;
@@ -48,6 +50,7 @@ export function registerServerCommands(program: Command, io: Io): void {
           port: port(flags.port),
           host: flags.host,
           data: flags.data,
+          redis: flags.redis,
           agents: await loadAgents(flags.agents),
           examples: flags.examples ? undefined : false,
           corsOrigins: flags.cors

@@ -19,6 +19,12 @@ export interface StartServerOptions {
   host?: string;
   /** Data directory (SQLite state, monitor history, collaboration documents). Default `.codexos`. */
   data?: string;
+  /**
+   * Keep executions in Redis (`redis://…`) instead of SQLite. The server's own tables (users, tokens, roles,
+   * workflows and versions) then live in `<data>/server.db`.
+   */
+  redis?: string;
+  redisKeyPrefix?: string;
   /** Workflows loaded on first start (default: the repository's examples/). `false` loads none. */
   examples?: string | false;
   agents?: AgentDefinition[];
@@ -46,7 +52,7 @@ export interface RunningServer {
 
 export function dataPaths(data: string) {
   const dir = resolve(data);
-  return { dir, state: join(dir, 'state.db'), monitor: join(dir, 'state.monitor.db') };
+  return { dir, state: join(dir, 'state.db'), monitor: join(dir, 'state.monitor.db'), server: join(dir, 'server.db') };
 }
 
 export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
@@ -55,10 +61,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   mkdirSync(paths.dir, { recursive: true });
   const app = await buildServer({
     config: {
-      store: { type: 'sqlite', path: paths.state },
+      store: opts.redis ? { type: 'redis', path: paths.state } : { type: 'sqlite', path: paths.state },
+      ...(opts.redis ? { redis: { url: opts.redis, keyPrefix: opts.redisKeyPrefix ?? 'codexos' } } : {}),
       workflow: { maxTasks: 10_000, maxDepth: 1000 },
     },
-    orchestratorOptions: { monitor: { historyPath: paths.monitor } },
+    dbPath: paths.server,
+    orchestratorOptions: {
+      monitor: { historyPath: paths.monitor },
+      collaboration: { storePath: join(paths.dir, 'state.collab.db') },
+    },
     agents: opts.agents,
     dashboardDir: opts.dashboardDir ?? join(repoRoot, 'packages', 'dashboard', 'dist'),
     corsOrigins: opts.corsOrigins,
@@ -138,7 +149,13 @@ async function loadExamples(app: CodexServer, dir: string, out: { write(s: strin
 
 /** Token administration on a data directory without starting the server. */
 export function openTokens(data: string): { tokens: TokenService; close(): void } {
-  const store = new SqliteStore(dataPaths(data).state);
+  const paths = dataPaths(data);
+  // A server on Redis keeps its tables in server.db; on SQLite, inside state.db.
+  if (existsSync(paths.server)) {
+    const { db } = openServerDb({ kind: 'none' } as never, paths.server);
+    return { tokens: new TokenService(db), close: () => db.close() };
+  }
+  const store = new SqliteStore(paths.state);
   const { db } = openServerDb(store, ':memory:');
   return { tokens: new TokenService(db), close: () => store.close() };
 }

@@ -1,4 +1,4 @@
-import { EventBus, MultiAgentOrchestrator } from '@codexos/multi-agent-orchestrator';
+import { type EventBus, MultiAgentOrchestrator } from '@codexos/multi-agent-orchestrator';
 import { afterEach, expect, it } from 'vitest';
 import { LiveHub } from '../src/live/hub.js';
 
@@ -17,7 +17,11 @@ it('task:delta and tool:* events of a run are in the execution’s live log, in 
     id: 'r',
     tools: [{ name: 'search', handler: async () => ['a', 'b'] }],
   });
-  const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'r', input: { prompt: 'use search' } }] });
+  const r = await o.executeWorkflow({
+    id: 'w',
+    name: 'w',
+    tasks: [{ id: 't', agentId: 'r', input: { prompt: 'use search' } }],
+  });
   expect(r.status).toBe('completed');
   hub.flush();
   const types = hub.eventsAfter(r.executionId, 0)?.map((e) => e.type) ?? [];
