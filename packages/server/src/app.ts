@@ -100,7 +100,11 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   });
   installErrorHandlers(app, () => known);
 
-  await app.register(helmet, { global: true, contentSecurityPolicy: { useDefaults: true } });
+  // No upgrade-insecure-requests: a server reached over plain http on a LAN address must still load its assets.
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } },
+  });
   await app.register(cors, { origin: opts.corsOrigins?.length ? opts.corsOrigins : false, credentials: false });
   await app.register(rateLimit, {
     global: true,

@@ -201,6 +201,8 @@ describe('HTTP edges', () => {
     expect((await req('GET', '/api/docs/')).statusCode).toBe(200);
     const h = await req('GET', '/health');
     expect(h.headers['x-content-type-options']).toBe('nosniff');
+    expect(h.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(h.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     expect(h.headers['access-control-allow-origin']).toBeUndefined();
   });
 
