@@ -145,6 +145,43 @@ describe('tools and the engine', () => {
     expect(of('tool:failed')).toHaveLength(1);
   });
 
+  it('a retried attempt calls its tools again with the same idempotency key; both attempts are recorded', async () => {
+    script = (c) => (c.toolResults.length ? { text: 'charged once' } : { toolCalls: [{ name: 'charge', arguments: { cents: 500 } }] });
+    const o = new MultiAgentOrchestrator({
+      store: { type: 'memory' },
+      models: { ...fakeConfig(f, { timeouts: { requestMs: 5_000 } }), fallback: { enabled: false }, catalog: { replace: true, models: TEST_CATALOG } },
+    });
+    open.push(o);
+    const keys: string[] = [];
+    f.openai.faults.slowMs = 2_000;
+    o.registerAgent({
+      id: 'billing',
+      model: { model: 'oa-small' },
+      tools: [
+        {
+          name: 'charge',
+          handler: (_a, ctx) => {
+            keys.push(ctx.idempotencyKey);
+            // The model call after the first charge outlives the task timeout, so the whole attempt is retried.
+            if (keys.length === 1) f.openai.inject('slow');
+            return { ok: true };
+          },
+        },
+      ],
+    });
+    const r = await o.executeWorkflow(
+      { id: 'w', name: 'w', tasks: [{ id: 'pay', agentId: 'billing', input: { prompt: 'charge' }, timeoutMs: 250, retry: { maxAttempts: 2, initialDelayMs: 1 } }] },
+      { executionId: 'ex-pay' },
+    ).finally(() => {
+      f.openai.faults.slowMs = undefined;
+    });
+    expect(r.status).toBe('completed');
+    expect(r.tasks.pay?.attempts).toBe(2);
+    expect(keys).toEqual(['ex-pay:pay', 'ex-pay:pay']);
+    expect(r.tasks.pay?.toolCalls?.map((c) => c.attempt)).toEqual([1, 2]);
+    expect(r.tasks.pay?.output).toBe('charged once');
+  });
+
   it('streams a running task’s text as task:delta events, in order, batched', async () => {
     const words = Array.from({ length: 60 }, (_, i) => `w${i}`);
     script = () => ({ text: words.join(' ') });
