@@ -5,7 +5,7 @@ import { Redactor } from '../redact.js';
 import { normaliseSchema } from '../schema.js';
 import type { ResolvedTool, ToolSource } from '../tools/registry.js';
 import type { ModelLogger } from '../types.js';
-import { type McpConfig, type McpConfigInput, mcpConfigSchema, type McpServerConfig } from './types.js';
+import { type McpConfig, type McpConfigInput, type McpServerConfig, mcpConfigSchema } from './types.js';
 
 interface Connection {
   client: Client;
