@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import { ErrorCodes, MemoryStore, SqliteStore } from '../../src/index.js';
@@ -96,4 +98,45 @@ it('sqlite upgrades a layout-1 file in place, keeping every transition in order'
     (check.prepare("SELECT value FROM cdx_meta WHERE key = 'schema_version'").get() as { value: string }).value,
   ).toBe('3');
   check.close();
+});
+
+it('sqlite: two processes appending to one execution at once keep every transition, with distinct sequence numbers', async () => {
+  const path = join(dir, 'two-writers.db');
+  const setup = new SqliteStore(path);
+  setup.createExecution(
+    {
+      executionId: 'shared',
+      workflowId: 'w',
+      status: 'running',
+      definition: {},
+      input: null,
+      startedAt: 1,
+      schemaVersion: 1,
+    },
+    { owner: 'test', expiresAt: Date.now() + 60_000 },
+  );
+  setup.close();
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'fixtures-append-child.ts');
+  const run = (who: string) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', child, path, who, '300'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      p.stderr.on('data', (d) => (err += d));
+      p.on('exit', (code) => resolve({ code, err }));
+    });
+  const [a, b] = await Promise.all([run('a'), run('b')]);
+  expect(a.code, a.err).toBe(0);
+  expect(b.code, b.err).toBe(0);
+  const s = new SqliteStore(path);
+  const hist = s.history('shared');
+  expect(hist).toHaveLength(1200);
+  const got = s.loadExecution('shared')!;
+  expect(got.tasks.size).toBe(600);
+  expect(got.tasks.get('b299')).toMatchObject({ status: 'completed', output: { who: 'b', i: 299 } });
+  // Each writer's own transitions stay in its order.
+  const mine = hist.filter((t) => t.taskKey.startsWith('a')).map((t) => t.at);
+  expect(mine).toEqual([...mine].sort((x, y) => x - y));
+  s.close();
 });

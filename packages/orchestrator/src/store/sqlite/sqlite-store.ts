@@ -109,8 +109,9 @@ export class SqliteStore implements StateStore {
         );
       }
     });
-    // Encoded before the transaction opens: a value that cannot be stored leaves nothing half-written.
-    this.writeBatch = (batch) => write(batch, batch.map(outputBytesOf));
+    // Encoded before the transaction opens: a value that cannot be stored leaves nothing half-written. IMMEDIATE
+    // takes the write lock at BEGIN, so the sequence read and the inserts are one step even across processes.
+    this.writeBatch = (batch) => write.immediate(batch, batch.map(outputBytesOf));
     const insertH = this.db.prepare(
       `INSERT INTO cdx_executions (id, workflow_id, status, definition, input, started_at, finished_at, error,
          schema_version, lease_owner, lease_expires_at)
@@ -128,7 +129,7 @@ export class SqliteStore implements StateStore {
       }
     });
     this.create = (h, lease) =>
-      createTx({ ...headerRow(h), lease_owner: lease.owner, lease_expires_at: lease.expiresAt });
+      createTx.immediate({ ...headerRow(h), lease_owner: lease.owner, lease_expires_at: lease.expiresAt });
     this.claim = this.db.prepare(
       `UPDATE cdx_executions SET lease_owner = @owner, lease_expires_at = @expires
        WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner OR lease_owner = @replacing
