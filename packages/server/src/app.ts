@@ -21,7 +21,7 @@ import type { ServerContext } from './context.js';
 import { openServerDb } from './db.js';
 import { Runner } from './executions/runner.js';
 import { ApiError, errorBody, installErrorHandlers } from './http/errors.js';
-import { installZodCompilers, jsonSchemaTransform } from './http/schema.js';
+import { installResponseDocs, installZodCompilers, jsonSchemaTransform } from './http/schema.js';
 import { LiveHub } from './live/hub.js';
 import { agentRoutes } from './plugins/agents.js';
 import { analyticsRoutes } from './plugins/analytics.js';
@@ -91,6 +91,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     for (const ws of app.websocketServer?.clients ?? []) ws.close(1001, 'server shutting down');
   });
   installZodCompilers(app);
+  installResponseDocs(app);
   const known = new Map<string, Set<string>>();
   app.addHook('onRoute', (r) => {
     const methods = known.get(r.url) ?? new Set<string>();

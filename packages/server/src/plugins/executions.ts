@@ -5,6 +5,7 @@ import type { ServerContext } from '../context.js';
 import { detailFromResult, detailOf, type ExecutionSummary, summaryOf } from '../executions/view.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import { executionDetailShape, executionSummaryShape, liveEventShape, page } from '../http/shapes.js';
 import { eventsFromHistory } from '../live/history.js';
 import type { WorkflowRole } from '../types.js';
 import { access } from './auth.js';
@@ -52,7 +53,14 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
 
   app.post(
     '/api/executions',
-    { schema: { tags: ['executions'], body: startBody, querystring: startQuery } },
+    {
+      schema: {
+        tags: ['executions'],
+        body: startBody,
+        querystring: startQuery,
+        response: { 200: executionDetailShape, 202: executionSummaryShape },
+      },
+    },
     async (req, reply) => {
       const body = req.body as z.output<typeof startBody>;
       access(ctx, req, body.workflowId, 'editor');
@@ -76,25 +84,33 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
     },
   );
 
-  app.get('/api/executions', { schema: { tags: ['executions'], querystring: listQuery } }, async (req) => {
-    const q = req.query as z.output<typeof listQuery>;
-    const visible = ctx.roles.visible(req.auth.user);
-    if (q.workflowId && visible && !visible.has(q.workflowId)) return { items: [], nextCursor: null };
-    const after = decodeCursor(q.cursor) as [number, string] | undefined;
-    const headers = await listHeaders(ctx, { ...q, after, visible, limit: q.limit + 1 });
-    const page = headers.slice(0, q.limit).map((h) => summaryOf(h, runner.meta(h.executionId)));
-    const last = page[page.length - 1];
-    return {
-      items: page,
-      nextCursor: headers.length > q.limit && last ? encodeCursor([last.startedAt, last.executionId]) : null,
-    };
-  });
+  app.get(
+    '/api/executions',
+    { schema: { tags: ['executions'], querystring: listQuery, response: { 200: page(executionSummaryShape) } } },
+    async (req) => {
+      const q = req.query as z.output<typeof listQuery>;
+      const visible = ctx.roles.visible(req.auth.user);
+      if (q.workflowId && visible && !visible.has(q.workflowId)) return { items: [], nextCursor: null };
+      const after = decodeCursor(q.cursor) as [number, string] | undefined;
+      const headers = await listHeaders(ctx, { ...q, after, visible, limit: q.limit + 1 });
+      const page = headers.slice(0, q.limit).map((h) => summaryOf(h, runner.meta(h.executionId)));
+      const last = page[page.length - 1];
+      return {
+        items: page,
+        nextCursor: headers.length > q.limit && last ? encodeCursor([last.startedAt, last.executionId]) : null,
+      };
+    },
+  );
 
-  app.get('/api/executions/:id', { schema: { tags: ['executions'], params: execParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    const { stored, meta } = await load(req, id, 'viewer');
-    return detailOf(stored, meta, hub.lastSeq(id));
-  });
+  app.get(
+    '/api/executions/:id',
+    { schema: { tags: ['executions'], params: execParams, response: { 200: executionDetailShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const { stored, meta } = await load(req, id, 'viewer');
+      return detailOf(stored, meta, hub.lastSeq(id));
+    },
+  );
 
   app.post(
     '/api/executions/:id/cancel',
@@ -144,7 +160,9 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
 
   app.get(
     '/api/executions/:id/events',
-    { schema: { tags: ['live'], params: execParams, querystring: eventsQuery } },
+    {
+      schema: { tags: ['live'], params: execParams, querystring: eventsQuery, response: { 200: page(liveEventShape) } },
+    },
     async (req) => {
       const { id } = req.params as { id: string };
       const { stored } = await load(req, id, 'viewer');

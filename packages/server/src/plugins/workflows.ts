@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import { page, savedShape, versionShape, workflowShape } from '../http/shapes.js';
 import type { User } from '../types.js';
 import { exportDefinition, parseDefinitionText, validateDefinition } from '../workflows/definitions.js';
 import { diffDefinitions } from '../workflows/diff.js';
@@ -59,19 +60,27 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     return { workflow: { ...saved.workflow, role: roles.effective(def.id, user) }, version: stripDef(saved.version) };
   };
 
-  app.get('/api/workflows', { schema: { tags: ['workflows'], querystring: listQuery } }, async (req) => {
-    const q = req.query as z.output<typeof listQuery>;
-    const after = decodeCursor(q.cursor)?.[0] as string | undefined;
-    const items = repo.list({ limit: q.limit + 1, after, ids: roles.visible(req.auth.user), q: q.q });
-    const page = items.slice(0, q.limit).map((w) => ({ ...w, role: roles.effective(w.id, req.auth.user) }));
-    return { items: page, nextCursor: items.length > q.limit ? encodeCursor([page[page.length - 1].id]) : null };
-  });
+  app.get(
+    '/api/workflows',
+    { schema: { tags: ['workflows'], querystring: listQuery, response: { 200: page(workflowShape) } } },
+    async (req) => {
+      const q = req.query as z.output<typeof listQuery>;
+      const after = decodeCursor(q.cursor)?.[0] as string | undefined;
+      const items = repo.list({ limit: q.limit + 1, after, ids: roles.visible(req.auth.user), q: q.q });
+      const page = items.slice(0, q.limit).map((w) => ({ ...w, role: roles.effective(w.id, req.auth.user) }));
+      return { items: page, nextCursor: items.length > q.limit ? encodeCursor([page[page.length - 1].id]) : null };
+    },
+  );
 
-  app.post('/api/workflows', { schema: { tags: ['workflows'], body: createBody } }, async (req, reply) => {
-    const body = req.body as z.output<typeof createBody>;
-    const def = validateDefinition(o, body.definition, 'body.definition');
-    return reply.code(201).send(saveNew(def, req.auth.user, body.message, false));
-  });
+  app.post(
+    '/api/workflows',
+    { schema: { tags: ['workflows'], body: createBody, response: { 201: savedShape } } },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof createBody>;
+      const def = validateDefinition(o, body.definition, 'body.definition');
+      return reply.code(201).send(saveNew(def, req.auth.user, body.message, false));
+    },
+  );
 
   app.post('/api/workflows/import', { schema: { tags: ['workflows'], body: importBody } }, async (req, reply) => {
     const body = req.body as z.output<typeof importBody>;
@@ -90,7 +99,16 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.get(
     '/api/workflows/:id',
-    { schema: { tags: ['workflows'], params: idParams, querystring: readQuery } },
+    {
+      schema: {
+        tags: ['workflows'],
+        params: idParams,
+        querystring: readQuery,
+        response: {
+          200: workflowShape.extend({ definition: z.record(z.string(), z.unknown()), definitionVersion: z.number() }),
+        },
+      },
+    },
     async (req) => {
       const { id } = req.params as { id: string };
       access(ctx, req, id, 'viewer');
@@ -103,7 +121,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.put(
     '/api/workflows/:id',
-    { schema: { tags: ['workflows'], params: idParams, body: updateBody } },
+    { schema: { tags: ['workflows'], params: idParams, body: updateBody, response: { 200: savedShape } } },
     async (req) => {
       const { id } = req.params as { id: string };
       access(ctx, req, id, 'editor');
@@ -148,7 +166,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.get(
     '/api/workflows/:id/versions',
-    { schema: { tags: ['versions'], params: idParams, querystring: pageQuery } },
+    { schema: { tags: ['versions'], params: idParams, querystring: pageQuery, response: { 200: page(versionShape) } } },
     async (req) => {
       const { id } = req.params as { id: string };
       access(ctx, req, id, 'viewer');
@@ -162,7 +180,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.get(
     '/api/workflows/:id/versions/:version',
-    { schema: { tags: ['versions'], params: versionParams } },
+    { schema: { tags: ['versions'], params: versionParams, response: { 200: versionShape } } },
     async (req) => {
       const { id, version } = req.params as z.output<typeof versionParams>;
       access(ctx, req, id, 'viewer');
