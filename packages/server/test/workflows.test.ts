@@ -198,7 +198,9 @@ describe('HTTP edges', () => {
     expect(doc.openapi).toBe('3.1.0');
     const post = doc.paths['/api/workflows'].post;
     expect(post.requestBody.content['application/json'].schema.required).toContain('definition');
-    expect(post.responses['201'].content['application/json'].schema.properties.version.properties.author.type).toBe('string');
+    expect(post.responses['201'].content['application/json'].schema.properties.version.properties.author.type).toBe(
+      'string',
+    );
     expect(post.responses['4XX'].content['application/json'].schema.properties.error.required).toContain('requestId');
     const run = doc.paths['/api/executions/{id}'].get.responses['200'].content['application/json'].schema;
     expect(run.properties.tasks.items.properties.attempts.type).toBe('integer');
