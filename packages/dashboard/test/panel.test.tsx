@@ -9,7 +9,7 @@ import type { NodeProps } from '@xyflow/react';
 import { TaskNode, type TaskFlowNode } from '../src/designer/TaskNode.tsx';
 import { TaskPanel } from '../src/designer/TaskPanel.tsx';
 import { validateGraph } from '../src/designer/validate.ts';
-import { NodeBuilder } from '../src/designer/nodes.ts';
+import { EdgeBuilder, NodeBuilder } from '../src/designer/nodes.ts';
 
 afterEach(cleanup);
 
@@ -76,6 +76,23 @@ describe('nodes from the document', () => {
     const changed = second.filter((n, i) => n !== first[i]).map((n) => n.id);
     expect(changed).toEqual(['t7']);
     expect(second[7].data.issues?.map((i) => i.field)).toEqual(['agentId']);
+  });
+
+  it('keeps the edge array when a change does not touch dependencies, and rebuilds only the changed task’s edges', () => {
+    const doc = new Y.Doc();
+    for (let i = 0; i < 20; i++) M.addTask(doc, { id: `t${i}`, agentId: 'x', dependencies: i ? [`t${i - 1}`] : [] }, { x: i * 10, y: 0 });
+    const p = new DocProjection(doc);
+    const b = new EdgeBuilder();
+    const first = b.build(p.current);
+    expect(first.map((e) => e.id).slice(0, 2)).toEqual(['t0->t1', 't1->t2']);
+    M.setTaskField(doc, 't5', ['name'], 'renamed');
+    M.moveTasks(doc, [{ id: 't3', position: { x: 1, y: 1 } }]);
+    expect(b.build(p.current)).toBe(first);
+    M.connect(doc, 't2', 't9');
+    const third = b.build(p.current);
+    expect(third).not.toBe(first);
+    expect(third.length).toBe(20);
+    expect(third.filter((e) => !first.includes(e)).map((e) => e.id).sort()).toEqual(['t2->t9', 't8->t9']);
   });
 
   it('renders a task node with its badge, lock and status', async () => {

@@ -12,7 +12,15 @@ export function AutoFit({ fitKey }: { fitKey: string }) {
   useEffect(() => {
     if (!initialised || done.current === fitKey) return;
     done.current = fitKey;
-    void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
+    // Two frames: a side panel that opened with this change has resized the canvas by then.
+    let inner = 0;
+    const outer = requestAnimationFrame(() => {
+      inner = requestAnimationFrame(() => void rf.fitView({ padding: 0.12, maxZoom: 1.1 }));
+    });
+    return () => {
+      cancelAnimationFrame(outer);
+      cancelAnimationFrame(inner);
+    };
   }, [initialised, fitKey, rf]);
   return null;
 }

@@ -13,8 +13,7 @@ import { DesignerCanvas } from './DesignerCanvas.tsx';
 import { diffSummary, diffTasks } from './diff.ts';
 import { layoutTasks, nextFreeSpot } from './layout.ts';
 import * as M from './mutations.ts';
-import { buildEdges, NodeBuilder } from './nodes.ts';
-import { edgeId } from './projection.ts';
+import { EdgeBuilder, NodeBuilder } from './nodes.ts';
 import { Presence } from './Presence.tsx';
 import { handleShortcut, SHORTCUTS } from './shortcuts.ts';
 import { TaskPanel } from './TaskPanel.tsx';
@@ -51,6 +50,7 @@ export function DesignerPage() {
   const [diffView, setDiffView] = useState<DiffView | null>(null);
   const [fitKey, setFitKey] = useState('initial');
   const builder = useRef(new NodeBuilder());
+  const edgeBuilder = useRef(new EdgeBuilder());
   const doc = session?.doc;
 
   const locks = useQuery({
@@ -87,6 +87,9 @@ export function DesignerPage() {
     setFitKey(`seeded-${Date.now()}`);
   }, [doc, session, session?.state, readOnly, record.data, model, id]);
 
+  useEffect(() => {
+    if (session?.state === 'synced') performance.mark('codexos:designer-synced');
+  }, [session?.state]);
   const issues = useMemo(() => validateGraph(model.tasks), [model.tasks]);
   const peers = session?.peers ?? [];
   const editors = useMemo(() => {
@@ -112,7 +115,7 @@ export function DesignerPage() {
     [shown, issues, editors, lockMap, diffView, readOnly, selected, fallback, model.positions],
   );
   const edges = useMemo(
-    () => buildEdges(shown, { readOnly: readOnly || !!diffView, added: diffView?.diff.addedEdges, removed: diffView?.diff.removedEdges }),
+    () => edgeBuilder.current.build(shown, { readOnly: readOnly || !!diffView, added: diffView?.diff.addedEdges, removed: diffView?.diff.removedEdges }),
     [shown, readOnly, diffView],
   );
 
@@ -333,4 +336,3 @@ export function DesignerPage() {
   );
 }
 
-export { edgeId };

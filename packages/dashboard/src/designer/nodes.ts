@@ -1,7 +1,7 @@
 import { type Edge, MarkerType } from '@xyflow/react';
 import type { TaskDef } from '../api/types.ts';
 import type { TaskFlowNode, TaskNodeData } from './TaskNode.tsx';
-import { edgesOf } from './projection.ts';
+import { edgeId } from './projection.ts';
 import type { GraphModel, XY } from './types.ts';
 
 // Turn the document projection (plus issues, presence, locks, statuses, diff marks) into React Flow nodes and
@@ -70,15 +70,66 @@ export class NodeBuilder {
 
 const ZERO: XY = { x: 0, y: 0 };
 
-export function buildEdges(model: GraphModel, opts: { readOnly?: boolean; added?: Set<string>; removed?: Set<string>; critical?: Set<string>; animated?: Set<string> } = {}): Edge[] {
-  return edgesOf(model.tasks).map((e) => {
-    const cls = opts.added?.has(e.id) ? 'edge-added' : opts.removed?.has(e.id) ? 'edge-removed' : opts.critical?.has(e.source) && opts.critical?.has(e.target) ? 'edge-critical' : undefined;
-    return {
-      ...e,
-      deletable: !opts.readOnly,
-      className: cls,
-      animated: opts.animated?.has(e.target),
-      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
-    };
-  });
+export interface EdgeOptions {
+  readOnly?: boolean;
+  added?: Set<string>;
+  removed?: Set<string>;
+  critical?: Set<string>;
+  animated?: Set<string>;
+}
+
+/**
+ * Edges from the tasks' dependencies. A task whose dependencies (and marks) did not change keeps its edge
+ * objects, and when no edge changed the previous array comes back as is, so a rename or a move on a large graph
+ * does not make React Flow diff a thousand edges.
+ */
+export class EdgeBuilder {
+  private cache = new Map<string, { key: string; edges: Edge[] }>();
+  private last: Edge[] = [];
+
+  build(model: GraphModel, opts: EdgeOptions = {}): Edge[] {
+    const next = new Map<string, { key: string; edges: Edge[] }>();
+    const out: Edge[] = [];
+    let changed = false;
+    for (const t of model.tasks.values()) {
+      const deps = (t.dependencies ?? []).filter((d) => model.tasks.has(d));
+      const key = deps
+        .map((d) => {
+          const id = edgeId(d, t.id);
+          return `${d}:${opts.added?.has(id) ? 'a' : ''}${opts.removed?.has(id) ? 'r' : ''}${opts.critical?.has(d) && opts.critical?.has(t.id) ? 'c' : ''}`;
+        })
+        .join('|') + `#${opts.readOnly ? 1 : 0}${opts.animated?.has(t.id) ? 1 : 0}`;
+      const prev = this.cache.get(t.id);
+      const entry = prev && prev.key === key ? prev : { key, edges: deps.map((d) => makeEdge(d, t.id, opts)) };
+      if (entry !== prev) changed = true;
+      next.set(t.id, entry);
+      for (const e of entry.edges) out.push(e);
+    }
+    if (!changed && out.length === this.last.length && next.size === this.cache.size) {
+      this.cache = next;
+      return this.last;
+    }
+    this.cache = next;
+    this.last = out;
+    return out;
+  }
+}
+
+function makeEdge(source: string, target: string, opts: EdgeOptions): Edge {
+  const id = edgeId(source, target);
+  const cls = opts.added?.has(id) ? 'edge-added' : opts.removed?.has(id) ? 'edge-removed' : opts.critical?.has(source) && opts.critical?.has(target) ? 'edge-critical' : undefined;
+  return {
+    id,
+    source,
+    target,
+    deletable: !opts.readOnly,
+    className: cls,
+    animated: opts.animated?.has(target),
+    markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+  };
+}
+
+/** One-off edges (tests, small graphs). */
+export function buildEdges(model: GraphModel, opts: EdgeOptions = {}): Edge[] {
+  return new EdgeBuilder().build(model, opts);
 }

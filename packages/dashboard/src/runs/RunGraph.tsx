@@ -3,7 +3,7 @@ import { useMemo, useRef } from 'react';
 import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
-import { buildEdges, NodeBuilder } from '../designer/nodes.ts';
+import { EdgeBuilder, NodeBuilder } from '../designer/nodes.ts';
 import { nodeTypes } from '../designer/TaskNode.tsx';
 
 // A read-only DAG: tasks laid out by dagre, coloured by their run status, the critical path highlighted.
@@ -14,10 +14,13 @@ interface Props {
   critical?: Set<string>;
   selected?: string | null;
   onSelect?(id: string | null): void;
+  /** Refit when this changes (e.g. a side panel opened and narrowed the canvas). */
+  fitKey?: string;
 }
 
-export function RunGraph({ tasks, statuses, critical, selected, onSelect }: Props) {
+export function RunGraph({ tasks, statuses, critical, selected, onSelect, fitKey }: Props) {
   const builder = useRef(new NodeBuilder());
+  const edgeBuilder = useRef(new EdgeBuilder());
   const model = useMemo(() => ({ tasks: new Map(tasks.map((t) => [t.id, t])), positions: layoutTasks(tasks), meta: {} }), [tasks]);
   const sel = useMemo(() => new Set(selected ? [selected] : []), [selected]);
   const nodes = useMemo(
@@ -25,7 +28,7 @@ export function RunGraph({ tasks, statuses, critical, selected, onSelect }: Prop
     [model, statuses, critical, sel],
   );
   const running = useMemo(() => new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)), [statuses]);
-  const edges = useMemo(() => buildEdges(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
+  const edges = useMemo(() => edgeBuilder.current.build(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
   return (
     <div className="canvas run-graph" data-testid="run-graph">
       <ReactFlowProvider>
@@ -46,7 +49,7 @@ export function RunGraph({ tasks, statuses, critical, selected, onSelect }: Prop
         >
           <Background />
           <Controls showInteractive={false} />
-          <AutoFit fitKey={tasks.map((t) => t.id).join('|')} />
+          <AutoFit fitKey={`${tasks.map((t) => t.id).join('|')}:${fitKey ?? ''}`} />
         </ReactFlow>
       </ReactFlowProvider>
     </div>

@@ -82,7 +82,7 @@ export function RunPage() {
         <Link to="/runs" className="link">← Runs</Link>
         <h1>{wfId ? <Link to={`/workflows/${encodeURIComponent(wfId)}`}>{wf.data?.name ?? wfId}</Link> : '…'} <span className="muted small">{id}</span></h1>
         <StatusBadge status={status} />
-        <span className="muted small" data-testid="live-state">{ended || TERMINAL.has(status) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
+        <span className="muted small" data-testid="live-state" data-changes={run.changes}>{ended || TERMINAL.has(status) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
         <span className="counts" data-testid="counts">
           {Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => <span key={k} className={`badge status-${k}`}>{k} {n}</span>)}
         </span>
@@ -98,7 +98,7 @@ export function RunPage() {
       {run.error && <div className="error" role="alert">{run.error}</div>}
       <div className="designer-body">
         {tab === 'graph' ? (
-          <RunGraph tasks={defs} statuses={statuses} critical={critical} selected={selected} onSelect={setSelected} />
+          <RunGraph tasks={defs} statuses={statuses} critical={critical} selected={selected} onSelect={setSelected} fitKey={String(!!(selected || profile.data))} />
         ) : (
           <div className="canvas scroll"><Gantt run={viewRun} order={defs.map((d) => d.id)} onSelect={setSelected} now={Date.now()} /></div>
         )}

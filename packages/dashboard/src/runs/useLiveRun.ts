@@ -7,6 +7,16 @@ import { applyEvents, emptyRun, type LiveRun } from './live.ts';
 // (one render per frame). When the socket drops before the run ended, it reconnects with `after=<last seq>`,
 // so nothing is missed or applied twice.
 
+// The benchmark (bench/dashboard) sets window.__codexosLiveLag to an array: each frame's newest event time and
+// the time the browser painted it are pushed there. Nothing is recorded otherwise.
+const benchProbe: ((eventAt: number) => void) | undefined =
+  typeof window !== 'undefined' && Array.isArray((window as { __codexosLiveLag?: unknown }).__codexosLiveLag)
+    ? (eventAt) => {
+        const out = (window as unknown as { __codexosLiveLag: Array<[number, number]> }).__codexosLiveLag;
+        requestAnimationFrame(() => setTimeout(() => out.push([eventAt, Date.now()]), 0));
+      }
+    : undefined;
+
 export function useLiveRun(api: ApiClient, executionId: string, onEnd?: () => void): { run: LiveRun; connected: boolean; ended: boolean } {
   const [run, setRun] = useState<LiveRun>(() => emptyRun(executionId));
   const [connected, setConnected] = useState(false);
@@ -39,9 +49,13 @@ export function useLiveRun(api: ApiClient, executionId: string, onEnd?: () => vo
         }
         if (frame.type === 'events' && Array.isArray(frame.events) && frame.events.length) {
           const evs = frame.events;
-          for (const e of evs) if (typeof e.seq === 'number' && e.seq > lastSeq.current) lastSeq.current = e.seq;
+          let newest = 0;
+          for (const e of evs) {
+            if (typeof e.seq === 'number' && e.seq > lastSeq.current) lastSeq.current = e.seq;
+            if (typeof e.at === 'number' && e.at > newest) newest = e.at;
+          }
           setRun((r) => applyEvents(r, evs));
-          performance.mark?.('codexos:live-frame');
+          if (benchProbe) benchProbe(newest);
         } else if (frame.type === 'end') {
           stopped = true;
           setEnded(true);
