@@ -10,13 +10,14 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
-const AREAS = ['engine', 'models', 'collab', 'monitor', 'server'] as const;
+const AREAS = ['engine', 'models', 'collab', 'monitor', 'server', 'dashboard'] as const;
 const TITLES: Record<string, string> = {
   engine: 'Engine overhead',
   models: 'Model layer',
   collab: 'Collaboration',
   monitor: 'Monitoring overhead',
   server: 'Server',
+  dashboard: 'Dashboard',
 };
 const SCRIPT_TIMEOUT_MS = 30 * 60_000;
 

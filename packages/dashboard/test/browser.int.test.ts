@@ -44,16 +44,35 @@ async function open(name: string, token: string | null, path: string): Promise<P
   return page;
 }
 
+// A busy 2-core CI box: UI conditions get generous time to become true (they fail fast when they never will).
+const poll = <T,>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000, interval: 100 });
+
 const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
 
+/** Wait until a node stops moving (the canvas refits itself after a task is added). */
+async function settled(page: Page, id: string) {
+  let last = '';
+  await poll(async () => {
+    const b = JSON.stringify(await node(page, id).boundingBox());
+    const same = b === last;
+    last = b;
+    if (!same) await page.waitForTimeout(250);
+    return same;
+  }).toBe(true);
+}
+
+/** Connect two tasks the way a user does: press on the source's handle, release on the target's handle. */
 async function dragConnect(page: Page, source: string, target: string) {
-  const from = await node(page, source).locator('.react-flow__handle.source').boundingBox();
-  const to = await node(page, target).locator('.react-flow__handle.target').boundingBox();
-  if (!from || !to) throw new Error('handles not visible');
-  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await settled(page, target);
+  const from = node(page, source).locator('.react-flow__handle.source');
+  const to = node(page, target).locator('.react-flow__handle.target');
+  await from.hover();
   await page.mouse.down();
-  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 8 });
+  const box = await to.boundingBox();
+  if (!box) throw new Error('target handle not visible');
+  await page.mouse.move(box.x + box.width / 2 - 20, box.y + box.height / 2, { steps: 4 });
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
   await page.mouse.up();
 }
 
@@ -81,7 +100,7 @@ describe('dashboard in Chromium', () => {
     ada = await open('ada', null, '/workflows');
     await ada.fill('input[name=token]', server.tokens.ada);
     await ada.click('button[type=submit]');
-    await expect.poll(() => ada.locator(`[data-testid="wf-${WF}"]`).count()).toBe(1);
+    await poll(() => ada.locator(`[data-testid="wf-${WF}"]`).count()).toBe(1);
     expect(await ada.textContent('[data-testid=me]')).toBe('ada');
     await shot(ada, 'workflows');
   });
@@ -89,19 +108,19 @@ describe('dashboard in Chromium', () => {
   it('two people see each other’s added task, edge and named cursor; concurrent field edits both survive', async () => {
     await ada.click(`[data-testid="wf-${WF}"] a`);
     bob = await open('bob', server.tokens.bob, `/workflows/${WF}`);
-    for (const p of [ada, bob]) await expect.poll(() => p.textContent('[data-testid=conn-state]')).toBe('synced');
-    await expect.poll(() => node(bob, 'create-report').count()).toBe(1);
+    for (const p of [ada, bob]) await poll(() => p.textContent('[data-testid=conn-state]')).toBe('synced');
+    await poll(() => node(bob, 'create-report').count()).toBe(1);
 
     await ada.click('button:has-text("+ Task")');
-    await expect.poll(() => node(ada, 'task').count()).toBe(1);
+    await poll(() => node(ada, 'task').count()).toBe(1);
     await ada.keyboard.press('Escape'); // close the panel, keep the canvas
     await dragConnect(ada, 'create-report', 'task');
-    await expect.poll(() => bob.locator('[data-testid="rf__edge-create-report->task"]').count(), { timeout: 10_000 }).toBe(1);
+    await poll(() => bob.locator('[data-testid="rf__edge-create-report->task"]').count()).toBe(1);
     expect(await node(bob, 'task').count()).toBe(1);
     const box = await ada.locator('[data-testid=canvas]').boundingBox();
     await ada.mouse.move(box!.x + 300, box!.y + 200, { steps: 5 });
     await ada.mouse.move(box!.x + 320, box!.y + 220, { steps: 5 });
-    await expect.poll(() => bob.locator('[data-testid="cursor-ada"]').count(), { timeout: 10_000 }).toBe(1);
+    await poll(() => bob.locator('[data-testid="cursor-ada"]').count()).toBe(1);
     expect(await bob.locator('[data-testid="avatar-ada"]').count()).toBe(1);
 
     // Both open fetch-data; ada edits the name while bob edits the prompt.
@@ -111,8 +130,8 @@ describe('dashboard in Chromium', () => {
     }
     await Promise.all([ada.fill('#f-name', 'Fetch (ada)'), bob.fill('#f-input\\.prompt', 'Fetch sales (bob)')]);
     for (const p of [ada, bob]) {
-      await expect.poll(() => p.inputValue('#f-name')).toBe('Fetch (ada)');
-      await expect.poll(() => p.inputValue('#f-input\\.prompt')).toBe('Fetch sales (bob)');
+      await poll(() => p.inputValue('#f-name')).toBe('Fetch (ada)');
+      await poll(() => p.inputValue('#f-input\\.prompt')).toBe('Fetch sales (bob)');
     }
     await shot(bob, 'designer-two-users');
     const doc = await api<{ tasks: Record<string, { name: string; input: { prompt: string } }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/document`);
@@ -122,8 +141,8 @@ describe('dashboard in Chromium', () => {
 
   it('a viewer sees the graph but no edit controls, and the server refuses a forced write', async () => {
     const vic = await open('vic', server.tokens.vic, `/workflows/${WF}`);
-    await expect.poll(() => vic.locator('[data-testid=read-only]').count()).toBe(1);
-    await expect.poll(() => node(vic, 'task').count()).toBe(1);
+    await poll(() => vic.locator('[data-testid=read-only]').count()).toBe(1);
+    await poll(() => node(vic, 'task').count()).toBe(1);
     expect(await vic.locator('button:has-text("+ Task")').count()).toBe(0);
     expect(await vic.locator('button:has-text("Run…")').count()).toBe(0);
     await node(vic, 'fetch-data').click();
@@ -156,26 +175,26 @@ describe('dashboard in Chromium', () => {
     await ada.fill('#version-message', 'with the new task');
     await ada.click('button:has-text("Save version")');
     const saved = await api<{ items: Array<{ version: number; message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`);
-    await expect.poll(async () => (await api<{ items: unknown[] }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items.length).toBeGreaterThan(saved.items.length - 1);
+    await poll(async () => (await api<{ items: unknown[] }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items.length).toBeGreaterThan(saved.items.length - 1);
     const v = (await api<{ items: Array<{ version: number; message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0];
     expect(v.message).toBe('with the new task');
-    await expect.poll(() => ada.locator(`[data-testid="version-${v.version}"]`).count()).toBe(1);
+    await poll(() => ada.locator(`[data-testid="version-${v.version}"]`).count()).toBe(1);
 
     await ada.click('button:has-text("+ Task")'); // adds task-2
-    await expect.poll(() => node(ada, 'task-2').count()).toBe(1);
+    await poll(() => node(ada, 'task-2').count()).toBe(1);
     await ada.click('button:has-text("Versions")');
     await ada.selectOption('select[aria-label="Compare from"]', String(v.version));
     await ada.click('button:has-text("Diff")');
-    await expect.poll(() => ada.textContent('[data-testid=diff-bar]')).toMatch(/1 added, 0 removed, 0 changed/);
+    await poll(() => ada.textContent('[data-testid=diff-bar]')).toMatch(/1 added, 0 removed, 0 changed/);
     expect(await ada.locator('[data-testid=node-task-2]').getAttribute('data-diff')).toBe('added');
     await shot(ada, 'version-diff');
     await ada.click('button:has-text("Close diff")');
 
     ada.once('dialog', (d) => void d.accept());
     await ada.click(`button:has-text("Restore v${v.version}")`);
-    for (const p of [ada, bob]) await expect.poll(() => node(p, 'task-2').count()).toBe(0);
+    for (const p of [ada, bob]) await poll(() => node(p, 'task-2').count()).toBe(0);
     expect(await node(ada, 'task').count()).toBe(1);
-    await expect.poll(async () => (await api<{ items: Array<{ message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0].message).toMatch(/Restored/);
+    await poll(async () => (await api<{ items: Array<{ message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0].message).toMatch(/Restored/);
   });
 
   let executionId = '';
@@ -186,13 +205,13 @@ describe('dashboard in Chromium', () => {
     await ada.waitForURL(/#\/runs\//);
     executionId = decodeURIComponent(ada.url().split('#/runs/')[1]);
     const ids = ['fetch-data', 'clean-data', 'analyze-trends', 'predict-future', 'generate-insights', 'create-report', 'task'];
-    await expect.poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count(), { timeout: 30_000 }).toBe(ids.length);
+    await poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBe(ids.length);
     for (const id of ids) expect(await ada.locator(`[data-testid=run-graph] [data-testid="node-${id}"]`).getAttribute('data-status')).toBe('completed');
     await node(ada, 'create-report').click();
-    await expect.poll(() => ada.textContent('[data-testid=task-output]')).toMatch(/answer to:/);
+    await poll(() => ada.textContent('[data-testid=task-output]')).toMatch(/answer to:/);
     await shot(ada, 'run-completed');
     await ada.click('button:has-text("Timeline")');
-    await expect.poll(() => ada.locator('[data-testid=gantt] .gantt-bar').count()).toBe(ids.length);
+    await poll(() => ada.locator('[data-testid=gantt] .gantt-bar').count()).toBe(ids.length);
     await shot(ada, 'run-timeline');
   });
 
@@ -201,24 +220,24 @@ describe('dashboard in Chromium', () => {
     expect(run.cost).toBeGreaterThan(0);
     await ada.goto(`${server.url}/#/analytics`);
     const want = run.cost < 0.01 ? `$${run.cost.toFixed(6)}` : `$${run.cost.toFixed(4)}`;
-    await expect.poll(() => ada.textContent('[data-testid=total-cost]'), { timeout: 15_000 }).toBe(want);
-    await expect.poll(() => ada.locator('table[aria-label="Cost by model"] tbody tr').count()).toBeGreaterThan(0);
+    await poll(() => ada.textContent('[data-testid=total-cost]')).toBe(want);
+    await poll(() => ada.locator('table[aria-label="Cost by model"] tbody tr').count()).toBeGreaterThan(0);
     await shot(ada, 'analytics');
     await ada.goto(`${server.url}/#/agents`);
-    await expect.poll(() => ada.locator('table[aria-label=Agents] tbody tr').count()).toBeGreaterThan(0);
+    await poll(() => ada.locator('table[aria-label=Agents] tbody tr').count()).toBeGreaterThan(0);
     await shot(ada, 'agents-models');
   });
 
   it('a malformed YAML import shows the error with its line and changes nothing', async () => {
     await ada.goto(`${server.url}/#/workflows`);
-    await expect.poll(() => ada.locator('table[aria-label=Workflows] tbody tr').count()).toBe(1);
+    await poll(() => ada.locator('table[aria-label=Workflows] tbody tr').count()).toBe(1);
     const before = await api<{ items: unknown[] }>(server.tokens.ada, 'GET', '/api/workflows');
     await ada.setInputFiles('[data-testid=import-file]', {
       name: 'broken.yaml',
       mimeType: 'application/yaml',
       buffer: Buffer.from('id: broken\ntasks:\n  - id: a\n    agentId: [unclosed\n  - id: b\n'),
     });
-    await expect.poll(() => ada.textContent('[data-testid=import-errors]')).toMatch(/Line \d+.*Invalid YAML/);
+    await poll(() => ada.textContent('[data-testid=import-errors]')).toMatch(/Line \d+.*Invalid YAML/);
     await shot(ada, 'import-error');
     const after = await api<{ items: unknown[] }>(server.tokens.ada, 'GET', '/api/workflows');
     expect(after.items.length).toBe(before.items.length);

@@ -11,11 +11,14 @@ export function AutoFit({ fitKey }: { fitKey: string }) {
   const done = useRef<string | null>(null);
   useEffect(() => {
     if (!initialised || done.current === fitKey) return;
-    done.current = fitKey;
-    // Two frames: a side panel that opened with this change has resized the canvas by then.
+    // Two frames: a side panel that opened with this change has resized the canvas by then. Marked done only
+    // when it ran, so a re-render that cancels the frames schedules them again.
     let inner = 0;
     const outer = requestAnimationFrame(() => {
-      inner = requestAnimationFrame(() => void rf.fitView({ padding: 0.12, maxZoom: 1.1 }));
+      inner = requestAnimationFrame(() => {
+        done.current = fitKey;
+        void rf.fitView({ padding: 0.12, maxZoom: 1.1 });
+      });
     });
     return () => {
       cancelAnimationFrame(outer);
