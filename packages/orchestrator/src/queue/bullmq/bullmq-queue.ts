@@ -261,8 +261,9 @@ export class BullMQQueue implements TaskQueue {
   private scheduleFlush(): void {
     if (this.flushing) return;
     this.flushing = true;
-    // Everything made ready in this tick goes out together: one addBulk per agent queue.
-    setImmediate(() => {
+    // Everything made ready in this turn goes out together (one addBulk per agent queue): the scheduler releases
+    // all dependents of a written batch synchronously, so a microtask is late enough and adds no event-loop hop.
+    queueMicrotask(() => {
       this.flushing = false;
       for (const lane of this.lanes.values()) {
         if (lane.pending.length === 0) continue;
