@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     redis: execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?',
     load: [load0, loadavg()[0]],
     codexos: existsSync(new URL('../../packages/orchestrator/dist/index.js', import.meta.url))
-      ? 'its build (packages/orchestrator/dist, esbuild bundle)'
+      ? 'its build (packages/orchestrator/dist, compiled by tsc)'
       : 'its TypeScript sources through tsx',
   };
   if (partial) {

@@ -1,4 +1,5 @@
 import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { registerServerCommands } from './serve-command.js';
@@ -22,6 +23,11 @@ const INPUT_ERRORS = new Set<string>([
   ErrorCodes.INPUT_INVALID,
 ]);
 
+/** The CLI package's version (package.json sits one level above both src/ and dist/). */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(
   argv: string[],
   io: { out?: NodeJS.WriteStream; err?: NodeJS.WriteStream } = {},
@@ -30,6 +36,7 @@ export async function main(
   const err = io.err ?? process.stderr;
   const program = new Command('codexos')
     .description('CodexOS: durable DAG orchestration of LLM agents')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
   let code: number = EXIT.OK;

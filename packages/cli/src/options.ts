@@ -27,6 +27,14 @@ export function parseInputs(pairs: string[] = []): Record<string, unknown> {
   return { ...input };
 }
 
+let tsLoader: Promise<unknown> | undefined;
+
+/** TypeScript agent modules load through tsx's loader, registered once and only when one is asked for. */
+function loadTypeScript(): Promise<unknown> {
+  tsLoader ??= import('tsx/esm/api').then(({ register }) => register());
+  return tsLoader;
+}
+
 /** Loads `--agents module.ts|js`: its default export (or `agents`) is an array of agent definitions. */
 export async function loadAgents(path?: string): Promise<AgentDefinition[]> {
   return (await loadAgentsModule(path)).agents;
@@ -37,6 +45,7 @@ export async function loadAgentsModule(path?: string): Promise<{ agents: AgentDe
   if (!path) return { agents: [] };
   let mod: { default?: unknown; agents?: unknown; mcp?: unknown };
   try {
+    if (/\.[cm]?tsx?$/.test(path) && !(globalThis as Record<symbol, unknown>)[Symbol.for('codexos.tsLoader')]) await loadTypeScript();
     mod = await import(pathToFileURL(resolve(path)).href);
   } catch (err) {
     throw new CodexError(ErrorCodes.CONFIG_INVALID, `cannot load agents module ${path}: ${(err as Error).message}`);
