@@ -1,8 +1,8 @@
 // The published shape: every package is packed with `npm pack`, the tarballs are installed into an empty project
 // outside the workspace, and that project uses them with plain `node`, `tsc` and `npx codexos` — no TypeScript
 // loader, no workspace links, no "@codexos/source" condition.
-import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,10 @@ beforeAll(() => {
   cpSync(join(root, addon), join(project, addon));
 }, 300_000);
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// The consumer's node_modules is large: removed in the background so a busy disk does not time the hook out.
+afterAll(() => {
+  spawn('rm', ['-rf', work], { detached: true, stdio: 'ignore' }).unref();
+});
 
 describe('published tarballs', () => {
   it('ship compiled JavaScript, declarations and source maps, and no tests, fixtures, sources or secrets', () => {
