@@ -10,7 +10,7 @@ import {
   workflowJsonSchema,
 } from '@codexos/multi-agent-orchestrator';
 import type { Command } from 'commander';
-import { loadAgents, loadAgentsModule, parseInputs, registerAgentsFor } from './options.js';
+import { loadAgents, loadAgentsModule, loopKinds, parseInputs, readInputFile, registerAgentsFor } from './options.js';
 import { ProgressView } from './progress.js';
 import { StreamView } from './stream.js';
 import { printSummary } from './summary.js';
@@ -23,6 +23,7 @@ interface Io {
 
 interface RunFlags {
   input?: string[];
+  inputFile?: string;
   store?: string;
   memory?: boolean;
   json?: boolean;
@@ -79,6 +80,7 @@ export function registerCommands(program: Command, io: Io): void {
     flags: RunFlags,
     go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>,
     agentIds: (o: MultiAgentOrchestrator) => Promise<{ taskId: string; agentId: string }[]>,
+    definition?: unknown,
   ) => {
     const mod = await loadAgentsModule(flags.agents);
     const o = new MultiAgentOrchestrator(config(flags, mod.mcp), options(flags));
@@ -105,7 +107,7 @@ export function registerCommands(program: Command, io: Io): void {
         detach();
       });
       if (flags.json) io.out.write(`${JSON.stringify(result, null, 2)}\n`);
-      else printSummary(io.out, result);
+      else printSummary(io.out, result, loopKinds(definition ?? (await o.getExecution(result.executionId))?.header.definition));
       if (result.status === 'cancelled' && !flags.memory) {
         io.err.write(
           `execution ${result.executionId} stopped; continue it with: codexos resume ${result.executionId}${flags.store ? ` --store ${flags.store}` : ''}${flags.agents ? ` --agents ${flags.agents}` : ''}\n`,
@@ -122,6 +124,7 @@ export function registerCommands(program: Command, io: Io): void {
     .description('run a workflow file (YAML or JSON) with live progress')
     .argument('<file>', 'workflow file (.yaml, .yml or .json)')
     .option('-i, --input <key=value>', 'workflow input (repeatable; JSON values allowed)', collect)
+    .option('--input-file <file>', 'workflow input from a JSON or YAML file (--input pairs override its keys)')
     .option('--store <path>', 'SQLite state file', '.codexos/state.db')
     .option('--memory', 'keep state in memory only (no resume)')
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
@@ -130,7 +133,7 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--json', 'print the execution result as JSON instead of live progress')
     .option('--stream', "show the running tasks' model text and tool calls as they arrive")
     .action(async (file: string, flags: RunFlags) => {
-      const input = parseInputs(flags.input);
+      const input = { ...(flags.inputFile ? await readInputFile(flags.inputFile) : {}), ...parseInputs(flags.input) };
       const raw = await readWorkflowFile(file);
       await execute(
         flags,
@@ -140,6 +143,7 @@ export function registerCommands(program: Command, io: Io): void {
           o.validateWorkflow(raw, { checkAgents: false });
           return agentIdsOf(raw);
         },
+        raw,
       );
     });
 
@@ -175,6 +179,7 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--agents <module>', 'TS/JS module exporting agent definitions the workflow uses')
     .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
+    .option('--json', 'print the verdict as JSON')
     .action(async (file: string, flags: RunFlags) => {
       const o = new MultiAgentOrchestrator({ ...config(flags), store: { type: 'memory' } });
       try {
@@ -183,7 +188,11 @@ export function registerCommands(program: Command, io: Io): void {
         o.validateWorkflow(raw, { checkAgents: false });
         registerAgentsFor(o, agentIdsOf(raw), await loadAgents(flags.agents), flags.modelAgents);
         const def = o.validateWorkflow(raw, { checkAgents: true });
-        io.out.write(`✔ ${file}: workflow "${def.id}" is valid (${def.tasks.length} tasks)\n`);
+        io.out.write(
+          flags.json
+            ? `${JSON.stringify({ valid: true, file, workflowId: def.id, tasks: def.tasks.length })}\n`
+            : `✔ ${file}: workflow "${def.id}" is valid (${def.tasks.length} tasks)\n`,
+        );
       } finally {
         await o.close();
       }
@@ -223,11 +232,18 @@ export function registerCommands(program: Command, io: Io): void {
     .description('list stored executions, newest first')
     .option('--store <path>', 'SQLite state file', '.codexos/state.db')
     .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print the executions as JSON')
     .action(async (flags: RunFlags & { limit: string }) => {
       const o = new MultiAgentOrchestrator(config(flags));
       try {
+        const headers = await o.listExecutions({ limit: Number(flags.limit) });
+        if (flags.json) {
+          const rows = headers.map(({ definition: _d, input: _i, ...h }) => h);
+          io.out.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
         // `interrupted`: its process stopped without finishing it (killed); `codexos resume <id>` continues it.
-        for (const h of await o.listExecutions({ limit: Number(flags.limit) })) {
+        for (const h of headers) {
           const owner = h.status === 'running' && h.lease ? `  by ${h.lease.owner}` : '';
           io.out.write(
             `${h.executionId}  ${h.workflowId.padEnd(24)} ${h.status.padEnd(11)} ${new Date(h.startedAt).toISOString()}${owner}\n`,

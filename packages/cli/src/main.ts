@@ -2,6 +2,7 @@ import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orche
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
+import { registerOutputsCommand } from './outputs-command.js';
 import { registerServerCommands } from './serve-command.js';
 import { registerWorkerCommand } from './worker.js';
 
@@ -43,18 +44,32 @@ export async function main(
   registerCommands(program, { out, err, setExit: (c) => (code = c) });
   registerServerCommands(program, { out, err, setExit: (c) => (code = c) });
   registerWorkerCommand(program, { out, err });
+  registerOutputsCommand(program, { out });
+  // With --json, errors are JSON too (on stderr), so scripts never have to parse prose.
+  const json = argv.includes('--json');
+  if (json) program.configureOutput({ writeOut: (s) => out.write(s), writeErr: () => {} });
+  const fail = (error: { code: string; message: string; issues?: unknown[] }) =>
+    err.write(`${JSON.stringify({ error })}\n`);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.INVALID;
+    if (e instanceof CommanderError) {
+      if (json && e.exitCode !== 0) fail({ code: e.code, message: e.message.replace(/^error: /, '') });
+      return e.exitCode === 0 ? EXIT.OK : EXIT.INVALID;
+    }
     if (isCodexError(e)) {
+      if (json) {
+        fail({ code: e.code, message: e.message, issues: e.issues });
+        return INPUT_ERRORS.has(e.code) ? EXIT.INVALID : EXIT.FAILED;
+      }
       err.write(`error ${e.code}: ${e.message}\n`);
       for (const i of e.issues.slice(0, 20))
         err.write(`  - ${i.taskId ? `task "${i.taskId}": ` : i.path ? `${i.path}: ` : ''}${i.message}\n`);
       return INPUT_ERRORS.has(e.code) ? EXIT.INVALID : EXIT.FAILED;
     }
-    err.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
+    if (json) fail({ code: 'CDX_ERR_INTERNAL', message: (e as Error)?.message ?? String(e) });
+    else err.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT.FAILED;
   }
 }

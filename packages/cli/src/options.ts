@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -5,6 +6,7 @@ import {
   CodexError,
   ErrorCodes,
   type MultiAgentOrchestrator,
+  parseWorkflowText,
 } from '@codexos/multi-agent-orchestrator';
 
 /** `--input k=v` pairs: values that parse as JSON are taken as JSON (numbers, booleans, lists), else as text. */
@@ -114,4 +116,41 @@ export function registerAgentsFor(
     );
   }
   return added;
+}
+
+const MAX_INPUT_FILE_BYTES = 10 * 1024 * 1024;
+
+/** `--input-file input.json|yaml`: an object of workflow inputs, read with the same safety checks as workflows. */
+export async function readInputFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CodexError(
+      ErrorCodes.CONFIG_INVALID,
+      `Cannot read input file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const format = /\.json$/i.test(path) ? 'json' : 'yaml';
+  try {
+    return parseWorkflowText(text, { format, source: path, maxBytes: MAX_INPUT_FILE_BYTES }) as Record<string, unknown>;
+  } catch (err) {
+    // The parser's "must be an object with id, name and tasks" is about workflows; inputs only need an object.
+    if ((err as CodexError).code === ErrorCodes.WORKFLOW_PARSE && /must be an object/.test((err as Error).message))
+      throw new CodexError(ErrorCodes.CONFIG_INVALID, `${path} must hold an object of inputs (key: value)`);
+    throw err;
+  }
+}
+
+/** Which tasks of a (stored or raw) definition loop, and how: the summary names their units. */
+export function loopKinds(definition: unknown): Map<string, 'forEach' | 'while'> {
+  const kinds = new Map<string, 'forEach' | 'while'>();
+  const tasks = (definition as { tasks?: unknown } | undefined)?.tasks;
+  if (!Array.isArray(tasks)) return kinds;
+  for (const t of tasks as Array<{ id?: unknown; forEach?: unknown; while?: unknown }>) {
+    if (typeof t?.id !== 'string') continue;
+    if (t.forEach) kinds.set(t.id, 'forEach');
+    else if (t.while) kinds.set(t.id, 'while');
+  }
+  return kinds;
 }

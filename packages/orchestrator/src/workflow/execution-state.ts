@@ -99,6 +99,8 @@ export abstract class ExecutionState implements ContextSource {
         this.setOutput(i, rec.output);
         this.attempts[i] = rec.attempts;
         this.finishedAt[i] = rec.finishedAt ?? 0;
+        // Its recorded start, so the result keeps the duration of work done before the resume.
+        if (rec.startedAt && rec.finishedAt) this.startedAt[i] = this.readyAt[i] = rec.startedAt;
         this.extras.set(i, { usage: rec.usage, cost: rec.cost });
       } else if (rec?.status === 'skipped') {
         this.state[i] = S.Skipped;
