@@ -165,7 +165,7 @@ const wrong: ExecutionResult['status'] = 'exploded';
     cpSync(join(root, 'examples', 'agents.ts'), join(project, 'agents.ts'));
     const version = sh('npx', ['--no', '--', 'codexos', '--version'], { cwd: project });
     expect(version.out.trim()).toBe(JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')).version);
-    const valid = sh('npx', ['--no', '--', 'codexos', 'validate', 'pipeline.yaml'], { cwd: project });
+    const valid = sh('npx', ['--no', '--', 'codexos', 'validate', 'pipeline.yaml', '--agents', 'agents.ts'], { cwd: project });
     expect(valid.code, valid.err).toBe(0);
     expect(valid.out).toContain('is valid (6 tasks)');
     const run = sh('npx', ['--no', '--', 'codexos', 'run', 'pipeline.yaml', '--agents', 'agents.ts', '--json'], {

@@ -60,7 +60,7 @@ describe('codexos output', { timeout: 240_000 }, () => {
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ executionId: run.executionId, workflowId: 'two-step', status: 'completed' });
     expect(list[0].definition).toBeUndefined();
-    expect(JSON.parse(cli(['validate', 'examples/code-review.yaml', '--json']).out)).toEqual({
+    expect(JSON.parse(cli(['validate', 'examples/code-review.yaml', '--agents', 'examples/code-review.agents.ts', '--json']).out)).toEqual({
       valid: true,
       file: 'examples/code-review.yaml',
       workflowId: 'code-review',
