@@ -166,7 +166,10 @@ describe('codexos CLI', () => {
     expect(run.err).toContain('CDX_ERR_AGENT_UNKNOWN');
     expect(run.err).toContain('the --agents module does not define: flakey');
     expect(run.err).toContain('--model-agents flakey');
-    expect(run.err).toContain('task "second": unknown agent "flakey"');
+    // Under --json the error is JSON: its issues name the task.
+    expect(JSON.parse(run.err).error.issues).toContainEqual(
+      expect.objectContaining({ taskId: 'second', message: 'unknown agent "flakey"' }),
+    );
     expect((await inProc(['list', '--store', store])).out).toBe(''); // nothing was started
     // validate checks agents the same way.
     const v = await inProc(['validate', typo, '--agents', fx('agents.ts')]);
