@@ -127,6 +127,7 @@ export const orchestratorConfigSchema = z
 export type OrchestratorConfigInput = z.input<typeof orchestratorConfigSchema>;
 export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;
 
+/** Validates an orchestrator config object and fills in the defaults; throws `CDX_ERR_CONFIG_INVALID` naming the field. */
 export function parseConfig(input: unknown = {}): OrchestratorConfig {
   const r = orchestratorConfigSchema.safeParse(input ?? {});
   if (!r.success) {

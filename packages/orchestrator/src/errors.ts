@@ -85,6 +85,7 @@ export class CodexError extends Error {
   }
 }
 
+/** True when `err` is a CodexError (optionally with the given code). */
 export function isCodexError(err: unknown, code?: ErrorCode): err is CodexError {
   return err instanceof CodexError && (code === undefined || err.code === code);
 }
@@ -95,6 +96,7 @@ export interface ErrorInfo {
   message: string;
 }
 
+/** The serialisable `{ code, message, ... }` form of any thrown value, for results, events and logs. */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof CodexError) return { code: err.code, message: err.message };
   if (err instanceof Error)

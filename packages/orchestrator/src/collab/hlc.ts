@@ -3,6 +3,7 @@ import type { Hlc } from './types.js';
 // Hybrid logical clock (Kulkarni et al.): monotonic, close to wall time, totally ordered with the node id as
 // the final tie-break so every replica picks the same winner.
 
+/** Orders two hybrid-logical-clock stamps (time, then counter, then node id). */
 export function compareHlc(a: Hlc, b: Hlc): number {
   if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
   if (a.logical !== b.logical) return a.logical < b.logical ? -1 : 1;

@@ -46,6 +46,7 @@ export function getY(doc: Y.Doc, path: Path): unknown {
   return node;
 }
 
+/** Reads the value at a path of a workflow's Yjs document as plain JSON. */
 export function getJson(doc: Y.Doc, path: Path): unknown {
   return fromY(getY(doc, path));
 }

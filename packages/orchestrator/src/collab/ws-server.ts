@@ -23,6 +23,7 @@ export interface CollabWebSocketHandle {
   close(): Promise<void>;
 }
 
+/** Serves the Yjs collaboration protocol on an HTTP server's WebSocket upgrades at a path. */
 export function attachCollabWebSocket(
   server: Server,
   manager: CollaborationManager,

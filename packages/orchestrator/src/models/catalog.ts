@@ -111,6 +111,7 @@ export class ModelCatalog {
   }
 }
 
+/** The cost in USD of a call to a catalog model with the given token counts. */
 export function priceOf(m: CatalogModel, inputTokens: number, outputTokens: number): number {
   return (inputTokens * m.inputPricePerMTok + outputTokens * m.outputPricePerMTok) / 1_000_000;
 }

@@ -172,6 +172,7 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type ExperimentConfig = z.output<typeof experimentSchema>;
 export type CatalogOverride = z.output<typeof catalogOverrideSchema>;
 
+/** Validates the `models` section of the config (providers, catalog overrides, budgets, limits). */
 export function parseModelsConfig(input: unknown): ModelsConfig {
   const r = modelsConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;

@@ -35,6 +35,7 @@ export interface SampleOptions {
   urls?: string[];
 }
 
+/** A deterministic value that satisfies a JSON Schema (the offline model's structured answers). */
 export function sampleFromSchema(schema: unknown, opts: SampleOptions): unknown {
   const r = rng(opts.seed);
   const words = (opts.words ?? []).filter((w) => /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u.test(w)).slice(0, 200);

@@ -26,6 +26,7 @@ export function extractJson(text: string): { ok: true; value: unknown } | { ok: 
   return { ok: false, message: 'the answer is not JSON' };
 }
 
+/** Parses a model answer as JSON and validates it against a structured-output schema. */
 export function parseStructured(text: string, schema: NormalisedSchema): Parsed {
   const j = extractJson(text);
   if (!j.ok) return { ok: false, problems: [{ path: '(root)', message: j.message }] };

@@ -23,6 +23,7 @@ const definitionSchema = z.object({
     .default([]),
 });
 
+/** Builds the execution profile (timings, critical path, bottlenecks) of a finished run. */
 export async function deriveProfile(
   store: StateStore,
   executionId: string,

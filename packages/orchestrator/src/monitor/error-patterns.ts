@@ -3,6 +3,7 @@ import type { ErrorInfo } from '../errors.js';
 // Recurring errors grouped by a normalised message: ids, numbers, quoted values, URLs and hex digests are
 // replaced by placeholders so "timeout after 3012 ms on req 8f3a…" and "… 2990 ms on req 11bc…" group together.
 
+/** An error message with numbers and ids replaced by placeholders, so similar errors group together. */
 export function normaliseMessage(message: string): string {
   return message
     .replace(/https?:\/\/\S+/g, '<url>')

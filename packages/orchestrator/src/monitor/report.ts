@@ -5,6 +5,7 @@ import { PROFILE_SCHEMA_VERSION } from './types.js';
 // `codexos report <executionId>`: a pure text rendering of a profile, its insights and its costs, and the
 // JSON shape printed with `--json`.
 
+/** The monitor report of a run as a JSON-ready object (what `codexos report --json` prints). */
 export function reportJson(profile: ExecutionProfile, insights: Insight[], costs: CostBreakdown): MonitorReport {
   return { schemaVersion: PROFILE_SCHEMA_VERSION, profile, insights, costs };
 }
@@ -34,6 +35,7 @@ function costRows(title: string, lines: CostLine[], limit = 10): string[] {
   return table(rows);
 }
 
+/** The monitor report of a run as text (what `codexos report` prints). */
 export function formatReport(profile: ExecutionProfile, insights: Insight[], costs: CostBreakdown): string {
   const p = profile;
   const out: string[] = [];

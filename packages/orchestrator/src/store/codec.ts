@@ -38,6 +38,7 @@ export function encodeOutput(value: unknown, label: string): Uint8Array | undefi
   return isStorablePrimitive(value) ? undefined : encodeValue(value, label);
 }
 
+/** Decodes a value written by `encodeValue` (the stores' serialization). */
 export function decodeValue(bytes: Uint8Array): unknown {
   return deserialize(bytes);
 }

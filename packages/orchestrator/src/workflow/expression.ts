@@ -257,6 +257,7 @@ class Parser {
   }
 }
 
+/** Parses an expression of the safe expression language (used by `when`, `forEach`, `while` and templates). */
 export function parseExpression(src: string, limits: Partial<ExpressionLimits> = DEFAULT_EXPRESSION_LIMITS): Expr {
   const maxDepth = limits.maxDepth ?? DEFAULT_EXPRESSION_LIMITS.maxDepth;
   let e: Expr;

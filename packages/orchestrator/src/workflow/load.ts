@@ -118,6 +118,7 @@ export function assertMaxSize(value: unknown, label: string, limit: number): voi
   }
 }
 
+/** Parses workflow text (JSON or YAML) with size limits, line-numbered syntax errors and unsafe keys refused. */
 export function parseWorkflowText(
   text: string,
   opts: { format?: WorkflowFormat; source?: string; maxBytes?: number } = {},
@@ -198,6 +199,7 @@ function firstDuplicateKey(doc: Document): { key: string; offset: number } | und
   return found;
 }
 
+/** Reads and parses a workflow file (.yaml, .yml or .json) with the same checks as `parseWorkflowText`. */
 export async function readWorkflowFile(path: string, maxBytes = DEFAULT_MAX_WORKFLOW_BYTES): Promise<unknown> {
   let size: number;
   try {

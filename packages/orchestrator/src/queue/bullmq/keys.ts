@@ -5,6 +5,7 @@ export function queueName(agentId: string): string {
   return `agent.${agentId.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
 }
 
+/** The Redis key names of the distributed queue under a prefix (queues, worker heartbeats, leases). */
 export const distKeys = (prefix: string) => ({
   bullPrefix: `${prefix}:q`,
   /** Set once per Redis dataset: a different or missing value after a reconnect means Redis lost its data. */

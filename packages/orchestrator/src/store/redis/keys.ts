@@ -16,6 +16,7 @@ export interface RedisKeys {
   workflow(workflowId: string): string;
 }
 
+/** The Redis key names the Redis store uses under a prefix. */
 export function redisKeys(prefix: string): RedisKeys {
   const p = `${prefix}:store`;
   return {
