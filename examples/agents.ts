@@ -34,10 +34,34 @@ export const agents: AgentDefinition[] = [
   modelAgent('insight-generator', 'You turn analyses into insights.', 400, ['reasoning']),
   modelAgent('report-generator', 'You write executive reports.', 300, ['analysis']),
   // review-loop.yaml
-  { id: 'planner', handler: async () => (await work(150), { sections: ['Why', 'What is new', 'How to start'] }) },
-  { id: 'writer', handler: async (ctx) => (await work(200), (await ctx.callModel()).text) },
-  { id: 'reviewer', handler: async (ctx) => (await work(150), { score: 0.5 + 0.15 * ((ctx.iteration ?? 0) + 1) }) },
-  { id: 'publisher', handler: async (ctx) => (await work(100), `${ctx.prompt}: done`) },
+  {
+    id: 'planner',
+    handler: async () => {
+      await work(150);
+      return { sections: ['Why', 'What is new', 'How to start'] };
+    },
+  },
+  {
+    id: 'writer',
+    handler: async (ctx) => {
+      await work(200);
+      return (await ctx.callModel()).text;
+    },
+  },
+  {
+    id: 'reviewer',
+    handler: async (ctx) => {
+      await work(150);
+      return { score: 0.5 + 0.15 * ((ctx.iteration ?? 0) + 1) };
+    },
+  },
+  {
+    id: 'publisher',
+    handler: async (ctx) => {
+      await work(100);
+      return `${ctx.prompt}: done`;
+    },
+  },
 ];
 
 export default agents;

@@ -8,10 +8,15 @@ const BACKLOG = Array.from({ length: 40 }, (_, i) => ({
   text: `Review ${i + 1} of the ${PRODUCTS[i % PRODUCTS.length]}: ${i % 3 === 0 ? 'works well, arrived quickly' : i % 3 === 1 ? 'stopped working after a week' : 'fine for the price'}.`,
 }));
 
-type Item = { id: string; status: 'done'; summary: string; tokens: number } | { id: string; status: 'deferred'; reason: string };
+type Item =
+  | { id: string; status: 'done'; summary: string; tokens: number }
+  | { id: string; status: 'deferred'; reason: string };
 
 export const agents: AgentDefinition[] = [
-  { id: 'backlog-loader', handler: (ctx) => (ctx.input as { reviews?: typeof BACKLOG } | undefined)?.reviews ?? BACKLOG },
+  {
+    id: 'backlog-loader',
+    handler: (ctx) => (ctx.input as { reviews?: typeof BACKLOG } | undefined)?.reviews ?? BACKLOG,
+  },
   {
     id: 'review-summariser',
     instructions: 'You summarise product reviews in one line: sentiment, then the gist.',
@@ -23,7 +28,8 @@ export const agents: AgentDefinition[] = [
         const r = await ctx.callModel();
         return { id, status: 'done', summary: r.text, tokens: r.usage.inputTokens + r.usage.outputTokens };
       } catch (e) {
-        if (isCodexError(e) && e.code === ErrorCodes.BUDGET_EXCEEDED) return { id, status: 'deferred', reason: e.message };
+        if (isCodexError(e) && e.code === ErrorCodes.BUDGET_EXCEEDED)
+          return { id, status: 'deferred', reason: e.message };
         throw e;
       }
     },

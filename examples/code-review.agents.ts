@@ -20,7 +20,13 @@ const CHECKS: Array<{ name: string; ok: (p: Patch) => boolean; fix: (p: Patch) =
   {
     name: 'rejects malformed input',
     ok: (p) => p.code.includes('throw new Error'),
-    fix: (p) => ({ ...p, code: p.code.replace('return total;', "if (!/^(\\d+[hms])+$/.test(text)) throw new Error('bad duration');\n  return total;") }),
+    fix: (p) => ({
+      ...p,
+      code: p.code.replace(
+        'return total;',
+        "if (!/^(\\d+[hms])+$/.test(text)) throw new Error('bad duration');\n  return total;",
+      ),
+    }),
   },
   { name: 'has unit tests', ok: (p) => p.tests, fix: (p) => ({ ...p, tests: true }) },
   { name: 'is documented', ok: (p) => p.docs, fix: (p) => ({ ...p, docs: true }) },
@@ -56,7 +62,11 @@ export const agents: AgentDefinition[] = [
     id: 'merger',
     handler: (ctx) => {
       const review = ctx.deps.review as Review;
-      return { merged: true, rounds: review.round, files: ['src/duration.ts', ...(review.patch.tests ? ['test/duration.test.ts'] : [])] };
+      return {
+        merged: true,
+        rounds: review.round,
+        files: ['src/duration.ts', ...(review.patch.tests ? ['test/duration.test.ts'] : [])],
+      };
     },
   },
 ];

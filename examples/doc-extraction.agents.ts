@@ -38,14 +38,20 @@ function fromModel(text: string): Invoice {
   const start = text.indexOf('{');
   if (start < 0) throw new Error('the answer holds no JSON object');
   const parsed = Invoice.safeParse(JSON.parse(text.slice(start, text.lastIndexOf('}') + 1)));
-  if (!parsed.success) throw new Error(`the JSON does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `the JSON does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
 const lastError = new Map<string, string>();
 
 export const agents: AgentDefinition[] = [
-  { id: 'document-loader', handler: (ctx) => (ctx.input as { documents?: string[] } | undefined)?.documents ?? DOCUMENTS },
+  {
+    id: 'document-loader',
+    handler: (ctx) => (ctx.input as { documents?: string[] } | undefined)?.documents ?? DOCUMENTS,
+  },
   {
     id: 'invoice-extractor',
     instructions: 'You extract invoices into JSON. Answer with the JSON object only.',

@@ -10,10 +10,30 @@ interface Source {
 }
 
 const LIBRARY: Source[] = [
-  { id: 1, title: 'Write-ahead logging', text: 'Every change is appended to a log before it is applied, so a restart replays the log.', topics: ['durable', 'crash', 'database'] },
-  { id: 2, title: 'Checkpointing task state', text: 'Engines store each completed step with its output; a resumed run skips what is stored.', topics: ['durable', 'workflow', 'crash', 'resume'] },
-  { id: 3, title: 'Leases and heartbeats', text: 'One worker holds a lease on a run and renews it; an expired lease lets another take over.', topics: ['crash', 'worker', 'distributed'] },
-  { id: 4, title: 'Idempotent side effects', text: 'Steps that call the outside world pass an idempotency key so a retried step does not act twice.', topics: ['retry', 'workflow', 'durable'] },
+  {
+    id: 1,
+    title: 'Write-ahead logging',
+    text: 'Every change is appended to a log before it is applied, so a restart replays the log.',
+    topics: ['durable', 'crash', 'database'],
+  },
+  {
+    id: 2,
+    title: 'Checkpointing task state',
+    text: 'Engines store each completed step with its output; a resumed run skips what is stored.',
+    topics: ['durable', 'workflow', 'crash', 'resume'],
+  },
+  {
+    id: 3,
+    title: 'Leases and heartbeats',
+    text: 'One worker holds a lease on a run and renews it; an expired lease lets another take over.',
+    topics: ['crash', 'worker', 'distributed'],
+  },
+  {
+    id: 4,
+    title: 'Idempotent side effects',
+    text: 'Steps that call the outside world pass an idempotency key so a retried step does not act twice.',
+    topics: ['retry', 'workflow', 'durable'],
+  },
   { id: 5, title: 'Sourdough baking', text: 'A starter needs feeding twice a day.', topics: ['bread', 'baking'] },
 ];
 

@@ -107,7 +107,12 @@ export function registerCommands(program: Command, io: Io): void {
         detach();
       });
       if (flags.json) io.out.write(`${JSON.stringify(result, null, 2)}\n`);
-      else printSummary(io.out, result, loopKinds(definition ?? (await o.getExecution(result.executionId))?.header.definition));
+      else
+        printSummary(
+          io.out,
+          result,
+          loopKinds(definition ?? (await o.getExecution(result.executionId))?.header.definition),
+        );
       if (result.status === 'cancelled' && !flags.memory) {
         io.err.write(
           `execution ${result.executionId} stopped; continue it with: codexos resume ${result.executionId}${flags.store ? ` --store ${flags.store}` : ''}${flags.agents ? ` --agents ${flags.agents}` : ''}\n`,

@@ -1,5 +1,5 @@
-import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
 import { readFileSync } from 'node:fs';
+import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { registerOutputsCommand } from './outputs-command.js';

@@ -47,7 +47,8 @@ export async function loadAgentsModule(path?: string): Promise<{ agents: AgentDe
   if (!path) return { agents: [] };
   let mod: { default?: unknown; agents?: unknown; mcp?: unknown };
   try {
-    if (/\.[cm]?tsx?$/.test(path) && !(globalThis as Record<symbol, unknown>)[Symbol.for('codexos.tsLoader')]) await loadTypeScript();
+    if (/\.[cm]?tsx?$/.test(path) && !(globalThis as Record<symbol, unknown>)[Symbol.for('codexos.tsLoader')])
+      await loadTypeScript();
     mod = await import(pathToFileURL(resolve(path)).href);
   } catch (err) {
     throw new CodexError(ErrorCodes.CONFIG_INVALID, `cannot load agents module ${path}: ${(err as Error).message}`);

@@ -29,7 +29,9 @@ export function registerOutputsCommand(program: Command, io: Io): void {
       try {
         const stored = await o.getExecution(executionId);
         if (!stored) throw new CodexError(ErrorCodes.EXECUTION_NOT_FOUND, `No stored execution "${executionId}"`);
-        const completed = new Set([...stored.tasks.values()].filter((t) => t.status === 'completed').map((t) => t.taskKey));
+        const completed = new Set(
+          [...stored.tasks.values()].filter((t) => t.status === 'completed').map((t) => t.taskKey),
+        );
         if (flags.task && !stored.tasks.has(flags.task))
           throw new CodexError(ErrorCodes.CONFIG_INVALID, `Execution ${executionId} has no task "${flags.task}"`);
         const ids = flags.task

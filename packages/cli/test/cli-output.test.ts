@@ -54,13 +54,18 @@ describe('codexos output', { timeout: 240_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdx-json-'));
     const store = join(dir, 's.db');
     const run = JSON.parse(
-      cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json', '--input', 'who=x']).out,
+      cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json', '--input', 'who=x'])
+        .out,
     );
     const list = JSON.parse(cli(['list', '--store', store, '--json']).out);
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ executionId: run.executionId, workflowId: 'two-step', status: 'completed' });
     expect(list[0].definition).toBeUndefined();
-    expect(JSON.parse(cli(['validate', 'examples/code-review.yaml', '--agents', 'examples/code-review.agents.ts', '--json']).out)).toEqual({
+    expect(
+      JSON.parse(
+        cli(['validate', 'examples/code-review.yaml', '--agents', 'examples/code-review.agents.ts', '--json']).out,
+      ),
+    ).toEqual({
       valid: true,
       file: 'examples/code-review.yaml',
       workflowId: 'code-review',
@@ -82,7 +87,9 @@ describe('codexos output', { timeout: 240_000 }, () => {
   it('--json errors are JSON on stderr with the exit code unchanged', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdx-json-'));
     const store = join(dir, 's.db');
-    const run = JSON.parse(cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json']).out);
+    const run = JSON.parse(
+      cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json']).out,
+    );
 
     const invalid = cli(['validate', fx('cycle.yaml'), '--json']);
     expect(invalid.code).toBe(2);

@@ -25,7 +25,16 @@ async function inProc(args: string[], env: Record<string, string> = {}) {
   const { main } = await import('../src/main.js');
   const sink = () => {
     let text = '';
-    return { stream: { write: (s: string) => ((text += s), true), isTTY: false } as never, text: () => text };
+    return {
+      stream: {
+        write: (s: string) => {
+          text += s;
+          return true;
+        },
+        isTTY: false,
+      } as never,
+      text: () => text,
+    };
   };
   const out = sink();
   const err = sink();

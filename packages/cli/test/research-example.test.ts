@@ -26,7 +26,12 @@ it('runs offline: search, then MCP fetch of a URL search returned, findings fed 
   expect(found).toContain(calls[1].arguments.url);
   const findings = res.tasks.research.output.findings;
   expect(findings.length).toBeGreaterThanOrEqual(1);
-  for (const f of findings) expect(f).toEqual({ title: expect.any(String), url: expect.stringMatching(/^https:/), summary: expect.any(String) });
+  for (const f of findings)
+    expect(f).toEqual({
+      title: expect.any(String),
+      url: expect.stringMatching(/^https:/),
+      summary: expect.any(String),
+    });
   expect(res.tasks.summarise.output).toHaveLength(findings.length);
   expect(res.tasks.digest.output).toMatch(/^\[local offline model\]/);
 }, 120_000);

@@ -2,13 +2,23 @@ import { describe, expect, it } from 'vitest';
 import type { LiveEvent } from '../src/api/types.ts';
 import { applyEvents, emptyRun, ganttRows, statusCounts } from '../src/runs/live.ts';
 
-const ev = (seq: number, type: string, payload: Record<string, unknown>): LiveEvent => ({ seq, type, payload: { executionId: 'e1', workflowId: 'w', ...payload } });
+const ev = (seq: number, type: string, payload: Record<string, unknown>): LiveEvent => ({
+  seq,
+  type,
+  payload: { executionId: 'e1', workflowId: 'w', ...payload },
+});
 
 describe('live run reducer', () => {
   it('folds a run’s events into per-task statuses, outputs and cost', () => {
     let run = emptyRun('e1');
     run = applyEvents(run, [
-      ev(1, 'workflow:started', { timestamp: 1000, tasks: [{ id: 'a', agentId: 'x', dependencies: [] }, { id: 'b', agentId: 'x', dependencies: ['a'] }] }),
+      ev(1, 'workflow:started', {
+        timestamp: 1000,
+        tasks: [
+          { id: 'a', agentId: 'x', dependencies: [] },
+          { id: 'b', agentId: 'x', dependencies: ['a'] },
+        ],
+      }),
       ev(2, 'task:queued', { taskId: 'a', agentId: 'x' }),
       ev(3, 'task:started', { taskId: 'a', timestamp: 1010, attempt: 1, queueWait: 10 }),
     ]);
@@ -17,11 +27,25 @@ describe('live run reducer', () => {
     expect(run.tasks.get('a')?.status).toBe('running');
     run = applyEvents(run, [
       ev(4, 'task:retrying', { taskId: 'a', attempt: 1, error: { message: 'flaky' } }),
-      ev(5, 'task:completed', { taskId: 'a', timestamp: 1050, duration: 40, output: { rows: 3 }, cost: 0.002, model: 'local', attempts: 2 }),
+      ev(5, 'task:completed', {
+        taskId: 'a',
+        timestamp: 1050,
+        duration: 40,
+        output: { rows: 3 },
+        cost: 0.002,
+        model: 'local',
+        attempts: 2,
+      }),
       ev(6, 'task:skipped', { taskId: 'b', reason: 'when was false' }),
       ev(7, 'workflow:completed', { timestamp: 1100, cost: 0.002 }),
     ]);
-    expect(run.tasks.get('a')).toMatchObject({ status: 'completed', output: { rows: 3 }, cost: 0.002, model: 'local', queueWait: 10 });
+    expect(run.tasks.get('a')).toMatchObject({
+      status: 'completed',
+      output: { rows: 3 },
+      cost: 0.002,
+      model: 'local',
+      queueWait: 10,
+    });
     expect(run.tasks.get('b')).toMatchObject({ status: 'skipped', lastError: 'when was false' });
     expect(run.status).toBe('completed');
     expect(run.cost).toBe(0.002);
@@ -30,7 +54,10 @@ describe('live run reducer', () => {
   });
 
   it('ignores events already applied (a reconnect that resends), and returns the same state for nothing new', () => {
-    let run = applyEvents(emptyRun('e1'), [ev(1, 'task:started', { taskId: 'a' }), ev(2, 'task:completed', { taskId: 'a' })]);
+    let run = applyEvents(emptyRun('e1'), [
+      ev(1, 'task:started', { taskId: 'a' }),
+      ev(2, 'task:completed', { taskId: 'a' }),
+    ]);
     const changes = run.changes;
     const same = applyEvents(run, [ev(1, 'task:started', { taskId: 'a' }), ev(2, 'task:completed', { taskId: 'a' })]);
     expect(same).toBe(run);

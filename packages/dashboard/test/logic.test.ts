@@ -7,14 +7,30 @@ import { layoutTasks, NODE_W } from '../src/designer/layout.ts';
 import { findCycles, validateGraph, validateTask } from '../src/designer/validate.ts';
 import { parseWorkflowFile } from '../src/workflows/importFile.ts';
 
-const T = (id: string, deps: string[] = [], extra: Partial<TaskDef> = {}): TaskDef => ({ id, agentId: 'x', dependencies: deps, ...extra });
+const T = (id: string, deps: string[] = [], extra: Partial<TaskDef> = {}): TaskDef => ({
+  id,
+  agentId: 'x',
+  dependencies: deps,
+  ...extra,
+});
 
 describe('validation against the workflow JSON Schema', () => {
   it('accepts a well-formed task', () => {
-    expect(validateTask(T('a', [], { retry: { maxAttempts: 3 }, onError: 'continue', cache: true, input: { prompt: 'hi' } }))).toEqual([]);
+    expect(
+      validateTask(
+        T('a', [], { retry: { maxAttempts: 3 }, onError: 'continue', cache: true, input: { prompt: 'hi' } }),
+      ),
+    ).toEqual([]);
   });
   it('names the field and the problem', () => {
-    const issues = validateTask({ id: 'bad id', agentId: '', retry: { maxAttempts: 0 }, timeoutMs: 'soon', onError: 'explode', colour: 'red' } as unknown as TaskDef);
+    const issues = validateTask({
+      id: 'bad id',
+      agentId: '',
+      retry: { maxAttempts: 0 },
+      timeoutMs: 'soon',
+      onError: 'explode',
+      colour: 'red',
+    } as unknown as TaskDef);
     const byField = Object.fromEntries(issues.map((i) => [i.field, i.message]));
     expect(byField.id).toMatch(/letters, digits/);
     expect(byField.agentId).toBe('is required');
@@ -24,14 +40,24 @@ describe('validation against the workflow JSON Schema', () => {
     expect(byField.colour).toBe('is not a known field');
   });
   it('reports unknown dependencies, fallbacks and cycles on the tasks involved', () => {
-    const tasks = new Map([T('a', ['c']), T('b', ['a']), T('c', ['b']), T('d', ['nope'], { onError: { fallback: 'ghost' } })].map((t) => [t.id, t]));
+    const tasks = new Map(
+      [T('a', ['c']), T('b', ['a']), T('c', ['b']), T('d', ['nope'], { onError: { fallback: 'ghost' } })].map((t) => [
+        t.id,
+        t,
+      ]),
+    );
     const issues = validateGraph(tasks);
-    expect(issues.get('d')?.map((i) => i.message)).toEqual(["unknown dependency 'nope'", "unknown fallback task 'ghost'"]);
+    expect(issues.get('d')?.map((i) => i.message)).toEqual([
+      "unknown dependency 'nope'",
+      "unknown fallback task 'ghost'",
+    ]);
     for (const id of ['a', 'b', 'c']) expect(issues.get(id)?.[0].message).toMatch(/^cycle: /);
     expect(findCycles(new Map([T('s', ['s'])].map((t) => [t.id, t])))).toEqual([['s']]);
   });
   it('finds no cycle in a 2000-task chain without overflowing the stack', () => {
-    const tasks = new Map(Array.from({ length: 2000 }, (_, i) => T(`t${i}`, i ? [`t${i - 1}`] : [])).map((t) => [t.id, t]));
+    const tasks = new Map(
+      Array.from({ length: 2000 }, (_, i) => T(`t${i}`, i ? [`t${i - 1}`] : [])).map((t) => [t.id, t]),
+    );
     expect(findCycles(tasks)).toEqual([]);
   });
 });
@@ -50,7 +76,10 @@ describe('version diff', () => {
     expect(diffSummary(d)).toEqual({ added: 1, removed: 1, changed: 1 });
   });
   it('treats a missing and an empty dependency list as equal, and ignores key order', () => {
-    const d = diffTasks([{ id: 'a', agentId: 'x', input: { p: 1, q: 2 } }], [{ id: 'a', agentId: 'x', dependencies: [], input: { q: 2, p: 1 } }]);
+    const d = diffTasks(
+      [{ id: 'a', agentId: 'x', input: { p: 1, q: 2 } }],
+      [{ id: 'a', agentId: 'x', dependencies: [], input: { q: 2, p: 1 } }],
+    );
     expect(d.tasks.get('a')?.kind).toBe('same');
   });
 });
@@ -60,7 +89,8 @@ describe('auto-layout', () => {
     const tasks = [T('a'), T('b', ['a']), T('c', ['a']), T('d', ['b', 'c']), T('loose')];
     const pos = layoutTasks(tasks);
     expect(pos.size).toBe(5);
-    for (const t of tasks) for (const d of t.dependencies ?? []) expect(pos.get(d)!.x + NODE_W).toBeLessThan(pos.get(t.id)!.x);
+    for (const t of tasks)
+      for (const d of t.dependencies ?? []) expect(pos.get(d)!.x + NODE_W).toBeLessThan(pos.get(t.id)!.x);
     const seen = new Set([...pos.values()].map((p) => `${p.x},${p.y}`));
     expect(seen.size).toBe(5);
   });
@@ -69,7 +99,11 @@ describe('auto-layout', () => {
 describe('copy and paste', () => {
   it('gives pasted tasks fresh ids and follows dependencies inside the copy', () => {
     const tasks = new Map([T('a'), T('b', ['a']), T('c', ['b'])].map((t) => [t.id, t]));
-    const positions = new Map([['a', { x: 0, y: 0 }], ['b', { x: 100, y: 0 }], ['c', { x: 200, y: 0 }]]);
+    const positions = new Map([
+      ['a', { x: 0, y: 0 }],
+      ['b', { x: 100, y: 0 }],
+      ['c', { x: 200, y: 0 }],
+    ]);
     const clip = parseClipboard(JSON.stringify(copyTasks(['b', 'c'], tasks, positions)));
     expect(clip?.tasks.length).toBe(2);
     const pasted = pasteTasks(clip!, tasks);
@@ -105,7 +139,9 @@ describe('workflow file import', () => {
     }
   });
   it('reports an unknown dependency on the line of the task', () => {
-    const r = parseWorkflowFile('id: demo\ntasks:\n  - id: a\n    agentId: x\n  - id: b\n    agentId: x\n    dependencies: [ghost]\n');
+    const r = parseWorkflowFile(
+      'id: demo\ntasks:\n  - id: a\n    agentId: x\n  - id: b\n    agentId: x\n    dependencies: [ghost]\n',
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues).toEqual([{ line: 7, message: "task 'b' dependencies: unknown dependency 'ghost'" }]);
   });

@@ -32,8 +32,16 @@ describe('Yjs document → designer graph', () => {
     expect([...p.current.tasks.keys()].sort()).toEqual(['a', 'b', 'c']);
     expect(p.current.positions.get('a')).toEqual({ x: 5, y: 7 });
     expect(p.current.positions.get('b')).toEqual({ x: 300, y: 0 });
-    expect(edgesOf(p.current.tasks).map((e) => e.id).sort()).toEqual(['a->b', 'a->c', 'b->c']);
-    expect(toDefinition(p.current, 'wf')).toMatchObject({ id: 'wf', name: 'Demo', tasks: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] });
+    expect(
+      edgesOf(p.current.tasks)
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['a->b', 'a->c', 'b->c']);
+    expect(toDefinition(p.current, 'wf')).toMatchObject({
+      id: 'wf',
+      name: 'Demo',
+      tasks: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+    });
   });
 
   it('re-reads only the task a change touched (others keep their identity)', () => {
@@ -70,7 +78,11 @@ describe('Yjs document → designer graph', () => {
     Y.applyUpdate(b, ua);
     for (const d of [a, b]) {
       const t = new DocProjection(d).current.tasks.get('b');
-      expect(t).toMatchObject({ name: 'Renamed by A', input: { prompt: 'Prompt by B' }, retry: { maxAttempts: 4, initialDelayMs: 100 } });
+      expect(t).toMatchObject({
+        name: 'Renamed by A',
+        input: { prompt: 'Prompt by B' },
+        retry: { maxAttempts: 4, initialDelayMs: 100 },
+      });
     }
   });
 
@@ -84,7 +96,8 @@ describe('Yjs document → designer graph', () => {
     expect(M.connect(b, 'e', 'c')).toBe('ok');
     Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
     Y.applyUpdate(a, Y.encodeStateAsUpdate(b));
-    for (const d of [a, b]) expect(new DocProjection(d).current.tasks.get('c')?.dependencies?.slice().sort()).toEqual(['a', 'b', 'd', 'e']);
+    for (const d of [a, b])
+      expect(new DocProjection(d).current.tasks.get('c')?.dependencies?.slice().sort()).toEqual(['a', 'b', 'd', 'e']);
   });
 });
 
@@ -112,7 +125,10 @@ describe('designer edits', () => {
 
   it('undo takes back only this user\u2019s edits, not a remote one', () => {
     const [a, b] = pair();
-    const undo = new Y.UndoManager([a.getMap('tasks'), a.getMap('positions')], { trackedOrigins: new Set([M.LOCAL_ORIGIN]), captureTimeout: 0 });
+    const undo = new Y.UndoManager([a.getMap('tasks'), a.getMap('positions')], {
+      trackedOrigins: new Set([M.LOCAL_ORIGIN]),
+      captureTimeout: 0,
+    });
     M.setTaskField(a, 'a', ['name'], 'mine');
     M.setTaskField(b, 'b', ['name'], 'theirs');
     Y.applyUpdate(a, Y.encodeStateAsUpdate(b), 'remote');

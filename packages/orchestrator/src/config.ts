@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { collabConfigSchema } from './collab/schemas.js';
 import { CodexError, ErrorCodes } from './errors.js';
-import { mcpConfigSchema } from './models/mcp/types.js';
 import { modelsConfigSchema } from './models/config.js';
+import { mcpConfigSchema } from './models/mcp/types.js';
 import { executionConfigSchema } from './queue/config.js';
 import { DEFAULT_EXPRESSION_LIMITS } from './workflow/expression-budget.js';
 import { MAX_TIMER_MS } from './workflow/schema.js';

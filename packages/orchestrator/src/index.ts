@@ -33,6 +33,7 @@ export {
   type PreparedWorkflow,
 } from './orchestrator.js';
 export * from './queue/index.js';
+export { decodeValue, encodeValue } from './store/codec.js';
 export { createStore } from './store/create-store.js';
 export { MemoryStore } from './store/memory-store.js';
 export {
@@ -43,7 +44,6 @@ export {
   redisKeys,
 } from './store/redis/index.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
-export { decodeValue, encodeValue } from './store/codec.js';
 export type {
   ExecutionHeader,
   ExecutionStatus,

@@ -9,8 +9,7 @@ import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type Orch
 import { ModelManager } from './models/manager.js';
 import { McpManager } from './models/mcp/manager.js';
 import { ToolRegistry } from './models/tools/registry.js';
-import type { ToolDefinition } from './models/types.js';
-import type { ModelRunner } from './models/types.js';
+import type { ModelRunner, ToolDefinition } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { BullMQQueue } from './queue/bullmq/bullmq-queue.js';
 import type { DistributedPoolState } from './queue/bullmq/pool-controller.js';

@@ -37,7 +37,11 @@ export function criticalPath(
   }
   let end: string | undefined;
   let total = -1;
-  for (const [id, v] of best) if (v > total) (total = v), (end = id);
+  for (const [id, v] of best)
+    if (v > total) {
+      total = v;
+      end = id;
+    }
   const path: string[] = [];
   for (let cur = end; cur !== undefined; cur = prev.get(cur)) path.push(cur);
   return { path: path.reverse(), total: Math.max(0, total) };

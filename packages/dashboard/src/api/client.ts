@@ -3,8 +3,6 @@ import type {
   CostReport,
   ExecutionDetail,
   ExecutionProfile,
-  TaskRecord,
-  UsageTotals,
   ExecutionRecord,
   ExecutionSummary,
   InsightItem,
@@ -13,6 +11,8 @@ import type {
   Me,
   ModelInfo,
   Page,
+  TaskRecord,
+  UsageTotals,
   VersionInfo,
   VersionRecord,
   WorkflowDefinition,
@@ -61,7 +61,12 @@ export class ApiClient {
     private readonly fetchImpl: typeof fetch = (...a) => fetch(...a),
   ) {}
 
-  async request<T>(method: string, path: string, body?: unknown, init: { raw?: string; contentType?: string } = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { raw?: string; contentType?: string } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
     let payload: string | undefined;
     if (init.raw !== undefined) {
@@ -78,7 +83,7 @@ export class ApiClient {
       throw new ApiError(0, 'CDX_ERR_NETWORK', `Cannot reach the server: ${(err as Error).message}`);
     }
     const text = await res.text();
-    let data: unknown = undefined;
+    let data: unknown;
     if (text) {
       try {
         data = JSON.parse(text);
@@ -99,24 +104,40 @@ export class ApiClient {
   // ---- workflows and versions -----------------------------------------------------------------------------
   listWorkflows = (q: { q?: string; cursor?: string; limit?: number } = {}) =>
     this.request<Page<WorkflowSummary>>('GET', `/api/workflows${qs(q)}`);
-  getWorkflow = (id: string, version?: number) => this.request<WorkflowRecord>('GET', `/api/workflows/${enc(id)}${qs({ version })}`);
+  getWorkflow = (id: string, version?: number) =>
+    this.request<WorkflowRecord>('GET', `/api/workflows/${enc(id)}${qs({ version })}`);
   createWorkflow = (definition: WorkflowDefinition, message?: string) =>
-    this.request<{ workflow: WorkflowSummary; version: VersionInfo }>('POST', '/api/workflows', { definition, message });
+    this.request<{ workflow: WorkflowSummary; version: VersionInfo }>('POST', '/api/workflows', {
+      definition,
+      message,
+    });
   importWorkflow = (content: string, format: 'yaml' | 'json', message?: string) =>
-    this.request<{ workflow: WorkflowSummary; version: VersionInfo }>('POST', '/api/workflows/import', { content, format, message });
+    this.request<{ workflow: WorkflowSummary; version: VersionInfo }>('POST', '/api/workflows/import', {
+      content,
+      format,
+      message,
+    });
   validateWorkflow = (content: string, format: 'yaml' | 'json') =>
-    this.request<{ valid: true; workflowId: string; taskCount: number }>('POST', '/api/workflows/validate', { content, format });
+    this.request<{ valid: true; workflowId: string; taskCount: number }>('POST', '/api/workflows/validate', {
+      content,
+      format,
+    });
   exportWorkflow = (id: string, format: 'yaml' | 'json') =>
     this.request<string | WorkflowDefinition>('GET', `/api/workflows/${enc(id)}/export${qs({ format })}`);
   deleteWorkflow = (id: string) => this.request<void>('DELETE', `/api/workflows/${enc(id)}`);
-  listVersions = (id: string) => this.request<Page<VersionInfo>>('GET', `/api/workflows/${enc(id)}/versions${qs({ limit: 200 })}`);
+  listVersions = (id: string) =>
+    this.request<Page<VersionInfo>>('GET', `/api/workflows/${enc(id)}/versions${qs({ limit: 200 })}`);
   getVersion = (id: string, version: number) =>
     this.request<VersionRecord>('GET', `/api/workflows/${enc(id)}/versions/${version}`);
   /** "Save version": the server snapshots the live collaboration document. */
   saveVersion = async (id: string, message: string): Promise<VersionInfo> =>
     (await this.request<{ version: VersionInfo }>('POST', `/api/workflows/${enc(id)}/snapshot`, { message })).version;
   restoreVersion = async (id: string, version: number, message?: string): Promise<VersionInfo> =>
-    (await this.request<{ version: VersionInfo }>('POST', `/api/workflows/${enc(id)}/versions/${version}/restore`, { message })).version;
+    (
+      await this.request<{ version: VersionInfo }>('POST', `/api/workflows/${enc(id)}/versions/${version}/restore`, {
+        message,
+      })
+    ).version;
 
   // ---- executions -----------------------------------------------------------------------------------------
   startExecution = (workflowId: string, input: Record<string, unknown>) =>
@@ -134,19 +155,32 @@ export class ApiClient {
   // ---- agents, models, analytics ---------------------------------------------------------------------------
   listAgents = () => this.request<Page<AgentInfo>>('GET', `/api/agents${qs({ limit: 200 })}`);
   listModels = () => this.request<Page<ModelInfo>>('GET', `/api/models${qs({ limit: 200 })}`);
-  modelUsage = () => this.request<{ totals: UsageTotals; byModel: Record<string, UsageTotals> }>('GET', '/api/models/usage');
+  modelUsage = () =>
+    this.request<{ totals: UsageTotals; byModel: Record<string, UsageTotals> }>('GET', '/api/models/usage');
   modelLimits = () =>
-    this.request<{ providers: Array<{ id: string; configured?: boolean; circuit: string | null; available: boolean }> }>('GET', '/api/models/limits');
+    this.request<{
+      providers: Array<{ id: string; configured?: boolean; circuit: string | null; available: boolean }>;
+    }>('GET', '/api/models/limits');
   experiments = () =>
-    this.request<Page<{ id: string; arms: Array<{ model: string; calls: number; successRate: number; latencyMs: number; cost: number }> }>>('GET', '/api/models/experiments');
-  costs = (q: { from?: number; to?: number; workflowId?: string } = {}) => this.request<CostReport>('GET', `/api/analytics/costs${qs(q)}`);
-  insights = (q: { workflowId?: string; executionId?: string } = {}) => this.request<Page<InsightItem>>('GET', `/api/analytics/insights${qs({ ...q, limit: 100 })}`);
+    this.request<
+      Page<{
+        id: string;
+        arms: Array<{ model: string; calls: number; successRate: number; latencyMs: number; cost: number }>;
+      }>
+    >('GET', '/api/models/experiments');
+  costs = (q: { from?: number; to?: number; workflowId?: string } = {}) =>
+    this.request<CostReport>('GET', `/api/analytics/costs${qs(q)}`);
+  insights = (q: { workflowId?: string; executionId?: string } = {}) =>
+    this.request<Page<InsightItem>>('GET', `/api/analytics/insights${qs({ ...q, limit: 100 })}`);
   anomalies = () => this.request<Page<InsightItem>>('GET', `/api/analytics/anomalies${qs({ limit: 100 })}`);
   alerts = () => this.request<Page<InsightItem>>('GET', `/api/analytics/alerts${qs({ limit: 100 })}`);
 
   // ---- collaboration --------------------------------------------------------------------------------------
   collabState = (workflowId: string) =>
-    this.request<{ session: { participants?: Array<{ userId: string; role?: string }> } | null; locks: LockInfo[] }>('GET', `/api/workflows/${enc(workflowId)}/collab`);
+    this.request<{ session: { participants?: Array<{ userId: string; role?: string }> } | null; locks: LockInfo[] }>(
+      'GET',
+      `/api/workflows/${enc(workflowId)}/collab`,
+    );
   lockTask = (workflowId: string, taskId: string) =>
     this.request<LockInfo>('POST', `/api/workflows/${enc(workflowId)}/locks/${enc(taskId)}`, {});
   unlockTask = (workflowId: string, taskId: string) =>
@@ -185,11 +219,16 @@ export function toApiError(status: number, data: unknown): ApiError {
   const d = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
   const e = (d.error && typeof d.error === 'object' ? d.error : d) as Record<string, unknown>;
   const code = typeof e.code === 'string' ? e.code : `HTTP_${status}`;
-  const fallback = status === 401 ? 'Sign-in required: the token is missing or no longer valid'
-    : status === 403 ? 'You do not have permission to do this'
-    : status === 404 ? 'Not found'
-    : status === 429 ? 'Too many requests: try again shortly'
-    : `Request failed (${status})`;
+  const fallback =
+    status === 401
+      ? 'Sign-in required: the token is missing or no longer valid'
+      : status === 403
+        ? 'You do not have permission to do this'
+        : status === 404
+          ? 'Not found'
+          : status === 429
+            ? 'Too many requests: try again shortly'
+            : `Request failed (${status})`;
   const message = typeof e.message === 'string' ? e.message : typeof data === 'string' && data ? data : fallback;
   const raw = Array.isArray(e.issues) ? e.issues : Array.isArray(e.details) ? e.details : [];
   const issues = raw.map((i: unknown) => {

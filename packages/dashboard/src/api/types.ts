@@ -72,7 +72,15 @@ export interface VersionRecord extends VersionInfo {
 }
 
 export type ExecutionStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'paused' | string;
-export type TaskStatus = 'pending' | 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+export type TaskStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'retrying'
+  | 'completed'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
 
 export interface TokenUsage {
   inputTokens: number;
@@ -217,10 +225,35 @@ export interface ExecutionProfile {
   workflowId: string;
   status: string;
   makespanMs: number;
-  tasks: Array<{ taskId: string; agentId: string; status: string; queueWaitMs: number; runTimeMs: number; elapsedMs: number; modelLatencyMs: number; cost: number; model?: string; onCriticalPath: boolean; startedAt?: number; finishedAt?: number }>;
-  criticalPath: { steps: Array<{ taskId: string; startMs: number; endMs: number; durationMs: number; waitMs: number }>; durationMs: number; workMs: number; overheadMs: number };
+  tasks: Array<{
+    taskId: string;
+    agentId: string;
+    status: string;
+    queueWaitMs: number;
+    runTimeMs: number;
+    elapsedMs: number;
+    modelLatencyMs: number;
+    cost: number;
+    model?: string;
+    onCriticalPath: boolean;
+    startedAt?: number;
+    finishedAt?: number;
+  }>;
+  criticalPath: {
+    steps: Array<{ taskId: string; startMs: number; endMs: number; durationMs: number; waitMs: number }>;
+    durationMs: number;
+    workMs: number;
+    overheadMs: number;
+  };
   parallelism?: { achievedAvg: number; possibleAvg: number; efficiency: number };
-  totals: { queueWaitMs: number; runTimeMs: number; cost: number; inputTokens: number; outputTokens: number; modelCalls: number };
+  totals: {
+    queueWaitMs: number;
+    runTimeMs: number;
+    cost: number;
+    inputTokens: number;
+    outputTokens: number;
+    modelCalls: number;
+  };
   bottlenecks: Array<{ kind: string; subject: string; message: string }>;
 }
 

@@ -11,7 +11,11 @@ export interface ClipboardData {
   tasks: Array<{ task: TaskDef; position: XY }>;
 }
 
-export function copyTasks(ids: Iterable<string>, tasks: Map<string, TaskDef>, positions: Map<string, XY>): ClipboardData {
+export function copyTasks(
+  ids: Iterable<string>,
+  tasks: Map<string, TaskDef>,
+  positions: Map<string, XY>,
+): ClipboardData {
   const out: ClipboardData = { kind: 'codexos/tasks', tasks: [] };
   for (const id of ids) {
     const t = tasks.get(id);
@@ -29,7 +33,11 @@ export function parseClipboard(text: string): ClipboardData | undefined {
   }
 }
 
-export function pasteTasks(data: ClipboardData, existing: Map<string, TaskDef>, offset: XY = { x: 40, y: 40 }): Array<{ task: TaskDef; position: XY }> {
+export function pasteTasks(
+  data: ClipboardData,
+  existing: Map<string, TaskDef>,
+  offset: XY = { x: 40, y: 40 },
+): Array<{ task: TaskDef; position: XY }> {
   const taken = new Set(existing.keys());
   const rename = new Map<string, string>();
   for (const { task } of data.tasks) {
@@ -41,7 +49,9 @@ export function pasteTasks(data: ClipboardData, existing: Map<string, TaskDef>, 
     task: {
       ...structuredClone(task),
       id: rename.get(task.id) as string,
-      dependencies: (task.dependencies ?? []).flatMap((d) => (rename.has(d) ? [rename.get(d) as string] : existing.has(d) ? [d] : [])),
+      dependencies: (task.dependencies ?? []).flatMap((d) =>
+        rename.has(d) ? [rename.get(d) as string] : existing.has(d) ? [d] : [],
+      ),
     },
     position: { x: position.x + offset.x, y: position.y + offset.y },
   }));

@@ -15,7 +15,18 @@ export interface LocalUser {
   color: string;
 }
 
-const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#008080', '#f032e6', '#9a6324', '#800000', '#000075'];
+const PALETTE = [
+  '#e6194b',
+  '#3cb44b',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#008080',
+  '#f032e6',
+  '#9a6324',
+  '#800000',
+  '#000075',
+];
 
 /** A stable colour per user name, so a person keeps their colour across reloads and clients. */
 export function colorFor(name: string): string {
@@ -89,7 +100,12 @@ export class CollabSession {
     const out: Peer[] = [];
     for (const [clientId, st] of this.provider.awareness.getStates()) {
       if (clientId === this.doc.clientID) continue;
-      const s = st as { user?: { name?: string; color?: string }; cursor?: XY | null; selectedTaskId?: string | null; activity?: { kind?: string; taskId?: string } };
+      const s = st as {
+        user?: { name?: string; color?: string };
+        cursor?: XY | null;
+        selectedTaskId?: string | null;
+        activity?: { kind?: string; taskId?: string };
+      };
       if (!s.user?.name) continue;
       out.push({
         clientId,
@@ -105,7 +121,10 @@ export class CollabSession {
   };
 
   setCursor(cursor: XY | null): void {
-    this.provider.awareness.setLocalStateField('cursor', cursor ? { x: Math.round(cursor.x), y: Math.round(cursor.y) } : null);
+    this.provider.awareness.setLocalStateField(
+      'cursor',
+      cursor ? { x: Math.round(cursor.x), y: Math.round(cursor.y) } : null,
+    );
   }
 
   setSelected(taskId: string | null, editing: boolean): void {

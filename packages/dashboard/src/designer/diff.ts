@@ -37,7 +37,9 @@ export function diffTasks(before: TaskDef[], after: TaskDef[]): GraphDiff {
     }
     const x = normal(t);
     const y = normal(n);
-    const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => stable(x[k]) !== stable(y[k])).sort();
+    const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])]
+      .filter((k) => stable(x[k]) !== stable(y[k]))
+      .sort();
     tasks.set(id, { id, kind: fields.length ? 'changed' : 'same', fields });
   }
   for (const id of b.keys()) if (!a.has(id)) tasks.set(id, { id, kind: 'added', fields: [] });

@@ -36,7 +36,10 @@ export function transact(doc: Y.Doc, fn: () => void): void {
 
 export function addTask(doc: Y.Doc, task: TaskDef, position: XY): void {
   transact(doc, () => {
-    tasksOf(doc).set(task.id, toY({ ...task, input: task.input ?? {}, dependencies: task.dependencies ?? [] }) as Y.Map<unknown>);
+    tasksOf(doc).set(
+      task.id,
+      toY({ ...task, input: task.input ?? {}, dependencies: task.dependencies ?? [] }) as Y.Map<unknown>,
+    );
     positionsOf(doc).set(task.id, { x: Math.round(position.x), y: Math.round(position.y) });
   });
 }
@@ -49,7 +52,11 @@ export function freshId(base: string, taken: { has(id: string): boolean }): stri
 }
 
 /** Would adding source → target close a cycle (is source reachable from target)? */
-export function wouldCycle(deps: (id: string) => readonly string[] | undefined, source: string, target: string): boolean {
+export function wouldCycle(
+  deps: (id: string) => readonly string[] | undefined,
+  source: string,
+  target: string,
+): boolean {
   if (source === target) return true;
   // target depends on source; a cycle exists if source (transitively) depends on target.
   const stack = [source];
@@ -182,7 +189,8 @@ export function ensureMap(doc: Y.Doc, id: string, path: string[]): void {
     for (; i < path.length; i++) {
       const prev = node.get(path[i]);
       const m = new Y.Map<unknown>();
-      if (prev && typeof prev === 'object' && !Array.isArray(prev)) for (const [k, v] of Object.entries(prev)) m.set(k, toY(v));
+      if (prev && typeof prev === 'object' && !Array.isArray(prev))
+        for (const [k, v] of Object.entries(prev)) m.set(k, toY(v));
       node.set(path[i], m);
       node = m;
     }
@@ -216,7 +224,12 @@ export function renameTask(doc: Y.Doc, from: string, to: string): boolean {
 }
 
 /** Replace the whole document's tasks with a definition (restore, import into an open designer). */
-export function replaceAll(doc: Y.Doc, tasks: TaskDef[], positions: Map<string, XY>, meta?: Record<string, unknown>): void {
+export function replaceAll(
+  doc: Y.Doc,
+  tasks: TaskDef[],
+  positions: Map<string, XY>,
+  meta?: Record<string, unknown>,
+): void {
   transact(doc, () => {
     const tm = tasksOf(doc);
     const keep = new Set(tasks.map((t) => t.id));
@@ -225,7 +238,8 @@ export function replaceAll(doc: Y.Doc, tasks: TaskDef[], positions: Map<string, 
     for (const t of tasks) {
       const cur = tm.get(t.id);
       const next = { ...t, dependencies: t.dependencies ?? [] };
-      if (!(cur instanceof Y.Map) || JSON.stringify(cur.toJSON()) !== JSON.stringify(next)) tm.set(t.id, toY(next) as Y.Map<unknown>);
+      if (!(cur instanceof Y.Map) || JSON.stringify(cur.toJSON()) !== JSON.stringify(next))
+        tm.set(t.id, toY(next) as Y.Map<unknown>);
       const p = positions.get(t.id);
       if (p) positionsOf(doc).set(t.id, { x: Math.round(p.x), y: Math.round(p.y) });
     }

@@ -128,7 +128,10 @@ export function edgesOf(tasks: Map<string, TaskDef>): Array<{ id: string; source
 export const edgeId = (source: string, target: string) => `${source}->${target}`;
 
 /** The workflow definition the document describes (tasks in a stable order: by position, then id). */
-export function toDefinition(model: GraphModel, id: string): { id: string; name?: string; version?: string | number; tasks: TaskDef[] } {
+export function toDefinition(
+  model: GraphModel,
+  id: string,
+): { id: string; name?: string; version?: string | number; tasks: TaskDef[] } {
   const tasks = [...model.tasks.values()].sort((a, b) => a.id.localeCompare(b.id));
   const { name, version } = model.meta as { name?: string; version?: string | number };
   return { id, ...(name ? { name } : {}), ...(version !== undefined ? { version } : {}), tasks };

@@ -30,7 +30,9 @@ export const SHORTCUTS: Array<[string, string]> = [
 
 function typing(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null;
-  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+  return (
+    !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)
+  );
 }
 
 export function handleShortcut(e: KeyboardEvent, h: ShortcutHandlers, readOnly: boolean): boolean {

@@ -3,7 +3,12 @@ import { CollabSession, type LocalUser } from './collab.ts';
 import type { GraphModel } from './types.ts';
 
 /** Open the workflow's collaboration document for as long as the component is mounted. */
-export function useCollabSession(url: string, workflowId: string, token: string, user: LocalUser): CollabSession | null {
+export function useCollabSession(
+  url: string,
+  workflowId: string,
+  token: string,
+  user: LocalUser,
+): CollabSession | null {
   const [session, setSession] = useState<CollabSession | null>(null);
   useEffect(() => {
     const s = new CollabSession({ url, workflowId, token, user });
@@ -12,7 +17,7 @@ export function useCollabSession(url: string, workflowId: string, token: string,
       setSession(null);
       s.destroy();
     };
-  }, [url, workflowId, token, user.name, user.color]);
+  }, [url, workflowId, token, user.name, user.color, user]);
   return session;
 }
 
@@ -20,9 +25,8 @@ const EMPTY: GraphModel = { tasks: new Map(), positions: new Map(), meta: {} };
 const noop = () => () => {};
 
 export function useModel(session: CollabSession | null): GraphModel {
-  return useSyncExternalStore(
-    session ? (fn) => session.projection.subscribe(fn) : noop,
-    () => (session ? session.projection.current : EMPTY),
+  return useSyncExternalStore(session ? (fn) => session.projection.subscribe(fn) : noop, () =>
+    session ? session.projection.current : EMPTY,
   );
 }
 

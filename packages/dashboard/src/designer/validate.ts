@@ -50,7 +50,11 @@ export function validateValue(schema: Schema, v: unknown, path: string, out: Fie
       return sub.length === 0;
     });
     if (!ok) {
-      const opts = schema.anyOf.map((s) => (s.const !== undefined ? JSON.stringify(s.const) : s.required ? `{ ${s.required.join(', ')} }` : s.type)).join(' or ');
+      const opts = schema.anyOf
+        .map((s) =>
+          s.const !== undefined ? JSON.stringify(s.const) : s.required ? `{ ${s.required.join(', ')} }` : s.type,
+        )
+        .join(' or ');
       out.push({ field: path, message: `must be ${opts}` });
     }
     return;
@@ -62,7 +66,10 @@ export function validateValue(schema: Schema, v: unknown, path: string, out: Fie
   if (schema.type) {
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     if (!types.some((t) => typeMatches(t, v))) {
-      out.push({ field: path, message: `must be ${types.map((t) => (t === 'integer' ? 'a whole number' : `a ${t}`)).join(' or ')}` });
+      out.push({
+        field: path,
+        message: `must be ${types.map((t) => (t === 'integer' ? 'a whole number' : `a ${t}`)).join(' or ')}`,
+      });
       return;
     }
   }
@@ -72,25 +79,36 @@ export function validateValue(schema: Schema, v: unknown, path: string, out: Fie
   }
   if (typeof v === 'string') {
     if (schema.minLength !== undefined && v.length < schema.minLength)
-      out.push({ field: path, message: schema.minLength === 1 ? 'is required' : `must be at least ${schema.minLength} characters` });
+      out.push({
+        field: path,
+        message: schema.minLength === 1 ? 'is required' : `must be at least ${schema.minLength} characters`,
+      });
     if (schema.maxLength !== undefined && v.length > schema.maxLength)
       out.push({ field: path, message: `must be at most ${schema.maxLength} characters` });
     if (schema.pattern && v.length > 0) {
       let re = regexCache.get(schema.pattern);
-      if (!re) regexCache.set(schema.pattern, (re = new RegExp(schema.pattern, 'u')));
-      if (!re.test(v)) out.push({ field: path, message: 'may use only letters, digits and _ . : - (not starting with . : -)' });
+      if (!re) {
+        re = new RegExp(schema.pattern, 'u');
+        regexCache.set(schema.pattern, re);
+      }
+      if (!re.test(v))
+        out.push({ field: path, message: 'may use only letters, digits and _ . : - (not starting with . : -)' });
     }
   }
   if (typeof v === 'number') {
-    if (schema.minimum !== undefined && v < schema.minimum) out.push({ field: path, message: `must be ≥ ${schema.minimum}` });
-    if (schema.maximum !== undefined && v > schema.maximum) out.push({ field: path, message: `must be ≤ ${schema.maximum}` });
+    if (schema.minimum !== undefined && v < schema.minimum)
+      out.push({ field: path, message: `must be ≥ ${schema.minimum}` });
+    if (schema.maximum !== undefined && v > schema.maximum)
+      out.push({ field: path, message: `must be ≤ ${schema.maximum}` });
     if (schema.exclusiveMinimum !== undefined && v <= schema.exclusiveMinimum)
       out.push({ field: path, message: `must be > ${schema.exclusiveMinimum}` });
   }
   if (Array.isArray(v)) {
     if (schema.minItems !== undefined && v.length < schema.minItems)
       out.push({ field: path, message: `needs at least ${schema.minItems} item(s)` });
-    if (schema.items) v.forEach((item, i) => validateValue(schema.items as Schema, item, `${path}[${i}]`, out));
+    if (schema.items) {
+      for (const [i, item] of v.entries()) validateValue(schema.items as Schema, item, `${path}[${i}]`, out);
+    }
   }
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
@@ -123,7 +141,8 @@ export function validateGraph(tasks: Map<string, TaskDef>): Map<string, FieldIss
   };
   for (const t of tasks.values()) {
     for (const i of validateTask(t)) add(t.id, i);
-    for (const d of t.dependencies ?? []) if (!tasks.has(d)) add(t.id, { field: 'dependencies', message: `unknown dependency '${d}'` });
+    for (const d of t.dependencies ?? [])
+      if (!tasks.has(d)) add(t.id, { field: 'dependencies', message: `unknown dependency '${d}'` });
     const fb = t.onError && typeof t.onError === 'object' ? t.onError.fallback : undefined;
     if (fb && !tasks.has(fb)) add(t.id, { field: 'onError.fallback', message: `unknown fallback task '${fb}'` });
   }

@@ -4,7 +4,15 @@ import type { ExecutionRecord, LiveEvent, TaskRecord } from '../api/types.ts';
 // (one React render per socket message, not per event); duplicate or old events (seq ≤ lastSeq, e.g. after a
 // reconnect that resumes from a sequence number) are ignored.
 
-export type LiveStatus = 'pending' | 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+export type LiveStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'retrying'
+  | 'completed'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
 
 export interface LiveTask extends TaskRecord {
   status: LiveStatus;
@@ -54,7 +62,11 @@ export function fromRecord(rec: ExecutionRecord, lastSeq = -1): LiveRun {
 }
 
 function normalStatus(s: string): LiveStatus {
-  return (['pending', 'queued', 'running', 'retrying', 'completed', 'failed', 'skipped', 'cancelled'].includes(s) ? s : 'pending') as LiveStatus;
+  return (
+    ['pending', 'queued', 'running', 'retrying', 'completed', 'failed', 'skipped', 'cancelled'].includes(s)
+      ? s
+      : 'pending'
+  ) as LiveStatus;
 }
 
 export function applyEvents(state: LiveRun, events: LiveEvent[]): LiveRun {
@@ -75,7 +87,8 @@ export function applyEvents(state: LiveRun, events: LiveEvent[]): LiveRun {
       tasks ??= new Map(state.tasks);
       const cur = tasks.get(taskId) ?? ({ status: 'pending' } as LiveTask);
       // A loop task reports per iteration; a terminal status of the task as a whole is never undone by a late one.
-      if (TERMINAL.has(cur.status) && fields.status && !TERMINAL.has(fields.status) && p.iteration === undefined) return;
+      if (TERMINAL.has(cur.status) && fields.status && !TERMINAL.has(fields.status) && p.iteration === undefined)
+        return;
       tasks.set(taskId, { ...cur, ...fields });
       if (fields.status && fields.status !== cur.status) next!.changes++;
     };
@@ -113,7 +126,11 @@ export function applyEvents(state: LiveRun, events: LiveEvent[]): LiveRun {
         patch({ status: 'running', startedAt: at, attempt: p.attempt as number, queueWait: p.queueWait as number });
         break;
       case 'task:retrying':
-        patch({ status: 'retrying', attempt: p.attempt as number, lastError: (p.error as { message?: string })?.message });
+        patch({
+          status: 'retrying',
+          attempt: p.attempt as number,
+          lastError: (p.error as { message?: string })?.message,
+        });
         break;
       case 'task:completed':
         patch({
@@ -151,21 +168,43 @@ export function applyEvents(state: LiveRun, events: LiveEvent[]): LiveRun {
 }
 
 export function statusCounts(run: LiveRun): Record<LiveStatus, number> {
-  const c: Record<LiveStatus, number> = { pending: 0, queued: 0, running: 0, retrying: 0, completed: 0, failed: 0, skipped: 0, cancelled: 0 };
+  const c: Record<LiveStatus, number> = {
+    pending: 0,
+    queued: 0,
+    running: 0,
+    retrying: 0,
+    completed: 0,
+    failed: 0,
+    skipped: 0,
+    cancelled: 0,
+  };
   for (const t of run.tasks.values()) c[t.status]++;
   return c;
 }
 
 /** Bars for the Gantt timeline: queue wait then run time, relative to the run's start. */
-export function ganttRows(run: LiveRun, order: string[], now: number): Array<{ id: string; status: LiveStatus; waitFrom?: number; start?: number; end?: number }> {
+export function ganttRows(
+  run: LiveRun,
+  order: string[],
+  now: number,
+): Array<{ id: string; status: LiveStatus; waitFrom?: number; start?: number; end?: number }> {
   let t0 = run.startedAt ?? Infinity;
-  for (const t of run.tasks.values()) if (t.startedAt !== undefined) t0 = Math.min(t0, t.startedAt - (t.queueWait ?? 0));
+  for (const t of run.tasks.values())
+    if (t.startedAt !== undefined) t0 = Math.min(t0, t.startedAt - (t.queueWait ?? 0));
   if (!Number.isFinite(t0)) t0 = now;
   return order.map((id) => {
     const t = run.tasks.get(id);
     if (!t || t.startedAt === undefined) return { id, status: t?.status ?? 'pending' };
     const start = t.startedAt - t0;
-    const end = (t.finishedAt ?? (t.duration !== undefined ? t.startedAt + t.duration : TERMINAL.has(t.status) ? t.startedAt : now)) - t0;
-    return { id, status: t.status, waitFrom: t.queueWait ? start - t.queueWait : undefined, start, end: Math.max(end, start) };
+    const end =
+      (t.finishedAt ??
+        (t.duration !== undefined ? t.startedAt + t.duration : TERMINAL.has(t.status) ? t.startedAt : now)) - t0;
+    return {
+      id,
+      status: t.status,
+      waitFrom: t.queueWait ? start - t.queueWait : undefined,
+      start,
+      end: Math.max(end, start),
+    };
   });
 }

@@ -1,7 +1,6 @@
 import { parseDocument, stringify } from 'yaml';
-import type { WorkflowDefinition } from '../api/types.ts';
+import type { TaskDef, WorkflowDefinition } from '../api/types.ts';
 import { validateGraph } from '../designer/validate.ts';
-import type { TaskDef } from '../api/types.ts';
 
 // Import of a workflow file: parse YAML or JSON locally first, so syntax errors come back with line numbers and
 // nothing is sent (or changed) until the file is a well-formed workflow.
@@ -39,12 +38,18 @@ export function parseWorkflowFile(text: string, fileName = ''): ImportResult {
   return checkDefinition(doc.toJS(), lineFor);
 }
 
-export function checkDefinition(data: unknown, lineFor: (path: Array<string | number>) => number | undefined = () => undefined): ImportResult {
+export function checkDefinition(
+  data: unknown,
+  lineFor: (path: Array<string | number>) => number | undefined = () => undefined,
+): ImportResult {
   const issues: ImportIssue[] = [];
-  if (!data || typeof data !== 'object' || Array.isArray(data)) return { ok: false, issues: [{ line: 1, message: 'A workflow file must be a mapping with id and tasks' }] };
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    return { ok: false, issues: [{ line: 1, message: 'A workflow file must be a mapping with id and tasks' }] };
   const d = data as Record<string, unknown>;
-  if (typeof d.id !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(d.id)) issues.push({ line: lineFor(['id']) ?? 1, message: 'id: required, letters, digits and _ . : -' });
-  if (!Array.isArray(d.tasks) || d.tasks.length === 0) issues.push({ line: lineFor(['tasks']) ?? 1, message: 'tasks: at least one task is required' });
+  if (typeof d.id !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(d.id))
+    issues.push({ line: lineFor(['id']) ?? 1, message: 'id: required, letters, digits and _ . : -' });
+  if (!Array.isArray(d.tasks) || d.tasks.length === 0)
+    issues.push({ line: lineFor(['tasks']) ?? 1, message: 'tasks: at least one task is required' });
   else {
     const tasks = new Map<string, TaskDef>();
     d.tasks.forEach((t, i) => {
@@ -53,7 +58,8 @@ export function checkDefinition(data: unknown, lineFor: (path: Array<string | nu
         issues.push({ line: lineFor(['tasks', i]), message: `tasks[${i}].id: is required` });
         return;
       }
-      if (tasks.has(task.id)) issues.push({ line: lineFor(['tasks', i, 'id']), message: `tasks[${i}].id: duplicate task id '${task.id}'` });
+      if (tasks.has(task.id))
+        issues.push({ line: lineFor(['tasks', i, 'id']), message: `tasks[${i}].id: duplicate task id '${task.id}'` });
       tasks.set(task.id, task);
     });
     const index = new Map((d.tasks as TaskDef[]).map((t, i) => [t?.id, i]));
@@ -61,7 +67,10 @@ export function checkDefinition(data: unknown, lineFor: (path: Array<string | nu
       const i = index.get(id) ?? 0;
       for (const issue of list) {
         const field = issue.field.split(/[.[]/)[0];
-        issues.push({ line: lineFor(field ? ['tasks', i, field] : ['tasks', i]), message: `task '${id}'${issue.field ? ` ${issue.field}` : ''}: ${issue.message}` });
+        issues.push({
+          line: lineFor(field ? ['tasks', i, field] : ['tasks', i]),
+          message: `task '${id}'${issue.field ? ` ${issue.field}` : ''}: ${issue.message}`,
+        });
       }
     }
   }

@@ -23,11 +23,15 @@ export function ensureDashboardBuilt(): void {
   const sources = Math.max(newest(join(DASHBOARD_DIR, 'src')), statSync(join(DASHBOARD_DIR, 'index.html')).mtimeMs);
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   const vite = join(DASHBOARD_DIR, '..', '..', 'node_modules', 'vite', 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', join(DASHBOARD_DIR, 'vite.config.ts'), '--logLevel', 'warn'], {
-    cwd: DASHBOARD_DIR,
-    encoding: 'utf8',
-    // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [vite, 'build', '--config', join(DASHBOARD_DIR, 'vite.config.ts'), '--logLevel', 'warn'],
+    {
+      cwd: DASHBOARD_DIR,
+      encoding: 'utf8',
+      // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  );
   if (r.status !== 0) throw new Error(`dashboard build failed:\n${r.stdout}\n${r.stderr}`);
 }

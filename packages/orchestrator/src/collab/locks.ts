@@ -22,7 +22,10 @@ export class LockTable {
     const t = this.now();
     const lock: TaskLock = { workflowId, taskId, holder, acquiredAt: cur?.acquiredAt ?? t, expiresAt: t + ttlMs };
     let wf = this.locks.get(workflowId);
-    if (!wf) this.locks.set(workflowId, (wf = new Map()));
+    if (!wf) {
+      wf = new Map();
+      this.locks.set(workflowId, wf);
+    }
     wf.set(taskId, lock);
     return lock;
   }
@@ -41,7 +44,11 @@ export class LockTable {
     const wf = this.locks.get(workflowId);
     if (!wf) return [];
     const out: TaskLock[] = [];
-    for (const [id, l] of wf) if (holder === undefined || l.holder === holder) wf.delete(id), out.push(l);
+    for (const [id, l] of wf)
+      if (holder === undefined || l.holder === holder) {
+        wf.delete(id);
+        out.push(l);
+      }
     return out;
   }
 

@@ -148,7 +148,8 @@ export class DocRoom {
           if (d.retain) index += d.retain;
           else if (d.insert) {
             const items = Array.isArray(d.insert) ? d.insert : [d.insert];
-            items.forEach((v, i) => changes.push({ type: 'insert', path: [...base, index + i], newValue: fromY(v) }));
+            for (const [i, v] of items.entries())
+              changes.push({ type: 'insert', path: [...base, index + i], newValue: fromY(v) });
             index += items.length;
           } else if (d.delete)
             for (let i = 0; i < d.delete; i++) changes.push({ type: 'delete', path: [...base, index] });
@@ -250,8 +251,10 @@ export class DocRoom {
   destroy(): void {
     this.destroyed = true;
     clearInterval(this.ticker);
-    if (this.fastTimer)
-      clearTimeout(this.fastTimer as NodeJS.Timeout), clearImmediate(this.fastTimer as NodeJS.Immediate);
+    if (this.fastTimer) {
+      clearTimeout(this.fastTimer as NodeJS.Timeout);
+      clearImmediate(this.fastTimer as NodeJS.Immediate);
+    }
     this.doc.destroy();
   }
 }

@@ -57,7 +57,7 @@ export class ManagerSocketHost implements SocketHost {
 
   canWrite(conn: Conn, touchedTasks: () => string[]): boolean {
     const s = this.m.sessions.get(conn.sessionId);
-    if (!s || s.state !== 'active') return false;
+    if (s?.state !== 'active') return false;
     try {
       checkWrite(this.m, s, conn.userId, conn.role, undefined, undefined);
       if (this.m.locks.heldByOthers(s.workflowId, conn.userId).length)

@@ -196,12 +196,30 @@ export class CollabStore {
     this.flush();
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.workflowId) where.push('workflow_id = ?'), args.push(q.workflowId);
-    if (q.userId) where.push('user_id = ?'), args.push(q.userId);
-    if (q.sessionId) where.push('session_id = ?'), args.push(q.sessionId);
-    if (q.action) where.push('action = ?'), args.push(q.action);
-    if (q.pathPrefix) where.push('substr(path, 1, ?) = ?'), args.push(q.pathPrefix.length, q.pathPrefix);
-    if (q.since !== undefined) where.push('at >= ?'), args.push(q.since);
+    if (q.workflowId) {
+      where.push('workflow_id = ?');
+      args.push(q.workflowId);
+    }
+    if (q.userId) {
+      where.push('user_id = ?');
+      args.push(q.userId);
+    }
+    if (q.sessionId) {
+      where.push('session_id = ?');
+      args.push(q.sessionId);
+    }
+    if (q.action) {
+      where.push('action = ?');
+      args.push(q.action);
+    }
+    if (q.pathPrefix) {
+      where.push('substr(path, 1, ?) = ?');
+      args.push(q.pathPrefix.length, q.pathPrefix);
+    }
+    if (q.since !== undefined) {
+      where.push('at >= ?');
+      args.push(q.since);
+    }
     const sql = `SELECT * FROM collab_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
     args.push(q.limit ?? 10_000);
     return (this.db.prepare(sql).all(...args) as AuditRow[]).map((r) => ({

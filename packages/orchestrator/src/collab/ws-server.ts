@@ -58,7 +58,10 @@ export function attachCollabWebSocket(
     for (const ws of wss.clients) {
       const w = ws as Tracked;
       if (w[ALIVE] === false) ws.terminate();
-      else (w[ALIVE] = false), ws.ping();
+      else {
+        w[ALIVE] = false;
+        ws.ping();
+      }
     }
   }, opts.pingIntervalMs ?? 30_000);
   pinger.unref();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CodexError, ErrorCodes } from '../errors.js';
 import { DEFAULT_CATALOG } from './catalog-data.js';
-import { catalogModelSchema, catalogOverrideSchema, type CatalogOverride } from './config.js';
+import { type CatalogOverride, catalogModelSchema, catalogOverrideSchema } from './config.js';
 import type { CatalogModel } from './types.js';
 
 /** A catalog entry with derived fields the selector reads on its hot path. */

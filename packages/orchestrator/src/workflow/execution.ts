@@ -4,7 +4,7 @@ import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, type ErrorInfo, toErrorInfo } from '../errors.js';
 import { encodeOutput } from '../store/codec.js';
 import { STATE_SCHEMA_VERSION } from '../store/types.js';
-import { AttemptRunner, type Done } from './attempts.js';
+import { AttemptRunner } from './attempts.js';
 import { type EngineServices, type ExecutionOptions, now } from './execution-state.js';
 import { evaluate } from './expression.js';
 import { Journal } from './journal.js';

@@ -15,8 +15,13 @@ function parseFrame(buf: Buffer): { fin: boolean; opcode: number; masked: boolea
   const len7 = buf[1] & 0x7f;
   let len = len7;
   let at = 2;
-  if (len7 === 126) (len = buf.readUInt16BE(2)), (at = 4);
-  else if (len7 === 127) (len = buf.readUInt32BE(2) * 2 ** 32 + buf.readUInt32BE(6)), (at = 10);
+  if (len7 === 126) {
+    len = buf.readUInt16BE(2);
+    at = 4;
+  } else if (len7 === 127) {
+    len = buf.readUInt32BE(2) * 2 ** 32 + buf.readUInt32BE(6);
+    at = 10;
+  }
   return {
     fin: (buf[0] & 0x80) !== 0,
     opcode: buf[0] & 0x0f,
@@ -43,7 +48,9 @@ describe('broadcast framing and cached join state', () => {
     cleanups.push(() => srv.close());
     const writer = await rawClient(srv.url, 'wf-big', 'w');
     const readers = await Promise.all([1, 2, 3].map((i) => rawClient(srv.url, 'wf-big', `r${i}`)));
-    cleanups.push(() => [writer, ...readers].forEach((c) => c.close()));
+    cleanups.push(() => {
+      for (const c of [writer, ...readers]) c.close();
+    });
     const tasks = writer.doc.getMap('tasks');
     tasks.set('small', 'x');
     tasks.set('medium', 'm'.repeat(300));
@@ -84,7 +91,9 @@ describe('broadcast framing and cached join state', () => {
     cleanups.push(() => srv.close());
     const writer = await rawClient(srv.url, 'wf-part', 'w');
     const reader = await rawClient(srv.url, 'wf-part', 'r');
-    cleanups.push(() => [writer, reader].forEach((c) => c.close()));
+    cleanups.push(() => {
+      for (const c of [writer, reader]) c.close();
+    });
     writer.doc.getMap('tasks').set('a', 1);
     await waitFor(() => reader.doc.getMap('tasks').get('a') === 1, 'a delivered');
     const partial = Y.encodeStateAsUpdate(writer.doc);

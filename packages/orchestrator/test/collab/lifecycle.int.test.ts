@@ -137,7 +137,10 @@ describe.skipIf(!process.env.REDIS_URL)('loads that take a while (Redis SUBSCRIB
     const store = srv.manager.store;
     let reads = 0;
     const loadDoc = store.loadDoc.bind(store);
-    store.loadDoc = (id: string) => (reads++, loadDoc(id));
+    store.loadDoc = (id: string) => {
+      reads++;
+      return loadDoc(id);
+    };
     const created: string[] = [];
     srv.manager.on('session:created', (s) => created.push(s.id));
     await new Promise((r) => setTimeout(r, 100));

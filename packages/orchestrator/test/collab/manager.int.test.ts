@@ -15,17 +15,29 @@ function manager(...args: ConstructorParameters<typeof CollaborationManager>) {
 
 describe('CollaborationManager', () => {
   it("runs the seed's collaborative example as written", async () => {
-    const collaborationManager = manager({ enableRealtime: true, maxParticipants: 10, sessionTimeout: 3_600_000, conflictResolution: 'operational-transform' });
+    const collaborationManager = manager({
+      enableRealtime: true,
+      maxParticipants: 10,
+      sessionTimeout: 3_600_000,
+      conflictResolution: 'operational-transform',
+    });
     const workflow = { id: 'data-analysis-pipeline' };
     const sessionA = await collaborationManager.createSession(workflow.id, 'user-a');
     await collaborationManager.joinSession(sessionA.id, 'user-b');
     const log: string[] = [];
-    collaborationManager.on('cursor:moved', ({ participantId, position }) => log.push(`${participantId} is at position ${position.x},${position.y}`));
+    collaborationManager.on('cursor:moved', ({ participantId, position }) =>
+      log.push(`${participantId} is at position ${position.x},${position.y}`),
+    );
     collaborationManager.on('updates:broadcast', ({ updates }) => {
-      updates.forEach((update) => log.push(`Update: ${update.operation.type} at ${update.path.join('.')}`));
+      for (const update of updates) log.push(`Update: ${update.operation.type} at ${update.path.join('.')}`);
     });
     collaborationManager.moveCursor(sessionA.id, 'user-b', { x: 3, y: 4 });
-    await collaborationManager.applyUpdate(sessionA.id, 'user-a', { operation: { type: 'set' }, path: ['tasks', 'fetch-data', 'name'], value: 'Fetch', baseVersion: 0 });
+    await collaborationManager.applyUpdate(sessionA.id, 'user-a', {
+      operation: { type: 'set' },
+      path: ['tasks', 'fetch-data', 'name'],
+      value: 'Fetch',
+      baseVersion: 0,
+    });
     await waitFor(() => log.length === 2, 'events');
     expect(log).toEqual(['user-b is at position 3,4', 'Update: set at tasks.fetch-data.name']);
     expect(sessionA.strategy).toBe('operational-transform');
@@ -50,9 +62,15 @@ describe('CollaborationManager', () => {
     m.on('lock:expired', (l) => events.push(`expired ${l.taskId}`));
     m.lockTask(s.id, 't1', 'a');
     expect(() => m.lockTask(s.id, 't1', 'b')).toThrow(/locked by a/);
-    await expect(m.applyUpdate(s.id, 'b', { operation: { type: 'set' }, path: ['tasks', 't1', 'name'], value: 'x' })).rejects.toThrow(/locked by a/);
+    await expect(
+      m.applyUpdate(s.id, 'b', { operation: { type: 'set' }, path: ['tasks', 't1', 'name'], value: 'x' }),
+    ).rejects.toThrow(/locked by a/);
     await m.applyUpdate(s.id, 'a', { operation: { type: 'set' }, path: ['tasks', 't1', 'name'], value: 'mine' });
-    await m.applyUpdate(s.id, 'b', { operation: { type: 'set' }, path: ['tasks', 't2', 'name'], value: 'other task is free' });
+    await m.applyUpdate(s.id, 'b', {
+      operation: { type: 'set' },
+      path: ['tasks', 't2', 'name'],
+      value: 'other task is free',
+    });
     await m.leaveSession(s.id, 'a');
     m.lockTask(s.id, 't1', 'b', 40);
     await waitFor(() => m.getLocks('wf').length === 0, 'expiry');
@@ -83,14 +101,30 @@ describe('CollaborationManager', () => {
     await m.joinSession(s.id, 'bob');
     m.setRole('wf', 'carol', 'viewer', 'alice');
     await m.joinSession(s.id, 'carol');
-    await m.applyUpdate(s.id, 'alice', { operation: { type: 'set' }, path: ['tasks', 't1'], value: { name: 'One', dependencies: [] } });
+    await m.applyUpdate(s.id, 'alice', {
+      operation: { type: 'set' },
+      path: ['tasks', 't1'],
+      value: { name: 'One', dependencies: [] },
+    });
     await m.applyUpdate(s.id, 'bob', { operation: { type: 'set' }, path: ['tasks', 't1', 'name'], value: 'Uno' });
-    await m.applyUpdate(s.id, 'bob', { operation: { type: 'insert' }, path: ['tasks', 't1', 'dependencies', 0], value: 't0' });
-    await expect(m.applyUpdate(s.id, 'carol', { operation: { type: 'delete' }, path: ['tasks', 't1'] })).rejects.toThrow(/viewer/);
+    await m.applyUpdate(s.id, 'bob', {
+      operation: { type: 'insert' },
+      path: ['tasks', 't1', 'dependencies', 0],
+      value: 't0',
+    });
+    await expect(
+      m.applyUpdate(s.id, 'carol', { operation: { type: 'delete' }, path: ['tasks', 't1'] }),
+    ).rejects.toThrow(/viewer/);
     expect(() => m.setRole('wf', 'bob', 'owner', 'bob')).toThrow(/Only an owner/);
     await m.applyUpdate(s.id, 'alice', { operation: { type: 'delete' }, path: ['tasks', 't1', 'dependencies', 0] });
     await m.endSession(s.id);
-    const trail = m.queryAudit({ workflowId: 'wf' }).map((e) => [e.userId, e.action, e.path ?? '', JSON.stringify(e.oldValue) ?? '', JSON.stringify(e.newValue) ?? ''].filter(Boolean).join(' '));
+    const trail = m
+      .queryAudit({ workflowId: 'wf' })
+      .map((e) =>
+        [e.userId, e.action, e.path ?? '', JSON.stringify(e.oldValue) ?? '', JSON.stringify(e.newValue) ?? '']
+          .filter(Boolean)
+          .join(' '),
+      );
     expect(trail).toEqual([
       'alice session',
       'alice join',
@@ -125,14 +159,20 @@ describe.skipIf(!process.env.REDIS_URL)('several server processes over Redis pub
     const prefix = `t${Date.now()}${Math.floor(Math.random() * 1e6)}`;
     const s1 = await server({ managerOptions: { redis: process.env.REDIS_URL, redisKeyPrefix: prefix } });
     const s2 = await server({ managerOptions: { redis: process.env.REDIS_URL, redisKeyPrefix: prefix } });
-    cleanups.push(() => s1.close(), () => s2.close());
+    cleanups.push(
+      () => s1.close(),
+      () => s2.close(),
+    );
     const a = await rawClient(s1.url, 'wf-r', 'alice');
     await a.op({ operation: { type: 'set' }, path: ['tasks', 'before'], value: { name: 'made before s2 opened it' } });
     const b = await rawClient(s2.url, 'wf-r', 'bob');
     await waitFor(() => b.doc.getMap('tasks').has('before'), 'state from the other process');
     await b.op({ operation: { type: 'set' }, path: ['tasks', 't2'], value: { name: 'B' } });
     a.doc.getMap('tasks').set('t3', 'from a');
-    await waitFor(() => a.doc.getMap('tasks').size === 3 && b.doc.getMap('tasks').size === 3, 'cross-process convergence');
+    await waitFor(
+      () => a.doc.getMap('tasks').size === 3 && b.doc.getMap('tasks').size === 3,
+      'cross-process convergence',
+    );
     a.setPresence({ cursor: { x: 1, y: 2 } });
     await waitFor(() => b.presence.has(a.doc.clientID), 'presence across processes');
   });

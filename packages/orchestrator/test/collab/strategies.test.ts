@@ -12,7 +12,11 @@ async function run(strategy: StrategyName, ops: Array<[string, UpdateInput]>) {
   const m = new CollaborationManager({ conflictResolution: strategy, maxParticipants: 10 });
   managers.push(m);
   const s = await m.createSession('wf', 'owner');
-  await m.applyUpdate(s.id, 'owner', { operation: { type: 'set' }, path: ['tasks', 't'], value: { name: 'start', deps: ['a', 'b', 'c'] } });
+  await m.applyUpdate(s.id, 'owner', {
+    operation: { type: 'set' },
+    path: ['tasks', 't'],
+    value: { name: 'start', deps: ['a', 'b', 'c'] },
+  });
   for (const u of ['u1', 'u2', 'u3']) await m.joinSession(s.id, u);
   for (const [u, op] of ops) await m.applyUpdate(s.id, u, op);
   return (await m.getDocument('wf')).tasks;
@@ -38,12 +42,15 @@ describe('last-write-wins', () => {
         const field = ['name', 'agentId', 'note'][Math.floor(r() * 3)];
         const del = r() < 0.2;
         const whole = r() < 0.1;
-        ops.push([u, {
-          operation: { type: del ? 'delete' : 'set' },
-          path: whole ? ['tasks', 't'] : ['tasks', 't', field],
-          value: whole ? { name: `${u}-whole` } : `${u}-${i}`,
-          timestamp: { wall, logical: Math.floor(r() * 2), node: u },
-        }]);
+        ops.push([
+          u,
+          {
+            operation: { type: del ? 'delete' : 'set' },
+            path: whole ? ['tasks', 't'] : ['tasks', 't', field],
+            value: whole ? { name: `${u}-whole` } : `${u}-${i}`,
+            timestamp: { wall, logical: Math.floor(r() * 2), node: u },
+          },
+        ]);
       }
       const a = await run('last-write-wins', ops);
       const b = await run('last-write-wins', shuffle(ops, r));
@@ -66,7 +73,16 @@ describe('operational-transform', () => {
   it('two concurrent sets of one field: the same winner in either order, 30 seeds', async () => {
     for (let seed = 1; seed <= 30; seed++) {
       const r = rng(seed);
-      const ops: Array<[string, UpdateInput]> = [1, 2, 3].map((i) => [`u${i}`, { id: `op${i}`, operation: { type: 'set' }, path: ['tasks', 't', 'name'], value: `v${i}-${seed}`, baseVersion: 1 }]);
+      const ops: Array<[string, UpdateInput]> = [1, 2, 3].map((i) => [
+        `u${i}`,
+        {
+          id: `op${i}`,
+          operation: { type: 'set' },
+          path: ['tasks', 't', 'name'],
+          value: `v${i}-${seed}`,
+          baseVersion: 1,
+        },
+      ]);
       const a = await run('operational-transform', ops);
       const b = await run('operational-transform', shuffle(ops, r));
       expect(b).toEqual(a);
@@ -85,11 +101,22 @@ describe('operational-transform', () => {
 
 describe('custom', () => {
   it('uses the user function to rewrite or drop ops', async () => {
-    const m = new CollaborationManager({ conflictResolution: 'custom' }, { resolver: (op) => (op.path.at(-1) === 'secret' ? null : { ...op, value: String(op.value).toUpperCase() }) });
+    const m = new CollaborationManager(
+      { conflictResolution: 'custom' },
+      { resolver: (op) => (op.path.at(-1) === 'secret' ? null : { ...op, value: String(op.value).toUpperCase() }) },
+    );
     managers.push(m);
     const s = await m.createSession('wf', 'a');
-    const r1 = await m.applyUpdate(s.id, 'a', { operation: { type: 'set' }, path: ['tasks', 't', 'name'], value: 'hello' });
-    const r2 = await m.applyUpdate(s.id, 'a', { operation: { type: 'set' }, path: ['tasks', 't', 'secret'], value: 'x' });
+    const r1 = await m.applyUpdate(s.id, 'a', {
+      operation: { type: 'set' },
+      path: ['tasks', 't', 'name'],
+      value: 'hello',
+    });
+    const r2 = await m.applyUpdate(s.id, 'a', {
+      operation: { type: 'set' },
+      path: ['tasks', 't', 'secret'],
+      value: 'x',
+    });
     expect(r1.applied).toBe(true);
     expect(r2).toMatchObject({ applied: false, reason: expect.stringMatching(/superseded/) });
     expect((await m.getDocument('wf')).tasks).toEqual({ t: { name: 'HELLO' } });

@@ -10,7 +10,11 @@ afterEach(async () => {
 });
 
 function provider(url: string, wf: string, token: string, doc = new Y.Doc()) {
-  const p = new WebsocketProvider(url, wf, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+  const p = new WebsocketProvider(url, wf, doc, {
+    WebSocketPolyfill: WebSocket as never,
+    disableBc: true,
+    params: { token },
+  });
   cleanups.push(() => p.destroy());
   return p;
 }
@@ -24,8 +28,17 @@ describe('collaboration over real WebSockets', () => {
     const b = await rawClient(srv.url, 'wf-1', 'bob');
     cleanups.push(() => b.close());
     a.doc.getMap('tasks').set('fetch', new Y.Map([['name', 'Fetch']]) as never);
-    await b.op({ operation: { type: 'set' }, path: ['tasks', 'clean'], value: { name: 'Clean', dependencies: ['fetch'] } });
-    await waitFor(() => JSON.stringify(a.doc.getMap('tasks').toJSON()) === JSON.stringify(b.json().tasks) && b.doc.getMap('tasks').size === 2, 'convergence');
+    await b.op({
+      operation: { type: 'set' },
+      path: ['tasks', 'clean'],
+      value: { name: 'Clean', dependencies: ['fetch'] },
+    });
+    await waitFor(
+      () =>
+        JSON.stringify(a.doc.getMap('tasks').toJSON()) === JSON.stringify(b.json().tasks) &&
+        b.doc.getMap('tasks').size === 2,
+      'convergence',
+    );
     const server_ = (await srv.manager.getDocument('wf-1')).tasks;
     expect(server_).toEqual(b.json().tasks);
     expect(Object.keys(server_).sort()).toEqual(['clean', 'fetch']);
@@ -48,8 +61,16 @@ describe('collaboration over real WebSockets', () => {
     await waitFor(() => b.presence.has(a.doc.clientID), 'presence at join');
     expect(JSON.parse(b.presence.get(a.doc.clientID)?.state ?? '{}').user.name).toBe('Alice');
     const sid = srv.manager.activeSession('wf-p')?.id as string;
-    expect(srv.manager.getParticipants(sid).map((p) => p.userId).sort()).toEqual(['alice', 'bob']);
-    expect(srv.manager.getParticipants(sid).find((p) => p.userId === 'alice')?.activity).toEqual({ kind: 'editing', taskId: 't1' });
+    expect(
+      srv.manager
+        .getParticipants(sid)
+        .map((p) => p.userId)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
+    expect(srv.manager.getParticipants(sid).find((p) => p.userId === 'alice')?.activity).toEqual({
+      kind: 'editing',
+      taskId: 't1',
+    });
     a.close();
     await waitFor(() => !b.presence.has(a.doc.clientID), 'presence removed');
     await waitFor(() => left.includes('alice'), 'participant:left');
@@ -71,7 +92,9 @@ describe('collaboration over real WebSockets', () => {
     b.sendAwareness([{ clientId: a.doc.clientID, clock: 99, state: JSON.stringify({ cursor: { x: 666, y: 666 } }) }]);
     a.setPresence({ cursor: { x: 2, y: 2 } });
     await waitFor(() => JSON.parse(b.presence.get(a.doc.clientID)?.state ?? '{}').cursor?.x === 2, 'real update');
-    const room = (srv.manager as unknown as { rooms: Map<string, { presence: { states: Map<number, { state: string }> } }> }).rooms.get('wf-e');
+    const room = (
+      srv.manager as unknown as { rooms: Map<string, { presence: { states: Map<number, { state: string }> } }> }
+    ).rooms.get('wf-e');
     expect(JSON.parse(room?.presence.states.get(a.doc.clientID)?.state ?? '{}').cursor.x).toBe(2);
   });
 
@@ -99,10 +122,14 @@ describe('collaboration over real WebSockets', () => {
     const good = await rawClient(srv.url, 'wf-m', 'alice');
     await good.op({ operation: { type: 'set' }, path: ['tasks', 't1'], value: { name: 'One' } });
     const update = Y.encodeStateAsUpdate(good.doc);
-    const truncated = new Uint8Array([0, 2, ...(() => {
-      const body = update.subarray(0, Math.max(1, update.length - 3));
-      return [update.length, ...body];
-    })()]);
+    const truncated = new Uint8Array([
+      0,
+      2,
+      ...(() => {
+        const body = update.subarray(0, Math.max(1, update.length - 3));
+        return [update.length, ...body];
+      })(),
+    ]);
     const bad: Array<[string, Uint8Array, number]> = [
       ['random bytes', new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02]), 4400],
       ['truncated update', truncated, 4400],

@@ -6,7 +6,10 @@ import { MultiAgentOrchestrator } from '../../src/index.js';
 
 it("the seed's collaboration example runs as written on orchestrator.collaboration, persisted beside the state store", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cdx-collab-'));
-  const config = { store: { type: 'sqlite' as const, path: join(dir, 'state.db') }, collaboration: { conflictResolution: 'operational-transform' as const } };
+  const config = {
+    store: { type: 'sqlite' as const, path: join(dir, 'state.db') },
+    collaboration: { conflictResolution: 'operational-transform' as const },
+  };
   const orchestrator = new MultiAgentOrchestrator(config);
   const collaborationManager = orchestrator.collaboration;
   const workflow = { id: 'data-analysis-pipeline' };

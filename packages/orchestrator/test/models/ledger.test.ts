@@ -31,7 +31,14 @@ describe('usage ledger lifecycle', () => {
   it('finish() keeps the newest finished executions; release() drops one now; running ones are kept', () => {
     const l = new UsageLedger({ retainFinished: 2 });
     const rec = (executionId: string) =>
-      l.record({ executionId, taskId: 't', model: 'm', provider: 'p', usage: { inputTokens: 1, outputTokens: 1 }, cost: 0 });
+      l.record({
+        executionId,
+        taskId: 't',
+        model: 'm',
+        provider: 'p',
+        usage: { inputTokens: 1, outputTokens: 1 },
+        cost: 0,
+      });
     for (const id of ['a', 'b', 'c', 'running']) rec(id);
     l.finish('a');
     l.finish('b');

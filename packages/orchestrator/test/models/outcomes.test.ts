@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CircuitBreaker } from '../../src/models/circuit-breaker.js';
 import { MultiAgentOrchestrator } from '../../src/index.js';
+import { CircuitBreaker } from '../../src/models/circuit-breaker.js';
 import { type Fakes, fakeConfig, makeManager, startFakes, TEST_CATALOG } from './helpers.js';
 
 // What counts as a provider outcome: only answers from a provider. Cancellations and the caller's own errors are

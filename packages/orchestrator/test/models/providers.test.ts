@@ -4,7 +4,7 @@ import { ModelManager } from '../../src/models/manager.js';
 import { defineProvider } from '../../src/models/providers/code.js';
 import { LangChainProvider } from '../../src/models/providers/langchain.js';
 import { serverTokens } from './fake-servers/index.js';
-import { type Fakes, KEYS, TEST_CATALOG, makeManager, startFakes } from './helpers.js';
+import { type Fakes, KEYS, makeManager, startFakes, TEST_CATALOG } from './helpers.js';
 
 let f: Fakes;
 beforeAll(async () => {
@@ -25,7 +25,14 @@ describe.each([
 
   it('completes without streaming; usage and cost match the server exactly', async () => {
     const { manager, of } = makeManager(f);
-    const r = await manager.run({ agentId: 'a', requirements: { model: modelId }, system, prompt, executionId: 'e1', taskId: 't1' });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { model: modelId },
+      system,
+      prompt,
+      executionId: 'e1',
+      taskId: 't1',
+    });
     const reply = `reply from ${wireModel} about trend for the north region please`;
     expect(r.text).toBe(reply);
     expect(r.provider).toBe(provider);
@@ -44,7 +51,13 @@ describe.each([
   it('streams deltas and ends with the same text and exact usage', async () => {
     const { manager } = makeManager(f);
     const deltas: string[] = [];
-    const r = await manager.run({ agentId: 'a', requirements: { model: modelId }, system, prompt, onDelta: (d) => deltas.push(d) });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { model: modelId },
+      system,
+      prompt,
+      onDelta: (d) => deltas.push(d),
+    });
     const reply = `reply from ${wireModel} about trend for the north region please`;
     expect(deltas.length).toBeGreaterThan(3);
     expect(deltas.join('')).toBe(reply);
@@ -54,7 +67,12 @@ describe.each([
 
   it('passes maxTokens to the wire and the server honours it', async () => {
     const { manager } = makeManager(f);
-    const r = await manager.run({ agentId: 'a', requirements: { model: modelId }, prompt: 'one two three', maxTokens: 2 });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { model: modelId },
+      prompt: 'one two three',
+      maxTokens: 2,
+    });
     expect(r.usage.outputTokens).toBe(2);
     expect(r.text.split(' ')).toHaveLength(2);
   });
@@ -64,12 +82,31 @@ describe('custom providers', () => {
   it('uses any number of named OpenAI-compatible endpoints from config', async () => {
     const manager = new ModelManager(
       {
-        providers: { 'my-vllm': { baseURL: `${f.openai.url}/v1` }, 'my-ollama': { type: 'openai-compatible', baseURL: `${f.openai.url}/v1` } },
+        providers: {
+          'my-vllm': { baseURL: `${f.openai.url}/v1` },
+          'my-ollama': { type: 'openai-compatible', baseURL: `${f.openai.url}/v1` },
+        },
         catalog: {
           replace: true,
           models: [
-            { id: 'llama', provider: 'my-vllm', providerModel: 'meta-llama/Llama-3.1-8B', capabilities: ['chat'], contextWindow: 8192, inputPricePerMTok: 0, outputPricePerMTok: 0 },
-            { id: 'qwen', provider: 'my-ollama', providerModel: 'qwen2.5', capabilities: ['chat'], contextWindow: 8192, inputPricePerMTok: 0, outputPricePerMTok: 0 },
+            {
+              id: 'llama',
+              provider: 'my-vllm',
+              providerModel: 'meta-llama/Llama-3.1-8B',
+              capabilities: ['chat'],
+              contextWindow: 8192,
+              inputPricePerMTok: 0,
+              outputPricePerMTok: 0,
+            },
+            {
+              id: 'qwen',
+              provider: 'my-ollama',
+              providerModel: 'qwen2.5',
+              capabilities: ['chat'],
+              contextWindow: 8192,
+              inputPricePerMTok: 0,
+              outputPricePerMTok: 0,
+            },
           ],
         },
       },
@@ -88,7 +125,12 @@ describe('custom providers', () => {
   it('reads base URLs and keys from the environment (GOOGLE_API_KEY accepted for Gemini)', async () => {
     const manager = new ModelManager({}, undefined, {
       catalog: TEST_CATALOG,
-      env: { OPENAI_API_KEY: KEYS.openai, OPENAI_BASE_URL: `${f.openai.url}/v1`, GOOGLE_API_KEY: KEYS.google, GEMINI_BASE_URL: f.google.url },
+      env: {
+        OPENAI_API_KEY: KEYS.openai,
+        OPENAI_BASE_URL: `${f.openai.url}/v1`,
+        GOOGLE_API_KEY: KEYS.google,
+        GEMINI_BASE_URL: f.google.url,
+      },
     });
     expect(manager.isAvailable('openai')).toBe(true);
     expect(manager.isAvailable('anthropic')).toBe(false);
@@ -100,10 +142,27 @@ describe('custom providers', () => {
   it('takes a code provider; usage is estimated (and flagged) when it reports none', async () => {
     const echo = defineProvider({
       id: 'echo',
-      complete: async (req) => ({ text: req.messages.at(-1)!.content.toUpperCase(), model: req.model, usage: { inputTokens: 0, outputTokens: 0, estimated: true } }),
+      complete: async (req) => ({
+        text: req.messages.at(-1)!.content.toUpperCase(),
+        model: req.model,
+        usage: { inputTokens: 0, outputTokens: 0, estimated: true },
+      }),
     });
     const manager = new ModelManager(
-      { catalog: { models: [{ id: 'echo-1', provider: 'echo', capabilities: ['chat'], contextWindow: 1000, inputPricePerMTok: 1, outputPricePerMTok: 1 }] } },
+      {
+        catalog: {
+          models: [
+            {
+              id: 'echo-1',
+              provider: 'echo',
+              capabilities: ['chat'],
+              contextWindow: 1000,
+              inputPricePerMTok: 1,
+              outputPricePerMTok: 1,
+            },
+          ],
+        },
+      },
       undefined,
       { env: {}, providers: [echo] },
     );
@@ -117,21 +176,43 @@ describe('custom providers', () => {
   it('adapts a LangChain.js chat model, streaming too', async () => {
     const lc = new FakeListChatModel({ responses: ['first answer from langchain', 'second answer'] });
     const manager = new ModelManager(
-      { catalog: { models: [{ id: 'lc-model', provider: 'langchain', capabilities: ['chat'], contextWindow: 4000, inputPricePerMTok: 0, outputPricePerMTok: 0 }] } },
+      {
+        catalog: {
+          models: [
+            {
+              id: 'lc-model',
+              provider: 'langchain',
+              capabilities: ['chat'],
+              contextWindow: 4000,
+              inputPricePerMTok: 0,
+              outputPricePerMTok: 0,
+            },
+          ],
+        },
+      },
       undefined,
       { env: {}, providers: [new LangChainProvider({ id: 'langchain', model: lc })] },
     );
     const r = await manager.run({ agentId: 'x', requirements: { model: 'lc-model' }, system: 'sys', prompt: 'q' });
     expect(r.text).toBe('first answer from langchain');
     const deltas: string[] = [];
-    const s = await manager.run({ agentId: 'x', requirements: { model: 'lc-model' }, prompt: 'q', onDelta: (d) => deltas.push(d) });
+    const s = await manager.run({
+      agentId: 'x',
+      requirements: { model: 'lc-model' },
+      prompt: 'q',
+      onDelta: (d) => deltas.push(d),
+    });
     expect(s.text).toBe('second answer');
     expect(deltas.length).toBeGreaterThan(1);
   });
 
   it('falls back to the labelled offline local provider when no key is configured', async () => {
     const manager = new ModelManager({}, undefined, { env: {} });
-    const r = await manager.run({ agentId: 'x', requirements: { capabilities: ['analysis'] }, prompt: 'Analyse sales' });
+    const r = await manager.run({
+      agentId: 'x',
+      requirements: { capabilities: ['analysis'] },
+      prompt: 'Analyse sales',
+    });
     expect(r.provider).toBe('local');
     expect(r.offline).toBe(true);
     expect(r.text).toContain('[local offline model]');

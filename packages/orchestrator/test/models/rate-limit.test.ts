@@ -34,7 +34,11 @@ describe('rate limits', () => {
       return r;
     };
     const before = f.openai.requests.length;
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: `q${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: `q${i}` }),
+      ),
+    );
     expect(results.map((r) => r.text)).toEqual(Array.from({ length: 12 }, (_, i) => expect.stringContaining(`q${i}`)));
     expect(f.openai.requests.length - before).toBe(12);
     expect(grants).toHaveLength(12);
@@ -76,7 +80,7 @@ describe('rate limits', () => {
     f.anthropic.faults.retryAfterSeconds = undefined;
     const reqs = f.anthropic.requests.slice(before);
     expect(reqs.map((x) => x.status)).toEqual([429, 200]);
-    expect((reqs[1]!.at - reqs[0]!.at)).toBeGreaterThanOrEqual(140);
+    expect(reqs[1]!.at - reqs[0]!.at).toBeGreaterThanOrEqual(140);
     expect(r.attempts).toBe(2);
   });
 

@@ -12,7 +12,9 @@ describe('resilience', () => {
   // Hangs are left to the tests below, which assert counts: here a hang could only be told apart from a slow answer
   // by a wall-clock timeout, and a busy machine makes slow answers. 'slow' keeps late answers in the mix.
   it('≥ 99.9 % of 1000 calls succeed with 30 % injected 429/500/529/slow faults', async () => {
-    f = await startFakes({ faults: { rate: 0.3, kinds: ['429', '500', '529', 'slow'], retryAfterSeconds: 0.005, seed: 1234 } });
+    f = await startFakes({
+      faults: { rate: 0.3, kinds: ['429', '500', '529', 'slow'], retryAfterSeconds: 0.005, seed: 1234 },
+    });
     const { manager, of } = makeManager(f, {
       circuitBreaker: { cooldownMs: 200 }, // defaults otherwise
     });
@@ -39,7 +41,9 @@ describe('resilience', () => {
     expect(ok, failures.slice(0, 3).join('\n')).toBeGreaterThanOrEqual(999);
     // Every injected error surfaced as a failed model:call (a starved machine may add a few genuine network errors).
     const errors = all.filter((r) => r.fault && r.fault !== 'slow').length;
-    expect(of('model:call').filter((e) => !(e.payload as { success: boolean }).success).length).toBeGreaterThanOrEqual(errors);
+    expect(of('model:call').filter((e) => !(e.payload as { success: boolean }).success).length).toBeGreaterThanOrEqual(
+      errors,
+    );
   }, 120_000);
 
   // Hang tests assert counts that hold however slow the machine is: the hung request was aborted (the server saw the
@@ -61,7 +65,12 @@ describe('resilience', () => {
     const { manager } = makeManager(f, { timeouts: { requestMs: 300, idleMs: 300 }, retry: { maxAttempts: 5 } });
     f.google.inject('hang');
     const deltas: string[] = [];
-    const r = await manager.run({ agentId: 'a', requirements: { model: 'gm-flash' }, prompt: 'stream me', onDelta: (d) => deltas.push(d) });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { model: 'gm-flash' },
+      prompt: 'stream me',
+      onDelta: (d) => deltas.push(d),
+    });
     expect(r.model).toBe('gm-flash');
     expect(f.google.requests[0]).toMatchObject({ fault: 'hang', closedEarly: true });
     expect(r.attempts).toBeGreaterThanOrEqual(2);
@@ -92,10 +101,17 @@ describe('resilience', () => {
     f = await startFakes();
     const { manager, of } = makeManager(f, { retry: { maxAttempts: 2 } });
     f.google.inject('500', '529'); // gm-flash exhausts its two attempts
-    const r = await manager.run({ agentId: 'a', requirements: { capabilities: ['analysis'] }, prompt: 'fall back', taskId: 't' });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { capabilities: ['analysis'] },
+      prompt: 'fall back',
+      taskId: 't',
+    });
     expect(r.model).toBe('an-haiku');
     expect(r.fallbacks).toEqual(['gm-flash']);
-    expect(of('model:fallback').map((e) => e.payload)).toMatchObject([{ from: 'gm-flash', to: 'an-haiku', taskId: 't' }]);
+    expect(of('model:fallback').map((e) => e.payload)).toMatchObject([
+      { from: 'gm-flash', to: 'an-haiku', taskId: 't' },
+    ]);
   });
 
   it('explicit fallback chains from config go first', async () => {
@@ -124,7 +140,8 @@ describe('resilience', () => {
       circuitBreaker: { windowSize: 4, minCalls: 4, failureRate: 0.75, cooldownMs: 150 },
     });
     f.openai.inject('500', '500', '500', '500');
-    for (let i = 0; i < 4; i++) await manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: 'x' }).catch(() => undefined);
+    for (let i = 0; i < 4; i++)
+      await manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: 'x' }).catch(() => undefined);
     expect(manager.circuitState('openai')).toBe('open');
     const before = f.openai.requests.length;
     const err = await manager.run({ agentId: 'a', requirements: { model: 'oa-small' }, prompt: 'x' }).catch((e) => e);
@@ -138,7 +155,10 @@ describe('resilience', () => {
 
   it('an open circuit routes selection to another provider', async () => {
     f = await startFakes();
-    const { manager } = makeManager(f, { retry: { maxAttempts: 1 }, circuitBreaker: { windowSize: 2, minCalls: 2, failureRate: 1, cooldownMs: 60_000 } });
+    const { manager } = makeManager(f, {
+      retry: { maxAttempts: 1 },
+      circuitBreaker: { windowSize: 2, minCalls: 2, failureRate: 1, cooldownMs: 60_000 },
+    });
     f.google.inject('500', '500', '500', '500');
     await manager.run({ agentId: 'a', requirements: { model: 'gm-flash' }, prompt: 'x' }).catch(() => undefined);
     await manager.run({ agentId: 'a', requirements: { model: 'gm-flash' }, prompt: 'x' }).catch(() => undefined);
@@ -150,7 +170,7 @@ describe('resilience', () => {
 describe('CircuitBreaker', () => {
   it('stays closed under scattered failures below the ratio', () => {
     const b = new CircuitBreaker({ windowSize: 10, minCalls: 10, failureRate: 0.5, cooldownMs: 1000 });
-    for (let i = 0; i < 100; i++) (i % 3 === 0 ? b.failure() : b.success());
+    for (let i = 0; i < 100; i++) i % 3 === 0 ? b.failure() : b.success();
     expect(b.state).toBe('closed');
   });
 

@@ -19,7 +19,10 @@ describe('fake OpenAI server speaks Chat Completions to the openai SDK', () => {
   const client = () => new OpenAI({ apiKey: 'sk-test-openai-key', baseURL: `${oa.url}/v1`, maxRetries: 0 });
 
   it('answers non-streaming with usage', async () => {
-    const r = await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'count these five words' }] });
+    const r = await client().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'count these five words' }],
+    });
     expect(r.choices[0]?.message.content).toBe('reply from gpt-4o-mini about count these five words');
     expect(r.usage).toMatchObject({ prompt_tokens: 6, completion_tokens: 8, total_tokens: 14 });
     expect(oa.requests.at(-1)?.headers.authorization).toBe('Bearer sk-test-openai-key');
@@ -73,14 +76,21 @@ describe('fake Anthropic server speaks Messages to @anthropic-ai/sdk', () => {
       system: 'be brief',
       messages: [{ role: 'user', content: 'tell me about rivers' }],
     });
-    expect(r.content[0]).toMatchObject({ type: 'text', text: 'reply from claude-3-sonnet-20240229 about be brief tell me about rivers' });
+    expect(r.content[0]).toMatchObject({
+      type: 'text',
+      text: 'reply from claude-3-sonnet-20240229 about be brief tell me about rivers',
+    });
     expect(r.usage).toMatchObject({ input_tokens: 10, output_tokens: 10 });
     const h = an.requests.at(-1)?.headers;
     expect(h?.['x-api-key'] ?? h?.authorization).toMatch(/sk-ant-test-key$/);
   });
 
   it('streams named SSE events that the SDK assembles', async () => {
-    const stream = client().messages.stream({ model: 'claude-3-haiku', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    const stream = client().messages.stream({
+      model: 'claude-3-haiku',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const deltas: string[] = [];
     stream.on('text', (t) => deltas.push(t));
     const final = await stream.finalMessage();
@@ -90,11 +100,15 @@ describe('fake Anthropic server speaks Messages to @anthropic-ai/sdk', () => {
 
   it('returns 529 overloaded and 429 rate-limit errors', async () => {
     an.inject('529', '429');
-    const e1 = await client().messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    const e1 = await client()
+      .messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e);
     expect(e1).toBeInstanceOf(Anthropic.APIError);
     expect(e1.status).toBe(529);
     expect(e1.error?.error?.type).toBe('overloaded_error');
-    const e2 = await client().messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    const e2 = await client()
+      .messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e);
     expect(e2).toBeInstanceOf(Anthropic.RateLimitError);
     expect(e2.headers.get('retry-after')).toBeTruthy();
   });
@@ -130,7 +144,9 @@ describe('fake Gemini server speaks generateContent to @google/genai', () => {
 
   it('returns RESOURCE_EXHAUSTED with RetryInfo', async () => {
     gm.inject('429');
-    const err = await client().models.generateContent({ model: 'gemini-pro', contents: 'x' }).catch((e) => e);
+    const err = await client()
+      .models.generateContent({ model: 'gemini-pro', contents: 'x' })
+      .catch((e) => e);
     expect(err.status).toBe(429);
     expect(err.message).toContain('RESOURCE_EXHAUSTED');
     expect(err.message).toContain('RetryInfo');

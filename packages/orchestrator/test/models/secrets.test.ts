@@ -1,15 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCodexError } from '../../src/errors.js';
+import { EventBus } from '../../src/events.js';
 import { ModelManager } from '../../src/models/manager.js';
 import { type FakeServer, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from './fake-servers/index.js';
 import { TEST_CATALOG } from './helpers.js';
-import { EventBus } from '../../src/events.js';
 
 // A hostile server echoes the caller's key in every error. The key must still never reach errors, logs or events.
-const KEY = { openai: 'sk-live-SUPERSECRET-openai-1234567890', anthropic: 'sk-ant-SUPERSECRET-9876543210', google: 'gm-SUPERSECRET-google-key-1357' };
+const KEY = {
+  openai: 'sk-live-SUPERSECRET-openai-1234567890',
+  anthropic: 'sk-ant-SUPERSECRET-9876543210',
+  google: 'gm-SUPERSECRET-google-key-1357',
+};
 let servers: FakeServer[];
 beforeAll(async () => {
-  servers = await Promise.all([startFakeOpenAI({ leakCredentialsInErrors: true }), startFakeAnthropic({ leakCredentialsInErrors: true }), startFakeGemini({ leakCredentialsInErrors: true })]);
+  servers = await Promise.all([
+    startFakeOpenAI({ leakCredentialsInErrors: true }),
+    startFakeAnthropic({ leakCredentialsInErrors: true }),
+    startFakeGemini({ leakCredentialsInErrors: true }),
+  ]);
 });
 afterAll(() => Promise.all(servers.map((s) => s.close())));
 
@@ -44,7 +52,12 @@ describe('API keys never leak', () => {
     expect(servers.some((s) => s.requests.some((r) => r.status >= 400))).toBe(true);
     expect(errors.length).toBeGreaterThan(0);
     const dump = JSON.stringify([
-      errors.map((e) => ({ msg: (e as Error).message, json: isCodexError(e) ? e.toJSON() : String(e), stack: (e as Error).stack, cause: String((e as Error).cause ?? '') })),
+      errors.map((e) => ({
+        msg: (e as Error).message,
+        json: isCodexError(e) ? e.toJSON() : String(e),
+        stack: (e as Error).stack,
+        cause: String((e as Error).cause ?? ''),
+      })),
       events,
       logs,
       manager.ledger.totals(),

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { isCodexError } from '../../src/errors.js';
+import { EventBus } from '../../src/events.js';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import { DEFAULT_CATALOG } from '../../src/models/catalog-data.js';
 import { ModelManager } from '../../src/models/manager.js';
 import { ModelSelector } from '../../src/models/selector.js';
 import { ModelStats } from '../../src/models/stats.js';
-import { EventBus } from '../../src/events.js';
-import { isCodexError } from '../../src/errors.js';
 import { TEST_CATALOG } from './helpers.js';
 
 const selector = (stats?: ModelStats) => new ModelSelector(new ModelCatalog(TEST_CATALOG), stats);
@@ -30,7 +30,9 @@ describe('ModelSelector', () => {
   });
 
   it('honours prefer (in order) and forbid', () => {
-    expect(selector().select({ capabilities: ['analysis'], prefer: ['an-sonnet', 'oa-big'] }).model.id).toBe('an-sonnet');
+    expect(selector().select({ capabilities: ['analysis'], prefer: ['an-sonnet', 'oa-big'] }).model.id).toBe(
+      'an-sonnet',
+    );
     expect(selector().select({ capabilities: ['analysis'], prefer: ['oa-small', 'oa-big'] }).model.id).toBe('oa-big');
     expect(selector().select({ capabilities: ['analysis'], forbid: ['gm-flash'] }).model.id).toBe('an-haiku');
   });
@@ -63,10 +65,24 @@ describe('ModelSelector', () => {
 
   it('the shipped catalog holds the seed models and current ones with prices', () => {
     const ids = new Set(DEFAULT_CATALOG.map((m) => m.id));
-    for (const id of ['gpt-4', 'gpt-4-turbo', 'gpt-3.5-turbo', 'claude-3-opus', 'claude-3-sonnet', 'gemini-ultra', 'gemini-pro', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-pro'])
+    for (const id of [
+      'gpt-4',
+      'gpt-4-turbo',
+      'gpt-3.5-turbo',
+      'claude-3-opus',
+      'claude-3-sonnet',
+      'gemini-ultra',
+      'gemini-pro',
+      'gpt-4o',
+      'claude-sonnet-4-5',
+      'gemini-2.5-pro',
+    ])
       expect(ids.has(id)).toBe(true);
     for (const m of DEFAULT_CATALOG) expect(m.contextWindow).toBeGreaterThan(0);
-    expect(DEFAULT_CATALOG.find((m) => m.id === 'claude-3-opus')).toMatchObject({ inputPricePerMTok: 15, outputPricePerMTok: 75 });
+    expect(DEFAULT_CATALOG.find((m) => m.id === 'claude-3-opus')).toMatchObject({
+      inputPricePerMTok: 15,
+      outputPricePerMTok: 75,
+    });
   });
 });
 
@@ -76,7 +92,10 @@ describe('ModelManager selection', () => {
     const seen: Array<{ model: string; reason: string }> = [];
     bus.on('model:selected', (e) => seen.push(e));
     const m = new ModelManager(
-      { providers: { openai: { apiKey: 'sk-x-123456789' }, google: { apiKey: 'AIza-x-123456789' } }, catalog: { models: [{ id: 'gm-flash', inputPricePerMTok: 50 }] } },
+      {
+        providers: { openai: { apiKey: 'sk-x-123456789' }, google: { apiKey: 'AIza-x-123456789' } },
+        catalog: { models: [{ id: 'gm-flash', inputPricePerMTok: 50 }] },
+      },
       bus,
       { env: {}, catalog: TEST_CATALOG },
     );

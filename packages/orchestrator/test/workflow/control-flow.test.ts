@@ -7,7 +7,15 @@ const ret = { maxAttempts: 1 };
 describe('conditions', () => {
   it('skips a task whose when is false; a dependent of only skipped tasks is skipped too; a join runs', async () => {
     const ran: string[] = [];
-    const o = makeOrchestrator({}, [{ id: 'r', handler: (ctx) => (ran.push(ctx.taskId), ctx.taskId) }]);
+    const o = makeOrchestrator({}, [
+      {
+        id: 'r',
+        handler: (ctx) => {
+          ran.push(ctx.taskId);
+          return ctx.taskId;
+        },
+      },
+    ]);
     const r = await o.executeWorkflow(
       {
         id: 'branch',

@@ -47,9 +47,7 @@ describe('loop checkpoints', () => {
       const first = await o1.executeWorkflow(def);
       expect(first.status).toBe('failed');
       expect(ran).toEqual([0, 1, 2, 3]);
-      const keys = (await o1.history(first.executionId))
-        .filter((h) => h.status === 'completed')
-        .map((h) => h.taskKey);
+      const keys = (await o1.history(first.executionId)).filter((h) => h.status === 'completed').map((h) => h.taskKey);
       expect(keys).toEqual(['each#0', 'each#1', 'each#2']);
       await o1.close();
 

@@ -176,7 +176,11 @@ describe('workflow files and untrusted input', () => {
     });
     let deep: Record<string, unknown> = {};
     const root = deep;
-    for (let i = 0; i < 100; i++) deep = (deep.n = {}) as Record<string, unknown>;
+    for (let i = 0; i < 100; i++) {
+      const next: Record<string, unknown> = {};
+      deep.n = next;
+      deep = next;
+    }
     await expect(o.executeWorkflow(chain(1), { input: root })).rejects.toMatchObject({
       code: ErrorCodes.INPUT_TOO_LARGE,
     });

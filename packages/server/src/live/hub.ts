@@ -141,7 +141,7 @@ export class LiveHub {
       while (this.finished.length > this.keepFinished) {
         const old = this.finished.shift() as string;
         const l = this.logs.get(old);
-        if (l && l.ended && l.watchers.size === 0) this.logs.delete(old);
+        if (l?.ended && l.watchers.size === 0) this.logs.delete(old);
       }
     }
     this.schedule();

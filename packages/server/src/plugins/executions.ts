@@ -190,11 +190,22 @@ async function listHeaders(
   if (ctx.o.store instanceof SqliteStore && q.status !== 'running' && q.status !== 'interrupted') {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (q.workflowId) where.push('workflow_id = ?'), params.push(q.workflowId);
-    if (q.status) where.push('status = ?'), params.push(q.status);
-    if (q.visible)
-      where.push('workflow_id IN (SELECT value FROM json_each(?))'), params.push(JSON.stringify([...q.visible]));
-    if (q.after) where.push('(started_at, id) < (?, ?)'), params.push(q.after[0], q.after[1]);
+    if (q.workflowId) {
+      where.push('workflow_id = ?');
+      params.push(q.workflowId);
+    }
+    if (q.status) {
+      where.push('status = ?');
+      params.push(q.status);
+    }
+    if (q.visible) {
+      where.push('workflow_id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify([...q.visible]));
+    }
+    if (q.after) {
+      where.push('(started_at, id) < (?, ?)');
+      params.push(q.after[0], q.after[1]);
+    }
     const sql = `SELECT id, workflow_id, status, started_at, finished_at, error FROM cdx_executions
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
     params.push(q.limit);

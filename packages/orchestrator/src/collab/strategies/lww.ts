@@ -25,7 +25,8 @@ export class LwwStrategy implements ConflictStrategy {
   }
 
   resolve(input: UpdateInput, ctx: StrategyContext): UpdateInput[] {
-    const ts = input.timestamp ? (this.clock.receive(input.timestamp), input.timestamp) : this.clock.tick();
+    if (input.timestamp) this.clock.receive(input.timestamp);
+    const ts = input.timestamp ? input.timestamp : this.clock.tick();
     const op = this.asFieldWrite(input, ctx);
     const key = keyOf(op.path);
     for (let i = 2; i <= op.path.length; i++) {

@@ -1,4 +1,12 @@
-import { bearerToken, FakeServer, fragments, sendJson, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
+import {
+  bearerToken,
+  FakeServer,
+  type FakeServerOptions,
+  fragments,
+  sendJson,
+  sseHeaders,
+  type WireFormat,
+} from './http.js';
 
 // Anthropic Messages wire format: POST /v1/messages, JSON or SSE with named events (message_start,
 // content_block_start/delta/stop, message_delta with cumulative output usage, message_stop). 529 = overloaded.
@@ -24,7 +32,8 @@ interface Body {
 
 const blockText = (b: Block): string =>
   b.text ?? (typeof b.content === 'string' ? b.content : (b.content ?? []).map((p) => p.text ?? '').join(''));
-const text = (c: Body['messages'][number]['content']): string => (typeof c === 'string' ? c : c.map(blockText).join(''));
+const text = (c: Body['messages'][number]['content']): string =>
+  typeof c === 'string' ? c : c.map(blockText).join('');
 
 const wire: WireFormat = {
   parse(path, raw) {
@@ -59,7 +68,15 @@ const wire: WireFormat = {
   },
   error(res, status, message, retryAfter) {
     const type =
-      status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+      status === 429
+        ? 'rate_limit_error'
+        : status === 529
+          ? 'overloaded_error'
+          : status === 401
+            ? 'authentication_error'
+            : status >= 500
+              ? 'api_error'
+              : 'invalid_request_error';
     sendJson(res, status, { type: 'error', error: { type, message } }, retryAfter);
   },
   complete(res, call, out, usage, toolCalls) {
@@ -81,25 +98,50 @@ const wire: WireFormat = {
     const ev = (name: string, data: unknown): boolean => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
     ev('message_start', {
       type: 'message_start',
-      message: { id: 'msg_fake', type: 'message', role: 'assistant', model: call.model, content: [], stop_reason: null, stop_sequence: null,
-        usage: { input_tokens: usage.input, output_tokens: 1 } },
+      message: {
+        id: 'msg_fake',
+        type: 'message',
+        role: 'assistant',
+        model: call.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: usage.input, output_tokens: 1 },
+      },
     });
     ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
     ev('ping', { type: 'ping' });
     words.forEach((w, i) => {
       if (stall && i > 0) return;
-      ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` } });
+      ev('content_block_delta', {
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` },
+      });
     });
     if (stall) return;
     ev('content_block_stop', { type: 'content_block_stop', index: 0 });
     toolCalls.forEach((c, k) => {
       const index = k + 1;
-      ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } });
-      for (const f of fragments(c.args)) ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: f } });
+      ev('content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} },
+      });
+      for (const f of fragments(c.args))
+        ev('content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: f },
+        });
       ev('content_block_stop', { type: 'content_block_stop', index });
     });
     const stop = toolCalls.length ? 'tool_use' : 'end_turn';
-    ev('message_delta', { type: 'message_delta', delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: usage.output } });
+    ev('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: stop, stop_sequence: null },
+      usage: { output_tokens: usage.output },
+    });
     ev('message_stop', { type: 'message_stop' });
     res.end();
   },

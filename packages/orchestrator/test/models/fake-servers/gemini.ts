@@ -1,4 +1,4 @@
-import { FakeServer, sendJson, sseHeaders, type FakeServerOptions, type WireFormat } from './http.js';
+import { FakeServer, type FakeServerOptions, sendJson, sseHeaders, type WireFormat } from './http.js';
 
 // Google Gemini wire format: POST /v1beta/models/{model}:generateContent (JSON) and
 // :streamGenerateContent?alt=sse (each SSE `data:` is a GenerateContentResponse; usage repeated, final on the last).
@@ -17,7 +17,15 @@ interface Body {
 }
 
 const partsText = (p: Array<{ text?: string }>): string => p.map((x) => x.text ?? '').join('');
-const STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE', 529: 'UNAVAILABLE' };
+const STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  529: 'UNAVAILABLE',
+};
 
 const wire: WireFormat = {
   parse(path, raw) {
@@ -41,7 +49,12 @@ const wire: WireFormat = {
             const r = p.functionResponse?.response ?? {};
             const isError = 'error' in r;
             const v = isError ? r.error : (r.output ?? r);
-            return { id: p.functionResponse?.id, name: p.functionResponse?.name, content: typeof v === 'string' ? v : JSON.stringify(v), isError };
+            return {
+              id: p.functionResponse?.id,
+              name: p.functionResponse?.name,
+              content: typeof v === 'string' ? v : JSON.stringify(v),
+              isError,
+            };
           }),
       ),
       schema: b.generationConfig?.responseJsonSchema ?? b.generationConfig?.responseSchema,
@@ -52,8 +65,16 @@ const wire: WireFormat = {
     return typeof k === 'string' ? k : undefined;
   },
   error(res, status, message, retryAfter) {
-    const details = retryAfter !== undefined ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfter}s` }] : [];
-    sendJson(res, status, { error: { code: status, message, status: STATUS[status] ?? 'UNKNOWN', details } }, retryAfter);
+    const details =
+      retryAfter !== undefined
+        ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfter}s` }]
+        : [];
+    sendJson(
+      res,
+      status,
+      { error: { code: status, message, status: STATUS[status] ?? 'UNKNOWN', details } },
+      retryAfter,
+    );
   },
   complete(res, call, out, usage, toolCalls) {
     const body = response(call.model, out, usage, 'STOP');
@@ -70,7 +91,12 @@ const wire: WireFormat = {
       for (const c of toolCalls) chunks.push([{ functionCall: { id: c.id, name: c.name, args: JSON.parse(c.args) } }]);
       chunks.forEach((parts, i) => {
         const last = i === chunks.length - 1;
-        const body = response(call.model, '', { input: usage.input, output: last ? usage.output : i + 1 }, last ? 'STOP' : undefined);
+        const body = response(
+          call.model,
+          '',
+          { input: usage.input, output: last ? usage.output : i + 1 },
+          last ? 'STOP' : undefined,
+        );
         body.candidates[0]!.content.parts = parts;
         res.write(`data: ${JSON.stringify(body)}\r\n\r\n`);
       });
@@ -81,7 +107,9 @@ const wire: WireFormat = {
       const last = i === words.length - 1;
       // Usage grows as the answer does; the final chunk carries the totals.
       const u = { input: usage.input, output: last ? usage.output : i + 1 };
-      res.write(`data: ${JSON.stringify(response(call.model, i === 0 ? w : ` ${w}`, u, last ? 'STOP' : undefined))}\r\n\r\n`);
+      res.write(
+        `data: ${JSON.stringify(response(call.model, i === 0 ? w : ` ${w}`, u, last ? 'STOP' : undefined))}\r\n\r\n`,
+      );
     });
     if (!stall) res.end();
   },
@@ -89,8 +117,18 @@ const wire: WireFormat = {
 
 function response(model: string, text: string, usage: { input: number; output: number }, finishReason?: string) {
   return {
-    candidates: [{ content: { role: 'model', parts: [{ text }] as unknown[] }, ...(finishReason ? { finishReason } : {}), index: 0 }],
-    usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output },
+    candidates: [
+      {
+        content: { role: 'model', parts: [{ text }] as unknown[] },
+        ...(finishReason ? { finishReason } : {}),
+        index: 0,
+      },
+    ],
+    usageMetadata: {
+      promptTokenCount: usage.input,
+      candidatesTokenCount: usage.output,
+      totalTokenCount: usage.input + usage.output,
+    },
     modelVersion: model,
   };
 }

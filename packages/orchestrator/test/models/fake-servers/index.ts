@@ -1,4 +1,15 @@
-export { FakeServer, serverTokens, mulberry32, type FaultKind, type FaultOptions, type FakeServerOptions, type RecordedRequest, type FakeAnswer, type FakeToolCall, type ParsedCall } from './http.js';
-export { startFakeOpenAI } from './openai.js';
 export { startFakeAnthropic } from './anthropic.js';
 export { startFakeGemini } from './gemini.js';
+export {
+  type FakeAnswer,
+  FakeServer,
+  type FakeServerOptions,
+  type FakeToolCall,
+  type FaultKind,
+  type FaultOptions,
+  mulberry32,
+  type ParsedCall,
+  type RecordedRequest,
+  serverTokens,
+} from './http.js';
+export { startFakeOpenAI } from './openai.js';

@@ -57,7 +57,11 @@ const wire: WireFormat = {
           role: 'assistant',
           content: text || null,
           refusal: null,
-          tool_calls: toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })),
+          tool_calls: toolCalls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: c.args },
+          })),
         }
       : { role: 'assistant', content: text, refusal: null };
     sendJson(res, 200, {
@@ -71,24 +75,57 @@ const wire: WireFormat = {
   },
   stream(res, call, words, usage, stall, toolCalls) {
     sseHeaders(res);
-    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: call.model };
+    const base = {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: call.model,
+    };
     const send = (o: unknown): boolean => res.write(`data: ${JSON.stringify(o)}\n\n`);
     words.forEach((w, i) => {
       if (stall && i > 0) return;
-      send({ ...base, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: ` ${w}` }, finish_reason: null }] });
+      send({
+        ...base,
+        choices: [
+          { index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: ` ${w}` }, finish_reason: null },
+        ],
+      });
     });
     if (stall) return;
     toolCalls.forEach((c, index) => {
       // As the real API does, the first chunk of an answer carries the role (content null when it is only tool calls).
       const role = index === 0 && words.length === 0 ? { role: 'assistant', content: null } : {};
-      send({ ...base, choices: [{ index: 0, delta: { ...role, tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, finish_reason: null }] });
+      send({
+        ...base,
+        choices: [
+          {
+            index: 0,
+            delta: {
+              ...role,
+              tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }],
+            },
+            finish_reason: null,
+          },
+        ],
+      });
       for (const f of fragments(c.args)) {
-        send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: f } }] }, finish_reason: null }] });
+        send({
+          ...base,
+          choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: f } }] }, finish_reason: null }],
+        });
       }
     });
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: toolCalls.length ? 'tool_calls' : 'stop' }] });
     if ((call as ParsedCall & { includeUsage?: boolean }).includeUsage) {
-      send({ ...base, choices: [], usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } });
+      send({
+        ...base,
+        choices: [],
+        usage: {
+          prompt_tokens: usage.input,
+          completion_tokens: usage.output,
+          total_tokens: usage.input + usage.output,
+        },
+      });
     }
     res.end('data: [DONE]\n\n');
   },

@@ -41,16 +41,31 @@ describe('MCP over stdio', () => {
     const m = manager({ servers: { fx: { command: process.execPath, args: [SERVER, 'stdio'] } } });
     const reg = new ToolRegistry(m);
     const all = await reg.resolve(['fx/*']);
-    expect(all.map((t) => t.name).sort()).toEqual(['fx/add', 'fx/auth', 'fx/crash', 'fx/fail', 'fx/fetch', 'fx/whoami']);
+    expect(all.map((t) => t.name).sort()).toEqual([
+      'fx/add',
+      'fx/auth',
+      'fx/crash',
+      'fx/fail',
+      'fx/fetch',
+      'fx/whoami',
+    ]);
     expect(all.find((t) => t.name === 'fx/add')?.wireName).toBe('fx__add');
     const [fetchTool] = await reg.resolve(['fx/fetch']);
     expect(fetchTool?.schema.json).toMatchObject({ type: 'object', properties: { url: { type: 'string' } } });
-    expect(await fetchTool!.handler({ url: 'https://a.example' }, ctx())).toBe('page at https://a.example: lorem ipsum');
+    expect(await fetchTool!.handler({ url: 'https://a.example' }, ctx())).toBe(
+      'page at https://a.example: lorem ipsum',
+    );
     const [add] = await reg.resolve(['fx/add']);
     expect(await add!.handler({ a: 2, b: 3 }, ctx())).toEqual({ sum: 5 });
     const [fail] = await reg.resolve(['fx/fail']);
-    await expect(fail!.handler({}, ctx())).rejects.toMatchObject({ code: 'CDX_ERR_MCP', message: /reported an error: the tool refused/ });
-    await expect(reg.resolve(['fx/nope'])).rejects.toMatchObject({ code: 'CDX_ERR_TOOL_UNKNOWN', message: /has no tool "nope"/ });
+    await expect(fail!.handler({}, ctx())).rejects.toMatchObject({
+      code: 'CDX_ERR_MCP',
+      message: /reported an error: the tool refused/,
+    });
+    await expect(reg.resolve(['fx/nope'])).rejects.toMatchObject({
+      code: 'CDX_ERR_TOOL_UNKNOWN',
+      message: /has no tool "nope"/,
+    });
     await expect(reg.resolve(['other/*'])).rejects.toMatchObject({ code: 'CDX_ERR_TOOL_UNKNOWN' });
   });
 
@@ -59,7 +74,10 @@ describe('MCP over stdio', () => {
     const reg = new ToolRegistry(m);
     const [whoami, crash] = await reg.resolve(['fx/whoami', 'fx/crash']);
     const pid1 = await whoami!.handler({}, ctx());
-    await expect(crash!.handler({}, ctx())).rejects.toMatchObject({ code: 'CDX_ERR_MCP', message: /MCP server "fx" tool "crash" failed: .*(closed|Connection)/i });
+    await expect(crash!.handler({}, ctx())).rejects.toMatchObject({
+      code: 'CDX_ERR_MCP',
+      message: /MCP server "fx" tool "crash" failed: .*(closed|Connection)/i,
+    });
     const [whoami2] = await reg.resolve(['fx/whoami']);
     const pid2 = await whoami2!.handler({}, ctx());
     expect(Number(pid2)).toBeGreaterThan(0);
@@ -93,7 +111,10 @@ describe('MCP over streamable HTTP', () => {
     const m = manager({ servers: { web: { url: first.url } } });
     const [whoami, crash] = await new ToolRegistry(m).resolve(['web/whoami', 'web/crash']);
     const pid1 = await whoami!.handler({}, ctx());
-    await expect(crash!.handler({}, ctx())).rejects.toMatchObject({ code: 'CDX_ERR_MCP', message: /MCP server "web" tool "crash" failed/ });
+    await expect(crash!.handler({}, ctx())).rejects.toMatchObject({
+      code: 'CDX_ERR_MCP',
+      message: /MCP server "web" tool "crash" failed/,
+    });
     await expect(whoami!.handler({}, ctx())).rejects.toMatchObject({ code: 'CDX_ERR_MCP' });
     await startHttp(port);
     const pid2 = await whoami!.handler({}, ctx());

@@ -28,13 +28,23 @@ function orchestrator() {
   open.push(o);
   const events: OrchestratorEvent[] = [];
   o.events$.subscribe((e) => events.push(e));
-  return { o, events, of: <T extends OrchestratorEvent['type']>(t: T) => events.filter((e) => e.type === t) as Array<Extract<OrchestratorEvent, { type: T }>> };
+  return {
+    o,
+    events,
+    of: <T extends OrchestratorEvent['type']>(t: T) =>
+      events.filter((e) => e.type === t) as Array<Extract<OrchestratorEvent, { type: T }>>,
+  };
 }
 
 const MODELS = { openai: 'oa-small', anthropic: 'an-haiku', google: 'gm-flash' } as const;
 const FINDINGS = {
   type: 'object',
-  properties: { findings: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } }, required: ['title'] } } },
+  properties: {
+    findings: {
+      type: 'array',
+      items: { type: 'object', properties: { title: { type: 'string' } }, required: ['title'] },
+    },
+  },
   required: ['findings'],
 };
 
@@ -47,30 +57,59 @@ const search: ToolDefinition = {
 
 describe.each(Object.keys(MODELS) as Array<keyof typeof MODELS>)('agents on %s', (p) => {
   it('a tool-using agent: calls recorded on the task with attempt and key, usage summed on the task', async () => {
-    script = (c) => (c.toolResults.length ? { text: `answer from ${c.toolResults[0]?.content}` } : { toolCalls: [{ name: 'search', arguments: { q: 'rivers' } }] });
+    script = (c) =>
+      c.toolResults.length
+        ? { text: `answer from ${c.toolResults[0]?.content}` }
+        : { toolCalls: [{ name: 'search', arguments: { q: 'rivers' } }] };
     const { o, of } = orchestrator();
     const keys: string[] = [];
     o.registerAgent({
       id: 'researcher',
       model: { model: MODELS[p] },
-      tools: [{ ...search, handler: async (a: { q: string }, ctx) => (keys.push(ctx.idempotencyKey), search.handler(a, ctx)) }],
+      tools: [
+        {
+          ...search,
+          handler: async (a: { q: string }, ctx) => {
+            keys.push(ctx.idempotencyKey);
+            return search.handler(a, ctx);
+          },
+        },
+      ],
     });
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 'find', agentId: 'researcher', input: { prompt: 'find rivers' } }] }, { executionId: `ex-${p}` });
+    const r = await o.executeWorkflow(
+      { id: 'w', name: 'w', tasks: [{ id: 'find', agentId: 'researcher', input: { prompt: 'find rivers' } }] },
+      { executionId: `ex-${p}` },
+    );
     expect(r.status).toBe('completed');
     expect(r.tasks.find?.output).toBe('answer from ["rivers result 1","rivers result 2"]');
     expect(r.tasks.find?.toolCalls).toEqual([
-      expect.objectContaining({ step: 1, tool: 'search', arguments: { q: 'rivers' }, status: 'completed', attempt: 1, result: ['rivers result 1', 'rivers result 2'] }),
+      expect.objectContaining({
+        step: 1,
+        tool: 'search',
+        arguments: { q: 'rivers' },
+        status: 'completed',
+        attempt: 1,
+        result: ['rivers result 1', 'rivers result 2'],
+      }),
     ]);
     expect(keys).toEqual([`ex-${p}:find`]);
     const calls = of('model:call').map((e) => e.payload);
     expect(calls).toHaveLength(2);
     expect(r.tasks.find?.usage?.inputTokens).toBe(calls[0]!.usage.inputTokens + calls[1]!.usage.inputTokens);
-    expect(of('tool:called')[0]?.payload).toMatchObject({ executionId: `ex-${p}`, taskId: 'find', agentId: 'researcher', tool: 'search' });
+    expect(of('tool:called')[0]?.payload).toMatchObject({
+      executionId: `ex-${p}`,
+      taskId: 'find',
+      agentId: 'researcher',
+      tool: 'search',
+    });
     expect(JSON.stringify(r.tasks.find?.toolCalls)).not.toMatch(new RegExp(Object.values(KEYS).join('|')));
   });
 
   it('structured output: native schema sent, parsed value is the output and feeds forEach', async () => {
-    script = (c) => (c.schema ? { text: JSON.stringify({ findings: [{ title: 'Nile' }, { title: 'Amazon' }] }) } : { text: `summary of ${c.lastUser.split('\n').at(-1)}` });
+    script = (c) =>
+      c.schema
+        ? { text: JSON.stringify({ findings: [{ title: 'Nile' }, { title: 'Amazon' }] }) }
+        : { text: `summary of ${c.lastUser.split('\n').at(-1)}` };
     const { o } = orchestrator();
     o.registerAgent({ id: 'r', model: { model: MODELS[p] } });
     const r = await o.executeWorkflow({
@@ -78,7 +117,13 @@ describe.each(Object.keys(MODELS) as Array<keyof typeof MODELS>)('agents on %s',
       name: 'w',
       tasks: [
         { id: 'find', agentId: 'r', input: { prompt: 'list rivers' }, output: { schema: FINDINGS } },
-        { id: 'each', agentId: 'r', dependencies: ['find'], forEach: "outputs['find'].findings", input: { prompt: 'about {{ item.title }}' } },
+        {
+          id: 'each',
+          agentId: 'r',
+          dependencies: ['find'],
+          forEach: "outputs['find'].findings",
+          input: { prompt: 'about {{ item.title }}' },
+        },
       ],
     });
     expect(r.status).toBe('completed');
@@ -95,11 +140,17 @@ describe.each(Object.keys(MODELS) as Array<keyof typeof MODELS>)('agents on %s',
         : { text: JSON.stringify({ findings: [{ title: 7 }] }) };
     const { o } = orchestrator();
     o.registerAgent({ id: 'r', model: { model: MODELS[p] } });
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 'find', agentId: 'r', input: { prompt: 'x' }, output: { schema: FINDINGS } }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 'find', agentId: 'r', input: { prompt: 'x' }, output: { schema: FINDINGS } }],
+    });
     expect(r.status).toBe('completed');
     expect(r.tasks.find?.output).toEqual({ findings: [{ title: 'Fixed' }] });
     const correction = f[p].requests.at(-1);
-    expect(JSON.stringify(correction?.body)).toContain('findings[0].title: Invalid input: expected string, received number');
+    expect(JSON.stringify(correction?.body)).toContain(
+      'findings[0].title: Invalid input: expected string, received number',
+    );
   });
 
   it('structured output: invalid twice fails the task with CDX_ERR_OUTPUT_INVALID naming the field', async () => {
@@ -107,7 +158,11 @@ describe.each(Object.keys(MODELS) as Array<keyof typeof MODELS>)('agents on %s',
     const { o } = orchestrator();
     o.registerAgent({ id: 'r', model: { model: MODELS[p] } });
     const before = f[p].requests.length;
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 'find', agentId: 'r', input: { prompt: 'x' }, output: { schema: FINDINGS } }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 'find', agentId: 'r', input: { prompt: 'x' }, output: { schema: FINDINGS } }],
+    });
     expect(r.status).toBe('failed');
     expect(r.tasks.find?.error?.code).toBe('CDX_ERR_OUTPUT_INVALID');
     expect(r.tasks.find?.error?.message).toMatch(/findings\[0\]\.title/);
@@ -137,11 +192,19 @@ describe('tools and the engine', () => {
         },
       ],
     });
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'r', input: { prompt: 'x' }, timeoutMs: 300, retry: { maxAttempts: 1 } }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 't', agentId: 'r', input: { prompt: 'x' }, timeoutMs: 300, retry: { maxAttempts: 1 } }],
+    });
     expect(r.status).toBe('failed');
     expect(r.tasks.t?.error?.code).toBe('CDX_ERR_TASK_TIMEOUT');
     expect((sawAbort as { code?: string })?.code).toBe('CDX_ERR_TASK_TIMEOUT');
-    expect(r.tasks.t?.toolCalls?.[0]).toMatchObject({ tool: 'slow', status: 'failed', error: { code: 'CDX_ERR_TASK_TIMEOUT' } });
+    expect(r.tasks.t?.toolCalls?.[0]).toMatchObject({
+      tool: 'slow',
+      status: 'failed',
+      error: { code: 'CDX_ERR_TASK_TIMEOUT' },
+    });
     expect(of('tool:failed')).toHaveLength(1);
   });
 
@@ -187,7 +250,11 @@ describe('tools and the engine', () => {
     script = () => ({ text: words.join(' ') });
     const { o, of } = orchestrator();
     o.registerAgent({ id: 'r', model: { model: 'an-haiku' } });
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'r', input: { prompt: 'x' } }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 't', agentId: 'r', input: { prompt: 'x' } }],
+    });
     const deltas = of('task:delta').map((e) => e.payload);
     expect(deltas.length).toBeGreaterThan(0);
     expect(deltas.length).toBeLessThan(words.length);
@@ -199,7 +266,11 @@ describe('tools and the engine', () => {
   it('unknown tool names fail the task with CDX_ERR_TOOL_UNKNOWN', async () => {
     const { o } = orchestrator();
     o.registerAgent({ id: 'r', model: { model: 'oa-small' }, tools: ['nope', 'gh/*'] });
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'r', input: { prompt: 'x' } }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 't', agentId: 'r', input: { prompt: 'x' } }],
+    });
     expect(r.tasks.t?.error).toMatchObject({ code: 'CDX_ERR_TOOL_UNKNOWN', message: /Unknown tool "nope"/ });
   });
 });

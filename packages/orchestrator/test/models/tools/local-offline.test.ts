@@ -29,7 +29,11 @@ const FINDINGS = {
       maxItems: 4,
       items: {
         type: 'object',
-        properties: { title: { type: 'string' }, url: { type: 'string', format: 'uri' }, score: { type: 'integer', minimum: 1, maximum: 5 } },
+        properties: {
+          title: { type: 'string' },
+          url: { type: 'string', format: 'uri' },
+          score: { type: 'integer', minimum: 1, maximum: 5 },
+        },
         required: ['title', 'url', 'score'],
       },
     },
@@ -40,8 +44,24 @@ const FINDINGS = {
 
 function tools(log: string[]): ToolDefinition[] {
   return [
-    { name: 'search', description: 'Search', inputSchema: z.object({ q: z.string().min(1), limit: z.number().int().min(1).max(5) }), handler: async (a: { q: string }) => (log.push(`search:${a.q}`), ['r1', 'r2']) },
-    { name: 'translate', description: 'Translate', inputSchema: z.object({ text: z.string() }), handler: async () => (log.push('translate'), 'hola') },
+    {
+      name: 'search',
+      description: 'Search',
+      inputSchema: z.object({ q: z.string().min(1), limit: z.number().int().min(1).max(5) }),
+      handler: async (a: { q: string }) => {
+        log.push(`search:${a.q}`);
+        return ['r1', 'r2'];
+      },
+    },
+    {
+      name: 'translate',
+      description: 'Translate',
+      inputSchema: z.object({ text: z.string() }),
+      handler: async () => {
+        log.push('translate');
+        return 'hola';
+      },
+    },
   ];
 }
 
@@ -52,7 +72,11 @@ describe('the local offline model', () => {
       const log: string[] = [];
       const o = offline();
       o.registerAgent({ id: 'r', tools: tools(log), output: { schema: FINDINGS } });
-      const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'r', input: { prompt: 'Use search to research rivers' } }] });
+      const r = await o.executeWorkflow({
+        id: 'w',
+        name: 'w',
+        tasks: [{ id: 't', agentId: 'r', input: { prompt: 'Use search to research rivers' } }],
+      });
       expect(r.status).toBe('completed');
       // Only `search` is named in the prompt, so only it is called, once.
       expect(log).toHaveLength(1);
@@ -71,17 +95,32 @@ describe('the local offline model', () => {
     const log: string[] = [];
     const o = offline();
     o.registerAgent({ id: 'r', tools: tools(log) });
-    const r = await o.executeWorkflow({ id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'r', input: { prompt: 'do the work' } }] });
+    const r = await o.executeWorkflow({
+      id: 'w',
+      name: 'w',
+      tasks: [{ id: 't', agentId: 'r', input: { prompt: 'do the work' } }],
+    });
     expect(log.sort()).toEqual([expect.stringMatching(/^search:/), 'translate']);
-    expect(r.tasks.t?.output).toMatch(/^\[local offline model\] do the work after calling search, translate \(digest [0-9a-f]{8}\)$/);
+    expect(r.tasks.t?.output).toMatch(
+      /^\[local offline model\] do the work after calling search, translate \(digest [0-9a-f]{8}\)$/,
+    );
   });
 
   it('generated values conform for many schema shapes', () => {
     const shapes = [
-      z.object({ a: z.string().min(3).max(5), b: z.array(z.number().int().min(-3).max(3)).min(1), c: z.boolean().optional() }),
+      z.object({
+        a: z.string().min(3).max(5),
+        b: z.array(z.number().int().min(-3).max(3)).min(1),
+        c: z.boolean().optional(),
+      }),
       z.object({ when: z.iso.datetime(), mail: z.email(), kind: z.enum(['x', 'y']), n: z.number().gt(0).lt(1) }),
-      z.object({ nested: z.object({ deep: z.array(z.object({ id: z.uuid(), v: z.union([z.string(), z.number()]) })) }) }),
-      z.array(z.object({ title: z.string() })).min(2).max(2),
+      z.object({
+        nested: z.object({ deep: z.array(z.object({ id: z.uuid(), v: z.union([z.string(), z.number()]) })) }),
+      }),
+      z
+        .array(z.object({ title: z.string() }))
+        .min(2)
+        .max(2),
     ];
     for (const s of shapes) {
       const n = normaliseSchema(s);

@@ -2,7 +2,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeServer, type ParsedCall, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from '../fake-servers/index.js';
+import {
+  type FakeServer,
+  type ParsedCall,
+  startFakeAnthropic,
+  startFakeGemini,
+  startFakeOpenAI,
+} from '../fake-servers/index.js';
 
 // The wire-format servers' tool calls, streamed tool-call deltas and structured-output fields, checked with each
 // official SDK's own accumulators (not ours), so our adapters are tested against what the real APIs send.
@@ -13,23 +19,41 @@ const seen: ParsedCall[] = [];
 const respond = (c: ParsedCall) => {
   seen.push(c);
   if (c.toolResults.length) return { text: `got ${c.toolResults.map((r) => r.content).join('+')}` };
-  if (c.tools.length) return { toolCalls: [{ name: c.tools[0]!, arguments: { city: 'Paris', days: 2 } }, { name: c.tools[0]!, arguments: { city: 'Rome' } }] };
+  if (c.tools.length)
+    return {
+      toolCalls: [
+        { name: c.tools[0]!, arguments: { city: 'Paris', days: 2 } },
+        { name: c.tools[0]!, arguments: { city: 'Rome' } },
+      ],
+    };
   return { text: '{"ok":true}' };
 };
 beforeAll(async () => {
-  [oa, an, gm] = await Promise.all([startFakeOpenAI({ respond }), startFakeAnthropic({ respond }), startFakeGemini({ respond })]);
+  [oa, an, gm] = await Promise.all([
+    startFakeOpenAI({ respond }),
+    startFakeAnthropic({ respond }),
+    startFakeGemini({ respond }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([oa.close(), an.close(), gm.close()]);
 });
-const params = { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] };
+const params = {
+  type: 'object',
+  properties: { city: { type: 'string' }, days: { type: 'integer' } },
+  required: ['city'],
+};
 
 describe('openai SDK', () => {
   const client = () => new OpenAI({ apiKey: 'sk-test-key-123456', baseURL: `${oa.url}/v1`, maxRetries: 0 });
   const tools = [{ type: 'function' as const, function: { name: 'weather', parameters: params } }];
 
   it('parallel tool_calls, streamed as deltas, accumulate in the SDK’s own stream helper', async () => {
-    const stream = client().chat.completions.stream({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'w' }], tools });
+    const stream = client().chat.completions.stream({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'w' }],
+      tools,
+    });
     const final = await stream.finalChatCompletion();
     const calls = final.choices[0]?.message.tool_calls ?? [];
     expect(final.choices[0]?.finish_reason).toBe('tool_calls');
@@ -44,7 +68,11 @@ describe('openai SDK', () => {
       model: 'gpt-4o-mini',
       messages: [
         { role: 'user', content: 'w' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
       ],
       response_format: { type: 'json_schema', json_schema: { name: 'out', schema: { type: 'object' } } },
@@ -90,7 +118,8 @@ describe('@anthropic-ai/sdk', () => {
 });
 
 describe('@google/genai', () => {
-  const client = () => new GoogleGenAI({ apiKey: 'AIzaTestKey0123456789abcdefghijk', httpOptions: { baseUrl: gm.url } });
+  const client = () =>
+    new GoogleGenAI({ apiKey: 'AIzaTestKey0123456789abcdefghijk', httpOptions: { baseUrl: gm.url } });
 
   it('functionCall parts, streamed, come out of the SDK’s functionCalls accessor', async () => {
     const stream = await client().models.generateContentStream({

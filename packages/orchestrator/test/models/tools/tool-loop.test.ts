@@ -7,7 +7,9 @@ import { type Fakes, KEYS, makeManager, startFakes } from '../helpers.js';
 
 // The tool loop over real HTTP, each provider in its own wire format through its official SDK.
 let f: Fakes;
-let script: (c: ParsedCall) => { text?: string; toolCalls?: Array<{ id?: string; name: string; arguments: unknown }> } | undefined;
+let script: (
+  c: ParsedCall,
+) => { text?: string; toolCalls?: Array<{ id?: string; name: string; arguments: unknown }> } | undefined;
 beforeAll(async () => {
   f = await startFakes({ respond: (c) => script?.(c) });
 });
@@ -34,7 +36,9 @@ function weatherTool(calls: unknown[]): ToolDefinition<{ city: string; days?: nu
 describe.each(PROVIDERS)('tool loop on %s', (p) => {
   it('runs a two-step loop: tool call, result fed back, final answer; usage summed; events emitted', async () => {
     script = (c) =>
-      c.toolResults.length === 0 ? { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] } : { text: `final: ${c.toolResults[0]?.content}` };
+      c.toolResults.length === 0
+        ? { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] }
+        : { text: `final: ${c.toolResults[0]?.content}` };
     const { manager, of } = makeManager(f);
     const seen: unknown[] = [];
     const before = f[p].requests.length;
@@ -51,7 +55,12 @@ describe.each(PROVIDERS)('tool loop on %s', (p) => {
     expect(r.steps).toBe(2);
     expect(seen).toEqual([{ args: { city: 'Paris' }, key: 'e1:t1', aborted: false }]);
     expect(r.tools).toHaveLength(1);
-    expect(r.tools?.[0]).toMatchObject({ step: 1, tool: 'get_weather', status: 'completed', arguments: { city: 'Paris' } });
+    expect(r.tools?.[0]).toMatchObject({
+      step: 1,
+      tool: 'get_weather',
+      status: 'completed',
+      arguments: { city: 'Paris' },
+    });
     const reqs = f[p].requests.slice(before);
     expect(reqs).toHaveLength(2);
     // Usage is the sum of both provider-reported steps.
@@ -85,7 +94,12 @@ describe.each(PROVIDERS)('tool loop on %s', (p) => {
         return { city: args.city };
       },
     };
-    const r = await manager.run({ agentId: 'a', requirements: { model: MODELS[p] }, prompt: 'three cities', tools: [tool] });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { model: MODELS[p] },
+      prompt: 'three cities',
+      tools: [tool],
+    });
     expect(r.text).toBe('Oslo,Rome,Lima');
     expect(peak).toBe(3);
     expect(r.tools?.map((t) => t.arguments)).toEqual([{ city: 'Oslo' }, { city: 'Rome' }, { city: 'Lima' }]);
@@ -99,7 +113,12 @@ describe.each(PROVIDERS)('tool loop on %s', (p) => {
     };
     const { manager, of } = makeManager(f);
     const seen: unknown[] = [];
-    const r = await manager.run({ agentId: 'a', requirements: { model: MODELS[p] }, prompt: 'weather', tools: [weatherTool(seen)] });
+    const r = await manager.run({
+      agentId: 'a',
+      requirements: { model: MODELS[p] },
+      prompt: 'weather',
+      tools: [weatherTool(seen)],
+    });
     expect(seen).toEqual([expect.objectContaining({ args: { city: 'Berlin' } })]);
     expect(r.tools?.map((t) => t.status)).toEqual(['invalid', 'completed']);
     expect(r.tools?.[0]?.error?.message).toMatch(/city: Invalid input: expected string, received number/);
@@ -134,7 +153,14 @@ describe.each(PROVIDERS)('tool loop on %s', (p) => {
     const { manager } = makeManager(f);
     const seen: unknown[] = [];
     const err = await manager
-      .run({ agentId: 'a', taskId: 'looping', requirements: { model: MODELS[p] }, prompt: 'x', tools: [weatherTool(seen)], maxSteps: 3 })
+      .run({
+        agentId: 'a',
+        taskId: 'looping',
+        requirements: { model: MODELS[p] },
+        prompt: 'x',
+        tools: [weatherTool(seen)],
+        maxSteps: 3,
+      })
       .catch((e) => e);
     expect(err).toBeInstanceOf(CodexError);
     expect(err.code).toBe('CDX_ERR_TOOL_MAX_STEPS');
@@ -152,7 +178,14 @@ describe.each(PROVIDERS)('tool loop on %s', (p) => {
       agentId: 'a',
       requirements: { model: MODELS[p] },
       prompt: 'x',
-      tools: [{ name: 'flaky', handler: () => { throw new Error(`disk on fire ${KEYS.openai}`); } }],
+      tools: [
+        {
+          name: 'flaky',
+          handler: () => {
+            throw new Error(`disk on fire ${KEYS.openai}`);
+          },
+        },
+      ],
     });
     expect(r.text).toMatch(/^recovered: disk on fire \[redacted\]/);
     if (p === 'anthropic' || p === 'google') expect(r.text).toMatch(/\(error\)$/);
