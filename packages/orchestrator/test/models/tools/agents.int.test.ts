@@ -209,10 +209,15 @@ describe('tools and the engine', () => {
   });
 
   it('a retried attempt calls its tools again with the same idempotency key; both attempts are recorded', async () => {
-    script = (c) => (c.toolResults.length ? { text: 'charged once' } : { toolCalls: [{ name: 'charge', arguments: { cents: 500 } }] });
+    script = (c) =>
+      c.toolResults.length ? { text: 'charged once' } : { toolCalls: [{ name: 'charge', arguments: { cents: 500 } }] };
     const o = new MultiAgentOrchestrator({
       store: { type: 'memory' },
-      models: { ...fakeConfig(f, { timeouts: { requestMs: 5_000 } }), fallback: { enabled: false }, catalog: { replace: true, models: TEST_CATALOG } },
+      models: {
+        ...fakeConfig(f, { timeouts: { requestMs: 5_000 } }),
+        fallback: { enabled: false },
+        catalog: { replace: true, models: TEST_CATALOG },
+      },
     });
     open.push(o);
     const keys: string[] = [];
@@ -232,12 +237,26 @@ describe('tools and the engine', () => {
         },
       ],
     });
-    const r = await o.executeWorkflow(
-      { id: 'w', name: 'w', tasks: [{ id: 'pay', agentId: 'billing', input: { prompt: 'charge' }, timeoutMs: 250, retry: { maxAttempts: 2, initialDelayMs: 1 } }] },
-      { executionId: 'ex-pay' },
-    ).finally(() => {
-      f.openai.faults.slowMs = undefined;
-    });
+    const r = await o
+      .executeWorkflow(
+        {
+          id: 'w',
+          name: 'w',
+          tasks: [
+            {
+              id: 'pay',
+              agentId: 'billing',
+              input: { prompt: 'charge' },
+              timeoutMs: 250,
+              retry: { maxAttempts: 2, initialDelayMs: 1 },
+            },
+          ],
+        },
+        { executionId: 'ex-pay' },
+      )
+      .finally(() => {
+        f.openai.faults.slowMs = undefined;
+      });
     expect(r.status).toBe('completed');
     expect(r.tasks.pay?.attempts).toBe(2);
     expect(keys).toEqual(['ex-pay:pay', 'ex-pay:pay']);
