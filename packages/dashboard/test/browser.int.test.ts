@@ -15,9 +15,20 @@ import { type DashboardServer, startDashboardServer } from './support/server.ts'
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 // Screenshots are taken on every run; they replace the committed ones in docs/screenshots only when asked
 // (CODEXOS_SCREENSHOTS=1), so a test run never leaves the checkout modified.
-const SHOTS = process.env.CODEXOS_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), 'codexos-dashboard-screenshots');
+const SHOTS = process.env.CODEXOS_SCREENSHOTS
+  ? join(ROOT, 'docs', 'screenshots')
+  : join(tmpdir(), 'codexos-dashboard-screenshots');
 const WF = 'data-analysis-pipeline';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let server: DashboardServer;
 let browser: Browser;
@@ -48,7 +59,7 @@ async function open(name: string, token: string | null, path: string): Promise<P
 }
 
 // A busy 2-core CI box: UI conditions get generous time to become true (they fail fast when they never will).
-const poll = <T,>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000, interval: 100 });
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 30_000, interval: 100 });
 
 const node = (page: Page, id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
@@ -137,7 +148,11 @@ describe('dashboard in Chromium', () => {
       await poll(() => p.inputValue('#f-input\\.prompt')).toBe('Fetch sales (bob)');
     }
     await shot(bob, 'designer-two-users');
-    const doc = await api<{ tasks: Record<string, { name: string; input: { prompt: string } }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/document`);
+    const doc = await api<{ tasks: Record<string, { name: string; input: { prompt: string } }> }>(
+      server.tokens.ada,
+      'GET',
+      `/api/workflows/${WF}/document`,
+    );
     expect(doc.tasks['fetch-data']).toMatchObject({ name: 'Fetch (ada)', input: { prompt: 'Fetch sales (bob)' } });
     expect(doc.tasks.task).toMatchObject({ dependencies: ['create-report'] });
   });
@@ -166,7 +181,11 @@ describe('dashboard in Chromium', () => {
     (ydoc.getMap('tasks').get('fetch-data') as Y.Map<unknown>).set('name', 'hacked by vic');
     await new Promise((r) => setTimeout(r, 500));
     provider.destroy();
-    const doc = await api<{ tasks: Record<string, { name: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/document`);
+    const doc = await api<{ tasks: Record<string, { name: string }> }>(
+      server.tokens.ada,
+      'GET',
+      `/api/workflows/${WF}/document`,
+    );
     expect(doc.tasks['fetch-data'].name).toBe('Fetch (ada)');
     expect(await ada.inputValue('#f-name')).toBe('Fetch (ada)');
     expect(await node(vic, 'task').count()).toBe(1);
@@ -177,9 +196,22 @@ describe('dashboard in Chromium', () => {
     await ada.click('button:has-text("Versions")');
     await ada.fill('#version-message', 'with the new task');
     await ada.click('button:has-text("Save version")');
-    const saved = await api<{ items: Array<{ version: number; message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`);
-    await poll(async () => (await api<{ items: unknown[] }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items.length).toBeGreaterThan(saved.items.length - 1);
-    const v = (await api<{ items: Array<{ version: number; message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0];
+    const saved = await api<{ items: Array<{ version: number; message: string }> }>(
+      server.tokens.ada,
+      'GET',
+      `/api/workflows/${WF}/versions`,
+    );
+    await poll(
+      async () =>
+        (await api<{ items: unknown[] }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items.length,
+    ).toBeGreaterThan(saved.items.length - 1);
+    const v = (
+      await api<{ items: Array<{ version: number; message: string }> }>(
+        server.tokens.ada,
+        'GET',
+        `/api/workflows/${WF}/versions`,
+      )
+    ).items[0];
     expect(v.message).toBe('with the new task');
     await poll(() => ada.locator(`[data-testid="version-${v.version}"]`).count()).toBe(1);
 
@@ -197,7 +229,11 @@ describe('dashboard in Chromium', () => {
     await ada.click(`button:has-text("Restore v${v.version}")`);
     for (const p of [ada, bob]) await poll(() => node(p, 'task-2').count()).toBe(0);
     expect(await node(ada, 'task').count()).toBe(1);
-    await poll(async () => (await api<{ items: Array<{ message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`)).items[0].message).toMatch(/Restored/);
+    await poll(
+      async () =>
+        (await api<{ items: Array<{ message: string }> }>(server.tokens.ada, 'GET', `/api/workflows/${WF}/versions`))
+          .items[0].message,
+    ).toMatch(/Restored/);
   });
 
   let executionId = '';
@@ -207,9 +243,20 @@ describe('dashboard in Chromium', () => {
     await ada.click('button:has-text("Start run")');
     await ada.waitForURL(/#\/runs\//);
     executionId = decodeURIComponent(ada.url().split('#/runs/')[1]);
-    const ids = ['fetch-data', 'clean-data', 'analyze-trends', 'predict-future', 'generate-insights', 'create-report', 'task'];
+    const ids = [
+      'fetch-data',
+      'clean-data',
+      'analyze-trends',
+      'predict-future',
+      'generate-insights',
+      'create-report',
+      'task',
+    ];
     await poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBe(ids.length);
-    for (const id of ids) expect(await ada.locator(`[data-testid=run-graph] [data-testid="node-${id}"]`).getAttribute('data-status')).toBe('completed');
+    for (const id of ids)
+      expect(await ada.locator(`[data-testid=run-graph] [data-testid="node-${id}"]`).getAttribute('data-status')).toBe(
+        'completed',
+      );
     await node(ada, 'create-report').click();
     await poll(() => ada.textContent('[data-testid=task-output]')).toMatch(/answer to:/);
     await shot(ada, 'run-completed');

@@ -20,7 +20,7 @@ import { TokenService } from './auth/tokens.js';
 import type { ServerContext } from './context.js';
 import { openServerDb } from './db.js';
 import { Runner } from './executions/runner.js';
-import { ApiError, errorBody, installErrorHandlers } from './http/errors.js';
+import { ApiError, installErrorHandlers } from './http/errors.js';
 import { installResponseDocs, installZodCompilers, jsonSchemaTransform } from './http/schema.js';
 import { LiveHub } from './live/hub.js';
 import { agentRoutes } from './plugins/agents.js';

@@ -1,7 +1,7 @@
 import { type Edge, MarkerType } from '@xyflow/react';
 import type { TaskDef } from '../api/types.ts';
-import type { TaskFlowNode, TaskNodeData } from './TaskNode.tsx';
 import { edgeId } from './projection.ts';
+import type { TaskFlowNode, TaskNodeData } from './TaskNode.tsx';
 import type { GraphModel, XY } from './types.ts';
 
 // Turn the document projection (plus issues, presence, locks, statuses, diff marks) into React Flow nodes and
@@ -28,7 +28,13 @@ function same(a: unknown[], b: unknown[]): boolean {
 export class NodeBuilder {
   private cache: Cache = new Map();
 
-  build(tasks: Iterable<TaskDef>, positions: Map<string, XY>, extras: NodeExtras, selected: Set<string>, fallback?: Map<string, XY>): TaskFlowNode[] {
+  build(
+    tasks: Iterable<TaskDef>,
+    positions: Map<string, XY>,
+    extras: NodeExtras,
+    selected: Set<string>,
+    fallback?: Map<string, XY>,
+  ): TaskFlowNode[] {
     const next: Cache = new Map();
     const out: TaskFlowNode[] = [];
     for (const task of tasks) {
@@ -36,7 +42,19 @@ export class NodeBuilder {
       const position = positions.get(id) ?? fallback?.get(id) ?? ZERO;
       const lockedBy = extras.locks?.get(id) ?? null;
       const diff = extras.diff?.get(id);
-      const deps = [task, position, extras.issues?.get(id), extras.editors?.get(id), lockedBy, extras.statuses?.get(id), extras.critical?.has(id), diff?.kind, diff?.fields.join(), selected.has(id), extras.readOnly];
+      const deps = [
+        task,
+        position,
+        extras.issues?.get(id),
+        extras.editors?.get(id),
+        lockedBy,
+        extras.statuses?.get(id),
+        extras.critical?.has(id),
+        diff?.kind,
+        diff?.fields.join(),
+        selected.has(id),
+        extras.readOnly,
+      ];
       const prev = this.cache.get(id);
       let node: TaskFlowNode;
       if (prev && same(prev.deps, deps)) node = prev.node;
@@ -93,12 +111,12 @@ export class EdgeBuilder {
     let changed = false;
     for (const t of model.tasks.values()) {
       const deps = (t.dependencies ?? []).filter((d) => model.tasks.has(d));
-      const key = deps
+      const key = `${deps
         .map((d) => {
           const id = edgeId(d, t.id);
           return `${d}:${opts.added?.has(id) ? 'a' : ''}${opts.removed?.has(id) ? 'r' : ''}${opts.critical?.has(d) && opts.critical?.has(t.id) ? 'c' : ''}`;
         })
-        .join('|') + `#${opts.readOnly ? 1 : 0}${opts.animated?.has(t.id) ? 1 : 0}`;
+        .join('|')}#${opts.readOnly ? 1 : 0}${opts.animated?.has(t.id) ? 1 : 0}`;
       const prev = this.cache.get(t.id);
       const entry = prev && prev.key === key ? prev : { key, edges: deps.map((d) => makeEdge(d, t.id, opts)) };
       if (entry !== prev) changed = true;
@@ -117,7 +135,13 @@ export class EdgeBuilder {
 
 function makeEdge(source: string, target: string, opts: EdgeOptions): Edge {
   const id = edgeId(source, target);
-  const cls = opts.added?.has(id) ? 'edge-added' : opts.removed?.has(id) ? 'edge-removed' : opts.critical?.has(source) && opts.critical?.has(target) ? 'edge-critical' : undefined;
+  const cls = opts.added?.has(id)
+    ? 'edge-added'
+    : opts.removed?.has(id)
+      ? 'edge-removed'
+      : opts.critical?.has(source) && opts.critical?.has(target)
+        ? 'edge-critical'
+        : undefined;
   return {
     id,
     source,

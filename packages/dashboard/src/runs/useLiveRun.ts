@@ -17,7 +17,11 @@ const benchProbe: ((eventAt: number) => void) | undefined =
       }
     : undefined;
 
-export function useLiveRun(api: ApiClient, executionId: string, onEnd?: () => void): { run: LiveRun; connected: boolean; ended: boolean } {
+export function useLiveRun(
+  api: ApiClient,
+  executionId: string,
+  onEnd?: () => void,
+): { run: LiveRun; connected: boolean; ended: boolean } {
   const [run, setRun] = useState<LiveRun>(() => emptyRun(executionId));
   const [connected, setConnected] = useState(false);
   const [ended, setEnded] = useState(false);
