@@ -119,6 +119,20 @@ describe('collaboration endpoint on the server', () => {
     ]);
   });
 
+  it('a role granted while connected applies to the open socket', async () => {
+    const bob = provider('doc', s.bob);
+    await waitFor(() => bob.doc.getMap('tasks').size === 2, 'bob sync');
+    expect((await api('PUT', '/api/workflows/doc/roles/bob', s.ada, { role: 'editor' })).status).toBe(200);
+    (bob.doc.getMap('tasks').get('t0') as Y.Map<unknown>).set('description', 'edited by bob');
+    let server: { tasks: Record<string, { description?: string }> } = { tasks: {} };
+    for (let i = 0; i < 200 && server.tasks.t0?.description !== 'edited by bob'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      server = (await api('GET', '/api/workflows/doc/document', s.ada)).body;
+    }
+    expect(server.tasks.t0.description).toBe('edited by bob');
+    await api('PUT', '/api/workflows/doc/roles/bob', s.ada, { role: 'viewer' });
+  });
+
   it('locks: editors lock, viewers cannot; the holder unlocks', async () => {
     expect((await api('POST', '/api/workflows/doc/locks/t0', s.bob, {})).status).toBe(403);
     const lock = await api('POST', '/api/workflows/doc/locks/t0', s.ada, { ttlMs: 5000 });

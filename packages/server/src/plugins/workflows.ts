@@ -245,6 +245,8 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       const { role } = req.body as z.output<typeof roleBody>;
       if (!ctx.tokens.getUser(userId)) throw notFound(`user ${userId}`);
       roles.set(id, userId, role);
+      // Open collaboration sockets of that user act with the new role at once.
+      o.collaboration.setRole(id, userId, role);
       return { userId, role };
     },
   );
@@ -256,6 +258,8 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       const { id, userId } = req.params as z.output<typeof roleParams>;
       access(ctx, req, id, 'owner');
       if (!roles.remove(id, userId)) throw notFound(`role of ${userId} on workflow ${id}`);
+      // Sockets already open go read-only; new ones are refused (404).
+      o.collaboration.setRole(id, userId, 'viewer');
       return reply.code(204).send();
     },
   );
