@@ -236,6 +236,8 @@ export const DEFAULT_CATALOG: CatalogModel[] = [
     outputPricePerMTok: 75,
     rateLimit: { rpm: 50, tpm: 30_000 },
     typicalLatencyMs: 3500,
+    // No longer offered (absent from the Anthropic SDK's model list since Opus 4.5).
+    deprecated: true,
     priceSource: ANTHROPIC,
   },
   {
@@ -249,6 +251,8 @@ export const DEFAULT_CATALOG: CatalogModel[] = [
     outputPricePerMTok: 15,
     rateLimit: { rpm: 50, tpm: 30_000 },
     typicalLatencyMs: 2000,
+    // End of life November 30th, 2026 (the Anthropic SDK's deprecated-models list).
+    deprecated: true,
     priceSource: ANTHROPIC,
   },
   {
@@ -262,6 +266,8 @@ export const DEFAULT_CATALOG: CatalogModel[] = [
     outputPricePerMTok: 15,
     rateLimit: { rpm: 50, tpm: 30_000 },
     typicalLatencyMs: 2000,
+    // No longer offered (absent from the Anthropic SDK's model list).
+    deprecated: true,
     priceSource: ANTHROPIC,
   },
   {
@@ -288,6 +294,8 @@ export const DEFAULT_CATALOG: CatalogModel[] = [
     outputPricePerMTok: 4,
     rateLimit: { rpm: 50, tpm: 50_000 },
     typicalLatencyMs: 800,
+    // Retired upstream (absent from the Anthropic SDK's model list).
+    deprecated: true,
     priceSource: ANTHROPIC,
   },
   {
@@ -301,6 +309,8 @@ export const DEFAULT_CATALOG: CatalogModel[] = [
     outputPricePerMTok: 1.25,
     rateLimit: { rpm: 50, tpm: 50_000 },
     typicalLatencyMs: 600,
+    // Retired upstream (absent from the Anthropic SDK's model list).
+    deprecated: true,
     priceSource: ANTHROPIC,
   },
   {
