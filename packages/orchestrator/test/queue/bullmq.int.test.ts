@@ -74,3 +74,35 @@ describe.skipIf(!url)('events over pub/sub', () => {
     }
   });
 });
+
+describe.skipIf(!url)('BullMQ queue: an attempt aborted before it is sent', () => {
+  it('rejects at once and enqueues nothing', async () => {
+    const f = await fixture();
+    try {
+      const ctrl = new AbortController();
+      ctrl.abort(new Error('run already over'));
+      const executionId = `pre-${randomUUID()}`;
+      const ctx = {
+        executionId,
+        workflowId: 'wf',
+        taskId: 't',
+        agentId: 'sync',
+        attempt: 1,
+        input: {},
+        params: { n: 1 },
+        prompt: '',
+        deps: {},
+        outputs: {},
+        signal: ctrl.signal,
+        callModel: () => Promise.reject(new Error('none')),
+        recordUsage: () => {},
+      };
+      await expect(Promise.resolve(f.queue.run(ctx, conformanceAgents[1]))).rejects.toThrow('run already over');
+      await new Promise((r) => setTimeout(r, 50));
+      const q = (f.queue as BullMQQueue).agentQueue('sync');
+      expect(await Job.fromId(q, jobIdOf(executionId, 't', undefined, 1))).toBeUndefined();
+    } finally {
+      await f.close();
+    }
+  });
+});

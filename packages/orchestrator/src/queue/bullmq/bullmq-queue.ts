@@ -135,6 +135,8 @@ export class BullMQQueue implements TaskQueue {
 
   run(ctx: DispatchContext, agent: AgentDefinition): unknown {
     if (!agent.handler) return this.local.run(ctx, agent);
+    // Aborted before it was sent (e.g. the run ended in the same turn): nothing to enqueue, nothing to wait for.
+    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
     const lane = this.lane(agent.id);
     const slot = ctx.index ?? ctx.iteration;
     const jobId = jobIdOf(ctx.executionId, ctx.taskId, slot, ctx.attempt);
