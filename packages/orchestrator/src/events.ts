@@ -55,6 +55,17 @@ export interface OrchestratorEvents {
   'workflow:completed': ExecRef & { duration: number; usage?: TokenUsage; cost?: number; result: ExecutionResult };
   'workflow:failed': ExecRef & { duration: number; error: ErrorInfo; result: ExecutionResult };
   'workflow:cancelled': ExecRef & { duration: number; reason: string; result: ExecutionResult };
+  /** A breakpoint, a finished step, a failure (pauseOnFailure) or a pause command held the run. */
+  'execution:paused': ExecRef & { reason: string; taskId?: string; when?: 'before' | 'after' };
+  'execution:resumed': ExecRef & { by?: string; step: boolean; from: unknown };
+  /** A task waits for a signal (an approval task, or `ctx.waitFor`) without holding a slot. */
+  'task:waiting': TaskRef & {
+    name: string;
+    kind: 'approval' | 'waitFor';
+    prompt?: string;
+    roles?: string[];
+    timeoutAt?: number;
+  };
   'task:queued': TaskRef;
   'task:started': TaskRef & { attempt: number; queueWait: number };
   'task:completed': TaskRef & {

@@ -54,6 +54,7 @@ export type {
   TaskStatus,
   TaskTransition,
 } from './store/types.js';
+export * from './workflow/debug/index.js';
 export { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits, evaluate, parseExpression } from './workflow/expression.js';
 export { parseWorkflowText, readWorkflowFile } from './workflow/load.js';
 export { planWorkflow } from './workflow/plan.js';

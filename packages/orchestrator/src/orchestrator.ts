@@ -25,6 +25,7 @@ import {
   type StateStore,
   type TaskTransition,
 } from './store/types.js';
+import { type ActorOptions, WorkflowDebugger } from './workflow/debug/api.js';
 import { Execution } from './workflow/execution.js';
 import { assertSafeValue, DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
 import { planWorkflow } from './workflow/plan.js';
@@ -77,6 +78,8 @@ export class MultiAgentOrchestrator {
   readonly queue: TaskQueue;
   /** Profiles, bottlenecks, costs, insights, anomalies, alerts, Prometheus metrics, OTel spans. */
   readonly monitor: ExecutionMonitor;
+  /** Breakpoints, step/continue, edits and pins, approvals and signals, re-run from a task (workflow/debug). */
+  readonly debugger: WorkflowDebugger;
   private readonly cache = new TaskCache();
   private readonly running = new Map<string, Execution>();
   /** Every run until its lease is given up (close waits for these, not only for the engine). */
@@ -127,6 +130,31 @@ export class MultiAgentOrchestrator {
     });
     this.maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
     this.owner = options.owner ?? newOwnerId();
+    this.debugger = new WorkflowDebugger({
+      store: this.store,
+      models: this.models,
+      live: (id) => this.running.get(id),
+      resume: (id) => this.resume(id),
+      plan: (def) => this.plan(def, true),
+      start: (plan, input, opts) => {
+        this.assertOpen();
+        this.assertNotRunning(opts.executionId);
+        return this.run(plan, input, opts);
+      },
+    });
+  }
+
+  /**
+   * Resumes a task waiting in `ctx.waitFor(name)` (or an approval task named `name`) with `payload`, also for a
+   * run stored by a process that has since stopped. Answers false when the waitpoint was already decided.
+   */
+  signal(executionId: string, name: string, payload?: unknown, actor?: ActorOptions): Promise<boolean> {
+    return this.debugger.signal(executionId, name, payload, actor);
+  }
+
+  /** Waiting approvals and waitpoints of the runs in this process, oldest first. */
+  waitingApprovals() {
+    return this.debugger.waiting(this.running.values());
   }
 
   /**
@@ -241,7 +269,7 @@ export class MultiAgentOrchestrator {
       );
     }
     this.assertNotRunning(options.executionId);
-    return this.run(plan, input, { executionId: options.executionId, signal: options.signal });
+    return this.run(plan, input, { executionId: options.executionId, signal: options.signal, debug: options.debug });
   }
 
   /** Continues a stored execution: tasks with a recorded completion keep their output; the rest run. */

@@ -29,6 +29,13 @@ export interface TaskContext {
   readonly idempotencyKey?: string;
   /** Call the model layer with this agent's requirements (the default behaviour of handler-less agents). */
   callModel(prompt?: string, opts?: { system?: string; context?: string }): Promise<ModelRunResult>;
+  /**
+   * Waits durably for `orchestrator.signal(executionId, name, payload)` and answers its payload. Until then the
+   * attempt ends and the task waits without a slot; once signalled the handler runs again from the start and this
+   * call answers at once (code before it runs again: make it idempotent, see `idempotencyKey`). Rejects with
+   * CDX_ERR_WAIT_TIMEOUT after `timeoutMs`. Not available on remote workers.
+   */
+  waitFor?(name: string, opts?: { timeoutMs?: number }): Promise<unknown>;
 }
 
 export type AgentHandler = (ctx: TaskContext) => unknown | Promise<unknown>;

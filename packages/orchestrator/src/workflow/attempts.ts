@@ -3,6 +3,7 @@ import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, toErrorInfo } from '../errors.js';
 import { AbandonedAttempts } from './abandoned.js';
 import { DeadlineQueue } from './deadlines.js';
+import type { TaskOverride } from './debug/types.js';
 import { ExecutionState, now } from './execution-state.js';
 import type { Scope } from './expression.js';
 import type { UnitResult } from './loops.js';
@@ -103,6 +104,12 @@ export abstract class AttemptRunner extends ExecutionState {
         string,
         unknown
       >;
+      const ov = this.taskOverride(t.index);
+      if (ov) {
+        if (ov.prompt !== undefined) u.prompt = ov.prompt;
+        if (ov.input) u.params = { ...u.params, ...ov.input };
+        this.extras.set(t.index, { ...this.extras.get(t.index), edited: true });
+      }
       if (t.def.cache) {
         u.cacheKey = this.cacheKey(t, u.prompt, u.params, item);
         if (this.svc.cache.has(u.cacheKey)) {
@@ -112,6 +119,11 @@ export abstract class AttemptRunner extends ExecutionState {
       }
       this.invoke(u, 1);
     });
+  }
+
+  /** A debugger's edit of task `i` for this run (workflow/debug). */
+  protected taskOverride(_i: number): TaskOverride | undefined {
+    return undefined;
   }
 
   /** A plain task's body settled (after retries); implemented by the scheduler. */

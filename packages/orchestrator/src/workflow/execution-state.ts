@@ -7,6 +7,7 @@ import type { EventBus } from '../events.js';
 import type { ModelRunner, ToolCallRecord } from '../models/types.js';
 import type { TaskQueue } from '../queue/types.js';
 import type { StateStore, StoredExecution, StoredTaskState, TaskStatus, TaskTransition } from '../store/types.js';
+import type { DebugOptions, TaskOverride } from './debug/types.js';
 import type { Scope } from './expression.js';
 import type { Journal } from './journal.js';
 import type { UnitResult } from './loops.js';
@@ -35,6 +36,14 @@ export interface ExecutionOptions {
   resumed?: StoredExecution;
   /** The running header was already written (with the run's lease) by the caller. */
   headerWritten?: boolean;
+  /** Breakpoints and pause-on-failure (workflow/debug). */
+  debug?: DebugOptions;
+  /** A re-run: the parent's recorded task states to take as they were, and the link to the parent. */
+  reuse?: {
+    tasks: Map<string, StoredTaskState>;
+    parent: { executionId: string; fromTaskId: string };
+    edit?: { taskId: string; change: TaskOverride; by?: string };
+  };
 }
 
 export const now = (): number => performance.timeOrigin + performance.now();

@@ -5,6 +5,7 @@ import { CodexError, ErrorCodes, type ErrorInfo, toErrorInfo } from '../errors.j
 import { encodeOutput } from '../store/codec.js';
 import { STATE_SCHEMA_VERSION } from '../store/types.js';
 import { AttemptRunner } from './attempts.js';
+import { createDebugger, type DebugController, hasDebugRecords, WaitSuspended } from './debug/attach.js';
 import { type EngineServices, type ExecutionOptions, now } from './execution-state.js';
 import { evaluate } from './expression.js';
 import { Journal } from './journal.js';
@@ -14,7 +15,7 @@ import { publishEnd, publishStarted } from './run-events.js';
 
 export type { EngineServices } from './execution-state.js';
 
-import type { ExecutionResult, Plan } from './types.js';
+import type { ExecutionResult, Plan, PlannedTask } from './types.js';
 
 /**
  * One run of a workflow. The scheduler is a ready-queue over in-degree counts: no per-task copy of accumulated
@@ -36,6 +37,10 @@ export class Execution extends AttemptRunner {
   private resolve!: (r: ExecutionResult) => void;
   readonly done: Promise<ExecutionResult>;
   private readonly recordQueued: boolean;
+  /** Set once the run has read its stored state (a debugger attaches after this). */
+  seeded = false;
+  /** Breakpoints, pins, edits and waitpoints (workflow/debug); created when a run needs them. */
+  dbg?: DebugController;
 
   constructor(plan: Plan, svc: EngineServices, input: unknown, opts: ExecutionOptions) {
     super(plan, svc, input, opts.resumed?.header.executionId ?? opts.executionId ?? randomUUID());
@@ -50,6 +55,57 @@ export class Execution extends AttemptRunner {
     this.done = new Promise((r) => {
       this.resolve = r;
     });
+    if (opts.debug || plan.tasks.some((t) => t.def.type === 'approval')) this.debugger();
+  }
+
+  /** The run's debug controller (created on first use: attaching a debugger to a running execution). */
+  debugger(): DebugController {
+    this.dbg ??= createDebugger(this, this.opts.debug);
+    return this.dbg;
+  }
+
+  protected override taskOverride(i: number) {
+    return this.dbg?.override(i);
+  }
+
+  waitFor(i: number, name: string, timeoutMs?: number): unknown {
+    return this.debugger().waitFor(i, name, timeoutMs);
+  }
+
+  /** For workflow/debug: the scheduler steps it drives. */
+  get internals() {
+    return {
+      plan: this.plan,
+      svc: this.svc,
+      state: this.state,
+      readyTasks: () => this.readyQ.slice(this.readyHead),
+      scope: (t: PlannedTask) => this.scope(t),
+      requeue: (i: number) => {
+        this.errors[i] = undefined;
+        this.state[i] = S.Waiting;
+        this.becomeReady(i);
+        this.pump();
+      },
+      complete: (i: number, output: unknown) => this.complete(i, { output }),
+      fail: (i: number, err: unknown) => this.fail(i, err),
+      park: (i: number) => {
+        this.state[i] = S.Waiting;
+      },
+      pump: () => this.pump(),
+      meta: (key: string, bytes: Uint8Array, value: unknown) => {
+        this.journal.record({
+          executionId: this.executionId,
+          taskKey: key,
+          status: 'completed',
+          attempt: 0,
+          at: Date.now(),
+          output: value,
+          outputBytes: bytes,
+        });
+        this.journal.flushSoon();
+      },
+      extras: this.extras,
+    };
   }
 
   async start(): Promise<ExecutionResult> {
@@ -96,7 +152,15 @@ export class Execution extends AttemptRunner {
 
   /** Initial in-degrees; on resume, tasks with a recorded completion (or skip) are taken as they were. */
   private seed(): void {
-    this.restore(this.opts.resumed?.tasks);
+    const stored = this.opts.resumed?.tasks ?? this.opts.reuse?.tasks;
+    this.restore(stored);
+    if (this.opts.reuse) this.recordReused();
+    const reuse = this.opts.reuse;
+    if (this.dbg || reuse || hasDebugRecords(stored)) this.debugger().load(stored, reuse?.parent);
+    if (reuse?.edit) this.dbg!.editTask(reuse.edit.taskId, reuse.edit.change, reuse.edit.by);
+    this.dbg?.start();
+    this.dbg?.persist();
+    this.seeded = true;
     const { tasks } = this.plan;
     for (let i = 0; i < this.n; i++) {
       const t = tasks[i];
@@ -149,7 +213,11 @@ export class Execution extends AttemptRunner {
     this.pumping = true;
     try {
       while (this.running < this.maxConcurrency && this.readyHead < this.readyQ.length && !this.finished) {
-        const i = this.readyQ[this.readyHead++];
+        const i = this.readyQ[this.readyHead];
+        const dbg = this.dbg;
+        if (dbg && !dbg.admit(i)) break;
+        this.readyHead++;
+        if (dbg?.intercept(i)) continue;
         this.running++;
         this.runTask(i);
       }
@@ -258,10 +326,12 @@ export class Execution extends AttemptRunner {
   /** A task's body settled (after retries): free its agent slot, record the outcome, start what is ready. */
   protected taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void {
     // An abandoned handler of this task that is still running keeps the agent instance until it settles.
-    this.abandoned.whenQuiet(i, () => this.svc.pool.release(inst, !failed));
+    const suspended = failed && v instanceof WaitSuspended;
+    this.abandoned.whenQuiet(i, () => this.svc.pool.release(inst, !failed || suspended));
     if (this.finished) return;
     this.running--;
-    if (failed) this.fail(i, v);
+    if (suspended) this.dbg?.handlerSuspended(i, (v as WaitSuspended).waitName);
+    else if (failed) this.fail(i, v);
     else this.complete(i, v as UnitResult);
     this.pump();
   }
@@ -321,6 +391,7 @@ export class Execution extends AttemptRunner {
       }
       return;
     }
+    if (this.dbg?.onFailure(i)) return;
     const wrapped = new CodexError(
       ErrorCodes.TASK_FAILED,
       `task "${t.id}" failed after ${this.attempts[i]} attempt(s): ${error.message}`,
@@ -380,13 +451,21 @@ export class Execution extends AttemptRunner {
       this.outstanding--;
     }
     if (this.outstanding === 0) return this.finish('completed');
+    this.dbg?.settled(released);
     this.pump();
+  }
+
+  /** A re-run's reused outputs are written as its own, so it stands alone (and resumes) like any run. */
+  private recordReused(): void {
+    for (let i = 0; i < this.n; i++)
+      if (this.state[i] === S.Done) this.record(i, 'completed', this.attempts[i], { output: this.outputs[i] });
   }
 
   private finish(status: ExecutionResult['status'], err?: CodexError, cause?: ErrorInfo): void {
     if (this.finished) return;
     this.finished = true;
     if (this.workflowTimer) clearTimeout(this.workflowTimer);
+    this.dbg?.dispose();
     this.detach?.();
     const inFlight = this.inFlight();
     this.deadlines.dispose();

@@ -73,7 +73,7 @@ function compile(def: WorkflowDefinition, opts: PlanOptions): Plan {
       else if (j === undefined) issues.push({ taskId: t.id, message: `unknown dependency "${d}"` });
       else if (!deps.includes(j)) deps.push(j);
     }
-    if (opts.hasAgent && !opts.hasAgent(t.agentId))
+    if (opts.hasAgent && t.type !== 'approval' && !opts.hasAgent(t.agentId))
       issues.push({ taskId: t.id, message: `unknown agent "${t.agentId}"` });
     const expr = (field: string, src?: string): Expr | undefined => {
       if (src === undefined) return undefined;

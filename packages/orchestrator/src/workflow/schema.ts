@@ -47,15 +47,28 @@ export const modelRequirementsSchema = z
   })
   .strict();
 
+/** The agent id of approval tasks (reserved: approval tasks are decided by people through `signal`). */
+export const HUMAN_AGENT = 'human';
+
+export const approvalSchema = z
+  .object({
+    prompt: z.string().max(10_000).optional().describe('What the approver is asked'),
+    roles: z.array(z.string().max(64)).max(16).optional().describe('Roles allowed to decide (default: anyone)'),
+    timeoutMs: timeoutMs.optional(),
+    onTimeout: z.enum(['approve', 'reject', 'fail']).optional().describe('Decision taken when the timeout passes'),
+  })
+  .strict();
+
 export const taskSchema = z
   .object({
     id,
     name: z.string().max(500).optional(),
-    agentId: id,
+    agentId: id.optional().describe('Required, except on approval tasks'),
     type: z
-      .enum(['sequential', 'parallel'])
+      .enum(['sequential', 'parallel', 'approval'])
       .optional()
-      .describe("The author's intent only: dependencies alone decide order"),
+      .describe("`approval` waits for a human's decision; otherwise the author's intent only"),
+    approval: approvalSchema.optional(),
     dependencies: z.array(id).optional(),
     description: z.string().max(10_000).optional(),
     input: z
@@ -83,7 +96,17 @@ export const taskSchema = z
       .describe('Structured output: the model answers JSON matching the schema (retried once when it does not)'),
   })
   .strict()
-  .refine((t) => !(t.forEach && t.while), { message: 'a task cannot have both forEach and while', path: ['forEach'] });
+  .refine((t) => !(t.forEach && t.while), { message: 'a task cannot have both forEach and while', path: ['forEach'] })
+  .refine((t) => t.agentId !== undefined || t.type === 'approval', {
+    message: 'agentId is required',
+    path: ['agentId'],
+  })
+  .refine((t) => t.approval === undefined || t.type === 'approval', {
+    message: 'approval settings need type: approval',
+    path: ['approval'],
+  })
+  // Approval tasks run no agent: they carry the reserved agent id `human` (no handler is ever called).
+  .transform((t) => ({ ...t, agentId: t.agentId ?? HUMAN_AGENT }));
 
 export const workflowSchema = z
   .object({
@@ -112,5 +135,12 @@ export type OnError = z.output<typeof onErrorSchema>;
 /** JSON Schema (draft 2020-12) for editors: `codexos schema > workflow.schema.json`. */
 export function workflowJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(workflowSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  // agentId is required except on approval tasks (a refinement zod cannot express in JSON Schema).
+  const task = (schema.properties as { tasks?: { items?: Record<string, unknown> } })?.tasks?.items;
+  if (task)
+    task.anyOf = [
+      { required: ['agentId'] },
+      { required: ['type'], properties: { type: { const: 'approval' } } },
+    ];
   return { ...schema, $id: 'https://codexos.dev/schemas/workflow.json', title: 'CodexOS workflow' };
 }

@@ -1,4 +1,5 @@
 import type { AgentDefinition, TaskContext } from '../agents/types.js';
+import { CodexError, ErrorCodes } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../models/types.js';
 import { DeltaBatcher } from './deltas.js';
@@ -42,6 +43,8 @@ export interface ContextSource {
   /** For `task:delta` streaming and tool-call records. */
   bus?: EventBus;
   recordToolCall?(taskIndex: number, rec: ToolCallRecord): void;
+  /** Durable waitpoints (workflow/debug). */
+  waitFor?(taskIndex: number, name: string, timeoutMs?: number): unknown;
 }
 
 /**
@@ -105,6 +108,11 @@ export class Context implements TaskContext {
   get idempotencyKey(): string {
     const k = this.index ?? this.iteration;
     return `${this.src.executionId}:${this.task.id}${k === undefined ? '' : `#${k}`}`;
+  }
+
+  async waitFor(name: string, opts: { timeoutMs?: number } = {}): Promise<unknown> {
+    if (!this.src.waitFor) throw new CodexError(ErrorCodes.DEBUG_INVALID, 'waitFor is not available here');
+    return this.src.waitFor(this.task.index, name, opts.timeoutMs);
   }
 
   async callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {

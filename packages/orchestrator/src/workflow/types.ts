@@ -2,6 +2,7 @@ import type { ErrorInfo } from '../errors.js';
 import type { TokenUsage } from '../events.js';
 import type { ToolCallRecord } from '../models/types.js';
 import type { ExecutionStatus, TaskStatus } from '../store/types.js';
+import type { DebugOptions } from './debug/types.js';
 import type { Expr } from './expression.js';
 import type { OnError, TaskDefinition, WorkflowDefinition } from './schema.js';
 import type { Template } from './template.js';
@@ -69,6 +70,10 @@ export interface TaskResult {
   cost?: number;
   model?: string;
   cached?: boolean;
+  /** Its input or prompt was edited through the debugger for this run. */
+  edited?: boolean;
+  /** Its output was pinned through the debugger (the task was not called). */
+  pinned?: boolean;
   /** For loops: how many iterations ran. */
   iterations?: number;
   /** Tool calls a model-backed task made, across its attempts (and loop items), in order. */
@@ -97,4 +102,6 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Use this id instead of a generated one. */
   executionId?: string;
+  /** Breakpoints and pause-on-failure: the run pauses at them (see `orchestrator.debugger`). */
+  debug?: DebugOptions;
 }

@@ -1,0 +1,115 @@
+// Debugging and waiting: the shapes the engine, the store records and the API share.
+
+export type BreakpointWhen = 'before' | 'after';
+
+export interface Breakpoint {
+  taskId: string;
+  /** Before the task starts (default) or after it finishes. */
+  when?: BreakpointWhen;
+  /** Safe expression (the workflow expression language); the breakpoint holds only when it is truthy. */
+  condition?: string;
+}
+
+export interface DebugOptions {
+  breakpoints?: Breakpoint[];
+  /** A failure that would end the run pauses it instead: pin the task's output or edit it, then step/continue. */
+  pauseOnFailure?: boolean;
+}
+
+export type PauseReason = 'breakpoint' | 'step' | 'manual' | 'failure';
+
+export interface PausedAt {
+  at: number;
+  reason: PauseReason;
+  taskId?: string;
+  when?: BreakpointWhen;
+  by?: string;
+}
+
+/** One change made through the debugger, kept on the execution. */
+export interface EditRecord {
+  at: number;
+  by?: string;
+  kind: 'input' | 'prompt' | 'pin' | 'breakpoints';
+  taskId?: string;
+  old: unknown;
+  new: unknown;
+}
+
+export interface TaskOverride {
+  input?: Record<string, unknown>;
+  prompt?: string;
+}
+
+/** The debug record of an execution, stored under the `$debug` key of its transitions. */
+export interface DebugRecord {
+  v: 1;
+  breakpoints: Breakpoint[];
+  pauseOnFailure: boolean;
+  paused: PausedAt | null;
+  /** Tasks whose before-breakpoint was already hit (stepping past it does not hit it again). */
+  passed: string[];
+  edits: EditRecord[];
+  overrides: Record<string, TaskOverride>;
+  pins: Record<string, unknown>;
+  parent?: { executionId: string; fromTaskId: string };
+}
+
+export type WaitKind = 'approval' | 'waitFor';
+
+export interface WaitDecision {
+  payload: unknown;
+  at: number;
+  by?: string;
+  timedOut?: boolean;
+}
+
+/** One waitpoint, stored under `$wait:<name>`. */
+export interface WaitRecord {
+  name: string;
+  taskId: string;
+  kind: WaitKind;
+  since: number;
+  prompt?: string;
+  roles?: string[];
+  timeoutAt?: number;
+  onTimeout?: 'approve' | 'reject' | 'fail';
+  decision?: WaitDecision;
+}
+
+/** What the debugger shows for a task that has not run yet. */
+export interface TaskInspection {
+  taskId: string;
+  agentId: string;
+  status: string;
+  prompt: string;
+  input: Record<string, unknown>;
+  upstream: Record<string, unknown>;
+  edited: boolean;
+  pinned: boolean;
+  pinnedOutput?: unknown;
+  model?: { id: string; provider: string; reason: string };
+  estimatedCostUsd?: number;
+}
+
+export type DebugRunState = 'running' | 'paused' | 'stepping';
+
+export interface DebugSnapshot {
+  executionId: string;
+  state: DebugRunState;
+  paused: PausedAt | null;
+  breakpoints: Breakpoint[];
+  pauseOnFailure: boolean;
+  edits: EditRecord[];
+  pins: string[];
+  /** Tasks ready to start (the next a step would run). */
+  next: string[];
+  waiting: WaitRecord[];
+  parent?: { executionId: string; fromTaskId: string };
+}
+
+export interface ApprovalDecision {
+  approved: boolean;
+  by?: string;
+  comment?: string;
+}
