@@ -27,6 +27,7 @@ import { agentRoutes } from './plugins/agents.js';
 import { analyticsRoutes } from './plugins/analytics.js';
 import { authRoutes, installAuth, tokenOf } from './plugins/auth.js';
 import { collabRoutes } from './plugins/collab.js';
+import { debugRoutes } from './plugins/debug.js';
 import { eventRoutes } from './plugins/events.js';
 import { executionRoutes } from './plugins/executions.js';
 import { healthRoutes, metricsRoutes } from './plugins/health.js';
@@ -145,6 +146,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     modelRoutes,
     analyticsRoutes,
     collabRoutes,
+    debugRoutes,
   ])
     await app.register(plugin, { ctx });
 

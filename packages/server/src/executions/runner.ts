@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   CodexError,
+  type DebugOptions,
   ErrorCodes,
   type ExecutionResult,
   type MultiAgentOrchestrator,
   type PreparedWorkflow,
+  type RerunOptions,
 } from '@codexos/multi-agent-orchestrator';
 import type { ServerDb } from '../db.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -111,6 +113,7 @@ export class Runner {
     version: number | undefined,
     input: unknown,
     userId: string,
+    debug?: DebugOptions,
   ): { meta: RunMeta; done: Promise<ExecutionResult> } {
     this.assertAccepting();
     const stored = this.repo.version(workflowId, version);
@@ -121,7 +124,7 @@ export class Runner {
     const startedAt = Date.now();
     this.insertMeta.run(executionId, workflowId, stored.version, userId, startedAt);
     this.models.set(executionId, {});
-    const done = this.track(executionId, this.o.executeWorkflow(prepared, { input: input ?? {}, executionId }));
+    const done = this.track(executionId, this.o.executeWorkflow(prepared, { input: input ?? {}, executionId, debug }));
     const meta: RunMeta = {
       executionId,
       workflowId,
@@ -145,6 +148,24 @@ export class Runner {
     if (!this.models.has(executionId)) this.models.set(executionId, meta?.models ?? {});
     this.db.prepare('UPDATE srv_executions SET interrupted = 0 WHERE execution_id = ?').run(executionId);
     return this.track(executionId, this.o.resume(executionId));
+  }
+
+  /** A new run from a finished one, re-running `taskId` and its dependents (recorded like any run). */
+  async rerunFrom(parentId: string, taskId: string, opts: RerunOptions, userId: string): Promise<RunMeta> {
+    this.assertAccepting();
+    const parent = this.meta(parentId);
+    if (parent) {
+      const def = this.repo.version(parent.workflowId, parent.version)?.definition;
+      if (def) this.ensureAgents(def);
+    }
+    const executionId = randomUUID();
+    const { done } = await this.o.debugger.rerunFrom(parentId, taskId, { ...opts, executionId, by: userId });
+    const startedAt = Date.now();
+    const workflowId = parent?.workflowId ?? (await this.o.getExecution(parentId))?.header.workflowId ?? '';
+    this.insertMeta.run(executionId, workflowId, parent?.version ?? 1, userId, startedAt);
+    this.models.set(executionId, {});
+    this.track(executionId, done);
+    return { executionId, workflowId, version: parent?.version ?? 1, startedBy: userId, startedAt, interrupted: false };
   }
 
   private track(executionId: string, p: Promise<ExecutionResult>): Promise<ExecutionResult> {

@@ -64,6 +64,8 @@ export function detailOf(stored: StoredExecution, meta: RunMeta | undefined, las
   let outputTokens = 0;
   let cost = 0;
   for (const t of stored.tasks.values()) {
+    // `$debug` and `$wait:<name>` are the run's debug records (GET /api/executions/:id/debug), not tasks.
+    if (t.taskKey.startsWith('$')) continue;
     const taskId = t.taskKey.split('#')[0];
     const ts: TaskState = { taskKey: t.taskKey, taskId, status: t.status, attempts: t.attempts };
     const agentId = agentOf.get(taskId);

@@ -51,6 +51,10 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.SHUTTING_DOWN]: 503,
   [ErrorCodes.CANCELLED]: 503,
+  [ErrorCodes.DEBUG_INVALID]: 400,
+  [ErrorCodes.NOT_PAUSED]: 409,
+  [ErrorCodes.TASK_STARTED]: 409,
+  [ErrorCodes.WAITPOINT_NOT_FOUND]: 404,
 };
 
 export interface ErrorBody {

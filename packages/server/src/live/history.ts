@@ -24,6 +24,7 @@ export function eventsFromHistory(h: ExecutionHeader, transitions: TaskTransitio
     },
   ];
   for (const t of transitions) {
+    if (t.taskKey.startsWith('$')) continue;
     const [taskId, iter] = t.taskKey.split('#');
     const payload: Record<string, unknown> = { ...base, taskId, attempt: t.attempt, timestamp: t.at, restored: true };
     if (iter !== undefined) payload.iteration = Number(iter);

@@ -16,6 +16,9 @@ const EXECUTION_EVENTS: OrchestratorEventName[] = [
   'task:failed',
   'task:retrying',
   'task:skipped',
+  'execution:paused',
+  'execution:resumed',
+  'task:waiting',
   // Streamed model text (batched per tick by the engine) and the tool calls of model-backed tasks.
   'task:delta',
   'tool:called',
