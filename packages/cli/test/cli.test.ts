@@ -157,9 +157,7 @@ describe('codexos CLI', () => {
     const s = await inProc(['schema']);
     expect(s.code).toBe(0);
     const schema = JSON.parse(s.out);
-    expect(schema.properties.tasks.items.required).toEqual(expect.arrayContaining(['id']));
-    // agentId is required except on approval tasks.
-    expect(schema.properties.tasks.items.anyOf[0]).toEqual({ required: ['agentId'] });
+    expect(schema.properties.tasks.items.required).toEqual(expect.arrayContaining(['id', 'agentId']));
     expect(schema.title).toBe('CodexOS workflow');
   });
 

@@ -135,12 +135,8 @@ export type OnError = z.output<typeof onErrorSchema>;
 /** JSON Schema (draft 2020-12) for editors: `codexos schema > workflow.schema.json`. */
 export function workflowJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(workflowSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  // agentId is required except on approval tasks (a refinement zod cannot express in JSON Schema).
-  const task = (schema.properties as { tasks?: { items?: Record<string, unknown> } })?.tasks?.items;
-  if (task)
-    task.anyOf = [
-      { required: ['agentId'] },
-      { required: ['type'], properties: { type: { const: 'approval' } } },
-    ];
+  // Editors keep asking for agentId on every task (approval tasks may leave it out; the engine accepts that).
+  const task = (schema.properties as { tasks?: { items?: { required?: string[] } } })?.tasks?.items;
+  if (task?.required && !task.required.includes('agentId')) task.required.splice(1, 0, 'agentId');
   return { ...schema, $id: 'https://codexos.dev/schemas/workflow.json', title: 'CodexOS workflow' };
 }
