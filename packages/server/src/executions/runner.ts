@@ -164,7 +164,7 @@ export class Runner {
     const workflowId = parent?.workflowId ?? (await this.o.getExecution(parentId))?.header.workflowId ?? '';
     this.insertMeta.run(executionId, workflowId, parent?.version ?? 1, userId, startedAt);
     this.models.set(executionId, {});
-    this.track(executionId, done);
+    void this.track(executionId, done);
     return { executionId, workflowId, version: parent?.version ?? 1, startedBy: userId, startedAt, interrupted: false };
   }
 
