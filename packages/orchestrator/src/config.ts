@@ -107,6 +107,7 @@ const storeSchema = z
   })
   .strict();
 
+/** The zod schema of the orchestrator config. */
 export const orchestratorConfigSchema = z
   .object({
     redis: redisSchema.optional(),
@@ -124,7 +125,9 @@ export const orchestratorConfigSchema = z
   })
   .strict();
 
+/** The orchestrator config as written (the seed's shape; every section optional). */
 export type OrchestratorConfigInput = z.input<typeof orchestratorConfigSchema>;
+/** The validated orchestrator config, defaults filled in. */
 export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;
 
 /** Validates an orchestrator config object and fills in the defaults; throws `CDX_ERR_CONFIG_INVALID` naming the field. */

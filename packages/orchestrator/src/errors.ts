@@ -1,4 +1,5 @@
 // One catalog of stable error codes (like Fastify's FST_ERR_*): callers switch on `code`, never on message text.
+/** The error catalog: every `CDX_ERR_*` code by name. */
 export const ErrorCodes = {
   CONFIG_INVALID: 'CDX_ERR_CONFIG_INVALID',
   WORKFLOW_PARSE: 'CDX_ERR_WORKFLOW_PARSE',
@@ -62,8 +63,10 @@ export const ErrorCodes = {
   APPROVAL_REJECTED: 'CDX_ERR_APPROVAL_REJECTED',
 } as const;
 
+/** One of the stable `CDX_ERR_*` error codes. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** One problem a CodexError names: the task or path, and what is wrong there. */
 export interface ErrorIssue {
   /** Where the problem is, e.g. `tasks[2].dependencies` or a task id. */
   path?: string;
@@ -71,6 +74,7 @@ export interface ErrorIssue {
   message: string;
 }
 
+/** The error every CodexOS failure is: a stable `CDX_ERR_*` code, a message, and `issues` naming where. */
 export class CodexError extends Error {
   readonly code: ErrorCode;
   readonly issues: ErrorIssue[];

@@ -7,6 +7,7 @@ import type { ExecutionResult } from './workflow/types.js';
 // ExecutionResult (per-task timings, attempts, usage), so observers can analyse a run once at its end instead of
 // listening to every task event. Payloads are plain data (serialisable) so the server can forward
 // them over WebSockets unchanged. Secrets never appear in them.
+/** Input and output token counts. */
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
@@ -38,6 +39,7 @@ interface ToolRef {
   timestamp: number;
 }
 
+/** Every orchestrator event name with its payload type. */
 export interface OrchestratorEvents {
   'workflow:started': ExecRef & {
     taskCount: number;
@@ -162,7 +164,9 @@ export interface OrchestratorEvents {
   };
 }
 
+/** The name of an orchestrator event (`workflow:started`, `task:completed`, ...). */
 export type OrchestratorEventName = keyof OrchestratorEvents;
+/** Any orchestrator event as `{ type, payload }` (what `events$` emits). */
 export type OrchestratorEvent = {
   [K in OrchestratorEventName]: { type: K; payload: OrchestratorEvents[K] };
 }[OrchestratorEventName];

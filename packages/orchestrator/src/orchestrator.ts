@@ -32,6 +32,7 @@ import { planWorkflow } from './workflow/plan.js';
 import { TaskCache } from './workflow/task-cache.js';
 import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from './workflow/types.js';
 
+/** Constructor options beyond the config: a ready store, model providers, monitor options. */
 export interface OrchestratorOptions {
   /** Use this store instead of the one `config.store` describes (e.g. a Redis store, or your own). */
   store?: StateStore;

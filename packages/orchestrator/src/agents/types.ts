@@ -38,8 +38,10 @@ export interface TaskContext {
   waitFor?(name: string, opts?: { timeoutMs?: number }): Promise<unknown>;
 }
 
+/** A code agent's function: gets the task's context, returns the task's output. */
 export type AgentHandler = (ctx: TaskContext) => unknown | Promise<unknown>;
 
+/** An agent: its id, model requirements and instructions, or a code `handler` that runs instead of a model call. */
 export interface AgentDefinition {
   id: string;
   name?: string;
@@ -75,6 +77,7 @@ export interface AgentInstanceStats {
   healthy: boolean;
 }
 
+/** One agent's pool: instances, capacity, active and waiting tasks, utilisation, mean allocation time. */
 export interface AgentPoolStats {
   agentId: string;
   instances: AgentInstanceStats[];

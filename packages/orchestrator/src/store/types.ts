@@ -12,6 +12,7 @@ export type MaybePromise<T> = T | Promise<T>;
  * its lease (a killed process). Such a run is resumable.
  */
 export type ExecutionStatus = 'pending' | 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled';
+/** The status of a task: pending, queued, running, completed, failed, skipped, ... */
 export type TaskStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped';
 
 /** Stored snapshots carry a schema version so a newer CodexOS can read (or refuse) older rows explicitly. */
@@ -24,6 +25,7 @@ export interface Lease {
   expiresAt: number;
 }
 
+/** A stored execution's header: workflow, status, definition, input, start and end. */
 export interface ExecutionHeader {
   executionId: string;
   workflowId: string;
@@ -55,6 +57,7 @@ export interface TaskTransition {
   cost?: number;
 }
 
+/** The last recorded state of one task: status, attempts, times, output or error, usage. */
 export interface StoredTaskState {
   taskKey: string;
   status: TaskStatus;
@@ -67,6 +70,7 @@ export interface StoredTaskState {
   cost?: number;
 }
 
+/** A stored execution: its header and the last recorded state of each task. */
 export interface StoredExecution {
   header: ExecutionHeader;
   tasks: Map<string, StoredTaskState>;
@@ -78,6 +82,7 @@ export interface ExecutionQuery {
   limit?: number;
 }
 
+/** Where executions are recorded (memory, SQLite, Redis): headers, task transitions, leases. */
 export interface StateStore {
   readonly kind: string;
   /**

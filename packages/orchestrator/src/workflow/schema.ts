@@ -108,6 +108,7 @@ export const taskSchema = z
   // Approval tasks run no agent: they carry the reserved agent id `human` (no handler is ever called).
   .transform((t) => ({ ...t, agentId: t.agentId ?? HUMAN_AGENT }));
 
+/** The zod schema of workflow definitions. */
 export const workflowSchema = z
   .object({
     id,
@@ -126,8 +127,11 @@ export const workflowSchema = z
   })
   .strict();
 
+/** A workflow definition as written in TypeScript, JSON or YAML. */
 export type WorkflowDefinitionInput = z.input<typeof workflowSchema>;
+/** A validated workflow definition (defaults applied). */
 export type WorkflowDefinition = z.output<typeof workflowSchema>;
+/** One task of a validated workflow definition. */
 export type TaskDefinition = z.output<typeof taskSchema>;
 export type RetryPolicyInput = z.output<typeof retryPolicySchema>;
 export type OnError = z.output<typeof onErrorSchema>;

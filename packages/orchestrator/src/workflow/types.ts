@@ -10,6 +10,7 @@ import type { Template } from './template.js';
 export type { ExecutionStatus, TaskStatus } from '../store/types.js';
 export type { OnError, TaskDefinition, WorkflowDefinition, WorkflowDefinitionInput } from './schema.js';
 
+/** A task's retry policy: attempts, initial delay, backoff multiplier, maximum delay, jitter. */
 export interface RetryPolicy {
   maxAttempts: number;
   initialDelayMs: number;
@@ -52,6 +53,7 @@ export interface Plan {
   depth: number;
 }
 
+/** One task's result: status, output or error, attempts, times, usage and cost. */
 export interface TaskResult {
   taskId: string;
   agentId: string;
@@ -80,6 +82,7 @@ export interface TaskResult {
   toolCalls?: ToolCallRecord[];
 }
 
+/** What a run returns: its status, every task's result, the final outputs, usage, cost and timings. */
 export interface ExecutionResult {
   executionId: string;
   workflowId: string;
@@ -97,6 +100,7 @@ export interface ExecutionResult {
   resumed: boolean;
 }
 
+/** Options of one run: the workflow input, an AbortSignal, an execution id. */
 export interface ExecuteOptions {
   input?: unknown;
   signal?: AbortSignal;
