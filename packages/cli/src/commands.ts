@@ -10,18 +10,19 @@ import {
   workflowJsonSchema,
 } from '@codexos/multi-agent-orchestrator';
 import type { Command } from 'commander';
+import { debugPrompt } from './debug-prompt.js';
 import { loadAgents, loadAgentsModule, loopKinds, parseInputs, readInputFile, registerAgentsFor } from './options.js';
 import { ProgressView } from './progress.js';
 import { StreamView } from './stream.js';
 import { printSummary } from './summary.js';
 
-interface Io {
+export interface Io {
   out: NodeJS.WriteStream;
   err: NodeJS.WriteStream;
   setExit(code: number): void;
 }
 
-interface RunFlags {
+export interface RunFlags {
   input?: string[];
   inputFile?: string;
   store?: string;
@@ -34,13 +35,13 @@ interface RunFlags {
 }
 
 /** Monitor history beside the SQLite state file, so `codexos report` in a later process sees insights too. */
-function options(flags: RunFlags): OrchestratorOptions {
+export function options(flags: RunFlags): OrchestratorOptions {
   if (flags.memory) return {};
   const store = flags.store ?? '.codexos/state.db';
   return { monitor: { historyPath: store.replace(/(\.db)?$/, '.monitor.db') } };
 }
 
-function config(flags: RunFlags, mcp?: unknown): OrchestratorConfigInput {
+export function config(flags: RunFlags, mcp?: unknown): OrchestratorConfigInput {
   return {
     ...(mcp ? { mcp: mcp as OrchestratorConfigInput['mcp'] } : {}),
     store: flags.memory ? { type: 'memory' } : { type: 'sqlite', path: flags.store ?? '.codexos/state.db' },
@@ -53,7 +54,7 @@ function config(flags: RunFlags, mcp?: unknown): OrchestratorConfigInput {
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** The tasks' agent ids of a (not yet validated) definition; malformed entries are left for validation to report. */
-function agentIdsOf(raw: unknown): { taskId: string; agentId: string }[] {
+export function agentIdsOf(raw: unknown): { taskId: string; agentId: string }[] {
   const tasks = (raw as { tasks?: unknown })?.tasks;
   if (!Array.isArray(tasks)) return [];
   return tasks.flatMap((t) =>
@@ -74,6 +75,16 @@ function onStopSignals(stop: () => void): () => void {
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, handler);
   };
 }
+
+/** The run function of `run`/`resume`, shared with the debug commands (rerun, approve). */
+export const registerExecute: {
+  fn?: (
+    flags: RunFlags,
+    go: (o: MultiAgentOrchestrator) => Promise<ExecutionResult>,
+    agentIds: (o: MultiAgentOrchestrator) => Promise<{ taskId: string; agentId: string }[]>,
+    definition?: unknown,
+  ) => Promise<void>;
+} = {};
 
 export function registerCommands(program: Command, io: Io): void {
   const execute = async (
@@ -123,6 +134,7 @@ export function registerCommands(program: Command, io: Io): void {
       await o.close();
     }
   };
+  registerExecute.fn = execute;
 
   program
     .command('run')
@@ -137,12 +149,22 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .option('--json', 'print the execution result as JSON instead of live progress')
     .option('--stream', "show the running tasks' model text and tool calls as they arrive")
-    .action(async (file: string, flags: RunFlags) => {
+    .option('--break <taskId>', 'pause before this task with an inspect/step/continue prompt (repeatable)', collect)
+    .option('--pause-on-failure', 'pause (instead of failing) when a task fails: pin its output or retry it')
+    .action(async (file: string, flags: RunFlags & { break?: string[]; pauseOnFailure?: boolean }) => {
       const input = { ...(flags.inputFile ? await readInputFile(flags.inputFile) : {}), ...parseInputs(flags.input) };
       const raw = await readWorkflowFile(file);
       await execute(
         flags,
-        (o) => o.executeWorkflow(raw, { input }),
+        (o) => {
+          const debug =
+            flags.break?.length || flags.pauseOnFailure
+              ? { breakpoints: (flags.break ?? []).map((taskId) => ({ taskId })), pauseOnFailure: flags.pauseOnFailure }
+              : undefined;
+          const run = o.executeWorkflow(raw, { input, debug });
+          if (debug) debugPrompt(o, io, run);
+          return run;
+        },
         async (o) => {
           // Shape and graph problems are reported first (they name the task), then unknown agents.
           o.validateWorkflow(raw, { checkAgents: false });

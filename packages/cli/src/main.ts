@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CodexError, ErrorCodes, isCodexError } from '@codexos/multi-agent-orchestrator';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
+import { registerDebugCommands } from './debug-commands.js';
 import { registerOutputsCommand } from './outputs-command.js';
 import { registerServerCommands } from './serve-command.js';
 import { registerWorkerCommand } from './worker.js';
@@ -22,6 +23,9 @@ const INPUT_ERRORS = new Set<string>([
   ErrorCodes.AGENT_UNKNOWN,
   ErrorCodes.VALUE_NOT_SERIALIZABLE,
   ErrorCodes.INPUT_INVALID,
+  ErrorCodes.DEBUG_INVALID,
+  ErrorCodes.WAITPOINT_NOT_FOUND,
+  ErrorCodes.NOT_PAUSED,
 ]);
 
 /** The CLI package's version (package.json sits one level above both src/ and dist/). */
@@ -43,6 +47,7 @@ export async function main(
   let code: number = EXIT.OK;
   registerCommands(program, { out, err, setExit: (c) => (code = c) });
   registerServerCommands(program, { out, err, setExit: (c) => (code = c) });
+  registerDebugCommands(program, { out, err, setExit: (c) => (code = c) });
   registerWorkerCommand(program, { out, err });
   registerOutputsCommand(program, { out });
   // With --json, errors are JSON too (on stderr), so scripts never have to parse prose.

@@ -29,6 +29,7 @@ export interface DebugDeps {
   start(plan: Plan, input: unknown, opts: ExecutionOptions): Promise<ExecutionResult>;
 }
 
+/** Who acts through the debugger (recorded with each change) and with which role (checked by approvals). */
 export interface ActorOptions {
   /** Who made the change (recorded with it). */
   by?: string;
@@ -36,6 +37,7 @@ export interface ActorOptions {
   role?: string;
 }
 
+/** `rerunFrom` options: what to change for the new run. */
 export interface RerunOptions {
   /** Replace the chosen task's input for the new run (recorded as an edit). */
   input?: Record<string, unknown>;

@@ -19,7 +19,9 @@ import type {
 } from './types.js';
 import { Waits } from './waits.js';
 
+/** Store key of a run's debug record (breakpoints, pause, edits, pins). */
 export const DEBUG_KEY = '$debug';
+/** Store key prefix of a run's waitpoint records (`$wait:<name>`). */
 export const WAIT_PREFIX = '$wait:';
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 

@@ -1,7 +1,9 @@
 // Debugging and waiting: the shapes the engine, the store records and the API share.
 
+/** Whether a breakpoint holds before its task starts or after it finishes. */
 export type BreakpointWhen = 'before' | 'after';
 
+/** Where a run pauses: a task, before or after it, optionally only when a condition holds. */
 export interface Breakpoint {
   taskId: string;
   /** Before the task starts (default) or after it finishes. */
@@ -10,14 +12,17 @@ export interface Breakpoint {
   condition?: string;
 }
 
+/** `executeWorkflow(def, { debug })`: breakpoints and pause-on-failure for one run. */
 export interface DebugOptions {
   breakpoints?: Breakpoint[];
   /** A failure that would end the run pauses it instead: pin the task's output or edit it, then step/continue. */
   pauseOnFailure?: boolean;
 }
 
+/** Why a run paused. */
 export type PauseReason = 'breakpoint' | 'step' | 'manual' | 'failure';
 
+/** Where and why a run is paused (recorded in the store, so it stays paused across a restart). */
 export interface PausedAt {
   at: number;
   reason: PauseReason;
@@ -36,6 +41,7 @@ export interface EditRecord {
   new: unknown;
 }
 
+/** A debugger's edit of a task for one run: input merged over the definition's, and/or a new prompt. */
 export interface TaskOverride {
   input?: Record<string, unknown>;
   prompt?: string;
@@ -55,8 +61,10 @@ export interface DebugRecord {
   parent?: { executionId: string; fromTaskId: string };
 }
 
+/** An approval task, or a handler's `ctx.waitFor`. */
 export type WaitKind = 'approval' | 'waitFor';
 
+/** What resolved a waitpoint: a signal's payload (an approval decision), or its timeout. */
 export interface WaitDecision {
   payload: unknown;
   at: number;
@@ -92,8 +100,10 @@ export interface TaskInspection {
   estimatedCostUsd?: number;
 }
 
+/** A live run's debug state: running, paused, or running one step. */
 export type DebugRunState = 'running' | 'paused' | 'stepping';
 
+/** `orchestrator.debugger.state(id)`: a run's debug state, edits, next tasks and open waitpoints. */
 export interface DebugSnapshot {
   executionId: string;
   state: DebugRunState;
@@ -108,6 +118,7 @@ export interface DebugSnapshot {
   parent?: { executionId: string; fromTaskId: string };
 }
 
+/** The payload an approve/reject signal carries (the approval task's output when approved). */
 export interface ApprovalDecision {
   approved: boolean;
   by?: string;

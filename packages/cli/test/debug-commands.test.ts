@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fx = (f: string) => join(here, 'fixtures', f);
+
+async function inProc(args: string[], env: Record<string, string> = {}) {
+  const { main } = await import('../src/main.js');
+  const sink = () => {
+    let text = '';
+    return {
+      stream: {
+        write: (s: string) => {
+          text += s;
+          return true;
+        },
+        isTTY: false,
+      } as never,
+      text: () => text,
+    };
+  };
+  const out = sink();
+  const err = sink();
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const code = await main(args, { out: out.stream, err: err.stream });
+    return { code, out: out.text(), err: err.text() };
+  } finally {
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
+}
+
+it('codexos rerun --from re-runs a task and its dependents only; approve and run --break refuse bad input', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-dbg-'));
+  const store = join(dir, 's.db');
+  const log = join(dir, 'runs.log');
+  const env = { CDX_TEST_LOG: log };
+  const first = await inProc(
+    ['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json', '-i', 'who=a'],
+    env,
+  );
+  expect(first.code, first.err).toBe(0);
+  const parent = JSON.parse(first.out).executionId;
+  const rr = await inProc(
+    ['rerun', parent, '--from', 'second', '--agents', fx('agents.ts'), '--store', store, '--json'],
+    env,
+  );
+  expect(rr.code, rr.err).toBe(0);
+  const child = JSON.parse(rr.out);
+  expect(child.status).toBe('completed');
+  expect(child.executionId).not.toBe(parent);
+  expect(child.tasks.first.output).toBe('first:hello a');
+  // `first` ran once (in the parent), `second` twice.
+  expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual(['first', 'second', 'second']);
+
+  const unknownTask = await inProc(['rerun', parent, '--from', 'nope', '--agents', fx('agents.ts'), '--store', store]);
+  expect(unknownTask.code).toBe(2);
+  expect(unknownTask.err).toContain('CDX_ERR_DEBUG_INVALID');
+  const noRun = await inProc(['approve', 'missing', 'gate', '--agents', fx('agents.ts'), '--store', store]);
+  expect(noRun.code).toBe(2);
+  expect(noRun.err).toContain('CDX_ERR_EXECUTION_NOT_FOUND');
+  const badBreak = await inProc([
+    'run',
+    fx('two-step.yaml'),
+    '--agents',
+    fx('agents.ts'),
+    '--memory',
+    '--break',
+    'zzz',
+  ]);
+  expect(badBreak.code).toBe(2);
+  expect(badBreak.err).toContain('CDX_ERR_DEBUG_INVALID');
+});
