@@ -15,6 +15,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AccessAudit } from './auth/audit.js';
 import { RoleService } from './auth/roles.js';
 import { TokenService } from './auth/tokens.js';
 import type { ServerContext } from './context.js';
@@ -60,6 +61,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     db,
     tokens: new TokenService(db),
     roles: new RoleService(db),
+    audit: new AccessAudit(db),
     repo,
     runner: new Runner(o, db, repo, opts.autoAgents ?? true),
     hub: new LiveHub(o.bus),

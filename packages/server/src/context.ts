@@ -1,4 +1,5 @@
 import type { MultiAgentOrchestrator } from '@codexos/multi-agent-orchestrator';
+import type { AccessAudit } from './auth/audit.js';
 import type { RoleService } from './auth/roles.js';
 import type { TokenService } from './auth/tokens.js';
 import type { ServerDb } from './db.js';
@@ -13,6 +14,7 @@ export interface ServerContext {
   db: ServerDb;
   tokens: TokenService;
   roles: RoleService;
+  audit: AccessAudit;
   repo: WorkflowRepo;
   runner: Runner;
   hub: LiveHub;

@@ -27,6 +27,12 @@ const MIGRATIONS: string[] = [
      started_at INTEGER NOT NULL, interrupted INTEGER NOT NULL DEFAULT 0, models TEXT);
    CREATE INDEX IF NOT EXISTS srv_exec_wf ON srv_executions(workflow_id, started_at);
    CREATE TABLE IF NOT EXISTS srv_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE IF NOT EXISTS srv_audit (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, user_id TEXT, token_id TEXT, ip TEXT NOT NULL,
+     method TEXT NOT NULL, route TEXT, path TEXT NOT NULL, status INTEGER NOT NULL, outcome TEXT NOT NULL);
+   CREATE INDEX IF NOT EXISTS srv_audit_user ON srv_audit(user_id, seq);
+   CREATE TRIGGER IF NOT EXISTS srv_audit_no_update BEFORE UPDATE ON srv_audit BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
+   CREATE TRIGGER IF NOT EXISTS srv_audit_no_delete BEFORE DELETE ON srv_audit BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;`,
 ];
 
 export type ServerDb = Database.Database;

@@ -1,6 +1,7 @@
 import { ErrorCodes } from '@codexos/multi-agent-orchestrator';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { type AccessOutcome, AccessAudit } from '../auth/audit.js';
 import { RANK } from '../auth/roles.js';
 import { TokenService } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
@@ -37,6 +38,28 @@ export function installAuth(app: FastifyInstance, ctx: ServerContext): void {
       throw new ApiError(401, ErrorCodes.UNAUTHORIZED, 'a valid API token is required (Authorization: Bearer <token>)');
     req.auth = auth;
   });
+  // Writes and denied attempts go to the access audit (reads that succeed do not: they would drown it).
+  app.addHook('onResponse', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    if (!needsAuth(path, false)) return;
+    const route = req.routeOptions.url;
+    const outcome = AccessAudit.outcomeOf(req.method, reply.statusCode, route !== undefined, !!req.auth);
+    if (!outcome) return;
+    try {
+      ctx.audit.record({
+        userId: req.auth?.user.id,
+        tokenId: req.auth?.tokenId,
+        ip: req.ip,
+        method: req.method,
+        route,
+        path,
+        status: reply.statusCode,
+        outcome,
+      });
+    } catch (err) {
+      req.log.error({ err }, 'access audit write failed');
+    }
+  });
 }
 
 /**
@@ -67,6 +90,10 @@ const createTokenBody = z
   })
   .strict();
 const idParams = z.object({ id: z.string().min(1).max(100) });
+const auditQuery = pageQuery.extend({
+  userId: z.string().max(100).optional(),
+  outcome: z.enum(['ok', 'denied', 'rejected', 'error']).optional(),
+});
 
 /** Users and tokens routes. */
 export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
@@ -95,6 +122,24 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
       const page = items.slice(0, q.limit);
       const last = page[page.length - 1];
       return { items: page, nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null };
+    },
+  );
+
+  app.get(
+    '/api/audit',
+    { schema: { tags: ['auth'], summary: 'Access audit: writes and denied attempts', querystring: auditQuery } },
+    async (req) => {
+      requireAdmin(req);
+      const q = req.query as z.output<typeof auditQuery>;
+      const before = decodeCursor(q.cursor)?.[0];
+      const items = ctx.audit.list(q.limit + 1, {
+        beforeSeq: typeof before === 'number' ? before : undefined,
+        userId: q.userId,
+        outcome: q.outcome as AccessOutcome | undefined,
+      });
+      const page = items.slice(0, q.limit);
+      const last = page[page.length - 1];
+      return { items: page, nextCursor: items.length > q.limit && last ? encodeCursor([last.seq]) : null };
     },
   );
 
