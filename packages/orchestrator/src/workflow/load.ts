@@ -38,6 +38,46 @@ export function assertSafeValue(value: unknown, label: string, path = label, dep
   }
 }
 
+/** Nesting a YAML text may open before parsing: a few thousand levels overflow the parser's stack and V8 then
+ * aborts the whole process (a fatal OOM in the RegExp compiler), which no try/catch can stop. */
+const MAX_YAML_NESTING = 4 * MAX_DEPTH;
+
+/**
+ * Rejects YAML nested deeper than MAX_YAML_NESTING before the parser sees it. An upper bound, counted per line:
+ * open indentation levels, block indicators (`- `, `? `, `: `) opening levels on the line, and open flow brackets.
+ */
+export function assertYamlNesting(text: string, source: string): void {
+  const indents: number[] = [];
+  let flow = 0;
+  let lineNo = 0;
+  for (const line of text.split('\n')) {
+    lineNo++;
+    let i = 0;
+    while (line[i] === ' ' || line[i] === '\t') i++;
+    if (i === line.length || line[i] === '#') continue;
+    while (indents.length && indents[indents.length - 1] >= i) indents.pop();
+    indents.push(i);
+    let inline = 0;
+    while ((line[i] === '-' || line[i] === '?' || line[i] === ':') && (line[i + 1] === ' ' || line[i + 1] === '\t')) {
+      inline++;
+      i += 2;
+      while (line[i] === ' ' || line[i] === '\t') i++;
+    }
+    let deepest = flow;
+    for (; i < line.length; i++) {
+      const c = line[i];
+      if (c === '[' || c === '{') deepest = Math.max(deepest, ++flow);
+      else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+    if (indents.length + inline + deepest > MAX_YAML_NESTING)
+      throw new CodexError(
+        ErrorCodes.INPUT_TOO_LARGE,
+        `${source} is nested deeper than ${MAX_YAML_NESTING} levels (line ${lineNo})`,
+        { issues: [{ path: `line ${lineNo}`, message: 'nested too deep' }] },
+      );
+  }
+}
+
 /**
  * A plain copy of an untrusted value, with the checks of `assertSafeValue`: plain objects and arrays are copied by
  * reading each own enumerable property once, so a Proxy trap or a getter that throws becomes a CodexError (`code`,
@@ -142,6 +182,7 @@ export function parseWorkflowText(
   } else {
     // maxAliasCount bounds "billion laughs" alias expansion. Duplicate keys are found after parsing, in one pass:
     // the parser's own `uniqueKeys` compares each key with every earlier one (minutes for 100k keys).
+    assertYamlNesting(text, source);
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true, lineCounter });
     if (doc.errors.length > 0) {

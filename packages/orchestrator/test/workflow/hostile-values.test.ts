@@ -116,3 +116,30 @@ describe('YAML parsing cost', () => {
     expect(bigMs / smallMs).toBeLessThan(40);
   });
 });
+
+describe('deeply nested YAML', () => {
+  // 3000 nested block sequences on one line used to overflow the YAML parser's stack, and V8 then aborted the
+  // whole process (fatal OOM in its RegExp compiler): nesting is now bounded before the parser runs.
+  it('is a typed error before the parser runs, on one line or by indentation or flow brackets', () => {
+    for (const text of [
+      `${'- '.repeat(3000)}x`,
+      Array.from({ length: 400 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n'),
+      `id: x\ntasks: ${'['.repeat(3000)}`,
+      `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    ]) {
+      let err: unknown;
+      try {
+        parseWorkflowText(text, { format: 'yaml' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(CodexError);
+      expect((err as CodexError).code).toBe(ErrorCodes.INPUT_TOO_LARGE);
+    }
+  });
+
+  it('leaves ordinary nesting alone', () => {
+    const text = `id: n\nname: n\ntasks:\n  - id: a\n    agentId: worker\n    input:\n      prompt: "use [x] and {y}"\n      deep: ${'['.repeat(20)}1${']'.repeat(20)}\n`;
+    expect((parseWorkflowText(text, { format: 'yaml' }) as { id: string }).id).toBe('n');
+  });
+});
