@@ -268,8 +268,8 @@ describe('hostile API bodies and query strings', () => {
   const queryVal = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('-1', '1e309', 'NaN', '99999999999999999999', '[]', '%00', '%ZZ'));
   const body = fc.oneof(
     weirdValue.map((v) => stringify(v) ?? 'null'),
-    mutatedWorkflow.map((w) => stringify({ definition: w })),
-    mutatedWorkflow.map((w) => stringify({ content: stringify(w), format: 'json' })),
+    mutatedWorkflow.map((w) => stringify({ definition: w }) ?? 'null'),
+    mutatedWorkflow.map((w) => stringify({ content: stringify(w), format: 'json' }) ?? 'null'),
     fc.string({ unit: 'binary', maxLength: 100 }),
     fc.constantFrom('{"__proto__":{"polluted":1},"definition":{}}', '{"constructor":{"prototype":{"polluted":1}}}', '{'.repeat(10000)),
   );
