@@ -129,6 +129,7 @@ describe('hostile workflow objects and texts', () => {
       }),
       { numRuns: CASES },
     );
+    console.info(`hostile input, workflow objects: ${JSON.stringify(seen)}, slowest ${timer.stats.maxMs} ms`);
     noPollution();
     timer.assertUnder(1000);
     expect(seen.error).toBeGreaterThan(CASES / 4);
@@ -167,6 +168,7 @@ describe('hostile workflow objects and texts', () => {
       }),
       { numRuns: CASES, examples: bombs.flatMap((b) => [[b, 'yaml'], [b, 'json']] as [string, 'yaml' | 'json'][]) },
     );
+    console.info(`hostile input, JSON and YAML texts: ${JSON.stringify(seen)}, slowest ${timer.stats.maxMs} ms`);
     noPollution();
     timer.assertUnder(1000);
     expect(seen.error).toBeGreaterThan(CASES / 2);
@@ -233,6 +235,7 @@ describe('hostile expressions', () => {
       { numRuns: CASES },
     );
     delete (globalThis as Record<string, unknown>).__cdxSentinel;
+    console.info(`hostile input, expressions: ${JSON.stringify(seen)}, slowest ${timer.stats.maxMs} ms`);
     noPollution();
     timer.assertUnder(1000);
     expect(seen.ok).toBeGreaterThan(0);
@@ -301,6 +304,7 @@ describe('hostile API bodies and query strings', () => {
       ),
       { numRuns: CASES },
     );
+    console.info(`hostile input, API bodies and query strings: statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
     noPollution();
     expect([...statuses.keys()].some((k) => k >= 200 && k < 300)).toBe(true);
     // The server is intact: the workflow still reads, runs, and the tokens still work.
