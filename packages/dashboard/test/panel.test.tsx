@@ -109,3 +109,27 @@ describe('nodes from the document', () => {
     expect(screen.getByText('Fetch data')).toBeTruthy();
   });
 });
+
+describe('structured-output schema field', () => {
+  it('writes parsed JSON Schema objects only, and names the problem while the text does not parse', () => {
+    const calls = panel({ id: 't', agentId: 'x', output: { schema: { type: 'object' } } });
+    const field = screen.getByLabelText('Output schema (JSON)') as HTMLTextAreaElement;
+    expect(JSON.parse(field.value)).toEqual({ type: 'object' });
+    fireEvent.change(field, { target: { value: '{ "type": "array", ' } });
+    expect(screen.getByText(/output\.schema: not valid JSON/)).toBeTruthy();
+    fireEvent.change(field, { target: { value: '[1]' } });
+    expect(screen.getByText('output.schema: a JSON Schema must be a JSON object')).toBeTruthy();
+    fireEvent.change(field, { target: { value: '{ "type": "array", "items": { "type": "string" } }' } });
+    expect(screen.queryByRole('alert')).toBeNull();
+    fireEvent.change(field, { target: { value: '' } });
+    expect(calls).toEqual([
+      [['output'], { schema: { type: 'array', items: { type: 'string' } } }],
+      [['output'], undefined],
+    ]);
+  });
+
+  it('is read-only for a viewer', () => {
+    panel({ id: 't', agentId: 'x' }, { readOnly: true });
+    expect((screen.getByLabelText('Output schema (JSON)') as HTMLTextAreaElement).disabled).toBe(true);
+  });
+});

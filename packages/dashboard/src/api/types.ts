@@ -31,6 +31,8 @@ export interface TaskDef {
   onError?: 'fail' | 'continue' | { fallback: string };
   cache?: boolean;
   model?: Record<string, unknown>;
+  /** Structured output: the answer must match this JSON Schema. */
+  output?: { schema?: Record<string, unknown> };
   [k: string]: unknown;
 }
 

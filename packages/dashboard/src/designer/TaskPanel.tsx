@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { TaskDef } from '../api/types.ts';
+import { SchemaField } from './SchemaField.tsx';
 import type { FieldIssue, Peer } from './types.ts';
 
 // The side panel: every field of one task, written to the shared document as you type (one Y.Map key per
@@ -23,7 +24,7 @@ interface Props {
   onClose(): void;
 }
 
-const KNOWN = new Set(['id', 'name', 'agentId', 'type', 'input', 'dependencies', 'when', 'forEach', 'while', 'maxIterations', 'retry', 'timeoutMs', 'onError', 'cache', 'description']);
+const KNOWN = new Set(['id', 'name', 'agentId', 'type', 'input', 'dependencies', 'when', 'forEach', 'while', 'maxIterations', 'retry', 'timeoutMs', 'onError', 'cache', 'description', 'output']);
 const num = (v: string): unknown => (v.trim() === '' ? undefined : Number.isFinite(Number(v)) ? Number(v) : v);
 const str = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
@@ -162,6 +163,14 @@ export function TaskPanel(p: Props) {
           <input type="checkbox" checked={task.cache === true} disabled={disabled} onChange={(e) => p.onField(['cache'], e.target.checked || undefined)} /> Cache identical runs
         </label>
       </div>
+      <SchemaField
+        schema={(task.output as { schema?: unknown } | undefined)?.schema}
+        disabled={disabled}
+        onChange={(schema) => p.onField(['output'], schema === undefined ? undefined : { schema })}
+        onFocus={() => p.onFocusField(true)}
+        onBlur={() => p.onFocusField(false)}
+      />
+      <Issues issues={issues} field="output" />
       {text('Description', ['description'], task.description, { area: true })}
       {issues
         .filter((i) => !KNOWN.has(i.field.split(/[.[]/)[0]))
