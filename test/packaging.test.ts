@@ -49,8 +49,8 @@ beforeAll(() => {
   packed = JSON.parse(pack.out) as Packed[];
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  // The dashboard is a static bundle the others do not import: packed and checked, not installed.
-  const files = packed.filter((p) => p.name !== '@codexos/dashboard').map((p) => join(tarballs, p.filename));
+  // The dashboard is a static bundle with no runtime dependencies; the server finds it where npm put it.
+  const files = packed.map((p) => join(tarballs, p.filename));
   // Offline from the npm cache when it holds everything; otherwise the registry fills the gaps.
   // Install scripts are skipped: better-sqlite3 would compile SQLite from source for minutes when no prebuilt binary
   // can be downloaded, so the workspace's own build of the same version is copied in instead.
@@ -86,7 +86,7 @@ describe('published tarballs', () => {
         expect(paths.some((f) => f.endsWith('.d.ts'))).toBe(true);
         expect(paths.some((f) => f.endsWith('.js.map'))).toBe(true);
       }
-      // Installed packages are read where npm put them; the dashboard (not installed) from the files packed.
+      // Installed packages are read where npm put them.
       const here = join(project, 'node_modules', ...p.name.split('/'));
       const installed = existsSync(here) ? here : join(root, 'packages', p.name.split('/')[1]);
       for (const f of paths.filter((x) => /\.(js|json|d\.ts|md)$/.test(x))) {
@@ -114,6 +114,27 @@ await o.close();
     const r = sh(process.execPath, ['two-tasks.mjs'], { cwd: project });
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toEqual({ status: 'completed', greet: 'HELLO WORLD', measure: 11 });
+  });
+
+  it('the installed server serves the installed dashboard at /', () => {
+    writeFileSync(
+      join(project, 'serve.mjs'),
+      `import { startServer } from '@codexos/server';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+const out = { write: () => true };
+const s = await startServer({ port: 0, data: mkdtempSync(join(tmpdir(), 'cdx-serve-')), examples: false, out });
+const res = await fetch(s.url + '/');
+const html = await res.text();
+console.log(JSON.stringify({ status: res.status, app: /<script[^>]+src="[^"]*assets\\/[^"]+\\.js"/.test(html) }));
+await s.stop();
+process.exit(0);
+`,
+    );
+    const r = sh(process.execPath, ['serve.mjs'], { cwd: project, timeout: 120_000 });
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out.trim().split('\n').pop() ?? '{}')).toEqual({ status: 200, app: true });
   });
 
   it('a TypeScript consumer type-checks against the published declarations', () => {

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AgentDefinition, readWorkflowFile, SqliteStore } from '@codexos/multi-agent-orchestrator';
 import { buildServer, type CodexServer } from './app.js';
@@ -13,6 +14,16 @@ import { validateDefinition } from './workflows/definitions.js';
 // (they resume on the next start), close sockets with 1001.
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+// The built dashboard: the installed `@codexos/dashboard` package when there is one (an npm install of the
+// tarballs), else the workspace's packages/dashboard/dist.
+function defaultDashboardDir(): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@codexos/dashboard/package.json')), 'dist');
+  } catch {
+    return join(repoRoot, 'packages', 'dashboard', 'dist');
+  }
+}
 
 export interface StartServerOptions {
   port?: number;
@@ -71,7 +82,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       collaboration: { storePath: join(paths.dir, 'state.collab.db') },
     },
     agents: opts.agents,
-    dashboardDir: opts.dashboardDir ?? join(repoRoot, 'packages', 'dashboard', 'dist'),
+    dashboardDir: opts.dashboardDir ?? defaultDashboardDir(),
     corsOrigins: opts.corsOrigins,
     publicMetrics: opts.publicMetrics,
     shutdownGraceMs: opts.shutdownGraceMs,
