@@ -58,7 +58,8 @@ export function agentIdsOf(raw: unknown): { taskId: string; agentId: string }[] 
   const tasks = (raw as { tasks?: unknown })?.tasks;
   if (!Array.isArray(tasks)) return [];
   return tasks.flatMap((t) =>
-    t && typeof (t as { agentId?: unknown }).agentId === 'string'
+    // Approval tasks run no agent (a stored definition names the reserved `human`).
+    t && typeof (t as { agentId?: unknown }).agentId === 'string' && (t as { type?: unknown }).type !== 'approval'
       ? [{ taskId: String((t as { id?: unknown }).id), agentId: (t as { agentId: string }).agentId }]
       : [],
   );

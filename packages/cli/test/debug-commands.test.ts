@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -78,3 +79,35 @@ it('codexos rerun --from re-runs a task and its dependents only; approve and run
   expect(badBreak.code).toBe(2);
   expect(badBreak.err).toContain('CDX_ERR_DEBUG_INVALID');
 });
+
+it('codexos approve takes up a run whose process was killed while it waited, signals it and runs it to the end', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-approve-'));
+  const db = join(dir, 's.db');
+  const child = join(here, '..', '..', 'orchestrator', 'test', 'workflow', 'fixtures', 'debug-child.ts');
+  const p = spawn(process.execPath, ['--import', 'tsx', child, db, join(dir, 'log')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    p.stdout.on('data', (d) => String(d).includes('READY') && resolve());
+    p.on('exit', () => reject(new Error('child ended early')));
+  });
+  p.kill('SIGKILL');
+  await new Promise((r) => p.on('exit', r));
+  const r = await inProc([
+    'approve',
+    'waiting-run',
+    'go',
+    '--payload',
+    '"went"',
+    '--store',
+    db,
+    '--agents',
+    fx('wait-agents.ts'),
+    '--json',
+  ]);
+  expect(r.code, r.err).toBe(0);
+  const res = JSON.parse(r.out);
+  expect(res.status).toBe('completed');
+  expect(res.tasks.hold.output).toBe('went');
+  expect(res.tasks.gate.output).toMatchObject({ approved: true });
+}, 30_000);
