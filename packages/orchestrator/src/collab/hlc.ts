@@ -10,6 +10,7 @@ export function compareHlc(a: Hlc, b: Hlc): number {
   return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
 }
 
+/** Hybrid logical clock of one node: issues monotonic timestamps close to wall time and merges remote ones. */
 export class HybridClock {
   private wall = 0;
   private logical = 0;

@@ -36,6 +36,7 @@ import { applyOps, parseOp } from './writes.js';
 
 export type { CollaborationEvents, CollaborationManagerOptions } from './types.js';
 
+/** Runs real-time editing sessions on workflow documents: participants, roles, conflict resolution, locks and audit. */
 export class CollaborationManager extends EventEmitter<CollaborationEvents> {
   readonly config: CollabConfig;
   readonly store: CollabStore;

@@ -5,6 +5,7 @@ import type { Path, UpdateInput } from './types.js';
 // Path operations on the shared Yjs document. The document's roots are Y.Maps (`tasks`, `positions`, `meta`);
 // plain objects become Y.Maps and arrays Y.Arrays so concurrent edits to different fields merge.
 
+/** Top-level maps of a shared workflow document; every operation path starts with one of them. */
 export const DOC_ROOTS = ['tasks', 'positions', 'meta'] as const;
 
 export function pathKey(path: Path): string {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 // zod schemas for everything that crosses the edge: the config section, manager options and op messages.
 
+/** zod schema of the `collaboration` config section, with defaults. */
 export const collabConfigSchema = z
   .object({
     enableRealtime: z.boolean().default(true),
@@ -39,6 +40,7 @@ export const collabConfigSchema = z
 
 const key = z.union([z.string().max(200), z.number().int().min(0).max(1_000_000)]);
 
+/** zod schema of one incoming path operation (`op` message) from a client. */
 export const updateInputSchema = z
   .object({
     id: z.string().max(200).optional(),

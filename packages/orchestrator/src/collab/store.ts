@@ -35,6 +35,7 @@ interface AuditRow {
 const enc = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const dec = (s: string | null) => (s === null ? undefined : (JSON.parse(s) as unknown));
 
+/** SQLite persistence of collaboration state: Yjs document updates and snapshots, roles and the append-only audit trail. */
 export class CollabStore {
   readonly db: Database.Database;
   private pendingUpdates: Array<[string, Uint8Array]> = [];

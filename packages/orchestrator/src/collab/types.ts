@@ -5,8 +5,11 @@ import type { CollabStore } from './store.js';
 // The collaboration pillar's types: operations, participants, locks, audit entries and the small
 // extension points (ConflictStrategy, Authenticate).
 
+/** A participant's rights on a workflow: `owner` (all, including roles), `editor` (edits) or `viewer` (read-only). */
 export type Role = 'owner' | 'editor' | 'viewer';
+/** Conflict-resolution strategy of a collaboration session. */
 export type StrategyName = 'crdt' | 'operational-transform' | 'last-write-wins' | 'custom';
+/** Kind of a path operation on the workflow document. */
 export type OperationType = 'set' | 'insert' | 'delete' | 'move';
 /** A path into the workflow document: root (`tasks`, `positions`, `meta`), then map keys / array indexes. */
 export type Path = Array<string | number>;
@@ -46,6 +49,7 @@ export interface AppliedUpdate {
   id?: string;
 }
 
+/** Outcome of applying one operation: whether it applied, the new version and what was applied after transformation. */
 export interface ApplyResult {
   applied: boolean;
   version: number;
@@ -54,6 +58,7 @@ export interface ApplyResult {
   reason?: string;
 }
 
+/** A user in a collaboration session: role, join/activity times, open connections and presence. */
 export interface Participant {
   userId: string;
   role: Role;
@@ -66,12 +71,15 @@ export interface Participant {
   activity?: Activity;
 }
 
+/** A participant's cursor position on the workflow canvas. */
 export interface CursorPosition {
   x: number;
   y: number;
 }
+/** What a participant is doing: idle, editing a task, or viewing. */
 export type Activity = { kind: 'idle' } | { kind: 'editing'; taskId: string } | { kind: 'viewing' };
 
+/** Public view of a collaboration session: workflow, strategy, version, participants and state. */
 export interface SessionInfo {
   id: string;
   workflowId: string;
@@ -84,6 +92,7 @@ export interface SessionInfo {
   state: 'active' | 'ended';
 }
 
+/** An expiring exclusive edit lock on one task of a workflow, held by one user. */
 export interface TaskLock {
   workflowId: string;
   taskId: string;
@@ -92,6 +101,7 @@ export interface TaskLock {
   expiresAt: number;
 }
 
+/** One entry of a workflow's append-only audit trail: who did what, where and when. */
 export interface AuditEntry {
   seq?: number;
   workflowId: string;
@@ -105,6 +115,7 @@ export interface AuditEntry {
   detail?: string;
 }
 
+/** Filter of an audit-trail query: workflow, user, session, action, path prefix, start time and limit. */
 export interface AuditQuery {
   workflowId?: string;
   userId?: string;
@@ -122,6 +133,7 @@ export interface DocView {
   version: number;
 }
 
+/** What a conflict strategy sees: the document, the acting user and the updates applied since the op's base version. */
 export interface StrategyContext {
   view: DocView;
   userId: string;
@@ -138,6 +150,7 @@ export interface ConflictStrategy {
   resolve(op: UpdateInput, ctx: StrategyContext): UpdateInput[];
 }
 
+/** The function behind the `custom` strategy: maps an incoming op to the ops to apply, or null to reject it. */
 export type CustomResolver = (op: UpdateInput, ctx: StrategyContext) => UpdateInput | UpdateInput[] | null;
 
 /** Pluggable token check: never log or store the token itself. */
@@ -156,6 +169,7 @@ export interface CollabLimits {
   retainEndedSessions: number;
 }
 
+/** The `collaboration` config section after defaults: realtime switch, participant cap, session timeout, strategy and limits. */
 export interface CollabConfig {
   enableRealtime: boolean;
   maxParticipants: number;
@@ -167,6 +181,7 @@ export interface CollabConfig {
 /** What callers pass: every field optional, `limits` field by field. */
 export type CollabConfigInput = Partial<Omit<CollabConfig, 'limits'>> & { limits?: Partial<CollabLimits> };
 
+/** Options of the CollaborationManager: storage, Redis fan-out, custom resolver and lock lifetime. */
 export interface CollaborationManagerOptions {
   /** SQLite file for documents, roles and the audit trail (default `:memory:`). */
   storePath?: string;
@@ -183,6 +198,7 @@ export interface CollaborationManagerOptions {
   lockTtlMs?: number;
 }
 
+/** Events the CollaborationManager emits (sessions, participants, presence, updates, locks) and their payloads. */
 export interface CollaborationEvents {
   'session:created': (s: SessionInfo) => void;
   'session:ended': (e: { sessionId: string; workflowId: string; reason: 'timeout' | 'ended' | 'closed' }) => void;

@@ -7,6 +7,7 @@ import type { Authenticate, CollabConfigInput, CollaborationManagerOptions, Role
 // The WebSocket endpoint: attaches to any Node http.Server (`noServer` upgrade handling) under a path prefix;
 // `<path>/<workflowId>?token=…` is what a stock y-websocket WebsocketProvider requests.
 
+/** Options of the collaboration WebSocket endpoint: mount path, authentication, frame size and ping interval. */
 export interface CollabWebSocketOptions {
   /** Mount prefix (default `/collab`). Upgrades outside it are left to other listeners. */
   path?: string;
@@ -18,6 +19,7 @@ export interface CollabWebSocketOptions {
   pingIntervalMs?: number;
 }
 
+/** The attached collaboration WebSocket server and a function that closes it. */
 export interface CollabWebSocketHandle {
   wss: WebSocketServer;
   close(): Promise<void>;
@@ -122,6 +124,7 @@ export const insecureDevAuthenticate: Authenticate = (token) => {
   return { userId, role: role === 'owner' || role === 'editor' || role === 'viewer' ? (role as Role) : undefined };
 };
 
+/** Options of a standalone collaboration server: listen address, manager (or its config) and endpoint options. */
 export interface StartCollabServerOptions extends Partial<CollabWebSocketOptions> {
   port?: number;
   host?: string;

@@ -17,6 +17,7 @@ export function normaliseMessage(message: string): string {
     .slice(0, 300);
 }
 
+/** A recurring error: its code, normalised message, count, first/last occurrence and where it happened. */
 export interface ErrorPattern {
   code: string;
   pattern: string;

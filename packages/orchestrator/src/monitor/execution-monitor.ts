@@ -18,6 +18,7 @@ import { SqliteHistoryStore } from './sqlite-history-store.js';
 import { pushBounded } from './stats.js';
 import type * as T from './types.js';
 
+/** The `monitoring` config section as a user writes it (every field optional). */
 export type MonitoringConfigInput = NonNullable<OrchestratorConfigInput['monitoring']>;
 
 /**

@@ -13,6 +13,7 @@ interface Tracked {
 
 const CHANNEL = 'undici:client:connected';
 
+/** Counts bytes exchanged per host over fetch (undici) connections, read from the sockets without patching anything. */
 export class NetworkMeter {
   private readonly sockets = new Map<Socket, Tracked>();
   /** Bytes from sockets that closed since the last drain, per host. */

@@ -5,6 +5,7 @@ import type { ResourceSample } from './types.js';
 // Process resources, read cheaply: cpuUsage/memoryUsage deltas and the event-loop delay histogram that Node
 // keeps natively. The timer is unref'd so it never keeps a process alive.
 
+/** Default resource source: this process's CPU, memory, event-loop delay and provider network traffic. */
 export class ProcessResourceSource {
   private lastCpu = process.cpuUsage();
   private lastAt = performance.now();

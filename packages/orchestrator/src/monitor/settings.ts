@@ -1,6 +1,7 @@
 import type { DetectorSettings } from './types.js';
 
 // Defaults chosen so a healthy run stays silent: every detector needs both a relative and an absolute margin.
+/** Default margins of the bottleneck, insight and anomaly detectors, set so a healthy run raises nothing. */
 export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = {
   criticalShare: 0.5,
   agentQueueMinMeanMs: 5,

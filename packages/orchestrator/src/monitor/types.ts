@@ -7,17 +7,24 @@ import type { MaybePromise, StateStore } from '../store/types.js';
 // Types of the monitoring pillar. Profiles, reports and cost breakdowns are plain data (JSON-serialisable) so
 // they can be stored, served over HTTP and printed by the CLI unchanged.
 
+/** The `monitoring` section of the orchestrator config, after defaults are applied. */
 export type MonitoringConfig = OrchestratorConfig['monitoring'];
+/** Limits (task failure rate, execution duration, memory, CPU) beyond which the monitor emits an `alert` event. */
 export type AlertThresholds = MonitoringConfig['alertThresholds'];
 
+/** Payload of the `insight` event: an optimisation suggestion found after an execution. */
 export type Insight = OrchestratorEvents['insight'];
+/** Payload of the `alert` event: a metric crossed its threshold, or is predicted to cross it soon. */
 export type Alert = OrchestratorEvents['alert'];
+/** Payload of the `anomaly` event: a metric far from its expected value. */
 export type Anomaly = OrchestratorEvents['anomaly'];
 
+/** Version of the stored ExecutionProfile layout; a profile written by a newer version is refused. */
 export const PROFILE_SCHEMA_VERSION = 1;
 
 export type TaskProfileStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped';
 
+/** Timing, model usage, cost and outcome of one task within an execution profile. */
 export interface TaskProfile {
   /** Same as taskId today (loop iterations fold into their task); kept distinct for per-iteration profiles. */
   taskKey: string;
@@ -51,6 +58,7 @@ export interface TaskProfile {
   onCriticalPath: boolean;
 }
 
+/** One task on an execution's critical path, with its offsets and the wait before it started. */
 export interface CriticalPathStep {
   taskKey: string;
   taskId: string;
@@ -63,6 +71,7 @@ export interface CriticalPathStep {
   waitMs: number;
 }
 
+/** The chain of dependent tasks that determined an execution's duration, and how much of it was overhead. */
 export interface CriticalPath {
   steps: CriticalPathStep[];
   /** Execution start → finish of the last task on the path. */
@@ -73,6 +82,7 @@ export interface CriticalPath {
   overheadMs: number;
 }
 
+/** How many tasks ran at once compared with what the DAG allowed. */
 export interface Parallelism {
   /** Average number of tasks running at once (total task time / makespan). */
   achievedAvg: number;
@@ -85,8 +95,10 @@ export interface Parallelism {
   efficiency: number;
 }
 
+/** What a bottleneck is about: a task dominating the critical path, an agent's queue, or provider throttling. */
 export type BottleneckKind = 'critical-task' | 'agent-queue' | 'provider-throttle';
 
+/** A detected bottleneck of one execution: its kind, subject, message and the figures behind it. */
 export interface Bottleneck {
   kind: BottleneckKind;
   /** Task id, agent id or provider id. */
@@ -95,6 +107,7 @@ export interface Bottleneck {
   evidence: Record<string, number | string>;
 }
 
+/** Process CPU, memory, event-loop and network figures sampled while an execution ran. */
 export interface ResourceSummary {
   samples: number;
   cpuPercentAvg: number;
@@ -107,6 +120,7 @@ export interface ResourceSummary {
   networkBytesOut: number;
 }
 
+/** Per-agent totals within an execution profile: tasks, queue wait, run time and cost. */
 export interface AgentProfile {
   agentId: string;
   tasks: number;
@@ -115,6 +129,7 @@ export interface AgentProfile {
   cost: number;
 }
 
+/** Full performance profile of one execution: per-task timings, critical path, parallelism, totals and bottlenecks. */
 export interface ExecutionProfile {
   schemaVersion: number;
   executionId: string;
@@ -147,6 +162,7 @@ export interface ExecutionProfile {
   source: 'events' | 'store';
 }
 
+/** Cost, calls and tokens for one key (model or task) of a cost breakdown. */
 export interface CostLine {
   key: string;
   cost: number;
@@ -155,6 +171,7 @@ export interface CostLine {
   outputTokens: number;
 }
 
+/** Filter of a cost breakdown: time range, execution and/or workflow. */
 export interface CostQuery {
   /** Inclusive range over entry timestamps. */
   from?: number;
@@ -163,6 +180,7 @@ export interface CostQuery {
   workflowId?: string;
 }
 
+/** Model spend in USD over a query's range, in total and by model, task, agent and workflow. */
 export interface CostBreakdown {
   currency: 'USD';
   from?: number;
@@ -198,6 +216,7 @@ export interface ResourceSample {
 /** Hook over where resource readings come from (tests and embedders can supply their own). */
 export type ResourceSource = () => ResourceSample;
 
+/** What the monitor needs to know of a model: its capabilities and prices per million tokens. */
 export interface CatalogEntry {
   capabilities: string[];
   inputPricePerM: number;
@@ -260,6 +279,7 @@ export interface DetectorSettings {
   failureRateMinTasks: number;
 }
 
+/** Options of the ExecutionMonitor: state and history stores, retention, resource sampling and detector settings. */
 export interface MonitorOptions {
   /** Execution state store: lets `profile()` derive a profile for executions no longer in memory. */
   store?: StateStore;

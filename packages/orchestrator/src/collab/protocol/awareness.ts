@@ -5,6 +5,7 @@ import { MSG_AWARENESS, ProtocolError } from './messages.js';
 // Awareness update encoding (y-protocols compatible), kept at the byte level: states stay JSON strings so the
 // server can drop echoes and forward states without JSON.parse/stringify.
 
+/** One client's entry in an awareness update: client id, clock and JSON state (`'null'` when it left). */
 export interface AwarenessEntry {
   clientId: number;
   clock: number;

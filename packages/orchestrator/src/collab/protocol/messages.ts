@@ -3,15 +3,24 @@ import * as encoding from 'lib0/encoding';
 
 // Pure encode/decode of the collaboration wire protocol (see README.md beside this file). No I/O, no state.
 
+/** Message type 0: Yjs sync (step 1, step 2 or update), as in y-protocols. */
 export const MSG_SYNC = 0;
+/** Message type 1: awareness (presence) update, as in y-protocols. */
 export const MSG_AWARENESS = 1;
+/** Message type 2: permission denied with a reason (server to client), as in y-protocols. */
 export const MSG_AUTH = 2;
+/** Message type 3: asks the server for every known awareness state. */
 export const MSG_QUERY_AWARENESS = 3;
+/** Message type 10: a CodexOS path operation as JSON (client to server). */
 export const MSG_OP = 10;
+/** Message type 11: the result of a path operation as JSON (server to client). */
 export const MSG_OP_RESULT = 11;
 
+/** Sync sub-type 0: the sender's state vector. */
 export const SYNC_STEP1 = 0;
+/** Sync sub-type 1: the update the other side is missing. */
 export const SYNC_STEP2 = 1;
+/** Sync sub-type 2: an incremental document update. */
 export const SYNC_UPDATE = 2;
 
 // Close codes. y-websocket clients never reconnect after 4400–4499 and do after anything else, so 44xx is kept for
@@ -29,12 +38,14 @@ export const CLOSE_FULL = 4509;
 /** The client stopped reading and its unread backlog passed `limits.maxBufferedBytes`; a reconnect resyncs. */
 export const CLOSE_SLOW_READER = 4510;
 
+/** A decoded client frame: sync, awareness, awareness query or path operation. */
 export type IncomingMessage =
   | { type: 'sync'; sub: typeof SYNC_STEP1 | typeof SYNC_STEP2 | typeof SYNC_UPDATE; payload: Uint8Array }
   | { type: 'awareness'; payload: Uint8Array }
   | { type: 'query-awareness' }
   | { type: 'op'; json: string };
 
+/** Thrown when a client frame is malformed. */
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }

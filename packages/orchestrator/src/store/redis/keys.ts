@@ -1,6 +1,7 @@
 // The key layout of the Redis store. Ids go inside `{...}` so an execution's header and log share a cluster hash
 // slot, and distinct roots (`exec`, `log`) keep an id containing ':' from colliding with another key.
 
+/** Names of the Redis keys the Redis state store reads and writes under one key prefix. */
 export interface RedisKeys {
   /** Hash: `schemaVersion` of the data under this prefix. */
   meta: string;
