@@ -5,6 +5,7 @@ import { Semaphore } from './concurrency.js';
 // grouping; the providers' asynchronous batch APIs (50 % cheaper, results within 24 h) suit offline jobs and are
 // described in docs/models.md.
 
+/** Options of the Batcher: grouping window, largest group, concurrency and a hook run before each group. */
 export interface BatcherOptions {
   windowMs: number;
   maxBatchSize: number;
@@ -20,12 +21,14 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** Counters of a Batcher: groups flushed, requests grouped and the largest group. */
 export interface BatchStats {
   batches: number;
   requests: number;
   largest: number;
 }
 
+/** Groups requests to the same model that arrive within a short window into one rate-limit reservation, run with bounded concurrency. */
 export class Batcher {
   private readonly pending = new Map<string, Pending[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();

@@ -3,12 +3,14 @@ import type { CatalogModel } from './types.js';
 // The shipped catalog. Prices are USD per million tokens as listed on the providers' pricing pages when this
 // file was written (see PRICES_AS_OF); override any field from config (`models.catalog`) or a JSON file.
 // Rate limits are the providers' documented entry-tier defaults; raise them in config to match your account.
+/** Month (YYYY-MM) the prices in DEFAULT_CATALOG were taken from the providers' pricing pages. */
 export const PRICES_AS_OF = '2025-10';
 
 const OPENAI = 'https://openai.com/api/pricing';
 const ANTHROPIC = 'https://docs.anthropic.com/en/docs/about-claude/pricing';
 const GOOGLE = 'https://ai.google.dev/gemini-api/docs/pricing';
 
+/** The shipped model catalog: models of OpenAI, Anthropic, Google and the offline `local` provider, with prices and limits. */
 export const DEFAULT_CATALOG: CatalogModel[] = [
   // The seed's models (some retired upstream: kept so existing configs resolve; selectable when pinned/preferred).
   {

@@ -1,8 +1,10 @@
 // One breaker per provider: opens when the failure ratio over the last `windowSize` outcomes reaches
 // `failureRate` (after `minCalls`), lets a single probe through after `cooldownMs`, and closes on its success.
 // A ratio rather than a run of failures keeps it closed under scattered faults that retries absorb.
+/** State of a circuit breaker: `closed` (calls pass), `open` (refused) or `half-open` (one probe allowed). */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
+/** Options of a CircuitBreaker: outcome window, minimum calls, failure ratio that opens it and cooldown. */
 export interface CircuitBreakerOptions {
   windowSize: number;
   minCalls: number;
@@ -25,6 +27,7 @@ export interface Permit {
 
 const noop = (): void => undefined;
 
+/** Per-provider circuit breaker: opens when the recent failure ratio is too high and probes after a cooldown. */
 export class CircuitBreaker {
   private outcomes: boolean[] = [];
   private failures = 0;

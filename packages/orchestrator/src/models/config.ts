@@ -20,6 +20,7 @@ const providerSchema = z
   })
   .strict();
 
+/** zod schema of one catalog model entry (id, provider, capabilities, context window, prices, limits). */
 export const catalogModelSchema = z
   .object({
     id: z.string().min(1),
@@ -51,6 +52,7 @@ const experimentSchema = z
   })
   .strict();
 
+/** zod schema of the `models` config section, with defaults. */
 export const modelsConfigSchema = z
   .object({
     /** Named providers. Keys are provider ids used by catalog entries. */
@@ -166,10 +168,15 @@ export const modelsConfigSchema = z
   })
   .strict();
 
+/** The `models` config section as a user writes it (defaults not yet applied). */
 export type ModelsConfigInput = z.input<typeof modelsConfigSchema>;
+/** The validated `models` config section: providers, catalog, selection, retries, limits, budgets, batching and experiments. */
 export type ModelsConfig = z.output<typeof modelsConfigSchema>;
+/** One configured provider: wire format, key, base URL, headers, rate limit, concurrency and whether it is enabled. */
 export type ProviderConfig = z.output<typeof providerSchema>;
+/** A configured A/B experiment: an id, an optional agent and the weighted model arms its calls are split between. */
 export type ExperimentConfig = z.output<typeof experimentSchema>;
+/** A catalog entry from config: a new model, or fields that replace those of the shipped entry with the same id. */
 export type CatalogOverride = z.output<typeof catalogOverrideSchema>;
 
 /** Validates the `models` section of the config (providers, catalog overrides, budgets, limits). */

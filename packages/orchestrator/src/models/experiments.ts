@@ -5,6 +5,7 @@ export interface ExperimentArm {
   weight: number;
 }
 
+/** An A/B experiment: the agent whose calls are split, the weighted model arms and an optional answer scorer. */
 export interface ExperimentDefinition {
   id: string;
   /** Agent whose calls are split; omit for every agent. */
@@ -15,6 +16,7 @@ export interface ExperimentDefinition {
   scorer?: (text: string) => number | Promise<number>;
 }
 
+/** Results of one experiment arm: calls, success rate, latency, cost and mean score. */
 export interface ArmReport {
   model: string;
   weight: number;
@@ -30,6 +32,7 @@ export interface ArmReport {
   scored: number;
 }
 
+/** Results of an experiment, one report per arm. */
 export interface ExperimentReport {
   id: string;
   agentId?: string;

@@ -28,6 +28,7 @@ import { UsageLedger } from './usage-ledger.js';
 
 export type { ModelLogger } from './types.js';
 
+/** Options of the ModelManager: environment, providers written in code, base catalog, logger and random source. */
 export interface ModelManagerOptions {
   /** Environment for API keys and base URLs; defaults to `process.env`. */
   env?: Env;

@@ -1,6 +1,7 @@
 import { CodexError, ErrorCodes } from '../errors.js';
 import type { Redactor } from './redact.js';
 
+/** Why a provider call failed, which decides whether it is retried, falls back or fails the task. */
 export type FailureKind =
   | 'rate-limit'
   | 'overloaded'

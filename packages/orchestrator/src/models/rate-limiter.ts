@@ -77,6 +77,7 @@ export class WindowLimiter {
   }
 }
 
+/** Capacity granted by the rate limiter for one call; `settle` corrects it with the tokens actually used. */
 export interface Reservation {
   /** Time spent queued, ms. */
   waitedMs: number;

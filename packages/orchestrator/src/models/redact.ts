@@ -6,6 +6,7 @@ const GENERIC = [
   /([?&]key=)[^&\s"']+/gi,
 ];
 
+/** Removes API keys and other secrets from text before it reaches errors, logs or events. */
 export class Redactor {
   private readonly secrets = new Set<string>();
 

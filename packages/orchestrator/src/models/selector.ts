@@ -3,6 +3,7 @@ import type { IndexedModel, ModelCatalog } from './catalog.js';
 import type { ModelStats } from './stats.js';
 import type { ModelRequirements } from './types.js';
 
+/** Options of model selection: latency weight, samples needed before measured figures count, and provider health checks. */
 export interface SelectorOptions {
   /** Weight of latency (seconds) against price in the score. */
   latencyWeight?: number;
@@ -14,6 +15,7 @@ export interface SelectorOptions {
   isOpen?: (provider: string) => boolean;
 }
 
+/** The model chosen for a request, every eligible model in fallback order, and why. */
 export interface Selection {
   model: IndexedModel;
   /** Every model meeting the requirements, best first (the chosen one included): the fallback order. */

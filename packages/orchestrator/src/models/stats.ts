@@ -1,5 +1,6 @@
 // Per-model running figures the selector scores with: exponentially weighted latency and success rate, so
 // recent behaviour counts more than old without keeping a history.
+/** Running figures of one model: calls, failures, and exponentially weighted latency and success rate. */
 export interface ModelStat {
   calls: number;
   failures: number;
@@ -9,6 +10,7 @@ export interface ModelStat {
   successRate: number;
 }
 
+/** Tracks each model's exponentially weighted latency and success rate for the selector. */
 export class ModelStats {
   private readonly stats = new Map<string, ModelStat>();
 

@@ -5,7 +5,9 @@ import type { TokenUsage } from '../events.js';
 // (OpenAI, Anthropic, Google, OpenAI-compatible, local, user code); `ModelRunner` is what the workflow engine
 // calls for an agent without a code handler.
 
+/** Author of a chat message. */
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+/** One message of a conversation sent to a model, including tool calls and tool results. */
 export interface ChatMessage {
   role: ChatRole;
   content: string;
@@ -38,6 +40,7 @@ export interface ResponseSchema {
   schema: Record<string, unknown>;
 }
 
+/** One provider call: model name, messages and generation options (tokens, temperature, JSON, tools). */
 export interface ModelRequest {
   /** Provider-side model name, e.g. `gpt-4o-mini`. */
   model: string;
@@ -57,6 +60,7 @@ export interface ProviderCallOptions {
   signal?: AbortSignal;
 }
 
+/** A provider's complete answer: text, model, token usage, finish reason and requested tool calls. */
 export interface ModelResponse {
   text: string;
   model: string;
@@ -66,6 +70,7 @@ export interface ModelResponse {
   toolCalls?: ToolCall[];
 }
 
+/** One piece of a streamed answer; the last one carries usage and `done: true`. */
 export interface ModelStreamChunk {
   /** Text delta; the final chunk carries `usage` and `done: true`. */
   delta: string;
@@ -76,6 +81,7 @@ export interface ModelStreamChunk {
   toolCalls?: ToolCall[];
 }
 
+/** The interface every model provider implements: `complete` and, optionally, `stream`. */
 export interface ModelProvider {
   /** Provider id used in the catalog and config, e.g. `openai`, `anthropic`, `google`, `local`, `my-vllm`. */
   readonly id: string;
@@ -85,6 +91,7 @@ export interface ModelProvider {
   stream?(req: ModelRequest, opts?: { signal?: AbortSignal }): AsyncIterable<ModelStreamChunk>;
 }
 
+/** A capability a catalog model offers and an agent may require (the listed ones or any custom name). */
 export type Capability =
   | 'reasoning'
   | 'code'
@@ -166,6 +173,7 @@ export type ToolRef = string | ToolDefinition | { name: string; description?: st
 /** A schema given as zod or as JSON Schema. */
 export type SchemaLike = ZodType | Record<string, unknown>;
 
+/** Structured output wanted from a model: the schema its answer must match and the name sent to the provider. */
 export interface OutputSpec {
   schema: SchemaLike;
   /** Name sent to providers that want one (default `output`). */
@@ -185,6 +193,7 @@ export interface ToolContext {
   agentId?: string;
 }
 
+/** A tool a model may call: name, description, argument schema and the handler that runs it. */
 export interface ToolDefinition<A = any> {
   name: string;
   description?: string;
@@ -208,6 +217,7 @@ export interface ToolCallRecord {
   iteration?: number;
 }
 
+/** Result of a model run for a task: text, chosen provider and model, usage, cost, latency and attempts. */
 export interface ModelRunResult {
   text: string;
   provider: string;
@@ -234,6 +244,7 @@ export interface ModelRunResult {
   output?: unknown;
 }
 
+/** What the workflow engine calls to run an agent that has no code handler on a model. */
 export interface ModelRunner {
   run(req: ModelRunRequest): Promise<ModelRunResult>;
   /** The execution has ended (any status): per-execution state may be let go. */
@@ -262,6 +273,7 @@ export interface CatalogModel {
   offline?: boolean;
 }
 
+/** Request and token rate limit of a provider or model, per window. */
 export interface RateLimit {
   /** Requests per window (minute by default). */
   rpm?: number;

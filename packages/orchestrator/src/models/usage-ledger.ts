@@ -2,6 +2,7 @@ import { CodexError, ErrorCodes } from '../errors.js';
 import type { TokenUsage } from '../events.js';
 import type { Budget } from './types.js';
 
+/** Summed calls, tokens and USD cost over a set of model calls. */
 export interface UsageTotals {
   calls: number;
   inputTokens: number;
@@ -12,6 +13,7 @@ export interface UsageTotals {
   estimatedCalls: number;
 }
 
+/** One model call's usage and cost, with the execution, workflow and task it belongs to. */
 export interface UsageRecord {
   executionId?: string;
   workflowId?: string;

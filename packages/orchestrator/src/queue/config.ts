@@ -23,6 +23,7 @@ export const flowRuleSchema = z
   })
   .strict();
 
+/** zod schema of the `execution` config section (in-process or distributed mode, Redis timeout, flow rules, job retention). */
 export const executionConfigSchema = z
   .object({
     mode: z.enum(['in-process', 'distributed']).default('in-process'),
@@ -35,5 +36,7 @@ export const executionConfigSchema = z
   })
   .strict();
 
+/** The validated `execution` config section: where task attempts run and how distributed workers are flow-controlled. */
 export type ExecutionConfig = z.output<typeof executionConfigSchema>;
+/** Flow control for one agent's tasks across every worker: concurrency, rate limits, per-key limits and priority. */
 export type FlowRule = z.output<typeof flowRuleSchema>;

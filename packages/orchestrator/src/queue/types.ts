@@ -11,6 +11,7 @@ export interface DispatchContext extends TaskContext {
   recordUsage(r: { usage: TokenUsage; cost: number; model: string }): void;
 }
 
+/** Where task attempts run: in the orchestrator's process or on remote workers through a queue. */
 export interface TaskQueue {
   readonly kind: string;
   /**

@@ -5,6 +5,7 @@ import { CodexError, ErrorCodes } from '../errors.js';
 // share (`[x, x, x]` holds x three times at no cost, its JSON or joined text is three times as long). Every
 // operation that turns values into text or lists therefore measures before it allocates.
 
+/** Bounds on evaluating one expression or template: nesting depth, steps, string and list length, and total allocation. */
 export interface ExpressionLimits {
   /** Deepest nesting of an expression (brackets, unary operators, operator chains), checked when it is parsed. */
   maxDepth: number;
@@ -18,6 +19,7 @@ export interface ExpressionLimits {
   maxAllocation: number;
 }
 
+/** Expression limits used when the config sets none. */
 export const DEFAULT_EXPRESSION_LIMITS: Readonly<ExpressionLimits> = Object.freeze({
   maxDepth: 100,
   maxSteps: 10_000_000,

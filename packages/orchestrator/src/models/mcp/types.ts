@@ -18,6 +18,7 @@ export const mcpServerSchema = z.union([
     .strict(),
 ]);
 
+/** zod schema of the `mcp` config section, with defaults. */
 export const mcpConfigSchema = z
   .object({
     servers: z
@@ -28,6 +29,9 @@ export const mcpConfigSchema = z
   })
   .strict();
 
+/** One configured MCP server: a command started over stdio, or a Streamable HTTP URL. */
 export type McpServerConfig = z.output<typeof mcpServerSchema>;
+/** The validated `mcp` config section: named servers and the per-call timeout. */
 export type McpConfig = z.output<typeof mcpConfigSchema>;
+/** The `mcp` config section as a user writes it (defaults not yet applied). */
 export type McpConfigInput = z.input<typeof mcpConfigSchema>;

@@ -17,6 +17,7 @@ import type {
 import { sdkClientOptions } from './sdk-client-options.js';
 import { parseArgs } from './tool-args.js';
 
+/** Options of the AnthropicProvider: id, API key, base URL, extra headers and default max tokens. */
 export interface AnthropicProviderOptions {
   id?: string;
   apiKey?: string;
@@ -26,6 +27,7 @@ export interface AnthropicProviderOptions {
   defaultMaxTokens?: number;
 }
 
+/** Base URL of the Anthropic API, used when the provider options set no `baseURL`. */
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 
 /** Anthropic Messages (`POST {base}/v1/messages`) through the official `@anthropic-ai/sdk`. */

@@ -9,6 +9,7 @@ import type {
   ToolCall,
 } from '../types.js';
 
+/** Options of the GoogleProvider: id, API key, base URL and extra headers. */
 export interface GoogleProviderOptions {
   id?: string;
   apiKey?: string;
@@ -16,6 +17,7 @@ export interface GoogleProviderOptions {
   headers?: Record<string, string>;
 }
 
+/** Base URL of the Gemini API, used when the provider options set no `baseURL`. */
 export const GOOGLE_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 /** Carries status and headers of a failed response: @google/genai's ApiError keeps neither `retry-after` nor headers. */

@@ -7,11 +7,13 @@ interface LcMessageLike {
   usage_metadata?: { input_tokens?: number; output_tokens?: number };
   response_metadata?: Record<string, unknown>;
 }
+/** The part of a LangChain.js chat model the adapter uses: `invoke` and, optionally, `stream`. */
 export interface LangChainChatModelLike {
   invoke(input: Array<[string, string]>, options?: { signal?: AbortSignal }): Promise<LcMessageLike>;
   stream?(input: Array<[string, string]>, options?: { signal?: AbortSignal }): Promise<AsyncIterable<LcMessageLike>>;
 }
 
+/** Options of the LangChainProvider: the provider id and the LangChain chat model to wrap. */
 export interface LangChainProviderOptions {
   id: string;
   model: LangChainChatModelLike;

@@ -16,6 +16,7 @@ import type {
 import { sdkClientOptions } from './sdk-client-options.js';
 import { parseArgs } from './tool-args.js';
 
+/** Options of the OpenAIProvider, for OpenAI itself or any OpenAI-compatible server. */
 export interface OpenAIProviderOptions {
   /** Provider id; `openai` for OpenAI itself, any name for an OpenAI-compatible server (Ollama, vLLM, LM Studio…). */
   id?: string;
@@ -26,6 +27,7 @@ export interface OpenAIProviderOptions {
   flavour?: 'openai' | 'compatible';
 }
 
+/** Base URL of the OpenAI API, used when the provider options set no `baseURL`. */
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
 /** OpenAI Chat Completions (`POST {base}/chat/completions`) through the official `openai` SDK. */

@@ -7,6 +7,7 @@ import { correctionPrompt, parseStructured } from '../structured-output.js';
 import type { ChatMessage, ModelRunRequest, ModelRunResult, ToolCall, ToolCallRecord } from '../types.js';
 import { type ResolvedTool, toSpec } from './registry.js';
 
+/** Model calls a tool-using agent may make per task when its request sets no `maxSteps`. */
 export const DEFAULT_MAX_STEPS = 8;
 
 export interface LoopDeps {

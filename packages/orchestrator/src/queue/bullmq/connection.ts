@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 
+/** Where the distributed queue connects: ioredis options, a password-free host:port label and the key prefix. */
 export interface RedisTarget {
   options: RedisOptions;
   /** host:port, for error messages (never the password). */

@@ -29,6 +29,7 @@ export interface PoolAgentState {
   workers: number;
 }
 
+/** Snapshot of the distributed worker pool: each worker's health and each agent's instances, backlog and utilisation. */
 export interface DistributedPoolState {
   at: number;
   workers: PoolWorkerState[];

@@ -14,6 +14,7 @@ import { FlowGate, type FlowLimits } from './flow.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { WorkerContext } from './worker-context.js';
 
+/** Options of a distributed task worker: Redis target, agents it serves, concurrency, flow limits, models and heartbeat/lock timings. */
 export interface TaskWorkerOptions {
   target: RedisTarget;
   agents: AgentDefinition[];
