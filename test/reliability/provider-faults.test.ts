@@ -61,7 +61,15 @@ describe('provider faults at the workflow level', () => {
               return undefined;
             }),
         );
-        results.push(...(await Promise.all(runs)));
+        const done = await Promise.all(runs);
+        // Tokens on each result equal the ledger's, which counts only delivered answers (checked per batch: the
+        // ledger keeps the most recent finished executions only).
+        for (const r of done) {
+          if (!r) continue;
+          const l = (o.models as ModelManager).ledger.execution(r.executionId);
+          expect(r.usage).toEqual({ inputTokens: l.inputTokens, outputTokens: l.outputTokens });
+        }
+        results.push(...done);
       }
       const ok = results.filter((r) => r?.status === 'completed').length;
       const all = [...f.openai.requests, ...f.anthropic.requests, ...f.google.requests];
@@ -69,13 +77,6 @@ describe('provider faults at the workflow level', () => {
       expect(faulted / all.length).toBeGreaterThan(0.2);
       for (const s of [f.openai, f.anthropic, f.google]) expect(s.requests.some((r) => r.fault)).toBe(true);
       expect(ok / WORKFLOWS).toBeGreaterThanOrEqual(0.999);
-      // Tokens on the results equal the ledger's, which counts only delivered answers.
-      const ledger = (o.models as ModelManager).ledger;
-      for (const r of results) {
-        if (!r) continue;
-        const l = ledger.execution(r.executionId);
-        expect(r.usage).toEqual({ inputTokens: l.inputTokens, outputTokens: l.outputTokens });
-      }
       const dump = JSON.stringify([results, events, errors.map((e) => [String(e), (e as Error).stack]), consoleLines]);
       for (const key of Object.values(KEYS)) expect(dump).not.toContain(key);
       expect(unhandled).toEqual([]);
