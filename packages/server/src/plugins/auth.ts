@@ -1,7 +1,7 @@
 import { ErrorCodes } from '@codexos/multi-agent-orchestrator';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type AccessOutcome, AccessAudit } from '../auth/audit.js';
+import { AccessAudit, type AccessOutcome } from '../auth/audit.js';
 import { RANK } from '../auth/roles.js';
 import { TokenService } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
