@@ -1,9 +1,11 @@
 import {
   CodexError,
+  connectRedis,
   ErrorCodes,
   EventBus,
   ModelManager,
   parseConfig,
+  RedisRateLimiter,
   redisTarget,
   TaskWorker,
 } from '@codexos/multi-agent-orchestrator';
@@ -60,17 +62,26 @@ export function registerWorkerCommand(program: Command, io: Io): void {
       const target = { ...redisTarget(url), prefix: flags.prefix ?? 'codexos' };
       // The model layer's events (handlers calling ctx.callModel) are relayed to the orchestrators.
       const bus = new EventBus();
+      const limiterRedis = connectRedis(target, 'codexos-worker-rate-limits');
       const worker = new TaskWorker({
         bus,
         target,
         agents,
         concurrency,
-        models: new ModelManager(parseConfig({}).models, bus),
+        // Model rate limits are one budget with the orchestrator and every other worker.
+        models: new ModelManager(parseConfig({}).models, bus, {
+          limiter: (o) => new RedisRateLimiter(limiterRedis, target.prefix, o),
+        }),
         heartbeatMs: positive(flags.heartbeatMs, '--heartbeat-ms', 5000),
         lockDurationMs: lockMs,
         stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)),
       });
-      await worker.start();
+      try {
+        await worker.start();
+      } catch (err) {
+        limiterRedis.disconnect();
+        throw err;
+      }
       io.out.write(
         `worker ${worker.workerId} serving ${worker.agentIds.join(', ')} on ${target.label} (concurrency ${concurrency})\n`,
       );
@@ -78,7 +89,10 @@ export function registerWorkerCommand(program: Command, io: Io): void {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          worker.close().then(resolve, resolve);
+          worker
+            .close()
+            .finally(() => limiterRedis.disconnect())
+            .then(resolve, resolve);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

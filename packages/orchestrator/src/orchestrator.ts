@@ -6,12 +6,14 @@ import { CollaborationManager } from './collab/manager.js';
 import { type OrchestratorConfig, type OrchestratorConfigInput, parseConfig } from './config.js';
 import { CodexError, ErrorCodes } from './errors.js';
 import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
-import { ModelManager } from './models/manager.js';
+import { ModelManager, type ModelManagerOptions } from './models/manager.js';
 import { McpManager } from './models/mcp/manager.js';
+import { RedisRateLimiter } from './models/redis-rate-limiter.js';
 import { ToolRegistry } from './models/tools/registry.js';
 import type { ModelRunner, ToolDefinition } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
 import { BullMQQueue } from './queue/bullmq/bullmq-queue.js';
+import { connect, redisTarget } from './queue/bullmq/connection.js';
 import type { DistributedPoolState } from './queue/bullmq/pool-controller.js';
 import { createTaskQueue } from './queue/create-queue.js';
 import type { TaskQueue } from './queue/types.js';
@@ -92,6 +94,7 @@ export class MultiAgentOrchestrator {
   private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
   private readonly maxInputBytes: number;
   private closed = false;
+  private limiterRedis?: ReturnType<typeof connect>;
   private collab?: CollaborationManager;
   private readonly collabOptions?: ConstructorParameters<typeof CollaborationManager>[1];
 
@@ -108,7 +111,9 @@ export class MultiAgentOrchestrator {
     // Providers come from config or *_API_KEY env vars; with none, agents use the offline `local` model.
     this.mcp = new McpManager(this.config.mcp);
     this.tools = new ToolRegistry(this.mcp);
-    this.models = options.models ?? new ModelManager(this.config.models, this.bus, { tools: this.tools });
+    this.models =
+      options.models ??
+      new ModelManager(this.config.models, this.bus, { tools: this.tools, limiter: this.sharedLimiter() });
     this.collabOptions = options.collaboration;
     const catalog = this.models instanceof ModelManager ? this.models.catalog : undefined;
     this.monitor = new ExecutionMonitor(this.bus, this.config.monitoring, {
@@ -321,6 +326,17 @@ export class MultiAgentOrchestrator {
     await this.mcp.close();
     await this.queue.close();
     await this.store.close();
+    this.limiterRedis?.disconnect();
+  }
+
+  /** Distributed mode: model rate limits are one budget for every process on the `redis` server. */
+  private sharedLimiter(): ModelManagerOptions['limiter'] {
+    if (this.config.execution.mode !== 'distributed') return undefined;
+    return (opts) => {
+      const target = redisTarget(this.config.redis);
+      this.limiterRedis = connect(target, 'codexos-rate-limits');
+      return new RedisRateLimiter(this.limiterRedis, target.prefix, opts);
+    };
   }
 
   private plan(definition: unknown, checkAgents: boolean): Plan {

@@ -6,7 +6,7 @@ import { type IndexedModel, type ModelCatalog, priceOf } from './catalog.js';
 import type { ModelsConfig } from './config.js';
 import { ProviderError } from './provider-error.js';
 import type { ProviderRegistry } from './provider-registry.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { ModelRateLimiter } from './rate-limiter.js';
 import type { Redactor } from './redact.js';
 import { requestKey } from './request-key.js';
 import { type AttemptHooks, Resilience } from './resilience.js';
@@ -27,7 +27,7 @@ export interface CallPathDeps {
   config: ModelsConfig;
   catalog: ModelCatalog;
   providers: ProviderRegistry;
-  limiter: RateLimiter;
+  limiter: ModelRateLimiter;
   stats: ModelStats;
   ledger: UsageLedger;
   redactor: Redactor;

@@ -22,8 +22,9 @@ export {
   type LangChainProviderOptions,
 } from './providers/langchain.js';
 export { OPENAI_DEFAULT_BASE_URL, OpenAIProvider, type OpenAIProviderOptions } from './providers/openai.js';
-export { RateLimiter, type Reservation, WindowLimiter } from './rate-limiter.js';
+export { type ModelRateLimiter, RateLimiter, type Reservation, WindowLimiter } from './rate-limiter.js';
 export { Redactor } from './redact.js';
+export { RedisRateLimiter } from './redis-rate-limiter.js';
 export { requestKey } from './request-key.js';
 export { type NormalisedSchema, normaliseSchema } from './schema.js';
 export { sampleFromSchema } from './schema-sample.js';

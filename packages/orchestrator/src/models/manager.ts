@@ -8,7 +8,7 @@ import { type ModelsConfig, type ModelsConfigInput, parseModelsConfig } from './
 import { type ExperimentDefinition, ExperimentRegistry } from './experiments.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { createProviders, type Env } from './providers/factory.js';
-import { RateLimiter } from './rate-limiter.js';
+import { type ModelRateLimiter, RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 import { Redactor } from './redact.js';
 import { ModelSelector, type Selection } from './selector.js';
 import { ModelStats } from './stats.js';
@@ -30,6 +30,8 @@ export type { ModelLogger } from './types.js';
 
 /** Options of the ModelManager: environment, providers written in code, base catalog, logger and random source. */
 export interface ModelManagerOptions {
+  /** Builds the rate limiter (e.g. a `RedisRateLimiter` shared by every process); in memory by default. */
+  limiter?: (opts: RateLimiterOptions) => ModelRateLimiter;
   /** Environment for API keys and base URLs; defaults to `process.env`. */
   env?: Env;
   /** Providers written in code (or LangChain adapters), added to those built from config. */
@@ -57,7 +59,7 @@ export class ModelManager {
   readonly catalog: ModelCatalog;
   readonly stats = new ModelStats();
   readonly ledger = new UsageLedger();
-  readonly limiter: RateLimiter;
+  readonly limiter: ModelRateLimiter;
   readonly selector: ModelSelector;
   readonly experiments: ExperimentRegistry;
   readonly batcher?: Batcher;
@@ -79,13 +81,14 @@ export class ModelManager {
     this.catalog = new ModelCatalog(c.catalog.replace ? [] : (opts.catalog ?? DEFAULT_CATALOG));
     if (c.catalog.file) this.catalog.loadFile(c.catalog.file);
     for (const m of c.catalog.models) this.catalog.upsert(m);
-    this.limiter = new RateLimiter({
+    const limiterOpts: RateLimiterOptions = {
       windowMs: c.rateLimits.windowMs,
       onWait: ({ provider, model, waitMs }) => {
         if (this.bus?.wants('model:rate-limited'))
           this.bus.publish('model:rate-limited', { provider, model, waitMs, timestamp: Date.now() });
       },
-    });
+    };
+    this.limiter = opts.limiter?.(limiterOpts) ?? new RateLimiter(limiterOpts);
     this.providers = new ProviderRegistry(c, this.limiter, opts);
     for (const p of createProviders(c.providers, opts.env ?? process.env, this.redactor)) this.registerProvider(p);
     for (const p of opts.providers ?? []) this.registerProvider(p);

@@ -1,7 +1,7 @@
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
 import { Semaphore } from './concurrency.js';
 import type { ModelsConfig } from './config.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { ModelRateLimiter } from './rate-limiter.js';
 import type { ModelLogger, ModelProvider, RateLimit } from './types.js';
 
 /** A registered provider with its own circuit breaker and optional concurrency bound. */
@@ -21,7 +21,7 @@ export class ProviderRegistry {
 
   constructor(
     private readonly config: ModelsConfig,
-    private readonly limiter: RateLimiter,
+    private readonly limiter: ModelRateLimiter,
     // Read on each circuit change, so a logger set on the options later is still used.
     private readonly opts: { logger?: ModelLogger },
   ) {}

@@ -95,8 +95,23 @@ export interface RateLimiterOptions {
   onWait?: (info: { provider: string; model: string; waitMs: number }) => void;
 }
 
+/** What the model layer needs of a rate limiter: in memory per process (default) or shared through Redis. */
+export interface ModelRateLimiter {
+  setProviderLimit(provider: string, limit: RateLimit | undefined): void;
+  setModelLimit(model: string, limit: RateLimit | undefined): void;
+  /** Honour a provider's `retry-after`: nobody calls that provider (or model) before it passes. */
+  pause(provider: string, model: string | undefined, ms: number): void;
+  acquire(
+    provider: string,
+    model: string,
+    requests: number,
+    tokens: number,
+    signal?: AbortSignal,
+  ): Promise<Reservation>;
+}
+
 /** Limits per provider and per model; acquire() resolves when both windows have room. */
-export class RateLimiter {
+export class RateLimiter implements ModelRateLimiter {
   private readonly providers = new Map<string, WindowLimiter>();
   private readonly models = new Map<string, WindowLimiter>();
   private readonly queues = new Map<string, Promise<unknown>>();

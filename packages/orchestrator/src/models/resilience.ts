@@ -5,7 +5,7 @@ import type { IndexedModel } from './catalog.js';
 import type { ModelsConfig } from './config.js';
 import { ProviderError } from './provider-error.js';
 import type { ProviderSlot } from './provider-registry.js';
-import { type RateLimiter, sleep } from './rate-limiter.js';
+import { type ModelRateLimiter, sleep } from './rate-limiter.js';
 import type { Redactor } from './redact.js';
 import type { ModelLogger, ModelRequest, ModelResponse, ModelRunRequest } from './types.js';
 
@@ -22,7 +22,7 @@ import type { ModelLogger, ModelRequest, ModelResponse, ModelRunRequest } from '
 
 export interface ResilienceDeps {
   config: ModelsConfig;
-  limiter: RateLimiter;
+  limiter: ModelRateLimiter;
   redactor: Redactor;
   random: () => number;
   batcher?: Batcher;

@@ -1,5 +1,6 @@
 export {
   BullMQQueue,
+  connectRedis,
   type DistributedPoolState,
   distKeys,
   type PoolAgentState,

@@ -1,5 +1,5 @@
 export { BullMQQueue } from './bullmq-queue.js';
-export { type RedisTarget, redisTarget } from './connection.js';
+export { connect as connectRedis, type RedisTarget, redisTarget } from './connection.js';
 export { distKeys, queueName } from './keys.js';
 export {
   type DistributedPoolState,
