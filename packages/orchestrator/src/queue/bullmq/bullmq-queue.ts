@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Subscription } from 'rxjs';
 import type { AgentDefinition } from '../../agents/types.js';
 import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
@@ -10,6 +11,7 @@ import type { ExecutionConfig, FlowRule } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
 import type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
+import { publishEvents } from './event-relay.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
 import { type DistributedPoolState, PoolController } from './pool-controller.js';
 
@@ -67,6 +69,7 @@ export class BullMQQueue implements TaskQueue {
   private readonly rules = new Map<string, CompiledRule>();
   private client?: Redis;
   private sub?: Redis;
+  private published?: Subscription;
   // Loaded on first connect: in-process users of the library never pay for BullMQ.
   private bull!: typeof import('bullmq');
   private connecting?: Promise<void>;
@@ -124,6 +127,8 @@ export class BullMQQueue implements TaskQueue {
           bus.publish(e.type as never, e.payload as never);
       });
     }
+    // This orchestrator's own events (worker events included, once relayed) for other processes.
+    if (bus) this.published = publishEvents(bus, c, this.keys.orchestratorEvents);
     c.on('close', () => this.onDown());
     c.on('ready', () => this.onUp());
     for (const [agentId, rule] of Object.entries(this.cfg.flow)) {
@@ -206,6 +211,7 @@ export class BullMQQueue implements TaskQueue {
     for (const w of this.waiters.values()) w.reject(err);
     this.waiters.clear();
     await Promise.allSettled([...this.lanes.values()].flatMap((l) => [l.queue.close(), l.events?.close()]));
+    this.published?.unsubscribe();
     this.sub?.disconnect();
     this.client?.disconnect();
   }

@@ -1,5 +1,6 @@
 export { BullMQQueue } from './bullmq-queue.js';
 export { connect as connectRedis, type RedisTarget, redisTarget } from './connection.js';
+export { type EventBatch, publishEvents, RedisEventSubscriber } from './event-relay.js';
 export { distKeys, queueName } from './keys.js';
 export {
   type DistributedPoolState,

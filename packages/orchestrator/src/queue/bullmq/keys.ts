@@ -12,6 +12,8 @@ export const distKeys = (prefix: string) => ({
   epoch: `${prefix}:dist:epoch`,
   cancel: `${prefix}:dist:cancel`,
   events: `${prefix}:dist:events`,
+  /** The orchestrators' own events, batched per tick (for servers and dashboards in other processes). */
+  orchestratorEvents: `${prefix}:dist:orchestrator-events`,
   workers: `${prefix}:dist:workers`,
   /** Per worker and agent: the concurrency the pool assigned (`<workerId>|<agentId>` -> n). */
   plan: `${prefix}:dist:plan`,
