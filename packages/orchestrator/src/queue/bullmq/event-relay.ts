@@ -8,6 +8,7 @@ import { distKeys } from './keys.js';
 // The orchestrator's own events (workflow, task, model, pool) on Redis pub/sub, so a server or dashboard in
 // another process sees them. Events of one tick go out as one message: one PUBLISH per tick, not per event.
 
+/** One Redis pub/sub message of orchestrator events: the events of one tick and the orchestrator that sent them. */
 export interface EventBatch {
   /** Which orchestrator sent it (a subscriber can drop its own). */
   origin: string;
