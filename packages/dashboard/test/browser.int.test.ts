@@ -294,6 +294,89 @@ describe('dashboard in Chromium', () => {
     expect(await ada.locator('table[aria-label=Workflows] tbody tr').count()).toBe(1);
   });
 
+  it('debugs a run (breakpoint, pause, edit the prompt, step, continue) and decides an approval from the inbox', async () => {
+    await ada.goto(`${server.url}/#/workflows/${WF}`);
+    await poll(() => node(ada, 'analyze-trends').count()).toBe(1);
+    await ada.click('button:has-text("Run…")');
+    await ada.fill('#run-input', '{ "region": "APAC" }');
+    await ada.check('label:has-text("Pause at breakpoints") input');
+    await ada.fill('#run-breakpoints', 'analyze-trends');
+    await ada.click('button:has-text("Start run")');
+    await ada.waitForURL(/#\/runs\//);
+    const id = decodeURIComponent(ada.url().split('#/runs/')[1]);
+    const mark = (t: string) =>
+      ada.locator(`[data-testid=run-graph] [data-testid="node-${t}"]`).getAttribute('data-mark');
+    await poll(() => mark('analyze-trends')).toBe('paused breakpoint');
+    expect(await ada.textContent('[data-testid=debug-state]')).toBe('paused');
+    expect(
+      await ada.locator('[data-testid=run-graph] [data-testid="node-analyze-trends"]').getAttribute('data-status'),
+    ).not.toBe('completed');
+    await poll(() => ada.inputValue('#dbg-prompt')).toMatch(/Analyze sales trends/);
+    await ada.fill('#dbg-prompt', 'Analyze APAC trends, edited while paused');
+    await ada.click('button:has-text("Save edits")');
+    await poll(
+      async () =>
+        (
+          await api<{ edits: Array<{ kind: string; taskId: string }> }>(
+            server.tokens.ada,
+            'GET',
+            `/api/executions/${id}/debug`,
+          )
+        ).edits,
+    ).toEqual([expect.objectContaining({ kind: 'prompt', taskId: 'analyze-trends' })]);
+    await shot(ada, 'run-debug-paused');
+    await ada.click('button:has-text("Step")');
+    await poll(() => ada.textContent('[data-testid=paused-at]')).toMatch(/\(step\)/);
+    expect(
+      await ada.locator('[data-testid=run-graph] [data-testid="node-analyze-trends"]').getAttribute('data-status'),
+    ).toBe('completed');
+    expect(await ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBeLessThan(7);
+    await ada.click('button:has-text("Continue")');
+    await poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBe(7);
+    const done = await api<{ status: string; tasks: Array<{ taskId: string; output: unknown }> }>(
+      server.tokens.ada,
+      'GET',
+      `/api/executions/${id}`,
+    );
+    expect(done.status).toBe('completed');
+    expect(JSON.stringify(done.tasks.find((t) => t.taskId === 'analyze-trends')?.output)).toMatch(
+      /edited while paused/,
+    );
+
+    // An approval task: the viewer sees it without buttons; the owner approves it with a comment.
+    const gate = {
+      id: 'gate',
+      name: 'Gate',
+      tasks: [{ id: 'review', type: 'approval', approval: { prompt: 'Ship the report?', roles: ['editor', 'owner'] } }],
+    };
+    await api(server.tokens.ada, 'POST', '/api/workflows', { definition: gate });
+    await api(server.tokens.ada, 'PUT', '/api/workflows/gate/roles/vic', { role: 'viewer' });
+    const run = await api<{ executionId: string }>(server.tokens.ada, 'POST', '/api/executions', {
+      workflowId: 'gate',
+    });
+    const vic = await open('vic', server.tokens.vic, '/approvals');
+    await poll(() => vic.locator('[data-testid=approval-review]').count()).toBe(1);
+    expect(await vic.locator('[data-testid=approval-review] [data-testid=approval-readonly]').count()).toBe(1);
+    expect(await vic.locator('[data-testid=approval-review] button:has-text("Approve")').count()).toBe(0);
+    await ada.click('nav >> text=Approvals');
+    await poll(() => ada.locator('[data-testid=approval-review]').count()).toBe(1);
+    expect(await ada.textContent('[data-testid=approval-review]')).toMatch(/Ship the report\?/);
+    await ada.fill('[data-testid=approval-review] input[aria-label=Comment]', 'looks good');
+    await shot(ada, 'approvals-inbox');
+    await ada.click('[data-testid=approval-review] button:has-text("Approve")');
+    await poll(
+      async () =>
+        (await api<{ status: string }>(server.tokens.ada, 'GET', `/api/executions/${run.executionId}`)).status,
+    ).toBe('completed');
+    const approved = await api<{ tasks: Array<{ taskId: string; output: unknown }> }>(
+      server.tokens.ada,
+      'GET',
+      `/api/executions/${run.executionId}`,
+    );
+    expect(approved.tasks[0].output).toMatchObject({ approved: true, by: 'ada', comment: 'looks good' });
+    await poll(() => ada.locator('[data-testid=approval-review]').count()).toBe(0);
+  }, 180_000);
+
   it('logged no console errors and no unhandled rejections', () => {
     expect(errors).toEqual([]);
   });

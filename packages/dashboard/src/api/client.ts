@@ -1,11 +1,15 @@
 import type {
   AgentInfo,
+  ApprovalItem,
+  Breakpoint,
   CostReport,
+  DebugState,
   ExecutionDetail,
   ExecutionProfile,
   ExecutionRecord,
   ExecutionSummary,
   InsightItem,
+  InspectData,
   LiveEvent,
   LockInfo,
   Me,
@@ -15,6 +19,7 @@ import type {
   UsageTotals,
   VersionInfo,
   VersionRecord,
+  WaitpointDecision,
   WorkflowDefinition,
   WorkflowRecord,
   WorkflowSummary,
@@ -151,6 +156,45 @@ export class ApiClient {
   executionEvents = (id: string, after?: number) =>
     this.request<Page<LiveEvent>>('GET', `/api/executions/${enc(id)}/events${qs({ after, limit: 200 })}`);
   executionProfile = (id: string) => this.request<ExecutionProfile>('GET', `/api/executions/${enc(id)}/profile`);
+
+  // ---- debugging and approvals ----------------------------------------------------------------------------
+  startDebugRun = (
+    workflowId: string,
+    input: Record<string, unknown>,
+    debug: { breakpoints?: Breakpoint[]; pauseOnFailure?: boolean },
+  ) => this.request<ExecutionSummary>('POST', '/api/debug/runs', { workflowId, input, debug });
+  debugState = (id: string) => this.request<DebugState>('GET', `/api/executions/${enc(id)}/debug`);
+  setBreakpoints = (id: string, breakpoints: Breakpoint[]) =>
+    this.request<DebugState>('PUT', `/api/executions/${enc(id)}/debug/breakpoints`, { breakpoints });
+  clearBreakpoints = (id: string) => this.request<DebugState>('DELETE', `/api/executions/${enc(id)}/debug/breakpoints`);
+  pauseRun = (id: string) => this.request<DebugState>('POST', `/api/executions/${enc(id)}/debug/pause`);
+  stepRun = (id: string) => this.request<DebugState>('POST', `/api/executions/${enc(id)}/debug/step`);
+  continueRun = (id: string) => this.request<DebugState>('POST', `/api/executions/${enc(id)}/debug/continue`);
+  abortRun = (id: string) =>
+    this.request<{ executionId: string; aborted: true }>('POST', `/api/executions/${enc(id)}/debug/abort`);
+  inspectTask = (id: string, taskId?: string) =>
+    this.request<InspectData>('GET', `/api/executions/${enc(id)}/debug/inspect${qs({ taskId })}`);
+  editTask = (id: string, taskId: string, patch: { input?: Record<string, unknown>; prompt?: string }) =>
+    this.request<DebugState>('PATCH', `/api/executions/${enc(id)}/debug/tasks/${enc(taskId)}`, patch);
+  pinTask = (id: string, taskId: string, output: unknown) =>
+    this.request<DebugState>('PUT', `/api/executions/${enc(id)}/debug/tasks/${enc(taskId)}/pin`, { output });
+  rerunFrom = (
+    id: string,
+    fromTaskId: string,
+    opts: { input?: Record<string, unknown>; prompt?: string; agentId?: string } = {},
+  ) =>
+    this.request<ExecutionSummary & { parentExecutionId: string; fromTaskId: string }>(
+      'POST',
+      `/api/executions/${enc(id)}/rerun`,
+      { fromTaskId, ...opts },
+    );
+  listApprovals = () => this.request<{ items: ApprovalItem[] }>('GET', '/api/approvals');
+  decideApproval = (id: string, name: string, decision: 'approve' | 'reject', comment?: string) =>
+    this.request<WaitpointDecision>(
+      'POST',
+      `/api/executions/${enc(id)}/waitpoints/${enc(name)}/${decision}`,
+      comment ? { comment } : {},
+    );
 
   // ---- agents, models, analytics ---------------------------------------------------------------------------
   listAgents = () => this.request<Page<AgentInfo>>('GET', `/api/agents${qs({ limit: 200 })}`);

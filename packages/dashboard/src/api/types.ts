@@ -277,3 +277,72 @@ export interface LockInfo {
   userId: string;
   expiresAt?: number;
 }
+
+// ---- debugging and approvals ------------------------------------------------------------------------------
+
+export interface Breakpoint {
+  taskId: string;
+  when?: 'before' | 'after';
+  condition?: string;
+}
+
+export interface Waitpoint {
+  name: string;
+  taskId: string;
+  kind: 'approval' | 'waitFor';
+  since: number;
+  prompt?: string;
+  roles?: string[];
+  timeoutAt?: number;
+  onTimeout?: string;
+}
+
+export type DebugRunState = 'running' | 'paused' | 'stepping' | 'completed' | 'failed' | 'cancelled';
+
+export interface DebugState {
+  executionId: string;
+  state: DebugRunState;
+  paused: {
+    at: number;
+    reason: 'breakpoint' | 'step' | 'manual' | 'failure';
+    taskId?: string;
+    when?: 'before' | 'after';
+    by?: string;
+  } | null;
+  breakpoints: Breakpoint[];
+  pauseOnFailure?: boolean;
+  edits: Array<{
+    at: number;
+    by?: string;
+    kind: 'input' | 'prompt' | 'pin' | 'breakpoints';
+    taskId?: string;
+    old?: unknown;
+    new?: unknown;
+  }>;
+  pins: string[];
+  next: string[];
+  waiting: Waitpoint[];
+  parent?: { executionId: string; fromTaskId: string };
+}
+
+export interface InspectData {
+  taskId: string;
+  agentId?: string;
+  status?: string;
+  prompt?: unknown;
+  input?: unknown;
+  upstream?: Record<string, unknown>;
+  edited?: boolean;
+  pinned?: boolean;
+  model?: string | { id: string; provider?: string; reason?: string };
+  estimatedCostUsd?: number;
+}
+
+export type ApprovalItem = Waitpoint & { executionId: string; workflowId: string };
+
+export interface WaitpointDecision {
+  executionId: string;
+  name: string;
+  decision: 'approved' | 'rejected' | string;
+  recorded: boolean;
+}

@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect } from 'react';
 import { HashRouter, Navigate, Route, Routes } from 'react-router';
 import { ApiError } from '../api/client.ts';
+import { ApprovalsPage } from '../approvals/ApprovalsPage.tsx';
 import { SignIn } from '../auth/SignIn.tsx';
 import { useSession } from '../auth/session.ts';
 import { DesignerPage } from '../designer/DesignerPage.tsx';
@@ -46,6 +47,7 @@ function Authed() {
         <Route path="/workflows/:id" element={<DesignerPage />} />
         <Route path="/runs" element={<RunsPage />} />
         <Route path="/runs/:id" element={<RunPage />} />
+        <Route path="/approvals" element={<ApprovalsPage />} />
         <Route path="/analytics" element={<AnalyticsPage />} />
         <Route path="/agents" element={<AgentsPage />} />
         <Route path="*" element={<div className="page"><h1>Not found</h1></div>} />

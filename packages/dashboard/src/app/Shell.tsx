@@ -6,6 +6,7 @@ import { Notices } from '../ui/Notices.tsx';
 const NAV = [
   ['/workflows', 'Workflows'],
   ['/runs', 'Runs'],
+  ['/approvals', 'Approvals'],
   ['/analytics', 'Analytics'],
   ['/agents', 'Agents & models'],
 ] as const;

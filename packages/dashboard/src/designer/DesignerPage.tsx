@@ -324,7 +324,7 @@ export function DesignerPage() {
             onClose={() => setPanel(null)}
           />
         )}
-        {panel === 'run' && <RunLauncher workflowId={id} onStarted={(ex) => navigate(`/runs/${encodeURIComponent(ex)}`)} onClose={() => setPanel(null)} />}
+        {panel === 'run' && <RunLauncher workflowId={id} selected={[...selected]} taskIds={[...model.tasks.keys()]} onStarted={(ex) => navigate(`/runs/${encodeURIComponent(ex)}`)} onClose={() => setPanel(null)} />}
         {panel === 'help' && (
           <aside className="panel" aria-label="Keyboard shortcuts">
             <header><h2>Keyboard</h2><button type="button" className="link" onClick={() => setPanel(null)} aria-label="Close help">×</button></header>

@@ -15,20 +15,22 @@ export interface TaskNodeData extends Record<string, unknown> {
   diffFields?: string[];
   status?: string;
   critical?: boolean;
+  mark?: string;
 }
 
 export type TaskFlowNode = Node<TaskNodeData, 'task'>;
 
 function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
-  const { task, issues, editors, lockedBy, diff, status, critical, diffFields } = data;
-  const cls = ['task-node', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '']
+  const { task, issues, editors, lockedBy, diff, status, critical, diffFields, mark } = data;
+  const cls = ['task-node', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '', ...(mark ? mark.split(' ').map((m) => `mark-${m}`) : [])]
     .filter(Boolean)
     .join(' ');
   const border = editors?.[0]?.color;
   return (
-    <div className={cls} data-testid={`node-${task.id}`} data-status={status} data-diff={diff} style={border ? { outlineColor: border } : undefined}>
+    <div className={cls} data-testid={`node-${task.id}`} data-status={status} data-diff={diff} data-mark={mark} style={border ? { outlineColor: border } : undefined}>
       <Handle type="target" position={Position.Left} />
       <div className="task-node-head">
+        {mark?.includes('breakpoint') && <span className="bp-dot" title="Breakpoint" aria-label="breakpoint" />}
         <span className="task-id">{task.id}</span>
         {lockedBy && <span className="lock" title={`Locked by ${lockedBy}`} aria-label={`locked by ${lockedBy}`}>🔒</span>}
         {issues && issues.length > 0 && (

@@ -16,6 +16,8 @@ export interface NodeExtras {
   critical?: Set<string>;
   diff?: Map<string, { kind: TaskNodeData['diff']; fields: string[] }>;
   readOnly?: boolean;
+  /** Debugger marks: `breakpoint`, `paused`, `waiting` (space-separated when several apply). */
+  marks?: Map<string, string>;
 }
 
 type Cache = Map<string, { deps: unknown[]; node: TaskFlowNode }>;
@@ -54,6 +56,7 @@ export class NodeBuilder {
         diff?.fields.join(),
         selected.has(id),
         extras.readOnly,
+        extras.marks?.get(id),
       ];
       const prev = this.cache.get(id);
       let node: TaskFlowNode;
@@ -76,6 +79,7 @@ export class NodeBuilder {
             critical: extras.critical?.has(id),
             diff: diff?.kind,
             diffFields: diff?.fields,
+            mark: extras.marks?.get(id),
           },
         };
       next.set(id, { deps, node });

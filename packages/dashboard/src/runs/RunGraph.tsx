@@ -12,20 +12,22 @@ interface Props {
   tasks: TaskDef[];
   statuses?: Map<string, string>;
   critical?: Set<string>;
+  /** Debugger marks per task (breakpoint, paused, waiting). */
+  marks?: Map<string, string>;
   selected?: string | null;
   onSelect?(id: string | null): void;
   /** Refit when this changes (e.g. a side panel opened and narrowed the canvas). */
   fitKey?: string;
 }
 
-export function RunGraph({ tasks, statuses, critical, selected, onSelect, fitKey }: Props) {
+export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect, fitKey }: Props) {
   const builder = useRef(new NodeBuilder());
   const edgeBuilder = useRef(new EdgeBuilder());
   const model = useMemo(() => ({ tasks: new Map(tasks.map((t) => [t.id, t])), positions: layoutTasks(tasks), meta: {} }), [tasks]);
   const sel = useMemo(() => new Set(selected ? [selected] : []), [selected]);
   const nodes = useMemo(
-    () => builder.current.build(model.tasks.values(), model.positions, { statuses, critical, readOnly: true }, sel),
-    [model, statuses, critical, sel],
+    () => builder.current.build(model.tasks.values(), model.positions, { statuses, critical, marks, readOnly: true }, sel),
+    [model, statuses, critical, marks, sel],
   );
   const running = useMemo(() => new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)), [statuses]);
   const edges = useMemo(() => edgeBuilder.current.build(model, { readOnly: true, critical, animated: running }), [model, critical, running]);

@@ -1,11 +1,14 @@
 import { useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { useEffect, useMemo, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { canAct as mayAct } from '../approvals/access.ts';
 import { criticalPath } from '../analytics/criticalPath.ts';
 import type { TaskDef } from '../api/types.ts';
-import { useApi } from '../auth/session.ts';
+import { useApi, useSession } from '../auth/session.ts';
 import { ErrorBox, fmtCost, fmtMs, fmtTime, StatusBadge } from '../ui/bits.tsx';
 import { notifyError, notifyInfo } from '../ui/notices.ts';
+import { DebugPanel } from './DebugPanel.tsx';
+import { debugMarks, mergeDebug, toggleBreakpoint } from './debug.ts';
 import { Gantt } from './Gantt.tsx';
 import { fromRecord, type LiveTask, statusCounts } from './live.ts';
 import { RunGraph } from './RunGraph.tsx';
@@ -33,6 +36,17 @@ export function RunPage() {
   const wf = useQuery({ queryKey: ['workflow', wfId, version], queryFn: () => api.getWorkflow(wfId as string, version), enabled: !!wfId, retry: false });
   const [selected, setSelected] = useState<string | null>(null);
   const [tab, setTab] = useState<'graph' | 'timeline'>('graph');
+  const navigate = useNavigate();
+  const me = useSession((s) => s.me);
+  const canAct = mayAct(wf.data?.role, me?.role);
+  const debugQ = useQuery({ queryKey: ['debug', id], queryFn: () => api.debugState(id), retry: false });
+  const liveDebug = run.debug;
+  // A pause, a resume or the end of the run makes the REST debug state (breakpoints, next, edits) stale.
+  useEffect(() => {
+    if (liveDebug) void debugQ.refetch();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [liveDebug?.pauses, liveDebug?.resumes, liveDebug?.state]);
+  const [debugMode, setDebugMode] = useState(false);
 
   const status = TERMINAL.has(detail.data?.status ?? '') ? (detail.data?.status as string) : run.status !== 'pending' ? run.status : (detail.data?.status ?? 'pending');
   const tasks = useMemo(() => {
@@ -53,6 +67,12 @@ export function RunPage() {
     if (steps?.length) return new Set(steps.map((s) => s.taskId));
     return new Set(criticalPath(defs, (t) => tasks.get(t)?.duration).path);
   }, [status, profile.data, defs, tasks]);
+  const debug = useMemo(() => mergeDebug(debugQ.data, liveDebug, status), [debugQ.data, liveDebug, status]);
+  const hasDebug = debug.state === 'paused' || debug.breakpoints.length > 0;
+  useEffect(() => {
+    if (hasDebug) setDebugMode(true);
+  }, [hasDebug]);
+  const marks = useMemo(() => (debugMode ? debugMarks(debug) : undefined), [debugMode, debug]);
   const counts = statusCounts({ ...run, tasks });
   const viewRun = useMemo(() => ({ ...run, tasks, startedAt: detail.data?.startedAt ?? run.startedAt }), [run, tasks, detail.data]);
 
@@ -74,6 +94,26 @@ export function RunPage() {
     }
   }
 
+  async function onNode(taskId: string | null) {
+    if (!debugMode || !canAct || TERMINAL.has(status) || !taskId) return setSelected(taskId);
+    try {
+      await api.setBreakpoints(id, toggleBreakpoint(debug.breakpoints, taskId));
+      await debugQ.refetch();
+    } catch (err) {
+      notifyError(err, 'Breakpoint not set');
+    }
+  }
+  async function rerun(taskId: string) {
+    try {
+      const r = await api.rerunFrom(id, taskId);
+      notifyInfo(`Re-running from ${taskId}`);
+      setSelected(null);
+      navigate(`/runs/${encodeURIComponent(r.executionId)}`);
+    } catch (err) {
+      notifyError(err, 'Re-run failed');
+    }
+  }
+
   if (detail.error) return <div className="page"><ErrorBox error={detail.error} retry={() => void detail.refetch()} /><Link to="/runs">Back to runs</Link></div>;
   const cost = detail.data?.cost ?? run.cost;
   return (
@@ -91,6 +131,7 @@ export function RunPage() {
         <div className="tools">
           <button type="button" aria-pressed={tab === 'graph'} onClick={() => setTab('graph')}>Graph</button>
           <button type="button" aria-pressed={tab === 'timeline'} onClick={() => setTab('timeline')}>Timeline</button>
+          {!TERMINAL.has(status) && <button type="button" aria-pressed={debugMode} onClick={() => setDebugMode((d) => !d)}>Debug</button>}
           {status === 'running' && <button type="button" onClick={() => void cancel()}>Cancel</button>}
           {(status === 'failed' || status === 'cancelled') && <button type="button" onClick={() => void resume()}>Resume</button>}
         </div>
@@ -98,12 +139,15 @@ export function RunPage() {
       {run.error && <div className="error" role="alert">{run.error}</div>}
       <div className="designer-body">
         {tab === 'graph' ? (
-          <RunGraph tasks={defs} statuses={statuses} critical={critical} selected={selected} onSelect={setSelected} fitKey={String(!!(selected || profile.data))} />
+          <RunGraph tasks={defs} statuses={statuses} critical={critical} marks={marks} selected={selected} onSelect={(t) => void onNode(t)} fitKey={String(!!(selected || profile.data || debugMode))} />
         ) : (
           <div className="canvas scroll"><Gantt run={viewRun} order={defs.map((d) => d.id)} onSelect={setSelected} now={Date.now()} /></div>
         )}
-        {selected && <TaskDetail id={selected} task={tasks.get(selected)} def={defs.find((d) => d.id === selected)} onClose={() => setSelected(null)} />}
-        {!selected && profile.data && (
+        {selected && <TaskDetail id={selected} task={tasks.get(selected)} def={defs.find((d) => d.id === selected)} onClose={() => setSelected(null)} onRerun={canAct && TERMINAL.has(status) ? () => void rerun(selected) : undefined} />}
+        {!selected && debugMode && !TERMINAL.has(status) && (
+          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} pauseKey={liveDebug?.pauses ?? 0} onChanged={() => void debugQ.refetch()} />
+        )}
+        {!selected && !(debugMode && !TERMINAL.has(status)) && profile.data && (
           <aside className="panel" aria-label="Run profile">
             <header><h2>Profile</h2></header>
             <dl className="facts">

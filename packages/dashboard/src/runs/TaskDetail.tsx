@@ -13,12 +13,13 @@ function json(v: unknown): string {
 }
 
 /** Everything about one task of a run: status, prompt, input, output, attempts, errors, model, tokens, cost. */
-export function TaskDetail({ id, task, def, onClose }: { id: string; task?: LiveTask; def?: TaskDef; onClose(): void }) {
+export function TaskDetail({ id, task, def, onClose, onRerun }: { id: string; task?: LiveTask; def?: TaskDef; onClose(): void; onRerun?: () => void }) {
   const prompt = (def?.input as { prompt?: unknown } | undefined)?.prompt;
   const attempts = Array.isArray(task?.attempts) ? task?.attempts.length : task?.attempts;
   return (
     <aside className="panel" aria-label={`Task ${id}`} data-testid="run-task-panel">
       <header><h2>{id}</h2><button type="button" className="link" onClick={onClose} aria-label="Close task">×</button></header>
+      {onRerun && <button type="button" onClick={onRerun} title="A new run that reuses every output upstream of this task">Re-run from here</button>}
       <dl className="facts">
         <dt>Status</dt><dd><StatusBadge status={task?.status ?? 'pending'} /></dd>
         <dt>Agent</dt><dd>{task?.agentId ?? def?.agentId ?? '—'}</dd>

@@ -1,4 +1,5 @@
 import type { ExecutionRecord, LiveEvent, TaskRecord } from '../api/types.ts';
+import { debugEvent, type LiveDebug } from './debug.ts';
 
 // The live run view's state, folded from the execution's event stream. A batch of events makes one new state
 // (one React render per socket message, not per event); duplicate or old events (seq ≤ lastSeq, e.g. after a
@@ -35,6 +36,8 @@ export interface LiveRun {
   error?: string;
   /** Number of status changes applied (the bench checks none is lost). */
   changes: number;
+  /** Pauses, resumes and waiting tasks, once any such event arrived. */
+  debug?: LiveDebug;
 }
 
 export function emptyRun(executionId: string): LiveRun {
@@ -92,6 +95,8 @@ export function applyEvents(state: LiveRun, events: LiveEvent[]): LiveRun {
       tasks.set(taskId, { ...cur, ...fields });
       if (fields.status && fields.status !== cur.status) next!.changes++;
     };
+    const dbg = debugEvent(next.debug, e.type, p, at ?? e.at);
+    if (dbg) next.debug = dbg;
     switch (e.type) {
       case 'workflow:started':
         next.status = 'running';
