@@ -331,6 +331,11 @@ describe('dashboard in Chromium', () => {
       await ada.locator('[data-testid=run-graph] [data-testid="node-analyze-trends"]').getAttribute('data-status'),
     ).toBe('completed');
     expect(await ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBeLessThan(7);
+    // A click on a node in debug mode sets a breakpoint there; the run pauses at it, then finishes.
+    await node(ada, 'create-report').click();
+    await poll(() => mark('create-report')).toBe('breakpoint');
+    await ada.click('button:has-text("Continue")');
+    await poll(() => mark('create-report')).toBe('paused breakpoint');
     await ada.click('button:has-text("Continue")');
     await poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBe(7);
     const done = await api<{ status: string; tasks: Array<{ taskId: string; output: unknown }> }>(
@@ -342,6 +347,15 @@ describe('dashboard in Chromium', () => {
     expect(JSON.stringify(done.tasks.find((t) => t.taskId === 'analyze-trends')?.output)).toMatch(
       /edited while paused/,
     );
+
+    // Re-run from a task of the finished run: a new run, upstream outputs reused.
+    await node(ada, 'generate-insights').click();
+    await ada.click('button:has-text("Re-run from here")');
+    await poll(() => decodeURIComponent(ada.url().split('#/runs/')[1])).not.toBe(id);
+    const rerunId = decodeURIComponent(ada.url().split('#/runs/')[1]);
+    await poll(
+      async () => (await api<{ status: string }>(server.tokens.ada, 'GET', `/api/executions/${rerunId}`)).status,
+    ).toBe('completed');
 
     // An approval task: the viewer sees it without buttons; the owner approves it with a comment.
     const gate = {
