@@ -93,3 +93,13 @@ describe('live run reducer', () => {
     expect(rows[2]).toEqual({ id: 'c', status: 'pending' });
   });
 });
+
+describe('run graph node sizes', () => {
+  it('a node rebuilt for a status change keeps the size last measured for its id', async () => {
+    const { withMeasured } = await import('../src/runs/RunGraph.tsx');
+    const sizes = new Map([['a', { width: 180, height: 64 }]]);
+    const measured = { id: 'b', measured: { width: 10, height: 10 } };
+    const out = withMeasured([{ id: 'a' } as { id: string; measured?: { width?: number; height?: number } }, measured, { id: 'c' }], sizes);
+    expect(out.map((n) => n.measured)).toEqual([{ width: 180, height: 64 }, { width: 10, height: 10 }, undefined]);
+  });
+});

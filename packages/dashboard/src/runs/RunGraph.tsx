@@ -1,5 +1,5 @@
-import { Background, Controls, ReactFlow, ReactFlowProvider } from '@xyflow/react';
-import { useMemo, useRef } from 'react';
+import { Background, Controls, type NodeChange, ReactFlow, ReactFlowProvider } from '@xyflow/react';
+import { useCallback, useMemo, useRef } from 'react';
 import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
@@ -7,6 +7,19 @@ import { EdgeBuilder, NodeBuilder } from '../designer/nodes.ts';
 import { nodeTypes } from '../designer/TaskNode.tsx';
 
 // A read-only DAG: tasks laid out by dagre, coloured by their run status, the critical path highlighted.
+// Nodes carry their last measured size: a node object rebuilt for a status change in the same render as its
+// measurement would otherwise lose it and stay hidden (React Flow re-observes only when "initialized" flips).
+
+type Size = { width: number; height: number };
+
+/** Give freshly built nodes (no `measured`) the size last measured for their id. */
+export function withMeasured<N extends { id: string; measured?: Partial<Size> }>(nodes: N[], sizes: Map<string, Size>): N[] {
+  for (const n of nodes) {
+    const size = sizes.get(n.id);
+    if (size && n.measured?.width === undefined) n.measured = { ...size };
+  }
+  return nodes;
+}
 
 interface Props {
   tasks: TaskDef[];
@@ -25,10 +38,18 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
   const edgeBuilder = useRef(new EdgeBuilder());
   const model = useMemo(() => ({ tasks: new Map(tasks.map((t) => [t.id, t])), positions: layoutTasks(tasks), meta: {} }), [tasks]);
   const sel = useMemo(() => new Set(selected ? [selected] : []), [selected]);
+  const sizes = useRef(new Map<string, Size>());
   const nodes = useMemo(
-    () => builder.current.build(model.tasks.values(), model.positions, { statuses, critical, marks, readOnly: true }, sel),
+    () =>
+      withMeasured(
+        builder.current.build(model.tasks.values(), model.positions, { statuses, critical, marks, readOnly: true }, sel),
+        sizes.current,
+      ),
     [model, statuses, critical, marks, sel],
   );
+  const onNodesChange = useCallback((changes: NodeChange[]) => {
+    for (const c of changes) if (c.type === 'dimensions' && c.dimensions) sizes.current.set(c.id, c.dimensions);
+  }, []);
   const running = useMemo(() => new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)), [statuses]);
   const edges = useMemo(() => edgeBuilder.current.build(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
   return (
@@ -38,6 +59,7 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
           nodes={nodes}
           edges={edges}
           nodeTypes={nodeTypes}
+          onNodesChange={onNodesChange}
           nodesDraggable={false}
           nodesConnectable={false}
           deleteKeyCode={null}
