@@ -99,7 +99,10 @@ describe('run graph node sizes', () => {
     const { withMeasured } = await import('../src/runs/RunGraph.tsx');
     const sizes = new Map([['a', { width: 180, height: 64 }]]);
     const measured = { id: 'b', measured: { width: 10, height: 10 } };
-    const out = withMeasured([{ id: 'a' } as { id: string; measured?: { width?: number; height?: number } }, measured, { id: 'c' }], sizes);
+    const out = withMeasured(
+      [{ id: 'a' } as { id: string; measured?: { width?: number; height?: number } }, measured, { id: 'c' }],
+      sizes,
+    );
     expect(out.map((n) => n.measured)).toEqual([{ width: 180, height: 64 }, { width: 10, height: 10 }, undefined]);
   });
 });
