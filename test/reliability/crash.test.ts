@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../packages/orchestrator/src/index.js';
+import { mulberry32 } from '../../packages/orchestrator/test/support/prng.js';
 import { checksum, definition } from './fixtures/crash-workflow.js';
 import { SOAK } from './helpers.js';
 
@@ -33,18 +34,6 @@ function start(db: string, log: string, id: string, pad: number) {
   return { p, done, out: () => out, err: () => err };
 }
 
-/** A small seeded generator: the kill points are reproducible from the seed printed on failure. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function completedIn(db: string, id: string): { status: string; completed: Set<string> } {
   const store = new SqliteStore(db);
   try {
@@ -71,7 +60,7 @@ async function crashRun(pad: number, seed: number): Promise<CrashReport> {
   const db = join(dir, 'state.db');
   const log = join(dir, 'runs.log');
   const id = `crash-${pad}-${seed}`;
-  const random = rng(seed);
+  const random = mulberry32(seed); // kill points are reproducible from the seed printed on failure
   let kills = 0;
   let reranAfterCommit = 0;
   try {

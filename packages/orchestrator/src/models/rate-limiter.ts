@@ -1,3 +1,4 @@
+import { FifoLanes } from './fifo-lanes.js';
 import type { RateLimit } from './types.js';
 
 // Sliding-window limits on requests and tokens. A call that does not fit waits (FIFO per key) instead of
@@ -114,7 +115,7 @@ export interface ModelRateLimiter {
 export class RateLimiter implements ModelRateLimiter {
   private readonly providers = new Map<string, WindowLimiter>();
   private readonly models = new Map<string, WindowLimiter>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly lanes = new FifoLanes();
   private readonly windowMs: number;
   private readonly now: () => number;
 
@@ -151,14 +152,7 @@ export class RateLimiter implements ModelRateLimiter {
     const m = this.models.get(model);
     if (!p && !m) return NO_RESERVATION;
     const key = `${provider}\u0000${model}`;
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const mine = prev.then(() => this.waitTurn(provider, model, p, m, requests, tokens, signal));
-    const tail = mine.catch(() => undefined);
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return mine;
+    return this.lanes.run(key, () => this.waitTurn(provider, model, p, m, requests, tokens, signal));
   }
 
   private async waitTurn(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { FifoLanes } from './fifo-lanes.js';
 import { type ModelRateLimiter, type RateLimiterOptions, type Reservation, sleep } from './rate-limiter.js';
 import type { RateLimit } from './types.js';
 
@@ -85,7 +86,7 @@ const on = (l: RateLimit | undefined): l is RateLimit => !!l && !!(l.rpm || l.tp
 export class RedisRateLimiter implements ModelRateLimiter {
   private readonly providers = new Map<string, RateLimit>();
   private readonly models = new Map<string, RateLimit>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly lanes = new FifoLanes();
   private readonly windowMs: number;
 
   constructor(
@@ -124,14 +125,7 @@ export class RedisRateLimiter implements ModelRateLimiter {
     if (!p && !m) return Promise.resolve({ waitedMs: 0, grantedAt: 0, settle() {} });
     // FIFO per provider and model within this process, as in memory; across processes the script decides.
     const key = `${provider}\u0000${model}`;
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const mine = prev.then(() => this.waitTurn(provider, model, p, m, requests, tokens, signal));
-    const tail = mine.catch(() => undefined);
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return mine;
+    return this.lanes.run(key, () => this.waitTurn(provider, model, p, m, requests, tokens, signal));
   }
 
   private key(kind: 'p' | 'm', id: string, what: 'log' | 'pause'): string {
