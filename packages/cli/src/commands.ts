@@ -32,6 +32,11 @@ export interface RunFlags {
   agents?: string;
   modelAgents?: boolean | string;
   maxTasks?: string;
+  /** Distributed mode on this Redis (tasks run on `codexos worker` processes, state kept in Redis). */
+  redis?: string;
+  /** Distributed mode on the Redis of CODEXOS_REDIS_URL / REDIS_URL (localhost:6379 without them). */
+  distributed?: boolean;
+  prefix?: string;
 }
 
 /** Monitor history beside the SQLite state file, so `codexos report` in a later process sees insights too. */
@@ -42,9 +47,22 @@ export function options(flags: RunFlags): OrchestratorOptions {
 }
 
 export function config(flags: RunFlags, mcp?: unknown): OrchestratorConfigInput {
+  const distributed = flags.redis !== undefined || flags.distributed === true;
+  const url = flags.redis ?? process.env.CODEXOS_REDIS_URL ?? process.env.REDIS_URL;
   return {
     ...(mcp ? { mcp: mcp as OrchestratorConfigInput['mcp'] } : {}),
-    store: flags.memory ? { type: 'memory' } : { type: 'sqlite', path: flags.store ?? '.codexos/state.db' },
+    // Distributed: state in Redis, so another `codexos resume --redis` (any machine) can continue the run.
+    ...(distributed
+      ? {
+          redis: { ...(url ? { url } : {}), keyPrefix: flags.prefix ?? 'codexos' },
+          execution: { mode: 'distributed' as const },
+        }
+      : {}),
+    store: flags.memory
+      ? { type: 'memory' }
+      : distributed
+        ? { type: 'redis' }
+        : { type: 'sqlite', path: flags.store ?? '.codexos/state.db' },
     workflow: flags.maxTasks
       ? { maxTasks: Number(flags.maxTasks), maxDepth: Number(flags.maxTasks) }
       : { maxTasks: 10_000, maxDepth: 1000 },
@@ -52,6 +70,11 @@ export function config(flags: RunFlags, mcp?: unknown): OrchestratorConfigInput 
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const REDIS_HELP =
+  'distributed mode: code-handler tasks run on `codexos worker` processes of this Redis, state kept there';
+const DISTRIBUTED_HELP = 'distributed mode on the Redis of CODEXOS_REDIS_URL / REDIS_URL (default localhost:6379)';
+const PREFIX_HELP = 'Redis key prefix shared with the workers (redis.keyPrefix; default codexos)';
 
 /** The tasks' agent ids of a (not yet validated) definition; malformed entries are left for validation to report. */
 export function agentIdsOf(raw: unknown): { taskId: string; agentId: string }[] {
@@ -127,7 +150,7 @@ export function registerCommands(program: Command, io: Io): void {
         );
       if (result.status === 'cancelled' && !flags.memory) {
         io.err.write(
-          `execution ${result.executionId} stopped; continue it with: codexos resume ${result.executionId}${flags.store ? ` --store ${flags.store}` : ''}${flags.agents ? ` --agents ${flags.agents}` : ''}\n`,
+          `execution ${result.executionId} stopped; continue it with: codexos resume ${result.executionId}${flags.store ? ` --store ${flags.store}` : ''}${flags.redis || flags.distributed ? ' --redis <url>' : ''}${flags.agents ? ` --agents ${flags.agents}` : ''}\n`,
         );
       }
       io.setExit(result.status === 'completed' ? 0 : 1);
@@ -146,6 +169,9 @@ export function registerCommands(program: Command, io: Io): void {
     .option('--store <path>', 'SQLite state file', '.codexos/state.db')
     .option('--memory', 'keep state in memory only (no resume)')
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
+    .option('--redis <url>', REDIS_HELP)
+    .option('--distributed', DISTRIBUTED_HELP)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
     .option('--json', 'print the execution result as JSON instead of live progress')
@@ -180,6 +206,9 @@ export function registerCommands(program: Command, io: Io): void {
     .description('continue a stored execution: completed tasks keep their outputs, the rest run')
     .argument('<executionId>')
     .option('--store <path>', 'SQLite state file', '.codexos/state.db')
+    .option('--redis <url>', REDIS_HELP)
+    .option('--distributed', DISTRIBUTED_HELP)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
     .option('--model-agents [ids]', MODEL_AGENTS_HELP)
     .option('--max-tasks <n>', 'raise workflow.maxTasks / maxDepth')
