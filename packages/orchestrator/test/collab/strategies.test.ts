@@ -122,6 +122,33 @@ describe('custom', () => {
     expect((await m.getDocument('wf')).tasks).toEqual({ t: { name: 'HELLO' } });
   });
 
+  it('a resolver that throws or returns a non-op refuses that update with a typed error; the session carries on', async () => {
+    const m = new CollaborationManager(
+      { conflictResolution: 'custom' },
+      {
+        resolver: (op) => {
+          if (op.value === 'boom') throw new Error('resolver bug');
+          if (op.value === 'junk') return { path: 'not a path' } as unknown as UpdateInput;
+          return op;
+        },
+      },
+    );
+    managers.push(m);
+    const s = await m.createSession('wf', 'a');
+    const set = (value: string) =>
+      m.applyUpdate(s.id, 'a', { operation: { type: 'set' }, path: ['tasks', 't', 'name'], value });
+    await expect(set('boom')).rejects.toMatchObject({
+      code: 'CDX_ERR_COLLAB',
+      message: expect.stringMatching(/resolver threw: resolver bug/),
+    });
+    await expect(set('junk')).rejects.toMatchObject({
+      code: 'CDX_ERR_COLLAB',
+      message: expect.stringMatching(/invalid op #0/),
+    });
+    expect((await set('fine')).applied).toBe(true);
+    expect((await m.getDocument('wf')).tasks).toEqual({ t: { name: 'fine' } });
+  });
+
   it('without a resolver the custom strategy is refused with a clear error', async () => {
     const m = new CollaborationManager({ conflictResolution: 'custom' });
     managers.push(m);
