@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CodexError, ErrorCodes } from '../errors.js';
 import type { AuditEntry, AuditQuery, Role } from './types.js';
@@ -47,6 +49,8 @@ export class CollabStore {
 
   constructor(path = ':memory:') {
     try {
+      // As the state and monitor stores do: a path under a directory that does not exist yet creates it.
+      if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
     } catch (err) {
       throw new CodexError(ErrorCodes.STORE, `Cannot open collaboration store at ${path}`, { cause: err });

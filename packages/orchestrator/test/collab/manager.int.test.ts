@@ -152,6 +152,14 @@ describe('CollaborationManager', () => {
     expect((await m2.getDocument('wf')).meta).toEqual({ name: 'Persisted' });
     expect(m2.roleFor('wf', 'a')).toBe('owner');
   });
+
+  it('creates the directory of a store path that does not exist yet, as the state store does', async () => {
+    const path = `/tmp/collab-dir-${process.pid}-${Date.now()}/nested/collab.db`;
+    const m = manager({}, { storePath: path });
+    const s = await m.createSession('wf', 'a');
+    await m.applyUpdate(s.id, 'a', { operation: { type: 'set' }, path: ['meta', 'name'], value: 'Here' });
+    expect((await m.getDocument('wf')).meta).toEqual({ name: 'Here' });
+  });
 });
 
 describe.skipIf(!process.env.REDIS_URL)('several server processes over Redis pub/sub', () => {
