@@ -49,5 +49,6 @@ export interface TaskJobData {
 
 /** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */
 export type TaskJobResult =
-  | { ok: true; output: unknown; usage?: TokenUsage; cost?: number; model?: string; worker: string }
+  /** `output`: the handler's value in the stores' encoding (v8 structured clone, base64), so Date, Map, Set and BigInt survive. */
+  | { ok: true; output: string; usage?: TokenUsage; cost?: number; model?: string; worker: string }
   | { ok: false; error: { code?: string; message: string; retryable?: boolean; name?: string }; worker: string };

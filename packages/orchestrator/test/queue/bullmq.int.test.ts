@@ -7,6 +7,7 @@ import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
+import { decodeValue } from '../../src/store/codec.js';
 import { conformanceAgents, type QueueFixture, queueConformance } from './conformance.js';
 
 const url = process.env.REDIS_URL;
@@ -32,7 +33,10 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
     const id = jobIdOf(ctx.executionId, ctx.taskId, undefined, ctx.attempt);
     for (let i = 0; i < 100; i++) {
       const job = await Job.fromId(q, id);
-      if (job?.finishedOn) return (job.returnvalue as { output?: string })?.output ?? 'no output';
+      if (job?.finishedOn) {
+        const out = (job.returnvalue as { output?: string })?.output;
+        return out === undefined ? 'no output' : String(decodeValue(Buffer.from(out, 'base64')));
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     return 'never finished';

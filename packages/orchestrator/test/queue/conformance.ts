@@ -77,6 +77,11 @@ export const conformanceAgents: AgentDefinition[] = [
     },
   },
   { id: 'item', handler: (c) => `${String(c.item)}!` },
+  {
+    id: 'typed',
+    // Values JSON cannot carry: every queue hands them back as the stores do (one serialization contract).
+    handler: () => ({ at: new Date(86_400_000), big: 2n ** 70n, m: new Map([['k', new Set([1, 2])]]), u: undefined }),
+  },
 ];
 
 /** The TaskQueue contract, run against every implementation. */
@@ -104,6 +109,21 @@ export function queueConformance(
           key: 'run:a#3',
         });
         expect(await f.queue.run(ctxFor({ agentId: 'sync', params: { n: 21 } }), conformanceAgents[1])).toBe(42);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('returns Date, BigInt, Map, Set and undefined exactly as the handler produced them', async () => {
+      const f = await make();
+      try {
+        const typed = conformanceAgents.find((a) => a.id === 'typed')!;
+        const out = (await f.queue.run(ctxFor({ agentId: 'typed' }), typed)) as Record<string, unknown>;
+        expect(out.at).toBeInstanceOf(Date);
+        expect((out.at as Date).getTime()).toBe(86_400_000);
+        expect(out.big).toBe(2n ** 70n);
+        expect(out.m).toEqual(new Map([['k', new Set([1, 2])]]));
+        expect('u' in out).toBe(true);
       } finally {
         await f.close();
       }

@@ -6,6 +6,7 @@ import type { AgentDefinition } from '../../agents/types.js';
 import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
+import { decodeValue } from '../../store/codec.js';
 import { type Expr, evaluate, parseExpression } from '../../workflow/expression.js';
 import type { ExecutionConfig, FlowRule } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
@@ -310,7 +311,7 @@ export class BullMQQueue implements TaskQueue {
     if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
     if (r.ok) {
       if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
-      w.resolve(r.output);
+      w.resolve(decodeValue(Buffer.from(r.output, 'base64')));
     } else w.reject(errorFromReport(r.error));
   }
 

@@ -7,6 +7,7 @@ import type { AgentDefinition } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { ModelRunner } from '../../models/types.js';
+import { encodeValue } from '../../store/codec.js';
 import type { FlowRule } from '../config.js';
 import type { TaskJobData, TaskJobResult } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
@@ -227,8 +228,10 @@ export class TaskWorker {
     try {
       const output = await lane.agent.handler!(ctx);
       if (lane.draining) throw new DrainedError();
+      // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.
+      const encoded = encodeValue(output, `output of task "${d.taskId}"`).toString('base64');
       lane.completed++;
-      const r: TaskJobResult = { ok: true, output, worker: this.workerId };
+      const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       return r;
     } catch (err) {
