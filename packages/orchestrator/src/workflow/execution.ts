@@ -523,6 +523,4 @@ export class Execution extends AttemptRunner {
       resumed: !!this.opts.resumed,
     });
   }
-
-  /** Backoff wait; woken early (as a failure) when the execution finishes. */
 }
