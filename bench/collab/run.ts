@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
 import { BenchClient, type Framing } from './client.ts';
+import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.argv.includes('--quick');
@@ -295,6 +296,6 @@ const md = [
   '```',
   '',
 ].join('\n');
-writeFileSync(join(here, '..', 'results', 'collab.md'), md);
+writeFileSync(outPath('collab.md'), md);
 console.log(md);
 process.exit(0);

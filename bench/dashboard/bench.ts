@@ -1,7 +1,7 @@
 // Dashboard benchmark, measured in Chromium (Debian's /usr/bin/chromium via playwright-core) against a real
 // CodexOS server on port 0: first render of a 500-task workflow in the designer, frame times while dragging a
 // node with a second client editing, event-to-paint lag of the live run view on a 1000-task run, bundle size.
-// Writes bench/results/dashboard.md.
+// Writes bench/.out/dashboard.md.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -179,6 +180,6 @@ reads as "no dropped frames at the 95th percentile". The live-view lag is the br
 server's timestamp of the newest event in each socket frame (same machine, same clock); it includes the server's
 per-tick batching, the socket, React's render of the 1000-node graph and the paint.
 `;
-writeFileSync(join(here, '..', 'results', 'dashboard.md'), md);
+writeFileSync(outPath('dashboard.md'), md);
 console.log(md);
 process.exit(0);

@@ -1,7 +1,7 @@
 // Distributed execution: CodexOS with 1 and 2 worker processes against raw BullMQ (FlowProducer, queue + client
 // DAG) in the same run, on workloads A (chain of 1000), B (1000 between start and join) and D (100 pipelines of
 // 50 ms tasks at once); then CPU-bound scaling (independent ~5 ms hashing tasks, 1 vs 2 worker processes).
-// Run from bench/: node --import tsx distributed/bench.ts   (writes results/distributed.json and .md)
+// Run from bench/: node --import tsx distributed/bench.ts   (writes .out/distributed.json and .md)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -14,6 +14,7 @@ import type { Shape } from '../engine/types.ts';
 import { chain, expectedOutput, fanOutIn, pipeline, taskCount } from '../engine/workloads.ts';
 import { agents, hashWork } from './agents.ts';
 import { rawClient } from './raw-bullmq.ts';
+import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPS = Number(process.env.REPS ?? 3);
@@ -241,17 +242,17 @@ const cpuOnly = process.argv.includes('--cpu-only');
 try {
   if (cpuOnly) {
     // Re-measure only the CPU-bound scaling, keeping the rest of the last full run.
-    const prev = JSON.parse(readFileSync(join(here, '..', 'results', 'distributed.json'), 'utf8'));
+    const prev = JSON.parse(readFileSync(outPath('distributed.json'), 'utf8'));
     prev.cpu = await cpuScaling();
     prev.cpuAt = new Date().toISOString();
     prev.cpuLoadavg = loadavg();
-    writeFileSync(join(here, '..', 'results', 'distributed.json'), `${JSON.stringify(prev, null, 2)}\n`);
-    log('updated cpu in results/distributed.json');
+    writeFileSync(outPath('distributed.json'), `${JSON.stringify(prev, null, 2)}\n`);
+    log('updated cpu in .out/distributed.json');
   } else await full();
 } finally {
   await redis.stop();
 }
-// results/distributed.md (the RESULTS.md section) from the JSON just written.
+// .out/distributed.md (the RESULTS.md section) from the JSON just written.
 await import('./report.ts');
 
 async function full() {
@@ -268,6 +269,6 @@ async function full() {
   results.peers = peers;
   results.cpu = await cpuScaling();
   results.loadavg = loadavg();
-  writeFileSync(join(here, '..', 'results', 'distributed.json'), `${JSON.stringify(results, null, 2)}\n`);
-  log('written results/distributed.json');
+  writeFileSync(outPath('distributed.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log('written .out/distributed.json');
 }

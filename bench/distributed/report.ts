@@ -1,10 +1,11 @@
-// Renders results/distributed.json (written by distributed/bench.ts) as results/distributed.md.
+// Renders bench/.out/distributed.json (written by distributed/bench.ts) as .out/distributed.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const file = join(here, '..', 'results', 'distributed.json');
+const file = outPath('distributed.json');
 // biome-ignore lint/suspicious/noExplicitAny: a JSON report of known shape.
 const r: any = JSON.parse(readFileSync(file, 'utf8'));
 const f = (v: number | undefined, d = 0) => (v === undefined ? '–' : v.toFixed(d));
@@ -54,5 +55,5 @@ const lines = [
   `CPU-bound scaling: ${r.cpu?.tasks} independent tasks of ${r.cpu?.rounds} SHA-256 rounds (≈ 5 ms each), worker concurrency 1: 1 worker process ${f(r.cpu?.w1?.tasksPerSec, 1)} tasks/s, 2 worker processes ${f(r.cpu?.w2?.tasksPerSec, 1)} tasks/s → ${f(r.cpu?.speedup, 2)}× (target ≥ 1.7× on 2 free cores; the orchestrator and Redis share the same 2 cores). ${r.cpuAt ? `Measured at ${r.cpuAt} (load average ${r.cpuLoadavg?.map((x: number) => x.toFixed(1)).join(' / ')}) with \`--cpu-only\`. ` : ''}Both layouts stay up and their reps alternate, so a busy spell hits both alike.`,
   '',
 ];
-writeFileSync(join(here, '..', 'results', 'distributed.md'), `${lines.join('\n')}\n`);
+writeFileSync(outPath('distributed.md'), `${lines.join('\n')}\n`);
 process.stdout.write(lines.join('\n'));

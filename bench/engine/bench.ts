@@ -1,5 +1,5 @@
 // The engine-overhead benchmark: every (engine, workload) pair in a fresh child process, one Redis for the
-// BullMQ peers, then bench/results/engine.md (+ engine/results.json with the raw samples).
+// BullMQ peers, then bench/.out/engine.md (+ .out/engine.json with the raw samples).
 // Usage (from bench/): node --import tsx engine/bench.ts [--engines a,b] [--workloads A1000,B] [--profile]
 //                      [--report-only]
 // With a filter the results are printed, not written, so engine.md always holds one complete run.
@@ -14,11 +14,12 @@ import { redisCommand, startRedis } from './redis.ts';
 import type { ProfileResult } from './profile.ts';
 import { type RunInfo, renderReport } from './report.ts';
 import type { PairResult, WorkloadId } from './types.ts';
+import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const benchDir = join(here, '..');
-const RAW = join(here, 'results.json');
-const OUT = join(benchDir, 'results', 'engine.md');
+const RAW = outPath('engine.json');
+const OUT = outPath('engine.md');
 const PAIR_TIMEOUT_MS = 120_000;
 /** N=10 000 pairs are capped harder to keep the whole bench near 10 minutes; a kill is reported as a lower bound. */
 const A10000_TIMEOUT_MS = 60_000;

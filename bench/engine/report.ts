@@ -1,4 +1,4 @@
-// Renders bench/results/engine.md from one run's pair results: targets with verdicts, then every workload
+// Renders bench/.out/engine.md from one run's pair results: targets with verdicts, then every workload
 // with each peer's ratio to CodexOS (memory and SQLite) from the same run.
 import { ENGINE_LABELS } from './engines/index.ts';
 import type { ProfileResult } from './profile.ts';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { entriesOf, nestHeadings } from '../run.ts';
+import { assembleResults, entriesOf, nestHeadings, sectionsOf } from '../run.ts';
 
 let dir = '';
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,5 +46,22 @@ describe('nestHeadings', () => {
   it('puts an area under RESULTS.md\'s top heading, leaving code fences alone', () => {
     expect(nestHeadings('# Area\n\n## Part\n```sh\n# comment\n```')).toBe('## Area\n\n### Part\n```sh\n# comment\n```');
     expect(nestHeadings('## Area\n### Part')).toBe('## Area\n### Part');
+  });
+});
+
+describe('assembleResults', () => {
+  const areas = ['engine', 'models'];
+  it('rewrites the areas run now and keeps every other section as it was', () => {
+    const first = assembleResults(['# R'], new Map([['engine', '# Engine\n\nold engine'], ['models', '# Models\n\nold models']]), '', areas);
+    expect(sectionsOf(first)).toEqual(new Map([['engine', '## Engine\n\nold engine'], ['models', '## Models\n\nold models']]));
+    const second = assembleResults(['# R'], new Map([['engine', '# Engine\n\nnew engine']]), first, areas);
+    expect(sectionsOf(second)).toEqual(new Map([['engine', '## Engine\n\nnew engine'], ['models', '## Models\n\nold models']]));
+    expect(second.indexOf('new engine')).toBeLessThan(second.indexOf('old models'));
+  });
+
+  it('names the command for an area that never ran, and keeps an unknown area after the known ones', () => {
+    const md = assembleResults(['# R'], new Map([['zeta', '# Zeta']]), '', areas);
+    expect(sectionsOf(md).get('models')).toContain('run.ts --only models');
+    expect([...sectionsOf(md).keys()]).toEqual(['engine', 'models', 'zeta']);
   });
 });

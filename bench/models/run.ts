@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { EventBus } from '../../packages/orchestrator/src/events.js';
 import { DEFAULT_CATALOG, ModelCatalog, ModelManager, ModelSelector, ModelStats, type CatalogModel, type ModelRequirements } from '../../packages/orchestrator/src/models/index.js';
 import { startFakeAnthropic, startFakeGemini, startFakeOpenAI, mulberry32, type FakeServer } from '../../packages/orchestrator/test/models/fake-servers/index.js';
+import { outPath } from '../out.ts';
 
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -266,7 +267,7 @@ Notes:
 ${JSON.stringify({ selection: sel, overhead: ovh, faults, cost }, null, 2)}
 \`\`\`
 `;
-  writeFileSync(join(here, '..', 'results', 'models.md'), md);
+  writeFileSync(outPath('models.md'), md);
   console.log(md);
 }
 

@@ -2,7 +2,7 @@
 // against the same local OpenAI-format server (its own process), in the same run. Each run is two model steps
 // (a tool call, then the answer). "Overhead" is wall time minus time inside fetch (network + server) minus time
 // inside the tool, per step, so both sides are measured the same way (SDK request building and parsing count as
-// overhead for both). Writes its section into bench/results/models.md.
+// overhead for both). Writes its section into bench/.out/models.md.
 // Run from the repo root: node --import tsx bench/models/tools.ts [--quick]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { generateText, stepCountIs, tool } from 'ai';
 import { z } from 'zod';
 import { EventBus } from '../../packages/orchestrator/src/events.js';
 import { ModelManager } from '../../packages/orchestrator/src/models/index.js';
+import { outPath } from '../out.ts';
 
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -172,7 +173,7 @@ async function main() {
       `Target: CodexOS tool-loop overhead per step (loop only) p99 ≤ 1 ms — **${p99 <= 1 ? 'met' : 'missed'}** (${r3(p99)} ms; AI SDK ${r3(pct(a.loop, 99))} ms). tool:completed events seen: ${events}. Whole-run p99/p50 spread in the same run: ${(pct(o.total, 99) / pct(o.total, 50)).toFixed(0)}× (CodexOS), ${(pct(a.total, 99) / pct(a.total, 50)).toFixed(0)}× (AI SDK) — on a loaded machine the tails are mostly scheduling, for both.`,
       '<!-- tools:end -->',
     ].join('\n');
-    const file = join(here, '..', 'results', 'models.md');
+    const file = outPath('models.md');
     const prev = existsSync(file) ? readFileSync(file, 'utf8') : '';
     const next = /<!-- tools:start -->[\s\S]*<!-- tools:end -->/.test(prev)
       ? prev.replace(/<!-- tools:start -->[\s\S]*<!-- tools:end -->/, md)

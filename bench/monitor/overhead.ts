@@ -4,7 +4,7 @@
 // Two figures per mode: time until executeWorkflow resolves (what the caller waits for), and time until the
 // monitor's end-of-run analysis (profile, critical path, insights, anomalies, metrics) has also finished.
 //
-//   cd bench && node --import tsx monitor/overhead.ts [--rounds 3] [--warmup 1] [--out results/monitor.md]
+//   cd bench && node --import tsx monitor/overhead.ts [--rounds 3] [--warmup 1] [--out .out/monitor.md]
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';

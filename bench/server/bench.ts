@@ -1,6 +1,6 @@
 // Server bench: API throughput (POST /api/executions?wait=true, 1-task workflow, SQLite store) against a bare
 // Fastify hello-world in the same run, and live events (100 WebSocket watchers on one 1000-task run).
-// Servers run in child processes; autocannon and the watchers run here. Writes bench/results/server.md.
+// Servers run in child processes; autocannon and the watchers run here. Writes bench/.out/server.md.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
+import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION = Number(process.env.SERVER_BENCH_SECONDS ?? 10);
@@ -166,7 +167,7 @@ async function main() {
   L.push('  share of a core, so the absolute figures here are far from what an idle machine gives; the ratios and the');
   L.push('  completeness check (every watcher got every event, in order) are what this run can vouch for.');
   const md = `${L.join('\n')}\n`;
-  writeFileSync(join(here, '..', 'results', 'server.md'), md);
+  writeFileSync(outPath('server.md'), md);
   process.stdout.write(md);
 }
 
