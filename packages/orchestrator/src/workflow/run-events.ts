@@ -1,5 +1,5 @@
 import type { EventBus } from '../events.js';
-import type { ExecutionResult, Plan } from './types.js';
+import type { ExecutionResult, Plan, PlannedTask, TaskResult } from './types.js';
 
 // The start and end events of a run. Payloads are built only when someone listens: the fixed cost of a run
 // matters (bench workload E), and `workflow:started` carries the whole DAG.
@@ -49,4 +49,31 @@ export function publishEnd(bus: EventBus, result: ExecutionResult): void {
   } else if (bus.wants('workflow:failed')) {
     bus.publish('workflow:failed', { executionId, workflowId, timestamp, duration, error: error!, result });
   }
+}
+
+/** `task:completed` of a task whose output is written (its dependents are being released). */
+export function publishTaskCompleted(
+  bus: EventBus,
+  executionId: string,
+  workflowId: string,
+  t: PlannedTask,
+  duration: number,
+  attempts: number,
+  output: unknown,
+  x: Partial<TaskResult> | undefined,
+): void {
+  bus.publish('task:completed', {
+    executionId,
+    workflowId,
+    taskId: t.id,
+    agentId: t.def.agentId,
+    timestamp: Date.now(),
+    duration,
+    attempts,
+    output,
+    usage: x?.usage,
+    cost: x?.cost,
+    model: x?.model,
+    cached: x?.cached,
+  });
 }
