@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DebugState, LiveEvent } from '../src/api/types.ts';
 import { canAct, canDecide } from '../src/approvals/access.ts';
-import { debugMarks, mergeDebug, parseBreakpoints, toggleBreakpoint } from '../src/runs/debug.ts';
+import {
+  debugMarks,
+  describeBreakpoint,
+  mergeDebug,
+  parseBreakpoints,
+  sameBreakpoint,
+  toggleBreakpoint,
+} from '../src/runs/debug.ts';
 import { applyEvents, emptyRun } from '../src/runs/live.ts';
 
 const ev = (seq: number, type: string, payload: Record<string, unknown>): LiveEvent => ({
@@ -94,6 +101,18 @@ describe('debug view', () => {
       breakpoints: [{ taskId: 'a' }, { taskId: 'b' }],
       unknown: ['zz'],
     });
+  });
+});
+
+describe('breakpoint editing', () => {
+  it('reads as a person says it and replaces one on the same task and side only', () => {
+    expect(describeBreakpoint({ taskId: 'load' })).toBe('before load');
+    expect(describeBreakpoint({ taskId: 'use', when: 'after', condition: "outputs['load'].rows > 2" })).toBe(
+      "after use if outputs['load'].rows > 2",
+    );
+    expect(sameBreakpoint({ taskId: 'a' }, { taskId: 'a', when: 'before', condition: 'x' })).toBe(true);
+    expect(sameBreakpoint({ taskId: 'a' }, { taskId: 'a', when: 'after' })).toBe(false);
+    expect(sameBreakpoint({ taskId: 'a' }, { taskId: 'b' })).toBe(false);
   });
 });
 

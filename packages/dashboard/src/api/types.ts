@@ -274,7 +274,8 @@ export interface InsightItem {
 export interface LockInfo {
   workflowId?: string;
   taskId: string;
-  userId: string;
+  /** The user holding the lock. */
+  holder: string;
   expiresAt?: number;
 }
 

@@ -62,10 +62,10 @@ export function DesignerPage() {
   });
   const lockMap = useMemo(() => {
     const m = new Map<string, string>();
-    for (const l of locks.data?.items ?? []) if (l.userId !== me?.userId) m.set(l.taskId, l.userId);
+    for (const l of locks.data?.items ?? []) if (l.holder !== me?.userId) m.set(l.taskId, l.holder);
     return m;
   }, [locks.data, me?.userId]);
-  const myLocks = useMemo(() => new Set((locks.data?.items ?? []).filter((l) => l.userId === me?.userId).map((l) => l.taskId)), [locks.data, me?.userId]);
+  const myLocks = useMemo(() => new Set((locks.data?.items ?? []).filter((l) => l.holder === me?.userId).map((l) => l.taskId)), [locks.data, me?.userId]);
 
   // Seed an empty document from the stored definition, and lay out tasks that have no position yet.
   const seeded = useRef(false);

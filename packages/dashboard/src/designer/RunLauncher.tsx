@@ -21,6 +21,7 @@ export function RunLauncher({
   const api = useApi();
   const [debug, setDebug] = useState(false);
   const [bpText, setBpText] = useState(selected.join(', '));
+  const [pauseOnFailure, setPauseOnFailure] = useState(false);
   const [text, setText] = useState('{\n  \n}');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,7 +46,7 @@ export function RunLauncher({
     setBusy(true);
     setError(null);
     try {
-      const ex = debug ? await api.startDebugRun(workflowId, input, { breakpoints }) : await api.startExecution(workflowId, input);
+      const ex = debug ? await api.startDebugRun(workflowId, input, { breakpoints, pauseOnFailure }) : await api.startExecution(workflowId, input);
       onStarted(ex.executionId);
     } catch (err) {
       notifyError(err, 'Could not start the run');
@@ -65,6 +66,10 @@ export function RunLauncher({
         <>
           <label htmlFor="run-breakpoints">Breakpoints (task ids)</label>
           <input id="run-breakpoints" value={bpText} onChange={(e) => setBpText(e.target.value)} placeholder="select tasks, or type ids" />
+          <label className="check">
+            <input type="checkbox" checked={pauseOnFailure} onChange={(e) => setPauseOnFailure(e.target.checked)} /> Pause on failure
+          </label>
+          <p className="muted small">Breakpoints after a task, or only when an expression holds, are set from the run&apos;s Debug panel.</p>
         </>
       )}
       {error && <div role="alert" className="field-error">{error}</div>}

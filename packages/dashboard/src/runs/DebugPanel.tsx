@@ -4,6 +4,7 @@ import type { ApiClient } from '../api/client.ts';
 import type { InspectData } from '../api/types.ts';
 import { fmtCost } from '../ui/bits.tsx';
 import { notifyError, notifyInfo } from '../ui/notices.ts';
+import { BreakpointEditor } from './BreakpointEditor.tsx';
 import type { DebugView } from './debug.ts';
 
 function show(v: unknown): string {
@@ -26,6 +27,8 @@ interface Props {
   executionId: string;
   view: DebugView;
   canAct: boolean;
+  /** The run's task ids, for the breakpoint editor. */
+  taskIds: string[];
   /** Bumps whenever the run pauses again, so the inspected task is fetched afresh. */
   pauseKey: number;
   onChanged(): void;
@@ -33,7 +36,7 @@ interface Props {
 
 /** The debugger: where the run is paused, the paused task's rendered prompt, input and upstream outputs (editable
  *  for this run only), a pinned output, and Step / Continue / Abort. */
-export function DebugPanel({ api, executionId, view, canAct, pauseKey, onChanged }: Props) {
+export function DebugPanel({ api, executionId, view, canAct, taskIds, pauseKey, onChanged }: Props) {
   const taskId = view.paused?.taskId ?? view.next[0];
   const paused = view.state === 'paused';
   const inspect = useQuery({
@@ -102,7 +105,6 @@ export function DebugPanel({ api, executionId, view, canAct, pauseKey, onChanged
       ) : (
         <p className="muted small">{canAct ? 'Click a task to toggle a breakpoint.' : 'Breakpoints are set by editors.'}</p>
       )}
-      <p className="muted small" data-testid="breakpoints">Breakpoints: {view.breakpoints.map((b) => b.taskId).join(', ') || 'none'}</p>
       {canAct && (
         <div className="actions">
           {paused ? (
@@ -142,6 +144,7 @@ export function DebugPanel({ api, executionId, view, canAct, pauseKey, onChanged
           )}
         </section>
       )}
+      <BreakpointEditor api={api} executionId={executionId} breakpoints={view.breakpoints} taskIds={taskIds} pauseOnFailure={view.pauseOnFailure} canAct={canAct} onChanged={onChanged} />
       {view.edits.length > 0 && (
         <>
           <h3>Changes in this run</h3>

@@ -47,6 +47,11 @@ export function RunPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [liveDebug?.pauses, liveDebug?.resumes, liveDebug?.state]);
   const [debugMode, setDebugMode] = useState(false);
+  // The rendered prompt of a task comes with the REST detail: fetch it afresh when a task is opened mid-run.
+  useEffect(() => {
+    if (selected && !TERMINAL.has(detail.data?.status ?? '')) void detail.refetch();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selected]);
 
   const status = TERMINAL.has(detail.data?.status ?? '') ? (detail.data?.status as string) : run.status !== 'pending' ? run.status : (detail.data?.status ?? 'pending');
   const tasks = useMemo(() => {
@@ -121,7 +126,7 @@ export function RunPage() {
       <header className="toolbar">
         <Link to="/runs" className="link">← Runs</Link>
         <h1>{wfId ? <Link to={`/workflows/${encodeURIComponent(wfId)}`}>{wf.data?.name ?? wfId}</Link> : '…'} <span className="muted small">{id}</span></h1>
-        <StatusBadge status={status} />
+        <span data-testid="run-status" data-status={status}><StatusBadge status={status} /></span>
         <span className="muted small" data-testid="live-state" data-changes={run.changes}>{ended || TERMINAL.has(status) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
         <span className="counts" data-testid="counts">
           {Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => <span key={k} className={`badge status-${k}`}>{k} {n}</span>)}
@@ -145,7 +150,7 @@ export function RunPage() {
         )}
         {selected && <TaskDetail id={selected} task={tasks.get(selected)} def={defs.find((d) => d.id === selected)} onClose={() => setSelected(null)} onRerun={canAct && TERMINAL.has(status) ? () => void rerun(selected) : undefined} />}
         {!selected && debugMode && !TERMINAL.has(status) && (
-          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} pauseKey={liveDebug?.pauses ?? 0} onChanged={() => void debugQ.refetch()} />
+          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} taskIds={defs.map((d) => d.id)} pauseKey={liveDebug?.pauses ?? 0} onChanged={() => void debugQ.refetch()} />
         )}
         {!selected && !(debugMode && !TERMINAL.has(status)) && profile.data && (
           <aside className="panel" aria-label="Run profile">

@@ -14,7 +14,9 @@ function json(v: unknown): string {
 
 /** Everything about one task of a run: status, prompt, input, output, attempts, errors, model, tokens, cost. */
 export function TaskDetail({ id, task, def, onClose, onRerun }: { id: string; task?: LiveTask; def?: TaskDef; onClose(): void; onRerun?: () => void }) {
-  const prompt = (def?.input as { prompt?: unknown } | undefined)?.prompt;
+  const template = (def?.input as { prompt?: unknown } | undefined)?.prompt;
+  // The server renders the prompt a started task was sent; before the task starts only its template is known.
+  const rendered = typeof task?.prompt === 'string' ? task.prompt : undefined;
   const attempts = Array.isArray(task?.attempts) ? task?.attempts.length : task?.attempts;
   return (
     <aside className="panel" aria-label={`Task ${id}`} data-testid="run-task-panel">
@@ -37,8 +39,17 @@ export function TaskDetail({ id, task, def, onClose, onRerun }: { id: string; ta
           <pre className="error">{task?.error?.message ?? task?.lastError}</pre>
         </>
       )}
-      <h3>Prompt (template)</h3>
-      <pre>{json(prompt)}</pre>
+      {rendered !== undefined ? (
+        <>
+          <h3>Prompt (rendered)</h3>
+          <pre data-testid="task-prompt" data-rendered="true">{rendered}</pre>
+        </>
+      ) : (
+        <>
+          <h3>Prompt (template)</h3>
+          <pre data-testid="task-prompt" data-rendered="false">{json(template)}</pre>
+        </>
+      )}
       {task?.input !== undefined && (<><h3>Input</h3><pre>{json(task.input)}</pre></>)}
       <h3>Output</h3>
       <pre data-testid="task-output">{json(task?.output)}</pre>

@@ -71,6 +71,7 @@ export interface DebugView {
   next: string[];
   edits: DebugState['edits'];
   pins: string[];
+  pauseOnFailure: boolean;
 }
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
@@ -92,12 +93,23 @@ export function mergeDebug(rest: DebugState | undefined, live: LiveDebug | undef
     next: rest?.next ?? [],
     edits: rest?.edits ?? [],
     pins: rest?.pins ?? [],
+    pauseOnFailure: rest?.pauseOnFailure ?? false,
   };
 }
 
 /** Add a breakpoint on the task, or remove every breakpoint it has. */
 export function toggleBreakpoint(list: Breakpoint[], taskId: string): Breakpoint[] {
   return list.some((b) => b.taskId === taskId) ? list.filter((b) => b.taskId !== taskId) : [...list, { taskId }];
+}
+
+/** "after load if outputs['load'].rows < 10": a breakpoint as a person reads it. */
+export function describeBreakpoint(b: Breakpoint): string {
+  return `${b.when ?? 'before'} ${b.taskId}${b.condition ? ` if ${b.condition}` : ''}`;
+}
+
+/** Same task and same side: a new breakpoint replaces the old one (its condition included). */
+export function sameBreakpoint(a: Breakpoint, b: Breakpoint): boolean {
+  return a.taskId === b.taskId && (a.when ?? 'before') === (b.when ?? 'before');
 }
 
 /** Graph marks: the paused task, and every task with a breakpoint. */

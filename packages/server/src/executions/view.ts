@@ -1,4 +1,5 @@
 import type { ExecutionHeader, ExecutionResult, StoredExecution } from '@codexos/multi-agent-orchestrator';
+import { renderedPrompts } from './prompts.js';
 import type { RunMeta } from './runner.js';
 
 // The API's shapes of an execution: a summary for lists and a detail with per-task state.
@@ -29,6 +30,8 @@ export interface TaskState {
   model?: string;
   usage?: { inputTokens: number; outputTokens: number };
   cost?: number;
+  /** The prompt the task was sent, rendered (absent for tasks that have not started, or have none). */
+  prompt?: string;
 }
 
 export interface ExecutionDetail extends ExecutionSummary {
@@ -59,6 +62,7 @@ export function summaryOf(h: ExecutionHeader, meta: RunMeta | undefined): Execut
 
 export function detailOf(stored: StoredExecution, meta: RunMeta | undefined, lastSeq: number): ExecutionDetail {
   const agentOf = agentMap(stored.header.definition);
+  const prompts = renderedPrompts(stored);
   const tasks: TaskState[] = [];
   let inputTokens = 0;
   let outputTokens = 0;
@@ -77,6 +81,8 @@ export function detailOf(stored: StoredExecution, meta: RunMeta | undefined, las
     if (t.error) ts.error = t.error;
     const model = meta?.models?.[t.taskKey];
     if (model) ts.model = model;
+    const prompt = t.taskKey === taskId ? prompts.get(taskId) : undefined;
+    if (prompt !== undefined) ts.prompt = prompt;
     if (t.usage) {
       ts.usage = { inputTokens: t.usage.inputTokens, outputTokens: t.usage.outputTokens };
       inputTokens += t.usage.inputTokens;

@@ -77,6 +77,7 @@ export const executionDetailShape = executionSummaryShape.extend({
       model: z.string().optional(),
       usage: usage.optional(),
       cost: z.number().optional(),
+      prompt: z.string().optional(),
     }),
   ),
 });
