@@ -13,7 +13,8 @@ import { SOAK } from './helpers.js';
 // (mid-body, mid-stream after text was delivered, and part-way through error bodies that echo the caller's key), on
 // top of 429/500/529 from the wire-format servers. Asserted: >= 99.9 % of workflows succeed; every answer a task
 // returned is whole (each carries a checksum of its own words, so truncated text cannot pass); the orchestrator's
-// tokens and cost equal what the stand-in counted for the answers it delivered whole; no key, not even a fragment
+// tokens and cost equal what the stand-in counted for the answers it delivered whole (see below for a machine
+// too loaded to read an answer before its deadline); no key, not even a fragment
 // of one, in results, events, errors, console or stderr; no unhandled rejection. Each mode runs streamed (someone
 // listens to `task:delta`) and not streamed.
 
@@ -96,6 +97,8 @@ describe('provider hangs and cut answers at the workflow level', () => {
         o.registerAgent({ id: 'an', model: { prefer: ['an-haiku'], capabilities: ['chat'] } });
         o.registerAgent({ id: 'gm', model: { prefer: ['gm-flash'], capabilities: ['chat'] } });
         const events: unknown[] = [];
+        const calls: Array<{ success: boolean; error?: unknown }> = [];
+        o.on('model:call', (c) => void calls.push(c));
         if (streamed) o.bus.events$.subscribe((e) => events.push(e));
         else
           for (const t of ['task:completed', 'task:failed', 'model:call', 'workflow:completed', 'workflow:failed'] as const)
@@ -155,11 +158,27 @@ describe('provider hangs and cut answers at the workflow level', () => {
           },
           { inputTokens: 0, outputTokens: 0, cost: 0 },
         );
-        expect(tokens.inputTokens).toBe(counted.inputTokens);
-        expect(tokens.outputTokens).toBe(counted.outputTokens);
-        expect(tokens.cost).toBeCloseTo(counted.cost, 9);
         // The faults really happened, each kind on this mode's path.
         const records = all.flatMap((p, i) => p.records.slice(mark[i].records));
+        // A call whose deadline passed while its answer was already on the wire (a machine too loaded to read it
+        // within the timeout) leaves the stand-in with an answer it delivered and the caller with none: those are
+        // timeouts beyond the hangs. Without any, the figures must be equal; with some, the ledger may be short
+        // by at most those answers (and never over).
+        const timeouts = calls.filter((c) => !c.success && /timeout|deadline/i.test(JSON.stringify(c.error))).length;
+        const hangs = records.filter((r) => r.fault === 'hang').length;
+        const late = Math.max(0, timeouts - hangs);
+        const biggest = delivered.reduce((a, d) => Math.max(a, d.input + d.output), 0);
+        if (late === 0) {
+          expect(tokens.inputTokens).toBe(counted.inputTokens);
+          expect(tokens.outputTokens).toBe(counted.outputTokens);
+          expect(tokens.cost).toBeCloseTo(counted.cost, 9);
+        } else {
+          expect(tokens.inputTokens).toBeLessThanOrEqual(counted.inputTokens);
+          expect(tokens.outputTokens).toBeLessThanOrEqual(counted.outputTokens);
+          expect(counted.inputTokens + counted.outputTokens - tokens.inputTokens - tokens.outputTokens).toBeLessThanOrEqual(
+            late * biggest,
+          );
+        }
         const kinds = new Map<string, number>();
         for (const r of records) if (r.fault) kinds.set(r.fault, (kinds.get(r.fault) ?? 0) + 1);
         for (const k of ['hang', 'cut-error', streamed ? 'cut-stream' : 'cut-body']) expect(kinds.get(k) ?? 0, `${k} in ${JSON.stringify([...kinds])}`).toBeGreaterThan(0);
@@ -171,7 +190,9 @@ describe('provider hangs and cut answers at the workflow level', () => {
         summary =
           `provider cuts (${streamed ? 'streamed' : 'not streamed'}): ${ok.length}/${WORKFLOWS} workflows completed; ` +
           `${records.length} requests, faults ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')} (+ ${upstream} cumulative 429/500/529); ` +
-          `${delivered.length} answers delivered whole = ${tokens.inputTokens} + ${tokens.outputTokens} tokens, $${tokens.cost.toFixed(6)} in the ledger`;
+          `${delivered.length} answers delivered whole = ${counted.inputTokens} + ${counted.outputTokens} tokens, $${counted.cost.toFixed(6)}; ` +
+          `ledger ${tokens.inputTokens} + ${tokens.outputTokens} tokens, $${tokens.cost.toFixed(6)}` +
+          (late ? ` (${late} answers arrived after their deadline)` : ' (equal)');
       } finally {
         for (const s of spies) s.mockRestore();
         stderr.mockRestore();
