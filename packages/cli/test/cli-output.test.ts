@@ -1,26 +1,9 @@
 // What the CLI prints: --version, --json on every printing command (errors included), --input-file, `outputs`,
 // and a summary that names loop items and iterations and gives resumed runs their working time.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..', '..');
-const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
-const fx = (f: string) => join(here, 'fixtures', f);
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { cli, fx, root, tempDir } from './support/cli.js';
 
 // Each case spawns the CLI several times; a busy machine needs more than the default per-test minute.
 describe('codexos output', { timeout: 240_000 }, () => {
@@ -31,7 +14,7 @@ describe('codexos output', { timeout: 240_000 }, () => {
   });
 
   it('--input-file reads JSON or YAML inputs; --input pairs override them; bad files are named', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-in-'));
+    const dir = tempDir('cdx-in-');
     writeFileSync(join(dir, 'in.json'), JSON.stringify({ who: 'json file' }));
     writeFileSync(join(dir, 'in.yaml'), 'who: yaml file\n');
     writeFileSync(join(dir, 'list.yaml'), '- a\n- b\n');
@@ -51,7 +34,7 @@ describe('codexos output', { timeout: 240_000 }, () => {
   });
 
   it('--json on list, validate and outputs', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-json-'));
+    const dir = tempDir('cdx-json-');
     const store = join(dir, 's.db');
     const run = JSON.parse(
       cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json', '--input', 'who=x'])
@@ -85,7 +68,7 @@ describe('codexos output', { timeout: 240_000 }, () => {
   });
 
   it('--json errors are JSON on stderr with the exit code unchanged', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-json-'));
+    const dir = tempDir('cdx-json-');
     const store = join(dir, 's.db');
     const run = JSON.parse(
       cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json']).out,
@@ -116,7 +99,7 @@ describe('codexos output', { timeout: 240_000 }, () => {
   });
 
   it('a resumed run reports its working time and the durations of tasks finished before the resume', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-resume-'));
+    const dir = tempDir('cdx-resume-');
     const store = join(dir, 's.db');
     const failed = cli(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], {
       CDX_FAIL: '1',

@@ -1,59 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..', '..');
-const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
-const fx = (f: string) => join(here, 'fixtures', f);
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** The CLI's main() in this process (no process start-up): for checks that need no signals or exit codes of a process. */
-async function inProc(args: string[], env: Record<string, string> = {}) {
-  const { main } = await import('../src/main.js');
-  const sink = () => {
-    let text = '';
-    return {
-      stream: {
-        write: (s: string) => {
-          text += s;
-          return true;
-        },
-        isTTY: false,
-      } as never,
-      text: () => text,
-    };
-  };
-  const out = sink();
-  const err = sink();
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const code = await main(args, { out: out.stream, err: err.stream });
-    return { code, out: out.text(), err: err.text() };
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-}
+import { bin, cli, fx, inProc, root, tempDir, untilLogged } from './support/cli.js';
 
 describe('codexos CLI', () => {
   it('runs the data-analysis example offline with progress and a summary (exit 0)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const dir = tempDir('cdx-cli-');
     const r = cli([
       'run',
       'examples/data-analysis.yaml',
@@ -88,7 +41,7 @@ describe('codexos CLI', () => {
   });
 
   it('exits 1 when the workflow fails and resume finishes it without re-running completed tasks', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const dir = tempDir('cdx-cli-');
     const store = join(dir, 's.db');
     const log = join(dir, 'runs.log');
     const failed = await inProc(['run', fx('two-step.yaml'), '--agents', fx('agents.ts'), '--store', store, '--json'], {
@@ -133,12 +86,7 @@ describe('codexos CLI', () => {
     const flag = await inProc(['run', fx('two-step.yaml'), '--input', 'novalue', '--memory']);
     expect(flag.code).toBe(2);
     expect(flag.err).toContain('--input expects key=value');
-    const unknown = await inProc([
-      'resume',
-      'no-such-id',
-      '--store',
-      join(mkdtempSync(join(tmpdir(), 'cdx-')), 's.db'),
-    ]);
+    const unknown = await inProc(['resume', 'no-such-id', '--store', join(tempDir('cdx-'), 's.db')]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('No stored execution "no-such-id"');
     expect((await inProc(['frobnicate'])).code).toBe(2);
@@ -162,7 +110,7 @@ describe('codexos CLI', () => {
   });
 
   it('refuses agent ids no --agents module defines in run, resume and validate; --model-agents opts in', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const dir = tempDir('cdx-cli-');
     const store = join(dir, 's.db');
     // A typo'd id: refused before anything runs, naming the agent and the task, with the way to opt in.
     const typo = join(dir, 'typo.yaml');
@@ -215,7 +163,7 @@ describe('codexos CLI', () => {
   });
 
   it('SIGTERM stops a run gracefully like SIGINT: the run is cancelled, not left running, and resumes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const dir = tempDir('cdx-cli-');
     const store = join(dir, 's.db');
     const log = join(dir, 'runs.log');
     const p = spawn(
@@ -231,8 +179,7 @@ describe('codexos CLI', () => {
       p.on('exit', (code, sig) => r({ code, signal: sig })),
     );
     // Signal once the second task is running (polling the log, not the clock).
-    while (!(existsSync(log) && readFileSync(log, 'utf8').includes('second')))
-      await new Promise((r) => setTimeout(r, 20));
+    await untilLogged(log, 'second');
     p.kill('SIGTERM');
     const exit = await exited;
     expect(exit, err).toEqual({ code: 1, signal: null }); // handled: not ended by the signal (exit 143)
@@ -257,7 +204,7 @@ describe('codexos CLI', () => {
   });
 
   it('list shows a run whose process was killed as interrupted, and resume continues it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-'));
+    const dir = tempDir('cdx-cli-');
     const store = join(dir, 's.db');
     const log = join(dir, 'runs.log');
     const p = spawn(
@@ -266,8 +213,7 @@ describe('codexos CLI', () => {
       { cwd: root, env: { ...process.env, CDX_TEST_LOG: log, CDX_HANG: '1' }, stdio: 'ignore' },
     );
     const exited = new Promise((r) => p.on('exit', r));
-    while (!(existsSync(log) && readFileSync(log, 'utf8').includes('second')))
-      await new Promise((r) => setTimeout(r, 20));
+    await untilLogged(log, 'second');
     const live = (await inProc(['list', '--store', store])).out;
     expect(live).toMatch(/two-step\s+running\s+\S+\s+by \S+:\d+:/);
     const id = live.split(/\s+/)[0];
