@@ -6,62 +6,30 @@ import { CollaborationManager } from './collab/manager.js';
 import { type OrchestratorConfig, type OrchestratorConfigInput, parseConfig } from './config.js';
 import { CodexError, ErrorCodes } from './errors.js';
 import { EventBus, type OrchestratorEvent, type OrchestratorEventName, type OrchestratorEvents } from './events.js';
-import { ModelManager, type ModelManagerOptions } from './models/manager.js';
+import { checkExecutionInput } from './execution-input.js';
+import { LiveRuns } from './live-runs.js';
+import { ModelManager } from './models/manager.js';
 import { McpManager } from './models/mcp/manager.js';
-import { RedisRateLimiter } from './models/redis-rate-limiter.js';
 import { ToolRegistry } from './models/tools/registry.js';
 import type { ModelRunner, ToolDefinition } from './models/types.js';
 import { ExecutionMonitor } from './monitor/execution-monitor.js';
+import type { OrchestratorOptions, PoolState, PreparedWorkflow } from './orchestrator-types.js';
 import { BullMQQueue } from './queue/bullmq/bullmq-queue.js';
-import { connect, redisTarget } from './queue/bullmq/connection.js';
-import type { DistributedPoolState } from './queue/bullmq/pool-controller.js';
+import type { connect } from './queue/bullmq/connection.js';
 import { createTaskQueue } from './queue/create-queue.js';
 import type { TaskQueue } from './queue/types.js';
-import { encodeValue } from './store/codec.js';
 import { createStore } from './store/create-store.js';
-import { LeaseKeeper, newOwnerId } from './store/lease.js';
-import {
-  type ExecutionHeader,
-  type ExecutionQuery,
-  STATE_SCHEMA_VERSION,
-  type StateStore,
-  type TaskTransition,
-} from './store/types.js';
+import { newOwnerId } from './store/lease.js';
+import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
 import { type ActorOptions, WorkflowDebugger } from './workflow/debug/api.js';
 import { Execution } from './workflow/execution.js';
-import { assertSafeValue, DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
+import { DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
 import { planWorkflow } from './workflow/plan.js';
 import { TaskCache } from './workflow/task-cache.js';
 import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from './workflow/types.js';
+import { monitorCatalog, sharedLimiter } from './wiring.js';
 
-/** Constructor options beyond the config: a ready store, model providers, monitor options. */
-export interface OrchestratorOptions {
-  /** Use this store instead of the one `config.store` describes (e.g. a Redis store, or your own). */
-  store?: StateStore;
-  /** Use this model layer instead of the built-in ModelManager. */
-  models?: ModelRunner;
-  /** Extra monitor options (SQLite history path for cross-process reports, detector settings, tracer provider). */
-  monitor?: ConstructorParameters<typeof ExecutionMonitor>[2];
-  /** Options for the collaboration manager (authentication resolver, Redis for several processes, ...). */
-  collaboration?: ConstructorParameters<typeof CollaborationManager>[1];
-  /** Largest accepted execution input, bytes (as stored). */
-  maxInputBytes?: number;
-  /** Where task attempts run; by default from `config.execution` (in process unless distributed). */
-  queue?: TaskQueue;
-  /** Owner id this orchestrator's execution leases carry (default `host:pid:random`). */
-  owner?: string;
-}
-
-/** `poolState()`: worker processes and agents across them (distributed), or local instances (in process). */
-export type PoolState =
-  | ({ mode: 'distributed' } & DistributedPoolState)
-  | { mode: 'in-process'; at: number; agents: AgentPoolStats[] };
-
-/** A definition validated and compiled by `prepareWorkflow`. */
-export interface PreparedWorkflow {
-  readonly id: string;
-  readonly definition: WorkflowDefinition;
-}
+export type { OrchestratorOptions, PoolState, PreparedWorkflow } from './orchestrator-types.js';
 
 /**
  * The entry point: wires the pillars together and owns the event bus. Listen with `on(...)` or `events$`.
@@ -84,11 +52,7 @@ export class MultiAgentOrchestrator {
   /** Breakpoints, step/continue, edits and pins, approvals and signals, re-run from a task (workflow/debug). */
   readonly debugger: WorkflowDebugger;
   private readonly cache = new TaskCache();
-  private readonly running = new Map<string, Execution>();
-  /** Every run until its lease is given up (close waits for these, not only for the engine). */
-  private readonly runs = new Set<Promise<unknown>>();
-  /** Runs whose header and lease are being written, with a cancel that arrived meanwhile (applied after). */
-  private readonly starting = new Map<string, string | undefined>();
+  private readonly live: LiveRuns;
   /** The id this process's execution leases carry. */
   readonly owner: string;
   private readonly prepared = new WeakMap<PreparedWorkflow, Plan>();
@@ -113,38 +77,37 @@ export class MultiAgentOrchestrator {
     this.tools = new ToolRegistry(this.mcp);
     this.models =
       options.models ??
-      new ModelManager(this.config.models, this.bus, { tools: this.tools, limiter: this.sharedLimiter() });
+      new ModelManager(this.config.models, this.bus, {
+        tools: this.tools,
+        limiter: sharedLimiter(this.config, (redis) => {
+          this.limiterRedis = redis;
+        }),
+      });
     this.collabOptions = options.collaboration;
-    const catalog = this.models instanceof ModelManager ? this.models.catalog : undefined;
     this.monitor = new ExecutionMonitor(this.bus, this.config.monitoring, {
       store: this.store,
-      catalog: catalog
-        ? (model) => {
-            const m = catalog.get(model);
-            return (
-              m && {
-                capabilities: m.capabilities,
-                inputPricePerM: m.inputPricePerMTok,
-                outputPricePerM: m.outputPricePerMTok,
-              }
-            );
-          }
-        : undefined,
+      catalog: monitorCatalog(this.models),
       agentCapabilities: (agentId) =>
         this.agents.has(agentId) ? this.agents.get(agentId).model?.capabilities : undefined,
       ...options.monitor,
     });
     this.maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
     this.owner = options.owner ?? newOwnerId();
+    this.live = new LiveRuns({
+      store: this.store,
+      owner: this.owner,
+      leaseMs: this.config.store.leaseMs,
+      ended: (id) => this.models.release?.(id),
+    });
     this.debugger = new WorkflowDebugger({
       store: this.store,
       models: this.models,
-      live: (id) => this.running.get(id),
+      live: (id) => this.live.get(id),
       resume: (id) => this.resume(id),
       plan: (def) => this.plan(def, true),
       start: (plan, input, opts) => {
         this.assertOpen();
-        this.assertNotRunning(opts.executionId);
+        this.live.assertNotRunning(opts.executionId);
         return this.run(plan, input, opts);
       },
     });
@@ -160,7 +123,7 @@ export class MultiAgentOrchestrator {
 
   /** Waiting approvals and waitpoints of the runs in this process, oldest first. */
   waitingApprovals() {
-    return this.debugger.waiting(this.running.values());
+    return this.debugger.waiting(this.live.values());
   }
 
   /**
@@ -253,28 +216,8 @@ export class MultiAgentOrchestrator {
     this.assertOpen();
     const plan = this.prepared.get(definition as PreparedWorkflow) ?? this.plan(definition, true);
     const input = options.input ?? {};
-    let size: number;
-    try {
-      assertSafeValue(input, 'execution input', '$input');
-      // Measured in the stored encoding: the input must round-trip through every store exactly (store/codec.ts).
-      size = encodeValue(input, 'execution input').length;
-    } catch (err) {
-      // A Proxy trap or a getter that throws while the input is read.
-      if (err instanceof CodexError) throw err;
-      throw new CodexError(
-        ErrorCodes.INPUT_INVALID,
-        `execution input could not be read: ${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
-    }
-    if (size > this.maxInputBytes) {
-      throw new CodexError(
-        ErrorCodes.INPUT_TOO_LARGE,
-        `execution input is ${size} bytes; the limit is ${this.maxInputBytes} bytes`,
-        { issues: [{ message: `${size} > ${this.maxInputBytes} bytes` }] },
-      );
-    }
-    this.assertNotRunning(options.executionId);
+    checkExecutionInput(input, this.maxInputBytes);
+    this.live.assertNotRunning(options.executionId);
     return this.run(plan, input, { executionId: options.executionId, signal: options.signal, debug: options.debug });
   }
 
@@ -287,19 +230,14 @@ export class MultiAgentOrchestrator {
         ErrorCodes.EXECUTION_NOT_FOUND,
         `No stored execution "${executionId}" in the ${this.store.kind} store`,
       );
-    this.assertNotRunning(executionId);
+    this.live.assertNotRunning(executionId);
     const plan = this.plan(stored.header.definition, true);
     return this.run(plan, stored.header.input, { signal: options.signal, resumed: stored });
   }
 
   /** Cancels a running execution; resolves its result with status `cancelled`. */
   cancel(executionId: string, reason = 'cancelled by caller'): boolean {
-    const ex = this.running.get(executionId);
-    if (!ex) return false;
-    // Ending the run before its header exists would write the end first; it ends as soon as the header is in.
-    if (this.starting.has(executionId)) this.starting.set(executionId, reason);
-    else ex.cancel(reason);
-    return true;
+    return this.live.cancel(executionId, reason);
   }
 
   getExecution(executionId: string) {
@@ -317,8 +255,7 @@ export class MultiAgentOrchestrator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const id of [...this.running.keys()]) this.cancel(id, 'orchestrator closed');
-    await Promise.allSettled([...this.runs]);
+    await this.live.cancelAll('orchestrator closed');
     this.pool.close();
     await this.monitor.close();
     await this.collab?.close();
@@ -327,16 +264,6 @@ export class MultiAgentOrchestrator {
     await this.queue.close();
     await this.store.close();
     this.limiterRedis?.disconnect();
-  }
-
-  /** Distributed mode: model rate limits are one budget for every process on the `redis` server. */
-  private sharedLimiter(): ModelManagerOptions['limiter'] {
-    if (this.config.execution.mode !== 'distributed') return undefined;
-    return (opts) => {
-      const target = redisTarget(this.config.redis);
-      this.limiterRedis = connect(target, 'codexos-rate-limits');
-      return new RedisRateLimiter(this.limiterRedis, target.prefix, opts);
-    };
   }
 
   private plan(definition: unknown, checkAgents: boolean): Plan {
@@ -369,63 +296,7 @@ export class MultiAgentOrchestrator {
       input,
       execOpts,
     );
-    const id = ex.executionId;
-    // Checked again here, with no await before the claim below: two calls racing for one id cannot both pass.
-    this.assertNotRunning(id);
-    const lease = new LeaseKeeper(this.store, id, this.owner, this.config.store.leaseMs, (holder) =>
-      ex.cancel(`execution lease taken over by ${holder.owner}`),
-    );
-    this.running.set(id, ex);
-    this.starting.set(id, undefined);
-    const done = (async () => {
-      try {
-        if (opts.resumed) {
-          await lease.acquire();
-          // The state as it stands now that no one else drives the run (it may have moved on since it was read).
-          const fresh = await this.store.loadExecution(id);
-          if (fresh) execOpts.resumed = fresh;
-        } else {
-          // A new run's header and lease are written in one step; an id that exists is refused (resume it).
-          await lease.create({
-            executionId: id,
-            workflowId: plan.def.id,
-            status: 'running',
-            definition: plan.def,
-            input,
-            startedAt: Date.now(),
-            schemaVersion: STATE_SCHEMA_VERSION,
-          });
-        }
-        const cancelled = this.starting.get(id);
-        this.starting.delete(id);
-        if (cancelled !== undefined) ex.cancel(cancelled);
-        return await ex.start();
-      } finally {
-        this.starting.delete(id);
-        this.running.delete(id);
-        try {
-          this.models.release?.(id);
-        } catch {
-          // A custom runner's cleanup must not change the run's result.
-        }
-        await lease.release();
-      }
-    })();
-    this.runs.add(done);
-    try {
-      return await done;
-    } finally {
-      this.runs.delete(done);
-    }
-  }
-
-  private assertNotRunning(executionId: string | undefined): void {
-    if (executionId !== undefined && this.running.has(executionId)) {
-      throw new CodexError(
-        ErrorCodes.EXECUTION_RUNNING,
-        `Execution "${executionId}" is already running in this orchestrator`,
-      );
-    }
+    return this.live.drive(ex, plan, input, execOpts);
   }
 
   private assertOpen(): void {
