@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, testServer } from './helpers.js';
+import { seededServer, type TestServer, until } from './helpers.js';
 
 let s: TestServer;
 const flow = {
@@ -26,24 +26,11 @@ const gated = {
 };
 
 beforeAll(async () => {
-  s = await testServer();
-  await req('POST', '/api/workflows', s.ada, { definition: flow });
-  await req('POST', '/api/workflows', s.ada, { definition: gated });
-  for (const w of ['dbg', 'gated']) await req('PUT', `/api/workflows/${w}/roles/bob`, s.ada, { role: 'viewer' });
+  s = await seededServer([flow, gated], { bob: 'viewer' });
 });
 afterAll(() => s.close());
 
-const req = (method: string, url: string, token?: string, payload?: unknown) =>
-  s.app.inject({ method: method as 'GET', url, headers: token ? s.auth(token) : {}, payload: payload as object });
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const req: TestServer['req'] = (...a) => s.req(...a);
 
 describe('debug routes', () => {
   it('break, inspect, edit, pin, step and continue; viewers read but may not act; 409 when not paused', async () => {

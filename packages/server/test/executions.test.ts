@@ -1,27 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chain, type TestServer, testServer } from './helpers.js';
+import { chain, seededServer, type TestServer, until } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await testServer();
-  await req('POST', '/api/workflows', s.ada, { definition: chain('fast', 3) });
-  await req('POST', '/api/workflows', s.ada, { definition: chain('slow', 6, 'slow') });
-  await req('PUT', '/api/workflows/fast/roles/bob', s.ada, { role: 'viewer' });
-  await req('PUT', '/api/workflows/slow/roles/bob', s.ada, { role: 'viewer' });
+  s = await seededServer([chain('fast', 3), chain('slow', 6, 'slow')], { bob: 'viewer' });
 });
 afterAll(() => s.close());
 
-const req = (method: string, url: string, token?: string, payload?: unknown) =>
-  s.app.inject({ method: method as 'GET', url, headers: token ? s.auth(token) : {}, payload: payload as object });
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const req: TestServer['req'] = (...a) => s.req(...a);
 
 describe('executions', () => {
   it('wait=true returns the finished run with per-task state, pinned to the version', async () => {

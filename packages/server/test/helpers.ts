@@ -1,4 +1,5 @@
 import type { AgentDefinition } from '@codexos/multi-agent-orchestrator';
+import type { LightMyRequestResponse } from 'fastify';
 import { type BuildServerOptions, buildServer, type CodexServer } from '../src/index.js';
 
 export const echoAgent: AgentDefinition = {
@@ -36,6 +37,8 @@ export interface TestServer {
   bob: string;
   eve: string;
   auth(token: string): { authorization: string };
+  /** `app.inject` with the token as a bearer header. */
+  req(method: string, url: string, token?: string, payload?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -48,13 +51,42 @@ export async function testServer(opts: BuildServerOptions = {}): Promise<TestSer
     ...opts,
   });
   const t = app.codexos.tokens;
+  const auth = (token: string) => ({ authorization: `Bearer ${token}` });
   return {
     app,
     admin: t.create('root', 'admin').token,
     ada: t.create('ada', 'member').token,
     bob: t.create('bob', 'member').token,
     eve: t.create('eve', 'member').token,
-    auth: (token) => ({ authorization: `Bearer ${token}` }),
+    auth,
+    req: (method, url, token, payload) =>
+      app.inject({ method: method as 'GET', url, headers: token ? auth(token) : {}, payload: payload as object }),
     close: () => app.close(),
   };
+}
+
+/** A test server with `definitions` saved by ada and `roles` (user → role) granted by her on each. */
+export async function seededServer(
+  definitions: Array<{ id: string }>,
+  roles: Record<string, 'viewer' | 'editor' | 'owner'> = {},
+  opts: BuildServerOptions = {},
+): Promise<TestServer> {
+  const s = await testServer(opts);
+  for (const definition of definitions) {
+    const r = await s.req('POST', '/api/workflows', s.ada, { definition });
+    if (r.statusCode !== 201) throw new Error(`saving ${definition.id}: ${r.statusCode} ${r.body}`);
+    for (const [user, role] of Object.entries(roles))
+      await s.req('PUT', `/api/workflows/${definition.id}/roles/${user}`, s.ada, { role });
+  }
+  return s;
+}
+
+/** Polls `fn` until `ok` holds (or `ms` pass; the caller's assertion then fails on the last value). */
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

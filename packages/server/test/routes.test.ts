@@ -12,8 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-const req = (method: string, url: string, token?: string, payload?: unknown) =>
-  s.app.inject({ method: method as 'GET', url, headers: token ? s.auth(token) : {}, payload: payload as object });
+const req: TestServer['req'] = (...a) => s.req(...a);
 
 describe('more routes', () => {
   it('a member revokes only their own tokens; an admin any', async () => {

@@ -7,8 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-const req = (method: string, url: string, token?: string, payload?: unknown) =>
-  s.app.inject({ method: method as 'GET', url, headers: token ? s.auth(token) : {}, payload: payload as object });
+const req: TestServer['req'] = (...a) => s.req(...a);
 
 describe('auth and roles', () => {
   it('401 without a token or with a bad/revoked one, in the shared error shape', async () => {
