@@ -47,8 +47,8 @@ const app = await buildServer({
 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-const token = app.codexos.tokens.create('bench', 'admin').token;
-const bob = app.codexos.tokens.create('bob', 'admin').token;
+const token = (await app.codexos.tokens.create('bench', 'admin')).token;
+const bob = (await app.codexos.tokens.create('bob', 'admin')).token;
 const api = async (method: string, path: string, body?: unknown) => {
   const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);

@@ -19,7 +19,7 @@ process.on('message', (m: string) => {
     // The orchestrator alone (no HTTP) on the same 1-task workflow, for 2 s: how much of a request it is.
     void (async () => {
       const o = app.codexos.o;
-      const prepared = o.prepareWorkflow(app.codexos.repo.version('one')?.definition);
+      const prepared = o.prepareWorkflow((await app.codexos.repo.version('one'))?.definition);
       let n = 0;
       const t = performance.now();
       while (performance.now() - t < 2000) {
@@ -49,15 +49,15 @@ const app = await buildServer({
     { id: 'step', name: 'step', handler: async (ctx) => (await new Promise((r) => setTimeout(r, 1)), ctx.taskId) },
   ],
 });
-const token = app.codexos.tokens.create('bench', 'admin').token;
+const token = (await app.codexos.tokens.create('bench', 'admin')).token;
 app.codexos.hub.lagSamples = [];
 const save = (definition: unknown) => app.codexos.repo.save(definition as never, 'bench', 'bench');
-save({ id: 'one', name: 'one task', tasks: [{ id: 'only', agentId: 'noop' }] });
+await save({ id: 'one', name: 'one task', tasks: [{ id: 'only', agentId: 'noop' }] });
 // 1000 tasks: a gate, then 9 parallel chains of 111.
 const tasks: Array<Record<string, unknown>> = [{ id: 'gate', agentId: 'gate' }];
 for (let c = 0; c < 9; c++)
   for (let i = 0; i < 111; i++)
     tasks.push({ id: `c${c}_${i}`, agentId: 'step', dependencies: [i === 0 ? 'gate' : `c${c}_${i - 1}`] });
-save({ id: 'wide', name: '1000 tasks', tasks });
+await save({ id: 'wide', name: '1000 tasks', tasks });
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ port: (app.server.address() as { port: number }).port, token, mode })}\n`);

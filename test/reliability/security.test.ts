@@ -204,7 +204,7 @@ beforeAll(async () => {
   expect((await inject('PUT', `/api/workflows/${W}/roles/bob`, s.ada, { role: 'viewer' })).statusCode).toBe(200);
   exec = (await inject('POST', '/api/executions?wait=true', s.ada, { workflowId: W })).json().executionId;
   expect(exec).toBeTruthy();
-  adaTokenId = s.app.codexos.tokens.verify(s.ada)?.tokenId as string;
+  adaTokenId = (await s.app.codexos.tokens.verify(s.ada))?.tokenId as string;
   await s.app.listen({ port: 0, host: '127.0.0.1' });
   base = `ws://127.0.0.1:${(s.app.server.address() as AddressInfo).port}`;
 });
@@ -218,8 +218,8 @@ describe('every entry point', () => {
   });
 
   it('without a token, with a malformed one, or a revoked one: 401 on every protected route and socket', async () => {
-    const revoked = s.app.codexos.tokens.create('ada', 'member');
-    s.app.codexos.tokens.revoke(revoked.info.id);
+    const revoked = await s.app.codexos.tokens.create('ada', 'member');
+    await s.app.codexos.tokens.revoke(revoked.info.id);
     const forged = `${revoked.token.slice(0, -4)}AAAA`;
     let checked = 0;
     for (const [key, row] of Object.entries(table())) {
@@ -303,7 +303,7 @@ describe('every entry point', () => {
   });
 
   it('the access audit records writes and denied attempts, with no token in it', async () => {
-    const before = s.app.codexos.audit.list(10_000).length;
+    const before = (await s.app.codexos.audit.list(10_000)).length;
     await inject('POST', '/api/workflows/validate', s.ada, { definition: chain('v', 1) });
     await inject('PUT', `/api/workflows/${W}/roles/bob`, s.bob, { role: 'owner' });
     await inject('GET', `/api/workflows/${W}`, s.eve);
@@ -317,7 +317,7 @@ describe('every entry point', () => {
     expect(me).toMatchObject({ method: 'GET', path: '/api/me', status: 401, outcome: 'denied' });
     expect(page.items[0]).toMatchObject({ status: 401, path: '/api/me' });
     expect(page.items[0].userId).toBeUndefined();
-    const all = s.app.codexos.audit.list(100_000);
+    const all = await s.app.codexos.audit.list(100_000);
     expect(all.length - before).toBe(5);
     // Every write and every denied attempt of the tests above is there; no token ever is.
     expect(all.filter((e) => e.outcome === 'denied').length).toBeGreaterThan(200);
@@ -337,7 +337,7 @@ describe('limits', () => {
       rateLimit: 20,
     });
     try {
-      const t = small.codexos.tokens.create('ada', 'member').token;
+      const t = (await small.codexos.tokens.create('ada', 'member')).token;
       const big = { definition: { ...chain('big', 1), description: 'x'.repeat(8192) } };
       const r = await small.inject({ method: 'POST', url: '/api/workflows', headers: { authorization: `Bearer ${t}` }, payload: big });
       expect(r.statusCode).toBe(413);
@@ -350,7 +350,7 @@ describe('limits', () => {
       expect(limited.json().error.code).toBe('CDX_ERR_RATE_LIMITED');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       // Without a token the limit is per IP, and one token's limit does not starve another's.
-      const other = small.codexos.tokens.create('bob', 'member').token;
+      const other = (await small.codexos.tokens.create('bob', 'member')).token;
       expect((await small.inject({ url: '/api/me', headers: { authorization: `Bearer ${other}` } })).statusCode).toBe(200);
     } finally {
       await small.close();

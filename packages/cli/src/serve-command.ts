@@ -18,6 +18,13 @@ function port(v: string): number {
   return n;
 }
 
+/** Where `codexos token …` finds a server's tokens: its data directory, or its Redis. */
+interface TokenFlags {
+  data: string;
+  redis?: string;
+  prefix: string;
+}
+
 export function registerServerCommands(program: Command, io: Io): void {
   program
     .command('serve')
@@ -73,18 +80,20 @@ export function registerServerCommands(program: Command, io: Io): void {
     .option('--role <role>', 'admin | member', 'member')
     .option('--name <text>', 'what the token is for')
     .option('--data <dir>', 'data directory', '.codexos')
-    .action(async (flags: { user: string; role: string; name?: string; data: string }) => {
+    .option('--redis <url>', 'the Redis of a server started with --redis (tokens live there)')
+    .option('--prefix <prefix>', 'key prefix of that server in Redis', 'codexos')
+    .action(async (flags: TokenFlags & { user: string; role: string; name?: string }) => {
       if (flags.role !== 'admin' && flags.role !== 'member')
         throw new CodexError(ErrorCodes.CONFIG_INVALID, `--role expects admin or member, got "${flags.role}"`);
       if (!/^[A-Za-z0-9_.@-]{1,100}$/.test(flags.user))
         throw new CodexError(ErrorCodes.CONFIG_INVALID, `--user may hold letters, digits and _ . @ - only`);
       const { openTokens } = await import('@codexos/server');
-      const t = openTokens(flags.data);
+      const t = openTokens(flags.data, { redis: flags.redis, redisKeyPrefix: flags.prefix });
       try {
-        const { token: secret, info } = t.tokens.create(flags.user, flags.role, flags.name);
+        const { token: secret, info } = await t.tokens.create(flags.user, flags.role, flags.name);
         io.out.write(`token ${info.id} for ${info.user} (${info.role}); shown once:\n${secret}\n`);
       } finally {
-        t.close();
+        await t.close();
       }
     });
   token
@@ -92,32 +101,36 @@ export function registerServerCommands(program: Command, io: Io): void {
     .description('revoke a token by id (the part after cdx_)')
     .argument('<id>')
     .option('--data <dir>', 'data directory', '.codexos')
-    .action(async (id: string, flags: { data: string }) => {
+    .option('--redis <url>', 'the Redis of a server started with --redis (tokens live there)')
+    .option('--prefix <prefix>', 'key prefix of that server in Redis', 'codexos')
+    .action(async (id: string, flags: TokenFlags) => {
       const { openTokens } = await import('@codexos/server');
-      const t = openTokens(flags.data);
+      const t = openTokens(flags.data, { redis: flags.redis, redisKeyPrefix: flags.prefix });
       try {
         const tokenId = id.startsWith('cdx_') ? id.split('_')[1] : id;
-        if (!t.tokens.revoke(tokenId))
+        if (!(await t.tokens.revoke(tokenId)))
           throw new CodexError(ErrorCodes.CONFIG_INVALID, `no active token with id "${tokenId}"`);
         io.out.write(`revoked ${tokenId}\n`);
       } finally {
-        t.close();
+        await t.close();
       }
     });
   token
     .command('list')
     .description('list tokens (ids and users, never the secrets)')
     .option('--data <dir>', 'data directory', '.codexos')
-    .action(async (flags: { data: string }) => {
+    .option('--redis <url>', 'the Redis of a server started with --redis (tokens live there)')
+    .option('--prefix <prefix>', 'key prefix of that server in Redis', 'codexos')
+    .action(async (flags: TokenFlags) => {
       const { openTokens } = await import('@codexos/server');
-      const t = openTokens(flags.data);
+      const t = openTokens(flags.data, { redis: flags.redis, redisKeyPrefix: flags.prefix });
       try {
-        for (const i of t.tokens.list(1000))
+        for (const i of await t.tokens.list(1000))
           io.out.write(
             `${i.id}  ${i.user.padEnd(16)} ${i.role.padEnd(7)} ${i.revokedAt ? 'revoked' : 'active '} ${i.name ?? ''}\n`,
           );
       } finally {
-        t.close();
+        await t.close();
       }
     });
 }

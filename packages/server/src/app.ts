@@ -34,8 +34,9 @@ import { executionRoutes } from './plugins/executions.js';
 import { healthRoutes, metricsRoutes } from './plugins/health.js';
 import { modelRoutes } from './plugins/models.js';
 import { workflowRoutes } from './plugins/workflows.js';
+import { serverStoreFor } from './store/index.js';
+import type { ServerStore } from './store/types.js';
 import type { ServerOptions } from './types.js';
-import { WorkflowRepo } from './workflows/repo.js';
 
 export interface BuildServerOptions extends Omit<ServerOptions, 'orchestrator'> {
   /** An orchestrator to expose; without one the server builds its own from `config` and closes it on close. */
@@ -44,6 +45,8 @@ export interface BuildServerOptions extends Omit<ServerOptions, 'orchestrator'> 
   orchestratorOptions?: OrchestratorOptions;
   /** Agents with code handlers to register. */
   agents?: AgentDefinition[];
+  /** Where workflows, users, tokens, roles and the audit live (default: beside the orchestrator's executions). */
+  store?: ServerStore;
 }
 
 export type CodexServer = FastifyInstance & { codexos: ServerContext };
@@ -54,14 +57,16 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   const o = opts.orchestrator ?? new MultiAgentOrchestrator(opts.config ?? {}, opts.orchestratorOptions);
   for (const a of opts.agents ?? []) if (!o.agents.has(a.id)) o.registerAgent(a);
   const { db, owned } = openServerDb(o.store, opts.dbPath ?? ':memory:');
-  const repo = new WorkflowRepo(db);
+  const store = opts.store ?? serverStoreFor(o, db);
+  const repo = store.workflows;
   const options: ServerOptions = { ...opts, orchestrator: o };
   const ctx: ServerContext = {
     o,
     db,
-    tokens: new TokenService(db),
-    roles: new RoleService(db),
-    audit: new AccessAudit(db),
+    store,
+    tokens: new TokenService(store.users),
+    roles: new RoleService(store.roles),
+    audit: new AccessAudit(store.audit),
     repo,
     runner: new Runner(o, db, repo, opts.autoAgents ?? true),
     hub: new LiveHub(o.bus),
@@ -171,6 +176,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
 
   app.addHook('onClose', async () => {
     ctx.hub.dispose();
+    if (!opts.store) await store.close();
     if (ownsOrchestrator) await o.close();
     if (owned) db.close();
   });

@@ -5,13 +5,16 @@ import type { TokenService } from './auth/tokens.js';
 import type { ServerDb } from './db.js';
 import type { Runner } from './executions/runner.js';
 import type { LiveHub } from './live/hub.js';
+import type { ServerStore, WorkflowRepo } from './store/types.js';
 import type { AuthContext, ServerOptions } from './types.js';
-import type { WorkflowRepo } from './workflows/repo.js';
 
 /** What every feature plugin is given: the orchestrator and the server's services. */
 export interface ServerContext {
   o: MultiAgentOrchestrator;
+  /** SQLite tables of this process (which version each run it started is pinned to). */
   db: ServerDb;
+  /** Workflows, users, tokens, roles and the audit: SQLite, or Redis when executions are in Redis. */
+  store: ServerStore;
   tokens: TokenService;
   roles: RoleService;
   audit: AccessAudit;

@@ -64,13 +64,3 @@ export function openServerDb(store: StateStore, path: string): { db: ServerDb; o
   })();
   return { db, owned };
 }
-
-export function getMeta(db: ServerDb, key: string): string | undefined {
-  return (db.prepare('SELECT value FROM srv_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-}
-
-export function setMeta(db: ServerDb, key: string, value: string): void {
-  db.prepare(
-    'INSERT INTO srv_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-  ).run(key, value);
-}

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { type AgentDefinition, readWorkflowFile, SqliteStore } from '@codexos/multi-agent-orchestrator';
 import { buildServer, type CodexServer } from './app.js';
 import { TokenService } from './auth/tokens.js';
-import { getMeta, openServerDb, setMeta } from './db.js';
+import { openServerDb } from './db.js';
+import { redisServerStore, sqliteServerStore } from './store/index.js';
 import { validateDefinition } from './workflows/definitions.js';
 
 // `codexos serve`: one process with the orchestrator (SQLite under --data), the API, sockets, /metrics and the
@@ -31,8 +32,8 @@ export interface StartServerOptions {
   /** Data directory (SQLite state, monitor history, collaboration documents). Default `.codexos`. */
   data?: string;
   /**
-   * Keep executions in Redis (`redis://…`) instead of SQLite. The server's own tables (users, tokens, roles,
-   * workflows and versions) then live in `<data>/server.db`.
+   * Keep executions in Redis (`redis://…`) instead of SQLite; workflows, versions, users, tokens, roles and the
+   * access audit then live in Redis too, so several servers on one Redis share them.
    */
   redis?: string;
   redisKeyPrefix?: string;
@@ -92,11 +93,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   ctx.state.ready = false;
 
   let adminToken: string | undefined;
-  if (!getMeta(ctx.db, 'initialized')) {
-    adminToken = ctx.tokens.create('admin', 'admin', 'first admin token').token;
+  if (!(await ctx.store.meta.get('initialized'))) {
+    adminToken = (await ctx.tokens.create('admin', 'admin', 'first admin token')).token;
     const dir = opts.examples === false ? undefined : (opts.examples ?? join(repoRoot, 'examples'));
     if (dir && existsSync(dir)) await loadExamples(app, dir, out);
-    setMeta(ctx.db, 'initialized', String(Date.now()));
+    await ctx.store.meta.set('initialized', String(Date.now()));
   }
 
   const host = opts.host ?? '127.0.0.1';
@@ -149,24 +150,34 @@ async function loadExamples(app: CodexServer, dir: string, out: { write(s: strin
     if (!/\.(ya?ml|json)$/i.test(f)) continue;
     try {
       const def = validateDefinition(ctx.o, await readWorkflowFile(join(dir, f)), f);
-      if (ctx.repo.get(def.id)) continue;
-      ctx.repo.save(def, 'admin', `loaded from examples/${f}`);
-      ctx.roles.set(def.id, 'admin', 'owner');
+      if (await ctx.repo.get(def.id)) continue;
+      await ctx.repo.save(def, 'admin', `loaded from examples/${f}`);
+      await ctx.roles.set(def.id, 'admin', 'owner');
     } catch (err) {
       out.write(`  skipped examples/${f}: ${(err as Error).message}\n`);
     }
   }
 }
 
-/** Token administration on a data directory without starting the server. */
-export function openTokens(data: string): { tokens: TokenService; close(): void } {
+/**
+ * Token administration without starting the server: on a data directory's SQLite tables, or on Redis (`redis`,
+ * with the server's key prefix) for a server started with `--redis`.
+ */
+export function openTokens(
+  data: string,
+  opts: { redis?: string; redisKeyPrefix?: string } = {},
+): { tokens: TokenService; close(): Promise<void> } {
+  if (opts.redis) {
+    const store = redisServerStore(opts.redis, opts.redisKeyPrefix ?? 'codexos');
+    return { tokens: new TokenService(store.users), close: () => store.close() };
+  }
   const paths = dataPaths(data);
-  // A server on Redis keeps its tables in server.db; on SQLite, inside state.db.
+  // Servers before the Redis store kept their tables in server.db beside a Redis state store; else in state.db.
   if (existsSync(paths.server)) {
     const { db } = openServerDb({ kind: 'none' } as never, paths.server);
-    return { tokens: new TokenService(db), close: () => db.close() };
+    return { tokens: new TokenService(sqliteServerStore(db).users), close: async () => void db.close() };
   }
   const store = new SqliteStore(paths.state);
   const { db } = openServerDb(store, ':memory:');
-  return { tokens: new TokenService(db), close: () => store.close() };
+  return { tokens: new TokenService(sqliteServerStore(db).users), close: async () => store.close() };
 }

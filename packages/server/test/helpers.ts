@@ -54,10 +54,10 @@ export async function testServer(opts: BuildServerOptions = {}): Promise<TestSer
   const auth = (token: string) => ({ authorization: `Bearer ${token}` });
   return {
     app,
-    admin: t.create('root', 'admin').token,
-    ada: t.create('ada', 'member').token,
-    bob: t.create('bob', 'member').token,
-    eve: t.create('eve', 'member').token,
+    admin: (await t.create('root', 'admin')).token,
+    ada: (await t.create('ada', 'member')).token,
+    bob: (await t.create('bob', 'member')).token,
+    eve: (await t.create('eve', 'member')).token,
     auth,
     req: (method, url, token, payload) =>
       app.inject({ method: method as 'GET', url, headers: token ? auth(token) : {}, payload: payload as object }),

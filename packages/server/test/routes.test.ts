@@ -16,8 +16,8 @@ const req: TestServer['req'] = (...a) => s.req(...a);
 
 describe('more routes', () => {
   it('a member revokes only their own tokens; an admin any', async () => {
-    const other = s.app.codexos.tokens.create('ada', 'member');
-    const mine = s.app.codexos.tokens.create('eve', 'member');
+    const other = await s.app.codexos.tokens.create('ada', 'member');
+    const mine = await s.app.codexos.tokens.create('eve', 'member');
     expect((await req('DELETE', `/api/tokens/${other.info.id}`, s.eve)).statusCode).toBe(404);
     expect((await req('DELETE', `/api/tokens/${mine.info.id}`, s.eve)).statusCode).toBe(204);
     expect((await req('GET', '/api/me', mine.token)).statusCode).toBe(401);

@@ -18,7 +18,7 @@ describe('auth and roles', () => {
       expect(body.error.code).toBe('CDX_ERR_UNAUTHORIZED');
       expect(body.error.requestId).toMatch(/^req-/);
     }
-    const { token, info } = s.app.codexos.tokens.create('temp', 'member');
+    const { token, info } = await s.app.codexos.tokens.create('temp', 'member');
     expect((await req('GET', '/api/me', token)).json()).toEqual({ user: { id: 'temp', role: 'member' } });
     expect((await req('DELETE', `/api/tokens/${info.id}`, token)).statusCode).toBe(204);
     expect((await req('GET', '/api/me', token)).statusCode).toBe(401);

@@ -31,10 +31,10 @@ export async function startDashboardServer(): Promise<DashboardServer> {
     app,
     url: `http://127.0.0.1:${address.port}`,
     tokens: {
-      admin: t.create('root', 'admin').token,
-      ada: t.create('ada', 'member').token,
-      bob: t.create('bob', 'member').token,
-      vic: t.create('vic', 'member').token,
+      admin: (await t.create('root', 'admin')).token,
+      ada: (await t.create('ada', 'member')).token,
+      bob: (await t.create('bob', 'member')).token,
+      vic: (await t.create('vic', 'member')).token,
     },
     close: async () => {
       await app.close();

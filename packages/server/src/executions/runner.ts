@@ -10,7 +10,7 @@ import {
 } from '@codexos/multi-agent-orchestrator';
 import type { ServerDb } from '../db.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { WorkflowRepo } from '../workflows/repo.js';
+import type { WorkflowRepo } from '../store/types.js';
 
 // Starting, resuming and stopping runs on the server's orchestrator. A run is pinned to the stored version it
 // started with (recorded beside the execution); at shutdown, runs still going after the grace period are
@@ -108,15 +108,16 @@ export class Runner {
   }
 
   /** Starts a run of a stored version; resolves once the run is recorded (not when it ends). */
-  start(
+  async start(
     workflowId: string,
     version: number | undefined,
     input: unknown,
     userId: string,
     debug?: DebugOptions,
-  ): { meta: RunMeta; done: Promise<ExecutionResult> } {
+  ): Promise<{ meta: RunMeta; done: Promise<ExecutionResult> }> {
     this.assertAccepting();
-    const stored = this.repo.version(workflowId, version);
+    const stored = await this.repo.version(workflowId, version);
+    this.assertAccepting();
     if (!stored?.definition)
       throw notFound(version ? `version ${version} of workflow ${workflowId}` : `workflow ${workflowId}`);
     const prepared = this.prepare(workflowId, stored.version, stored.definition);
@@ -141,13 +142,14 @@ export class Runner {
     if (this.live.has(executionId))
       throw new CodexError(ErrorCodes.EXECUTION_RUNNING, `Execution "${executionId}" is already running`);
     const meta = this.meta(executionId);
-    if (meta) {
-      const def = this.repo.version(meta.workflowId, meta.version)?.definition;
-      if (def) this.ensureAgents(def);
-    }
     if (!this.models.has(executionId)) this.models.set(executionId, meta?.models ?? {});
     this.db.prepare('UPDATE srv_executions SET interrupted = 0 WHERE execution_id = ?').run(executionId);
-    return this.track(executionId, this.o.resume(executionId));
+    // Tracked at once (a second resume is refused above), agents registered from the stored version first.
+    const resumed = (async () => {
+      if (meta) this.ensureAgents((await this.repo.version(meta.workflowId, meta.version))?.definition);
+      return this.o.resume(executionId);
+    })();
+    return this.track(executionId, resumed);
   }
 
   /** A new run from a finished one, re-running `taskId` and its dependents (recorded like any run). */
@@ -155,7 +157,7 @@ export class Runner {
     this.assertAccepting();
     const parent = this.meta(parentId);
     if (parent) {
-      const def = this.repo.version(parent.workflowId, parent.version)?.definition;
+      const def = (await this.repo.version(parent.workflowId, parent.version))?.definition;
       if (def) this.ensureAgents(def);
     }
     const executionId = randomUUID();

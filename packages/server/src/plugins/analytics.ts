@@ -21,7 +21,7 @@ export const analyticsRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
 
   app.get('/api/analytics/costs', { schema: { tags: ['analytics'], querystring: costQuery } }, async (req) => {
     const q = req.query as z.output<typeof costQuery>;
-    const visible = visibleTo(req);
+    const visible = await visibleTo(req);
     if (!visible) return monitor.costs(q);
     if (q.workflowId)
       return visible.has(q.workflowId) ? monitor.costs(q) : monitor.costs({ ...q, workflowId: '\u0000none' });
@@ -45,7 +45,7 @@ export const analyticsRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
 
   app.get('/api/analytics/insights', { schema: { tags: ['analytics'], querystring: insightQuery } }, async (req) => {
     const q = req.query as z.output<typeof insightQuery>;
-    const visible = visibleTo(req);
+    const visible = await visibleTo(req);
     const all = monitor
       .insights({ workflowId: q.workflowId, executionId: q.executionId })
       .filter((i) => !visible || (i.workflowId !== undefined && visible.has(i.workflowId)))

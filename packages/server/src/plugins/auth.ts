@@ -33,7 +33,7 @@ export function installAuth(app: FastifyInstance, ctx: ServerContext): void {
   app.decorateRequest('auth', null as never);
   app.addHook('onRequest', async (req) => {
     if (!needsAuth(req.url, ctx.options.publicMetrics ?? false)) return;
-    const auth = ctx.tokens.verify(tokenOf(req));
+    const auth = await ctx.tokens.verify(tokenOf(req));
     if (!auth)
       throw new ApiError(401, ErrorCodes.UNAUTHORIZED, 'a valid API token is required (Authorization: Bearer <token>)');
     req.auth = auth;
@@ -46,7 +46,7 @@ export function installAuth(app: FastifyInstance, ctx: ServerContext): void {
     const outcome = AccessAudit.outcomeOf(req.method, reply.statusCode, route !== undefined, !!req.auth);
     if (!outcome) return;
     try {
-      ctx.audit.record({
+      await ctx.audit.record({
         userId: req.auth?.user.id,
         tokenId: req.auth?.tokenId,
         ip: req.ip,
@@ -66,9 +66,14 @@ export function installAuth(app: FastifyInstance, ctx: ServerContext): void {
  * The caller's role on a workflow, at least `need`. No role (or no such workflow) is 404 so existence is not
  * revealed; a role too low is 403.
  */
-export function access(ctx: ServerContext, req: FastifyRequest, workflowId: string, need: WorkflowRole): WorkflowRole {
-  const role = ctx.roles.effective(workflowId, req.auth.user);
-  if (!role || !ctx.repo.get(workflowId)) throw notFound(`workflow ${workflowId}`);
+export async function access(
+  ctx: ServerContext,
+  req: FastifyRequest,
+  workflowId: string,
+  need: WorkflowRole,
+): Promise<WorkflowRole> {
+  const role = await ctx.roles.effective(workflowId, req.auth.user);
+  if (!role || !(await ctx.repo.get(workflowId))) throw notFound(`workflow ${workflowId}`);
   if (RANK[role] < RANK[need])
     throw forbidden(`this needs the ${need} role on workflow ${workflowId}; you are ${role}`);
   return role;
@@ -105,7 +110,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
     async (req, reply) => {
       requireAdmin(req);
       const body = req.body as z.output<typeof createTokenBody>;
-      const { token, info } = ctx.tokens.create(body.user, body.role, body.name);
+      const { token, info } = await ctx.tokens.create(body.user, body.role, body.name);
       return reply.code(201).send({ ...info, token });
     },
   );
@@ -117,7 +122,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
       requireAdmin(req);
       const q = req.query as z.output<typeof pageQuery>;
       const after = decodeCursor(q.cursor) as [number, string] | undefined;
-      const items = ctx.tokens.list(q.limit + 1, after);
+      const items = await ctx.tokens.list(q.limit + 1, after);
       const more = items.length > q.limit;
       const page = items.slice(0, q.limit);
       const last = page[page.length - 1];
@@ -132,7 +137,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
       requireAdmin(req);
       const q = req.query as z.output<typeof auditQuery>;
       const before = decodeCursor(q.cursor)?.[0];
-      const items = ctx.audit.list(q.limit + 1, {
+      const items = await ctx.audit.list(q.limit + 1, {
         beforeSeq: typeof before === 'number' ? before : undefined,
         userId: q.userId,
         outcome: q.outcome as AccessOutcome | undefined,
@@ -148,9 +153,9 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
     { schema: { tags: ['auth'], summary: 'Revoke a token', params: idParams } },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const info = ctx.tokens.get(id);
+      const info = await ctx.tokens.get(id);
       if (!info || (req.auth.user.role !== 'admin' && info.user !== req.auth.user.id)) throw notFound(`token ${id}`);
-      ctx.tokens.revoke(id);
+      await ctx.tokens.revoke(id);
       return reply.code(204).send();
     },
   );

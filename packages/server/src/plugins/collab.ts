@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { pageArray, pageQuery } from '../http/pagination.js';
+import type { Definition } from '../store/types.js';
 import type { WorkflowRole } from '../types.js';
 import { validateDefinition } from '../workflows/definitions.js';
-import type { Definition } from '../workflows/repo.js';
 import { access } from './auth.js';
 
 // Collaboration: the library's Yjs endpoint mounted at /collab/<workflowId> with the server's tokens and roles,
@@ -34,7 +34,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   /** Seeds the live document from the current stored version the first time anyone opens it. */
   const ensureDocument = async (workflowId: string) => {
-    const def = ctx.repo.version(workflowId)?.definition as Definition | undefined;
+    const def = (await ctx.repo.version(workflowId))?.definition as Definition | undefined;
     if (def) await collab().seedDocument(workflowId, def as never);
   };
 
@@ -53,7 +53,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
       schema: { hide: true, params: wsParams },
       preValidation: async (req) => {
         const { workflowId } = req.params as { workflowId: string };
-        const role = access(ctx, req, workflowId, 'viewer');
+        const role = await access(ctx, req, workflowId, 'viewer');
         (req as FastifyRequest & { collabRole?: WorkflowRole }).collabRole = role;
         await ensureDocument(workflowId);
       },
@@ -67,19 +67,19 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   app.get('/api/workflows/:id/collab', { schema: { tags: ['collab'], params: idParams } }, async (req) => {
     const { id } = req.params as { id: string };
-    access(ctx, req, id, 'viewer');
+    await access(ctx, req, id, 'viewer');
     return { session: collab().activeSession(id) ?? null, locks: collab().getLocks(id) };
   });
 
   app.post('/api/workflows/:id/collab/session', { schema: { tags: ['collab'], params: idParams } }, async (req) => {
     const { id } = req.params as { id: string };
-    const role = access(ctx, req, id, 'viewer');
+    const role = await access(ctx, req, id, 'viewer');
     return joined(req, id, role);
   });
 
   app.get('/api/workflows/:id/document', { schema: { tags: ['collab'], params: idParams } }, async (req) => {
     const { id } = req.params as { id: string };
-    access(ctx, req, id, 'viewer');
+    await access(ctx, req, id, 'viewer');
     await ensureDocument(id);
     return collab().getDocument(id);
   });
@@ -89,7 +89,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     { schema: { tags: ['collab'], params: lockParams, body: lockBody } },
     async (req) => {
       const { id, taskId } = req.params as z.output<typeof lockParams>;
-      const role = access(ctx, req, id, 'editor');
+      const role = await access(ctx, req, id, 'editor');
       const session = await joined(req, id, role);
       const { ttlMs } = req.body as { ttlMs?: number };
       return collab().lockTask(session?.id as string, taskId, req.auth.user.id, ttlMs);
@@ -101,7 +101,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     { schema: { tags: ['collab'], params: lockParams } },
     async (req, reply) => {
       const { id, taskId } = req.params as z.output<typeof lockParams>;
-      access(ctx, req, id, 'editor');
+      await access(ctx, req, id, 'editor');
       const s = collab().activeSession(id);
       if (
         !s ||
@@ -120,7 +120,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     { schema: { tags: ['collab'], params: idParams, querystring: auditQuery } },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'viewer');
+      await access(ctx, req, id, 'viewer');
       const q = req.query as z.output<typeof auditQuery>;
       const all = collab()
         .queryAudit({ workflowId: id, userId: q.userId, since: q.from })
@@ -135,16 +135,16 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     { schema: { tags: ['collab'], params: idParams, body: snapshotBody } },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'editor');
-      const current = ctx.repo.version(id)?.definition as Definition;
+      await access(ctx, req, id, 'editor');
+      const current = (await ctx.repo.version(id))?.definition as Definition;
       await ensureDocument(id);
       const doc = await collab().getDocument(id);
       const def = definitionFromDocument(current, doc);
       const valid = validateDefinition(ctx.o, def, 'document');
       const msg = (req.body as { message?: string }).message ?? 'saved from the live document';
-      const saved = ctx.repo.save(valid, req.auth.user.id, msg);
+      const saved = await ctx.repo.save(valid, req.auth.user.id, msg);
       return {
-        workflow: { ...saved.workflow, role: ctx.roles.effective(id, req.auth.user) },
+        workflow: { ...saved.workflow, role: await ctx.roles.effective(id, req.auth.user) },
         version: { ...saved.version, definition: undefined },
       };
     },

@@ -62,7 +62,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     const workflowId = runner.meta(id)?.workflowId ?? stored.header.workflowId;
     let role: WorkflowRole;
     try {
-      role = access(ctx, req, workflowId, need);
+      role = await access(ctx, req, workflowId, need);
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw notFound(`execution ${id}`);
       throw err;
@@ -76,8 +76,8 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.post('/api/debug/runs', { schema: { tags, body: startBody } }, async (req, reply) => {
     const body = req.body as z.output<typeof startBody>;
-    access(ctx, req, body.workflowId, 'editor');
-    const { meta } = runner.start(body.workflowId, body.version, body.input, by(req), body.debug);
+    await access(ctx, req, body.workflowId, 'editor');
+    const { meta } = await runner.start(body.workflowId, body.version, body.input, by(req), body.debug);
     return reply.code(202).send({ executionId: meta.executionId, workflowId: meta.workflowId, status: 'running' });
   });
 
@@ -186,7 +186,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
   );
 
   app.get('/api/approvals', { schema: { tags } }, async (req) => {
-    const visible = ctx.roles.visible(req.auth.user);
+    const visible = await ctx.roles.visible(req.auth.user);
     const items = o.waitingApprovals().filter((w) => !visible || visible.has(w.workflowId));
     return { items };
   });

@@ -93,7 +93,7 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     if (!stored) throw notFound(`execution ${id}`);
     const workflowId = runner.meta(id)?.workflowId ?? stored.header.workflowId;
     try {
-      access(ctx, req, workflowId, 'viewer');
+      await access(ctx, req, workflowId, 'viewer');
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw notFound(`execution ${id}`);
       throw err;
@@ -133,23 +133,35 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     },
   );
 
+  /** Which workflows the caller may see, looked up before the stream opens (undefined: all). */
+  const visibleOf = async (req: FastifyRequest) => {
+    (req as FastifyRequest & { visible?: Set<string> }).visible = await ctx.roles.visible(req.auth.user);
+  };
   const runWatcher = (req: FastifyRequest, base: Watcher): RunWatcher => {
-    const visible = ctx.roles.visible(req.auth.user);
+    const visible = (req as FastifyRequest & { visible?: Set<string> }).visible;
     const only = (req.query as { workflowId?: string }).workflowId;
     return Object.assign(base, {
       visible: (wf: string) => (!only || wf === only) && (!visible || visible.has(wf)),
     });
   };
 
-  app.get('/api/live', { websocket: true, schema: { tags: ['live'], querystring: runsQuery } }, (socket, req) => {
-    socket.on('message', onPing);
-    const detach = hub.watchRuns(runWatcher(req, wsWatcher(socket, '')), afterOf(req));
-    socket.on('close', detach);
-  });
+  app.get(
+    '/api/live',
+    { websocket: true, preValidation: visibleOf, schema: { tags: ['live'], querystring: runsQuery } },
+    (socket, req) => {
+      socket.on('message', onPing);
+      const detach = hub.watchRuns(runWatcher(req, wsWatcher(socket, '')), afterOf(req));
+      socket.on('close', detach);
+    },
+  );
 
-  app.get('/api/events/stream', { schema: { tags: ['live'], querystring: runsQuery } }, (req, reply) => {
-    startSse(reply);
-    const detach = hub.watchRuns(runWatcher(req, sseWatcher(reply)), afterOf(req));
-    reply.raw.on('close', detach);
-  });
+  app.get(
+    '/api/events/stream',
+    { preValidation: visibleOf, schema: { tags: ['live'], querystring: runsQuery } },
+    (req, reply) => {
+      startSse(reply);
+      const detach = hub.watchRuns(runWatcher(req, sseWatcher(reply)), afterOf(req));
+      reply.raw.on('close', detach);
+    },
+  );
 };

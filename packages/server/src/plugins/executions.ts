@@ -43,7 +43,7 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
     if (!stored) throw notFound(`execution ${id}`);
     const meta = runner.meta(id);
     try {
-      access(ctx, req, meta?.workflowId ?? stored.header.workflowId, need);
+      await access(ctx, req, meta?.workflowId ?? stored.header.workflowId, need);
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw notFound(`execution ${id}`);
       throw err;
@@ -63,8 +63,8 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
     },
     async (req, reply) => {
       const body = req.body as z.output<typeof startBody>;
-      access(ctx, req, body.workflowId, 'editor');
-      const { meta, done } = runner.start(body.workflowId, body.version, body.input, req.auth.user.id);
+      await access(ctx, req, body.workflowId, 'editor');
+      const { meta, done } = await runner.start(body.workflowId, body.version, body.input, req.auth.user.id);
       const wait = (req.query as { wait?: string }).wait;
       if (wait === 'true' || wait === '1') {
         const result = await done;
@@ -89,7 +89,7 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
     { schema: { tags: ['executions'], querystring: listQuery, response: { 200: page(executionSummaryShape) } } },
     async (req) => {
       const q = req.query as z.output<typeof listQuery>;
-      const visible = ctx.roles.visible(req.auth.user);
+      const visible = await ctx.roles.visible(req.auth.user);
       if (q.workflowId && visible && !visible.has(q.workflowId)) return { items: [], nextCursor: null };
       const after = decodeCursor(q.cursor) as [number, string] | undefined;
       const headers = await listHeaders(ctx, { ...q, after, visible, limit: q.limit + 1 });

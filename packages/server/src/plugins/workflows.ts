@@ -5,10 +5,10 @@ import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
 import { page, savedShape, versionShape, workflowShape } from '../http/shapes.js';
+import type { Definition } from '../store/types.js';
 import type { User } from '../types.js';
 import { exportDefinition, parseDefinitionText, validateDefinition } from '../workflows/definitions.js';
 import { diffDefinitions } from '../workflows/diff.js';
-import type { Definition } from '../workflows/repo.js';
 import { access } from './auth.js';
 
 // Stored workflows and their immutable versions: CRUD, validate, import/export, versions, diff, restore, roles.
@@ -44,20 +44,27 @@ const roleParams = z.object({ id: wfId, userId: z.string().min(1).max(100) });
 
 export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const { repo, roles, o } = ctx;
-  const withRole = (id: string, user: User) => ({ ...repo.get(id), role: roles.effective(id, user) });
+  const withRole = async (id: string, user: User) => ({
+    ...(await repo.get(id)),
+    role: await roles.effective(id, user),
+  });
 
   /** Creates a workflow (caller becomes owner) or, with `allowUpdate`, saves a new version of an existing one. */
-  const saveNew = (def: Definition, user: User, msg: string | undefined, allowUpdate: boolean) => {
-    if (repo.get(def.id)) {
+  const saveNew = async (def: Definition, user: User, msg: string | undefined, allowUpdate: boolean) => {
+    const existing = await repo.get(def.id);
+    if (existing) {
       if (!allowUpdate)
         throw conflict(`workflow ${def.id} already exists; PUT /api/workflows/${def.id} saves a new version`);
-      const role = roles.effective(def.id, user);
+      const role = await roles.effective(def.id, user);
       if (!role) throw conflict(`workflow ${def.id} already exists`);
       if (role === 'viewer') throw new ApiError(403, ErrorCodes.FORBIDDEN, `viewers cannot save workflow ${def.id}`);
     }
-    const saved = repo.save(def, user.id, msg ?? (repo.get(def.id) ? 'imported' : 'created'));
-    if (!roles.get(def.id, user.id)) roles.set(def.id, user.id, 'owner');
-    return { workflow: { ...saved.workflow, role: roles.effective(def.id, user) }, version: stripDef(saved.version) };
+    const saved = await repo.save(def, user.id, msg ?? (existing ? 'imported' : 'created'));
+    if (!(await roles.get(def.id, user.id))) await roles.set(def.id, user.id, 'owner');
+    return {
+      workflow: { ...saved.workflow, role: await roles.effective(def.id, user) },
+      version: stripDef(saved.version),
+    };
   };
 
   app.get(
@@ -66,8 +73,10 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     async (req) => {
       const q = req.query as z.output<typeof listQuery>;
       const after = decodeCursor(q.cursor)?.[0] as string | undefined;
-      const items = repo.list({ limit: q.limit + 1, after, ids: roles.visible(req.auth.user), q: q.q });
-      const page = items.slice(0, q.limit).map((w) => ({ ...w, role: roles.effective(w.id, req.auth.user) }));
+      const items = await repo.list({ limit: q.limit + 1, after, ids: await roles.visible(req.auth.user), q: q.q });
+      const page = await Promise.all(
+        items.slice(0, q.limit).map(async (w) => ({ ...w, role: await roles.effective(w.id, req.auth.user) })),
+      );
       return { items: page, nextCursor: items.length > q.limit ? encodeCursor([page[page.length - 1].id]) : null };
     },
   );
@@ -78,7 +87,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     async (req, reply) => {
       const body = req.body as z.output<typeof createBody>;
       const def = validateDefinition(o, body.definition, 'body.definition');
-      return reply.code(201).send(saveNew(def, req.auth.user, body.message, false));
+      return reply.code(201).send(await saveNew(def, req.auth.user, body.message, false));
     },
   );
 
@@ -86,8 +95,8 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     const body = req.body as z.output<typeof importBody>;
     const raw = parseDefinitionText(body.content, body.format, 'body.content');
     const def = validateDefinition(o, raw, 'body.content');
-    const existed = !!repo.get(def.id);
-    return reply.code(existed ? 200 : 201).send(saveNew(def, req.auth.user, body.message, true));
+    const existed = !!(await repo.get(def.id));
+    return reply.code(existed ? 200 : 201).send(await saveNew(def, req.auth.user, body.message, true));
   });
 
   app.post('/api/workflows/validate', { schema: { tags: ['workflows'], body: validateBody } }, async (req) => {
@@ -111,11 +120,11 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'viewer');
+      await access(ctx, req, id, 'viewer');
       const { version } = req.query as z.output<typeof readQuery>;
-      const v = repo.version(id, version);
+      const v = await repo.version(id, version);
       if (!v) throw notFound(`version ${version} of workflow ${id}`);
-      return { ...withRole(id, req.auth.user), definition: v.definition, definitionVersion: v.version };
+      return { ...(await withRole(id, req.auth.user)), definition: v.definition, definitionVersion: v.version };
     },
   );
 
@@ -124,17 +133,17 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['workflows'], params: idParams, body: updateBody, response: { 200: savedShape } } },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'editor');
+      await access(ctx, req, id, 'editor');
       const body = req.body as z.output<typeof updateBody>;
       const def = validateDefinition(o, body.definition, 'body.definition');
       if (def.id !== id)
         throw badRequest(`definition.id "${def.id}" does not match the workflow "${id}"`, 'body.definition.id');
-      const current = repo.get(id)?.version;
+      const current = (await repo.get(id))?.version;
       if (body.baseVersion !== undefined && body.baseVersion !== current)
         throw conflict(`workflow ${id} is at version ${current}, not ${body.baseVersion}: reload and retry`);
-      const saved = repo.save(def, req.auth.user.id, body.message ?? 'updated');
+      const saved = await repo.save(def, req.auth.user.id, body.message ?? 'updated');
       return {
-        workflow: { ...saved.workflow, role: roles.effective(id, req.auth.user) },
+        workflow: { ...saved.workflow, role: await roles.effective(id, req.auth.user) },
         version: stripDef(saved.version),
       };
     },
@@ -142,9 +151,9 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.delete('/api/workflows/:id', { schema: { tags: ['workflows'], params: idParams } }, async (req, reply) => {
     const { id } = req.params as { id: string };
-    access(ctx, req, id, 'owner');
-    repo.remove(id);
-    roles.removeAll(id);
+    await access(ctx, req, id, 'owner');
+    await repo.remove(id);
+    await roles.removeAll(id);
     return reply.code(204).send();
   });
 
@@ -153,9 +162,9 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['workflows'], params: idParams, querystring: exportQuery } },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'viewer');
+      await access(ctx, req, id, 'viewer');
       const q = req.query as z.output<typeof exportQuery>;
-      const v = repo.version(id, q.version);
+      const v = await repo.version(id, q.version);
       if (!v?.definition) throw notFound(`version ${q.version} of workflow ${id}`);
       return reply
         .type(q.format === 'json' ? 'application/json' : 'text/yaml; charset=utf-8')
@@ -169,10 +178,10 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['versions'], params: idParams, querystring: pageQuery, response: { 200: page(versionShape) } } },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'viewer');
+      await access(ctx, req, id, 'viewer');
       const q = req.query as z.output<typeof pageQuery>;
       const before = decodeCursor(q.cursor)?.[0] as number | undefined;
-      const items = repo.versions(id, q.limit + 1, before);
+      const items = await repo.versions(id, q.limit + 1, before);
       const page = items.slice(0, q.limit);
       return { items: page, nextCursor: items.length > q.limit ? encodeCursor([page[page.length - 1].version]) : null };
     },
@@ -183,8 +192,8 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['versions'], params: versionParams, response: { 200: versionShape } } },
     async (req) => {
       const { id, version } = req.params as z.output<typeof versionParams>;
-      access(ctx, req, id, 'viewer');
-      const v = repo.version(id, version);
+      await access(ctx, req, id, 'viewer');
+      const v = await repo.version(id, version);
       if (!v) throw notFound(`version ${version} of workflow ${id}`);
       return v;
     },
@@ -195,10 +204,10 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['versions'], params: idParams, querystring: diffQuery } },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'viewer');
+      await access(ctx, req, id, 'viewer');
       const q = req.query as z.output<typeof diffQuery>;
-      const a = repo.version(id, q.from);
-      const b = repo.version(id, q.to);
+      const a = await repo.version(id, q.from);
+      const b = await repo.version(id, q.to);
       if (!a) throw notFound(`version ${q.from} of workflow ${id}`);
       if (!b) throw notFound(`version ${q.to} of workflow ${id}`);
       return diffDefinitions(a.definition as never, b.definition as never, a.version, b.version);
@@ -210,13 +219,13 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['versions'], params: versionParams, body: restoreBody } },
     async (req) => {
       const { id, version } = req.params as z.output<typeof versionParams>;
-      access(ctx, req, id, 'editor');
-      const v = repo.version(id, version);
+      await access(ctx, req, id, 'editor');
+      const v = await repo.version(id, version);
       if (!v?.definition) throw notFound(`version ${version} of workflow ${id}`);
       const msg = (req.body as { message?: string } | undefined)?.message ?? `restored version ${version}`;
-      const saved = repo.save(v.definition as Definition, req.auth.user.id, msg);
+      const saved = await repo.save(v.definition as Definition, req.auth.user.id, msg);
       return {
-        workflow: { ...saved.workflow, role: roles.effective(id, req.auth.user) },
+        workflow: { ...saved.workflow, role: await roles.effective(id, req.auth.user) },
         version: stripDef(saved.version),
       };
     },
@@ -227,10 +236,10 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['roles'], params: idParams, querystring: pageQuery } },
     async (req) => {
       const { id } = req.params as { id: string };
-      access(ctx, req, id, 'viewer');
+      await access(ctx, req, id, 'viewer');
       const q = req.query as z.output<typeof pageQuery>;
       const after = decodeCursor(q.cursor)?.[0] as string | undefined;
-      const all = roles.list(id).filter((r) => after === undefined || r.userId > after);
+      const all = (await roles.list(id)).filter((r) => after === undefined || r.userId > after);
       const page = all.slice(0, q.limit);
       return { items: page, nextCursor: all.length > q.limit ? encodeCursor([page[page.length - 1].userId]) : null };
     },
@@ -241,10 +250,10 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['roles'], params: roleParams, body: roleBody } },
     async (req) => {
       const { id, userId } = req.params as z.output<typeof roleParams>;
-      access(ctx, req, id, 'owner');
+      await access(ctx, req, id, 'owner');
       const { role } = req.body as z.output<typeof roleBody>;
-      if (!ctx.tokens.getUser(userId)) throw notFound(`user ${userId}`);
-      roles.set(id, userId, role);
+      if (!(await ctx.tokens.getUser(userId))) throw notFound(`user ${userId}`);
+      await roles.set(id, userId, role);
       // Open collaboration sockets of that user act with the new role at once.
       o.collaboration.setRole(id, userId, role);
       return { userId, role };
@@ -256,8 +265,8 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     { schema: { tags: ['roles'], params: roleParams } },
     async (req, reply) => {
       const { id, userId } = req.params as z.output<typeof roleParams>;
-      access(ctx, req, id, 'owner');
-      if (!roles.remove(id, userId)) throw notFound(`role of ${userId} on workflow ${id}`);
+      await access(ctx, req, id, 'owner');
+      if (!(await roles.remove(id, userId))) throw notFound(`role of ${userId} on workflow ${id}`);
       // Sockets already open go read-only; new ones are refused (404).
       o.collaboration.setRole(id, userId, 'viewer');
       return reply.code(204).send();

@@ -6,7 +6,7 @@ import {
   parseWorkflowText,
 } from '@codexos/multi-agent-orchestrator';
 import { stringify } from 'yaml';
-import type { Definition } from './repo.js';
+import type { Definition } from '../store/types.js';
 
 // Turning what a client sends (an object, or YAML/JSON text) into a validated definition, with issue paths
 // prefixed by where they were in the request body.

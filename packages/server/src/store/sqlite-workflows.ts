@@ -1,8 +1,9 @@
 import type { ServerDb } from '../db.js';
 import type { WorkflowSummary, WorkflowVersion } from '../types.js';
+import type { Definition, WorkflowRepo } from './types.js';
 
-// Stored workflows: a row per workflow pointing at its current version, and one immutable row per version
-// (number, author, time, message, the validated definition). A save is one transaction.
+// Stored workflows in SQLite: a row per workflow pointing at its current version, and one immutable row per
+// version (number, author, time, message, the validated definition). A save is one transaction.
 
 type WfRow = {
   id: string;
@@ -23,9 +24,8 @@ type VerRow = {
   message: string;
 };
 
-export type Definition = Record<string, unknown> & { id: string; name: string; tasks: unknown[] };
-
-export class WorkflowRepo {
+/** Workflows and versions in the server's SQLite tables. */
+export class SqliteWorkflowRepo implements WorkflowRepo {
   private readonly getWf;
   private readonly getVer;
   constructor(private readonly db: ServerDb) {
@@ -33,13 +33,12 @@ export class WorkflowRepo {
     this.getVer = db.prepare('SELECT * FROM srv_workflow_versions WHERE workflow_id = ? AND version = ?');
   }
 
-  get(id: string): WorkflowSummary | undefined {
+  async get(id: string): Promise<WorkflowSummary | undefined> {
     const r = this.getWf.get(id) as WfRow | undefined;
     return r && toSummary(r);
   }
 
-  /** Saves a new version (creating the workflow on its first). Returns the new version. */
-  save(def: Definition, author: string, message: string): { workflow: WorkflowSummary; version: WorkflowVersion } {
+  async save(def: Definition, author: string, message: string) {
     const now = Date.now();
     return this.db.transaction(() => {
       const cur = this.getWf.get(def.id) as WfRow | undefined;
@@ -69,15 +68,14 @@ export class WorkflowRepo {
     })();
   }
 
-  version(id: string, version?: number): WorkflowVersion | undefined {
-    const v = version ?? this.get(id)?.version;
+  async version(id: string, version?: number): Promise<WorkflowVersion | undefined> {
+    const v = version ?? (this.getWf.get(id) as WfRow | undefined)?.current_version;
     if (v === undefined) return undefined;
     const r = this.getVer.get(id, v) as VerRow | undefined;
     return r && toVersion(r, true);
   }
 
-  /** Versions newest first, below `before`. */
-  versions(id: string, limit: number, before?: number): WorkflowVersion[] {
+  async versions(id: string, limit: number, before?: number): Promise<WorkflowVersion[]> {
     const rows = this.db
       .prepare(
         'SELECT * FROM srv_workflow_versions WHERE workflow_id = ? AND version < ? ORDER BY version DESC LIMIT ?',
@@ -86,8 +84,7 @@ export class WorkflowRepo {
     return rows.map((r) => toVersion(r, false));
   }
 
-  /** Workflows ordered by id after `after`; `ids` restricts to the ones a member can see. */
-  list(opts: { limit: number; after?: string; ids?: Set<string>; q?: string }): WorkflowSummary[] {
+  async list(opts: { limit: number; after?: string; ids?: Set<string>; q?: string }): Promise<WorkflowSummary[]> {
     const params: unknown[] = [opts.after ?? ''];
     let sql = 'SELECT * FROM srv_workflows WHERE id > ?';
     if (opts.q) {
@@ -104,14 +101,14 @@ export class WorkflowRepo {
     return (this.db.prepare(sql).all(...params) as WfRow[]).map(toSummary);
   }
 
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM srv_workflow_versions WHERE workflow_id = ?').run(id);
       return this.db.prepare('DELETE FROM srv_workflows WHERE id = ?').run(id).changes > 0;
     })();
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM srv_workflows').get() as { n: number }).n;
   }
 }

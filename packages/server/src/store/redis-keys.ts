@@ -1,0 +1,28 @@
+import type { RedisStore } from '@codexos/multi-agent-orchestrator';
+
+/** The ioredis client type, as the orchestrator's Redis store holds it. */
+export type RedisClient = RedisStore['redis'];
+
+/** Every key of the server's state under `<prefix>:srv:`, beside the orchestrator's own keys. */
+export function serverKeys(prefix: string) {
+  const p = `${prefix}:srv:`;
+  return {
+    workflow: (id: string) => `${p}wf:${id}`,
+    versions: (id: string) => `${p}wfv:${id}`,
+    /** Every workflow id, score 0, so ZRANGEBYLEX pages by id. */
+    workflowIndex: `${p}wfs`,
+    user: (id: string) => `${p}user:${id}`,
+    token: (id: string) => `${p}tok:${id}`,
+    /** `<createdAt padded>:<id>`, score 0: lexical order is (createdAt, id) order. */
+    tokenIndex: `${p}toks`,
+    rolesOf: (workflowId: string) => `${p}roles:wf:${workflowId}`,
+    workflowsOf: (userId: string) => `${p}roles:user:${userId}`,
+    auditSeq: `${p}audit:seq`,
+    /** Score = seq, member = `<seq>\t<entry JSON>`. */
+    audit: `${p}audit`,
+    meta: `${p}meta`,
+  };
+}
+
+/** Keys of one server deployment in Redis. */
+export type ServerKeys = ReturnType<typeof serverKeys>;
