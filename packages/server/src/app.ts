@@ -24,6 +24,7 @@ import { Runner } from './executions/runner.js';
 import { ApiError, installErrorHandlers } from './http/errors.js';
 import { installResponseDocs, installZodCompilers, jsonSchemaTransform } from './http/schema.js';
 import { LiveHub } from './live/hub.js';
+import { RemoteRuns, remoteTargetOf } from './live/remote.js';
 import { agentRoutes } from './plugins/agents.js';
 import { analyticsRoutes } from './plugins/analytics.js';
 import { authRoutes, installAuth, tokenOf } from './plugins/auth.js';
@@ -47,6 +48,11 @@ export interface BuildServerOptions extends Omit<ServerOptions, 'orchestrator'> 
   agents?: AgentDefinition[];
   /** Where workflows, users, tokens, roles and the audit live (default: beside the orchestrator's executions). */
   store?: ServerStore;
+  /**
+   * Stream runs other processes drive (events on Redis). Default: on when the orchestrator keeps its state in
+   * Redis or runs in distributed mode.
+   */
+  remoteRuns?: boolean;
 }
 
 export type CodexServer = FastifyInstance & { codexos: ServerContext };
@@ -58,6 +64,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   for (const a of opts.agents ?? []) if (!o.agents.has(a.id)) o.registerAgent(a);
   const { db, owned } = openServerDb(o.store, opts.dbPath ?? ':memory:');
   const store = opts.store ?? serverStoreFor(o, db);
+  const hub = new LiveHub(o.bus);
+  const remoteTarget = opts.remoteRuns === false ? undefined : remoteTargetOf(o);
   const repo = store.workflows;
   const options: ServerOptions = { ...opts, orchestrator: o };
   const ctx: ServerContext = {
@@ -69,8 +77,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     audit: new AccessAudit(store.audit),
     repo,
     runner: new Runner(o, db, repo, opts.autoAgents ?? true),
-    hub: new LiveHub(o.bus),
+    hub,
     options,
+    remote: remoteTarget && new RemoteRuns(hub, o.bus, remoteTarget),
     startedAt: Date.now(),
     state: { ready: true, draining: false },
   };
@@ -93,6 +102,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     routerOptions: { maxParamLength: 500 },
   }) as unknown as CodexServer;
   app.decorate('codexos', ctx);
+  ctx.remote?.ready.catch((err) =>
+    app.log.error({ err }, 'runs driven by other processes will not stream: the Redis subscription failed'),
+  );
   // Before @fastify/websocket's own preClose (which closes sockets without a code): watchers learn why.
   app.addHook('preClose', async () => {
     ctx.hub.closeAll(1001, 'server shutting down');
@@ -175,6 +187,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     );
 
   app.addHook('onClose', async () => {
+    ctx.remote?.close();
     ctx.hub.dispose();
     if (!opts.store) await store.close();
     if (ownsOrchestrator) await o.close();

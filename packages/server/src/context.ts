@@ -5,6 +5,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { ServerDb } from './db.js';
 import type { Runner } from './executions/runner.js';
 import type { LiveHub } from './live/hub.js';
+import type { RemoteRuns } from './live/remote.js';
 import type { ServerStore, WorkflowRepo } from './store/types.js';
 import type { AuthContext, ServerOptions } from './types.js';
 
@@ -21,6 +22,8 @@ export interface ServerContext {
   repo: WorkflowRepo;
   runner: Runner;
   hub: LiveHub;
+  /** Events of runs other processes drive, when the orchestrator is on Redis. */
+  remote?: RemoteRuns;
   options: ServerOptions;
   startedAt: number;
   state: { ready: boolean; draining: boolean };

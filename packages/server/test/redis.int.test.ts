@@ -116,7 +116,7 @@ describe.skipIf(!process.env.REDIS_URL)('server on the Redis store', () => {
       for (const k of keys) {
         const type = await redis.type(k);
         if (type === 'hash') dump += JSON.stringify(await redis.hgetall(k));
-        else if (type === 'zset') dump += JSON.stringify(await redis.zrange(k, 0, -1));
+        else if (type === 'zset') dump += JSON.stringify(await redis.zrangebyscore(k, '-inf', '+inf'));
         else if (type === 'set') dump += JSON.stringify(await redis.smembers(k));
         else if (type === 'string') dump += await redis.get(k);
       }

@@ -117,6 +117,23 @@ export class LiveHub {
     }
   }
 
+  /**
+   * Also streams the events of another bus (runs driven by other processes, see remote.ts), except those `skip`
+   * names as this process's own. Returns the detach function.
+   */
+  attach(bus: EventBus, skip: (p: Record<string, unknown>) => boolean): () => void {
+    const added = EXECUTION_EVENTS.map((type) => {
+      const fn = (p: unknown) => {
+        if (!skip(p as Record<string, unknown>)) this.onEvent(type, p as Record<string, unknown>);
+      };
+      bus.on(type, fn as never);
+      return [type, fn] as const;
+    });
+    return () => {
+      for (const [type, fn] of added) bus.off(type, fn as never);
+    };
+  }
+
   private onEvent(type: string, p: Record<string, unknown>): void {
     const executionId = p.executionId as string | undefined;
     if (!executionId) return;
