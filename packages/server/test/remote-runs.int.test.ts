@@ -126,5 +126,6 @@ describe.skipIf(!url)('runs driven by other processes (distributed mode)', () =>
     } finally {
       await app.close();
     }
-  });
+    // Generous: the worker and the run load the TypeScript sources, which takes long on a busy machine.
+  }, 240_000);
 });
