@@ -66,8 +66,18 @@ async function page(path: string, init?: () => void): Promise<Page> {
   await p.goto(`${url}/#${path}`);
   return p;
 }
+// Polled every animation frame in the page: the first frame where all `n` nodes are in the DOM and measured (none
+// hidden) gets the performance mark `codexos:designer-rendered`.
 const waitNodes = (p: Page, n: number) =>
-  p.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length >= n && !document.querySelector('.react-flow__node[style*="hidden"]'), n, { polling: 'raf', timeout: 60_000 });
+  p.waitForFunction(
+    (n) => {
+      const done = document.querySelectorAll('.react-flow__node').length >= n && !document.querySelector('.react-flow__node[style*="hidden"]');
+      if (done && !performance.getEntriesByName('codexos:designer-rendered').length) performance.mark('codexos:designer-rendered');
+      return done;
+    },
+    n,
+    { polling: 'raf', timeout: 180_000 },
+  );
 
 const log = (m: string) => console.error(`[dashboard bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 log('server up; measuring first render');
@@ -76,73 +86,114 @@ const warm = await page('/workflows/wf500');
 await waitNodes(warm, 500);
 await warm.context().close();
 const renders: Array<{ total: number; afterSync: number }> = [];
+let designerChunks: string[] = [];
 for (let i = 0; i < 5; i++) {
   const p = await page('/workflows/wf500');
   await waitNodes(p, 500);
   renders.push(
     await p.evaluate(() => {
-      const now = performance.now();
+      const rendered = performance.getEntriesByName('codexos:designer-rendered')[0]?.startTime ?? Number.NaN;
       const synced = performance.getEntriesByName('codexos:designer-synced')[0]?.startTime ?? Number.NaN;
-      return { total: now, afterSync: now - synced };
+      return { total: rendered, afterSync: rendered - synced };
     }),
+  );
+  designerChunks = await p.evaluate(() =>
+    performance.getEntriesByType('resource').map((e) => e.name.split('/').pop() ?? '').filter((n) => /\.(js|css)$/.test(n)),
   );
   await p.context().close();
 }
 
 log(`first render: ${renders.map((r) => Math.round(r.total)).join(', ')} ms`);
 // 2. Drag a node for ~2 s while a second client renames tasks every 50 ms; frame intervals from rAF.
-const designer = await page('/workflows/wf500');
-await waitNodes(designer, 500);
-const ydoc = new Y.Doc();
-const provider = new WebsocketProvider(`${url.replace('http', 'ws')}/collab`, 'wf500', ydoc, { params: { token: bob }, WebSocketPolyfill: WebSocket as never, disableBc: true });
-await new Promise<void>((r) => provider.once('sync', () => r()));
-const box = await designer.evaluate(() => {
-  const r = document.querySelector('.react-flow__node[data-id="t250"]')?.getBoundingClientRect();
-  return r ? { x: r.x, y: r.y, width: r.width, height: r.height } : null;
-});
-if (!box) throw new Error('t250 not rendered');
-// A string, not a function: tsx would wrap named inner functions in a helper the page does not have.
-await designer.evaluate(`(() => {
-  window.__frames = [];
-  window.__stop = false;
-  let last = performance.now();
-  const tick = (t) => { window.__frames.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); };
-  requestAnimationFrame(tick);
-})()`);
-let edits = 0;
-const editor = setInterval(() => {
-  const t = ydoc.getMap('tasks').get(`t${edits % 500}`) as Y.Map<unknown> | undefined;
-  t?.set('name', `edited ${edits++}`);
-}, 50);
-await designer.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-await designer.mouse.down();
-for (let i = 0; i < 120; i++) {
-  await designer.mouse.move(box.x + box.width / 2 + i * 2, box.y + box.height / 2 + Math.sin(i / 10) * 40);
-  await designer.waitForTimeout(16);
-}
-await designer.mouse.up();
-const frames: number[] = await designer.evaluate(() => {
-  const w = window as unknown as { __frames: number[]; __stop: boolean };
-  w.__stop = true;
-  return w.__frames.slice(1);
-});
-clearInterval(editor);
-const remoteSeen = await designer.evaluate(() => [...document.querySelectorAll('.task-name')].filter((e) => e.textContent?.startsWith('edited')).length);
-provider.destroy();
-await designer.context().close();
+// A stage that fails (a renderer killed for not answering input on a saturated machine) is reported as such; the
+// other stages still run.
+const stageErrors: string[] = [];
+async function dragStage() {
+  const designer = await page('/workflows/wf500');
+  await waitNodes(designer, 500);
+  const ydoc = new Y.Doc();
+  const provider = new WebsocketProvider(`${url.replace('http', 'ws')}/collab`, 'wf500', ydoc, { params: { token: bob }, WebSocketPolyfill: WebSocket as never, disableBc: true });
+  await new Promise<void>((r) => provider.once('sync', () => r()));
+  const box = await designer.evaluate(() => {
+    const r = document.querySelector('.react-flow__node[data-id="t250"]')?.getBoundingClientRect();
+    return r ? { x: r.x, y: r.y, width: r.width, height: r.height } : null;
+  });
+  if (!box) throw new Error('t250 not rendered');
+  // A string, not a function: tsx would wrap named inner functions in a helper the page does not have.
+  // Frame times: rAF intervals between the marks codexos:drag-start and codexos:drag-end.
+  await designer.evaluate(`(() => {
+    window.__frames = [];
+    window.__stop = false;
+    performance.mark('codexos:drag-start');
+    let last = performance.now();
+    const tick = (t) => { window.__frames.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  })()`);
+  let edits = 0;
+  let editStart = 0;
+  const editor = setInterval(() => {
+    // The second client stops after 20 s even if the drag has not ended (a saturated renderer acks moves slowly).
+    editStart ||= Date.now();
+    if (Date.now() - editStart > 20_000) return clearInterval(editor);
+    const t = ydoc.getMap('tasks').get(`t${edits % 500}`) as Y.Map<unknown> | undefined;
+    t?.set('name', `edited ${edits++}`);
+  }, 50);
+  await designer.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await designer.mouse.down();
+  // About 2 s of dragging: 120 moves at most, and never longer than 20 s on a saturated machine (each synthetic
+  // move waits for the renderer), so the stage always ends with what it measured.
+  const dragStart = Date.now();
+  let moves = 0;
+  for (let i = 0; i < 120 && Date.now() - dragStart < 20_000; i++, moves++) {
+    await designer.mouse.move(box.x + box.width / 2 + i * 2, box.y + box.height / 2 + Math.sin(i / 10) * 40);
+    await designer.waitForTimeout(16);
+  }
+  await designer.mouse.up();
+  const frames: number[] = await designer.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __stop: boolean };
+    w.__stop = true;
+    performance.mark('codexos:drag-end');
+    return w.__frames.slice(1);
+  });
+  clearInterval(editor);
+  const remoteSeen = await designer.evaluate(() => [...document.querySelectorAll('.task-name')].filter((e) => e.textContent?.startsWith('edited')).length);
+  provider.destroy();
+  await designer.context().close();
 
-log(`drag: ${frames.length} frames, ${edits} remote edits`);
-// 3. Live run of 1000 tasks: time from each frame's newest event to the paint that shows it.
-const started = await api('POST', '/api/executions', { workflowId: 'wf1000', input: {} }) as { executionId: string };
-const live = await page(`/runs/${started.executionId}`, () => {
-  (window as unknown as { __codexosLiveLag: unknown[] }).__codexosLiveLag = [];
+  return { moves, frames, edits, remoteSeen };
+}
+const drag = await dragStage().catch((err: Error) => {
+  stageErrors.push(`drag: ${err.message.split('\n')[0]}`);
+  return { moves: 0, frames: [] as number[], edits: 0, remoteSeen: 0 };
 });
-await live.waitForFunction(() => document.querySelector('[data-testid=live-state]')?.textContent === 'finished', undefined, { timeout: 120_000, polling: 200 });
-await live.waitForTimeout(500);
-const lagPairs: Array<[number, number]> = await live.evaluate(() => (window as unknown as { __codexosLiveLag: Array<[number, number]> }).__codexosLiveLag);
-const changes = Number(await live.getAttribute('[data-testid=live-state]', 'data-changes'));
-const completedShown = await live.locator('[data-testid=run-graph] [data-status=completed]').count();
-const lags = lagPairs.map(([at, painted]) => painted - at);
+const { moves, frames, edits, remoteSeen } = drag;
+log(`drag: ${moves} moves, ${frames.length} frames, ${edits} remote edits`);
+// 3. Live run of 1000 tasks, watched from its start: the run is held at a breakpoint before its first task until
+// the page is open and live, then continued, so every event arrives live (none is a backlog replayed on connect).
+// The page measures each socket frame's newest event → the paint showing it (`codexos:live-event-to-paint`).
+async function liveStage() {
+  const started = (await api('POST', '/api/debug/runs', { workflowId: 'wf1000', input: {}, debug: { breakpoints: [{ taskId: 't0' }] } })) as { executionId: string };
+  const live = await page(`/runs/${started.executionId}`, () => {
+    (window as unknown as { __codexosLiveLag: boolean }).__codexosLiveLag = true;
+  });
+  await live.waitForFunction(() => document.querySelector('[data-testid=live-state]')?.textContent === 'live', undefined, { timeout: 120_000, polling: 100 });
+  for (let i = 0; i < 600; i++) {
+    const d = (await api('GET', `/api/executions/${started.executionId}/debug`)) as { state: string };
+    if (d.state === 'paused') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await api('POST', `/api/executions/${started.executionId}/debug/continue`, {});
+  await live.waitForFunction(() => document.querySelector('[data-testid=live-state]')?.textContent === 'finished', undefined, { timeout: 600_000, polling: 200 });
+  await live.waitForTimeout(500);
+  const lags: number[] = await live.evaluate(() => performance.getEntriesByName('codexos:live-event-to-paint').map((e) => e.duration));
+  const changes = Number(await live.getAttribute('[data-testid=live-state]', 'data-changes'));
+  const completedShown = await live.locator('[data-testid=run-graph] [data-status=completed]').count();
+  return { lags, changes, completedShown };
+}
+const { lags, changes, completedShown } = await liveStage().catch((err: Error) => {
+  stageErrors.push(`live: ${err.message.split('\n')[0]}`);
+  return { lags: [] as number[], changes: Number.NaN, completedShown: Number.NaN };
+});
 log(`live: ${lags.length} frames, ${changes} changes`);
 await browser.close();
 await app.close();
@@ -155,6 +206,7 @@ const size = (f: string) => {
 };
 const rows = files.map((f) => ({ f, ...size(f) }));
 const first = rows.filter((r) => r.f.startsWith('index-'));
+const designerLoad = rows.filter((r) => designerChunks.includes(r.f));
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 
 const totals = renders.map((r) => r.total);
@@ -165,17 +217,18 @@ this machine; \`node --import tsx bench/dashboard/bench.ts\`. Load while measuri
 
 | measure | result | target |
 |---|---|---|
-| open a 500-task workflow (20 wide × 25 deep): navigation start → all 500 nodes rendered, median of 5 (min–max) | ${f1(pct(totals, 50))} ms (${f1(Math.min(...totals))}–${f1(Math.max(...totals))}) | ≤ 1000 ms |
+| open a 500-task workflow (20 wide × 25 deep): navigation start → mark \`codexos:designer-rendered\` (all 500 nodes rendered and measured), median of 5 (min–max) | ${f1(pct(totals, 50))} ms (${f1(Math.min(...totals))}–${f1(Math.max(...totals))}) | ≤ 1000 ms |
 | … of which after the document synced (projection, layout-free render of 500 nodes) | ${f1(pct(renders.map((r) => r.afterSync), 50))} ms | |
-| drag a node on the 500-task graph for 2 s while a second client renames a task every 50 ms: rAF frame interval p50 / p95 / p99 (${frames.length} frames) | ${f1(pct(frames, 50))} / ${f1(pct(frames, 95))} / ${f1(pct(frames, 99))} ms | p95 ≤ 16 ms |
+| drag a node on the 500-task graph (${moves} mouse moves) while a second client renames a task every 50 ms: rAF frame interval between marks \`codexos:drag-start\`/\`-end\`, p50 / p95 / p99 (${frames.length} frames) | ${f1(pct(frames, 50))} / ${f1(pct(frames, 95))} / ${f1(pct(frames, 99))} ms | p95 ≤ 16 ms |
 | remote renames applied during the drag / visible on the canvas at the end | ${edits} / ${remoteSeen} nodes showing an edited name | |
 | live view of a 1000-task run: status changes applied / expected (queued + started + completed per task) | ${changes} / 3000 | all |
 | … tasks shown completed on the graph at the end | ${completedShown} / 1000 | 1000 |
-| … event → paint lag per socket frame, p50 / p99 / max (${lags.length} frames) | ${f1(pct(lags, 50))} / ${f1(pct(lags, 99))} / ${f1(Math.max(...lags))} ms | p99 ≤ 100 ms |
+| … event → paint lag per socket frame (measure \`codexos:live-event-to-paint\`), p50 / p99 / max (${lags.length} frames) | ${f1(pct(lags, 50))} / ${f1(pct(lags, 99))} / ${f1(Math.max(...lags))} ms | p99 ≤ 100 ms |
 | bundle: first load (index JS + CSS), gzip | ${kb(first.reduce((n, r) => n + r.gz, 0))} (raw ${kb(first.reduce((n, r) => n + r.raw, 0))}) | reported |
+| bundle: opening the designer (first load + its lazily loaded chunks: ${designerLoad.map((r) => r.f.replace(/-[\w-]+\.(js|css)$/, '')).join(', ')}), gzip | ${kb(designerLoad.reduce((n, r) => n + r.gz, 0))} (raw ${kb(designerLoad.reduce((n, r) => n + r.raw, 0))}) | reported |
 | bundle: everything incl. lazily loaded Analytics (charts), gzip | ${kb(rows.reduce((n, r) => n + r.gz, 0))} (raw ${kb(rows.reduce((n, r) => n + r.raw, 0))}) | reported |
 
-Frame intervals are measured with requestAnimationFrame in the page: a 60 Hz frame is 16.7 ms, so "p95 ≤ 16 ms"
+${stageErrors.length ? `Stages that did not finish: ${stageErrors.join('; ')}.\n\n` : ''}Frame intervals are measured with requestAnimationFrame in the page: a 60 Hz frame is 16.7 ms, so "p95 ≤ 16 ms"
 reads as "no dropped frames at the 95th percentile". The live-view lag is the browser's paint time minus the
 server's timestamp of the newest event in each socket frame (same machine, same clock); it includes the server's
 per-tick batching, the socket, React's render of the 1000-node graph and the paint.

@@ -54,6 +54,33 @@ describe('validation against the workflow JSON Schema', () => {
     for (const id of ['a', 'b', 'c']) expect(issues.get(id)?.[0].message).toMatch(/^cycle: /);
     expect(findCycles(new Map([T('s', ['s'])].map((t) => [t.id, t])))).toEqual([['s']]);
   });
+  it('re-checks a task when its object changes and keeps graph issues out of the remembered schema issues', () => {
+    const a = T('a', ['gone']);
+    const tasks = new Map([[a.id, a]]);
+    expect(
+      validateGraph(tasks)
+        .get('a')
+        ?.map((i) => i.message),
+    ).toEqual(["unknown dependency 'gone'"]);
+    // Same object again: the same answer, the dependency issue not doubled.
+    expect(
+      validateGraph(tasks)
+        .get('a')
+        ?.map((i) => i.message),
+    ).toEqual(["unknown dependency 'gone'"]);
+    // A new version of the task (as the projection produces on an edit) is checked afresh.
+    const a2 = { ...a, dependencies: [], colour: 'red' } as TaskDef;
+    expect(
+      validateGraph(new Map([[a2.id, a2]]))
+        .get('a')
+        ?.map((i) => i.field),
+    ).toEqual(['colour']);
+    expect(
+      validateGraph(tasks)
+        .get('a')
+        ?.map((i) => i.message),
+    ).toEqual(["unknown dependency 'gone'"]);
+  });
   it('finds no cycle in a 2000-task chain without overflowing the stack', () => {
     const tasks = new Map(
       Array.from({ length: 2000 }, (_, i) => T(`t${i}`, i ? [`t${i - 1}`] : [])).map((t) => [t.id, t]),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import * as M from '../src/designer/mutations.ts';
 import { DocProjection, edgesOf, toDefinition } from '../src/designer/projection.ts';
@@ -41,6 +41,31 @@ describe('Yjs document → designer graph', () => {
       id: 'wf',
       name: 'Demo',
       tasks: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+    });
+  });
+
+  describe('with remote batching', () => {
+    afterEach(() => vi.unstubAllGlobals());
+    it('renders a burst of remote changes once per frame, and the user’s own change at once', () => {
+      const frames: Array<() => void> = [];
+      vi.stubGlobal('requestAnimationFrame', (cb: () => void) => frames.push(cb));
+      const [a, b] = pair();
+      const p = new DocProjection(b, true);
+      const seen: string[] = [];
+      p.subscribe((m) => seen.push(String(m.tasks.get('a')?.name)));
+      for (const name of ['r1', 'r2', 'r3']) {
+        const before = Y.encodeStateVector(b);
+        M.setTaskField(a, 'a', ['name'], name);
+        Y.applyUpdate(b, Y.encodeStateAsUpdate(a, before), 'remote');
+      }
+      expect(seen).toEqual([]); // three remote edits, none rendered yet
+      expect(frames).toHaveLength(1);
+      frames.shift()?.();
+      expect(seen).toEqual(['r3']);
+      M.setTaskField(b, 'b', ['name'], 'mine');
+      expect(seen).toEqual(['r3', 'r3']); // a local edit is not held for a frame
+      expect(p.current.tasks.get('b')?.name).toBe('mine');
+      expect(frames).toHaveLength(0);
     });
   });
 

@@ -1,8 +1,17 @@
-// Shapes the dashboard reads from the CodexOS server's REST API and live-event socket. Kept loose where the
-// server may add fields: the UI reads what it needs and ignores the rest.
+import type { Breakpoint as EngineBreakpoint, TaskLock } from '@codexos/multi-agent-orchestrator';
+import type {
+  ExecutionDetail as ServerExecutionDetail,
+  TaskState as ServerTaskState,
+  ServerRole as ServerUserRole,
+  WorkflowRole,
+} from '@codexos/server';
 
-export type Role = 'owner' | 'editor' | 'viewer';
-export type ServerRole = 'admin' | 'member';
+// Shapes the dashboard reads from the CodexOS server's REST API and live-event socket. Where the server or the
+// engine exports a shape it is imported here type-only (nothing of theirs reaches the bundle), so a change there
+// breaks the dashboard's typecheck instead of drifting; the rest is kept loose where the server may add fields.
+
+export type Role = WorkflowRole;
+export type ServerRole = ServerUserRole;
 
 export interface Me {
   userId: string;
@@ -122,30 +131,10 @@ export interface ExecutionSummary {
 }
 
 /** One task of a run as the API reports it (`taskKey` is `id` or `id#i` for loop iterations). */
-export interface TaskState {
-  taskKey: string;
-  taskId: string;
-  agentId?: string;
-  status: string;
-  attempts: number;
-  startedAt?: number;
-  finishedAt?: number;
-  durationMs?: number;
-  output?: unknown;
-  error?: { code?: string; message: string };
-  model?: string;
-  usage?: TokenUsage;
-  cost?: number;
-}
+export type TaskState = ServerTaskState;
 
-export interface ExecutionDetail extends ExecutionSummary {
-  input?: unknown;
-  output?: Record<string, unknown>;
-  usage?: TokenUsage;
-  cost?: number;
-  lastSeq?: number;
-  tasks: TaskState[];
-}
+/** A run as `GET /api/executions/:id` answers it. */
+export type ExecutionDetail = ServerExecutionDetail;
 
 /** The dashboard's view of a run: tasks keyed by task id (loop iterations folded in). */
 export interface ExecutionRecord extends ExecutionSummary {
@@ -271,21 +260,13 @@ export interface InsightItem {
   [k: string]: unknown;
 }
 
-export interface LockInfo {
-  workflowId?: string;
-  taskId: string;
-  /** The user holding the lock. */
-  holder: string;
-  expiresAt?: number;
-}
+/** A task's edit lock (`holder` is the user holding it). */
+export type LockInfo = TaskLock;
 
 // ---- debugging and approvals ------------------------------------------------------------------------------
 
-export interface Breakpoint {
-  taskId: string;
-  when?: 'before' | 'after';
-  condition?: string;
-}
+/** Before (default) or after a task, optionally only when an expression holds. */
+export type Breakpoint = EngineBreakpoint;
 
 export interface Waitpoint {
   name: string;

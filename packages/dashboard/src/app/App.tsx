@@ -5,13 +5,14 @@ import { ApiError } from '../api/client.ts';
 import { ApprovalsPage } from '../approvals/ApprovalsPage.tsx';
 import { SignIn } from '../auth/SignIn.tsx';
 import { useSession } from '../auth/session.ts';
-import { DesignerPage } from '../designer/DesignerPage.tsx';
-import { RunPage } from '../runs/RunPage.tsx';
 import { RunsPage } from '../runs/RunsPage.tsx';
 import { WorkflowsPage } from '../workflows/WorkflowsPage.tsx';
 import { Shell } from './Shell.tsx';
 
-// Charts (recharts) load only when Analytics or Agents & models is opened.
+// Charts (recharts) load only when Analytics or Agents & models is opened; the canvas views (React Flow, Yjs,
+// the layout library) only when a workflow or a run is opened, so the workflow list comes up on a small bundle.
+const DesignerPage = lazy(() => import('../designer/DesignerPage.tsx').then((m) => ({ default: m.DesignerPage })));
+const RunPage = lazy(() => import('../runs/RunPage.tsx').then((m) => ({ default: m.RunPage })));
 const AnalyticsPage = lazy(() => import('../analytics/AnalyticsPage.tsx').then((m) => ({ default: m.AnalyticsPage })));
 const AgentsPage = lazy(() => import('../agents/AgentsPage.tsx').then((m) => ({ default: m.AgentsPage })));
 

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { ReactFlowProvider } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError } from '../api/client.ts';
 import type { TaskDef } from '../api/types.ts';
@@ -90,7 +90,9 @@ export function DesignerPage() {
   useEffect(() => {
     if (session?.state === 'synced') performance.mark('codexos:designer-synced');
   }, [session?.state]);
-  const issues = useMemo(() => validateGraph(model.tasks), [model.tasks]);
+  // Schema checks of every task run after the canvas has painted (a deferred render), not in front of it.
+  const checkedTasks = useDeferredValue(model.tasks);
+  const issues = useMemo(() => validateGraph(checkedTasks), [checkedTasks]);
   const peers = session?.peers ?? [];
   const editors = useMemo(() => {
     const m = new Map<string, Peer[]>();

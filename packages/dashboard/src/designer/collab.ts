@@ -56,7 +56,7 @@ export class CollabSession {
   private peersCache: Peer[] = [];
 
   constructor(readonly opts: CollabSessionOptions) {
-    this.projection = new DocProjection(this.doc);
+    this.projection = new DocProjection(this.doc, true);
     this.undo = new Y.UndoManager([this.doc.getMap('tasks'), this.doc.getMap('positions'), this.doc.getMap('meta')], {
       trackedOrigins: new Set([LOCAL_ORIGIN]),
       captureTimeout: 400,

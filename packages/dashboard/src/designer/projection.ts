@@ -35,7 +35,17 @@ export class DocProjection {
   private readonly posMap: Y.Map<unknown>;
   private readonly metaMap: Y.Map<unknown>;
 
-  constructor(readonly doc: Y.Doc) {
+  /** A remote change waits for the next animation frame, so a burst of them renders once. */
+  private framePending = false;
+
+  /**
+   * `batchRemote`: changes from other clients reach listeners at most once per animation frame (a busy canvas
+   * would otherwise re-render for every remote keystroke); the user's own changes always reach them at once.
+   */
+  constructor(
+    readonly doc: Y.Doc,
+    private readonly batchRemote = false,
+  ) {
     this.tasksMap = doc.getMap('tasks');
     this.posMap = doc.getMap('positions');
     this.metaMap = doc.getMap('meta');
@@ -64,6 +74,7 @@ export class DocProjection {
   }
 
   destroy(): void {
+    this.framePending = false;
     this.tasksMap.unobserveDeep(this.onTasks);
     this.posMap.unobserveDeep(this.onPositions);
     this.metaMap.unobserveDeep(this.onMeta);
@@ -74,7 +85,17 @@ export class DocProjection {
     return { tasks: this.tasks, positions: this.positions, meta: this.meta };
   }
 
-  private emit(): void {
+  private emit(local: boolean): void {
+    if (local || !this.batchRemote || typeof requestAnimationFrame !== 'function') return this.flush();
+    if (this.framePending) return;
+    this.framePending = true;
+    requestAnimationFrame(() => {
+      if (this.framePending) this.flush();
+    });
+  }
+
+  private flush(): void {
+    this.framePending = false;
     this.model = this.build();
     for (const fn of this.listeners) fn(this.model);
   }
@@ -97,7 +118,7 @@ export class DocProjection {
       else next.delete(id);
     }
     this.tasks = next;
-    this.emit();
+    this.emit(events[0]?.transaction.local ?? true);
   };
 
   private onPositions = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>) => {
@@ -108,12 +129,12 @@ export class DocProjection {
       else next.delete(id);
     }
     this.positions = next;
-    this.emit();
+    this.emit(events[0]?.transaction.local ?? true);
   };
 
-  private onMeta = () => {
+  private onMeta = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>) => {
     this.meta = this.metaMap.toJSON();
-    this.emit();
+    this.emit(events[0]?.transaction.local ?? true);
   };
 }
 

@@ -131,6 +131,18 @@ export function validateTask(task: TaskDef): FieldIssue[] {
   return out;
 }
 
+// The projection keeps a task's object while the task is unchanged, so its schema issues are computed once per
+// version of the task: a remote edit of one task re-checks that task, not all five hundred.
+const schemaIssues = new WeakMap<TaskDef, FieldIssue[]>();
+function schemaIssuesOf(task: TaskDef): FieldIssue[] {
+  let out = schemaIssues.get(task);
+  if (!out) {
+    out = validateTask(task);
+    schemaIssues.set(task, out);
+  }
+  return out;
+}
+
 /** Issues for every task: schema, unknown dependencies, cycles, fallback targets. */
 export function validateGraph(tasks: Map<string, TaskDef>): Map<string, FieldIssue[]> {
   const issues = new Map<string, FieldIssue[]>();
@@ -140,7 +152,7 @@ export function validateGraph(tasks: Map<string, TaskDef>): Map<string, FieldIss
     else issues.set(id, [i]);
   };
   for (const t of tasks.values()) {
-    for (const i of validateTask(t)) add(t.id, i);
+    for (const i of schemaIssuesOf(t)) add(t.id, i);
     for (const d of t.dependencies ?? [])
       if (!tasks.has(d)) add(t.id, { field: 'dependencies', message: `unknown dependency '${d}'` });
     const fb = t.onError && typeof t.onError === 'object' ? t.onError.fallback : undefined;

@@ -7,13 +7,17 @@ import { applyEvents, emptyRun, type LiveRun } from './live.ts';
 // (one render per frame). When the socket drops before the run ended, it reconnects with `after=<last seq>`,
 // so nothing is missed or applied twice.
 
-// The benchmark (bench/dashboard) sets window.__codexosLiveLag to an array: each frame's newest event time and
-// the time the browser painted it are pushed there. Nothing is recorded otherwise.
+// The benchmark (bench/dashboard) sets window.__codexosLiveLag = true: each socket frame then gets a performance
+// measure `codexos:live-event-to-paint` from its newest event's server time to the paint that shows it (events
+// from before the page opened are a backlog, not lag, and are left out). Nothing is recorded otherwise.
 const benchProbe: ((eventAt: number) => void) | undefined =
-  typeof window !== 'undefined' && Array.isArray((window as { __codexosLiveLag?: unknown }).__codexosLiveLag)
+  typeof window !== 'undefined' && (window as { __codexosLiveLag?: unknown }).__codexosLiveLag === true
     ? (eventAt) => {
-        const out = (window as unknown as { __codexosLiveLag: Array<[number, number]> }).__codexosLiveLag;
-        requestAnimationFrame(() => setTimeout(() => out.push([eventAt, Date.now()]), 0));
+        const start = eventAt - performance.timeOrigin;
+        if (start < 0) return;
+        requestAnimationFrame(() =>
+          setTimeout(() => performance.measure('codexos:live-event-to-paint', { start, end: performance.now() }), 0),
+        );
       }
     : undefined;
 

@@ -5,7 +5,10 @@ import type { ExecutionSummary, WorkflowDefinition, WorkflowSummary } from '../a
 import { useApi, useSession } from '../auth/session.ts';
 import { ErrorBox, fmtCost, fmtTime, StatusBadge } from '../ui/bits.tsx';
 import { notifyError, notifyInfo } from '../ui/notices.ts';
-import { type ImportIssue, parseWorkflowFile, toYaml } from './importFile.ts';
+import type { ImportIssue } from './importFile.ts';
+
+// The YAML parser and the schema checks load with the first import or export, not with the list.
+const importer = () => import('./importFile.ts');
 
 function download(name: string, text: string, type: string) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -47,7 +50,7 @@ export function WorkflowsPage() {
     e.target.value = '';
     if (!file) return;
     const text = await file.text();
-    const parsed = parseWorkflowFile(text, file.name);
+    const parsed = (await importer()).parseWorkflowFile(text, file.name);
     if (!parsed.ok) {
       setImportIssues(parsed.issues);
       return;
@@ -85,7 +88,7 @@ export function WorkflowsPage() {
   async function onExport(w: WorkflowSummary, format: 'yaml' | 'json') {
     try {
       const def = (await api.getWorkflow(w.id)).definition;
-      if (format === 'yaml') download(`${w.id}.yaml`, toYaml(def), 'application/yaml');
+      if (format === 'yaml') download(`${w.id}.yaml`, (await importer()).toYaml(def), 'application/yaml');
       else download(`${w.id}.json`, JSON.stringify(def, null, 2), 'application/json');
     } catch (err) {
       notifyError(err, 'Export failed');

@@ -4,6 +4,7 @@ import type { RunMeta } from './runner.js';
 
 // The API's shapes of an execution: a summary for lists and a detail with per-task state.
 
+/** A run as execution lists show it. */
 export interface ExecutionSummary {
   executionId: string;
   workflowId: string;
@@ -16,6 +17,7 @@ export interface ExecutionSummary {
   startedBy: string | null;
 }
 
+/** One task of a run (`taskKey` is the task id, or `id#i` for an iteration of a loop task). */
 export interface TaskState {
   taskKey: string;
   taskId: string;
@@ -34,6 +36,7 @@ export interface TaskState {
   prompt?: string;
 }
 
+/** A run with its input, totals and the state of every task (`GET /api/executions/:id`). */
 export interface ExecutionDetail extends ExecutionSummary {
   input: unknown;
   output?: Record<string, unknown>;
