@@ -41,7 +41,18 @@ ensureDashboardBuilt();
 const app = await buildServer({
   config: { store: { type: 'memory' }, workflow: { maxTasks: 5000, maxDepth: 5000, maxConcurrency: 64 } },
   orchestratorOptions: { collaboration: { storePath: ':memory:' } },
-  agents: [{ id: 'worker', name: 'worker', handler: async (ctx) => ({ done: ctx.taskId }) }],
+  // Each task takes 5–14 ms, as a quick real task would: the run's events then reach the page over many socket
+  // frames (instant handlers would finish the whole run before the server's first flush: one frame of 3000).
+  agents: [
+    {
+      id: 'worker',
+      name: 'worker',
+      handler: async (ctx) => {
+        await new Promise((r) => setTimeout(r, 5 + (Number(ctx.taskId.slice(1)) % 10)));
+        return { done: ctx.taskId };
+      },
+    },
+  ],
   dashboardDir: DIST_DIR,
   rateLimit: 1_000_000,
 });
@@ -177,6 +188,8 @@ async function liveStage() {
     (window as unknown as { __codexosLiveLag: boolean }).__codexosLiveLag = true;
   });
   await live.waitForFunction(() => document.querySelector('[data-testid=live-state]')?.textContent === 'live', undefined, { timeout: 120_000, polling: 100 });
+  // The 1000-node graph is rendered before the run goes on: the lag measured is the live view's, not its first load.
+  await waitNodes(live, 1000);
   for (let i = 0; i < 600; i++) {
     const d = (await api('GET', `/api/executions/${started.executionId}/debug`)) as { state: string };
     if (d.state === 'paused') break;

@@ -12,6 +12,9 @@ import { nodeTypes } from '../designer/TaskNode.tsx';
 
 type Size = { width: number; height: number };
 
+const ANIMATED_EDGES_MAX = 150;
+const NONE = new Set<string>();
+
 /** Give freshly built nodes (no `measured`) the size last measured for their id. */
 export function withMeasured<N extends { id: string; measured?: Partial<Size> }>(nodes: N[], sizes: Map<string, Size>): N[] {
   for (const n of nodes) {
@@ -50,7 +53,13 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
   const onNodesChange = useCallback((changes: NodeChange[]) => {
     for (const c of changes) if (c.type === 'dimensions' && c.dimensions) sizes.current.set(c.id, c.dimensions);
   }, []);
-  const running = useMemo(() => new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)), [statuses]);
+  // Edges into running tasks are animated on small graphs only: on a large one that would rebuild and re-send
+  // every edge to the canvas on each status change, the most expensive part of following a live run.
+  const animate = tasks.length <= ANIMATED_EDGES_MAX;
+  const running = useMemo(
+    () => (animate ? new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)) : NONE),
+    [statuses, animate],
+  );
   const edges = useMemo(() => edgeBuilder.current.build(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
   return (
     <div className="canvas run-graph" data-testid="run-graph">

@@ -20,7 +20,10 @@ function newest(dir: string): number {
 
 export function ensureDashboardBuilt(): void {
   const index = join(DIST_DIR, 'index.html');
-  const sources = Math.max(newest(join(DASHBOARD_DIR, 'src')), statSync(join(DASHBOARD_DIR, 'index.html')).mtimeMs);
+  const sources = Math.max(
+    newest(join(DASHBOARD_DIR, 'src')),
+    ...['index.html', 'vite.config.ts'].map((f) => statSync(join(DASHBOARD_DIR, f)).mtimeMs),
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   const vite = join(DASHBOARD_DIR, '..', '..', 'node_modules', 'vite', 'bin', 'vite.js');
   const r = spawnSync(
