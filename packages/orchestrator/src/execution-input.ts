@@ -20,8 +20,12 @@ export function checkExecutionInput(input: unknown, maxBytes: number): void {
     );
   }
   if (size > maxBytes) {
-    throw new CodexError(ErrorCodes.INPUT_TOO_LARGE, `execution input is ${size} bytes; the limit is ${maxBytes} bytes`, {
-      issues: [{ message: `${size} > ${maxBytes} bytes` }],
-    });
+    throw new CodexError(
+      ErrorCodes.INPUT_TOO_LARGE,
+      `execution input is ${size} bytes; the limit is ${maxBytes} bytes`,
+      {
+        issues: [{ message: `${size} > ${maxBytes} bytes` }],
+      },
+    );
   }
 }

@@ -21,13 +21,13 @@ import type { TaskQueue } from './queue/types.js';
 import { createStore } from './store/create-store.js';
 import { newOwnerId } from './store/lease.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
+import { monitorCatalog, sharedLimiter } from './wiring.js';
 import { type ActorOptions, WorkflowDebugger } from './workflow/debug/api.js';
 import { Execution } from './workflow/execution.js';
 import { DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
 import { planWorkflow } from './workflow/plan.js';
 import { TaskCache } from './workflow/task-cache.js';
 import type { ExecuteOptions, ExecutionResult, Plan, WorkflowDefinition } from './workflow/types.js';
-import { monitorCatalog, sharedLimiter } from './wiring.js';
 
 export type { OrchestratorOptions, PoolState, PreparedWorkflow } from './orchestrator-types.js';
 

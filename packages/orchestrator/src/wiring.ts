@@ -13,7 +13,9 @@ export function monitorCatalog(models: ModelRunner): CatalogLookup | undefined {
   if (!catalog) return undefined;
   return (model) => {
     const m = catalog.get(model);
-    return m && { capabilities: m.capabilities, inputPricePerM: m.inputPricePerMTok, outputPricePerM: m.outputPricePerMTok };
+    return (
+      m && { capabilities: m.capabilities, inputPricePerM: m.inputPricePerMTok, outputPricePerM: m.outputPricePerMTok }
+    );
   };
 }
 

@@ -175,9 +175,18 @@ export class SqliteAuditRepo implements AuditRepo {
   async list(limit: number, q: AuditQuery = {}): Promise<AccessEntry[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.beforeSeq !== undefined) where.push('seq < ?'), args.push(q.beforeSeq);
-    if (q.userId) where.push('user_id = ?'), args.push(q.userId);
-    if (q.outcome) where.push('outcome = ?'), args.push(q.outcome);
+    if (q.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      args.push(q.beforeSeq);
+    }
+    if (q.userId) {
+      where.push('user_id = ?');
+      args.push(q.userId);
+    }
+    if (q.outcome) {
+      where.push('outcome = ?');
+      args.push(q.outcome);
+    }
     const sql = `SELECT * FROM srv_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, limit) as AuditRow[]).map((r) => {
       const e: AccessEntry = {
