@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { notFound } from '../http/errors.js';
 import { pageArray, pageQuery } from '../http/pagination.js';
+import { agentShape } from '../http/responses.js';
+import { page } from '../http/shapes.js';
 
 // Registered agents and their pool state (handlers are code: never sent).
 
@@ -24,19 +26,27 @@ export const agentRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     };
   };
 
-  app.get('/api/agents', { schema: { tags: ['agents'], querystring: pageQuery } }, async (req) => {
-    const q = req.query as z.output<typeof pageQuery>;
-    const ids = ctx.o.agents
-      .list()
-      .map((a) => a.id)
-      .sort();
-    const page = pageArray(ids, q.limit, q.cursor);
-    return { items: page.items.map(view), nextCursor: page.nextCursor };
-  });
+  app.get(
+    '/api/agents',
+    { schema: { tags: ['agents'], querystring: pageQuery, response: { 200: page(agentShape) } } },
+    async (req) => {
+      const q = req.query as z.output<typeof pageQuery>;
+      const ids = ctx.o.agents
+        .list()
+        .map((a) => a.id)
+        .sort();
+      const page = pageArray(ids, q.limit, q.cursor);
+      return { items: page.items.map(view), nextCursor: page.nextCursor };
+    },
+  );
 
-  app.get('/api/agents/:id', { schema: { tags: ['agents'], params: idParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    if (!ctx.o.agents.has(id)) throw notFound(`agent ${id}`);
-    return view(id);
-  });
+  app.get(
+    '/api/agents/:id',
+    { schema: { tags: ['agents'], params: idParams, response: { 200: agentShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      if (!ctx.o.agents.has(id)) throw notFound(`agent ${id}`);
+      return view(id);
+    },
+  );
 };

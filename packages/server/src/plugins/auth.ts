@@ -7,6 +7,8 @@ import { TokenService } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, forbidden, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import { accessEntryShape, createdTokenShape, meShape, noContent, tokenInfoShape } from '../http/responses.js';
+import { page } from '../http/shapes.js';
 import type { WorkflowRole } from '../types.js';
 
 // Authentication for every /api route, /collab socket and /metrics: a bearer token (or `?token=` where browsers
@@ -102,11 +104,22 @@ const auditQuery = pageQuery.extend({
 
 /** Users and tokens routes. */
 export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  app.get('/api/me', { schema: { tags: ['auth'], summary: 'The caller' } }, async (req) => ({ user: req.auth.user }));
+  app.get(
+    '/api/me',
+    { schema: { tags: ['auth'], summary: 'The caller', response: { 200: meShape } } },
+    async (req) => ({ user: req.auth.user }),
+  );
 
   app.post(
     '/api/tokens',
-    { schema: { tags: ['auth'], summary: 'Create a token (shown once)', body: createTokenBody } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create a token (shown once)',
+        body: createTokenBody,
+        response: { 201: createdTokenShape },
+      },
+    },
     async (req, reply) => {
       requireAdmin(req);
       const body = req.body as z.output<typeof createTokenBody>;
@@ -117,7 +130,14 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
 
   app.get(
     '/api/tokens',
-    { schema: { tags: ['auth'], summary: 'List tokens', querystring: pageQuery } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'List tokens',
+        querystring: pageQuery,
+        response: { 200: page(tokenInfoShape) },
+      },
+    },
     async (req) => {
       requireAdmin(req);
       const q = req.query as z.output<typeof pageQuery>;
@@ -132,7 +152,14 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
 
   app.get(
     '/api/audit',
-    { schema: { tags: ['auth'], summary: 'Access audit: writes and denied attempts', querystring: auditQuery } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Access audit: writes and denied attempts',
+        querystring: auditQuery,
+        response: { 200: page(accessEntryShape) },
+      },
+    },
     async (req) => {
       requireAdmin(req);
       const q = req.query as z.output<typeof auditQuery>;
@@ -150,7 +177,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app
 
   app.delete(
     '/api/tokens/:id',
-    { schema: { tags: ['auth'], summary: 'Revoke a token', params: idParams } },
+    { schema: { tags: ['auth'], summary: 'Revoke a token', params: idParams, response: { 204: noContent } } },
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const info = await ctx.tokens.get(id);

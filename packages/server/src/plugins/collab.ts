@@ -4,6 +4,16 @@ import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { pageArray, pageQuery } from '../http/pagination.js';
+import {
+  collabAuditShape,
+  collabStateShape,
+  documentShape,
+  lockShape,
+  noContent,
+  savedShape,
+  sessionShape,
+} from '../http/responses.js';
+import { page } from '../http/shapes.js';
 import type { Definition } from '../store/types.js';
 import type { WorkflowRole } from '../types.js';
 import { validateDefinition } from '../workflows/definitions.js';
@@ -65,28 +75,40 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     },
   );
 
-  app.get('/api/workflows/:id/collab', { schema: { tags: ['collab'], params: idParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    await access(ctx, req, id, 'viewer');
-    return { session: collab().activeSession(id) ?? null, locks: collab().getLocks(id) };
-  });
+  app.get(
+    '/api/workflows/:id/collab',
+    { schema: { tags: ['collab'], params: idParams, response: { 200: collabStateShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await access(ctx, req, id, 'viewer');
+      return { session: collab().activeSession(id) ?? null, locks: collab().getLocks(id) };
+    },
+  );
 
-  app.post('/api/workflows/:id/collab/session', { schema: { tags: ['collab'], params: idParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    const role = await access(ctx, req, id, 'viewer');
-    return joined(req, id, role);
-  });
+  app.post(
+    '/api/workflows/:id/collab/session',
+    { schema: { tags: ['collab'], params: idParams, response: { 200: sessionShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const role = await access(ctx, req, id, 'viewer');
+      return joined(req, id, role);
+    },
+  );
 
-  app.get('/api/workflows/:id/document', { schema: { tags: ['collab'], params: idParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    await access(ctx, req, id, 'viewer');
-    await ensureDocument(id);
-    return collab().getDocument(id);
-  });
+  app.get(
+    '/api/workflows/:id/document',
+    { schema: { tags: ['collab'], params: idParams, response: { 200: documentShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await access(ctx, req, id, 'viewer');
+      await ensureDocument(id);
+      return collab().getDocument(id);
+    },
+  );
 
   app.post(
     '/api/workflows/:id/locks/:taskId',
-    { schema: { tags: ['collab'], params: lockParams, body: lockBody } },
+    { schema: { tags: ['collab'], params: lockParams, body: lockBody, response: { 200: lockShape } } },
     async (req) => {
       const { id, taskId } = req.params as z.output<typeof lockParams>;
       const role = await access(ctx, req, id, 'editor');
@@ -98,7 +120,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   app.delete(
     '/api/workflows/:id/locks/:taskId',
-    { schema: { tags: ['collab'], params: lockParams } },
+    { schema: { tags: ['collab'], params: lockParams, response: { 204: noContent } } },
     async (req, reply) => {
       const { id, taskId } = req.params as z.output<typeof lockParams>;
       await access(ctx, req, id, 'editor');
@@ -117,7 +139,14 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   app.get(
     '/api/workflows/:id/audit',
-    { schema: { tags: ['collab'], params: idParams, querystring: auditQuery } },
+    {
+      schema: {
+        tags: ['collab'],
+        params: idParams,
+        querystring: auditQuery,
+        response: { 200: page(collabAuditShape) },
+      },
+    },
     async (req) => {
       const { id } = req.params as { id: string };
       await access(ctx, req, id, 'viewer');
@@ -132,7 +161,7 @@ export const collabRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   app.post(
     '/api/workflows/:id/snapshot',
-    { schema: { tags: ['collab'], params: idParams, body: snapshotBody } },
+    { schema: { tags: ['collab'], params: idParams, body: snapshotBody, response: { 200: savedShape } } },
     async (req) => {
       const { id } = req.params as { id: string };
       await access(ctx, req, id, 'editor');

@@ -2,6 +2,16 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { notFound } from '../http/errors.js';
+import {
+  abortedShape,
+  approvalsShape,
+  debugSnapshotShape,
+  debugStartedShape,
+  decisionShape,
+  inspectionShape,
+  rerunShape,
+  signalShape,
+} from '../http/responses.js';
 import type { WorkflowRole } from '../types.js';
 import { access } from './auth.js';
 
@@ -73,15 +83,20 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
   };
   const by = (req: FastifyRequest) => req.auth.user.id;
   const tags = ['debug'];
+  const snapshot = { 200: debugSnapshotShape };
 
-  app.post('/api/debug/runs', { schema: { tags, body: startBody } }, async (req, reply) => {
-    const body = req.body as z.output<typeof startBody>;
-    await access(ctx, req, body.workflowId, 'editor');
-    const { meta } = await runner.start(body.workflowId, body.version, body.input, by(req), body.debug);
-    return reply.code(202).send({ executionId: meta.executionId, workflowId: meta.workflowId, status: 'running' });
-  });
+  app.post(
+    '/api/debug/runs',
+    { schema: { tags, body: startBody, response: { 202: debugStartedShape } } },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof startBody>;
+      await access(ctx, req, body.workflowId, 'editor');
+      const { meta } = await runner.start(body.workflowId, body.version, body.input, by(req), body.debug);
+      return reply.code(202).send({ executionId: meta.executionId, workflowId: meta.workflowId, status: 'running' });
+    },
+  );
 
-  app.get('/api/executions/:id/debug', { schema: { tags, params: execParams } }, async (req) => {
+  app.get('/api/executions/:id/debug', { schema: { tags, params: execParams, response: snapshot } }, async (req) => {
     const { id } = req.params as { id: string };
     await guard(req, id, 'viewer');
     return dbg.state(id);
@@ -89,7 +104,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.put(
     '/api/executions/:id/debug/breakpoints',
-    { schema: { tags, params: execParams, body: breakpointsBody } },
+    { schema: { tags, params: execParams, body: breakpointsBody, response: snapshot } },
     async (req) => {
       const { id } = req.params as { id: string };
       await guard(req, id, 'editor');
@@ -97,30 +112,42 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     },
   );
 
-  app.delete('/api/executions/:id/debug/breakpoints', { schema: { tags, params: execParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    await guard(req, id, 'editor');
-    return dbg.setBreakpoints(id, [], { by: by(req) });
-  });
-
-  for (const action of ['pause', 'step', 'continue'] as const) {
-    app.post(`/api/executions/:id/debug/${action}`, { schema: { tags, params: execParams } }, async (req) => {
+  app.delete(
+    '/api/executions/:id/debug/breakpoints',
+    { schema: { tags, params: execParams, response: snapshot } },
+    async (req) => {
       const { id } = req.params as { id: string };
       await guard(req, id, 'editor');
-      return dbg[action](id, { by: by(req) });
-    });
+      return dbg.setBreakpoints(id, [], { by: by(req) });
+    },
+  );
+
+  for (const action of ['pause', 'step', 'continue'] as const) {
+    app.post(
+      `/api/executions/:id/debug/${action}`,
+      { schema: { tags, params: execParams, response: snapshot } },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        await guard(req, id, 'editor');
+        return dbg[action](id, { by: by(req) });
+      },
+    );
   }
 
-  app.post('/api/executions/:id/debug/abort', { schema: { tags, params: execParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    await guard(req, id, 'editor');
-    await dbg.abort(id, { by: by(req) });
-    return { executionId: id, aborted: true };
-  });
+  app.post(
+    '/api/executions/:id/debug/abort',
+    { schema: { tags, params: execParams, response: { 200: abortedShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await guard(req, id, 'editor');
+      await dbg.abort(id, { by: by(req) });
+      return { executionId: id, aborted: true };
+    },
+  );
 
   app.get(
     '/api/executions/:id/debug/inspect',
-    { schema: { tags, params: execParams, querystring: inspectQuery } },
+    { schema: { tags, params: execParams, querystring: inspectQuery, response: { 200: inspectionShape } } },
     async (req) => {
       const { id } = req.params as { id: string };
       await guard(req, id, 'viewer');
@@ -130,7 +157,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.patch(
     '/api/executions/:id/debug/tasks/:taskId',
-    { schema: { tags, params: taskParams, body: editBody } },
+    { schema: { tags, params: taskParams, body: editBody, response: snapshot } },
     async (req) => {
       const { id, taskId } = req.params as { id: string; taskId: string };
       await guard(req, id, 'editor');
@@ -140,7 +167,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.put(
     '/api/executions/:id/debug/tasks/:taskId/pin',
-    { schema: { tags, params: taskParams, body: pinBody } },
+    { schema: { tags, params: taskParams, body: pinBody, response: snapshot } },
     async (req) => {
       const { id, taskId } = req.params as { id: string; taskId: string };
       await guard(req, id, 'editor');
@@ -150,7 +177,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.post(
     '/api/executions/:id/rerun',
-    { schema: { tags, params: execParams, body: rerunBody } },
+    { schema: { tags, params: execParams, body: rerunBody, response: { 202: rerunShape } } },
     async (req, reply) => {
       const { id } = req.params as { id: string };
       await guard(req, id, 'editor');
@@ -163,7 +190,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
   for (const decision of ['approve', 'reject'] as const) {
     app.post(
       `/api/executions/:id/waitpoints/:name/${decision}`,
-      { schema: { tags, params: waitParams, body: decisionBody } },
+      { schema: { tags, params: waitParams, body: decisionBody, response: { 200: decisionShape } } },
       async (req) => {
         const { id, name } = req.params as { id: string; name: string };
         const role = await guard(req, id, 'editor');
@@ -176,7 +203,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.post(
     '/api/executions/:id/waitpoints/:name/signal',
-    { schema: { tags, params: waitParams, body: signalBody } },
+    { schema: { tags, params: waitParams, body: signalBody, response: { 200: signalShape } } },
     async (req) => {
       const { id, name } = req.params as { id: string; name: string };
       const role = await guard(req, id, 'editor');
@@ -185,7 +212,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     },
   );
 
-  app.get('/api/approvals', { schema: { tags } }, async (req) => {
+  app.get('/api/approvals', { schema: { tags, response: { 200: approvalsShape } } }, async (req) => {
     const visible = await ctx.roles.visible(req.auth.user);
     const items = o.waitingApprovals().filter((w) => !visible || visible.has(w.workflowId));
     return { items };

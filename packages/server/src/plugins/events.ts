@@ -3,10 +3,13 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { notFound } from '../http/errors.js';
+import { textBody } from '../http/responses.js';
 import { eventsFromHistory } from '../live/history.js';
 import { type BatchFrame, eventsFrame, type RunWatcher, sseText, type Watcher } from '../live/hub.js';
 import type { LiveEvent } from '../types.js';
 import { access } from './auth.js';
+
+const sseBody = textBody('text/event-stream', 'Server-sent events (see API.md, "Live events")');
 
 // Live events over WebSocket and SSE: per execution (every event, numbered) and the run-level stream.
 // Protocol in packages/server/API.md ("Live events").
@@ -123,7 +126,10 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.get(
     '/api/executions/:id/events/stream',
-    { preValidation: prepare, schema: { tags: ['live'], params: execParams, querystring: liveQuery } },
+    {
+      preValidation: prepare,
+      schema: { tags: ['live'], params: execParams, querystring: liveQuery, response: { 200: sseBody } },
+    },
     (req, reply) => {
       const { id } = req.params as { id: string };
       const { workflowId, ended } = liveOf(req);
@@ -157,7 +163,7 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.get(
     '/api/events/stream',
-    { preValidation: visibleOf, schema: { tags: ['live'], querystring: runsQuery } },
+    { preValidation: visibleOf, schema: { tags: ['live'], querystring: runsQuery, response: { 200: sseBody } } },
     (req, reply) => {
       startSse(reply);
       const detach = hub.watchRuns(runWatcher(req, sseWatcher(reply)), afterOf(req));

@@ -5,6 +5,7 @@ import type { ServerContext } from '../context.js';
 import { detailFromResult, detailOf, type ExecutionSummary, summaryOf } from '../executions/view.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import { cancelledShape, profileShape, transitionShape } from '../http/responses.js';
 import { executionDetailShape, executionSummaryShape, liveEventShape, page } from '../http/shapes.js';
 import { eventsFromHistory } from '../live/history.js';
 import type { WorkflowRole } from '../types.js';
@@ -114,7 +115,7 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
 
   app.post(
     '/api/executions/:id/cancel',
-    { schema: { tags: ['executions'], params: execParams, body: cancelBody } },
+    { schema: { tags: ['executions'], params: execParams, body: cancelBody, response: { 200: cancelledShape } } },
     async (req) => {
       const { id } = req.params as { id: string };
       await load(req, id, 'editor');
@@ -125,7 +126,7 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
 
   app.post(
     '/api/executions/:id/resume',
-    { schema: { tags: ['executions'], params: execParams } },
+    { schema: { tags: ['executions'], params: execParams, response: { 202: executionSummaryShape } } },
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const { stored, meta } = await load(req, id, 'editor');
@@ -135,17 +136,28 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
     },
   );
 
-  app.get('/api/executions/:id/profile', { schema: { tags: ['executions'], params: execParams } }, async (req) => {
-    const { id } = req.params as { id: string };
-    await load(req, id, 'viewer');
-    const profile = await o.monitor.profile(id);
-    if (!profile) throw notFound(`profile of execution ${id} (it appears once the run has ended)`);
-    return profile;
-  });
+  app.get(
+    '/api/executions/:id/profile',
+    { schema: { tags: ['executions'], params: execParams, response: { 200: profileShape } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await load(req, id, 'viewer');
+      const profile = await o.monitor.profile(id);
+      if (!profile) throw notFound(`profile of execution ${id} (it appears once the run has ended)`);
+      return profile;
+    },
+  );
 
   app.get(
     '/api/executions/:id/history',
-    { schema: { tags: ['executions'], params: execParams, querystring: pageQuery } },
+    {
+      schema: {
+        tags: ['executions'],
+        params: execParams,
+        querystring: pageQuery,
+        response: { 200: page(transitionShape) },
+      },
+    },
     async (req) => {
       const { id } = req.params as { id: string };
       await load(req, id, 'viewer');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, conflict, notFound } from '../http/errors.js';
 import { decodeCursor, encodeCursor, pageQuery } from '../http/pagination.js';
+import { diffShape, exportBody, noContent, roleShape, validatedShape } from '../http/responses.js';
 import { page, savedShape, versionShape, workflowShape } from '../http/shapes.js';
 import type { Definition } from '../store/types.js';
 import type { User } from '../types.js';
@@ -91,20 +92,28 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     },
   );
 
-  app.post('/api/workflows/import', { schema: { tags: ['workflows'], body: importBody } }, async (req, reply) => {
-    const body = req.body as z.output<typeof importBody>;
-    const raw = parseDefinitionText(body.content, body.format, 'body.content');
-    const def = validateDefinition(o, raw, 'body.content');
-    const existed = !!(await repo.get(def.id));
-    return reply.code(existed ? 200 : 201).send(await saveNew(def, req.auth.user, body.message, true));
-  });
+  app.post(
+    '/api/workflows/import',
+    { schema: { tags: ['workflows'], body: importBody, response: { 200: savedShape, 201: savedShape } } },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof importBody>;
+      const raw = parseDefinitionText(body.content, body.format, 'body.content');
+      const def = validateDefinition(o, raw, 'body.content');
+      const existed = !!(await repo.get(def.id));
+      return reply.code(existed ? 200 : 201).send(await saveNew(def, req.auth.user, body.message, true));
+    },
+  );
 
-  app.post('/api/workflows/validate', { schema: { tags: ['workflows'], body: validateBody } }, async (req) => {
-    const body = req.body as z.output<typeof validateBody>;
-    const raw = body.definition ?? parseDefinitionText(body.content as string, body.format, 'body.content');
-    const def = validateDefinition(o, raw, body.definition ? 'body.definition' : 'body.content');
-    return { valid: true, workflowId: def.id, taskCount: def.tasks.length };
-  });
+  app.post(
+    '/api/workflows/validate',
+    { schema: { tags: ['workflows'], body: validateBody, response: { 200: validatedShape } } },
+    async (req) => {
+      const body = req.body as z.output<typeof validateBody>;
+      const raw = body.definition ?? parseDefinitionText(body.content as string, body.format, 'body.content');
+      const def = validateDefinition(o, raw, body.definition ? 'body.definition' : 'body.content');
+      return { valid: true, workflowId: def.id, taskCount: def.tasks.length };
+    },
+  );
 
   app.get(
     '/api/workflows/:id',
@@ -149,17 +158,28 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     },
   );
 
-  app.delete('/api/workflows/:id', { schema: { tags: ['workflows'], params: idParams } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    await access(ctx, req, id, 'owner');
-    await repo.remove(id);
-    await roles.removeAll(id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/api/workflows/:id',
+    { schema: { tags: ['workflows'], params: idParams, response: { 204: noContent } } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      await access(ctx, req, id, 'owner');
+      await repo.remove(id);
+      await roles.removeAll(id);
+      return reply.code(204).send();
+    },
+  );
 
   app.get(
     '/api/workflows/:id/export',
-    { schema: { tags: ['workflows'], params: idParams, querystring: exportQuery } },
+    {
+      schema: {
+        tags: ['workflows'],
+        params: idParams,
+        querystring: exportQuery,
+        response: { 200: exportBody },
+      },
+    },
     async (req, reply) => {
       const { id } = req.params as { id: string };
       await access(ctx, req, id, 'viewer');
@@ -201,7 +221,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.get(
     '/api/workflows/:id/diff',
-    { schema: { tags: ['versions'], params: idParams, querystring: diffQuery } },
+    { schema: { tags: ['versions'], params: idParams, querystring: diffQuery, response: { 200: diffShape } } },
     async (req) => {
       const { id } = req.params as { id: string };
       await access(ctx, req, id, 'viewer');
@@ -216,7 +236,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.post(
     '/api/workflows/:id/versions/:version/restore',
-    { schema: { tags: ['versions'], params: versionParams, body: restoreBody } },
+    { schema: { tags: ['versions'], params: versionParams, body: restoreBody, response: { 200: savedShape } } },
     async (req) => {
       const { id, version } = req.params as z.output<typeof versionParams>;
       await access(ctx, req, id, 'editor');
@@ -233,7 +253,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.get(
     '/api/workflows/:id/roles',
-    { schema: { tags: ['roles'], params: idParams, querystring: pageQuery } },
+    { schema: { tags: ['roles'], params: idParams, querystring: pageQuery, response: { 200: page(roleShape) } } },
     async (req) => {
       const { id } = req.params as { id: string };
       await access(ctx, req, id, 'viewer');
@@ -247,7 +267,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.put(
     '/api/workflows/:id/roles/:userId',
-    { schema: { tags: ['roles'], params: roleParams, body: roleBody } },
+    { schema: { tags: ['roles'], params: roleParams, body: roleBody, response: { 200: roleShape } } },
     async (req) => {
       const { id, userId } = req.params as z.output<typeof roleParams>;
       await access(ctx, req, id, 'owner');
@@ -262,7 +282,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   app.delete(
     '/api/workflows/:id/roles/:userId',
-    { schema: { tags: ['roles'], params: roleParams } },
+    { schema: { tags: ['roles'], params: roleParams, response: { 204: noContent } } },
     async (req, reply) => {
       const { id, userId } = req.params as z.output<typeof roleParams>;
       await access(ctx, req, id, 'owner');
