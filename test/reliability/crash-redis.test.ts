@@ -114,7 +114,8 @@ describe.skipIf(!url)('crash: SIGKILL distributed-mode orchestrators and workers
           `${all.length} handler runs for ${TOTAL} tasks, ${ranTwice} ran twice because killed before commit, ` +
           `${reranAfterCommit} recorded-as-completed ran again`,
       );
-      expect(kills.orchestrator + kills.worker).toBe(KILLS);
+      // A run may finish before its last kill point (soak: 15 kills in 1000 tasks); the first two always land.
+      expect(kills.orchestrator + kills.worker).toBeGreaterThanOrEqual(Math.min(KILLS, 2));
       expect(kills.orchestrator).toBeGreaterThanOrEqual(1);
       expect(kills.worker).toBeGreaterThanOrEqual(1);
       expect(reranAfterCommit).toBe(0);

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -18,6 +19,9 @@ const EDITS = SOAK ? 2 : 5;
 const PRESENCE_EVERY_MS = SOAK ? 15_000 : 500;
 const WATCHERS = SOAK ? 100 : 20;
 const RUN_TASKS = SOAK ? 200 : 40;
+/** LOAD_PROGRESS=<file>: a line per stage of the collaboration run (the soak run takes minutes). */
+const progress = (line: string) =>
+  process.env.LOAD_PROGRESS && appendFileSync(process.env.LOAD_PROGRESS, `${new Date().toISOString()} ${line}\n`);
 
 let s: TestServer;
 let base: string;
@@ -57,8 +61,10 @@ describe('load on one server', () => {
           maxBackoffTime: 500,
         });
         clients.push({ doc, p, presence: 0 });
-        if (clients.length % 100 === 0 || i === CLIENTS - 1)
+        if (clients.length % 100 === 0 || i === CLIENTS - 1) {
           await until('clients synced', () => clients.every((c) => c.p.synced), SOAK ? 600_000 : 120_000, 50);
+          progress(`${clients.length} clients synced`);
+        }
       }
       const joinedMs = Date.now();
       // Each client spreads its writes (own keys: a lost one cannot hide behind another's) and presence over the
@@ -77,6 +83,7 @@ describe('load on one server', () => {
         }
       });
       await Promise.all([...writes, ...presence]);
+      progress('period over');
       const total = CLIENTS * EDITS;
       await until(
         'every write everywhere',
