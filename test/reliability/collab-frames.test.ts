@@ -13,7 +13,9 @@ import { CASES } from './helpers.js';
 let s: TestServer;
 let port: number;
 beforeAll(async () => {
-  s = await testServer();
+  // Thousands of connections from two tokens: the per-token rate limit (600/min, which upgrades count against)
+  // would refuse most of the soak run's sockets with 429 before a frame is sent.
+  s = await testServer({ rateLimit: 1_000_000 });
   await s.app.listen({ port: 0, host: '127.0.0.1' });
   port = (s.app.server.address() as { port: number }).port;
   const r = await s.app.inject({

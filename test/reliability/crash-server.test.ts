@@ -36,7 +36,8 @@ interface Server {
 async function serve(data: string, log: string): Promise<Server> {
   const p = proc(
     [bin, 'serve', '--port', '0', '--data', data, '--no-examples', '--grace', '100', '--agents', crashAgents],
-    { CDX_CRASH_LOG: log },
+    // Soak: slower tasks, so a restarted server does not finish the run before the test reaches the next kill point.
+    { CDX_CRASH_LOG: log, CDX_CRASH_MS: SOAK ? '15' : '2' },
   );
   const url = await until(
     'serve listening',
