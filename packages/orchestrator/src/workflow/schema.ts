@@ -139,8 +139,16 @@ export type OnError = z.output<typeof onErrorSchema>;
 /** JSON Schema (draft 2020-12) for editors: `codexos schema > workflow.schema.json`. */
 export function workflowJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(workflowSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  // Editors keep asking for agentId on every task (approval tasks may leave it out; the engine accepts that).
-  const task = (schema.properties as { tasks?: { items?: { required?: string[] } } })?.tasks?.items;
-  if (task?.required && !task.required.includes('agentId')) task.required.splice(1, 0, 'agentId');
+  // zod's refinements do not reach JSON Schema: state them as conditionals, so editors ask for agentId on every
+  // task except `type: approval`, and accept `approval` settings only there.
+  const task = (schema.properties as { tasks?: { items?: Record<string, unknown> } })?.tasks?.items;
+  if (task) {
+    const isApproval = { properties: { type: { const: 'approval' } }, required: ['type'] };
+    task.allOf = [
+      { if: isApproval, else: { required: ['agentId'] } },
+      { anyOf: [{ not: { required: ['approval'] } }, isApproval] },
+      { not: { required: ['forEach', 'while'] } },
+    ];
+  }
   return { ...schema, $id: 'https://codexos.dev/schemas/workflow.json', title: 'CodexOS workflow' };
 }
