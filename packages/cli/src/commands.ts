@@ -301,7 +301,12 @@ export function registerCommands(program: Command, io: Io): void {
         }
         // `interrupted`: its process stopped without finishing it (killed); `codexos resume <id>` continues it.
         for (const h of headers) {
-          const owner = h.status === 'running' && h.lease ? `  by ${h.lease.owner}` : '';
+          // A paused or waiting run without a lease was left by a stopped process: resume (or approve) takes it up.
+          const owner = h.lease
+            ? `  by ${h.lease.owner}`
+            : h.status === 'paused' || h.status === 'waiting'
+              ? '  (stopped)'
+              : '';
           io.out.write(
             `${h.executionId}  ${h.workflowId.padEnd(24)} ${h.status.padEnd(11)} ${new Date(h.startedAt).toISOString()}${owner}\n`,
           );

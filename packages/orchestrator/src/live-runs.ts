@@ -14,6 +14,8 @@ export interface LiveRunsDeps {
   leaseMs: number;
   /** Called once a run has ended (the model layer's per-run cleanup). */
   ended: (executionId: string) => void;
+  /** Called on each lease heartbeat of a run (it reads the signals other processes recorded for it). */
+  beat?: (executionId: string) => void;
 }
 
 /** The running executions of one orchestrator, by id. */
@@ -76,8 +78,13 @@ export class LiveRuns {
     const id = ex.executionId;
     // Checked again here, with no await before the claim below: two calls racing for one id cannot both pass.
     this.assertNotRunning(id);
-    const lease = new LeaseKeeper(store, id, this.deps.owner, this.deps.leaseMs, (holder) =>
-      ex.cancel(`execution lease taken over by ${holder.owner}`),
+    const lease = new LeaseKeeper(
+      store,
+      id,
+      this.deps.owner,
+      this.deps.leaseMs,
+      (holder) => ex.cancel(`execution lease taken over by ${holder.owner}`),
+      () => this.deps.beat?.(id),
     );
     this.running.set(id, ex);
     this.starting.set(id, undefined);

@@ -98,10 +98,12 @@ export class MultiAgentOrchestrator {
       owner: this.owner,
       leaseMs: this.config.store.leaseMs,
       ended: (id) => this.models.release?.(id),
+      beat: (id) => this.debugger.pollSignals(id),
     });
     this.debugger = new WorkflowDebugger({
       store: this.store,
       models: this.models,
+      bus: this.bus,
       live: (id) => this.live.get(id),
       resume: (id) => this.resume(id),
       plan: (def) => this.plan(def, true),
@@ -121,7 +123,10 @@ export class MultiAgentOrchestrator {
     return this.debugger.signal(executionId, name, payload, actor);
   }
 
-  /** Waiting approvals and waitpoints of the runs in this process, oldest first. */
+  /**
+   * Open approvals and waitpoints, oldest first: of the runs in this process and of every stored waiting or
+   * paused run (another process's, or one left by a restart).
+   */
   waitingApprovals() {
     return this.debugger.waiting(this.live.values());
   }
@@ -256,6 +261,7 @@ export class MultiAgentOrchestrator {
     if (this.closed) return;
     this.closed = true;
     await this.live.cancelAll('orchestrator closed');
+    this.debugger.close();
     this.pool.close();
     await this.monitor.close();
     await this.collab?.close();

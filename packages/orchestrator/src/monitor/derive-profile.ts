@@ -94,7 +94,9 @@ export async function deriveProfile(
   const known = new Set(dag.map((d) => d.id));
   for (const taskId of facts.keys())
     if (!known.has(taskId)) dag.push({ id: taskId, agentId: '(unknown)', dependencies: [] });
-  rec.status = header.status === 'pending' || header.status === 'interrupted' ? 'running' : header.status;
+  // A profile knows only live and ended runs: pending, interrupted, paused and waiting runs are still live.
+  const st = header.status;
+  rec.status = st === 'completed' || st === 'failed' || st === 'cancelled' ? st : 'running';
   if (header.finishedAt !== undefined) rec.finishedAt = header.finishedAt;
   return buildProfile(rec, buildTable(new DagIndex(dag), facts, rec), s, 'store');
 }

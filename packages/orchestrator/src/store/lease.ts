@@ -63,6 +63,8 @@ export class LeaseKeeper {
     readonly owner: string,
     private readonly ttlMs: number,
     private readonly onLost: (holder: Lease) => void,
+    /** Runs after each renewal (the run reads signals other processes recorded). */
+    private readonly onBeat?: () => void,
   ) {}
 
   private lease(): Lease {
@@ -103,7 +105,12 @@ export class LeaseKeeper {
   private beat(): void {
     this.timer = setInterval(
       () => {
-        this.renew().catch(() => undefined);
+        this.renew().then(
+          () => {
+            if (this.timer) this.onBeat?.();
+          },
+          () => undefined,
+        );
       },
       Math.max(10, Math.floor(this.ttlMs / 3)),
     );

@@ -1,14 +1,15 @@
 import { CodexError, ErrorCodes } from '../errors.js';
 import { decodeValue, encodeValue, isStorablePrimitive, outputBytesOf } from './codec.js';
 import { effectiveStatus, isLive } from './lease.js';
-import type {
-  ExecutionHeader,
-  ExecutionQuery,
-  Lease,
-  StateStore,
-  StoredExecution,
-  StoredTaskState,
-  TaskTransition,
+import {
+  type ExecutionHeader,
+  type ExecutionQuery,
+  type Lease,
+  type StateStore,
+  type StoredExecution,
+  type StoredTaskState,
+  type TaskTransition,
+  UNFINISHED_STATUSES,
 } from './types.js';
 
 /** Folds a transition into a task's latest state (shared by every store so they agree on semantics). */
@@ -84,7 +85,7 @@ export class MemoryStore implements StateStore {
 
   saveExecution(header: ExecutionHeader): void {
     this.put(header, this.headers.get(header.executionId));
-    if (header.status === 'running' || header.status === 'pending') {
+    if (UNFINISHED_STATUSES.includes(header.status)) {
       this.finished.delete(header.executionId); // resumed: not evictable while it runs
       return;
     }

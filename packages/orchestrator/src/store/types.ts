@@ -9,9 +9,28 @@ export type MaybePromise<T> = T | Promise<T>;
 
 /**
  * `interrupted` is never written: stores report it on read for a `running` execution whose owner stopped renewing
- * its lease (a killed process). Such a run is resumable.
+ * its lease (a killed process). Such a run is resumable. `paused` (held by the debugger) and `waiting` (a task
+ * waits for an approval or a signal) are written by the run and kept as they are when its process stops: the
+ * header's `lease` says whether a process drives it.
  */
-export type ExecutionStatus = 'pending' | 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled';
+export type ExecutionStatus =
+  | 'pending'
+  | 'running'
+  | 'paused'
+  | 'waiting'
+  | 'interrupted'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+/** Statuses of a run that has not ended (its keys must not expire, it may be resumed). */
+export const UNFINISHED_STATUSES: readonly ExecutionStatus[] = [
+  'pending',
+  'running',
+  'paused',
+  'waiting',
+  'interrupted',
+];
 /** The status of a task: pending, queued, running, completed, failed, skipped, ... */
 export type TaskStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'skipped';
 

@@ -4,6 +4,7 @@ import type { AgentDefinition } from '../agents/types.js';
 import { CodexError, ErrorCodes, type ErrorInfo, toErrorInfo } from '../errors.js';
 import { encodeOutput } from '../store/codec.js';
 import { createDebugger, type DebugController, hasDebugRecords, WaitSuspended } from './debug/attach.js';
+import type { RunStatus } from './debug/types.js';
 import { type EngineServices, type ExecutionOptions, now } from './execution-state.js';
 import { Journal } from './journal.js';
 import { runLoopTask } from './loop-task.js';
@@ -33,6 +34,8 @@ export class Execution extends Scheduler {
   readonly done: Promise<ExecutionResult>;
   /** Set once the run has read its stored state (a debugger attaches after this). */
   seeded = false;
+  /** Status writes of the debugger (paused / waiting / running), in order; the final header waits for them. */
+  private headerWrite: Promise<void> = Promise.resolve();
 
   constructor(plan: Plan, svc: EngineServices, input: unknown, opts: ExecutionOptions) {
     super(plan, svc, input, opts.resumed?.header.executionId ?? opts.executionId ?? randomUUID());
@@ -95,14 +98,38 @@ export class Execution extends Scheduler {
         this.journal.flushSoon();
       },
       extras: this.extras,
+      initialStatus: this.startStatus(),
+      saveStatus: (status: RunStatus) => this.saveStatus(status),
     };
+  }
+
+  /** A resumed run keeps the paused / waiting status it was stored with (its debugger then keeps it current). */
+  private startStatus(): RunStatus {
+    const s = this.opts.resumed?.header.status;
+    return s === 'paused' || s === 'waiting' ? s : 'running';
+  }
+
+  private saveStatus(status: RunStatus): void {
+    if (this.finished) return;
+    const startedAt = this.opts.resumed?.header.startedAt ?? this.t0;
+    const header = runHeader(this.plan, this.executionId, this.input, status, startedAt);
+    this.headerWrite = this.headerWrite
+      .then(() => this.svc.store.saveExecution(header))
+      .then(undefined, (e) =>
+        this.safely(() =>
+          this.finish(
+            'failed',
+            new CodexError(ErrorCodes.STORE, `state store write failed: ${(e as Error)?.message ?? String(e)}`),
+          ),
+        ),
+      );
   }
 
   async start(): Promise<ExecutionResult> {
     const { bus, store } = this.svc;
     const resumed = !!this.opts.resumed;
     const startedAt = resumed ? this.opts.resumed!.header.startedAt : Date.now();
-    const header = runHeader(this.plan, this.executionId, this.input, 'running', startedAt);
+    const header = runHeader(this.plan, this.executionId, this.input, this.startStatus(), startedAt);
     const saved = this.opts.headerWritten ? undefined : store.saveExecution(header);
     if (saved instanceof Promise) await saved;
     // cancel() may have finished the run while the header was being written.
@@ -315,7 +342,9 @@ export class Execution extends Scheduler {
     const error = endError(err, cause);
     const result = this.result(status, finishedAt, error);
     const header = runHeader(this.plan, this.executionId, this.input, status, result.startedAt, { finishedAt, error });
-    persistEnd(this.journal, this.svc.store, this.svc.bus, header, result, this.resolve);
+    // The debugger's status writes land before the final header.
+    const end = () => persistEnd(this.journal, this.svc.store, this.svc.bus, header, result, this.resolve);
+    this.headerWrite.then(end, end);
   }
 
   private result(status: ExecutionResult['status'], finishedAt: number, error?: ErrorInfo): ExecutionResult {

@@ -306,6 +306,37 @@ export function storeConformance(name: string, make: () => Promise<StateStore> |
       await s.close();
     });
 
+    it('records paused and waiting runs as they are, with or without a live lease; lists filter by them', async () => {
+      const s = await make();
+      await s.createExecution(header('p1', 3000), lease('proc-a'));
+      await s.createExecution(header('w1', 2000), lease('proc-a'));
+      await s.createExecution(header('r1', 1000), lease('proc-a'));
+      await s.saveExecution({ ...header('p1', 3000), status: 'paused' });
+      await s.saveExecution({ ...header('w1', 2000), status: 'waiting' });
+      expect((await s.loadExecution('p1'))!.header).toMatchObject({ status: 'paused', lease: { owner: 'proc-a' } });
+      expect((await s.loadExecution('w1'))!.header).toMatchObject({ status: 'waiting', lease: { owner: 'proc-a' } });
+      expect((await s.listExecutions({ status: 'paused' })).map((h) => h.executionId)).toEqual(['p1']);
+      expect((await s.listExecutions({ status: 'waiting' })).map((h) => h.executionId)).toEqual(['w1']);
+      expect((await s.listExecutions({ status: 'running' })).map((h) => h.executionId)).toEqual(['r1']);
+      // Its process gone (lease released), a paused or waiting run keeps its status; only `running` reads as
+      // interrupted. The header says no one drives it (no lease).
+      for (const id of ['p1', 'w1', 'r1']) await s.releaseLease(id, 'proc-a');
+      const p = (await s.loadExecution('p1'))!.header;
+      expect(p.status).toBe('paused');
+      expect(p.lease).toBeUndefined();
+      expect((await s.loadExecution('w1'))!.header.status).toBe('waiting');
+      expect((await s.loadExecution('r1'))!.header.status).toBe('interrupted');
+      expect((await s.listExecutions({ status: 'paused' })).map((h) => h.executionId)).toEqual(['p1']);
+      expect((await s.listExecutions({ status: 'waiting' })).map((h) => h.executionId)).toEqual(['w1']);
+      // Resumed by another process, then running again and finished.
+      expect(await s.acquireLease('w1', lease('proc-b'))).toBeUndefined();
+      await s.saveExecution({ ...header('w1', 2000), status: 'running' });
+      expect((await s.loadExecution('w1'))!.header).toMatchObject({ status: 'running', lease: { owner: 'proc-b' } });
+      await s.saveExecution({ ...header('w1', 2000), status: 'completed', finishedAt: 2500 });
+      expect(await s.listExecutions({ status: 'waiting' })).toEqual([]);
+      await s.close();
+    });
+
     it('resumes a finished execution: the header goes back to running and later transitions fold in', async () => {
       const s = await make();
       await s.createExecution(header('again'), lease('p'));

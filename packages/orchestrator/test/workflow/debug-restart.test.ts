@@ -36,9 +36,16 @@ it('a paused and a waiting run survive SIGKILL: a new process finds them paused 
       return ctx.taskId;
     },
   });
-  // The killed owner's leases expire; both runs are then resumable and their debug records say where they were.
-  for (let k = 0; k < 100 && (await o.getExecution('paused-run'))?.header.status !== 'interrupted'; k++)
-    await sleep(50);
+  // The killed owner's leases expire; both runs are then resumable and keep the status they were stored with.
+  for (let k = 0; k < 100 && (await o.getExecution('paused-run'))?.header.lease; k++) await sleep(50);
+  const ph = (await o.getExecution('paused-run'))!.header;
+  expect(ph.status).toBe('paused');
+  expect(ph.lease).toBeUndefined();
+  expect((await o.getExecution('waiting-run'))!.header.status).toBe('waiting');
+  expect((await o.listExecutions({ status: 'paused' })).map((h) => h.executionId)).toEqual(['paused-run']);
+  expect((await o.listExecutions({ status: 'waiting' })).map((h) => h.executionId)).toEqual(['waiting-run']);
+  // The approvals inbox of this new process lists the waiting run's open waitpoints, from the store.
+  expect((await o.waitingApprovals()).map((w) => w.name).sort()).toEqual(['gate', 'go']);
   const st = await o.debugger.state('paused-run');
   expect(st.state).toBe('paused');
   expect(st.paused).toMatchObject({ reason: 'breakpoint', taskId: 'b' });
@@ -48,6 +55,7 @@ it('a paused and a waiting run survive SIGKILL: a new process finds them paused 
   const resumed = o.resume('paused-run');
   await sleep(100);
   expect((await o.debugger.state('paused-run')).state).toBe('paused');
+  expect((await o.getExecution('paused-run'))!.header).toMatchObject({ status: 'paused', lease: { owner: o.owner } });
   expect(calls().filter((c) => c.startsWith('paused-run')).length).toBe(1);
   await o.debugger.continue('paused-run');
   const r = await resumed;

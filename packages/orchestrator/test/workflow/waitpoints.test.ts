@@ -44,7 +44,7 @@ describe('approvals and ctx.waitFor', () => {
     const w = waiting(o);
     const run = o.executeWorkflow(approvalFlow(), { executionId: 'ap1' });
     await w;
-    const inbox = o.waitingApprovals();
+    const inbox = await o.waitingApprovals();
     expect(inbox).toMatchObject([{ executionId: 'ap1', name: 'review', kind: 'approval', prompt: 'Ship it?' }]);
     expect(await code(o.debugger.approve('ap1', 'review', { role: 'viewer' }))).toBe('CDX_ERR_FORBIDDEN');
     expect(await code(o.signal('ap1', 'nope', {}))).toBe('CDX_ERR_WAITPOINT_NOT_FOUND');
@@ -140,7 +140,8 @@ describe('approvals and ctx.waitFor', () => {
     await w;
     await sleep(10);
     // Every task is waiting at once although only 20 may run at a time (4 on agent h): none holds a slot.
-    expect(o.waitingApprovals()).toHaveLength(1000);
+    expect(await o.waitingApprovals()).toHaveLength(1000);
+    expect((await o.getExecution('many'))!.header.status).toBe('waiting');
     expect(o.agentStats('h')?.active).toBe(0);
     expect(timers() - before).toBeLessThanOrEqual(3);
     for (let k = 0; k < 1000; k++) {

@@ -197,9 +197,11 @@ export class Runner {
     }>;
     const ids = new Set(rows.map((r) => r.execution_id));
     // A process that died without draining leaves its runs `running` (or `interrupted` once their lease expired).
-    for (const status of ['running', 'interrupted'] as const)
+    // Paused and waiting runs keep their status when their process stops: those without a live lease are taken up.
+    for (const status of ['running', 'interrupted', 'paused', 'waiting'] as const)
       for (const h of await this.o.listExecutions({ status }))
-        if (this.getMeta.get(h.executionId)) ids.add(h.executionId);
+        if (this.getMeta.get(h.executionId) && (status === 'running' || status === 'interrupted' || !h.lease))
+          ids.add(h.executionId);
     const resumed: string[] = [];
     for (const id of ids) {
       try {

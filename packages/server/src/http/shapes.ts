@@ -40,7 +40,7 @@ export const versionShape = z.object({
 
 export const savedShape = z.object({ workflow: workflowShape, version: versionShape });
 
-const status = z.enum(['pending', 'running', 'interrupted', 'completed', 'failed', 'cancelled']);
+const status = z.enum(['pending', 'running', 'paused', 'waiting', 'interrupted', 'completed', 'failed', 'cancelled']);
 const errorInfo = z.object({ code: z.string(), message: z.string() });
 const usage = z.object({ inputTokens: z.number(), outputTokens: z.number() });
 

@@ -77,8 +77,11 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
       if ((err as { statusCode?: number }).statusCode === 404) throw notFound(`execution ${id}`);
       throw err;
     }
-    // A run interrupted by a restart is taken up here (it comes back paused or waiting, as it was).
-    if (stored.header.status === 'interrupted' && !runner.isLive(id) && need !== 'viewer') void runner.resume(id);
+    // A run interrupted by a restart is taken up here (it comes back paused or waiting, as it was); a run another
+    // live process drives stays there (signals reach it through the store).
+    const { status, lease } = stored.header;
+    const orphan = status === 'interrupted' || ((status === 'paused' || status === 'waiting') && !lease);
+    if (orphan && !runner.isLive(id) && need !== 'viewer') void runner.resume(id);
     return role;
   };
   const by = (req: FastifyRequest) => req.auth.user.id;
@@ -214,7 +217,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.get('/api/approvals', { schema: { tags, response: { 200: approvalsShape } } }, async (req) => {
     const visible = await ctx.roles.visible(req.auth.user);
-    const items = o.waitingApprovals().filter((w) => !visible || visible.has(w.workflowId));
+    const items = (await o.waitingApprovals()).filter((w) => !visible || visible.has(w.workflowId));
     return { items };
   });
 };

@@ -24,7 +24,9 @@ const startBody = z
 const startQuery = z.object({ wait: z.enum(['true', 'false', '1', '0']).optional() });
 const listQuery = pageQuery.extend({
   workflowId: z.string().max(200).optional(),
-  status: z.enum(['pending', 'running', 'interrupted', 'completed', 'failed', 'cancelled']).optional(),
+  status: z
+    .enum(['pending', 'running', 'paused', 'waiting', 'interrupted', 'completed', 'failed', 'cancelled'])
+    .optional(),
 });
 const cancelBody = z
   .object({ reason: z.string().max(500).optional() })

@@ -15,6 +15,8 @@ export interface RedisKeys {
   lease(executionId: string): string;
   /** Sorted set of one workflow's execution ids, scored by startedAt. */
   workflow(workflowId: string): string;
+  /** Pub/sub channel: the id of an execution another process recorded a signal for. */
+  signals: string;
 }
 
 /** The Redis key names the Redis store uses under a prefix. */
@@ -27,5 +29,6 @@ export function redisKeys(prefix: string): RedisKeys {
     log: (id) => `${p}:log:{${id}}`,
     lease: (id) => `${p}:lease:{${id}}`,
     workflow: (id) => `${p}:wf:{${id}}`,
+    signals: `${p}:signals`,
   };
 }

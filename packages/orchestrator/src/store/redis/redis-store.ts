@@ -10,6 +10,7 @@ import {
   type StoredExecution,
   type StoredTaskState,
   type TaskTransition,
+  UNFINISHED_STATUSES,
 } from '../types.js';
 import { decodeHeader, decodeLease, decodeTransition, encodeHeader, encodeTransition } from './codec.js';
 import { type RedisKeys, redisKeys } from './keys.js';
@@ -140,7 +141,7 @@ export class RedisStore implements StateStore {
       if (this.ttl !== undefined) {
         // A finished run expires; a run that goes back to running (resume) must lose that expiry, or its keys
         // would vanish mid-run and leave a header over a subset of its tasks.
-        if (h.status !== 'running' && h.status !== 'pending') {
+        if (!UNFINISHED_STATUSES.includes(h.status)) {
           m.expire(key, this.ttl).expire(this.keys.log(h.executionId), this.ttl);
         } else m.persist(key).persist(this.keys.log(h.executionId));
       }

@@ -1,27 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import { CodexError, ErrorCodes } from '../../errors.js';
+import type { EventBus } from '../../events.js';
 import type { ModelRunner } from '../../models/types.js';
+import { ownerIsDead } from '../../store/lease.js';
 import type { StateStore, StoredExecution, StoredTaskState } from '../../store/types.js';
 import type { Execution } from '../execution.js';
 import type { ExecutionOptions } from '../execution-state.js';
 import { renderDeep, renderTemplate } from '../template.js';
 import type { ExecutionResult, Plan, WorkflowDefinition } from '../types.js';
-import { DEBUG_KEY, type DebugController, WAIT_PREFIX } from './controller.js';
+import { DEBUG_KEY, type DebugController } from './controller.js';
+import { SignalChannel } from './signal-channel.js';
 import type {
   ApprovalDecision,
   Breakpoint,
   DebugOptions,
   DebugRecord,
   DebugSnapshot,
+  SignalRecord,
   TaskInspection,
   TaskOverride,
+  WaitingItem,
   WaitRecord,
 } from './types.js';
+import { checkRole, SIGNAL_PREFIX, WAIT_PREFIX, waitNotFound } from './waitpoints.js';
 
 /** What the debugger needs from the orchestrator. */
 export interface DebugDeps {
   store: StateStore;
   models: ModelRunner;
+  bus: EventBus;
   live(executionId: string): Execution | undefined;
   /** Resumes a stored run in this process (the run's promise). */
   resume(executionId: string): Promise<ExecutionResult>;
@@ -53,6 +60,8 @@ export interface RerunOptions {
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const noop = (): void => {};
+/** Statuses of runs that may hold open waitpoints. */
+const WAITING_STATUSES = ['waiting', 'paused'] as const;
 
 /**
  * Step-through debugging and durable waitpoints over running executions: `orchestrator.debugger`. A run that is
@@ -60,8 +69,27 @@ const noop = (): void => {};
  */
 export class WorkflowDebugger {
   private readonly background = new Set<Promise<unknown>>();
+  private readonly channel: SignalChannel;
 
-  constructor(private readonly d: DebugDeps) {}
+  constructor(private readonly d: DebugDeps) {
+    this.channel = new SignalChannel(d.store, (id) => this.pollSignals(id));
+    // A process listens for other processes' signals once one of its runs waits.
+    d.bus.on('task:waiting', () => this.channel.listen());
+  }
+
+  /**
+   * Applies the signals other processes recorded for a run this process drives (on its lease heartbeat, and at
+   * once on a Redis notification). A failed read is retried on the next heartbeat.
+   */
+  pollSignals(executionId: string): void {
+    const dbg = this.d.live(executionId)?.dbg;
+    if (dbg) dbg.pollSignals().then(noop, noop);
+  }
+
+  /** Stops listening for other processes' signals. */
+  close(): void {
+    this.channel.close();
+  }
 
   /** The controller of a live run; a stored interrupted run is resumed in this process first. */
   private async controller(executionId: string): Promise<DebugController> {
@@ -237,18 +265,41 @@ export class WorkflowDebugger {
 
   /**
    * Resumes a waiting task with `payload` (after a restart too). An unknown execution or waitpoint is a typed
-   * error and nothing changes; a second signal for the same waitpoint changes nothing and answers false.
+   * error and nothing changes; a second signal for the same waitpoint changes nothing and answers false. A run
+   * another live process drives gets the signal through the store (`$signal:<name>`): that process applies it.
    */
   async signal(executionId: string, name: string, payload: unknown, a: ActorOptions = {}): Promise<boolean> {
     if (!this.d.live(executionId)) {
       const stored = await this.load(executionId);
       const w = stored.tasks.get(WAIT_PREFIX + name)?.output as WaitRecord | undefined;
       if (!w) throw waitNotFound(executionId, name);
-      if (w.decision) return false;
+      if (w.decision || stored.tasks.has(SIGNAL_PREFIX + name)) return false;
       if (TERMINAL.has(stored.header.status)) throw notRunning(executionId, stored.header.status);
+      checkRole(w, a.role);
+      const owner = this.driver(stored);
+      if (owner) {
+        const rec: SignalRecord = { name, payload, at: Date.now(), by: a.by };
+        await this.d.store.appendTransitions([
+          { executionId, taskKey: SIGNAL_PREFIX + name, status: 'completed', attempt: 0, at: rec.at, output: rec },
+        ]);
+        // The driver also reads signals on its heartbeat: a lost notification only delays the decision.
+        await this.channel.notify(executionId).catch(noop);
+        return true;
+      }
     }
     const c = await this.controller(executionId);
     return c.signal(name, payload, a.by, a.role);
+  }
+
+  /** The owner of the live lease of a stored run another process drives, or undefined when none does. */
+  async drivenBy(executionId: string): Promise<string | undefined> {
+    if (this.d.live(executionId)) return undefined;
+    return this.driver(await this.load(executionId));
+  }
+
+  private driver(stored: StoredExecution): string | undefined {
+    const lease = stored.header.lease;
+    return lease && lease.expiresAt > Date.now() && !ownerIsDead(lease.owner) ? lease.owner : undefined;
   }
 
   approve(executionId: string, name: string, a: ActorOptions & { comment?: string } = {}): Promise<boolean> {
@@ -261,13 +312,30 @@ export class WorkflowDebugger {
     return this.signal(executionId, name, d, a);
   }
 
-  /** Waiting waitpoints of the runs in this process (the approvals inbox), oldest first. */
-  waiting(runs: Iterable<Execution>): Array<WaitRecord & { executionId: string; workflowId: string }> {
-    const out: Array<WaitRecord & { executionId: string; workflowId: string }> = [];
+  /**
+   * The approvals inbox: open waitpoints of the runs in this process and of every stored `waiting` or `paused`
+   * run (driven by another process, or left by one that stopped), oldest first. A waitpoint whose signal is
+   * recorded but not yet applied is not listed.
+   */
+  async waiting(runs: Iterable<Execution>): Promise<WaitingItem[]> {
+    const out: WaitingItem[] = [];
+    const seen = new Set<string>();
     for (const ex of runs) {
+      seen.add(ex.executionId);
       if (!ex.dbg) continue;
       for (const w of ex.dbg.waits.pending())
         out.push({ ...w, executionId: ex.executionId, workflowId: ex.workflowId });
+    }
+    for (const status of WAITING_STATUSES) {
+      for (const h of await this.d.store.listExecutions({ status })) {
+        if (seen.has(h.executionId)) continue;
+        seen.add(h.executionId);
+        const stored = await this.d.store.loadExecution(h.executionId);
+        if (!stored) continue;
+        for (const w of storedWaits(stored))
+          if (!w.decision && !stored.tasks.has(SIGNAL_PREFIX + w.name))
+            out.push({ ...w, executionId: h.executionId, workflowId: h.workflowId });
+      }
     }
     return out.sort((p, q) => p.since - q.since);
   }
@@ -340,10 +408,4 @@ function notRunning(executionId: string, state: string, want = 'paused'): CodexE
   });
   (e as CodexError & { state?: string }).state = state;
   return e;
-}
-
-function waitNotFound(executionId: string, name: string): CodexError {
-  return new CodexError(ErrorCodes.WAITPOINT_NOT_FOUND, `no waitpoint "${name}" in execution "${executionId}"`, {
-    issues: [{ message: 'unknown waitpoint' }],
-  });
 }

@@ -1,10 +1,12 @@
 import { encodeValue } from '../../store/codec.js';
 import type { StoredTaskState } from '../../store/types.js';
 import type { Execution } from '../execution.js';
-import { DebugController, type DebugHost } from './controller.js';
+import { DebugController } from './controller.js';
+import type { DebugHost } from './host.js';
 import type { DebugOptions } from './types.js';
 
-export { DebugController, WaitSuspended } from './controller.js';
+export { DebugController } from './controller.js';
+export { WaitSuspended } from './waitpoints.js';
 
 const NAMES = ['waiting', 'queued', 'running', 'completed', 'failed', 'skipped'];
 
@@ -18,6 +20,7 @@ export function createDebugger(ex: Execution, opts: DebugOptions | undefined): D
     workflowId: ex.workflowId,
     bus: x.svc.bus,
     limits: x.svc.limits,
+    initialStatus: x.initialStatus,
     statusOf: (i) => NAMES[x.state[i]],
     scopeOf: (t) => x.scope(t),
     readyTasks: x.readyTasks,
@@ -30,6 +33,8 @@ export function createDebugger(ex: Execution, opts: DebugOptions | undefined): D
     park: x.park,
     pump: x.pump,
     writeMeta: (key, value) => x.meta(key, encodeValue(value, `debug record "${key}"`), value),
+    saveStatus: x.saveStatus,
+    loadStored: async () => (await x.svc.store.loadExecution(ex.executionId))?.tasks,
   };
   ctl = new DebugController(host, opts);
   return ctl;

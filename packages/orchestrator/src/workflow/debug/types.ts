@@ -118,6 +118,23 @@ export interface DebugSnapshot {
   parent?: { executionId: string; fromTaskId: string };
 }
 
+/** The status a live run's debugger keeps in its stored header. */
+export type RunStatus = 'running' | 'paused' | 'waiting';
+
+/** A signal another process recorded for a run (`$signal:<name>`); the run's driver applies it once. */
+export interface SignalRecord {
+  name: string;
+  payload: unknown;
+  at: number;
+  by?: string;
+}
+
+/** One entry of the approvals inbox: an open waitpoint and the run it belongs to. */
+export interface WaitingItem extends WaitRecord {
+  executionId: string;
+  workflowId: string;
+}
+
 /** The payload an approve/reject signal carries (the approval task's output when approved). */
 export interface ApprovalDecision {
   approved: boolean;
