@@ -16,6 +16,10 @@ type Schema = {
   enum?: unknown[];
   const?: unknown;
   anyOf?: Schema[];
+  allOf?: Schema[];
+  if?: Schema;
+  else?: Schema;
+  not?: Schema;
   pattern?: string;
   minLength?: number;
   maxLength?: number;
@@ -121,6 +125,27 @@ export function validateValue(schema: Schema, v: unknown, path: string, out: Fie
       else if (schema.additionalProperties === false) out.push({ field: p, message: 'is not a known field' });
       else if (typeof schema.additionalProperties === 'object') validateValue(schema.additionalProperties, val, p, out);
     }
+  }
+  validateConditions(schema, v, path, out);
+}
+
+/** The conditionals of the task schema: `allOf`, `if` / `else` (agentId unless an approval) and `not`. */
+function validateConditions(schema: Schema, v: unknown, path: string, out: FieldIssue[]): void {
+  for (const sub of schema.allOf ?? []) validateValue(sub, v, path, out);
+  if (schema.if && schema.else) {
+    const probe: FieldIssue[] = [];
+    validateValue(schema.if, v, path, probe);
+    if (probe.length > 0) validateValue(schema.else, v, path, out);
+  }
+  if (schema.not) {
+    const probe: FieldIssue[] = [];
+    validateValue(schema.not, v, path, probe);
+    const [first, ...rest] = schema.not.required ?? [];
+    if (probe.length === 0 && first !== undefined)
+      out.push({
+        field: path ? `${path}.${first}` : first,
+        message: rest.length ? `cannot be used together with ${rest.join(', ')}` : 'is not allowed on this task',
+      });
   }
 }
 

@@ -145,8 +145,7 @@ export function workflowJsonSchema(): Record<string, unknown> {
   if (task) {
     const isApproval = { properties: { type: { const: 'approval' } }, required: ['type'] };
     task.allOf = [
-      { if: isApproval, else: { required: ['agentId'] } },
-      { anyOf: [{ not: { required: ['approval'] } }, isApproval] },
+      { if: isApproval, else: { required: ['agentId'], not: { required: ['approval'] } } },
       { not: { required: ['forEach', 'while'] } },
     ];
   }
