@@ -98,12 +98,25 @@ export function registerDebugCommands(program: Command, io: Io): void {
       )
       .argument('<executionId>')
       .requiredOption('--from <taskId>', 'the task to run again (with everything downstream of it)')
-      .option('--prompt <text>', "replace the task's prompt for the new run"),
-  ).action(async (executionId: string, flags: RunFlags & { from: string; prompt?: string }) => {
-    await registerExecute.fn!(
-      flags,
-      async (o) => (await o.debugger.rerunFrom(executionId, flags.from, { prompt: flags.prompt, by: 'cli' })).done,
-      () => storedAgents(flags, executionId),
-    );
-  });
+      .option('--prompt <text>', "replace the task's prompt for the new run")
+      .option('--agent <id>', 'run the task on this agent instead')
+      .option('--model <id>', 'run the task on this catalog model'),
+  ).action(
+    async (
+      executionId: string,
+      flags: RunFlags & { from: string; prompt?: string; agent?: string; model?: string },
+    ) => {
+      const change = {
+        prompt: flags.prompt,
+        agentId: flags.agent,
+        model: flags.model ? { model: flags.model } : undefined,
+        by: 'cli',
+      };
+      await registerExecute.fn!(
+        flags,
+        async (o) => (await o.debugger.rerunFrom(executionId, flags.from, change)).done,
+        () => storedAgents(flags, executionId),
+      );
+    },
+  );
 }

@@ -45,6 +45,12 @@ describe('debug routes', () => {
       (v) => v.state === 'paused',
     );
     expect(st).toMatchObject({ state: 'paused', paused: { reason: 'breakpoint', taskId: 'b' }, next: ['b'] });
+    // The run reads as paused in the executions list, and the status filter finds it.
+    const paused = await until(
+      async () => (await req('GET', '/api/executions?status=paused', s.bob)).json().items,
+      (v) => v.some((e: { executionId: string }) => e.executionId === id),
+    );
+    expect(paused.find((e: { executionId: string }) => e.executionId === id)).toMatchObject({ status: 'paused' });
     const insp = (await req('GET', `/api/executions/${id}/debug/inspect`, s.bob)).json();
     expect(insp).toMatchObject({ taskId: 'b', prompt: 'second', upstream: { a: { done: 'a', prompt: 'first' } } });
 
@@ -109,6 +115,11 @@ describe('debug routes', () => {
       prompt: 'Ship?',
     });
     expect((await req('GET', '/api/approvals', s.eve)).json().items).toEqual([]);
+    const waiting = await until(
+      async () => (await req('GET', '/api/executions?status=waiting', s.bob)).json().items,
+      (v) => v.some((e: { executionId: string }) => e.executionId === id),
+    );
+    expect(waiting.find((e: { executionId: string }) => e.executionId === id)).toMatchObject({ status: 'waiting' });
     expect((await req('POST', `/api/executions/${id}/waitpoints/review/approve`, s.bob, {})).statusCode).toBe(403);
     const missing = await req('POST', `/api/executions/${id}/waitpoints/nope/approve`, s.ada, {});
     expect([missing.statusCode, missing.json().error.code]).toEqual([404, 'CDX_ERR_WAITPOINT_NOT_FOUND']);

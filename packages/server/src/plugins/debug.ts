@@ -49,6 +49,8 @@ const rerunBody = z
     input: z.record(z.string(), z.unknown()).optional(),
     prompt: z.string().max(100_000).optional(),
     agentId: z.string().min(1).max(128).optional(),
+    /** Model requirements for the chosen task (checked with the workflow when the re-run is planned). */
+    model: z.record(z.string(), z.unknown()).optional(),
     debug: debugOptions.optional(),
   })
   .strict();

@@ -3,17 +3,17 @@ import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { ModelRunner } from '../../models/types.js';
 import { ownerIsDead } from '../../store/lease.js';
-import type { StateStore, StoredExecution, StoredTaskState } from '../../store/types.js';
+import type { StateStore, StoredExecution } from '../../store/types.js';
 import type { Execution } from '../execution.js';
 import type { ExecutionOptions } from '../execution-state.js';
 import { renderDeep, renderTemplate } from '../template.js';
-import type { ExecutionResult, Plan, WorkflowDefinition } from '../types.js';
+import type { ExecutionResult, Plan } from '../types.js';
 import { DEBUG_KEY, type DebugController } from './controller.js';
+import { type RerunOptions, rerunDefinition, rerunSet, reusedTasks } from './rerun.js';
 import { SignalChannel } from './signal-channel.js';
 import type {
   ApprovalDecision,
   Breakpoint,
-  DebugOptions,
   DebugRecord,
   DebugSnapshot,
   SignalRecord,
@@ -42,20 +42,6 @@ export interface ActorOptions {
   by?: string;
   /** The caller's role, checked against an approval's allowed roles. */
   role?: string;
-}
-
-/** `rerunFrom` options: what to change for the new run. */
-export interface RerunOptions {
-  /** Replace the chosen task's input for the new run (recorded as an edit). */
-  input?: Record<string, unknown>;
-  prompt?: string;
-  /** Run the chosen task on another agent. */
-  agentId?: string;
-  /** Run on this (newer) version of the workflow; tasks are matched by id. */
-  definition?: unknown;
-  debug?: DebugOptions;
-  executionId?: string;
-  by?: string;
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -352,31 +338,13 @@ export class WorkflowDebugger {
     const parent = await this.load(executionId);
     if (!TERMINAL.has(parent.header.status) && parent.header.status !== 'interrupted')
       throw notRunning(executionId, parent.header.status, 'finished');
-    let def = (o.definition ?? parent.header.definition) as WorkflowDefinition;
-    if (o.agentId) def = { ...def, tasks: def.tasks.map((t) => (t.id === taskId ? { ...t, agentId: o.agentId! } : t)) };
-    const plan = this.d.plan(def);
+    const plan = this.d.plan(rerunDefinition(parent, taskId, o));
     const from = plan.byId.get(taskId);
     if (from === undefined)
       throw new CodexError(ErrorCodes.DEBUG_INVALID, `unknown task "${taskId}"`, {
         issues: [{ taskId, message: 'unknown task' }],
       });
-    const rerun = new Set<string>();
-    const stack = [from];
-    while (stack.length) {
-      const i = stack.pop()!;
-      const id = plan.tasks[i].id;
-      if (rerun.has(id)) continue;
-      rerun.add(id);
-      stack.push(...plan.tasks[i].dependents);
-      if (plan.tasks[i].fallback !== undefined) stack.push(plan.tasks[i].fallback!);
-    }
-    const tasks = new Map<string, StoredTaskState>();
-    for (const [key, s] of parent.tasks) {
-      if (key.startsWith('$')) continue;
-      const base = key.includes('#') ? key.slice(0, key.lastIndexOf('#')) : key;
-      if (!plan.byId.has(base) || rerun.has(base) || (s.status !== 'completed' && s.status !== 'skipped')) continue;
-      tasks.set(key, s);
-    }
+    const tasks = reusedTasks(parent, plan, rerunSet(plan, from));
     const id = o.executionId ?? randomUUID();
     const opts: ExecutionOptions = {
       executionId: id,
