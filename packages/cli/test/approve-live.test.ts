@@ -15,7 +15,7 @@ const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
 const driverFile = join(root, 'packages', 'orchestrator', 'test', 'workflow', 'fixtures', 'signal-driver.ts');
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -106,7 +106,7 @@ describe('signals from another process', () => {
     } finally {
       await o.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   const url = process.env.REDIS_URL;
   it.skipIf(!url)(
@@ -131,6 +131,6 @@ describe('signals from another process', () => {
         await o.close();
       }
     },
-    60_000,
+    180_000,
   );
 });

@@ -99,4 +99,4 @@ it('codexos run --break pauses before the task; inspect, edit, step and continue
   expect(result.tasks.second.edited).toBe(true);
   expect(result.tasks.third.output).toBe('third:third');
   expect(ran()).toEqual(['first', 'second', 'third']);
-}, 60_000);
+}, 120_000);
