@@ -108,6 +108,22 @@ if (!url) {
       await expect(a.redis.ping()).rejects.toThrow(); // its own connection was quit
     });
 
+    it('a lease past its expiresAt is free while its key still lives (PX counts from when Redis ran the SET)', async () => {
+      const prefix = ns();
+      const s = new RedisStore({ redis: url, keyPrefix: prefix });
+      await s.createExecution(header('late'), { owner: 'dead:1:x', expiresAt: Date.now() + 60_000 });
+      // The key outlives the lease it holds, as it does when the writer's SET reached Redis late.
+      const key = `${prefix}:store:lease:{late}`;
+      await admin.set(key, JSON.stringify({ owner: 'dead:1:x', expiresAt: Date.now() - 1 }), 'PX', 60_000);
+      expect(await s.acquireLease('late', { owner: 'live:2:y', expiresAt: Date.now() + 5000 })).toBeUndefined();
+      expect(JSON.parse((await admin.get(key))!).owner).toBe('live:2:y');
+      // A lease still within its time is refused as before.
+      expect(await s.acquireLease('late', { owner: 'third:3:z', expiresAt: Date.now() + 5000 })).toMatchObject({
+        owner: 'live:2:y',
+      });
+      await s.close();
+    });
+
     it('leaves a client it was given open on close', async () => {
       const client = new Redis(url);
       const s = new RedisStore({ redis: client, keyPrefix: ns() });

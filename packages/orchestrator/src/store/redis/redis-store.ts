@@ -33,13 +33,17 @@ if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`;
-// KEYS: lease, exec. ARGV: owner, lease JSON, lease ms, owner it may replace. Answers the holder's lease JSON
-// when refused, else nil.
+// KEYS: lease, exec. ARGV: owner, lease JSON, lease ms, owner it may replace, now (ms). Answers the holder's
+// lease JSON when refused, else nil. A held lease past its own expiresAt is free even while its key lives on:
+// the PX countdown starts when Redis runs the SET, a round trip after the writer computed expiresAt, and every
+// reader judges a lease by expiresAt.
 const ACQUIRE = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
-  local holder = cjson.decode(cur).owner
-  if holder ~= ARGV[1] and holder ~= ARGV[4] then return cur end
+  local held = cjson.decode(cur)
+  if held.owner ~= ARGV[1] and held.owner ~= ARGV[4] and tonumber(held.expiresAt) > tonumber(ARGV[5]) then
+    return cur
+  end
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -116,6 +120,7 @@ export class RedisStore implements StateStore {
         JSON.stringify(lease),
         leaseMs(lease),
         replacing ?? '',
+        Date.now(),
       )) as string | null;
       return held ? (decodeLease(held) ?? { owner: JSON.parse(held).owner, expiresAt: Date.now() }) : undefined;
     });
