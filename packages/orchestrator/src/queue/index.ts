@@ -18,4 +18,11 @@ export {
 export { type ExecutionConfig, executionConfigSchema, type FlowRule } from './config.js';
 export { createTaskQueue } from './create-queue.js';
 export { InProcessQueue } from './in-process.js';
-export type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from './types.js';
+export type {
+  DispatchContext,
+  OutputsRef,
+  TaskJobData,
+  TaskJobResult,
+  TaskJobValues,
+  TaskQueue,
+} from './types.js';

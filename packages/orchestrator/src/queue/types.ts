@@ -27,18 +27,34 @@ export interface TaskQueue {
   close(): Promise<void>;
 }
 
-/** One attempt as it travels to a remote worker: plain JSON. */
+/** Where a worker finds the execution's outputs as of a dispatch: a log in Redis, up to `len` entries. */
+export interface OutputsRef {
+  key: string;
+  len: number;
+  /** The log's last entry (base64), when this dispatch appended it: a worker that is one behind needs no read. */
+  delta?: string;
+}
+
+/** The values a handler reads, in the stores' encoding (v8 structured clone) so Date, Map, BigInt arrive intact. */
+export interface TaskJobValues {
+  input: unknown;
+  params: Record<string, unknown>;
+  deps: Record<string, unknown>;
+  item?: unknown;
+}
+
+/** One attempt as it travels to a remote worker (JSON; the handler's values inside, encoded). */
 export interface TaskJobData {
   executionId: string;
   workflowId: string;
   taskId: string;
   agentId: string;
   attempt: number;
-  params: Record<string, unknown>;
   prompt: string;
-  input: unknown;
-  deps: Record<string, unknown>;
-  item?: unknown;
+  /** {@link TaskJobValues}, v8-encoded, base64. */
+  values: string;
+  /** `ctx.outputs`: every output of the execution so far, as in process. */
+  outputs?: OutputsRef;
   index?: number;
   iteration?: number;
   /** Stable per task (and loop item) across retries and resumes, as in process. */

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { jobIdOf } from '../../src/queue/bullmq/keys.js';
+import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs-sync.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { decodeValue } from '../../src/store/codec.js';
 import { conformanceAgents, type QueueFixture, queueConformance } from './conformance.js';
@@ -107,6 +109,33 @@ describe.skipIf(!url)('BullMQ queue: an attempt aborted before it is sent', () =
       expect(await Job.fromId(q, jobIdOf(executionId, 't', undefined, 1))).toBeUndefined();
     } finally {
       await f.close();
+    }
+  });
+});
+
+describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispatches', () => {
+  it('catches up from Redis and reads the same outputs as one that saw every dispatch', async () => {
+    const r = new Redis(url!);
+    const prefix = `cdx-outs-${randomUUID().slice(0, 8)}`;
+    try {
+      const pub = new OutputsPublisher(() => r, prefix, 60);
+      const seenAll = new OutputsReplica(() => r);
+      const late = new OutputsReplica(() => r);
+      const b = new Date(7);
+      const steps: Array<Record<string, unknown>> = [{ a: 1 }, { a: 1, b }, { a: 1, b }, { b: 2 }];
+      const refs = steps.map((o) => pub.publish('exec-1', o));
+      // An unchanged map appends nothing: the third dispatch points at the second's entry.
+      expect(refs.map((x) => x.len)).toEqual([1, 2, 2, 3]);
+      expect(refs[2].delta).toBeUndefined();
+      for (const ref of refs) await seenAll.at(ref);
+      const last = refs[refs.length - 1];
+      expect({ ...(await seenAll.at(last)) }).toEqual({ b: 2 });
+      expect({ ...(await late.at(last)) }).toEqual({ b: 2 });
+      expect({ ...(await late.at(refs[1])) }).toEqual({ b: 2 }); // never older than what it has seen
+      await r.del(last.key);
+      await expect(new OutputsReplica(() => r).at(last)).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
+    } finally {
+      r.disconnect();
     }
   });
 });

@@ -77,6 +77,7 @@ export const conformanceAgents: AgentDefinition[] = [
     },
   },
   { id: 'item', handler: (c) => `${String(c.item)}!` },
+  { id: 'peek', handler: (c) => ({ deps: c.deps, outputs: c.outputs }) },
   {
     id: 'typed',
     // Values JSON cannot carry: every queue hands them back as the stores do (one serialization contract).
@@ -125,6 +126,54 @@ export function queueConformance(
         expect(out.m).toEqual(new Map([['k', new Set([1, 2])]]));
         expect('u' in out).toBe(true);
       } finally {
+        await f.close();
+      }
+    });
+
+    it('ctx.outputs holds every output of the execution so far, as given, also as it changes', async () => {
+      const f = await make();
+      try {
+        const peek = conformanceAgents.find((a) => a.id === 'peek')!;
+        const executionId = `outs-${process.pid}-${Date.now()}-${seq++}`;
+        const at = (taskId: string, outputs: Record<string, unknown>, deps: Record<string, unknown>) =>
+          f.queue.run(ctxFor({ executionId, taskId, agentId: 'peek', deps, outputs }), peek) as Promise<unknown>;
+        expect(await at('first', {}, {})).toEqual({ deps: {}, outputs: {} });
+        const far = new Date(5);
+        expect(await at('second', { far, up: 41 }, { up: 41 })).toEqual({ deps: { up: 41 }, outputs: { far, up: 41 } });
+        // A rerun resets an output and changes another: the next attempt sees exactly that.
+        const out = (await at('third', { up: 42n }, { up: 42n })) as { outputs: Record<string, unknown> };
+        expect(out).toEqual({ deps: { up: 42n }, outputs: { up: 42n } });
+        expect('far' in out.outputs).toBe(false);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('in a workflow, ctx.outputs has upstream outputs beyond the direct dependencies, values intact', async () => {
+      const f = await make();
+      const o = new MultiAgentOrchestrator({ store: { type: 'memory' } }, { queue: f.queue });
+      try {
+        for (const a of conformanceAgents) o.registerAgent(a);
+        const r = await o.executeWorkflow({
+          id: 'outs',
+          name: 'outputs',
+          tasks: [
+            { id: 'a', agentId: 'typed' },
+            { id: 'b', agentId: 'sync', dependencies: ['a'], input: { n: 2 } },
+            { id: 'c', agentId: 'peek', dependencies: ['b'] },
+          ],
+        });
+        expect(r.status).toBe('completed');
+        const seen = r.tasks.c.output as { deps: Record<string, unknown>; outputs: Record<string, unknown> };
+        expect(seen.deps).toEqual({ b: 4 });
+        expect(Object.keys(seen.outputs).sort()).toEqual(['a', 'b']);
+        expect(seen.outputs.b).toBe(4);
+        const a = seen.outputs.a as { at: Date; big: bigint; m: Map<string, Set<number>> };
+        expect(a.at).toBeInstanceOf(Date);
+        expect(a.big).toBe(2n ** 70n);
+        expect(a.m).toEqual(new Map([['k', new Set([1, 2])]]));
+      } finally {
+        await o.close();
         await f.close();
       }
     });

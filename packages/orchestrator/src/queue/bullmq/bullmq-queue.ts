@@ -6,14 +6,15 @@ import type { AgentDefinition } from '../../agents/types.js';
 import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
-import { decodeValue } from '../../store/codec.js';
+import { decodeValue, encodeValue } from '../../store/codec.js';
 import { type Expr, evaluate, parseExpression } from '../../workflow/expression.js';
 import type { ExecutionConfig, FlowRule } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
-import type { DispatchContext, TaskJobData, TaskJobResult, TaskQueue } from '../types.js';
+import type { DispatchContext, TaskJobData, TaskJobResult, TaskJobValues, TaskQueue } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
+import { OutputsPublisher } from './outputs-sync.js';
 import { type DistributedPoolState, PoolController } from './pool-controller.js';
 
 interface Waiter {
@@ -68,6 +69,7 @@ export class BullMQQueue implements TaskQueue {
   private readonly lanes = new Map<string, Lane>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly rules = new Map<string, CompiledRule>();
+  private readonly outputs: OutputsPublisher;
   private client?: Redis;
   private sub?: Redis;
   private published?: Subscription;
@@ -89,6 +91,7 @@ export class BullMQQueue implements TaskQueue {
     private readonly poolOpts?: { agents: OrchestratorConfig['agents']; bus?: EventBus; autoStart?: boolean },
   ) {
     this.keys = distKeys(target.prefix);
+    this.outputs = new OutputsPublisher(() => this.redis, target.prefix, cfg.keepJobsSeconds);
   }
 
   get redis(): Redis {
@@ -146,19 +149,24 @@ export class BullMQQueue implements TaskQueue {
     const lane = this.lane(agent.id);
     const slot = ctx.index ?? ctx.iteration;
     const jobId = jobIdOf(ctx.executionId, ctx.taskId, slot, ctx.attempt);
-    const data: TaskJobData = {
-      executionId: ctx.executionId,
-      workflowId: ctx.workflowId,
-      taskId: ctx.taskId,
-      agentId: agent.id,
-      attempt: ctx.attempt,
-      params: ctx.params,
-      prompt: ctx.prompt,
-      input: ctx.input,
-      deps: ctx.deps,
-    };
+    let data: TaskJobData;
+    try {
+      const values: TaskJobValues = { input: ctx.input, params: ctx.params, deps: ctx.deps };
+      if (ctx.item !== undefined) values.item = ctx.item;
+      data = {
+        executionId: ctx.executionId,
+        workflowId: ctx.workflowId,
+        taskId: ctx.taskId,
+        agentId: agent.id,
+        attempt: ctx.attempt,
+        prompt: ctx.prompt,
+        values: encodeValue(values, `input of task "${ctx.taskId}"`).toString('base64'),
+        outputs: this.outputs.publish(ctx.executionId, ctx.outputs),
+      };
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (ctx.idempotencyKey !== undefined) data.idempotencyKey = ctx.idempotencyKey;
-    if (ctx.item !== undefined) data.item = ctx.item;
     if (ctx.index !== undefined) data.index = ctx.index;
     if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
     const opts: JobsOptions = {

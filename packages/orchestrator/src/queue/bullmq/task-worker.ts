@@ -13,6 +13,7 @@ import type { TaskJobData, TaskJobResult } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
+import { OutputsReplica } from './outputs-sync.js';
 import { WorkerContext } from './worker-context.js';
 
 /** Options of a distributed task worker: Redis target, agents it serves, concurrency, flow limits, models and heartbeat/lock timings. */
@@ -85,6 +86,7 @@ export class TaskWorker {
   readonly workerId: string;
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
+  private readonly replica = new OutputsReplica(() => this.client!);
   private readonly running = new Map<string, { ctrl: AbortController; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -224,8 +226,8 @@ export class TaskWorker {
     const ctrl = new AbortController();
     this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
     lane.active++;
-    const ctx = new WorkerContext(d, lane.agent, ctrl.signal, this.o.models);
     try {
+      const ctx = new WorkerContext(d, lane.agent, ctrl.signal, this.o.models, await this.replica.at(d.outputs));
       const output = await lane.agent.handler!(ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.

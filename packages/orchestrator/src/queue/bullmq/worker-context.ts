@@ -1,20 +1,29 @@
 import type { AgentDefinition, TaskContext } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { ModelRunner, ModelRunResult } from '../../models/types.js';
-import type { TaskJobData } from '../types.js';
+import { decodeValue } from '../../store/codec.js';
+import type { TaskJobData, TaskJobValues } from '../types.js';
 
-/** A handler's `ctx` on a worker: built from the job's data. `outputs` holds the direct dependencies' outputs. */
+/**
+ * A handler's `ctx` on a worker: built from the job's data. `outputs` holds every output of the execution so far
+ * (the worker's replica, at least as recent as the dispatch), as in process.
+ */
 export class WorkerContext implements TaskContext {
   usage?: { inputTokens: number; outputTokens: number };
   cost = 0;
   model?: string;
+  private readonly v: TaskJobValues;
+  private _outputs?: Record<string, unknown>;
 
   constructor(
     private readonly d: TaskJobData,
     private readonly agent: AgentDefinition,
     readonly signal: AbortSignal,
-    private readonly models?: ModelRunner,
-  ) {}
+    private readonly models: ModelRunner | undefined,
+    private readonly allOutputs: Record<string, unknown>,
+  ) {
+    this.v = decodeValue(Buffer.from(d.values, 'base64')) as TaskJobValues;
+  }
 
   get executionId() {
     return this.d.executionId;
@@ -32,25 +41,27 @@ export class WorkerContext implements TaskContext {
     return this.d.attempt;
   }
   get input() {
-    return this.d.input;
+    return this.v.input;
   }
   get params() {
-    return this.d.params;
+    return this.v.params;
   }
   get prompt() {
     return this.d.prompt;
   }
   get deps() {
-    return this.d.deps;
+    return this.v.deps;
   }
   get outputs() {
-    return this.d.deps;
+    // A copy: the replica is shared by every task of the execution on this worker.
+    this._outputs ??= Object.assign(Object.create(null), this.allOutputs);
+    return this._outputs!;
   }
   get idempotencyKey() {
     return this.d.idempotencyKey;
   }
   get item() {
-    return this.d.item;
+    return this.v.item;
   }
   get index() {
     return this.d.index;

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { CodexError, ErrorCodes } from '../../errors.js';
+import { decodeValue, encodeValue } from '../../store/codec.js';
+import type { OutputsRef } from '../types.js';
+
+// A handler's `ctx.outputs` holds every output of its execution so far, as in process. Sending that whole map in
+// every job would cost O(tasks²) for a long chain, so the orchestrator appends only what changed since its last
+// dispatch to a Redis list per execution (one delta per dispatch, also carried inline by the job that caused it),
+// and each worker keeps a replica it brings up to date from the list: every output travels to a worker once.
+
+interface Delta {
+  set: Record<string, unknown>;
+  del?: string[];
+}
+
+/** Executions whose last-sent outputs each side remembers; one evicted starts over from a full snapshot. */
+const MAX_TRACKED = 1024;
+
+function touch<K, V>(m: Map<K, V>, k: K, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > MAX_TRACKED) m.delete(m.keys().next().value as K);
+}
+
+/** The orchestrator side: turns each dispatch's `ctx.outputs` into a delta on the execution's output log. */
+export class OutputsPublisher {
+  // One log per orchestrator process and execution: a resuming orchestrator starts a log of its own.
+  private readonly gen = randomUUID().slice(0, 8);
+  private readonly runs = new Map<string, { sent: Map<string, unknown>; len: number; key: string }>();
+
+  constructor(
+    private readonly redis: () => Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Records what changed since the last dispatch of this execution; the returned ref goes into the job. */
+  publish(executionId: string, outputs: Record<string, unknown>): OutputsRef {
+    let run = this.runs.get(executionId);
+    if (!run) run = { sent: new Map(), len: 0, key: `${this.prefix}:dist:out:${executionId}:${this.gen}` };
+    touch(this.runs, executionId, run);
+    const set: Record<string, unknown> = Object.create(null);
+    let changed = 0;
+    let kept = 0;
+    for (const id in outputs) {
+      const v = outputs[id];
+      if (run.sent.has(id)) {
+        kept++;
+        if (Object.is(run.sent.get(id), v)) continue;
+      }
+      set[id] = v;
+      changed++;
+    }
+    let del: string[] | undefined;
+    // Fewer of the sent ids still present than were sent: some output was reset (a rerun); say so.
+    if (kept < run.sent.size) del = [...run.sent.keys()].filter((id) => !Object.hasOwn(outputs, id));
+    if (changed === 0 && !del) return { key: run.key, len: run.len };
+    const delta: Delta = del ? { set, del } : { set };
+    const b64 = encodeValue(delta, `outputs of execution "${executionId}"`).toString('base64');
+    for (const id in set) run.sent.set(id, set[id]);
+    if (del) for (const id of del) run.sent.delete(id);
+    run.len++;
+    // Sent on the connection the job's add uses next, so the delta is in Redis before any worker sees the job.
+    const r = this.redis();
+    r.rpush(run.key, b64).catch(() => 0);
+    r.expire(run.key, this.ttlSeconds).catch(() => 0);
+    return { key: run.key, len: run.len, delta: b64 };
+  }
+}
+
+interface Replica {
+  len: number;
+  values: Record<string, unknown>;
+  catching?: Promise<void>;
+}
+
+/** The worker side: a replica of each execution's outputs, brought up to the position a job names. */
+export class OutputsReplica {
+  private readonly runs = new Map<string, Replica>();
+
+  constructor(private readonly redis: () => Redis) {}
+
+  /** The execution's outputs as of (at least) the job's dispatch; read by the handler through `ctx.outputs`. */
+  async at(ref: OutputsRef | undefined): Promise<Record<string, unknown>> {
+    if (!ref || ref.len === 0) return Object.create(null);
+    let rep = this.runs.get(ref.key);
+    if (!rep) rep = { len: 0, values: Object.create(null) };
+    touch(this.runs, ref.key, rep);
+    while (rep.len < ref.len) {
+      if (rep.catching) {
+        await rep.catching;
+        continue;
+      }
+      if (ref.delta && rep.len === ref.len - 1) {
+        this.apply(rep, ref.delta);
+        break;
+      }
+      rep.catching = this.catchUp(rep, ref);
+      try {
+        await rep.catching;
+      } finally {
+        rep.catching = undefined;
+      }
+    }
+    return rep.values;
+  }
+
+  private async catchUp(rep: Replica, ref: OutputsRef): Promise<void> {
+    const from = rep.len;
+    const got = await this.redis().lrange(ref.key, from, ref.len - 1);
+    if (got.length < ref.len - from)
+      throw new CodexError(
+        ErrorCodes.QUEUE,
+        `outputs of earlier tasks are missing from Redis (${ref.key}): Redis lost them or they expired`,
+        { retryable: true },
+      );
+    for (const b64 of got) this.apply(rep, b64);
+  }
+
+  private apply(rep: Replica, b64: string): void {
+    const d = decodeValue(Buffer.from(b64, 'base64')) as Delta;
+    for (const id of Object.keys(d.set)) rep.values[id] = d.set[id];
+    if (d.del) for (const id of d.del) delete rep.values[id];
+    rep.len++;
+  }
+}
