@@ -1,10 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import {
   CodexError,
   connectRedis,
   ErrorCodes,
   EventBus,
   ModelManager,
+  type OrchestratorConfig,
   parseConfig,
+  parseWorkflowText,
   RedisRateLimiter,
   redisTarget,
   TaskWorker,
@@ -20,6 +23,9 @@ interface WorkerFlags {
   prefix?: string;
   heartbeatMs?: string;
   lockMs?: string;
+  id?: string;
+  config?: string;
+  modelAgents?: boolean | string;
 }
 
 interface Io {
@@ -35,6 +41,44 @@ const positive = (v: string | undefined, flag: string, dflt: number): number => 
   return n;
 };
 
+/** `--config codexos.yaml|json`: the orchestrator's config file; the worker takes its models and redis sections. */
+async function readConfigFile(path: string): Promise<OrchestratorConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CodexError(
+      ErrorCodes.CONFIG_INVALID,
+      `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    // The workflow reader's safety checks (size, aliases, keys) apply to any YAML this process reads.
+    raw = parseWorkflowText(text, { format: /\.json$/i.test(path) ? 'json' : 'yaml', source: path });
+  } catch (err) {
+    if (/must be an object/.test((err as Error).message))
+      throw new CodexError(ErrorCodes.CONFIG_INVALID, `${path} must hold the orchestrator config (an object)`);
+    throw err;
+  }
+  try {
+    return parseConfig(raw);
+  } catch (err) {
+    throw new CodexError(ErrorCodes.CONFIG_INVALID, `${path}: ${(err as Error).message}`);
+  }
+}
+
+/** `--model-agents`: absent = serve none (unless --config), bare = all, a list = those ids. */
+function modelAgentsOf(flag: boolean | string | undefined, hasConfig: boolean): boolean | string[] {
+  if (flag === undefined) return hasConfig;
+  if (flag === true || flag === false) return flag;
+  const ids = flag
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return ids.length === 0 || ids.includes('*') ? true : ids;
+}
+
 /** `codexos worker`: runs tasks of distributed executions for the agents whose code it loads, until signalled. */
 export function registerWorkerCommand(program: Command, io: Io): void {
   program
@@ -44,46 +88,71 @@ export function registerWorkerCommand(program: Command, io: Io): void {
     .option('--agents <module>', 'TS/JS module exporting agent definitions (code handlers)')
     .option('--only <ids>', 'comma-separated agent ids to serve (default: every agent in --agents)')
     .option('--concurrency <n>', 'most tasks per agent at once in this process (or CODEXOS_WORKER_CONCURRENCY)')
-    .option('--prefix <prefix>', 'key prefix shared with the orchestrator (redis.keyPrefix)', 'codexos')
+    .option('--prefix <prefix>', 'key prefix shared with the orchestrator (redis.keyPrefix; default codexos)')
     .option('--heartbeat-ms <n>', 'heartbeat and health-check period (agents.healthCheckInterval)', '5000')
     .option('--lock-ms <n>', 'job lock: a worker silent this long has its task handed to another worker', '30000')
+    .option('--config <file>', 'the orchestrator config file (YAML/JSON): its models and redis sections are used here')
+    .option(
+      '--model-agents [ids]',
+      'also run tasks of model-backed agents (all, or these comma-separated ids); on by default with --config',
+    )
+    .option('--no-model-agents', 'with --config: run code handlers only')
+    .option('--id <workerId>', "this worker's id in heartbeats and the pool (default host:pid:random)")
     .action(async (flags: WorkerFlags) => {
+      if (flags.id !== undefined && !/^[A-Za-z0-9_.:@-]{1,120}$/.test(flags.id))
+        throw new CodexError(ErrorCodes.CONFIG_INVALID, '--id may hold letters, digits and _ . : @ - only');
+      const cfg = flags.config ? await readConfigFile(flags.config) : undefined;
+      const fromConfig = cfg?.redis ? redisTarget(cfg.redis) : undefined;
       const url = flags.redis ?? process.env.CODEXOS_REDIS_URL ?? process.env.REDIS_URL;
-      if (!url) throw new CodexError(ErrorCodes.CONFIG_INVALID, 'codexos worker needs --redis redis://host:port');
+      if (!url && !fromConfig)
+        throw new CodexError(ErrorCodes.CONFIG_INVALID, 'codexos worker needs --redis redis://host:port');
       let agents = await loadAgents(flags.agents);
       if (flags.only) {
         const ids = new Set(flags.only.split(',').map((s) => s.trim()));
         agents = agents.filter((a) => ids.has(a.id));
       }
-      if (!agents.some((a) => a.handler))
-        throw new CodexError(ErrorCodes.CONFIG_INVALID, 'codexos worker needs --agents with at least one code handler');
+      const modelAgents = modelAgentsOf(flags.modelAgents, cfg !== undefined);
+      if (!agents.some((a) => a.handler) && !modelAgents)
+        throw new CodexError(
+          ErrorCodes.CONFIG_INVALID,
+          'codexos worker needs --agents with at least one code handler, or --config / --model-agents to run model-backed agents',
+        );
       const concurrency = positive(flags.concurrency ?? process.env.CODEXOS_WORKER_CONCURRENCY, '--concurrency', 8);
       const lockMs = positive(flags.lockMs, '--lock-ms', 30_000);
-      const target = { ...redisTarget(url), prefix: flags.prefix ?? 'codexos' };
+      const target = url
+        ? { ...redisTarget(url), prefix: flags.prefix ?? cfg?.redis?.keyPrefix ?? 'codexos' }
+        : { ...fromConfig!, prefix: flags.prefix ?? fromConfig!.prefix };
       // The model layer's events (handlers calling ctx.callModel) are relayed to the orchestrators.
       const bus = new EventBus();
+      const heartbeatMs = positive(flags.heartbeatMs, '--heartbeat-ms', 5000);
       const limiterRedis = connectRedis(target, 'codexos-worker-rate-limits');
-      const worker = new TaskWorker({
-        bus,
-        target,
-        agents,
-        concurrency,
-        // Model rate limits are one budget with the orchestrator and every other worker.
-        models: new ModelManager(parseConfig({}).models, bus, {
-          limiter: (o) => new RedisRateLimiter(limiterRedis, target.prefix, o),
-        }),
-        heartbeatMs: positive(flags.heartbeatMs, '--heartbeat-ms', 5000),
-        lockDurationMs: lockMs,
-        stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)),
-      });
+      let worker: TaskWorker;
       try {
+        worker = new TaskWorker({
+          workerId: flags.id,
+          modelAgents,
+          bus,
+          target,
+          agents,
+          concurrency,
+          // The orchestrator's models section (providers, catalog, rate limits); provider keys from this environment.
+          // Model rate limits are one budget with the orchestrator and every other worker.
+          models: new ModelManager((cfg ?? parseConfig({})).models, bus, {
+            limiter: (o) => new RedisRateLimiter(limiterRedis, target.prefix, o),
+          }),
+          heartbeatMs,
+          lockDurationMs: lockMs,
+          stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)),
+        });
         await worker.start();
       } catch (err) {
+        // An open client would keep this process alive after the error.
         limiterRedis.disconnect();
         throw err;
       }
+      const served = [...worker.agentIds, ...(modelAgents ? ['model-backed agents'] : [])];
       io.out.write(
-        `worker ${worker.workerId} serving ${worker.agentIds.join(', ')} on ${target.label} (concurrency ${concurrency})\n`,
+        `worker ${worker.workerId} serving ${[...new Set(served)].join(', ')} on ${target.label} (concurrency ${concurrency})\n`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -74,5 +74,5 @@ describe.skipIf(!url)('codexos run --redis (distributed mode from the CLI)', () 
     } finally {
       await worker.close();
     }
-  }, 120_000);
+  }, 300_000);
 });

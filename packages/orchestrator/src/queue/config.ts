@@ -23,6 +23,27 @@ export const flowRuleSchema = z
   })
   .strict();
 
+/** `codexos worker` processes the pool starts and stops on this machine (distributed mode). */
+export const localWorkersSchema = z
+  .object({
+    /** Most worker processes at once. */
+    max: z.number().int().positive(),
+    /** Fewest: started with the pool and restarted when one dies. */
+    min: z.number().int().min(0).default(1),
+    /** Tasks per agent one process runs at once (its `--concurrency`): instances / this = processes wanted. */
+    concurrency: z.number().int().positive().default(4),
+    /** The agents module the processes load (`--agents`). */
+    agents: z.string().optional(),
+    /** How to start `codexos`: the program and its leading arguments; `worker` and its flags are appended. */
+    command: z.array(z.string().min(1)).min(1).default(['codexos']),
+    /** More `codexos worker` flags, after the generated ones (e.g. `['--config', 'codexos.yaml']`). */
+    args: z.array(z.string()).default([]),
+    /** A stopping process finishes its running tasks; after this long it is killed (its tasks are retried). */
+    stopGraceMs: z.number().int().positive().default(30_000),
+  })
+  .strict()
+  .refine((w) => w.min <= w.max, { message: 'min must be <= max' });
+
 /** zod schema of the `execution` config section (in-process or distributed mode, Redis timeout, flow rules, job retention). */
 export const executionConfigSchema = z
   .object({
@@ -33,6 +54,14 @@ export const executionConfigSchema = z
     flow: z.record(z.string(), flowRuleSchema).default({}),
     /** Finished jobs kept (seconds) so a resuming orchestrator can pick up results of attempts already run. */
     keepJobsSeconds: z.number().int().positive().default(3600),
+    /**
+     * Where tasks of model-backed agents (no code handler) run: on workers started with `--config` or
+     * `--model-agents` (default), or in the orchestrator. Agents with tools, or a zod output schema, always run in
+     * the orchestrator (their tools and schemas are code).
+     */
+    modelTasks: z.enum(['workers', 'orchestrator']).default('workers'),
+    /** Local `codexos worker` processes the agent pool starts on scale-up and stops on scale-down. */
+    localWorkers: localWorkersSchema.optional(),
   })
   .strict();
 
@@ -40,3 +69,5 @@ export const executionConfigSchema = z
 export type ExecutionConfig = z.output<typeof executionConfigSchema>;
 /** Flow control for one agent's tasks across every worker: concurrency, rate limits, per-key limits and priority. */
 export type FlowRule = z.output<typeof flowRuleSchema>;
+/** Local worker processes the pool manages: how many, how each is started, how long one may take to stop. */
+export type LocalWorkersConfig = z.output<typeof localWorkersSchema>;

@@ -4,6 +4,8 @@ export {
   type DistributedPoolState,
   distKeys,
   type EventBatch,
+  type LocalWorkerState,
+  type LocalWorkersState,
   type PoolAgentState,
   PoolController,
   type PoolWorkerState,
@@ -15,12 +17,18 @@ export {
   type TaskWorkerOptions,
   type WorkerHeartbeat,
 } from './bullmq/index.js';
-export { type ExecutionConfig, executionConfigSchema, type FlowRule } from './config.js';
+export {
+  type ExecutionConfig,
+  executionConfigSchema,
+  type FlowRule,
+  type LocalWorkersConfig,
+} from './config.js';
 export { createTaskQueue } from './create-queue.js';
 export { InProcessQueue } from './in-process.js';
 export type {
   DispatchContext,
   OutputsRef,
+  RemoteModelCall,
   TaskJobData,
   TaskJobResult,
   TaskJobValues,

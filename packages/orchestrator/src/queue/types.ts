@@ -1,14 +1,29 @@
 import type { AgentDefinition, TaskContext } from '../agents/types.js';
 import type { TokenUsage } from '../events.js';
+import type { Budget, ModelRequirements, OutputSpec } from '../models/types.js';
 
 // The TaskQueue contract: the scheduler decides what is ready, a TaskQueue decides where one attempt of a task
 // runs (in this process, or as a BullMQ job on a `codexos worker`). Retries, timeouts, conditions, loops and
 // fallbacks stay in the scheduler, so they behave the same whichever queue runs the attempt.
 
+/** The model call a model-backed task makes, as plain data a worker can make in its own process. */
+export interface RemoteModelCall {
+  requirements: ModelRequirements;
+  system?: string;
+  prompt: string;
+  /** Upstream outputs rendered as text (as the orchestrator renders them for a local call). */
+  context: string;
+  output?: OutputSpec;
+  maxSteps?: number;
+  budget?: Budget;
+}
+
 /** What the scheduler hands a queue for one attempt: the handler's context plus a way to attribute usage. */
 export interface DispatchContext extends TaskContext {
   /** Adds model usage measured elsewhere (e.g. on a remote worker) to this attempt. */
   recordUsage(r: { usage: TokenUsage; cost: number; model: string }): void;
+  /** The call `callModel()` would make with no arguments, as data (for a model-backed task run on a worker). */
+  modelCall?(): RemoteModelCall;
 }
 
 /** Where task attempts run: in the orchestrator's process or on remote workers through a queue. */
@@ -61,6 +76,8 @@ export interface TaskJobData {
   idempotencyKey?: string;
   /** Flow-control key (from the agent's `key` expression over the task input), when one is configured. */
   flowKey?: string;
+  /** Set for a model-backed agent's task: the worker makes this call instead of running a handler. */
+  model?: RemoteModelCall;
 }
 
 /** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */

@@ -2,6 +2,7 @@ import type { AgentDefinition, TaskContext } from '../agents/types.js';
 import { CodexError, ErrorCodes } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../models/types.js';
+import type { RemoteModelCall } from '../queue/types.js';
 import { DeltaBatcher } from './deltas.js';
 import type { PlannedTask } from './types.js';
 
@@ -128,22 +129,22 @@ export class Context implements TaskContext {
           iteration,
         })
       : undefined;
-    const output = this.task.def.output ?? this.agent.output;
+    const call = this.modelCall();
     const r = await this.src.models
       .run({
         agentId: this.agent.id,
-        requirements: { ...this.agent.model, ...this.task.def.model },
-        system: opts.system ?? this.agent.instructions,
-        prompt: prompt ?? (this.prompt || this.task.def.name || this.task.id),
-        context: opts.context ?? this.src.upstreamText(this.task),
+        requirements: call.requirements,
+        system: opts.system ?? call.system,
+        prompt: prompt ?? call.prompt,
+        context: opts.context ?? call.context,
         executionId: this.src.executionId,
         workflowId: this.src.workflowId,
         taskId: this.task.id,
         signal: this.signal,
-        budget: this.src.budget,
+        budget: call.budget,
         tools: this.agent.tools?.length ? this.agent.tools : undefined,
-        output,
-        maxSteps: this.agent.maxSteps,
+        output: call.output,
+        maxSteps: call.maxSteps,
         idempotencyKey: this.idempotencyKey,
         iteration,
         onDelta: deltas?.push,
@@ -154,6 +155,19 @@ export class Context implements TaskContext {
       .finally(() => deltas?.flush());
     this.recordUsage(r);
     return r;
+  }
+
+  /** The call `callModel()` makes with no arguments, as data: a worker makes it for a model-backed task. */
+  modelCall(): RemoteModelCall {
+    return {
+      requirements: { ...this.agent.model, ...this.task.def.model },
+      system: this.agent.instructions,
+      prompt: this.prompt || this.task.def.name || this.task.id,
+      context: this.src.upstreamText(this.task),
+      output: this.task.def.output ?? this.agent.output,
+      maxSteps: this.agent.maxSteps,
+      budget: this.src.budget,
+    };
   }
 
   /** Attributes model usage to this attempt (also usage measured on a remote worker). */

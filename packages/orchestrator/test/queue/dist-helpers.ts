@@ -10,7 +10,8 @@ import { agents } from './fixtures/dist-agents.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..', '..');
-const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
+/** The `codexos` binary of this checkout. */
+export const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
 export const agentsFile = join(here, 'fixtures', 'dist-agents.ts');
 
 export const newNs = () => `cdx-dist-${randomUUID().slice(0, 8)}`;
@@ -53,7 +54,12 @@ export async function waitFor<T>(
 }
 
 /** `codexos worker` in its own process; resolves once it serves its queues. */
-export async function startWorker(url: string, ns: string, extra: string[] = []): Promise<Proc> {
+export async function startWorker(
+  url: string,
+  ns: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Proc> {
   const proc = spawn(
     process.execPath,
     [
@@ -71,7 +77,7 @@ export async function startWorker(url: string, ns: string, extra: string[] = [])
       '200',
       ...extra,
     ],
-    { cwd: root, env: { ...process.env, REDIS_URL: url, CDX_TEST_NS: ns }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, REDIS_URL: url, CDX_TEST_NS: ns, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const p = track(proc);
   // Generous: loading the TypeScript sources takes seconds on a busy machine.

@@ -10,10 +10,18 @@ import { decodeValue, encodeValue } from '../../store/codec.js';
 import { type Expr, evaluate, parseExpression } from '../../workflow/expression.js';
 import type { ExecutionConfig, FlowRule } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
-import type { DispatchContext, TaskJobData, TaskJobResult, TaskJobValues, TaskQueue } from '../types.js';
+import type {
+  DispatchContext,
+  RemoteModelCall,
+  TaskJobData,
+  TaskJobResult,
+  TaskJobValues,
+  TaskQueue,
+} from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
+import { LocalWorkers } from './local-workers.js';
 import { OutputsPublisher } from './outputs-sync.js';
 import { type DistributedPoolState, PoolController } from './pool-controller.js';
 
@@ -59,8 +67,8 @@ function parseResult(v: unknown): TaskJobResult | undefined {
 
 /**
  * Attempts as BullMQ jobs, one queue per agent, for `codexos worker` processes. Attempts made in one tick go out
- * in one addBulk per agent; results come back through QueueEvents. Agents without a code handler (model-backed)
- * run in this process: their work is a network call the orchestrator's model layer already rate-limits.
+ * in one addBulk per agent; results come back through QueueEvents. Tasks of model-backed agents go to workers
+ * that serve them (`codexos worker --config`), whose model calls share the rate limits through Redis.
  */
 export class BullMQQueue implements TaskQueue {
   readonly kind = 'bullmq';
@@ -70,6 +78,7 @@ export class BullMQQueue implements TaskQueue {
   private readonly waiters = new Map<string, Waiter>();
   private readonly rules = new Map<string, CompiledRule>();
   private readonly outputs: OutputsPublisher;
+  private readonly announced = new Set<string>();
   private client?: Redis;
   private sub?: Redis;
   private published?: Subscription;
@@ -112,7 +121,25 @@ export class BullMQQueue implements TaskQueue {
     await c.set(this.keys.epoch, randomUUID(), 'NX');
     this.epoch = (await c.get(this.keys.epoch)) ?? '';
     if (this.poolOpts) {
-      this.pool = new PoolController(c, this.keys, this.poolOpts.agents, this.poolOpts.bus, (a) => this.agentQueue(a));
+      const lw = this.cfg.localWorkers;
+      const local = lw
+        ? new LocalWorkers(lw, this.target, {
+            heartbeatMs: this.poolOpts.agents.healthCheckInterval,
+            bus: this.poolOpts.bus,
+            knownAgents: () => this.pool?.state().agents.map((a) => a.agentId) ?? [],
+            forget: (id) => {
+              c.hdel(this.keys.workers, id).catch(() => 0);
+            },
+          })
+        : undefined;
+      this.pool = new PoolController(
+        c,
+        this.keys,
+        this.poolOpts.agents,
+        this.poolOpts.bus,
+        (a) => this.agentQueue(a),
+        local,
+      );
       if (this.poolOpts.autoStart !== false) this.pool.start();
     }
     const bus = this.poolOpts?.bus;
@@ -143,7 +170,12 @@ export class BullMQQueue implements TaskQueue {
   }
 
   run(ctx: DispatchContext, agent: AgentDefinition): unknown {
-    if (!agent.handler) return this.local.run(ctx, agent);
+    let model: RemoteModelCall | undefined;
+    if (!agent.handler) {
+      model = this.remoteModelCall(ctx, agent);
+      if (!model) return this.local.run(ctx, agent);
+      this.announceModelAgent(agent.id);
+    }
     // Aborted before it was sent (e.g. the run ended in the same turn): nothing to enqueue, nothing to wait for.
     if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
     const lane = this.lane(agent.id);
@@ -167,6 +199,7 @@ export class BullMQQueue implements TaskQueue {
       return Promise.reject(err);
     }
     if (ctx.idempotencyKey !== undefined) data.idempotencyKey = ctx.idempotencyKey;
+    if (model) data.model = model;
     if (ctx.index !== undefined) data.index = ctx.index;
     if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
     const opts: JobsOptions = {
@@ -201,6 +234,28 @@ export class BullMQQueue implements TaskQueue {
     });
   }
 
+  /**
+   * The call a model-backed task makes, when a worker can make it: tools and zod schemas are code that only
+   * this process has, so such agents (and `execution.modelTasks: orchestrator`) keep their calls here.
+   */
+  private remoteModelCall(ctx: DispatchContext, agent: AgentDefinition): RemoteModelCall | undefined {
+    if (this.cfg.modelTasks !== 'workers' || !ctx.modelCall || agent.tools?.length) return undefined;
+    const call = ctx.modelCall();
+    if (call.output && typeof (call.output.schema as { safeParse?: unknown }).safeParse === 'function')
+      return undefined;
+    return call;
+  }
+
+  private announceModelAgent(agentId: string): void {
+    if (this.announced.has(agentId)) return;
+    this.announced.add(agentId);
+    // Workers serving model-backed agents open this agent's queue: at once on the channel, else on their next sync.
+    const c = this.redis;
+    c.sadd(this.keys.modelAgents, agentId)
+      .then(() => c.publish(this.keys.modelAgentsChannel, agentId))
+      .catch(() => this.announced.delete(agentId));
+  }
+
   /** The BullMQ queue of an agent (created on first use): counts, global limits. */
   agentQueue(agentId: string): Queue {
     return this.lane(agentId).queue;
@@ -215,6 +270,8 @@ export class BullMQQueue implements TaskQueue {
     if (this.closed) return;
     this.closed = true;
     this.pool?.stop();
+    // Local worker processes finish what they run first: their results still reach this queue.
+    await this.pool?.closeLocal();
     clearTimeout(this.downTimer);
     const err = new CodexError(ErrorCodes.CANCELLED, 'distributed queue closed');
     for (const w of this.waiters.values()) w.reject(err);

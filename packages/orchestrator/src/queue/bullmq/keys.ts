@@ -20,6 +20,9 @@ export const distKeys = (prefix: string) => ({
   drain: `${prefix}:dist:drain`,
   /** The orchestrator's `execution.flow` rules (agentId -> JSON), read by every worker. */
   flow: `${prefix}:dist:flow`,
+  /** Model-backed agents whose tasks go to workers (a set), and the channel that announces a new one. */
+  modelAgents: `${prefix}:dist:model-agents`,
+  modelAgentsChannel: `${prefix}:dist:model-agents:new`,
   flowSlots: (agentId: string, key: string) => `${prefix}:dist:flow:${agentId}:${key}:slots`,
   flowRate: (agentId: string, key: string, window: number) => `${prefix}:dist:flow:${agentId}:${key}:rate:${window}`,
 });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { OrchestratorConfig } from '../../config.js';
 import type { EventBus } from '../../events.js';
 import type { DistKeys } from './keys.js';
+import type { LocalWorkers, LocalWorkersState } from './local-workers.js';
 import type { WorkerHeartbeat } from './task-worker.js';
 
 /** One worker process as the pool sees it. */
@@ -34,6 +35,8 @@ export interface DistributedPoolState {
   at: number;
   workers: PoolWorkerState[];
   agents: PoolAgentState[];
+  /** The local `codexos worker` processes the pool starts and stops (when `execution.localWorkers` is set). */
+  local?: LocalWorkersState;
 }
 
 interface AgentTrack {
@@ -64,10 +67,13 @@ export class PoolController {
     private readonly cfg: OrchestratorConfig['agents'],
     private readonly bus: EventBus | undefined,
     private readonly queueOf: (agentId: string) => Queue,
+    private readonly local?: LocalWorkers,
   ) {}
 
   start(): void {
     if (this.timer) return;
+    // The fewest local processes come up at once, not a tick later.
+    this.local?.reconcile(this.local.processesFor(Math.max(1, this.cfg.minAgents)), []);
     this.timer = setInterval(() => {
       this.tick().catch(() => {});
     }, this.cfg.healthCheckInterval);
@@ -77,6 +83,11 @@ export class PoolController {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Stops the local worker processes gracefully (each finishes its running tasks) and waits for them. */
+  async closeLocal(): Promise<void> {
+    await this.local?.close();
   }
 
   /** The state as of the last tick. */
@@ -151,6 +162,12 @@ export class PoolController {
     }
     if (plan.length) await this.redis.hset(this.keys.plan, ...plan);
     this.last = { at: now, workers, agents };
+    if (this.local) {
+      // Processes follow the largest agent's instances (each process serves every agent of its module).
+      const biggest = agents.reduce((m, a) => Math.max(m, a.instances), agents.length ? 0 : this.cfg.minAgents);
+      this.local.reconcile(this.local.processesFor(biggest), workers);
+      this.last.local = this.local.state();
+    }
     return this.last;
   }
 

@@ -25,6 +25,11 @@ export interface TaskWorkerOptions {
   /** Per-key limits (the orchestrator's `execution.flow`); per-agent limits are set on the queues themselves. */
   flow?: Record<string, FlowRule>;
   models?: ModelRunner;
+  /**
+   * Also serve the tasks of model-backed agents (no code handler) that orchestrators send to workers: `true` for
+   * every such agent, or a list of agent ids. Their calls go through `models`.
+   */
+  modelAgents?: boolean | string[];
   /** Events raised on this worker (e.g. the model layer's) are relayed to the orchestrators over pub/sub. */
   bus?: EventBus;
   workerId?: string;
@@ -111,15 +116,21 @@ export class TaskWorker {
     this.client = connect(this.o.target, `codexos-worker:${this.workerId}`);
     this.gate = new FlowGate(this.client, this.keys, (this.o.lockDurationMs ?? 30_000) * 2);
     this.sub = connect(this.o.target, `codexos-worker-sub:${this.workerId}`);
-    await this.sub.subscribe(this.keys.cancel, this.keys.drain);
+    await this.sub.subscribe(
+      this.keys.cancel,
+      this.keys.drain,
+      ...(this.o.modelAgents ? [this.keys.modelAgentsChannel] : []),
+    );
     this.sub.on('message', (ch: string, msg: string) => {
-      if (ch === this.keys.cancel) {
+      if (ch === this.keys.modelAgentsChannel) this.serveModelAgent(msg);
+      else if (ch === this.keys.cancel) {
         const r = this.running.get(msg);
         r?.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
       } else if (ch === this.keys.drain && msg === this.workerId) void this.drain('asked to drain by the pool');
     });
     await this.loadFlow();
     for (const agent of this.o.agents) if (agent.handler) this.lanes.set(agent.id, this.lane(agent));
+    await this.loadModelAgents();
     await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
     const client = this.client;
     this.relay = this.o.bus?.events$.subscribe((e) => {
@@ -228,7 +239,7 @@ export class TaskWorker {
     lane.active++;
     try {
       const ctx = new WorkerContext(d, lane.agent, ctrl.signal, this.o.models, await this.replica.at(d.outputs));
-      const output = await lane.agent.handler!(ctx);
+      const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.
       const encoded = encodeValue(output, `output of task "${d.taskId}"`).toString('base64');
@@ -248,12 +259,34 @@ export class TaskWorker {
     }
   }
 
+  private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {
+    if (!lane.agent.handler)
+      throw new CodexError(ErrorCodes.QUEUE, `agent "${lane.agent.id}" has no code handler on worker ${this.workerId}`);
+    return lane.agent.handler(ctx);
+  }
+
+  /** Opens the queues of the model-backed agents orchestrators have announced (when this worker serves them). */
+  private async loadModelAgents(): Promise<void> {
+    if (!this.o.modelAgents || this.closed) return;
+    for (const id of await this.client!.smembers(this.keys.modelAgents)) this.serveModelAgent(id);
+  }
+
+  private serveModelAgent(agentId: string): void {
+    const only = this.o.modelAgents;
+    if (!only || this.closed || this.lanes.has(agentId) || (Array.isArray(only) && !only.includes(agentId))) return;
+    // The worker's own definition of the agent (instructions, model) when its module has one; the call itself
+    // travels with each job, so the id is all it needs.
+    const agent = this.o.agents.find((a) => a.id === agentId && !a.handler) ?? { id: agentId };
+    this.lanes.set(agentId, this.lane(agent));
+  }
+
   /** One heartbeat period: health check, the pool's plan, flow rules, heartbeat. Runs on the interval. */
   async sync(): Promise<void> {
     if (this.closed) return;
     await this.checkHealth();
     await this.applyPlan().catch(() => {});
     await this.loadFlow().catch(() => {});
+    await this.loadModelAgents().catch(() => {});
     for (const [jobId, r] of this.running)
       if (r.flowKey !== undefined) await this.gate!.refresh(r.agentId, r.flowKey, jobId).catch(() => 0);
     await this.heartbeat().catch(() => {});

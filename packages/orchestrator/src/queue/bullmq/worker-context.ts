@@ -2,7 +2,7 @@ import type { AgentDefinition, TaskContext } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { ModelRunner, ModelRunResult } from '../../models/types.js';
 import { decodeValue } from '../../store/codec.js';
-import type { TaskJobData, TaskJobValues } from '../types.js';
+import type { RemoteModelCall, TaskJobData, TaskJobValues } from '../types.js';
 
 /**
  * A handler's `ctx` on a worker: built from the job's data. `outputs` holds every output of the execution so far
@@ -70,6 +70,39 @@ export class WorkerContext implements TaskContext {
     return this.d.iteration;
   }
 
+  /** A model-backed task's call, as the orchestrator would have made it; answers the task's output. */
+  async runModelTask(call: RemoteModelCall): Promise<unknown> {
+    if (!this.models) throw new CodexError(ErrorCodes.MODEL, 'this worker has no model layer configured');
+    const r = await this.models.run({
+      agentId: this.agent.id,
+      requirements: call.requirements,
+      system: call.system,
+      prompt: call.prompt,
+      context: call.context,
+      executionId: this.d.executionId,
+      workflowId: this.d.workflowId,
+      taskId: this.d.taskId,
+      signal: this.signal,
+      budget: call.budget,
+      output: call.output,
+      maxSteps: call.maxSteps,
+      idempotencyKey: this.d.idempotencyKey,
+      iteration: this.d.index ?? this.d.iteration,
+    });
+    this.note(r);
+    // With an output schema the parsed value is the output; otherwise the answer's text (as in process).
+    return r.output !== undefined ? r.output : r.text;
+  }
+
+  private note(r: ModelRunResult): void {
+    this.usage = {
+      inputTokens: (this.usage?.inputTokens ?? 0) + r.usage.inputTokens,
+      outputTokens: (this.usage?.outputTokens ?? 0) + r.usage.outputTokens,
+    };
+    this.cost += r.cost;
+    this.model ??= r.model;
+  }
+
   async callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {
     if (!this.models) throw new CodexError(ErrorCodes.MODEL, 'this worker has no model layer configured');
     const r = await this.models.run({
@@ -83,12 +116,7 @@ export class WorkerContext implements TaskContext {
       taskId: this.d.taskId,
       signal: this.signal,
     });
-    this.usage = {
-      inputTokens: (this.usage?.inputTokens ?? 0) + r.usage.inputTokens,
-      outputTokens: (this.usage?.outputTokens ?? 0) + r.usage.outputTokens,
-    };
-    this.cost += r.cost;
-    this.model ??= r.model;
+    this.note(r);
     return r;
   }
 }

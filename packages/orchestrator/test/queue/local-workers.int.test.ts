@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentDefinition } from '../../src/agents/types.js';
+import { parseConfig } from '../../src/config.js';
+import { EventBus, type OrchestratorEvents } from '../../src/events.js';
+import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
+import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import type { DistributedPoolState } from '../../src/queue/bullmq/pool-controller.js';
+import type { DispatchContext } from '../../src/queue/types.js';
+import { agentsFile, bin, runs, waitFor } from './dist-helpers.js';
+
+const url = process.env.REDIS_URL;
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c().catch(() => {});
+});
+
+const gated: AgentDefinition = { id: 'gated', handler: () => 'runs on the local workers' };
+
+function ctxFor(executionId: string, taskId: string, tag: string): DispatchContext {
+  return {
+    executionId,
+    workflowId: 'wf',
+    taskId,
+    agentId: 'gated',
+    attempt: 1,
+    input: {},
+    params: { tag },
+    prompt: '',
+    deps: {},
+    outputs: {},
+    signal: new AbortController().signal,
+    callModel: () => Promise.reject(new Error('none')),
+    recordUsage: () => {},
+  };
+}
+
+async function setup(lockMs: number) {
+  const ns = `cdx-local-${randomUUID().slice(0, 8)}`;
+  const target = { ...redisTarget(url), prefix: ns };
+  const bus = new EventBus();
+  const seen: Array<{ type: string; payload: { agentId: string; instanceId?: string; reason?: string } }> = [];
+  for (const type of ['agent:scaled', 'agent:unhealthy', 'agent:recovered'] as const)
+    bus.on(type, (payload: OrchestratorEvents[typeof type]) => seen.push({ type, payload }));
+  const cfg = parseConfig({
+    agents: { minAgents: 1, maxAgents: 6, scaleUpThreshold: 80, scaleDownThreshold: 20, healthCheckInterval: 500 },
+    execution: {
+      mode: 'distributed',
+      localWorkers: {
+        min: 1,
+        max: 3,
+        concurrency: 2,
+        command: [process.execPath, bin],
+        agents: agentsFile,
+        args: ['--only', 'gated', '--lock-ms', String(lockMs)],
+      },
+    },
+  });
+  // The pool is ticked by the test; the processes are real `codexos worker` children of this one.
+  const queue = new BullMQQueue(target, cfg.execution, { agents: cfg.agents, bus, autoStart: false });
+  await queue.ready();
+  closers.push(() => queue.close());
+  const redis = new Redis(url!);
+  closers.push(async () => redis.disconnect());
+  const pool = queue.pool!;
+  const alive = (s: DistributedPoolState) => s.local?.processes.filter((p) => p.state !== 'stopping').length ?? 0;
+  const running = (s: DistributedPoolState) => s.local?.processes.filter((p) => p.state === 'running').length ?? 0;
+  /** Ticks until `done` holds, recording the live process count of every tick. */
+  const tickUntil = async (what: string, done: (s: DistributedPoolState) => boolean, counts: number[]) => {
+    const r = await waitFor(
+      what,
+      async () => {
+        const s = await pool.tick();
+        counts.push(alive(s));
+        return done(s) ? s : undefined;
+      },
+      300_000,
+    );
+    return r;
+  };
+  return { ns, queue, pool, seen, redis, alive, running, tickUntil };
+}
+
+describe.skipIf(!url)('the agent pool starts and stops local worker processes (real processes, real Redis)', () => {
+  it('scales processes up under load, down when idle (graceful), within min and max', async () => {
+    // A long job lock: on a loaded machine a short one lets BullMQ hand a slow-renewing task to a second process.
+    const { ns, queue, seen, redis, running, tickUntil } = await setup(15_000);
+    const counts: number[] = [];
+    await tickUntil('the first process serves', (s) => running(s) === 1 && s.agents.length === 1, counts);
+    expect(counts.every((n) => n === 1)).toBe(true);
+
+    const exec = randomUUID();
+    const tasks = Array.from({ length: 10 }, (_, i) => Promise.resolve(queue.run(ctxFor(exec, `t${i}`, ns), gated)));
+    for (const t of tasks) t.catch(() => {}); // awaited below; a failed test must not leave them unhandled
+    counts.length = 0;
+    const up = await tickUntil('three processes serve', (s) => running(s) === 3, counts);
+    // Never above max; instances grew toward the backlog, capped at maxAgents.
+    expect(Math.max(...counts)).toBe(3);
+    expect(up.agents[0].instances).toBe(6);
+    expect(up.local!.processes).toHaveLength(3);
+    const pids = new Set(up.local!.processes.map((p) => p.pid));
+    // Six slots busy across the three processes (2 each), the rest waiting.
+    await tickUntil('six tasks running', (s) => s.agents[0].active === 6, counts);
+
+    await redis.set(`${ns}:open`, '1');
+    const out = await Promise.all(tasks);
+    expect(out).toHaveLength(10);
+    for (const pid of out) expect(pids.has(pid as number)).toBe(true);
+    counts.length = 0;
+    const down = await tickUntil('back to one process', (s) => s.local!.processes.length === 1, counts);
+    expect(Math.min(...counts)).toBe(1);
+    expect(down.local!.restarts).toBe(0);
+    // Every task ran once and finished: the stopped processes finished what they had before exiting.
+    expect((await runs(url!, ns)).length).toBe(10);
+    expect((await runs(url!, ns, 'done')).length).toBe(10);
+    expect(seen.filter((e) => e.type === 'agent:unhealthy' && e.payload.reason?.includes('unasked'))).toEqual([]);
+    const scaled = seen
+      .filter((e) => e.type === 'agent:scaled')
+      .map((e) => e.payload as unknown as { from: number; to: number });
+    expect(scaled[0]).toMatchObject({ from: 1 });
+    expect(Math.max(...scaled.map((e) => e.to))).toBe(6);
+    expect(scaled[scaled.length - 1].to).toBeLessThanOrEqual(2);
+  }, 400_000);
+
+  it('a crashed process is reported unhealthy, replaced, its task finished elsewhere; the replacement recovered', async () => {
+    // The job lock decides how soon the dead process's task is handed on.
+    const { ns, queue, seen, redis, running, tickUntil } = await setup(3000);
+    const counts: number[] = [];
+    await tickUntil('the first process serves', (s) => running(s) === 1 && s.agents.length === 1, counts);
+    const run = Promise.resolve(queue.run(ctxFor(randomUUID(), 'only', ns), gated));
+    run.catch(() => {});
+    const first = await waitFor('the task started', async () => (await runs(url!, ns))[0]);
+    process.kill(first.pid, 'SIGKILL');
+    counts.length = 0;
+    const recovered = () => seen.filter((e) => e.type === 'agent:recovered');
+    const after = await tickUntil('the replacement serves', () => recovered().length > 0, counts);
+    expect(after.local!.restarts).toBe(1);
+    // A task waiting with no process serving it may scale the pool up meanwhile, never past max.
+    expect(Math.max(...counts)).toBeLessThanOrEqual(3);
+    const unhealthy = seen.filter((e) => e.type === 'agent:unhealthy');
+    expect(unhealthy).toHaveLength(1);
+    expect(unhealthy[0].payload).toMatchObject({ agentId: 'gated' });
+    expect(unhealthy[0].payload.reason).toContain('SIGKILL');
+    const replacement = after.local!.processes.find((p) => p.workerId === recovered()[0].payload.instanceId);
+    expect(replacement).toMatchObject({ state: 'running' });
+    expect(recovered()).toHaveLength(1);
+    expect(replacement!.pid).not.toBe(first.pid);
+
+    await redis.set(`${ns}:open`, '1');
+    // BullMQ's stall recovery hands the dead process's task on; it finishes once, not on the dead process.
+    const pid = await run;
+    expect(pid).not.toBe(first.pid);
+    expect((await runs(url!, ns, 'done')).map((r) => r.pid)).toEqual([pid]);
+  }, 400_000);
+});
