@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { LocalWorkers } from '../../src/queue/bullmq/local-workers.js';
 import type { DistributedPoolState } from '../../src/queue/bullmq/pool-controller.js';
 import type { DispatchContext } from '../../src/queue/types.js';
 import { agentsFile, bin, runs, waitFor } from './dist-helpers.js';
@@ -153,4 +154,45 @@ describe.skipIf(!url)('the agent pool starts and stops local worker processes (r
     expect(pid).not.toBe(first.pid);
     expect((await runs(url!, ns, 'done')).map((r) => r.pid)).toEqual([pid]);
   }, 400_000);
+});
+
+describe('local worker processes that cannot start', () => {
+  it('are reported with the reason and restarted ever more slowly, not in a tight loop', async () => {
+    const bus = new EventBus();
+    const unhealthy: Array<OrchestratorEvents['agent:unhealthy']> = [];
+    bus.on('agent:unhealthy', (e) => unhealthy.push(e));
+    const forgotten: string[] = [];
+    const lw = new LocalWorkers(
+      parseConfig({
+        execution: { localWorkers: { max: 2, min: 1, command: ['/nonexistent/codexos-binary'] } },
+      }).execution.localWorkers!,
+      { ...redisTarget('redis://:s3cret@127.0.0.1:1'), prefix: 'cdx-none' },
+      { heartbeatMs: 100, bus, knownAgents: () => ['a'], forget: (id) => forgotten.push(id) },
+    );
+    const died = (n: number) => waitFor(`death ${n}`, () => (unhealthy.length >= n ? true : undefined));
+    const started: number[] = [];
+    const tick = () => {
+      lw.reconcile(1, []);
+      started.push(lw.state().processes.length);
+    };
+    try {
+      tick(); // starts one
+      await died(1);
+      expect(unhealthy[0]).toMatchObject({ agentId: 'a' });
+      expect(unhealthy[0].reason).toContain('ENOENT');
+      expect(unhealthy[0].reason).not.toContain('s3cret');
+      expect(forgotten).toEqual([unhealthy[0].instanceId]);
+      tick(); // held back one tick
+      tick(); // starts again
+      await died(2);
+      tick(); // held back two ticks
+      tick();
+      tick(); // starts again
+      await died(3);
+      expect(started).toEqual([1, 0, 1, 0, 0, 1]);
+      expect(lw.state().restarts).toBe(3);
+    } finally {
+      await lw.close();
+    }
+  });
 });

@@ -173,11 +173,18 @@ export class LocalWorkers {
     proc.stderr?.on('data', (d: string) => {
       child.stderr = (child.stderr + d).slice(-2000);
     });
-    // A program that cannot be started (ENOENT) exits too: reported the same way, with the reason.
+    let ended = false;
+    const end = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
+      this.exited(child, code, signal);
+    };
+    // A program that cannot be started (ENOENT) is reported like a process that died, with the reason.
     proc.on('error', (err) => {
       child.stderr += `\n${err.message}`;
+      if (proc.pid === undefined) end(null, null);
     });
-    proc.once('close', (code, signal) => this.exited(child, code, signal));
+    proc.once('close', end);
   }
 
   private stopOne(c: Child): void {
