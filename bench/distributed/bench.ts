@@ -207,6 +207,8 @@ async function cpuScaling() {
           agentId: 'hash',
           input: { rounds },
           retry: { maxAttempts: 1 },
+          // A task's timeout runs from its dispatch: 400 queued on one slot of a busy machine outlast the default.
+          timeoutMs: 600_000,
         })),
       });
       return { workers, o, ws, def, tput: [] as number[] };
