@@ -85,6 +85,7 @@ export abstract class Scheduler extends AttemptRunner {
   protected pump(): void {
     // Re-entrancy guard: a synchronous handler settles inside runTask; the loop below picks up its slot.
     if (this.pumping) return;
+    if (this.outstanding === 0 && !this.finished) return this.finish('completed');
     this.pumping = true;
     try {
       while (this.running < this.maxConcurrency && this.readyHead < this.readyQ.length && !this.finished) {
@@ -143,7 +144,8 @@ export abstract class Scheduler extends AttemptRunner {
       }
       this.outstanding--;
     }
-    if (this.outstanding === 0) return this.finish('completed');
+    // An after-breakpoint on the last task holds the run's end until continue or step (pump finishes it).
+    if (this.outstanding === 0 && !this.dbg?.holdsEnd(released)) return this.finish('completed');
     this.dbg?.settled(released);
     this.pump();
   }

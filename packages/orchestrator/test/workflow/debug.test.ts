@@ -75,6 +75,32 @@ describe('breakpoints', () => {
     await o.close();
   });
 
+  it('an after-breakpoint on the last task holds the run open until continue', async () => {
+    const { o, calls } = counting();
+    const p = paused(o);
+    let ended = false;
+    const run = o.executeWorkflow(abc, {
+      executionId: 'bp3',
+      debug: { breakpoints: [{ taskId: 'c', when: 'after' }] },
+    });
+    void run.then(() => {
+      ended = true;
+    });
+    expect(await p).toMatchObject({ reason: 'breakpoint', taskId: 'c' });
+    expect(calls).toEqual({ a: 1, b: 1, c: 1 });
+    const s = await o.debugger.state('bp3');
+    expect(s.state).toBe('paused');
+    expect(s.paused?.when).toBe('after');
+    expect((await o.getExecution('bp3'))!.header.status).toBe('paused');
+    expect(ended).toBe(false);
+    await o.debugger.continue('bp3');
+    const r = await run;
+    expect(r.status).toBe('completed');
+    expect(r.output).toEqual({ c: 'c:b' });
+    expect(calls).toEqual({ a: 1, b: 1, c: 1 });
+    await o.close();
+  });
+
   it('conditional breakpoints hold only when their expression is true', async () => {
     const { o } = counting();
     const debug = { breakpoints: [{ taskId: 'b', condition: "outputs['a'].n < 10" }] };

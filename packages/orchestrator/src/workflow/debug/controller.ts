@@ -144,6 +144,12 @@ export class DebugController {
     this.stepper.endStepIfDone();
   }
 
+  /** The run's last tasks settled: does an after-breakpoint on one of them hold the end? */
+  holdsEnd(released: number[]): boolean {
+    if (this.rec.paused) return false;
+    return released.some((i) => this.bps.hits(this.rec.breakpoints, this.host.plan.tasks[i], 'after'));
+  }
+
   /** A failure that would end the run: with pauseOnFailure the task is held and the run pauses. */
   onFailure(i: number): boolean {
     if (!this.rec.pauseOnFailure) return false;
