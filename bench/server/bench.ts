@@ -31,15 +31,20 @@ function child(script: string, args: string[] = []): Promise<{ proc: ChildProces
   });
 }
 
-async function load(opts: autocannon.Options) {
+/** Drives one server; CPU per request is the server process's own CPU over the measured window (robust to load). */
+async function load(opts: autocannon.Options, server: ChildProcess) {
   await autocannon({ ...opts, duration: 2 }); // warm-up
+  server.send('go');
   const r = await autocannon(opts);
+  server.send('cpu');
+  const { cpuMs } = await new Promise<{ cpuMs: number }>((res) => server.once('message', res as never));
   return {
     rps: r.requests.average,
     total: r.requests.total,
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
+    cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, r.requests.total),
   };
 }
 
@@ -101,7 +106,10 @@ async function main() {
   const t0 = Date.now();
   const la0 = loadavg()[0];
   const hello = await child('hello.ts');
-  const h = await load({ url: `http://127.0.0.1:${hello.info.port}/`, connections: CONNECTIONS, duration: DURATION });
+  const h = await load(
+    { url: `http://127.0.0.1:${hello.info.port}/`, connections: CONNECTIONS, duration: DURATION },
+    hello.proc,
+  );
   hello.proc.kill('SIGKILL');
 
   const api = await child('target.ts', ['api']);
@@ -112,7 +120,7 @@ async function main() {
     body: JSON.stringify({ workflowId: 'one', input: { n: 1 } }),
     connections: CONNECTIONS,
     duration: DURATION,
-  });
+  }, api.proc);
   api.proc.send('direct');
   const direct = await new Promise<{ directPerSec: number }>((r) => api.proc.once('message', r as never));
   api.proc.kill('SIGKILL');
@@ -133,6 +141,9 @@ async function main() {
   L.push('| measure | result | target | verdict |');
   L.push('| --- | ---: | ---: | --- |');
   L.push(`| raw Fastify hello-world (the ceiling), requests/s | ${h.rps.toFixed(0)} (p99 ${h.p99} ms) | – | – |`);
+  L.push(
+    `| server CPU per request: hello-world / \`POST /api/executions?wait=true\` (the load-independent figure) | ${h.cpuUsPerRequest.toFixed(0)} / ${a.cpuUsPerRequest.toFixed(0)} µs (${(a.cpuUsPerRequest / h.cpuUsPerRequest).toFixed(1)}×; one core at this cost: ${(1e6 / a.cpuUsPerRequest).toFixed(0)} executions/s) | – | – |`,
+  );
   L.push(
     `| \`POST /api/executions?wait=true\`, 1-task workflow, SQLite: executions/s | ${a.rps.toFixed(0)} (${((a.rps / h.rps) * 100).toFixed(0)} % of the ceiling; ${a.errors} errors) | ≥ 2000 | ${verdict(a.rps >= 2000, `${(a.rps / 2000).toFixed(2)}× the target`)} |`,
   );

@@ -9,7 +9,9 @@ import type { EngineAdapter, Runner, Shape, TaskBody } from '../types.ts';
 
 // Like the peers (loaded as published JavaScript from node_modules), CodexOS runs from its build
 // (`npm run build`, which `npm run bench` does first); the TypeScript sources through tsx are the fallback.
-const dist = fileURLToPath(new URL('../../../packages/orchestrator/dist/index.js', import.meta.url));
+// CODEXOS_BENCH_DIST names another build's index.js (an A/B pair of two builds in one bench session).
+const dist =
+  process.env.CODEXOS_BENCH_DIST ?? fileURLToPath(new URL('../../../packages/orchestrator/dist/index.js', import.meta.url));
 const { MultiAgentOrchestrator } = (await import(
   existsSync(dist) ? dist : '../../../packages/orchestrator/src/index.ts'
 )) as { MultiAgentOrchestrator: typeof Orchestrator };

@@ -3,13 +3,16 @@ import { CodexError, ErrorCodes } from './errors.js';
 import { encodeValue } from './store/codec.js';
 import { assertSafeValue } from './workflow/load.js';
 
-/** Refuses an input that cannot be stored exactly or is larger than `maxBytes` (as stored), with a CodexError. */
-export function checkExecutionInput(input: unknown, maxBytes: number): void {
-  let size: number;
+/**
+ * Refuses an input that cannot be stored exactly or is larger than `maxBytes` (as stored), with a CodexError;
+ * answers its stored encoding (the stores write these bytes rather than encoding the input again).
+ */
+export function checkExecutionInput(input: unknown, maxBytes: number): Uint8Array {
+  let bytes: Uint8Array;
   try {
     assertSafeValue(input, 'execution input', '$input');
     // Measured in the stored encoding: the input must round-trip through every store exactly (store/codec.ts).
-    size = encodeValue(input, 'execution input').length;
+    bytes = encodeValue(input, 'execution input');
   } catch (err) {
     // A Proxy trap or a getter that throws while the input is read.
     if (err instanceof CodexError) throw err;
@@ -19,6 +22,7 @@ export function checkExecutionInput(input: unknown, maxBytes: number): void {
       { cause: err },
     );
   }
+  const size = bytes.length;
   if (size > maxBytes) {
     throw new CodexError(
       ErrorCodes.INPUT_TOO_LARGE,
@@ -28,4 +32,5 @@ export function checkExecutionInput(input: unknown, maxBytes: number): void {
       },
     );
   }
+  return bytes;
 }

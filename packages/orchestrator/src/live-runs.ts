@@ -102,6 +102,7 @@ export class LiveRuns {
             status: 'running',
             definition: plan.def,
             input,
+            inputBytes: execOpts.inputBytes,
             startedAt: Date.now(),
             schemaVersion: STATE_SCHEMA_VERSION,
           });

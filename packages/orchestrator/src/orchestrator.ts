@@ -221,9 +221,15 @@ export class MultiAgentOrchestrator {
     this.assertOpen();
     const plan = this.prepared.get(definition as PreparedWorkflow) ?? this.plan(definition, true);
     const input = options.input ?? {};
-    checkExecutionInput(input, this.maxInputBytes);
+    // The stores write these bytes as they are: the input is encoded once per run.
+    const inputBytes = checkExecutionInput(input, this.maxInputBytes);
     this.live.assertNotRunning(options.executionId);
-    return this.run(plan, input, { executionId: options.executionId, signal: options.signal, debug: options.debug });
+    return this.run(plan, input, {
+      executionId: options.executionId,
+      signal: options.signal,
+      debug: options.debug,
+      inputBytes,
+    });
   }
 
   /** Continues a stored execution: tasks with a recorded completion keep their output; the rest run. */

@@ -176,11 +176,13 @@ export class MemoryStore implements StateStore {
 
   private put(h: ExecutionHeader, prev: MemHeader | undefined): void {
     const same = prev !== undefined && prev.inputRef === h.input;
-    const inputBytes = same
-      ? prev.inputBytes
-      : h.input === undefined
-        ? undefined
-        : encodeValue(h.input, `input of execution "${h.executionId}"`);
+    const inputBytes =
+      h.inputBytes ??
+      (same
+        ? prev.inputBytes
+        : h.input === undefined
+          ? undefined
+          : encodeValue(h.input, `input of execution "${h.executionId}"`));
     this.headers.set(h.executionId, {
       // A literal keeps one hidden class; the input is kept as bytes only.
       h: {

@@ -52,6 +52,11 @@ export interface ExecutionHeader {
   /** The validated workflow definition, so `resume(executionId)` needs nothing else. */
   definition: unknown;
   input: unknown;
+  /**
+   * `input` already encoded with store/codec.ts (the orchestrator encodes it once, to check its size, when the run
+   * starts); stores write these bytes as they are rather than encoding the input again.
+   */
+  inputBytes?: Uint8Array;
   startedAt: number;
   finishedAt?: number;
   error?: ErrorInfo;

@@ -35,6 +35,11 @@ export class AbandonedAttempts {
     return settled;
   }
 
+  /** True when nothing abandoned is live under `key` (the common case: callers skip building a callback). */
+  quiet(key: unknown): boolean {
+    return this.byKey.size === 0 || !this.byKey.has(key);
+  }
+
   /** Runs `then` now when nothing abandoned is live under `key`, else once the last of them has settled. */
   whenQuiet(key: unknown, then: () => void): void {
     const e = this.byKey.get(key);

@@ -28,12 +28,12 @@ export interface EngineServices {
   limits: OrchestratorConfig['workflow'];
 }
 
-const _now = (): number => performance.timeOrigin + performance.now();
-
 export interface ExecutionOptions {
   executionId?: string;
   signal?: AbortSignal;
   resumed?: StoredExecution;
+  /** The input as the stores encode it (store/codec.ts), when the caller already encoded it. */
+  inputBytes?: Uint8Array;
   /** The running header was already written (with the run's lease) by the caller. */
   headerWritten?: boolean;
   /** Breakpoints and pause-on-failure (workflow/debug). */
@@ -46,7 +46,11 @@ export interface ExecutionOptions {
   };
 }
 
-export const now = (): number => performance.timeOrigin + performance.now();
+// Read once: `performance.timeOrigin` is a checked getter, and `now()` runs several times per task.
+const ORIGIN = performance.timeOrigin;
+
+/** Epoch milliseconds with sub-millisecond resolution (monotonic within the process). */
+export const now = (): number => ORIGIN + performance.now();
 
 /**
  * The per-task state of one execution, kept in typed arrays indexed by task (no per-task objects on the hot

@@ -129,7 +129,14 @@ export class Execution extends Scheduler {
     const { bus, store } = this.svc;
     const resumed = !!this.opts.resumed;
     const startedAt = resumed ? this.opts.resumed!.header.startedAt : Date.now();
-    const header = runHeader(this.plan, this.executionId, this.input, this.startStatus(), startedAt);
+    const header = runHeader(
+      this.plan,
+      this.executionId,
+      this.input,
+      this.opts.inputBytes,
+      this.startStatus(),
+      startedAt,
+    );
     const saved = this.opts.headerWritten ? undefined : store.saveExecution(header);
     if (saved instanceof Promise) await saved;
     // cancel() may have finished the run while the header was being written.
@@ -252,7 +259,8 @@ export class Execution extends Scheduler {
   protected taskDone(i: number, inst: AgentInstance, failed: boolean, v: unknown): void {
     // An abandoned handler of this task that is still running keeps the agent instance until it settles.
     const suspended = failed && v instanceof WaitSuspended;
-    this.abandoned.whenQuiet(i, () => this.svc.pool.release(inst, !failed || suspended));
+    if (this.abandoned.quiet(i)) this.svc.pool.release(inst, !failed || suspended);
+    else this.abandoned.whenQuiet(i, () => this.svc.pool.release(inst, !failed || suspended));
     if (this.finished) return;
     this.running--;
     if (suspended) this.dbg?.handlerSuspended(i, (v as WaitSuspended).waitName);
@@ -341,7 +349,10 @@ export class Execution extends Scheduler {
     const finishedAt = Date.now();
     const error = endError(err, cause);
     const result = this.result(status, finishedAt, error);
-    const header = runHeader(this.plan, this.executionId, this.input, status, result.startedAt, { finishedAt, error });
+    const header = runHeader(this.plan, this.executionId, this.input, this.opts.inputBytes, status, result.startedAt, {
+      finishedAt,
+      error,
+    });
     // The debugger's status writes land before the final header.
     const end = () => persistEnd(this.journal, this.svc.store, this.svc.bus, header, result, this.resolve);
     this.headerWrite.then(end, end);

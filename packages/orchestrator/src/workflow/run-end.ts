@@ -10,6 +10,7 @@ export function runHeader(
   plan: Plan,
   executionId: string,
   input: unknown,
+  inputBytes: Uint8Array | undefined,
   status: ExecutionHeader['status'],
   startedAt: number,
   end?: { finishedAt: number; error?: ErrorInfo },
@@ -20,6 +21,7 @@ export function runHeader(
     status,
     definition: plan.def,
     input,
+    inputBytes,
     startedAt,
     schemaVersion: STATE_SCHEMA_VERSION,
   };

@@ -118,6 +118,28 @@ for (const [name, config] of stores) {
       await o.close();
     });
 
+    it('stores the input as the run was given it, even when a handler changes that object during the run', async () => {
+      const o = orchestrator(config());
+      o.registerAgent({
+        id: 'mutate',
+        handler: (ctx) => {
+          (ctx.input as { list: number[] }).list.push(99);
+          return (ctx.input as { list: number[] }).list.length;
+        },
+      });
+      const input = { list: [1, 2], at: new Date(5) };
+      const r = await o.executeWorkflow(
+        { id: 'w', name: 'w', tasks: [{ id: 't', agentId: 'mutate' }] },
+        { executionId: 'in-mut', input },
+      );
+      expect(r.status).toBe('completed');
+      expect(r.tasks.t?.output).toBe(3);
+      const stored = (await o.getExecution('in-mut'))!;
+      expect(stored.header.status).toBe('completed');
+      expect(stored.header.input).toEqual({ list: [1, 2], at: new Date(5) });
+      await o.close();
+    });
+
     it('refuses to start a new run under an id that exists, leaving the old run as it was', async () => {
       const o = orchestrator(config());
       o.registerAgent({ id: 'echo', handler: (ctx) => ctx.input });

@@ -20,7 +20,11 @@ export function encodeHeader(h: ExecutionHeader): { set: Record<string, string>;
   };
   const unset: string[] = [];
   if (h.input === undefined) unset.push('input');
-  else set.input = V8_PREFIX + encodeValue(h.input, `input of execution "${h.executionId}"`).toString('base64');
+  else {
+    // The orchestrator's bytes when it encoded the input (once per run), else encoded here.
+    const b = h.inputBytes ?? encodeValue(h.input, `input of execution "${h.executionId}"`);
+    set.input = V8_PREFIX + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  }
   const optional = { error: h.error, finishedAt: h.finishedAt };
   for (const [k, v] of Object.entries(optional)) {
     if (v === undefined) unset.push(k);

@@ -215,7 +215,8 @@ function headerRow(h: ExecutionHeader) {
     workflow_id: h.workflowId,
     status: h.status,
     definition: JSON.stringify(h.definition),
-    input: h.input === undefined ? null : encodeValue(h.input, `input of execution "${h.executionId}"`),
+    input:
+      h.inputBytes ?? (h.input === undefined ? null : encodeValue(h.input, `input of execution "${h.executionId}"`)),
     started_at: h.startedAt,
     finished_at: h.finishedAt ?? null,
     error: json(h.error),
