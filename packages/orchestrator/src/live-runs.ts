@@ -86,6 +86,8 @@ export class LiveRuns {
       (holder) => ex.cancel(`execution lease taken over by ${holder.owner}`),
       () => this.deps.beat?.(id),
     );
+    // The run's final write gives the lease up with the final header where the store can (one commit).
+    execOpts.lease = lease;
     this.running.set(id, ex);
     this.starting.set(id, undefined);
     const done = (async () => {

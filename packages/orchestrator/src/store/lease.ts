@@ -56,6 +56,7 @@ export function describeLease(l: Lease, now = Date.now()): string {
  */
 export class LeaseKeeper {
   private timer?: NodeJS.Timeout;
+  private handed = false;
 
   constructor(
     private readonly store: StateStore,
@@ -92,9 +93,17 @@ export class LeaseKeeper {
     this.beat();
   }
 
+  /** The run's final write gave the lease up (StateStore.endExecution): stop renewing; `release` has nothing to do. */
+  handedBack(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.handed = true;
+  }
+
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.handed) return;
     try {
       await this.store.releaseLease(this.executionId, this.owner);
     } catch {

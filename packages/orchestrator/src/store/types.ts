@@ -126,6 +126,12 @@ export interface StateStore {
   releaseLease(executionId: string, owner: string): MaybePromise<void>;
   /** Append transitions atomically (one transaction / pipeline). */
   appendTransitions(batch: TaskTransition[]): MaybePromise<void>;
+  /**
+   * Optional: the end of a run in one atomic step — its last transitions, its final header, and the release of its
+   * lease when `owner` still holds it. The engine then writes a run's last batch here rather than on its own.
+   * Stores without it get appendTransitions, saveExecution and releaseLease, in that order.
+   */
+  endExecution?(header: ExecutionHeader, batch: TaskTransition[], owner: string | undefined): MaybePromise<void>;
   /** The header and the latest state of every task, folded from the transitions. */
   loadExecution(executionId: string): MaybePromise<StoredExecution | undefined>;
   listExecutions(query?: ExecutionQuery): MaybePromise<ExecutionHeader[]>;

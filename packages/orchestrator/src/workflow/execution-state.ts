@@ -34,6 +34,8 @@ export interface ExecutionOptions {
   resumed?: StoredExecution;
   /** The input as the stores encode it (store/codec.ts), when the caller already encoded it. */
   inputBytes?: Uint8Array;
+  /** The lease the caller holds for this run: the run's final write gives it up where the store can. */
+  lease?: { readonly owner: string; handedBack(): void };
   /** The running header was already written (with the run's lease) by the caller. */
   headerWritten?: boolean;
   /** Breakpoints and pause-on-failure (workflow/debug). */

@@ -44,6 +44,7 @@ export class Execution extends Scheduler {
       svc.store,
       (released) => this.safely(() => this.settle(released)),
       (err) => this.safely(() => this.finish('failed', err)),
+      svc.store.endExecution ? (released) => this.endsWith(released) : undefined,
     );
     this.done = new Promise((r) => {
       this.resolve = r;
@@ -112,7 +113,7 @@ export class Execution extends Scheduler {
   private saveStatus(status: RunStatus): void {
     if (this.finished) return;
     const startedAt = this.opts.resumed?.header.startedAt ?? this.t0;
-    const header = runHeader(this.plan, this.executionId, this.input, status, startedAt);
+    const header = runHeader(this.plan, this.executionId, this.input, this.opts.inputBytes, status, startedAt);
     this.headerWrite = this.headerWrite
       .then(() => this.svc.store.saveExecution(header))
       .then(undefined, (e) =>
@@ -354,7 +355,8 @@ export class Execution extends Scheduler {
       error,
     });
     // The debugger's status writes land before the final header.
-    const end = () => persistEnd(this.journal, this.svc.store, this.svc.bus, header, result, this.resolve);
+    const end = () =>
+      persistEnd(this.journal, this.svc.store, this.svc.bus, header, result, this.resolve, this.opts.lease);
     this.headerWrite.then(end, end);
   }
 

@@ -17,10 +17,15 @@ export class Journal {
   private writing: Promise<void> | undefined;
   private stopped = false;
 
+  /**
+   * `isFinal` (given for stores with `endExecution`): true when settling these tasks ends the run. Their batch is
+   * then not written on its own: it is the run's last, written with the final header in one step.
+   */
   constructor(
     private readonly store: StateStore,
     private readonly onWritten: (released: number[]) => void,
     private readonly onError: (err: CodexError) => void,
+    private readonly isFinal?: (released: number[]) => boolean,
   ) {}
 
   record(t: TaskTransition): void {
@@ -51,8 +56,12 @@ export class Journal {
     if (this.stopped) return;
     const batch = this.pending;
     const released = this.released;
-    this.pending = [];
     this.released = [];
+    if (released.length && this.isFinal?.(released)) {
+      // Kept for drain(): the run ends in this turn and writes it with its final header.
+      return this.onWritten(released);
+    }
+    this.pending = [];
     let written: void | Promise<void>;
     try {
       written = batch.length ? this.store.appendTransitions(batch) : undefined;
@@ -69,13 +78,13 @@ export class Journal {
     });
   };
 
-  /** Stops releasing and writes whatever is still buffered (used when the execution ends). */
-  async drain(): Promise<void> {
+  /** Stops releasing; once the write in flight is done, hands over what is still buffered (the run's end writes it). */
+  async drain(): Promise<TaskTransition[]> {
     this.stopped = true;
     if (this.writing) await this.writing.catch(() => undefined);
     const rest = this.pending;
     this.pending = [];
-    if (rest.length) await this.store.appendTransitions(rest);
+    return rest;
   }
 }
 

@@ -1,6 +1,7 @@
 import { type CodexError, ErrorCodes, type ErrorInfo } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { type ExecutionHeader, STATE_SCHEMA_VERSION, type StateStore } from '../store/types.js';
+import type { ExecutionOptions } from './execution-state.js';
 import type { Journal } from './journal.js';
 import { publishEnd } from './run-events.js';
 import type { ExecutionResult, Plan } from './types.js';
@@ -50,9 +51,17 @@ export function persistEnd(
   header: ExecutionHeader,
   result: ExecutionResult,
   resolve: (r: ExecutionResult) => void,
+  lease: ExecutionOptions['lease'],
 ): void {
   const persist = async (): Promise<void> => {
-    await journal.drain();
+    const rest = await journal.drain();
+    if (store.endExecution) {
+      // Last transitions, final header and the lease in one commit.
+      await store.endExecution(header, rest, lease?.owner);
+      lease?.handedBack();
+      return;
+    }
+    if (rest.length) await store.appendTransitions(rest);
     await store.saveExecution(header);
   };
   const emit = (): void => {

@@ -34,6 +34,15 @@ export abstract class Scheduler extends AttemptRunner {
   protected abstract skip(i: number, reason: string): void;
   protected abstract finish(status: ExecutionResult['status'], err?: CodexError, cause?: ErrorInfo): void;
 
+  /** True when settling `released` (a batch about to be written) ends the run: nothing else is outstanding. */
+  protected endsWith(released: number[]): boolean {
+    // A debugger may hold the run open after the last task (pause on failure, waitpoints): not a final batch.
+    if (this.finished || this.dbg) return false;
+    let left = this.outstanding;
+    for (const i of released) left -= this.plan.tasks[i].fallbackFor === undefined ? 1 : 2;
+    return left === 0;
+  }
+
   /** Initial in-degrees of the tasks still to run (resumed or reused ones are already settled), then the roots. */
   protected startReady(): void {
     const { tasks } = this.plan;

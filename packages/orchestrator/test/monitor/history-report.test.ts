@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events.js';
-import { ExecutionMonitor, formatReport, reportJson } from '../../src/monitor/index.js';
+import { ExecutionMonitor, formatReport, reportJson, SqliteHistoryStore } from '../../src/monitor/index.js';
+import type { StoredProfile } from '../../src/monitor/types.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { STATE_SCHEMA_VERSION } from '../../src/store/types.js';
 import { pipeline, play } from './history.js';
@@ -31,6 +32,37 @@ describe('history and report', () => {
     expect((await m2.profiles()).map((p) => p.executionId)).toEqual(['persist-1']);
     expect(await m2.profile('missing')).toBeUndefined();
     await m2.close();
+  });
+
+  it('profiles saved in one turn are written together; reads and a close see every one of them', async () => {
+    const path = join(dir, 'batched.db');
+    const entry = (id: string, finishedAt: number): StoredProfile =>
+      ({ profile: { executionId: id, workflowId: 'wf', finishedAt }, insights: [], costs: {} }) as never;
+    const a = new SqliteHistoryStore(path);
+    const saved = [a.save(entry('b-1', 1)), a.save(entry('b-2', 2)), a.save(entry('b-3', 3))];
+    // Another connection sees nothing yet: the three wait for one write on the next turn.
+    const peek = new SqliteHistoryStore(path);
+    expect(peek.list().length).toBe(0);
+    // A read on the saving store writes what is pending first.
+    expect(a.load('b-2')?.profile.executionId).toBe('b-2');
+    expect(peek.list().map((p) => p.executionId)).toEqual(['b-3', 'b-2', 'b-1']);
+    await Promise.all(saved);
+    // Saved, then closed before the next turn: close writes it.
+    void a.save(entry('b-4', 4));
+    a.close();
+    expect(peek.list().map((p) => p.executionId)).toEqual(['b-4', 'b-3', 'b-2', 'b-1']);
+    peek.close();
+  });
+
+  it('a profile write that fails is reported through the promise save returned', async () => {
+    const a = new SqliteHistoryStore(join(dir, 'failing.db'));
+    const entry = { profile: { executionId: 'f-1', workflowId: 'wf', finishedAt: 1 }, insights: [], costs: {} };
+    const first = a.save(entry as never);
+    const second = a.save({ ...entry, profile: { ...entry.profile, executionId: 'f-2' } } as never);
+    (a as unknown as { db: { exec(sql: string): void } }).db.exec('DROP TABLE codexos_monitor_profiles');
+    await expect(first).rejects.toThrow(/no such table/);
+    await expect(second).rejects.toThrow(/no such table/);
+    a.close();
   });
 
   it('derives a profile from the StateStore history when the monitor never saw the run', async () => {

@@ -56,6 +56,7 @@ export class SqliteStore implements StateStore {
   private readonly insertT: Database.Statement;
   private readonly upsertH: Database.Statement;
   private readonly writeBatch: (batch: TaskTransition[]) => void;
+  private readonly writeEnd: (h: ExecutionHeader, batch: TaskTransition[], owner: string | undefined) => void;
   private readonly create: (h: ExecutionHeader, lease: Lease) => void;
   private readonly claim: Database.Statement;
   private readonly leaseOf: Database.Statement;
@@ -86,7 +87,7 @@ export class SqliteStore implements StateStore {
     const maxSeq = this.db.prepare('SELECT MAX(seq) AS m FROM cdx_transitions WHERE execution_id = ?');
     // The next sequence number is read inside each write transaction (one B-tree probe per batch), never cached
     // across batches: a cache would go stale when another process or an earlier run wrote the same execution.
-    const write = this.db.transaction((batch: TaskTransition[], outputs: (Uint8Array | undefined)[]) => {
+    const insertBatch = (batch: TaskTransition[], outputs: (Uint8Array | undefined)[]): void => {
       let id: string | undefined;
       let seq = 0;
       for (let i = 0; i < batch.length; i++) {
@@ -108,10 +109,20 @@ export class SqliteStore implements StateStore {
           t.cost ?? null,
         );
       }
-    });
+    };
+    const write = this.db.transaction(insertBatch);
     // Encoded before the transaction opens: a value that cannot be stored leaves nothing half-written. IMMEDIATE
     // takes the write lock at BEGIN, so the sequence read and the inserts are one step even across processes.
     this.writeBatch = (batch) => write.immediate(batch, batch.map(outputBytesOf));
+    const endTx = this.db.transaction(
+      (h: ExecutionHeader, batch: TaskTransition[], outputs: (Uint8Array | undefined)[], owner: string | undefined) => {
+        if (batch.length) insertBatch(batch, outputs);
+        this.upsertH.run(headerRow(h));
+        if (owner !== undefined) this.release.run(h.executionId, owner);
+      },
+    );
+    // One commit for the run's end instead of three (last transitions, final header, lease release).
+    this.writeEnd = (h, batch, owner) => endTx.immediate(h, batch, batch.map(outputBytesOf), owner);
     const insertH = this.db.prepare(
       `INSERT INTO cdx_executions (id, workflow_id, status, definition, input, started_at, finished_at, error,
          schema_version, lease_owner, lease_expires_at)
@@ -170,6 +181,10 @@ export class SqliteStore implements StateStore {
 
   appendTransitions(batch: TaskTransition[]): void {
     this.writeBatch(batch);
+  }
+
+  endExecution(h: ExecutionHeader, batch: TaskTransition[], owner: string | undefined): void {
+    this.writeEnd(h, batch, owner);
   }
 
   loadExecution(executionId: string): StoredExecution | undefined {
