@@ -97,7 +97,8 @@ export abstract class AttemptRunner extends ExecutionState {
       done,
       ended: false,
     };
-    this.guard(u, () => {
+    // The unit's failure boundary (see guard), written out: no closure per unit on the hot path.
+    try {
       const lim = this.svc.limits.expressionLimits;
       u.prompt = scope ? renderTemplate(t.prompt, scope, lim) : (t.prompt as string);
       u.params = (scope && t.templatedParams ? renderDeep(t.def.input, scope, lim) : (t.def.input ?? EMPTY)) as Record<
@@ -118,7 +119,9 @@ export abstract class AttemptRunner extends ExecutionState {
         }
       }
       this.invoke(u, 1);
-    });
+    } catch (err) {
+      this.failUnit(u, err);
+    }
   }
 
   /** A debugger's edit of task `i` for this run (workflow/debug). */
@@ -141,12 +144,17 @@ export abstract class AttemptRunner extends ExecutionState {
     try {
       step();
     } catch (err) {
-      if (u.ended) return this.fault(err);
-      try {
-        this.unitEnd(u, true, err);
-      } catch (again) {
-        this.fault(again);
-      }
+      this.failUnit(u, err);
+    }
+  }
+
+  /** What guard does with a throw: the unit ends as failed, once; a throw after its end is a fault of the run. */
+  private failUnit(u: Unit, err: unknown): void {
+    if (u.ended) return this.fault(err);
+    try {
+      this.unitEnd(u, true, err);
+    } catch (again) {
+      this.fault(again);
     }
   }
 
@@ -233,19 +241,26 @@ export abstract class AttemptRunner extends ExecutionState {
         // Pending attempts are tracked by the deadline heap alone (finish() aborts what is left in it).
         this.deadlines.add(t.timeoutMs, st);
         st.armed = true;
+        // Each callback is the unit's boundary (guard, written out: no closure per settle).
         then.call(
           v,
-          (val: unknown) =>
-            this.guard(u, () => {
+          (val: unknown) => {
+            try {
               if (!this.settleAttempt(st)) return st.late?.();
               this.finishedAt[i] = now();
               this.afterAttempt(u, attempt, false, unitOf(st, val));
-            }),
-          (err: unknown) =>
-            this.guard(u, () => {
+            } catch (thrown) {
+              this.failUnit(u, thrown);
+            }
+          },
+          (err: unknown) => {
+            try {
               if (this.settleAttempt(st)) this.afterAttempt(u, attempt, true, err);
               else st.late?.();
-            }),
+            } catch (thrown) {
+              this.failUnit(u, thrown);
+            }
+          },
         );
         return;
       }
