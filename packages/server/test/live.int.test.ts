@@ -41,9 +41,14 @@ function watch(path: string) {
     ws.on('unexpected-response', (_req, res) => reject(new Error(String(res.statusCode))));
     ws.on('error', reject);
   });
-  ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+  // Frames the server sent as binary (every frame must be a text frame, the shared batch bytes included).
+  let binary = 0;
+  ws.on('message', (d, isBinary) => {
+    if (isBinary) binary++;
+    frames.push(JSON.parse(String(d)));
+  });
   const seqs = () => frames.flatMap((f) => f.events?.map((e) => e.seq) ?? []);
-  return { ws, frames, closed, opened, seqs };
+  return { ws, frames, closed, opened, seqs, binaryFrames: () => binary };
 }
 
 const waitFor = async (cond: () => boolean, ms = 15_000) => {
@@ -106,6 +111,7 @@ describe('live events over real sockets', () => {
     await Promise.all(watchers.map((w) => w.closed));
     const n = (watchers[0].frames.at(-1) as Frame).lastSeq as number;
     for (const w of watchers) expect(w.seqs()).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    for (const w of watchers) expect(w.binaryFrames()).toBe(0);
     const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(ids).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(text).toContain('event: end');

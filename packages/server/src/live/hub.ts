@@ -44,6 +44,7 @@ export interface Watcher {
 /** Lazily built serialisations of one batch, shared by every watcher that receives it whole. */
 export class BatchFrame {
   private json?: string;
+  private bytes?: Buffer;
   private sse?: string;
   constructor(
     readonly executionId: string,
@@ -52,6 +53,11 @@ export class BatchFrame {
   asJson(): string {
     if (this.json === undefined) this.json = eventsFrame(this.executionId, this.events);
     return this.json;
+  }
+  /** The JSON frame as UTF-8, encoded once for every socket (a string would be encoded again per send). */
+  asBytes(): Buffer {
+    if (this.bytes === undefined) this.bytes = Buffer.from(this.asJson(), 'utf8');
+    return this.bytes;
   }
   asSse(): string {
     if (this.sse === undefined) this.sse = sseText(this.events);

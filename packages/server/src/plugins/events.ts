@@ -27,7 +27,9 @@ function wsWatcher(ws: WebSocket, executionId: string): Watcher {
     deliver(events: LiveEvent[], frame: BatchFrame) {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > MAX_BUFFERED) return void ws.close(1013, 'too slow: reconnect with after=<last seq>');
-      ws.send(frame.events === events ? frame.asJson() : eventsFrame(executionId, events));
+      // A text frame either way; the shared batch goes out as bytes encoded once for all its watchers.
+      if (frame.events === events) ws.send(frame.asBytes(), { binary: false });
+      else ws.send(eventsFrame(executionId, events));
     },
     end(status, lastSeq) {
       if (ws.readyState !== ws.OPEN) return;
