@@ -1,45 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const fx = (f: string) => join(here, 'fixtures', f);
-
-async function inProc(args: string[], env: Record<string, string> = {}) {
-  const { main } = await import('../src/main.js');
-  const sink = () => {
-    let text = '';
-    return {
-      stream: {
-        write: (s: string) => {
-          text += s;
-          return true;
-        },
-        isTTY: false,
-      } as never,
-      text: () => text,
-    };
-  };
-  const out = sink();
-  const err = sink();
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const code = await main(args, { out: out.stream, err: err.stream });
-    return { code, out: out.text(), err: err.text() };
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-}
+import { fx, inProc, root, tempDir } from './support/cli.js';
 
 it('codexos rerun --from re-runs a task and its dependents only; approve and run --break refuse bad input', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-dbg-'));
+  const dir = tempDir('cdx-cli-dbg-');
   const store = join(dir, 's.db');
   const log = join(dir, 'runs.log');
   const env = { CDX_TEST_LOG: log };
@@ -81,9 +47,9 @@ it('codexos rerun --from re-runs a task and its dependents only; approve and run
 });
 
 it('codexos approve takes up a run whose process was killed while it waited, signals it and runs it to the end', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cdx-cli-approve-'));
+  const dir = tempDir('cdx-cli-approve-');
   const db = join(dir, 's.db');
-  const child = join(here, '..', '..', 'orchestrator', 'test', 'workflow', 'fixtures', 'debug-child.ts');
+  const child = join(root, 'packages', 'orchestrator', 'test', 'workflow', 'fixtures', 'debug-child.ts');
   const p = spawn(process.execPath, ['--import', 'tsx', child, db, join(dir, 'log')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
