@@ -1,23 +1,39 @@
-// Every code block of README.md and docs/*.md works as written. ```ts / ```js blocks run as programs (offline:
-// no provider keys, so the `local` model answers); ```yaml blocks are workflows that must validate; ```json blocks
-// must parse. Shell commands (```sh), output listings (```text) and blocks preceded by `<!-- not-run: why -->` are
-// not run. A doc page that grows a block in another language fails here until it is given one of these.
-import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Every code block of README.md, docs/*.md and packages/server/API.md works as written; none is skipped.
+// - ```ts / ```js: run as programs, offline (no provider keys: the `local` model answers), with REDIS_URL of the
+//   suite's Redis. `<!-- doc-test: with the stand-in providers ... -->` runs one with OPENAI/ANTHROPIC/GEMINI keys
+//   and *_BASE_URL pointing at local servers that speak the providers' wire formats. `<!-- doc-test: a server ...
+//   -->` starts the block, waits for it to listen on PORT, runs the next block as its client, then stops it.
+// - ```yaml: a workflow that must validate; ```json: must parse.
+// - ```sh: run by shell-commands.ts in a scratch folder with `codexos` on PATH (see there for what each kind of
+//   command does); ```text: `<!-- doc-test: codexos usage -->` lines are checked against the CLI's own options,
+//   `<!-- doc-test: repository layout -->` paths must exist, `<!-- doc-test: output of ... -->` samples must match.
+// A block in another language, or a ```text block with no doc-test line, fails here.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { MultiAgentOrchestrator, parseWorkflowText } from '@codexos/multi-agent-orchestrator';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeServer, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from '../packages/orchestrator/test/models/fake-servers/index.js';
+import { freePort } from '../packages/orchestrator/test/support/net.js';
+import { checkLayout, checkUsage, runShellBlock } from './support/doc-shell.js';
 
 const root = join(import.meta.dirname, '..');
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-const NOT_RUN = new Set(['sh', 'bash', 'shell', 'text', 'console', 'http', 'diff']);
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+  'packages/server/API.md',
+].filter((p) => existsSync(join(root, p)));
 
 interface Block {
   page: string;
   line: number;
   lang: string;
   code: string;
-  skipped: boolean;
+  /** The text of a `<!-- doc-test: ... -->` line just before the block. */
+  directive: string;
 }
 
 function blocksOf(page: string): Block[] {
@@ -35,7 +51,7 @@ function blocksOf(page: string): Block[] {
       line: start + 1,
       lang: open[1] || 'none',
       code: lines.slice(start + 1, end).join('\n'),
-      skipped: /<!--\s*not-run\b/.test(before),
+      directive: /<!--\s*doc-test:\s*([\s\S]*?)-->/.exec(before)?.[1].trim() ?? '',
     });
     i = end;
   }
@@ -46,41 +62,109 @@ const all = pages.flatMap(blocksOf);
 // Inside the repository, so `@codexos/multi-agent-orchestrator` resolves through the workspace link.
 const dir = join(root, '.scratch', `doc-blocks-${process.pid}`);
 mkdirSync(dir, { recursive: true });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const offline = { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '', GEMINI_API_KEY: '', GOOGLE_API_KEY: '' };
+let providers: FakeServer[] = [];
+let providerEnv: Record<string, string> = {};
 
-function runProgram(file: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
-      cwd: root,
-      env: { ...process.env, ...offline },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
+beforeAll(async () => {
+  providers = await Promise.all([startFakeOpenAI(), startFakeAnthropic(), startFakeGemini()]);
+  const [openai, anthropic, gemini] = providers;
+  providerEnv = {
+    OPENAI_API_KEY: 'sk-doc-test',
+    OPENAI_BASE_URL: `${openai.url}/v1`,
+    ANTHROPIC_API_KEY: 'sk-ant-doc-test',
+    ANTHROPIC_BASE_URL: anthropic.url,
+    GEMINI_API_KEY: 'doc-test',
+    GEMINI_BASE_URL: gemini.url,
+  };
+});
+afterAll(async () => {
+  await Promise.all(providers.map((p) => p.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function start(file: string, env: Record<string, string>): { child: ChildProcess; done: Promise<Result> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: root,
+    env: { ...process.env, ...offline, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (err += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err });
+    }),
+  );
+  return { child, done };
 }
 
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+function programFile(b: Block): string {
+  const file = join(dir, `${b.page.replace(/\W+/g, '-')}-${b.line}.mts`);
+  writeFileSync(file, b.code);
+  return file;
+}
+
+async function listening(port: number, server: Promise<Result>): Promise<void> {
+  let exited = false;
+  void server.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`the server exited before it listened on ${port}: ${JSON.stringify(await server)}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const RUNS = new Set(['ts', 'js', 'typescript']);
+
 describe.concurrent('documentation code blocks', () => {
-  for (const b of all) {
+  for (let i = 0; i < all.length; i++) {
+    const b = all[i];
     const name = `${b.page}:${b.line} (${b.lang})`;
-    if (b.skipped || NOT_RUN.has(b.lang)) {
-      it.skip(`${name} is not run (marked or a shell listing)`, () => {});
-      continue;
-    }
-    it(name, { timeout: 180_000 }, async () => {
-      if (b.lang === 'ts' || b.lang === 'js' || b.lang === 'typescript') {
-        const file = join(dir, `${b.page.replace(/\W+/g, '-')}-${b.line}.mts`);
-        writeFileSync(file, b.code);
-        const r = await runProgram(file);
+    const prev = all[i - 1];
+    // A server's client runs inside the server's test.
+    if (prev && /^a server/.test(prev.directive) && prev.page === b.page) continue;
+    it(name, { timeout: 600_000 }, async () => {
+      const env: Record<string, string> = {
+        REDIS_URL: process.env.REDIS_URL ?? '',
+        CODEXOS_PREFIX: `doc-${process.pid}-${b.line}`,
+        ...(/stand-in providers/.test(b.directive) ? providerEnv : {}),
+      };
+      if (RUNS.has(b.lang) && /^a server/.test(b.directive)) {
+        const client = all[i + 1];
+        expect(client && RUNS.has(client.lang), `${name}: a server block is followed by its client`).toBe(true);
+        const port = await freePort();
+        const server = start(programFile(b), { ...env, PORT: String(port) });
+        try {
+          await listening(port, server.done);
+          const r = await start(programFile(client), { ...env, PORT: String(port) }).done;
+          expect(r.code, `${b.page}:${client.line} (client)\n${r.err}${r.out}`).toBe(0);
+        } finally {
+          server.child.kill('SIGTERM');
+        }
+        const stopped = await server.done;
+        expect(stopped.signal ?? stopped.code, stopped.err).not.toBeNull();
+      } else if (RUNS.has(b.lang)) {
+        const r = await start(programFile(b), env).done;
         expect(r.code, `${name}\n${r.err}${r.out}`).toBe(0);
       } else if (b.lang === 'yaml' || b.lang === 'yml') {
         const o = new MultiAgentOrchestrator({ store: { type: 'memory' } });
@@ -94,8 +178,15 @@ describe.concurrent('documentation code blocks', () => {
         }
       } else if (b.lang === 'json') {
         expect(() => JSON.parse(b.code)).not.toThrow();
+      } else if (b.lang === 'sh' || b.lang === 'bash') {
+        const ran = await runShellBlock(b.code, { root, scratch: dir, env, name });
+        expect(ran.commands, `${name}: nothing in the block ran`).toBeGreaterThan(0);
+      } else if (b.lang === 'text' && /^codexos usage/.test(b.directive)) {
+        expect(await checkUsage(b.code, root)).toEqual([]);
+      } else if (b.lang === 'text' && /^repository layout/.test(b.directive)) {
+        expect(checkLayout(b.code, root)).toEqual([]);
       } else {
-        throw new Error(`${name}: a \`\`\`${b.lang} block is neither run nor marked <!-- not-run: why -->`);
+        throw new Error(`${name}: a \`\`\`${b.lang} block that the doc test does not know how to run`);
       }
     });
   }
