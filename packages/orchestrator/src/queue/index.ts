@@ -27,6 +27,7 @@ export { createTaskQueue } from './create-queue.js';
 export { InProcessQueue } from './in-process.js';
 export type {
   DispatchContext,
+  OutputChanges,
   OutputsRef,
   RemoteModelCall,
   TaskJobData,

@@ -24,6 +24,21 @@ export interface DispatchContext extends TaskContext {
   recordUsage(r: { usage: TokenUsage; cost: number; model: string }): void;
   /** The call `callModel()` would make with no arguments, as data (for a model-backed task run on a worker). */
   modelCall?(): RemoteModelCall;
+  /**
+   * The outputs set since position `from` of the run's output log, so a remote queue sends each output once
+   * instead of comparing every output on every dispatch. `log` identifies the log: a new one starts at 0.
+   */
+  outputChanges?(from: number): OutputChanges;
+}
+
+/** Outputs set since a position of a run's output log (see DispatchContext.outputChanges). */
+export interface OutputChanges {
+  /** Identity of the log the positions refer to (a resumed run has a new one). */
+  log: object;
+  /** The log's end: the `from` of the next call. */
+  to: number;
+  /** Task id → output, for every output set in between (a later set of one task wins). */
+  set: Record<string, unknown>;
 }
 
 /** Where task attempts run: in the orchestrator's process or on remote workers through a queue. */

@@ -62,6 +62,8 @@ export abstract class ExecutionState implements ContextSource {
   readonly workflowId: string;
   readonly taskIds: string[];
   readonly outputs: unknown[];
+  /** Indices whose output was set, in order: a remote queue sends only what changed since its last dispatch. */
+  readonly outputLog: number[] = [];
   protected readonly n: number;
   protected readonly state: Uint8Array;
   protected readonly remaining: Int32Array;
@@ -195,6 +197,7 @@ export abstract class ExecutionState implements ContextSource {
   /** Sets a task's output (and the live template view of it, once one exists). */
   protected setOutput(i: number, v: unknown): void {
     this.outputs[i] = v;
+    this.outputLog.push(i);
     if (this.liveOutputs) this.liveOutputs[this.taskIds[i]] = v;
   }
 

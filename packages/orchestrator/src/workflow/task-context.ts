@@ -2,7 +2,7 @@ import type { AgentDefinition, TaskContext } from '../agents/types.js';
 import { CodexError, ErrorCodes } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../models/types.js';
-import type { RemoteModelCall } from '../queue/types.js';
+import type { OutputChanges, RemoteModelCall } from '../queue/types.js';
 import { DeltaBatcher } from './deltas.js';
 import type { PlannedTask } from './types.js';
 
@@ -35,6 +35,7 @@ export interface ContextSource {
   input: unknown;
   outputs: unknown[];
   outputsById(): Record<string, unknown>;
+  outputLog: number[];
   taskIds: string[];
   models: ModelRunner;
   /** The workflow's token/cost budget, enforced by the model layer per execution. */
@@ -155,6 +156,14 @@ export class Context implements TaskContext {
       .finally(() => deltas?.flush());
     this.recordUsage(r);
     return r;
+  }
+
+  /** Outputs set since position `from` of this run's output log (see DispatchContext.outputChanges). */
+  outputChanges(from: number): OutputChanges {
+    const { outputLog: log, outputs, taskIds } = this.src;
+    const set: Record<string, unknown> = Object.create(null);
+    for (let k = from; k < log.length; k++) set[taskIds[log[k]]] = outputs[log[k]];
+    return { log, to: log.length, set };
   }
 
   /** The call `callModel()` makes with no arguments, as data: a worker makes it for a model-backed task. */

@@ -123,7 +123,7 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
       const late = new OutputsReplica(() => r);
       const b = new Date(7);
       const steps: Array<Record<string, unknown>> = [{ a: 1 }, { a: 1, b }, { a: 1, b }, { b: 2 }];
-      const refs = steps.map((o) => pub.publish('exec-1', o));
+      const refs = steps.map((o) => pub.publish({ executionId: 'exec-1', outputs: o }));
       // An unchanged map appends nothing: the third dispatch points at the second's entry.
       expect(refs.map((x) => x.len)).toEqual([1, 2, 2, 3]);
       expect(refs[2].delta).toBeUndefined();
@@ -134,6 +134,47 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
       expect({ ...(await late.at(refs[1])) }).toEqual({ b: 2 }); // never older than what it has seen
       await r.del(last.key);
       await expect(new OutputsReplica(() => r).at(last)).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it("with the run's output log, each dispatch sends only the new outputs and reads the full map once", async () => {
+    const r = new Redis(url!);
+    const prefix = `cdx-outs-${randomUUID().slice(0, 8)}`;
+    try {
+      const pub = new OutputsPublisher(() => r, prefix, 60);
+      const replica = new OutputsReplica(() => r);
+      // A chain's output log as the engine keeps it: task ids by index, the order outputs were set.
+      const ids = Array.from({ length: 50 }, (_, i) => `t${i}`);
+      const outputs: unknown[] = [];
+      const log: number[] = [];
+      let fullReads = 0;
+      const ctx = {
+        executionId: 'exec-log',
+        get outputs() {
+          fullReads++;
+          return Object.fromEntries(log.map((i) => [ids[i], outputs[i]]));
+        },
+        outputChanges(from: number) {
+          const set: Record<string, unknown> = {};
+          for (let k = from; k < log.length; k++) set[ids[log[k]]] = outputs[log[k]];
+          return { log, to: log.length, set };
+        },
+      };
+      const sizes: number[] = [];
+      let ref = pub.publish(ctx);
+      for (let i = 0; i < ids.length; i++) {
+        outputs[i] = { n: i };
+        log.push(i);
+        ref = pub.publish(ctx);
+        sizes.push(Object.keys((decodeValue(Buffer.from(ref.delta!, 'base64')) as { set: object }).set).length);
+      }
+      expect(fullReads).toBe(1);
+      expect(sizes).toEqual(ids.map(() => 1));
+      const seen = await replica.at(ref);
+      expect(Object.keys(seen)).toEqual(ids);
+      expect(seen.t49).toEqual({ n: 49 });
     } finally {
       r.disconnect();
     }

@@ -193,7 +193,7 @@ export class BullMQQueue implements TaskQueue {
         attempt: ctx.attempt,
         prompt: ctx.prompt,
         values: encodeValue(values, `input of task "${ctx.taskId}"`).toString('base64'),
-        outputs: this.outputs.publish(ctx.executionId, ctx.outputs),
+        outputs: this.outputs.publish(ctx),
       };
     } catch (err) {
       return Promise.reject(err);

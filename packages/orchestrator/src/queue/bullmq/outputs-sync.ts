@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { decodeValue, encodeValue } from '../../store/codec.js';
-import type { OutputsRef } from '../types.js';
+import type { DispatchContext, OutputsRef } from '../types.js';
 
 // A handler's `ctx.outputs` holds every output of its execution so far, as in process. Sending that whole map in
 // every job would cost O(tasks²) for a long chain, so the orchestrator appends only what changed since its last
@@ -23,11 +23,20 @@ function touch<K, V>(m: Map<K, V>, k: K, v: V): void {
   if (m.size > MAX_TRACKED) m.delete(m.keys().next().value as K);
 }
 
-/** The orchestrator side: turns each dispatch's `ctx.outputs` into a delta on the execution's output log. */
+interface SentRun {
+  sent: Map<string, unknown>;
+  len: number;
+  key: string;
+  /** The run's output log and how far into it this execution's deltas have gone (when the context offers one). */
+  log?: object;
+  pos: number;
+}
+
+/** The orchestrator side: turns each dispatch's new outputs into a delta on the execution's output log. */
 export class OutputsPublisher {
   // One log per orchestrator process and execution: a resuming orchestrator starts a log of its own.
   private readonly gen = randomUUID().slice(0, 8);
-  private readonly runs = new Map<string, { sent: Map<string, unknown>; len: number; key: string }>();
+  private readonly runs = new Map<string, SentRun>();
 
   constructor(
     private readonly redis: () => Redis,
@@ -36,26 +45,32 @@ export class OutputsPublisher {
   ) {}
 
   /** Records what changed since the last dispatch of this execution; the returned ref goes into the job. */
-  publish(executionId: string, outputs: Record<string, unknown>): OutputsRef {
+  publish(ctx: Pick<DispatchContext, 'executionId' | 'outputs' | 'outputChanges'>): OutputsRef {
+    const { executionId } = ctx;
     let run = this.runs.get(executionId);
-    if (!run) run = { sent: new Map(), len: 0, key: `${this.prefix}:dist:out:${executionId}:${this.gen}` };
+    if (!run) run = { sent: new Map(), len: 0, key: `${this.prefix}:dist:out:${executionId}:${this.gen}`, pos: 0 };
     touch(this.runs, executionId, run);
-    const set: Record<string, unknown> = Object.create(null);
-    let changed = 0;
-    let kept = 0;
-    for (const id in outputs) {
-      const v = outputs[id];
-      if (run.sent.has(id)) {
-        kept++;
-        if (Object.is(run.sent.get(id), v)) continue;
-      }
-      set[id] = v;
-      changed++;
-    }
+    // The run's output log gives what changed since the last dispatch without looking at every output; a log
+    // not seen before (first dispatch, or a resumed run) is diffed in full once, deletions included.
+    const changes = run.log ? ctx.outputChanges?.(run.pos) : undefined;
+    let set: Record<string, unknown>;
     let del: string[] | undefined;
-    // Fewer of the sent ids still present than were sent: some output was reset (a rerun); say so.
-    if (kept < run.sent.size) del = [...run.sent.keys()].filter((id) => !Object.hasOwn(outputs, id));
-    if (changed === 0 && !del) return { key: run.key, len: run.len };
+    if (changes && changes.log === run.log) {
+      set = changes.set;
+      run.pos = changes.to;
+    } else {
+      const all = ctx.outputs;
+      const head = ctx.outputChanges?.(Number.MAX_SAFE_INTEGER);
+      run.log = head?.log;
+      run.pos = head?.to ?? 0;
+      ({ set, del } = diff(run.sent, all));
+    }
+    let any = del !== undefined;
+    for (const id in set) {
+      if (Object.is(run.sent.get(id), set[id]) && run.sent.has(id)) delete set[id];
+      else any = true;
+    }
+    if (!any) return { key: run.key, len: run.len };
     const delta: Delta = del ? { set, del } : { set };
     const b64 = encodeValue(delta, `outputs of execution "${executionId}"`).toString('base64');
     for (const id in set) run.sent.set(id, set[id]);
@@ -67,6 +82,26 @@ export class OutputsPublisher {
     r.expire(run.key, this.ttlSeconds).catch(() => 0);
     return { key: run.key, len: run.len, delta: b64 };
   }
+}
+
+/** What differs between the outputs last sent and all outputs now. */
+function diff(
+  sent: Map<string, unknown>,
+  outputs: Record<string, unknown>,
+): { set: Record<string, unknown>; del?: string[] } {
+  const set: Record<string, unknown> = Object.create(null);
+  let kept = 0;
+  for (const id in outputs) {
+    const v = outputs[id];
+    if (sent.has(id)) {
+      kept++;
+      if (Object.is(sent.get(id), v)) continue;
+    }
+    set[id] = v;
+  }
+  // Fewer of the sent ids still present than were sent: some output was reset (a rerun); say so.
+  if (kept < sent.size) return { set, del: [...sent.keys()].filter((id) => !Object.hasOwn(outputs, id)) };
+  return { set };
 }
 
 interface Replica {
