@@ -3,7 +3,8 @@
 //   suite's Redis. `<!-- doc-test: with the stand-in providers ... -->` runs one with OPENAI/ANTHROPIC/GEMINI keys
 //   and *_BASE_URL pointing at local servers that speak the providers' wire formats. `<!-- doc-test: a server ...
 //   -->` starts the block, waits for it to listen on PORT, runs the next block as its client, then stops it.
-// - ```yaml: a workflow that must validate; ```json: must parse.
+// - ```yaml: a workflow that must validate (`<!-- doc-test: orchestrator config -->`: a config file that must parse
+//   with parseConfig); ```json: must parse.
 // - ```sh: run by shell-commands.ts in a scratch folder with `codexos` on PATH (see there for what each kind of
 //   command does); ```text: `<!-- doc-test: codexos usage -->` lines are checked against the CLI's own options,
 //   `<!-- doc-test: repository layout -->` paths must exist, `<!-- doc-test: output of ... -->` samples must match.
@@ -12,8 +13,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { MultiAgentOrchestrator, parseWorkflowText } from '@codexos/multi-agent-orchestrator';
+import { MultiAgentOrchestrator, parseConfig, parseWorkflowText } from '@codexos/multi-agent-orchestrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { type FakeServer, startFakeAnthropic, startFakeGemini, startFakeOpenAI } from '../packages/orchestrator/test/models/fake-servers/index.js';
 import { freePort } from '../packages/orchestrator/test/support/net.js';
 import { checkLayout, checkUsage, runShellBlock } from './support/doc-shell.js';
@@ -166,6 +168,9 @@ describe.concurrent('documentation code blocks', () => {
       } else if (RUNS.has(b.lang)) {
         const r = await start(programFile(b), env).done;
         expect(r.code, `${name}\n${r.err}${r.out}`).toBe(0);
+      } else if ((b.lang === 'yaml' || b.lang === 'yml') && /^orchestrator config/.test(b.directive)) {
+        const cfg = parseConfig(parseYaml(b.code));
+        expect(Object.keys(cfg).length).toBeGreaterThan(0);
       } else if (b.lang === 'yaml' || b.lang === 'yml') {
         const o = new MultiAgentOrchestrator({ store: { type: 'memory' } });
         try {

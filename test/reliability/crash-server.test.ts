@@ -36,8 +36,9 @@ interface Server {
 async function serve(data: string, log: string): Promise<Server> {
   const p = proc(
     [bin, 'serve', '--port', '0', '--data', data, '--no-examples', '--grace', '100', '--agents', crashAgents],
-    // Soak: slower tasks, so a restarted server does not finish the run before the test reaches the next kill point.
-    { CDX_CRASH_LOG: log, CDX_CRASH_MS: SOAK ? '15' : '2' },
+    // Slow enough tasks that a restarted server (which resumes the run as it starts) does not finish it before the
+    // test reaches the next kill point: CI's 3 layers of 40 parallel tasks take about 3 × 150 ms.
+    { CDX_CRASH_LOG: log, CDX_CRASH_MS: SOAK ? '15' : '150' },
   );
   const url = await until(
     'serve listening',

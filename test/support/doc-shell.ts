@@ -121,7 +121,7 @@ export async function runShellBlock(block: string, opts: ShellOptions): Promise<
         if (!scripts.test) throw new Error(`${opts.name}: no "test" script for \`${raw}\``);
         continue;
       }
-      if ((m = /^npm run (\S+)/.exec(cmd))) {
+      if ((m = /^(?:\w+=\S+\s+)*npm run (\S+)/.exec(cmd))) {
         if (!scripts[m[1]]) throw new Error(`${opts.name}: no "${m[1]}" script for \`${raw}\``);
         continue;
       }
