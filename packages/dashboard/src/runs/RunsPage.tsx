@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { useApi } from '../auth/session.ts';
 import { ErrorBox, fmtMs, fmtTime, StatusBadge } from '../ui/bits.tsx';
 
-const STATUSES = ['', 'running', 'completed', 'failed', 'cancelled', 'pending'];
+const STATUSES = ['', 'running', 'paused', 'waiting', 'interrupted', 'completed', 'failed', 'cancelled', 'pending'];
 
 export function RunsPage() {
   const api = useApi();
