@@ -7,8 +7,7 @@ import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import { decodeValue, encodeValue } from '../../store/codec.js';
-import { type Expr, evaluate, parseExpression } from '../../workflow/expression.js';
-import type { ExecutionConfig, FlowRule } from '../config.js';
+import type { ExecutionConfig } from '../config.js';
 import { InProcessQueue } from '../in-process.js';
 import type {
   DispatchContext,
@@ -20,6 +19,8 @@ import type {
 } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
+import { FlowRules } from './flow-rules.js';
+import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
 import { LocalWorkers } from './local-workers.js';
 import { OutputsPublisher } from './outputs-sync.js';
@@ -38,33 +39,6 @@ interface Lane {
   pending: Array<{ name: string; data: TaskJobData; opts: JobsOptions }>;
 }
 
-interface CompiledRule {
-  key?: Expr;
-  priority?: Expr | number;
-}
-
-/** Turns a worker's error report back into an error the scheduler treats as the handler's own. */
-export function errorFromReport(e: { code?: string; message: string; retryable?: boolean; name?: string }): Error {
-  if (e.code?.startsWith('CDX_ERR_'))
-    return new CodexError(e.code as never, e.message, { retryable: e.retryable ?? false });
-  const err = new Error(e.message) as Error & { code?: string; retryable?: boolean };
-  if (e.name) err.name = e.name;
-  if (e.code) err.code = e.code;
-  if (e.retryable === false) err.retryable = false;
-  return err;
-}
-
-function parseResult(v: unknown): TaskJobResult | undefined {
-  if (typeof v === 'string') {
-    try {
-      return JSON.parse(v) as TaskJobResult;
-    } catch {
-      return undefined;
-    }
-  }
-  return v as TaskJobResult;
-}
-
 /**
  * Attempts as BullMQ jobs, one queue per agent, for `codexos worker` processes. Attempts made in one tick go out
  * in one addBulk per agent; results come back through QueueEvents. Tasks of model-backed agents go to workers
@@ -76,7 +50,7 @@ export class BullMQQueue implements TaskQueue {
   private readonly local = new InProcessQueue();
   private readonly lanes = new Map<string, Lane>();
   private readonly waiters = new Map<string, Waiter>();
-  private readonly rules = new Map<string, CompiledRule>();
+  private readonly rules = new FlowRules();
   private readonly outputs: OutputsPublisher;
   private readonly announced = new Set<string>();
   private client?: Redis;
@@ -163,7 +137,7 @@ export class BullMQQueue implements TaskQueue {
     c.on('close', () => this.onDown());
     c.on('ready', () => this.onUp());
     for (const [agentId, rule] of Object.entries(this.cfg.flow)) {
-      this.compile(agentId, rule);
+      this.rules.add(agentId, rule);
       // Workers read per-key limits from here: one configuration, every process.
       await c.hset(this.keys.flow, agentId, JSON.stringify(rule));
     }
@@ -208,15 +182,7 @@ export class BullMQQueue implements TaskQueue {
       removeOnComplete: { age: this.cfg.keepJobsSeconds },
       removeOnFail: { age: this.cfg.keepJobsSeconds },
     };
-    const rule = this.rules.get(agent.id);
-    if (rule) {
-      const scope = { input: ctx.input, params: ctx.params, item: ctx.item };
-      if (rule.key) data.flowKey = String(evaluate(rule.key, scope));
-      if (rule.priority !== undefined) {
-        const p = typeof rule.priority === 'number' ? rule.priority : Number(evaluate(rule.priority, scope));
-        if (Number.isInteger(p) && p > 0) opts.priority = p;
-      }
-    }
+    this.rules.apply(agent.id, ctx, data, opts);
     const signal = ctx.signal;
     return new Promise((resolve, reject) => {
       this.waiters.set(jobId, { resolve, reject, ctx });
@@ -280,20 +246,6 @@ export class BullMQQueue implements TaskQueue {
     this.published?.unsubscribe();
     this.sub?.disconnect();
     this.client?.disconnect();
-  }
-
-  private compile(agentId: string, rule: FlowRule): void {
-    const c: CompiledRule = {};
-    try {
-      if (rule.key) c.key = parseExpression(rule.key);
-      if (typeof rule.priority === 'string') c.priority = parseExpression(rule.priority);
-      else if (rule.priority !== undefined) c.priority = rule.priority;
-    } catch (err) {
-      throw new CodexError(ErrorCodes.CONFIG_INVALID, `execution.flow.${agentId}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    this.rules.set(agentId, c);
   }
 
   private lane(agentId: string): Lane {
