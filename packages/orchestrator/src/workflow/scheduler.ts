@@ -62,7 +62,8 @@ export abstract class Scheduler extends AttemptRunner {
       this.liveDeps[i] = live;
     }
     if (this.outstanding === 0) {
-      this.finish('completed');
+      // A run resumed while paused after its last task stays paused: continue or step ends it (pump).
+      if (!this.dbg?.isPaused()) this.finish('completed');
       return;
     }
     for (let i = 0; i < this.n; i++) {
@@ -94,7 +95,11 @@ export abstract class Scheduler extends AttemptRunner {
   protected pump(): void {
     // Re-entrancy guard: a synchronous handler settles inside runTask; the loop below picks up its slot.
     if (this.pumping) return;
-    if (this.outstanding === 0 && !this.finished) return this.finish('completed');
+    if (this.outstanding === 0 && !this.finished) {
+      // Paused after the last task (an after-breakpoint): continue or step comes back here and ends the run.
+      if (!this.dbg?.isPaused()) this.finish('completed');
+      return;
+    }
     this.pumping = true;
     try {
       while (this.running < this.maxConcurrency && this.readyHead < this.readyQ.length && !this.finished) {

@@ -24,7 +24,7 @@ it('a paused and a waiting run survive SIGKILL: a new process finds them paused 
   p.kill('SIGKILL');
   await new Promise((r) => p.on('exit', r));
   const calls = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  expect(calls().sort()).toEqual(['paused-run/a', 'waiting-run/hold']);
+  expect(calls().sort()).toEqual(['end-run/y', 'end-run/z', 'paused-run/a', 'waiting-run/hold']);
 
   const o = new MultiAgentOrchestrator({ store: { type: 'sqlite', path: db, leaseMs: 200 } });
   o.registerAgent({
@@ -42,7 +42,10 @@ it('a paused and a waiting run survive SIGKILL: a new process finds them paused 
   expect(ph.status).toBe('paused');
   expect(ph.lease).toBeUndefined();
   expect((await o.getExecution('waiting-run'))!.header.status).toBe('waiting');
-  expect((await o.listExecutions({ status: 'paused' })).map((h) => h.executionId)).toEqual(['paused-run']);
+  expect((await o.listExecutions({ status: 'paused' })).map((h) => h.executionId).sort()).toEqual([
+    'end-run',
+    'paused-run',
+  ]);
   expect((await o.listExecutions({ status: 'waiting' })).map((h) => h.executionId)).toEqual(['waiting-run']);
   // The approvals inbox of this new process lists the waiting run's open waitpoints, from the store.
   expect((await o.waitingApprovals()).map((w) => w.name).sort()).toEqual(['gate', 'go']);
@@ -65,6 +68,15 @@ it('a paused and a waiting run survive SIGKILL: a new process finds them paused 
       .filter((c) => c.startsWith('paused-run'))
       .sort(),
   ).toEqual(['paused-run/a', 'paused-run/b', 'paused-run/c']);
+
+  // Paused after its last task, every task done: resumed, it stays paused until continue ends it.
+  const endResumed = o.resume('end-run');
+  await sleep(100);
+  expect((await o.debugger.state('end-run')).state).toBe('paused');
+  expect((await o.getExecution('end-run'))!.header.status).toBe('paused');
+  await o.debugger.continue('end-run');
+  expect((await endResumed).status).toBe('completed');
+  expect(calls().filter((c) => c.startsWith('end-run')).length).toBe(2);
 
   // A signal to the waiting run resumes it in this process; the approval's timeout passed while nobody ran it.
   expect(await o.signal('waiting-run', 'go', 'went')).toBe(true);

@@ -101,6 +101,23 @@ describe('breakpoints', () => {
     await o.close();
   });
 
+  it('an after-breakpoint on the last task of async handlers holds the run open until continue', async () => {
+    const o = makeOrchestrator({}, [{ id: 'w', handler: async (ctx) => ctx.taskId }]);
+    const p = paused(o);
+    const run = o.executeWorkflow(abc, {
+      executionId: 'bp3a',
+      debug: { breakpoints: [{ taskId: 'c', when: 'after' }] },
+    });
+    expect(await p).toMatchObject({ reason: 'breakpoint', taskId: 'c' });
+    // Let the settled batch and any pump that follows it run before looking.
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await o.debugger.state('bp3a')).state).toBe('paused');
+    expect((await o.getExecution('bp3a'))!.header.status).toBe('paused');
+    await o.debugger.continue('bp3a');
+    expect((await run).status).toBe('completed');
+    await o.close();
+  });
+
   it('conditional breakpoints hold only when their expression is true', async () => {
     const { o } = counting();
     const debug = { breakpoints: [{ taskId: 'b', condition: "outputs['a'].n < 10" }] };

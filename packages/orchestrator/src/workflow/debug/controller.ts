@@ -144,6 +144,11 @@ export class DebugController {
     this.stepper.endStepIfDone();
   }
 
+  /** True while the run is paused (a breakpoint, a failure, a step's end, a person). */
+  isPaused(): boolean {
+    return this.rec.paused !== null;
+  }
+
   /** The run's last tasks settled: does an after-breakpoint on one of them hold the end? */
   holdsEnd(released: number[]): boolean {
     if (this.rec.paused) return false;
