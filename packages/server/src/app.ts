@@ -76,7 +76,9 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     roles: new RoleService(store.roles),
     audit: new AccessAudit(store.audit),
     repo,
-    runner: new Runner(o, db, repo, opts.autoAgents ?? true),
+    runner: new Runner(o, store.runs, repo, opts.autoAgents ?? true, (err, what) =>
+      app.log.error({ err }, `${what} failed`),
+    ),
     hub,
     options,
     remote: remoteTarget && new RemoteRuns(hub, o.bus, remoteTarget),

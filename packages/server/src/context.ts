@@ -12,9 +12,9 @@ import type { AuthContext, ServerOptions } from './types.js';
 /** What every feature plugin is given: the orchestrator and the server's services. */
 export interface ServerContext {
   o: MultiAgentOrchestrator;
-  /** SQLite tables of this process (which version each run it started is pinned to). */
+  /** SQLite tables of this process (the server store's tables when it is on SQLite). */
   db: ServerDb;
-  /** Workflows, users, tokens, roles and the audit: SQLite, or Redis when executions are in Redis. */
+  /** Workflows, users, tokens, roles, run pins and the audit: SQLite, or Redis when executions are in Redis. */
   store: ServerStore;
   tokens: TokenService;
   roles: RoleService;

@@ -39,7 +39,7 @@ describe('drain', () => {
     expect(refused.json().error.code).toBe('CDX_ERR_SHUTTING_DOWN');
     expect((await s.app.inject({ url: '/ready' })).statusCode).toBe(503);
     expect(await draining).toEqual([id]);
-    expect(runner.meta(id)?.interrupted).toBe(true);
+    expect((await runner.meta(id))?.interrupted).toBe(true);
     const stopped = (await s.app.inject({ url: `/api/executions/${id}`, headers: s.auth(s.ada) })).json();
     const doneBefore = stopped.tasks.filter((t: { status: string }) => t.status === 'completed').length;
     expect(doneBefore).toBeLessThan(10);
@@ -54,7 +54,7 @@ describe('drain', () => {
       d = (await s.app.inject({ url: `/api/executions/${id}`, headers: s.auth(s.ada) })).json();
     }
     expect(d.status).toBe('completed');
-    expect(runner.meta(id)?.interrupted).toBe(false);
+    expect((await runner.meta(id))?.interrupted).toBe(false);
     const history = (
       await s.app.inject({ url: `/api/executions/${id}/history?limit=200`, headers: s.auth(s.ada) })
     ).json().items;

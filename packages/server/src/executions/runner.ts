@@ -8,53 +8,31 @@ import {
   type PreparedWorkflow,
   type RerunOptions,
 } from '@codexos/multi-agent-orchestrator';
-import type { ServerDb } from '../db.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { WorkflowRepo } from '../store/types.js';
+import type { RunPin, RunRepo, WorkflowRepo } from '../store/types.js';
 
 // Starting, resuming and stopping runs on the server's orchestrator. A run is pinned to the stored version it
-// started with (recorded beside the execution); at shutdown, runs still going after the grace period are
+// started with (a pin in the server store, so every server on that store sees it); at shutdown, runs still going after the grace period are
 // cancelled, flagged `interrupted`, and resumed on the next start.
 
-export interface RunMeta {
-  executionId: string;
-  workflowId: string;
-  version: number;
-  startedBy: string;
-  startedAt: number;
-  interrupted: boolean;
-  models?: Record<string, string>;
-}
-
-type MetaRow = {
-  execution_id: string;
-  workflow_id: string;
-  version: number;
-  started_by: string;
-  started_at: number;
-  interrupted: number;
-  models: string | null;
-};
+/** A run's pin as the API shows it (the models of a live run come from this process). */
+export type RunMeta = RunPin;
 
 export class Runner {
   private readonly live = new Map<string, Promise<ExecutionResult>>();
   private readonly prepared = new Map<string, PreparedWorkflow>();
   private accepting = true;
-  private readonly insertMeta;
-  private readonly getMeta;
   /** Models used per task of live runs (the store keeps usage and cost, not the model). */
   private readonly models = new Map<string, Record<string, string>>();
 
   constructor(
     private readonly o: MultiAgentOrchestrator,
-    private readonly db: ServerDb,
+    private readonly runs: RunRepo,
     private readonly repo: WorkflowRepo,
     private readonly autoAgents: boolean,
+    /** Where failures of background writes go (the server's log). */
+    private readonly onError: (err: unknown, what: string) => void = () => {},
   ) {
-    this.insertMeta = db.prepare(
-      'INSERT INTO srv_executions (execution_id, workflow_id, version, started_by, started_at) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.getMeta = db.prepare('SELECT * FROM srv_executions WHERE execution_id = ?');
     o.on('task:completed', (t) => {
       if (!t.model) return;
       const m = this.models.get(t.executionId);
@@ -70,9 +48,21 @@ export class Runner {
     return this.live.size;
   }
 
-  meta(executionId: string): RunMeta | undefined {
-    const r = this.getMeta.get(executionId) as MetaRow | undefined;
-    return r && toMeta(r, this.models.get(executionId));
+  /** The run's pin (from whichever server started it), with the models so far when this process drives it. */
+  async meta(executionId: string): Promise<RunMeta | undefined> {
+    const pin = await this.runs.get(executionId);
+    const live = this.models.get(executionId);
+    return pin && live ? { ...pin, models: live } : pin;
+  }
+
+  /** Pins of several runs (list pages). */
+  async metas(executionIds: string[]): Promise<Map<string, RunMeta>> {
+    const pins = await this.runs.getMany(executionIds);
+    for (const [id, pin] of pins) {
+      const live = this.models.get(id);
+      if (live) pins.set(id, { ...pin, models: live });
+    }
+    return pins;
   }
 
   isLive(executionId: string): boolean {
@@ -107,7 +97,10 @@ export class Runner {
     }
   }
 
-  /** Starts a run of a stored version; resolves once the run is recorded (not when it ends). */
+  /**
+   * Starts a run of a stored version; resolves once the run is recorded (not when it ends). The returned meta
+   * gets the run's models when it ends.
+   */
   async start(
     workflowId: string,
     version: number | undefined,
@@ -122,18 +115,22 @@ export class Runner {
       throw notFound(version ? `version ${version} of workflow ${workflowId}` : `workflow ${workflowId}`);
     const prepared = this.prepare(workflowId, stored.version, stored.definition);
     const executionId = randomUUID();
-    const startedAt = Date.now();
-    this.insertMeta.run(executionId, workflowId, stored.version, userId, startedAt);
-    this.models.set(executionId, {});
-    const done = this.track(executionId, this.o.executeWorkflow(prepared, { input: input ?? {}, executionId, debug }));
     const meta: RunMeta = {
       executionId,
       workflowId,
       version: stored.version,
       startedBy: userId,
-      startedAt,
+      startedAt: Date.now(),
       interrupted: false,
     };
+    await this.runs.pin(meta);
+    this.assertAccepting();
+    this.models.set(executionId, {});
+    const done = this.track(
+      executionId,
+      this.o.executeWorkflow(prepared, { input: input ?? {}, executionId, debug }),
+      meta,
+    );
     return { meta, done };
   }
 
@@ -141,12 +138,17 @@ export class Runner {
     this.assertAccepting();
     if (this.live.has(executionId))
       throw new CodexError(ErrorCodes.EXECUTION_RUNNING, `Execution "${executionId}" is already running`);
-    const meta = this.meta(executionId);
-    if (!this.models.has(executionId)) this.models.set(executionId, meta?.models ?? {});
-    this.db.prepare('UPDATE srv_executions SET interrupted = 0 WHERE execution_id = ?').run(executionId);
-    // Tracked at once (a second resume is refused above), agents registered from the stored version first.
+    const models: Record<string, string> = {};
+    this.models.set(executionId, models);
+    // Tracked at once (a second resume is refused above); the pin (whichever server wrote it) says which stored
+    // version's agents to register before the run continues.
     const resumed = (async () => {
-      if (meta) this.ensureAgents((await this.repo.version(meta.workflowId, meta.version))?.definition);
+      const pin = await this.runs.get(executionId);
+      if (pin) {
+        Object.assign(models, pin.models, { ...models });
+        if (pin.interrupted) await this.runs.setInterrupted([executionId], false);
+        this.ensureAgents((await this.repo.version(pin.workflowId, pin.version))?.definition);
+      }
       return this.o.resume(executionId);
     })();
     return this.track(executionId, resumed);
@@ -155,30 +157,38 @@ export class Runner {
   /** A new run from a finished one, re-running `taskId` and its dependents (recorded like any run). */
   async rerunFrom(parentId: string, taskId: string, opts: RerunOptions, userId: string): Promise<RunMeta> {
     this.assertAccepting();
-    const parent = this.meta(parentId);
+    const parent = await this.runs.get(parentId);
     if (parent) {
       const def = (await this.repo.version(parent.workflowId, parent.version))?.definition;
       if (def) this.ensureAgents(def);
     }
     const executionId = randomUUID();
     const { done } = await this.o.debugger.rerunFrom(parentId, taskId, { ...opts, executionId, by: userId });
-    const startedAt = Date.now();
     const workflowId = parent?.workflowId ?? (await this.o.getExecution(parentId))?.header.workflowId ?? '';
-    this.insertMeta.run(executionId, workflowId, parent?.version ?? 1, userId, startedAt);
+    const meta: RunMeta = {
+      executionId,
+      workflowId,
+      version: parent?.version ?? 1,
+      startedBy: userId,
+      startedAt: Date.now(),
+      interrupted: false,
+    };
     this.models.set(executionId, {});
-    void this.track(executionId, done);
-    return { executionId, workflowId, version: parent?.version ?? 1, startedBy: userId, startedAt, interrupted: false };
+    void this.track(executionId, done, meta);
+    await this.runs.pin(meta);
+    return meta;
   }
 
-  private track(executionId: string, p: Promise<ExecutionResult>): Promise<ExecutionResult> {
-    const done = p.finally(() => {
+  private track(executionId: string, p: Promise<ExecutionResult>, meta?: RunMeta): Promise<ExecutionResult> {
+    const done = p.finally(async () => {
       this.live.delete(executionId);
       const m = this.models.get(executionId);
-      if (m && Object.keys(m).length)
-        this.db
-          .prepare('UPDATE srv_executions SET models = ? WHERE execution_id = ?')
-          .run(JSON.stringify(m), executionId);
       this.models.delete(executionId);
+      if (m && Object.keys(m).length) {
+        if (meta) meta.models = m;
+        // The run's own result stands when this write fails: only the models shown per task are lost.
+        await this.runs.setModels(executionId, m).catch((err) => this.onError(err, 'recording the models of a run'));
+      }
     });
     this.live.set(executionId, done);
     // Callers that do not wait must not see an unhandled rejection.
@@ -192,16 +202,16 @@ export class Runner {
 
   /** Runs left running or interrupted by an earlier process: resumed now. Returns their ids. */
   async resumeInterrupted(): Promise<string[]> {
-    const rows = this.db.prepare('SELECT execution_id FROM srv_executions WHERE interrupted = 1').all() as Array<{
-      execution_id: string;
-    }>;
-    const ids = new Set(rows.map((r) => r.execution_id));
+    const ids = new Set(await this.runs.interrupted());
     // A process that died without draining leaves its runs `running` (or `interrupted` once their lease expired).
     // Paused and waiting runs keep their status when their process stops: those without a live lease are taken up.
-    for (const status of ['running', 'interrupted', 'paused', 'waiting'] as const)
-      for (const h of await this.o.listExecutions({ status }))
-        if (this.getMeta.get(h.executionId) && (status === 'running' || status === 'interrupted' || !h.lease))
-          ids.add(h.executionId);
+    for (const status of ['running', 'interrupted', 'paused', 'waiting'] as const) {
+      const headers = (await this.o.listExecutions({ status })).filter(
+        (h) => status === 'running' || status === 'interrupted' || !h.lease,
+      );
+      const pinned = await this.runs.getMany(headers.map((h) => h.executionId));
+      for (const h of headers) if (pinned.has(h.executionId)) ids.add(h.executionId);
+    }
     const resumed: string[] = [];
     for (const id of ids) {
       try {
@@ -229,22 +239,9 @@ export class Runner {
       clearTimeout(timer);
     }
     const rest = [...this.live.keys()];
-    const flag = this.db.prepare('UPDATE srv_executions SET interrupted = 1 WHERE execution_id = ?');
-    for (const id of rest) flag.run(id);
+    await this.runs.setInterrupted(rest, true);
     for (const id of rest) this.o.cancel(id, 'server shutting down');
     await Promise.allSettled([...this.live.values()]);
     return rest;
   }
-}
-
-function toMeta(r: MetaRow, live?: Record<string, string>): RunMeta {
-  return {
-    executionId: r.execution_id,
-    workflowId: r.workflow_id,
-    version: r.version,
-    startedBy: r.started_by,
-    startedAt: r.started_at,
-    interrupted: r.interrupted === 1,
-    models: live ?? (r.models ? JSON.parse(r.models) : undefined),
-  };
 }

@@ -71,7 +71,7 @@ export const debugRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
   const guard = async (req: FastifyRequest, id: string, need: WorkflowRole): Promise<WorkflowRole> => {
     const stored = await o.getExecution(id);
     if (!stored) throw notFound(`execution ${id}`);
-    const workflowId = runner.meta(id)?.workflowId ?? stored.header.workflowId;
+    const workflowId = (await runner.meta(id))?.workflowId ?? stored.header.workflowId;
     let role: WorkflowRole;
     try {
       role = await access(ctx, req, workflowId, need);

@@ -96,7 +96,7 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
     const live = runner.isLive(id);
     const stored = await o.getExecution(id);
     if (!stored) throw notFound(`execution ${id}`);
-    const workflowId = runner.meta(id)?.workflowId ?? stored.header.workflowId;
+    const workflowId = (await runner.meta(id))?.workflowId ?? stored.header.workflowId;
     try {
       await access(ctx, req, workflowId, 'viewer');
     } catch (err) {

@@ -44,7 +44,7 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
   const load = async (req: FastifyRequest, id: string, need: WorkflowRole) => {
     const stored = await o.getExecution(id);
     if (!stored) throw notFound(`execution ${id}`);
-    const meta = runner.meta(id);
+    const meta = await runner.meta(id);
     try {
       await access(ctx, req, meta?.workflowId ?? stored.header.workflowId, need);
     } catch (err) {
@@ -71,9 +71,7 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
       const wait = (req.query as { wait?: string }).wait;
       if (wait === 'true' || wait === '1') {
         const result = await done;
-        return reply
-          .code(200)
-          .send(detailFromResult(result, runner.meta(meta.executionId) ?? meta, hub.lastSeq(meta.executionId)));
+        return reply.code(200).send(detailFromResult(result, meta, hub.lastSeq(meta.executionId)));
       }
       const summary: ExecutionSummary = {
         executionId: meta.executionId,
@@ -96,7 +94,9 @@ export const executionRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async
       if (q.workflowId && visible && !visible.has(q.workflowId)) return { items: [], nextCursor: null };
       const after = decodeCursor(q.cursor) as [number, string] | undefined;
       const headers = await listHeaders(ctx, { ...q, after, visible, limit: q.limit + 1 });
-      const page = headers.slice(0, q.limit).map((h) => summaryOf(h, runner.meta(h.executionId)));
+      const heads = headers.slice(0, q.limit);
+      const pins = await runner.metas(heads.map((h) => h.executionId));
+      const page = heads.map((h) => summaryOf(h, pins.get(h.executionId)));
       const last = page[page.length - 1];
       return {
         items: page,

@@ -2,15 +2,19 @@ import { connectRedis, type MultiAgentOrchestrator, RedisStore, redisTarget } fr
 import type { ServerDb } from '../db.js';
 import { RedisAuditRepo, RedisMetaRepo, RedisRoleRepo, RedisUserTokenRepo } from './redis-access.js';
 import { type RedisClient, serverKeys } from './redis-keys.js';
+import { RedisRunRepo } from './redis-runs.js';
 import { RedisWorkflowRepo } from './redis-workflows.js';
 import { SqliteAuditRepo, SqliteMetaRepo, SqliteRoleRepo, SqliteUserTokenRepo } from './sqlite-access.js';
+import { SqliteRunRepo } from './sqlite-runs.js';
 import { SqliteWorkflowRepo } from './sqlite-workflows.js';
 import type { ServerStore } from './types.js';
 
 export { RedisAuditRepo, RedisMetaRepo, RedisRoleRepo, RedisUserTokenRepo } from './redis-access.js';
 export { type RedisClient, type ServerKeys, serverKeys } from './redis-keys.js';
+export { RedisRunRepo } from './redis-runs.js';
 export { RedisWorkflowRepo } from './redis-workflows.js';
 export { SqliteAuditRepo, SqliteMetaRepo, SqliteRoleRepo, SqliteUserTokenRepo } from './sqlite-access.js';
+export { SqliteRunRepo } from './sqlite-runs.js';
 export { SqliteWorkflowRepo } from './sqlite-workflows.js';
 export type * from './types.js';
 
@@ -23,6 +27,7 @@ export function sqliteServerStore(db: ServerDb): ServerStore {
     roles: new SqliteRoleRepo(db),
     audit: new SqliteAuditRepo(db),
     meta: new SqliteMetaRepo(db),
+    runs: new SqliteRunRepo(db),
     close: async () => {},
   };
 }
@@ -42,6 +47,7 @@ export function redisServerStore(redis: RedisClient | string, prefix = 'codexos'
     roles: new RedisRoleRepo(client, keys),
     audit: new RedisAuditRepo(client, keys),
     meta: new RedisMetaRepo(client, keys),
+    runs: new RedisRunRepo(client, keys),
     close: async () => {
       if (owned) await client.quit().catch(() => client.disconnect());
     },

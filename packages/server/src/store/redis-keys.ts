@@ -21,6 +21,10 @@ export function serverKeys(prefix: string) {
     /** Score = seq, member = `<seq>\t<entry JSON>`. */
     audit: `${p}audit`,
     meta: `${p}meta`,
+    /** Hash: the run's pinned workflow version, who started it, interrupted flag, models. */
+    run: (executionId: string) => `${p}run:${executionId}`,
+    /** Set of run ids a shutdown interrupted (resumed on the next start of any server). */
+    interruptedRuns: `${p}runs:interrupted`,
   };
 }
 

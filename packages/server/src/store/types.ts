@@ -96,6 +96,32 @@ export interface AuditRepo {
   list(limit: number, q?: AuditQuery): Promise<AccessEntry[]>;
 }
 
+/** Which stored version a run is pinned to, who started it, and whether a shutdown interrupted it. */
+export interface RunPin {
+  executionId: string;
+  workflowId: string;
+  version: number;
+  startedBy: string;
+  startedAt: number;
+  interrupted: boolean;
+  /** Model used per task (`task` or `task#iteration`), recorded when the run ends. */
+  models?: Record<string, string>;
+}
+
+/** Run pins, shared by every server on the store (a resume or rerun elsewhere uses the pinned version). */
+export interface RunRepo {
+  /** Records a new run's pin (not interrupted, no models yet). */
+  pin(p: Omit<RunPin, 'interrupted' | 'models'>): Promise<void>;
+  get(executionId: string): Promise<RunPin | undefined>;
+  /** Pins of several runs at once (runs without one are absent from the map). */
+  getMany(executionIds: string[]): Promise<Map<string, RunPin>>;
+  /** Flags runs for resume on the next start, or clears the flag; runs without a pin are ignored. */
+  setInterrupted(executionIds: string[], interrupted: boolean): Promise<void>;
+  /** Ids of runs flagged interrupted. */
+  interrupted(): Promise<string[]>;
+  setModels(executionId: string, models: Record<string, string>): Promise<void>;
+}
+
 /** Small server-wide settings (whether the first start is done). */
 export interface MetaRepo {
   get(key: string): Promise<string | undefined>;
@@ -110,6 +136,7 @@ export interface ServerStore {
   readonly roles: RoleRepo;
   readonly audit: AuditRepo;
   readonly meta: MetaRepo;
+  readonly runs: RunRepo;
   /** Releases what the store opened itself (a shared connection is left to its owner). */
   close(): Promise<void>;
 }

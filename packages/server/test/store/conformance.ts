@@ -180,6 +180,39 @@ export function serverStoreConformance(name: string, make: () => Promise<ServerS
     );
 
     it(
+      'run pins: recorded, read one or many, flagged interrupted and cleared, models kept; unknown runs ignored',
+      withStore(async (s) => {
+        const r = s.runs;
+        expect(await r.get('e1')).toBeUndefined();
+        await r.pin({ executionId: 'e1', workflowId: 'w', version: 2, startedBy: 'ada', startedAt: 10 });
+        await r.pin({ executionId: 'e2', workflowId: 'w', version: 1, startedBy: 'bob', startedAt: 11 });
+        expect(await r.get('e1')).toEqual({
+          executionId: 'e1',
+          workflowId: 'w',
+          version: 2,
+          startedBy: 'ada',
+          startedAt: 10,
+          interrupted: false,
+        });
+        const many = await r.getMany(['e2', 'missing', 'e1']);
+        expect([...many.keys()].sort()).toEqual(['e1', 'e2']);
+        expect(many.get('e2')).toMatchObject({ version: 1, startedBy: 'bob' });
+        expect((await r.getMany([])).size).toBe(0);
+        await r.setInterrupted(['e1', 'e2', 'missing'], true);
+        expect((await r.interrupted()).sort()).toEqual(['e1', 'e2']);
+        expect(await r.get('missing')).toBeUndefined();
+        await r.setInterrupted(['e2'], false);
+        expect(await r.interrupted()).toEqual(['e1']);
+        expect((await r.get('e1'))?.interrupted).toBe(true);
+        expect((await r.get('e2'))?.interrupted).toBe(false);
+        await r.setModels('e1', { a: 'local', 'b#1': 'gpt' });
+        await r.setModels('missing', { a: 'x' });
+        expect((await r.get('e1'))?.models).toEqual({ a: 'local', 'b#1': 'gpt' });
+        expect(await r.get('missing')).toBeUndefined();
+      }),
+    );
+
+    it(
       'settings: unset, set, overwritten',
       withStore(async (s) => {
         expect(await s.meta.get('initialized')).toBeUndefined();
