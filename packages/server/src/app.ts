@@ -72,7 +72,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     o,
     db,
     store,
-    tokens: new TokenService(store.users),
+    tokens: new TokenService(store.users, store.revocations),
     roles: new RoleService(store.roles),
     audit: new AccessAudit(store.audit),
     repo,
@@ -104,6 +104,12 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
     routerOptions: { maxParamLength: 500 },
   }) as unknown as CodexServer;
   app.decorate('codexos', ctx);
+  // Until subscribed, verified tokens are not cached, so a revoke elsewhere is never missed.
+  ctx.tokens
+    .listen((err) => app.log.error({ err }, 'token revocation announcements: Redis subscription error'))
+    .catch((err) =>
+      app.log.error({ err }, 'token revocations from other servers will not be heard: the Redis subscription failed'),
+    );
   ctx.remote?.ready.catch((err) =>
     app.log.error({ err }, 'runs driven by other processes will not stream: the Redis subscription failed'),
   );
@@ -190,6 +196,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
 
   app.addHook('onClose', async () => {
     ctx.remote?.close();
+    ctx.tokens.stopListening();
     ctx.hub.dispose();
     if (!opts.store) await store.close();
     if (ownsOrchestrator) await o.close();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { StoredToken, UserTokenRepo } from '../store/types.js';
+import type { RevocationFeed, StoredToken, UserTokenRepo } from '../store/types.js';
 import type { AuthContext, ServerRole, User } from '../types.js';
 
 // API tokens: `cdx_<id>_<secret>`. Only SHA-256(secret) is stored; the id finds the row and the hashes are
@@ -25,12 +25,47 @@ export class TokenService {
   private readonly touched = new Map<string, number>();
   /**
    * Verified tokens for a few seconds, keyed by SHA-256 of the whole token (never the token itself): saves the
-   * row read on every request. Revoking in this process clears it; a revoke from another process (the CLI,
-   * another server on the same Redis) takes effect within CACHE_MS.
+   * row read on every request. Revoking in this process clears it. On a shared store (Redis) every revoke is
+   * announced and clears it at once on every server; tokens are cached only while those announcements arrive.
+   * On SQLite a revoke by the CLI in another process takes effect within CACHE_MS.
    */
   private readonly cache = new Map<string, { auth: AuthContext; until: number }>();
+  /** Bumped by every revoke heard: a row read that raced with one is not cached. */
+  private generation = 0;
+  private heard = 0;
+  private unsubscribe?: () => void;
 
-  constructor(private readonly repo: UserTokenRepo) {}
+  constructor(
+    private readonly repo: UserTokenRepo,
+    private readonly feed?: RevocationFeed,
+  ) {}
+
+  /** Revocations announced by other servers on the store and applied here (counts, for tests and metrics). */
+  get revocationsHeard(): number {
+    return this.heard;
+  }
+
+  /** Listens to the store's revocation announcements (no-op without a shared store). */
+  async listen(onError: (err: Error) => void): Promise<void> {
+    if (!this.feed || this.unsubscribe) return;
+    this.unsubscribe = await this.feed.subscribe({
+      onRevoked: (id) => {
+        this.heard++;
+        this.forget(id);
+      },
+      onGap: () => {
+        this.generation++;
+        this.cache.clear();
+      },
+      onError,
+    });
+  }
+
+  /** Stops listening (the server is closing). */
+  stopListening(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
 
   async upsertUser(id: string, role: ServerRole): Promise<User> {
     await this.repo.upsertUser(id, role, Date.now());
@@ -59,8 +94,10 @@ export class TokenService {
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.auth;
+    const generation = this.generation;
     const auth = await this.verifyRow(m[1], m[2], now);
-    if (auth) {
+    const cacheable = generation === this.generation && (!this.feed || this.feed.live);
+    if (auth && cacheable) {
       if (this.cache.size >= 10_000) this.cache.clear();
       this.cache.set(key, { auth, until: now + CACHE_MS });
     } else this.cache.delete(key);
@@ -90,9 +127,17 @@ export class TokenService {
     return t && toInfo(t);
   }
 
-  revoke(id: string): Promise<boolean> {
-    for (const [k, v] of this.cache) if (v.auth.tokenId === id) this.cache.delete(k);
-    return this.repo.revokeToken(id, Date.now());
+  async revoke(id: string): Promise<boolean> {
+    this.forget(id);
+    const done = await this.repo.revokeToken(id, Date.now());
+    // A request that read the row before the revoke committed may have cached it meanwhile.
+    this.forget(id);
+    return done;
+  }
+
+  private forget(tokenId: string): void {
+    this.generation++;
+    for (const [k, v] of this.cache) if (v.auth.tokenId === tokenId) this.cache.delete(k);
   }
 
   /** Newest first, after `cursor` = [createdAt, id]. */

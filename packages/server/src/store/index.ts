@@ -2,6 +2,7 @@ import { connectRedis, type MultiAgentOrchestrator, RedisStore, redisTarget } fr
 import type { ServerDb } from '../db.js';
 import { RedisAuditRepo, RedisMetaRepo, RedisRoleRepo, RedisUserTokenRepo } from './redis-access.js';
 import { type RedisClient, serverKeys } from './redis-keys.js';
+import { RedisRevocationFeed } from './redis-revocations.js';
 import { RedisRunRepo } from './redis-runs.js';
 import { RedisWorkflowRepo } from './redis-workflows.js';
 import { SqliteAuditRepo, SqliteMetaRepo, SqliteRoleRepo, SqliteUserTokenRepo } from './sqlite-access.js';
@@ -11,6 +12,7 @@ import type { ServerStore } from './types.js';
 
 export { RedisAuditRepo, RedisMetaRepo, RedisRoleRepo, RedisUserTokenRepo } from './redis-access.js';
 export { type RedisClient, type ServerKeys, serverKeys } from './redis-keys.js';
+export { RedisRevocationFeed } from './redis-revocations.js';
 export { RedisRunRepo } from './redis-runs.js';
 export { RedisWorkflowRepo } from './redis-workflows.js';
 export { SqliteAuditRepo, SqliteMetaRepo, SqliteRoleRepo, SqliteUserTokenRepo } from './sqlite-access.js';
@@ -40,6 +42,7 @@ export function redisServerStore(redis: RedisClient | string, prefix = 'codexos'
   const owned = typeof redis === 'string';
   const client = owned ? connectRedis(redisTarget(redis), 'codexos-server') : redis;
   const keys = serverKeys(prefix);
+  const revocations = new RedisRevocationFeed(client, keys.revocations);
   return {
     kind: 'redis',
     workflows: new RedisWorkflowRepo(client, keys),
@@ -48,7 +51,9 @@ export function redisServerStore(redis: RedisClient | string, prefix = 'codexos'
     audit: new RedisAuditRepo(client, keys),
     meta: new RedisMetaRepo(client, keys),
     runs: new RedisRunRepo(client, keys),
+    revocations,
     close: async () => {
+      await revocations.close();
       if (owned) await client.quit().catch(() => client.disconnect());
     },
   };

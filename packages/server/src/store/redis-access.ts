@@ -6,9 +6,12 @@ import type { AccessEntry, AuditQuery, AuditRepo, MetaRepo, RoleRepo, StoredToke
 // secret never is. Audit sequence numbers come from one INCR inside the append script, so they are unique and
 // ordered across servers; nothing in the server removes or rewrites an entry.
 
+// Marks the token revoked and announces it in one script, so no server can miss a revoke that was stored.
 const REVOKE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HSETNX', KEYS[1], 'revoked_at', ARGV[1])`;
+local done = redis.call('HSETNX', KEYS[1], 'revoked_at', ARGV[1])
+if done == 1 then redis.call('PUBLISH', KEYS[2], ARGV[2]) end
+return done`;
 
 const APPEND = `
 local seq = redis.call('INCR', KEYS[1])
@@ -90,7 +93,7 @@ export class RedisUserTokenRepo implements UserTokenRepo {
   }
 
   async revokeToken(id: string, at: number): Promise<boolean> {
-    return Number(await this.redis.eval(REVOKE, 1, this.keys.token(id), at)) === 1;
+    return Number(await this.redis.eval(REVOKE, 2, this.keys.token(id), this.keys.revocations, at, id)) === 1;
   }
 
   async listTokens(limit: number, after?: [number, string]): Promise<StoredToken[]> {

@@ -21,6 +21,8 @@ export function serverKeys(prefix: string) {
     /** Score = seq, member = `<seq>\t<entry JSON>`. */
     audit: `${p}audit`,
     meta: `${p}meta`,
+    /** Pub/sub channel: the id of each token as it is revoked. */
+    revocations: `${p}tokens:revoked`,
     /** Hash: the run's pinned workflow version, who started it, interrupted flag, models. */
     run: (executionId: string) => `${p}run:${executionId}`,
     /** Set of run ids a shutdown interrupted (resumed on the next start of any server). */

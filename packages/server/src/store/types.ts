@@ -128,6 +128,27 @@ export interface MetaRepo {
   set(key: string, value: string): Promise<void>;
 }
 
+/** What a server does with announced revocations. */
+export interface RevocationListener {
+  /** A token was revoked (by any server on the store, or the CLI). */
+  onRevoked(tokenId: string): void;
+  /** Announcements may have been missed (the subscription dropped or came back): forget what was cached. */
+  onGap(): void;
+  onError?(err: Error): void;
+}
+
+/**
+ * Token revocations announced to every server on a shared store (Redis pub/sub). Absent on SQLite, where a
+ * revoke happens in the one server process and clears its cache directly.
+ */
+export interface RevocationFeed {
+  /** Adds a listener (connecting on the first); resolves once subscribed, to a function that removes it. */
+  subscribe(listener: RevocationListener): Promise<() => void>;
+  /** True while announcements arrive (subscribed and connected): cache verified tokens only then. */
+  readonly live: boolean;
+  close(): Promise<void>;
+}
+
 /** Every repository of the server, on one backend. */
 export interface ServerStore {
   readonly kind: 'sqlite' | 'redis';
@@ -137,6 +158,8 @@ export interface ServerStore {
   readonly audit: AuditRepo;
   readonly meta: MetaRepo;
   readonly runs: RunRepo;
+  /** Revocations made by other servers on the store (Redis); undefined when revocation is local (SQLite). */
+  readonly revocations?: RevocationFeed;
   /** Releases what the store opened itself (a shared connection is left to its owner). */
   close(): Promise<void>;
 }

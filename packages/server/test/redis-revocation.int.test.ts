@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { buildServer, type CodexServer, openTokens } from '../src/index.js';
+import { echoAgent } from './helpers.js';
+
+// Two servers on one Redis keep verified tokens cached; a revoke on either (or by the CLI) is announced on Redis
+// and the other server refuses the token on its very next request.
+
+const until = async (what: () => boolean) => {
+  for (let i = 0; i < 2000 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+  return what();
+};
+
+describe.skipIf(!process.env.REDIS_URL)('token revocation across servers', () => {
+  it('a token revoked on one server is refused by the other on the next request', async () => {
+    const prefix = `cdx-revoke-${randomUUID()}`;
+    const make = () =>
+      buildServer({
+        config: { store: { type: 'redis' }, redis: { url: process.env.REDIS_URL, keyPrefix: prefix } },
+        orchestratorOptions: { collaboration: { storePath: ':memory:' } },
+        agents: [echoAgent],
+      });
+    const a = await make();
+    const b = await make();
+    const me = (app: CodexServer, token: string) =>
+      app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+    try {
+      expect(await until(() => !!a.codexos.store.revocations?.live && !!b.codexos.store.revocations?.live)).toBe(true);
+      const root = (await a.codexos.tokens.create('root', 'admin')).token;
+      const bob = (
+        await a.inject({
+          method: 'POST',
+          url: '/api/tokens',
+          headers: { authorization: `Bearer ${root}` },
+          payload: { user: 'bob' },
+        })
+      ).json() as { id: string; token: string };
+      const carl = (await a.codexos.tokens.create('carl', 'member')).token;
+      // Both tokens verified (and cached) on b.
+      expect([(await me(b, bob.token)).statusCode, (await me(b, carl)).statusCode]).toEqual([200, 200]);
+      expect((await me(b, bob.token)).statusCode).toBe(200);
+
+      const revoke = await a.inject({
+        method: 'DELETE',
+        url: `/api/tokens/${bob.id}`,
+        headers: { authorization: `Bearer ${root}` },
+      });
+      expect(revoke.statusCode).toBe(204);
+      expect(await until(() => b.codexos.tokens.revocationsHeard === 1)).toBe(true);
+      expect((await me(b, bob.token)).statusCode).toBe(401);
+      expect((await me(a, bob.token)).statusCode).toBe(401);
+      expect((await me(b, carl)).statusCode).toBe(200);
+
+      // `codexos token revoke --redis` reaches running servers the same way.
+      const cli = openTokens('', { redis: process.env.REDIS_URL, redisKeyPrefix: prefix });
+      try {
+        expect(await cli.tokens.revoke(carl.slice(4, 20))).toBe(true);
+      } finally {
+        await cli.close();
+      }
+      expect(await until(() => b.codexos.tokens.revocationsHeard === 2 && a.codexos.tokens.revocationsHeard >= 2)).toBe(
+        true,
+      );
+      expect([(await me(a, carl)).statusCode, (await me(b, carl)).statusCode]).toEqual([401, 401]);
+      // A token revoked twice is announced once.
+      expect(await a.codexos.tokens.revoke(bob.id)).toBe(false);
+      expect((await me(b, root)).statusCode).toBe(200);
+      expect(b.codexos.tokens.revocationsHeard).toBe(2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
