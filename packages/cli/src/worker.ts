@@ -26,6 +26,8 @@ interface WorkerFlags {
   id?: string;
   config?: string;
   modelAgents?: boolean | string;
+  parentPid?: string;
+  stopGraceMs?: string;
 }
 
 interface Io {
@@ -79,6 +81,22 @@ function modelAgentsOf(flag: boolean | string | undefined, hasConfig: boolean): 
   return ids.length === 0 || ids.includes('*') ? true : ids;
 }
 
+/** Calls `gone` once `pid` no longer exists (a pool whose orchestrator was SIGKILLed leaves no orphans). */
+function watchParent(pid: number, everyMs: number, gone: () => void): NodeJS.Timeout {
+  const t = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      // EPERM: it exists but belongs to someone else.
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') return;
+      clearInterval(t);
+      gone();
+    }
+  }, everyMs);
+  t.unref();
+  return t;
+}
+
 /** `codexos worker`: runs tasks of distributed executions for the agents whose code it loads, until signalled. */
 export function registerWorkerCommand(program: Command, io: Io): void {
   program
@@ -98,6 +116,15 @@ export function registerWorkerCommand(program: Command, io: Io): void {
     )
     .option('--no-model-agents', 'with --config: run code handlers only')
     .option('--id <workerId>', "this worker's id in heartbeats and the pool (default host:pid:random)")
+    .option(
+      '--parent-pid <pid>',
+      'stop (as on SIGTERM) when this process is gone: set by the pool for its local workers',
+    )
+    .option(
+      '--stop-grace-ms <n>',
+      'with --parent-pid: exit after this long even if running tasks have not finished',
+      '30000',
+    )
     .action(async (flags: WorkerFlags) => {
       if (flags.id !== undefined && !/^[A-Za-z0-9_.:@-]{1,120}$/.test(flags.id))
         throw new CodexError(ErrorCodes.CONFIG_INVALID, '--id may hold letters, digits and _ . : @ - only');
@@ -119,6 +146,8 @@ export function registerWorkerCommand(program: Command, io: Io): void {
         );
       const concurrency = positive(flags.concurrency ?? process.env.CODEXOS_WORKER_CONCURRENCY, '--concurrency', 8);
       const lockMs = positive(flags.lockMs, '--lock-ms', 30_000);
+      const parentPid = flags.parentPid === undefined ? undefined : positive(flags.parentPid, '--parent-pid', 1);
+      const stopGraceMs = positive(flags.stopGraceMs, '--stop-grace-ms', 30_000);
       const target = url
         ? { ...redisTarget(url), prefix: flags.prefix ?? cfg?.redis?.keyPrefix ?? 'codexos' }
         : { ...fromConfig!, prefix: flags.prefix ?? fromConfig!.prefix };
@@ -155,7 +184,9 @@ export function registerWorkerCommand(program: Command, io: Io): void {
         `worker ${worker.workerId} serving ${[...new Set(served)].join(', ')} on ${target.label} (concurrency ${concurrency})\n`,
       );
       await new Promise<void>((resolve) => {
+        let watch: NodeJS.Timeout | undefined;
         const stop = () => {
+          clearInterval(watch);
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           worker
@@ -165,7 +196,17 @@ export function registerWorkerCommand(program: Command, io: Io): void {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        if (parentPid !== undefined)
+          watch = watchParent(parentPid, Math.min(heartbeatMs, 1000), () => {
+            io.err.write(`worker ${worker.workerId}: parent process ${parentPid} is gone, stopping\n`);
+            // Running tasks get the grace to finish; past it the process exits and their job locks lapse, so
+            // BullMQ's stall check hands them to another worker.
+            setTimeout(() => process.exit(1), stopGraceMs).unref();
+            stop();
+          });
       });
       io.out.write(`worker ${worker.workerId} stopped\n`);
+      // Stopped: a handle the agents' module keeps open (a client, a timer) must not keep the process up.
+      setImmediate(() => process.exit()).unref();
     });
 }

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/agents/types.js';
@@ -9,7 +12,7 @@ import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { LocalWorkers } from '../../src/queue/bullmq/local-workers.js';
 import type { DistributedPoolState } from '../../src/queue/bullmq/pool-controller.js';
 import type { DispatchContext } from '../../src/queue/types.js';
-import { agentsFile, bin, runs, waitFor } from './dist-helpers.js';
+import { agentsFile, bin, runs, startWorker, waitFor } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 const closers: Array<() => Promise<unknown>> = [];
@@ -112,6 +115,9 @@ describe.skipIf(!url)('the agent pool starts and stops local worker processes (r
     const down = await tickUntil('back to one process', (s) => s.local!.processes.length === 1, counts);
     expect(Math.min(...counts)).toBe(1);
     expect(down.local!.restarts).toBe(0);
+    // The stopped processes exited by themselves once their tasks were done (the agents' module holds a Redis
+    // client open): none had to be killed after stopGraceMs.
+    expect(down.local!.forced).toBe(0);
     // Every task ran once and finished: the stopped processes finished what they had before exiting.
     expect((await runs(url!, ns)).length).toBe(10);
     expect((await runs(url!, ns, 'done')).length).toBe(10);
@@ -153,6 +159,63 @@ describe.skipIf(!url)('the agent pool starts and stops local worker processes (r
     const pid = await run;
     expect(pid).not.toBe(first.pid);
     expect((await runs(url!, ns, 'done')).map((r) => r.pid)).toEqual([pid]);
+  }, 400_000);
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe.skipIf(!url)('local worker processes whose orchestrator is SIGKILLed', () => {
+  it('exit on their own, and the task one of them held runs on another worker', async () => {
+    const ns = `cdx-orphan-${randomUUID().slice(0, 8)}`;
+    const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'local-pool-orchestrator.ts');
+    // Two processes, a 1 s stop grace: the one running the held task must give it up, not wait for it.
+    const orch = spawn(process.execPath, ['--import', 'tsx', fixture, ns, '2', '1000'], {
+      env: { ...process.env, REDIS_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    orch.stdout.on('data', (d) => (out += d));
+    orch.stderr.on('data', (d) => (out += d));
+    closers.push(async () => orch.kill('SIGKILL'));
+    const line = await waitFor(
+      'the orchestrator reports its local workers',
+      () => (orch.exitCode !== null ? Promise.reject(new Error(out)) : /pids ([\d,]+)/.exec(out)?.[1]),
+      240_000,
+    );
+    const pids = line.split(',').map(Number);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) closers.push(async () => alive(pid) && process.kill(pid, 'SIGKILL'));
+    expect(pids.every(alive)).toBe(true);
+    const held = (await runs(url!, ns))[0];
+    expect(pids).toContain(held.pid);
+
+    orch.kill('SIGKILL');
+    let left = pids;
+    for (let i = 0; i < 600 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = left.filter(alive);
+    }
+    expect(left).toEqual([]);
+
+    // The held task was not finished; BullMQ's stall check hands it to the next worker, where it runs once.
+    expect(await runs(url!, ns, 'done')).toEqual([]);
+    const next = await startWorker(url!, ns, ['--only', 'gated']);
+    closers.push(() => next.kill());
+    const r = new Redis(url!);
+    closers.push(async () => r.disconnect());
+    await r.set(`${ns}:open`, '1');
+    const done = await waitFor('the held task finishes elsewhere', async () => {
+      const d = await runs(url!, ns, 'done');
+      return d.length ? d : undefined;
+    });
+    expect(done).toEqual([{ task: 'held', pid: next.proc.pid }]);
   }, 400_000);
 });
 

@@ -17,6 +17,8 @@ export interface LocalWorkersState {
   wanted: number;
   processes: LocalWorkerState[];
   restarts: number;
+  /** Stopping processes that had not exited after stopGraceMs and were killed. */
+  forced: number;
 }
 
 interface Child {
@@ -60,6 +62,7 @@ export class LocalWorkers {
   private readonly children = new Map<string, Child>();
   private wanted = 0;
   private restarts = 0;
+  private forced = 0;
   private quickDeaths = 0;
   private holdTicks = 0;
   /** Agents of a process that died before its first heartbeat: its eventual replacement reports them recovered. */
@@ -128,6 +131,7 @@ export class LocalWorkers {
       wanted: this.wanted,
       processes: [...this.children.values()].map((c) => ({ workerId: c.workerId, pid: c.proc.pid, state: c.state })),
       restarts: this.restarts,
+      forced: this.forced,
     };
   }
 
@@ -161,6 +165,11 @@ export class LocalWorkers {
       '--concurrency',
       String(this.cfg.concurrency),
       ...(this.cfg.agents ? ['--agents', this.cfg.agents] : []),
+      // It stops on its own if this process dies without stopping it (SIGKILL, OOM): no orphaned workers.
+      '--parent-pid',
+      String(process.pid),
+      '--stop-grace-ms',
+      String(this.cfg.stopGraceMs),
       ...this.cfg.args,
     ];
     const proc = spawn(program, args, {
@@ -192,7 +201,10 @@ export class LocalWorkers {
     c.state = 'stopping';
     if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
     c.proc.kill('SIGTERM');
-    c.killTimer = setTimeout(() => c.proc.kill('SIGKILL'), this.cfg.stopGraceMs);
+    c.killTimer = setTimeout(() => {
+      this.forced++;
+      c.proc.kill('SIGKILL');
+    }, this.cfg.stopGraceMs);
     c.killTimer.unref();
   }
 
