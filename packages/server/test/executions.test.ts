@@ -38,6 +38,16 @@ describe('executions', () => {
     expect(read.tasks[0].durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('a workflow deleted and created again runs its new definition, not the one cached for its old version 1', async () => {
+    expect((await req('POST', '/api/workflows', s.ada, { definition: chain('again', 1) })).statusCode).toBe(201);
+    const first = (await req('POST', '/api/executions?wait=true', s.ada, { workflowId: 'again' })).json();
+    expect([first.version, first.tasks.length]).toEqual([1, 1]);
+    expect((await req('DELETE', '/api/workflows/again', s.ada)).statusCode).toBe(204);
+    expect((await req('POST', '/api/workflows', s.ada, { definition: chain('again', 4) })).statusCode).toBe(201);
+    const second = (await req('POST', '/api/executions?wait=true', s.ada, { workflowId: 'again' })).json();
+    expect([second.version, second.status, second.tasks.length]).toEqual([1, 'completed', 4]);
+  });
+
   it('a running execution keeps the version it started with', async () => {
     const start = await req('POST', '/api/executions', s.ada, { workflowId: 'slow' });
     expect(start.statusCode).toBe(202);

@@ -10,6 +10,7 @@ import {
 } from '@codexos/multi-agent-orchestrator';
 import { ApiError, notFound } from '../http/errors.js';
 import type { RunPin, RunRepo, WorkflowRepo } from '../store/types.js';
+import type { WorkflowVersion } from '../types.js';
 
 // Starting, resuming and stopping runs on the server's orchestrator. A run is pinned to the stored version it
 // started with (a pin in the server store, so every server on that store sees it); at shutdown, runs still going after the grace period are
@@ -73,8 +74,9 @@ export class Runner {
     if (!this.accepting) throw new ApiError(503, ErrorCodes.SHUTTING_DOWN, 'the server is shutting down');
   }
 
-  private prepare(workflowId: string, version: number, definition: Record<string, unknown>): PreparedWorkflow {
-    const key = `${workflowId}@${version}`;
+  // Keyed by the version's creation time too: a workflow deleted and created again restarts at version 1.
+  private prepare(workflowId: string, stored: WorkflowVersion, definition: Record<string, unknown>): PreparedWorkflow {
+    const key = `${workflowId}@${stored.version}@${stored.createdAt}`;
     let p = this.prepared.get(key);
     if (!p) {
       this.ensureAgents(definition);
@@ -83,6 +85,11 @@ export class Runner {
       this.prepared.set(key, p);
     }
     return p;
+  }
+
+  /** Drops the prepared versions of a deleted workflow (its id may be created again from version 1). */
+  forgetWorkflow(workflowId: string): void {
+    for (const key of this.prepared.keys()) if (key.startsWith(`${workflowId}@`)) this.prepared.delete(key);
   }
 
   /** Registers a model-backed agent for each agent id the definition names that nobody registered. */
@@ -113,7 +120,7 @@ export class Runner {
     this.assertAccepting();
     if (!stored?.definition)
       throw notFound(version ? `version ${version} of workflow ${workflowId}` : `workflow ${workflowId}`);
-    const prepared = this.prepare(workflowId, stored.version, stored.definition);
+    const prepared = this.prepare(workflowId, stored, stored.definition);
     const executionId = randomUUID();
     const meta: RunMeta = {
       executionId,

@@ -165,6 +165,7 @@ export const workflowRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       const { id } = req.params as { id: string };
       await access(ctx, req, id, 'owner');
       await repo.remove(id);
+      ctx.runner.forgetWorkflow(id);
       await roles.removeAll(id);
       return reply.code(204).send();
     },
