@@ -56,4 +56,22 @@ p.samples.forEach((id, i) => {
 });
 console.log(`${r.requests.total} requests in ${seconds} s; busy CPU ${(total / 1000).toFixed(0)} ms (${((total / r.requests.total) | 0)} µs per request)`);
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
+// Inclusive time of the server's and the orchestrator's own functions (a function counted once per stack).
+const parent = new Map<number, number>();
+for (const n of p.nodes as Array<{ id: number; children?: number[] }>) for (const c of n.children ?? []) parent.set(c, n.id);
+const incl = new Map<string, number>();
+p.samples.forEach((id, i) => {
+  const dt = p.timeDeltas[i] ?? 0;
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const cf = byId.get(cur)?.callFrame;
+    if (!cf || !cf.url.includes('/packages/')) continue;
+    const key = `${cf.functionName || '(anonymous)'} ${relative(root, new URL(cf.url).pathname)}:${cf.lineNumber + 1}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    incl.set(key, (incl.get(key) ?? 0) + dt);
+  }
+});
+console.log('inclusive:');
+for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
 process.exit(0);

@@ -6,6 +6,7 @@ import { RedisRevocationFeed } from './redis-revocations.js';
 import { RedisRunRepo } from './redis-runs.js';
 import { RedisWorkflowRepo } from './redis-workflows.js';
 import { SqliteAuditRepo, SqliteMetaRepo, SqliteRoleRepo, SqliteUserTokenRepo } from './sqlite-access.js';
+import { SqliteWriteBatch } from './sqlite-batch.js';
 import { SqliteRunRepo } from './sqlite-runs.js';
 import { SqliteWorkflowRepo } from './sqlite-workflows.js';
 import type { ServerStore } from './types.js';
@@ -16,21 +17,24 @@ export { RedisRevocationFeed } from './redis-revocations.js';
 export { RedisRunRepo } from './redis-runs.js';
 export { RedisWorkflowRepo } from './redis-workflows.js';
 export { SqliteAuditRepo, SqliteMetaRepo, SqliteRoleRepo, SqliteUserTokenRepo } from './sqlite-access.js';
+export { SqliteWriteBatch } from './sqlite-batch.js';
 export { SqliteRunRepo } from './sqlite-runs.js';
 export { SqliteWorkflowRepo } from './sqlite-workflows.js';
 export type * from './types.js';
 
 /** The server's state in its SQLite tables (the state store's file, or a file of its own). */
 export function sqliteServerStore(db: ServerDb): ServerStore {
+  // Pins and audit entries of one event-loop turn share a commit.
+  const batch = new SqliteWriteBatch(db);
   return {
     kind: 'sqlite',
     workflows: new SqliteWorkflowRepo(db),
     users: new SqliteUserTokenRepo(db),
     roles: new SqliteRoleRepo(db),
-    audit: new SqliteAuditRepo(db),
+    audit: new SqliteAuditRepo(db, batch),
     meta: new SqliteMetaRepo(db),
-    runs: new SqliteRunRepo(db),
-    close: async () => {},
+    runs: new SqliteRunRepo(db, batch),
+    close: async () => batch.flush(),
   };
 }
 

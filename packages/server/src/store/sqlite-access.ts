@@ -1,5 +1,6 @@
 import type { ServerDb } from '../db.js';
 import type { ServerRole, User, WorkflowRole } from '../types.js';
+import type { SqliteWriteBatch } from './sqlite-batch.js';
 import type {
   AccessEntry,
   AccessOutcome,
@@ -149,30 +150,40 @@ type AuditRow = {
   outcome: AccessOutcome;
 };
 
-/** The access audit in SQLite (append-only by trigger). */
+/**
+ * The access audit in SQLite (append-only by trigger). With a batch, entries of one event-loop turn commit
+ * together; a read flushes what is queued first, so a query sees every entry recorded before it.
+ */
 export class SqliteAuditRepo implements AuditRepo {
   private readonly ins;
-  constructor(private readonly db: ServerDb) {
+  constructor(
+    private readonly db: ServerDb,
+    private readonly batch?: SqliteWriteBatch,
+  ) {
     this.ins = db.prepare(
       'INSERT INTO srv_audit (at, user_id, token_id, ip, method, route, path, status, outcome) VALUES (?,?,?,?,?,?,?,?,?)',
     );
   }
 
   async append(e: Omit<AccessEntry, 'seq'>): Promise<void> {
-    this.ins.run(
-      e.at,
-      e.userId ?? null,
-      e.tokenId ?? null,
-      e.ip,
-      e.method,
-      e.route ?? null,
-      e.path,
-      e.status,
-      e.outcome,
-    );
+    const write = () =>
+      void this.ins.run(
+        e.at,
+        e.userId ?? null,
+        e.tokenId ?? null,
+        e.ip,
+        e.method,
+        e.route ?? null,
+        e.path,
+        e.status,
+        e.outcome,
+      );
+    if (this.batch) await this.batch.add(write);
+    else write();
   }
 
   async list(limit: number, q: AuditQuery = {}): Promise<AccessEntry[]> {
+    this.batch?.flush();
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.beforeSeq !== undefined) {

@@ -1,8 +1,9 @@
 import type { ServerDb } from '../db.js';
+import type { SqliteWriteBatch } from './sqlite-batch.js';
 import type { RunPin, RunRepo } from './types.js';
 
 // Run pins in the server's SQLite table `srv_executions` (in the state store's file when executions are in
-// SQLite, so a pin commits beside the run it describes).
+// SQLite). A new pin commits with the other writes of its event-loop turn (group commit), before the run starts.
 
 type PinRow = {
   execution_id: string;
@@ -19,7 +20,10 @@ export class SqliteRunRepo implements RunRepo {
   private readonly ins;
   private readonly byId;
   private readonly flag;
-  constructor(private readonly db: ServerDb) {
+  constructor(
+    private readonly db: ServerDb,
+    private readonly batch?: SqliteWriteBatch,
+  ) {
     this.ins = db.prepare(
       'INSERT INTO srv_executions (execution_id, workflow_id, version, started_by, started_at) VALUES (?, ?, ?, ?, ?)',
     );
@@ -28,10 +32,13 @@ export class SqliteRunRepo implements RunRepo {
   }
 
   async pin(p: Omit<RunPin, 'interrupted' | 'models'>): Promise<void> {
-    this.ins.run(p.executionId, p.workflowId, p.version, p.startedBy, p.startedAt);
+    const write = () => void this.ins.run(p.executionId, p.workflowId, p.version, p.startedBy, p.startedAt);
+    if (this.batch) await this.batch.add(write);
+    else write();
   }
 
   async get(executionId: string): Promise<RunPin | undefined> {
+    this.batch?.flush();
     const r = this.byId.get(executionId) as PinRow | undefined;
     return r && toPin(r);
   }
@@ -39,6 +46,7 @@ export class SqliteRunRepo implements RunRepo {
   async getMany(executionIds: string[]): Promise<Map<string, RunPin>> {
     const out = new Map<string, RunPin>();
     if (!executionIds.length) return out;
+    this.batch?.flush();
     const rows = this.db
       .prepare('SELECT * FROM srv_executions WHERE execution_id IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(executionIds)) as PinRow[];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SqliteStore } from '@codexos/multi-agent-orchestrator';
+import { describe, expect, it } from 'vitest';
 import { openServerDb } from '../../src/db.js';
 import { redisServerStore, sqliteServerStore } from '../../src/store/index.js';
 import { serverStoreConformance } from './conformance.js';
@@ -15,3 +16,50 @@ serverStoreConformance('sqlite', () => {
 
 const url = process.env.REDIS_URL;
 if (url) serverStoreConformance('redis', () => redisServerStore(url, `cdx-conf-${randomUUID()}`));
+
+describe('SQLite group commit of pins and audit entries', () => {
+  it('writes of one turn commit in one transaction, in order; a failing write rejects alone; reads see queued writes', async () => {
+    const state = new SqliteStore(':memory:');
+    const { db } = openServerDb(state, ':memory:');
+    const store = sqliteServerStore(db);
+    let commits = 0;
+    // Counts transactions that commit.
+    const realTransaction = db.transaction.bind(db);
+    (db as unknown as { transaction: typeof db.transaction }).transaction = ((fn: () => void) => {
+      const t = realTransaction(fn);
+      return () => {
+        t();
+        commits++;
+      };
+    }) as typeof db.transaction;
+    try {
+      const base = { ip: '127.0.0.1', method: 'POST', path: '/api/x', status: 200, outcome: 'ok' as const };
+      const pin = (executionId: string) =>
+        store.runs.pin({ executionId, workflowId: 'w', version: 1, startedBy: 'ada', startedAt: 1 });
+      await pin('dup');
+      const before = commits;
+      const outcomes = await Promise.allSettled([
+        store.audit.append({ ...base, at: 1 }),
+        pin('e1'),
+        pin('dup'),
+        store.audit.append({ ...base, at: 2 }),
+        pin('e2'),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      // The batch tried once as a whole (rolled back by the duplicate), then wrote each on its own.
+      expect(commits - before).toBe(0);
+      expect([...(await store.runs.getMany(['e1', 'e2', 'dup'])).keys()].sort()).toEqual(['dup', 'e1', 'e2']);
+      expect((await store.audit.list(10)).map((e) => e.at)).toEqual([2, 1]);
+
+      const n = commits;
+      await Promise.all([pin('e3'), pin('e4'), store.audit.append({ ...base, at: 3 })]);
+      expect(commits - n).toBe(1);
+      // A read right after a write that was not awaited still sees it.
+      void store.audit.append({ ...base, at: 4 });
+      expect((await store.audit.list(1))[0].at).toBe(4);
+    } finally {
+      await store.close();
+      await state.close();
+    }
+  });
+});
