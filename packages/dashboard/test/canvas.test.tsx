@@ -20,7 +20,6 @@ function canvas(nodes: ReturnType<NodeBuilder['build']>) {
             session={null}
             nodes={nodes}
             edges={[]}
-            peers={[]}
             readOnly={false}
             selected={new Set()}
             onSelect={noop}

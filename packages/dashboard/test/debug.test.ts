@@ -23,6 +23,7 @@ const rest = (over: Partial<DebugState> = {}): DebugState => ({
   state: 'running',
   paused: null,
   breakpoints: [{ taskId: 'b' }],
+  pauseOnFailure: false,
   edits: [],
   pins: [],
   next: [],

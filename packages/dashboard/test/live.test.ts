@@ -106,3 +106,55 @@ describe('run graph node sizes', () => {
     expect(out.map((n) => n.measured)).toEqual([{ width: 180, height: 64 }, { width: 10, height: 10 }, undefined]);
   });
 });
+
+describe('live statuses per animation frame', () => {
+  it('folds 1000 status events from many socket frames into one store update per frame, waking only changed tasks', async () => {
+    const { FrameBatcher } = await import('../src/runs/frameBatch.ts');
+    const { StatusStore } = await import('../src/runs/statusStore.ts');
+    const store = new StatusStore();
+    const ids = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    store.set(new Map(ids.map((id) => [id, 'pending'])));
+    const woken: Record<string, number> = {};
+    for (const id of ['t0', 't500', 't999']) store.subscribe(id, () => (woken[id] = (woken[id] ?? 0) + 1));
+    const updatesBefore = store.updates;
+    let run = emptyRun('e1');
+    const frames: Array<() => void> = [];
+    const batcher = new FrameBatcher<LiveEvent>(
+      (evs) => {
+        run = applyEvents(run, evs);
+        store.set(
+          new Map([
+            ...ids.map((id) => [id, 'pending'] as [string, string]),
+            ...[...run.tasks].map(([k, v]) => [k, v.status] as [string, string]),
+          ]),
+        );
+      },
+      (fn) => {
+        frames.push(fn);
+        return () => {};
+      },
+      0,
+    );
+    // Frame 1: every task queued, delivered as 100 socket frames of 10 events.
+    let seq = 0;
+    for (let f = 0; f < 100; f++)
+      batcher.push(ids.slice(f * 10, f * 10 + 10).map((id) => ev(++seq, 'task:queued', { taskId: id })));
+    expect(frames).toHaveLength(1);
+    expect(store.updates).toBe(updatesBefore);
+    frames.shift()?.();
+    expect(batcher.flushes).toBe(1);
+    expect(store.updates).toBe(updatesBefore + 1);
+    expect(store.get('t999')).toBe('queued');
+    expect(woken).toEqual({ t0: 1, t500: 1, t999: 1 });
+    // Frame 2: one task starts; only its listener wakes.
+    batcher.push([ev(++seq, 'task:started', { taskId: 't500' })]);
+    frames.shift()?.();
+    expect(store.updates).toBe(updatesBefore + 2);
+    expect(woken).toEqual({ t0: 1, t500: 2, t999: 1 });
+    expect(run.changes).toBe(1001);
+    // Nothing pending: no frame is requested and nothing is published.
+    batcher.flush();
+    expect(frames).toHaveLength(0);
+    expect(batcher.flushes).toBe(2);
+  });
+});

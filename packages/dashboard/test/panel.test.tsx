@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TaskDef } from '../src/api/types.ts';
@@ -10,6 +10,9 @@ import { TaskNode, type TaskFlowNode } from '../src/designer/TaskNode.tsx';
 import { TaskPanel } from '../src/designer/TaskPanel.tsx';
 import { validateGraph } from '../src/designer/validate.ts';
 import { EdgeBuilder, NodeBuilder } from '../src/designer/nodes.ts';
+import { TaskStatusContext } from '../src/designer/TaskNode.tsx';
+import { StatusStore } from '../src/runs/statusStore.ts';
+import { Profiler } from 'react';
 
 afterEach(cleanup);
 
@@ -78,6 +81,20 @@ describe('nodes from the document', () => {
     expect(second[7].data.issues?.map((i) => i.field)).toEqual(['agentId']);
   });
 
+  it('hands back the same node array when nothing a node shows changed', () => {
+    const doc = new Y.Doc();
+    for (let i = 0; i < 30; i++) M.addTask(doc, { id: `t${i}`, agentId: 'x' }, { x: i * 10, y: 0 });
+    const p = new DocProjection(doc);
+    const b = new NodeBuilder();
+    const first = b.build(p.current.tasks.values(), p.current.positions, { locks: new Map() }, new Set());
+    // A lock poll with the same answer, a re-validation without issues: same array, so React Flow is not updated.
+    expect(b.build(p.current.tasks.values(), p.current.positions, { locks: new Map(), issues: new Map() }, new Set())).toBe(first);
+    M.moveTasks(doc, [{ id: 't4', position: { x: 5, y: 5 } }]);
+    const moved = b.build(p.current.tasks.values(), p.current.positions, {}, new Set());
+    expect(moved).not.toBe(first);
+    expect(moved.filter((n, i) => n !== first[i]).map((n) => n.id)).toEqual(['t4']);
+  });
+
   it('keeps the edge array when a change does not touch dependencies, and rebuilds only the changed task’s edges', () => {
     const doc = new Y.Doc();
     for (let i = 0; i < 20; i++) M.addTask(doc, { id: `t${i}`, agentId: 'x', dependencies: i ? [`t${i - 1}`] : [] }, { x: i * 10, y: 0 });
@@ -107,6 +124,37 @@ describe('nodes from the document', () => {
     expect(screen.getByLabelText('locked by ada')).toBeTruthy();
     expect(screen.getByTestId('node-fetch').getAttribute('data-status')).toBe('completed');
     expect(screen.getByText('Fetch data')).toBeTruthy();
+  });
+});
+
+describe('live statuses on the run graph', () => {
+  it('a node follows its own task’s status from the store and does not re-render for other tasks', async () => {
+    const { ReactFlowProvider: ReactFlowProviderForTest } = await import('@xyflow/react');
+    const store = new StatusStore();
+    store.set(new Map([['a', 'running'], ['b', 'queued']]));
+    const renders: Record<string, number> = { a: 0, b: 0 };
+    const node = (id: string) => (
+      <Profiler id={id} onRender={() => renders[id]++}>
+        <TaskNode {...({ id, data: { task: { id, agentId: 'x' } }, selected: false, type: 'task', dragging: false, zIndex: 0, isConnectable: false, positionAbsoluteX: 0, positionAbsoluteY: 0 } as unknown as NodeProps<TaskFlowNode>)} />
+      </Profiler>
+    );
+    render(
+      <ReactFlowProviderForTest>
+        <TaskStatusContext.Provider value={store}>
+          {node('a')}
+          {node('b')}
+        </TaskStatusContext.Provider>
+      </ReactFlowProviderForTest>,
+    );
+    const status = (id: string) => screen.getByTestId(`node-${id}`).getAttribute('data-status');
+    expect([status('a'), status('b')]).toEqual(['running', 'queued']);
+    const before = { ...renders };
+    act(() => {
+      expect(store.set(new Map([['a', 'completed'], ['b', 'queued']]))).toEqual(['a']);
+    });
+    expect([status('a'), status('b')]).toEqual(['completed', 'queued']);
+    expect(renders.a).toBe(before.a + 1);
+    expect(renders.b).toBe(before.b);
   });
 });
 

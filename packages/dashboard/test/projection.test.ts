@@ -88,6 +88,30 @@ describe('Yjs document → designer graph', () => {
     expect(p.current.tasks.get('c')?.dependencies).toEqual(['b']);
   });
 
+  it('applies a remote edit from the changed keys only: other tasks keep their objects, published maps stay as they were', () => {
+    const [a, b] = pair();
+    const p = new DocProjection(b);
+    const before = p.current;
+    const beforeTasks = new Map(before.tasks);
+    const sync = () => Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), 'remote');
+    M.setTaskField(a, 'c', ['name'], 'edited elsewhere');
+    sync();
+    const after = p.current;
+    expect(after.tasks).not.toBe(before.tasks);
+    expect(after.tasks.get('a')).toBe(before.tasks.get('a'));
+    expect(after.tasks.get('b')).toBe(before.tasks.get('b'));
+    expect(after.tasks.get('c')?.name).toBe('edited elsewhere');
+    // The map React rendered from is never mutated in place (copy-on-write per flush).
+    expect([...before.tasks]).toEqual([...beforeTasks]);
+    expect(before.tasks.get('c')?.name).toBeUndefined();
+    // A remote move touches positions only: the tasks map (so edges and validation) is the same object.
+    M.moveTasks(a, [{ id: 'b', position: { x: 1, y: 2 } }]);
+    sync();
+    expect(p.current.tasks).toBe(after.tasks);
+    expect(p.current.positions.get('b')).toEqual({ x: 1, y: 2 });
+    expect(p.current.positions.get('a')).toBe(after.positions.get('a'));
+  });
+
   it('keeps both of two concurrent edits to different fields of one task', () => {
     const [a, b] = pair();
     // Focusing a retry field prepares the nested map before anyone types (see ensureMap).

@@ -1,4 +1,10 @@
-import type { Breakpoint as EngineBreakpoint, TaskLock } from '@codexos/multi-agent-orchestrator';
+import type {
+  DebugSnapshot,
+  Breakpoint as EngineBreakpoint,
+  TaskInspection,
+  TaskLock,
+  WaitRecord,
+} from '@codexos/multi-agent-orchestrator';
 import type {
   ExecutionDetail as ServerExecutionDetail,
   TaskState as ServerTaskState,
@@ -268,57 +274,19 @@ export type LockInfo = TaskLock;
 /** Before (default) or after a task, optionally only when an expression holds. */
 export type Breakpoint = EngineBreakpoint;
 
-export interface Waitpoint {
-  name: string;
-  taskId: string;
-  kind: 'approval' | 'waitFor';
-  since: number;
-  prompt?: string;
-  roles?: string[];
-  timeoutAt?: number;
-  onTimeout?: string;
-}
+/** An open waitpoint (approval or `ctx.waitFor`), as the engine records it, without its decision. */
+export type Waitpoint = Omit<WaitRecord, 'decision'>;
 
-export type DebugRunState = 'running' | 'paused' | 'stepping' | 'completed' | 'failed' | 'cancelled';
+/** The engine's debug states, plus the terminal status the server reports for a run that has ended. */
+export type DebugRunState = DebugSnapshot['state'] | 'completed' | 'failed' | 'cancelled';
 
-export interface DebugState {
-  executionId: string;
+/** `GET /api/executions/:id/debug`: the engine's debug snapshot of a run. */
+export interface DebugState extends Omit<DebugSnapshot, 'state'> {
   state: DebugRunState;
-  paused: {
-    at: number;
-    reason: 'breakpoint' | 'step' | 'manual' | 'failure';
-    taskId?: string;
-    when?: 'before' | 'after';
-    by?: string;
-  } | null;
-  breakpoints: Breakpoint[];
-  pauseOnFailure?: boolean;
-  edits: Array<{
-    at: number;
-    by?: string;
-    kind: 'input' | 'prompt' | 'pin' | 'breakpoints';
-    taskId?: string;
-    old?: unknown;
-    new?: unknown;
-  }>;
-  pins: string[];
-  next: string[];
-  waiting: Waitpoint[];
-  parent?: { executionId: string; fromTaskId: string };
 }
 
-export interface InspectData {
-  taskId: string;
-  agentId?: string;
-  status?: string;
-  prompt?: unknown;
-  input?: unknown;
-  upstream?: Record<string, unknown>;
-  edited?: boolean;
-  pinned?: boolean;
-  model?: string | { id: string; provider?: string; reason?: string };
-  estimatedCostUsd?: number;
-}
+/** `GET /api/executions/:id/debug/inspect`: what a task would run with now. */
+export type InspectData = TaskInspection;
 
 export type ApprovalItem = Waitpoint & { executionId: string; workflowId: string };
 

@@ -8,23 +8,32 @@ import {
   type NodeChange,
   ReactFlow,
   useReactFlow,
-  ViewportPortal,
 } from '@xyflow/react';
-import { type MouseEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { AutoFit } from './AutoFit.tsx';
+import { Cursors } from './Cursors.tsx';
 import type { CollabSession } from './collab.ts';
 import { nodeTypes, type TaskFlowNode } from './TaskNode.tsx';
-import type { Peer, XY } from './types.ts';
+import type { XY } from './types.ts';
 
 // The designer canvas. Nodes come from the document projection; a local drag moves the node at once and writes
 // its position to the document while dragging (throttled) and at drag end, so others see it move. Selection is
 // local (and published through awareness by the page).
 
+// Props React Flow copies into its store are constants: a new object per render is a store update per render.
+const DELETE_KEYS = ['Delete', 'Backspace'];
+const MULTI_KEYS = ['Meta', 'Shift'];
+const FIT = { padding: 0.15, maxZoom: 1.2 };
+const PRO = { hideAttribution: true };
+
+// Above this many tasks the canvas renders only what is in view, and drops the mini-map: the mini-map keeps one
+// store subscription per task, re-evaluated on every drag move and every remote edit.
+const LARGE = 150;
+
 interface Props {
   session: CollabSession | null;
   nodes: TaskFlowNode[];
   edges: Edge[];
-  peers: Peer[];
   readOnly: boolean;
   selected: Set<string>;
   onSelect(ids: string[]): void;
@@ -97,6 +106,27 @@ export function DesignerCanvas(p: Props) {
     [onMove],
   );
 
+  // Handlers handed to React Flow keep their identity across renders: a new function there re-renders every
+  // node wrapper on the canvas (500 of them on a large graph) on each drag move and each remote edit.
+  const latest = useRef(p);
+  latest.current = p;
+  const handlers = useMemo(
+    () => ({
+      onConnect: (c: Connection) => {
+        if (c.source && c.target) latest.current.onConnect(c.source, c.target);
+      },
+      onNodesDelete: (ns: TaskFlowNode[]) => latest.current.onDeleteNodes(ns.map((n) => n.id)),
+      onEdgesDelete: (es: Edge[]) => latest.current.onDeleteEdges(es),
+      onNodeDoubleClick: (_e: unknown, n: TaskFlowNode) => latest.current.onOpen(n.id),
+      // A viewer cannot edit: one click shows the task's fields read-only.
+      onNodeClick: (_e: unknown, n: TaskFlowNode) => {
+        if (latest.current.readOnly) latest.current.onOpen(n.id);
+      },
+      onMouseLeave: () => latest.current.session?.setCursor(null),
+    }),
+    [],
+  );
+
   const onMouseMove = useCallback(
     (e: MouseEvent) => {
       const now = performance.now();
@@ -108,44 +138,34 @@ export function DesignerCanvas(p: Props) {
   );
 
   return (
-    <div className="canvas" onMouseMove={onMouseMove} onMouseLeave={() => session?.setCursor(null)} data-testid="canvas">
+    <div className="canvas" onMouseMove={onMouseMove} onMouseLeave={handlers.onMouseLeave} data-testid="canvas">
       <ReactFlow<TaskFlowNode, Edge>
         nodes={nodes}
         edges={p.edges}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onNodeDragStop={onNodeDragStop}
-        onConnect={(c: Connection) => c.source && c.target && p.onConnect(c.source, c.target)}
-        onNodesDelete={(ns) => p.onDeleteNodes(ns.map((n) => n.id))}
-        onEdgesDelete={(es) => p.onDeleteEdges(es)}
-        onNodeDoubleClick={(_e, n) => p.onOpen(n.id)}
-        // A viewer cannot edit: one click shows the task's fields read-only.
-        onNodeClick={p.readOnly ? (_e, n) => p.onOpen(n.id) : undefined}
+        onConnect={handlers.onConnect}
+        onNodesDelete={handlers.onNodesDelete}
+        onEdgesDelete={handlers.onEdgesDelete}
+        onNodeDoubleClick={handlers.onNodeDoubleClick}
+        onNodeClick={handlers.onNodeClick}
         nodesDraggable={!p.readOnly}
         nodesConnectable={!p.readOnly}
         elementsSelectable
-        deleteKeyCode={p.readOnly ? null : ['Delete', 'Backspace']}
-        multiSelectionKeyCode={['Meta', 'Shift']}
-        onlyRenderVisibleElements={p.nodes.length > 150}
+        deleteKeyCode={p.readOnly ? null : DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_KEYS}
+        onlyRenderVisibleElements={p.nodes.length > LARGE}
         minZoom={0.05}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
-        proOptions={{ hideAttribution: true }}
+        fitViewOptions={FIT}
+        proOptions={PRO}
       >
         <Background />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable />
+        {p.nodes.length <= LARGE ? <MiniMap pannable zoomable /> : null}
         <AutoFit fitKey={`${p.fitKey ?? ''}:${p.nodes.length > 0}`} />
-        <ViewportPortal>
-          {p.peers.map((peer) =>
-            peer.cursor ? (
-              <div key={peer.clientId} className="cursor" data-testid={`cursor-${peer.name}`} style={{ transform: `translate(${peer.cursor.x}px, ${peer.cursor.y}px)`, color: peer.color }}>
-                <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true"><path d="M0 0 L0 13 L4 9 L7 15 L9 14 L6 8 L11 8 Z" fill="currentColor" /></svg>
-                <span className="cursor-name" style={{ background: peer.color }}>{peer.name}</span>
-              </div>
-            ) : null,
-          )}
-        </ViewportPortal>
+        <Cursors session={p.session} />
       </ReactFlow>
     </div>
   );

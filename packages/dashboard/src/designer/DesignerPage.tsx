@@ -30,6 +30,7 @@ interface DiffView {
 }
 
 let internalClipboard: ClipboardData | undefined;
+const NO_PEERS: Peer[] = [];
 
 export function DesignerPage() {
   const { id = '' } = useParams();
@@ -93,7 +94,7 @@ export function DesignerPage() {
   // Schema checks of every task run after the canvas has painted (a deferred render), not in front of it.
   const checkedTasks = useDeferredValue(model.tasks);
   const issues = useMemo(() => validateGraph(checkedTasks), [checkedTasks]);
-  const peers = session?.peers ?? [];
+  const peers = session?.peers ?? NO_PEERS;
   const editors = useMemo(() => {
     const m = new Map<string, Peer[]>();
     for (const p of peers) {
@@ -116,9 +117,11 @@ export function DesignerPage() {
       }, selected),
     [shown, issues, editors, lockMap, diffView, readOnly, selected, fallback, model.positions],
   );
+  // Edges depend on the tasks only: a move (a new positions map) does not walk the dependencies again.
+  const shownTasks = shown.tasks;
   const edges = useMemo(
-    () => edgeBuilder.current.build(shown, { readOnly: readOnly || !!diffView, added: diffView?.diff.addedEdges, removed: diffView?.diff.removedEdges }),
-    [shown, readOnly, diffView],
+    () => edgeBuilder.current.build({ tasks: shownTasks }, { readOnly: readOnly || !!diffView, added: diffView?.diff.addedEdges, removed: diffView?.diff.removedEdges }),
+    [shownTasks, readOnly, diffView],
   );
 
   const one = selected.size === 1 ? [...selected][0] : null;
@@ -263,7 +266,6 @@ export function DesignerPage() {
             session={session}
             nodes={nodes}
             edges={edges}
-            peers={peers}
             readOnly={readOnly || !!diffView}
             selected={selected}
             onSelect={onSelect}

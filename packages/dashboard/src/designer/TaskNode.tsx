@@ -1,5 +1,6 @@
 import { Handle, type Node, type NodeProps, Position } from '@xyflow/react';
-import { memo } from 'react';
+import { createContext, memo, useCallback, useContext, useSyncExternalStore } from 'react';
+import type { StatusStore } from '../runs/statusStore.ts';
 import type { TaskDef } from '../api/types.ts';
 import type { DiffKind, FieldIssue, Peer } from './types.ts';
 
@@ -20,8 +21,21 @@ export interface TaskNodeData extends Record<string, unknown> {
 
 export type TaskFlowNode = Node<TaskNodeData, 'task'>;
 
+/** A run view provides its live statuses here; each node then follows its own task's status (see StatusStore). */
+export const TaskStatusContext = createContext<StatusStore | null>(null);
+
+const noSubscribe = () => () => {};
+
+/** The task's live status from the run's StatusStore, if a run view provides one; re-renders on that task only. */
+function useLiveStatus(taskId: string): string | undefined {
+  const store = useContext(TaskStatusContext);
+  const subscribe = useCallback((fn: () => void) => (store ? store.subscribe(taskId, fn) : noSubscribe()), [store, taskId]);
+  return useSyncExternalStore(subscribe, () => store?.get(taskId));
+}
+
 function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
-  const { task, issues, editors, lockedBy, diff, status, critical, diffFields, mark } = data;
+  const { task, issues, editors, lockedBy, diff, critical, diffFields, mark } = data;
+  const status = useLiveStatus(task.id) ?? data.status;
   const cls = ['task-node', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '', ...(mark ? mark.split(' ').map((m) => `mark-${m}`) : [])]
     .filter(Boolean)
     .join(' ');

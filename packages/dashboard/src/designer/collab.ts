@@ -53,7 +53,12 @@ export class CollabSession {
   /** Last reason the server refused a write (viewer, locked task). */
   denied: string | undefined;
   private readonly listeners = new Set<() => void>();
+  private readonly cursorListeners = new Set<() => void>();
   private peersCache: Peer[] = [];
+  private cursorsCache: Peer[] = [];
+  private presenceKey = '';
+  private cursorKey = '';
+  private awarenessFrame = false;
 
   constructor(readonly opts: CollabSessionOptions) {
     this.projection = new DocProjection(this.doc, true);
@@ -92,11 +97,39 @@ export class CollabSession {
     this.undo.on('stack-item-popped', () => this.notify());
   }
 
+  /** Who else is here and which task they are on (no cursors: those change far more often, see `cursors`). */
   get peers(): Peer[] {
     return this.peersCache;
   }
 
-  private onAwareness = () => {
+  /** Remote cursors in flow coordinates, at most one update per animation frame. */
+  get cursors(): Peer[] {
+    return this.cursorsCache;
+  }
+
+  /** Listen to remote cursor moves only (the canvas' cursor layer), without re-rendering the page. */
+  subscribeCursors(fn: () => void): () => void {
+    this.cursorListeners.add(fn);
+    return () => this.cursorListeners.delete(fn);
+  }
+
+  private onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+    // The local user's own cursor and selection changes come back here too: nothing of theirs is shown.
+    const me = this.doc.clientID;
+    if (![...added, ...updated, ...removed].some((c) => c !== me)) return;
+    if (this.awarenessFrame) return;
+    this.awarenessFrame = true;
+    // A remote cursor moves up to 25 times a second per peer: read awareness once per animation frame.
+    const later =
+      typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (fn: () => void) => setTimeout(fn, 0);
+    later(() => {
+      this.awarenessFrame = false;
+      if (this.listeners.size || this.cursorListeners.size) this.readAwareness();
+    });
+  };
+
+  /** Rebuild presence and cursors from awareness; the page hears only of presence changes, the canvas of cursors. */
+  readAwareness(): void {
     const out: Peer[] = [];
     for (const [clientId, st] of this.provider.awareness.getStates()) {
       if (clientId === this.doc.clientID) continue;
@@ -116,9 +149,19 @@ export class CollabSession {
         editingTaskId: s.activity?.kind === 'editing' ? (s.activity.taskId ?? null) : null,
       });
     }
-    this.peersCache = out;
-    this.notify();
-  };
+    const key = out.map((p) => `${p.clientId}|${p.name}|${p.color}|${p.selectedTaskId}|${p.editingTaskId}`).join('\n');
+    const cursorKey = out.map((p) => `${p.clientId}|${p.cursor?.x},${p.cursor?.y}`).join('\n');
+    if (cursorKey !== this.cursorKey || key !== this.presenceKey) {
+      this.cursorKey = cursorKey;
+      this.cursorsCache = out;
+      for (const fn of this.cursorListeners) fn();
+    }
+    if (key !== this.presenceKey) {
+      this.presenceKey = key;
+      this.peersCache = out.map(({ cursor: _c, ...p }) => p);
+      this.notify();
+    }
+  }
 
   setCursor(cursor: XY | null): void {
     this.provider.awareness.setLocalStateField(
@@ -144,6 +187,7 @@ export class CollabSession {
 
   destroy(): void {
     this.listeners.clear();
+    this.cursorListeners.clear();
     this.provider.awareness.off('change', this.onAwareness);
     this.undo.destroy();
     this.projection.destroy();

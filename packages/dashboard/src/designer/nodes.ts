@@ -29,6 +29,7 @@ function same(a: unknown[], b: unknown[]): boolean {
 
 export class NodeBuilder {
   private cache: Cache = new Map();
+  private last: TaskFlowNode[] = [];
 
   build(
     tasks: Iterable<TaskDef>,
@@ -39,6 +40,7 @@ export class NodeBuilder {
   ): TaskFlowNode[] {
     const next: Cache = new Map();
     const out: TaskFlowNode[] = [];
+    let changed = false;
     for (const task of tasks) {
       const id = task.id;
       const position = positions.get(id) ?? fallback?.get(id) ?? ZERO;
@@ -61,7 +63,8 @@ export class NodeBuilder {
       const prev = this.cache.get(id);
       let node: TaskFlowNode;
       if (prev && same(prev.deps, deps)) node = prev.node;
-      else
+      else {
+        changed = true;
         node = {
           id,
           type: 'task',
@@ -82,10 +85,16 @@ export class NodeBuilder {
             mark: extras.marks?.get(id),
           },
         };
+      }
+      if (!changed && this.last[out.length] !== node) changed = true;
       next.set(id, { deps, node });
       out.push(node);
     }
     this.cache = next;
+    // Nothing shown changed (a lock poll, a presence update, a re-validation with the same result): the previous
+    // array comes back as is, so the canvas does not hand React Flow a "new" graph of identical nodes.
+    if (!changed && out.length === this.last.length) return this.last;
+    this.last = out;
     return out;
   }
 }
@@ -109,7 +118,7 @@ export class EdgeBuilder {
   private cache = new Map<string, { key: string; edges: Edge[] }>();
   private last: Edge[] = [];
 
-  build(model: GraphModel, opts: EdgeOptions = {}): Edge[] {
+  build(model: Pick<GraphModel, 'tasks'>, opts: EdgeOptions = {}): Edge[] {
     const next = new Map<string, { key: string; edges: Edge[] }>();
     const out: Edge[] = [];
     let changed = false;
@@ -158,6 +167,6 @@ function makeEdge(source: string, target: string, opts: EdgeOptions): Edge {
 }
 
 /** One-off edges (tests, small graphs). */
-export function buildEdges(model: GraphModel, opts: EdgeOptions = {}): Edge[] {
+export function buildEdges(model: Pick<GraphModel, 'tasks'>, opts: EdgeOptions = {}): Edge[] {
   return new EdgeBuilder().build(model, opts);
 }

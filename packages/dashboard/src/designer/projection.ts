@@ -110,25 +110,25 @@ export class DocProjection {
     return ids;
   }
 
+  // Copy-on-write: the maps handed out in the current model are never mutated; the first change after a flush
+  // copies the map once, and further changes before the next flush (a burst of remote edits) update that copy.
   private onTasks = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>) => {
-    const next = new Map(this.tasks);
+    if (this.tasks === this.model.tasks) this.tasks = new Map(this.tasks);
     for (const id of DocProjection.touched(events, this.tasksMap)) {
       const t = readTask(id, this.tasksMap.get(id));
-      if (t) next.set(id, t);
-      else next.delete(id);
+      if (t) this.tasks.set(id, t);
+      else this.tasks.delete(id);
     }
-    this.tasks = next;
     this.emit(events[0]?.transaction.local ?? true);
   };
 
   private onPositions = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>) => {
-    const next = new Map(this.positions);
+    if (this.positions === this.model.positions) this.positions = new Map(this.positions);
     for (const id of DocProjection.touched(events, this.posMap)) {
       const p = readPosition(this.posMap.get(id));
-      if (p) next.set(id, p);
-      else next.delete(id);
+      if (p) this.positions.set(id, p);
+      else this.positions.delete(id);
     }
-    this.positions = next;
     this.emit(events[0]?.transaction.local ?? true);
   };
 

@@ -1,10 +1,11 @@
 import { Background, Controls, type NodeChange, ReactFlow, ReactFlowProvider } from '@xyflow/react';
-import { useCallback, useMemo, useRef } from 'react';
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
 import { EdgeBuilder, NodeBuilder } from '../designer/nodes.ts';
-import { nodeTypes } from '../designer/TaskNode.tsx';
+import { nodeTypes, TaskStatusContext } from '../designer/TaskNode.tsx';
+import { StatusStore } from './statusStore.ts';
 
 // A read-only DAG: tasks laid out by dagre, coloured by their run status, the critical path highlighted.
 // Nodes carry their last measured size: a node object rebuilt for a status change in the same render as its
@@ -14,6 +15,10 @@ type Size = { width: number; height: number };
 
 const ANIMATED_EDGES_MAX = 150;
 const NONE = new Set<string>();
+const NO_STATUS = new Map<string, string>();
+// Constants, not literals: React Flow copies these props into its store, and a new object is a store update.
+const FIT = { padding: 0.1, maxZoom: 1.2 };
+const PRO = { hideAttribution: true };
 
 /** Give freshly built nodes (no `measured`) the size last measured for their id. */
 export function withMeasured<N extends { id: string; measured?: Partial<Size> }>(nodes: N[], sizes: Map<string, Size>): N[] {
@@ -41,14 +46,21 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
   const edgeBuilder = useRef(new EdgeBuilder());
   const model = useMemo(() => ({ tasks: new Map(tasks.map((t) => [t.id, t])), positions: layoutTasks(tasks), meta: {} }), [tasks]);
   const sel = useMemo(() => new Set(selected ? [selected] : []), [selected]);
+  const graphKey = useMemo(() => tasks.map((t) => t.id).join('|'), [tasks]);
   const sizes = useRef(new Map<string, Size>());
+  // Statuses reach the nodes through a store each node subscribes to for its own task: a status change
+  // re-renders one node, and the nodes array (so React Flow's store) stays as it is. Published before paint.
+  const [store] = useState(() => new StatusStore());
+  useLayoutEffect(() => {
+    store.set(statuses ?? NO_STATUS);
+  }, [store, statuses]);
   const nodes = useMemo(
     () =>
       withMeasured(
-        builder.current.build(model.tasks.values(), model.positions, { statuses, critical, marks, readOnly: true }, sel),
+        builder.current.build(model.tasks.values(), model.positions, { critical, marks, readOnly: true }, sel),
         sizes.current,
       ),
-    [model, statuses, critical, marks, sel],
+    [model, critical, marks, sel],
   );
   const onNodesChange = useCallback((changes: NodeChange[]) => {
     for (const c of changes) if (c.type === 'dimensions' && c.dimensions) sizes.current.set(c.id, c.dimensions);
@@ -61,8 +73,14 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
     [statuses, animate],
   );
   const edges = useMemo(() => edgeBuilder.current.build(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
+  // Stable handlers: a new function handed to React Flow re-renders every node wrapper (1000 on a large run).
+  const selectRef = useRef(onSelect);
+  selectRef.current = onSelect;
+  const onNodeClick = useCallback((_e: unknown, n: { id: string }) => selectRef.current?.(n.id), []);
+  const onPaneClick = useCallback(() => selectRef.current?.(null), []);
   return (
     <div className="canvas run-graph" data-testid="run-graph">
+      <TaskStatusContext.Provider value={store}>
       <ReactFlowProvider>
         <ReactFlow
           nodes={nodes}
@@ -72,19 +90,20 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
           nodesDraggable={false}
           nodesConnectable={false}
           deleteKeyCode={null}
-          onNodeClick={(_e, n) => onSelect?.(n.id)}
-          onPaneClick={() => onSelect?.(null)}
+          onNodeClick={onNodeClick}
+          onPaneClick={onPaneClick}
           onlyRenderVisibleElements={tasks.length > 150}
           minZoom={0.05}
           fitView
-          fitViewOptions={{ padding: 0.1, maxZoom: 1.2 }}
-          proOptions={{ hideAttribution: true }}
+          fitViewOptions={FIT}
+          proOptions={PRO}
         >
           <Background />
           <Controls showInteractive={false} />
-          <AutoFit fitKey={`${tasks.map((t) => t.id).join('|')}:${fitKey ?? ''}`} />
+          <AutoFit fitKey={`${graphKey}:${fitKey ?? ''}`} />
         </ReactFlow>
       </ReactFlowProvider>
+      </TaskStatusContext.Provider>
     </div>
   );
 }

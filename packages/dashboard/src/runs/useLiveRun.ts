@@ -1,10 +1,13 @@
 import { useEffect, useRef, useState } from 'react';
+import { flushSync } from 'react-dom';
 import type { ApiClient } from '../api/client.ts';
 import type { LiveEvent } from '../api/types.ts';
+import { FrameBatcher } from './frameBatch.ts';
 import { applyEvents, emptyRun, type LiveRun } from './live.ts';
 
-// Follow one execution over the live-events socket. Each frame's batch of events is folded into the state once
-// (one render per frame). When the socket drops before the run ended, it reconnects with `after=<last seq>`,
+// Follow one execution over the live-events socket. Events are collected and folded into the state once per
+// animation frame, rendered before that frame paints (one render per painted frame, however many socket frames
+// arrived). When the socket drops before the run ended, it reconnects with `after=<last seq>`,
 // so nothing is missed or applied twice.
 
 // The benchmark (bench/dashboard) sets window.__codexosLiveLag = true: each socket frame then gets a performance
@@ -38,6 +41,10 @@ export function useLiveRun(
     let stopped = false;
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const batch = new FrameBatcher<LiveEvent>((evs) => {
+      // Rendered now, inside the animation frame, so the statuses are on screen when this frame paints.
+      flushSync(() => setRun((r) => applyEvents(r, evs)));
+    });
     lastSeq.current = 0;
     setRun(emptyRun(executionId));
     setEnded(false);
@@ -62,15 +69,17 @@ export function useLiveRun(
             if (typeof e.seq === 'number' && e.seq > lastSeq.current) lastSeq.current = e.seq;
             if (typeof e.at === 'number' && e.at > newest) newest = e.at;
           }
-          setRun((r) => applyEvents(r, evs));
+          batch.push(evs);
           if (benchProbe) benchProbe(newest);
         } else if (frame.type === 'end') {
+          batch.flush();
           stopped = true;
           setEnded(true);
           endRef.current?.();
         }
       };
       ws.onclose = (ev) => {
+        batch.flush();
         setConnected(false);
         if (stopped || ev.code === 1000 || ev.code === 4404 || ev.code === 4401) {
           if (ev.code === 1000 && !stopped) {
@@ -86,6 +95,7 @@ export function useLiveRun(
     open();
     return () => {
       stopped = true;
+      batch.dispose();
       clearTimeout(timer);
       if (ws) {
         ws.onclose = null;

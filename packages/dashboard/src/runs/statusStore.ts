@@ -1,0 +1,36 @@
+// Task statuses of a run, kept apart from the graph's nodes: each node subscribes to its own task's status, so a
+// status change re-renders that node alone, and the graph (React Flow's nodes, edges and store) is not rebuilt.
+
+/** A per-task status store: `set` publishes a new snapshot and wakes only the listeners of tasks that changed. */
+export class StatusStore {
+  private statuses = new Map<string, string>();
+  private readonly listeners = new Map<string, Set<() => void>>();
+  /** How many snapshots changed at least one status (one per animation frame while a run streams). */
+  updates = 0;
+
+  get(taskId: string): string | undefined {
+    return this.statuses.get(taskId);
+  }
+
+  subscribe(taskId: string, fn: () => void): () => void {
+    const set = this.listeners.get(taskId) ?? new Set<() => void>();
+    this.listeners.set(taskId, set);
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (!set.size) this.listeners.delete(taskId);
+    };
+  }
+
+  /** Replace the statuses; returns the ids whose status changed (their listeners were called). */
+  set(next: ReadonlyMap<string, string>): string[] {
+    const changed: string[] = [];
+    for (const [id, s] of next) if (this.statuses.get(id) !== s) changed.push(id);
+    for (const id of this.statuses.keys()) if (!next.has(id)) changed.push(id);
+    if (!changed.length) return changed;
+    this.statuses = new Map(next);
+    this.updates++;
+    for (const id of changed) for (const fn of this.listeners.get(id) ?? []) fn();
+    return changed;
+  }
+}
