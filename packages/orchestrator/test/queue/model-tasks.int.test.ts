@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrchestratorEvents } from '../../src/events.js';
 import type { MultiAgentOrchestrator } from '../../src/index.js';
 import type { WorkerHeartbeat } from '../../src/queue/bullmq/task-worker.js';
 import { type FakeServer, startFakeOpenAI } from '../models/fake-servers/index.js';
@@ -11,6 +12,8 @@ import { newNs, orchestrator, type Proc, startWorker, waitFor } from './dist-hel
 const url = process.env.REDIS_URL;
 const WINDOW_MS = 1500;
 const RPM = 2;
+/** A long answer: the provider streams it word by word. */
+const LONG = Array.from({ length: 80 }, (_, i) => `w${i}`).join(' ');
 
 // Model-backed agents (no code handler) in distributed mode: their calls are made on `codexos worker` processes
 // started with the orchestrator's config file, against a local server speaking OpenAI's wire format, with the
@@ -22,7 +25,9 @@ describe.skipIf(!url)('model-backed tasks on two worker processes (real Redis, O
   let o: MultiAgentOrchestrator;
 
   beforeAll(async () => {
-    fake = await startFakeOpenAI({ reply: (prompt) => `noted: ${prompt.split('\n').at(-1)}` });
+    fake = await startFakeOpenAI({
+      reply: (prompt) => (prompt.includes('stream it') ? LONG : `noted: ${prompt.split('\n').at(-1)}`),
+    });
     const dir = mkdtempSync(join(tmpdir(), 'cdx-models-'));
     const config = join(dir, 'codexos.yaml');
     writeFileSync(
@@ -105,6 +110,40 @@ describe.skipIf(!url)('model-backed tasks on two worker processes (real Redis, O
       expect(served.reduce((a, b) => a + b, 0)).toBe(6);
     } finally {
       r.disconnect();
+    }
+  }, 240_000);
+
+  it('relays the text a worker streams to the orchestrator as task:delta events, one Redis message per tick', async () => {
+    const sub = new Redis(url!);
+    let messages = 0;
+    sub.on('message', (_ch: string, m: string) => {
+      if (m.includes('"task:delta"')) messages++;
+    });
+    await sub.subscribe(`${ns}:dist:events`);
+    const deltas: Array<OrchestratorEvents['task:delta']> = [];
+    const onDelta = (d: OrchestratorEvents['task:delta']) => deltas.push(d);
+    o.on('task:delta', onDelta);
+    try {
+      const res = await o.executeWorkflow({
+        id: 'streamed',
+        name: 'streamed',
+        tasks: [{ id: 's', agentId: 'writer', input: { prompt: 'stream it' } }],
+      });
+      expect(res.status).toBe('completed');
+      expect(res.tasks.s.output).toBe(LONG);
+      // Every word reached the orchestrator's bus (the server and dashboard listen there), in order.
+      await waitFor('every delta relayed', () => (deltas.map((d) => d.delta).join('') === LONG ? true : undefined));
+      expect(deltas.map((d) => d.seq)).toEqual(deltas.map((_, i) => i));
+      expect(deltas.every((d) => d.taskId === 's' && d.agentId === 'writer')).toBe(true);
+      expect(deltas.every((d) => d.executionId === res.executionId)).toBe(true);
+      // Coalesced on the worker: fewer events than streamed words, and never more Redis messages than events.
+      const words = LONG.split(' ').length;
+      expect(deltas.length).toBeLessThan(words);
+      expect(messages).toBeGreaterThan(0);
+      expect(messages).toBeLessThanOrEqual(deltas.length);
+    } finally {
+      o.off('task:delta', onDelta);
+      sub.disconnect();
     }
   }, 240_000);
 });

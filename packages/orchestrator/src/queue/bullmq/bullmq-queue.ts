@@ -18,7 +18,7 @@ import type {
   TaskQueue,
 } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
-import { publishEvents } from './event-relay.js';
+import { publishEvents, replayEvents } from './event-relay.js';
 import { FlowRules } from './flow-rules.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, distKeys, jobIdOf, queueName } from './keys.js';
@@ -121,16 +121,7 @@ export class BullMQQueue implements TaskQueue {
       // Events raised on workers (model calls made by handlers there) reach this orchestrator's bus.
       this.sub = connect(this.target, 'codexos-orchestrator-events');
       await this.sub.subscribe(this.keys.events);
-      this.sub.on('message', (_ch: string, msg: string) => {
-        let e: { type?: string; payload?: unknown };
-        try {
-          e = JSON.parse(msg);
-        } catch {
-          return;
-        }
-        if (typeof e.type === 'string' && e.payload && typeof e.payload === 'object')
-          bus.publish(e.type as never, e.payload as never);
-      });
+      this.sub.on('message', (_ch: string, msg: string) => replayEvents(bus, msg));
     }
     // This orchestrator's own events (worker events included, once relayed) for other processes.
     if (bus) this.published = publishEvents(bus, c, this.keys.orchestratorEvents);

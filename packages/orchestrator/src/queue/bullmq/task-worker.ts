@@ -11,6 +11,7 @@ import { encodeValue } from '../../store/codec.js';
 import type { FlowRule } from '../config.js';
 import type { TaskJobData, TaskJobResult } from '../types.js';
 import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
+import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { OutputsReplica } from './outputs-sync.js';
@@ -132,10 +133,8 @@ export class TaskWorker {
     for (const agent of this.o.agents) if (agent.handler) this.lanes.set(agent.id, this.lane(agent));
     await this.loadModelAgents();
     await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
-    const client = this.client;
-    this.relay = this.o.bus?.events$.subscribe((e) => {
-      client.publish(this.keys.events, JSON.stringify({ ...e, workerId: this.workerId })).catch(() => 0);
-    });
+    // Batched per tick: a streamed answer's task:delta events do not cost a PUBLISH each.
+    if (this.o.bus) this.relay = publishEvents(this.o.bus, this.client, this.keys.events, this.workerId);
     await this.heartbeat();
     this.timer = setInterval(() => {
       this.sync().catch(() => {});
@@ -238,7 +237,14 @@ export class TaskWorker {
     this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
     lane.active++;
     try {
-      const ctx = new WorkerContext(d, lane.agent, ctrl.signal, this.o.models, await this.replica.at(d.outputs));
+      const ctx = new WorkerContext(
+        d,
+        lane.agent,
+        ctrl.signal,
+        this.o.models,
+        await this.replica.at(d.outputs),
+        this.o.bus,
+      );
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.

@@ -1,7 +1,9 @@
 import type { AgentDefinition, TaskContext } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
+import type { EventBus } from '../../events.js';
 import type { ModelRunner, ModelRunResult } from '../../models/types.js';
 import { decodeValue } from '../../store/codec.js';
+import { DeltaBatcher } from '../../workflow/deltas.js';
 import type { RemoteModelCall, TaskJobData, TaskJobValues } from '../types.js';
 
 /**
@@ -21,6 +23,8 @@ export class WorkerContext implements TaskContext {
     readonly signal: AbortSignal,
     private readonly models: ModelRunner | undefined,
     private readonly allOutputs: Record<string, unknown>,
+    /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
+    private readonly bus?: EventBus,
   ) {
     this.v = decodeValue(Buffer.from(d.values, 'base64')) as TaskJobValues;
   }
@@ -73,22 +77,28 @@ export class WorkerContext implements TaskContext {
   /** A model-backed task's call, as the orchestrator would have made it; answers the task's output. */
   async runModelTask(call: RemoteModelCall): Promise<unknown> {
     if (!this.models) throw new CodexError(ErrorCodes.MODEL, 'this worker has no model layer configured');
-    const r = await this.models.run({
-      agentId: this.agent.id,
-      requirements: call.requirements,
-      system: call.system,
-      prompt: call.prompt,
-      context: call.context,
-      executionId: this.d.executionId,
-      workflowId: this.d.workflowId,
-      taskId: this.d.taskId,
-      signal: this.signal,
-      budget: call.budget,
-      output: call.output,
-      maxSteps: call.maxSteps,
-      idempotencyKey: this.d.idempotencyKey,
-      iteration: this.d.index ?? this.d.iteration,
-    });
+    const deltas = this.deltas();
+    const r = await this.models
+      .run({
+        agentId: this.agent.id,
+        requirements: call.requirements,
+        system: call.system,
+        prompt: call.prompt,
+        context: call.context,
+        executionId: this.d.executionId,
+        workflowId: this.d.workflowId,
+        taskId: this.d.taskId,
+        signal: this.signal,
+        budget: call.budget,
+        output: call.output,
+        maxSteps: call.maxSteps,
+        idempotencyKey: this.d.idempotencyKey,
+        iteration: this.d.index ?? this.d.iteration,
+        onDelta: deltas?.push,
+      })
+      .finally(() => deltas?.flush());
+    // One tick for the relay's batched PUBLISH of the last deltas to go out before the task's result.
+    if (deltas) await new Promise(setImmediate);
     this.note(r);
     // With an output schema the parsed value is the output; otherwise the answer's text (as in process).
     return r.output !== undefined ? r.output : r.text;
@@ -105,18 +115,34 @@ export class WorkerContext implements TaskContext {
 
   async callModel(prompt?: string, opts: { system?: string; context?: string } = {}): Promise<ModelRunResult> {
     if (!this.models) throw new CodexError(ErrorCodes.MODEL, 'this worker has no model layer configured');
-    const r = await this.models.run({
-      agentId: this.agent.id,
-      requirements: { ...this.agent.model },
-      system: opts.system ?? this.agent.instructions,
-      prompt: prompt ?? (this.d.prompt || this.d.taskId),
-      context: opts.context ?? '',
+    const deltas = this.deltas();
+    const r = await this.models
+      .run({
+        agentId: this.agent.id,
+        requirements: { ...this.agent.model },
+        system: opts.system ?? this.agent.instructions,
+        prompt: prompt ?? (this.d.prompt || this.d.taskId),
+        context: opts.context ?? '',
+        executionId: this.d.executionId,
+        workflowId: this.d.workflowId,
+        taskId: this.d.taskId,
+        signal: this.signal,
+        onDelta: deltas?.push,
+      })
+      .finally(() => deltas?.flush());
+    this.note(r);
+    return r;
+  }
+
+  /** Streamed text as `task:delta` events, one per tick at most, as in process. */
+  private deltas(): DeltaBatcher | undefined {
+    if (!this.bus?.wants('task:delta')) return undefined;
+    return new DeltaBatcher(this.bus, {
       executionId: this.d.executionId,
       workflowId: this.d.workflowId,
       taskId: this.d.taskId,
-      signal: this.signal,
+      agentId: this.d.agentId,
+      iteration: this.d.index ?? this.d.iteration,
     });
-    this.note(r);
-    return r;
   }
 }
