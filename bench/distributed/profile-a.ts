@@ -1,41 +1,102 @@
 // CPU profile of the orchestrator side on workload A (chain of 1000) with one worker process:
-// node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx distributed/profile-a.ts
+// node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx distributed/profile-a.ts [--raw]
+// WORKER_PROF=<dir> profiles the worker process too; RUNS=<n> sets the number of runs (default 4). Prints the
+// Redis commands per task of the last run (INFO commandstats), the round trips that dominate the cost per task.
+// --raw runs raw BullMQ used the same way (client DAG + raw worker) instead, for the same figures.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts';
 import { startRedis } from '../engine/redis.ts';
 import { chain } from '../engine/workloads.ts';
 import { agents } from './agents.ts';
+import { rawClient } from './raw-bullmq.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const raw = process.argv.includes('--raw');
 const redis = await startRedis();
 const prefix = `prof-${process.pid}`;
-const o = new MultiAgentOrchestrator({
-  redis: { url: redis.url, keyPrefix: prefix },
-  execution: { mode: 'distributed' },
-  store: { type: 'memory' },
-  agents: { minAgents: 200, maxAgents: 200 },
-  workflow: { maxTasks: 20_000, maxDepth: 20_000 },
-  monitoring: { enableMetrics: false, enableProfiling: false },
-});
-for (const a of agents) o.registerAgent(a);
-await o.queue.ready();
-const w = spawn(process.execPath, ['--import', 'tsx', join(here, 'worker.ts'), redis.url, prefix, '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const stats = new Redis(redis.url);
+const commandStats = async (): Promise<Map<string, number>> => {
+  const m = new Map<string, number>();
+  for (const line of (await stats.info('commandstats')).split('\n')) {
+    const r = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+    if (r) m.set(r[1], Number(r[2]));
+  }
+  return m;
+};
+const redisCpu = async (): Promise<number> => {
+  const info = await stats.info('cpu');
+  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return (v('used_cpu_sys') + v('used_cpu_user')) * 1e6;
+};
+// utime + stime of a process, µs (Linux /proc; clock ticks of 10 ms).
+const procCpu = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+};
+const prof = process.env.WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WORKER_PROF}`] : [];
+const w = spawn(
+  process.execPath,
+  [...prof, '--import', 'tsx', join(here, raw ? 'raw-worker.ts' : 'worker.ts'), redis.url, prefix, '200'],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 await new Promise((r) => w.stdout!.on('data', (d) => String(d).includes('READY') && r(null)));
 const shape = chain(1000);
-const def = o.prepareWorkflow({
-  id: 'a',
-  name: 'a',
-  tasks: shape.stages.map((s, i) => ({ id: s[0], agentId: 'stage', dependencies: i ? shape.stages[i - 1] : [] })),
-});
-for (let i = 0; i < 4; i++) {
+let run: () => Promise<string>;
+let close: () => Promise<void>;
+if (raw) {
+  const client = await rawClient(redis.url, prefix);
+  run = async () => String(await client.run(shape));
+  close = () => client.close();
+} else {
+  const o = new MultiAgentOrchestrator({
+    redis: { url: redis.url, keyPrefix: prefix },
+    execution: { mode: 'distributed' },
+    store: { type: 'memory' },
+    agents: { minAgents: 200, maxAgents: 200 },
+    workflow: { maxTasks: 20_000, maxDepth: 20_000 },
+    monitoring: { enableMetrics: false, enableProfiling: false },
+  });
+  for (const a of agents) o.registerAgent(a);
+  await o.queue.ready();
+  const def = o.prepareWorkflow({
+    id: 'a',
+    name: 'a',
+    tasks: shape.stages.map((s, i) => ({ id: s[0], agentId: 'stage', dependencies: i ? shape.stages[i - 1] : [] })),
+  });
+  run = async () => (await o.executeWorkflow(def)).status;
+  close = () => o.close();
+}
+let before = new Map<string, number>();
+const runs = Number(process.env.RUNS ?? 4);
+for (let i = 0; i < runs; i++) {
+  before = await commandStats();
+  const [r0, w0] = [await redisCpu(), procCpu(w.pid!)];
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await o.executeWorkflow(def);
+  const status = await run();
   const c = process.cpuUsage(c0);
-  process.stdout.write(`${r.status} ${((performance.now() - t0) * 1000 / 1000).toFixed(0)} µs/task wall, ${((c.user + c.system) / 1000).toFixed(0)} µs/task cpu\n`);
+  const wall = performance.now() - t0;
+  const [r1, w1] = [await redisCpu(), procCpu(w.pid!)];
+  process.stdout.write(
+    `${status} ${wall.toFixed(0)} µs/task wall; cpu µs/task: orchestrator ${((c.user + c.system) / 1000).toFixed(0)}, worker ${((w1 - w0) / 1000).toFixed(0)}, redis ${((r1 - r0) / 1000).toFixed(0)}\n`,
+  );
 }
-await o.close();
-w.kill('SIGTERM');
+const after = await commandStats();
+const perTask = [...after]
+  .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / 1000] as const)
+  .filter(([, v]) => v > 0.005)
+  .sort((a, b) => b[1] - a[1]);
+process.stdout.write(
+  `Redis commands per task (last run): ${perTask.reduce((s, [, v]) => s + v, 0).toFixed(2)} — ${perTask.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`,
+);
+await close();
+await new Promise((r) => {
+  w.once('exit', r);
+  w.kill('SIGTERM');
+});
+stats.disconnect();
 await redis.stop();

@@ -93,6 +93,8 @@ export interface TaskJobData {
   flowKey?: string;
   /** Set for a model-backed agent's task: the worker makes this call instead of running a handler. */
   model?: RemoteModelCall;
+  /** Pub/sub channel the worker publishes the result on (`[jobId, result]`), besides storing it on the job. */
+  replyTo?: string;
 }
 
 /** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */

@@ -11,6 +11,8 @@ export const distKeys = (prefix: string) => ({
   /** Set once per Redis dataset: a different or missing value after a reconnect means Redis lost its data. */
   epoch: `${prefix}:dist:epoch`,
   cancel: `${prefix}:dist:cancel`,
+  /** The pub/sub channel one orchestrator hears its results on (workers publish each result as they return it). */
+  replies: (orchestrator: string) => `${prefix}:dist:replies:${orchestrator}`,
   events: `${prefix}:dist:events`,
   /** The orchestrators' own events, batched per tick (for servers and dashboards in other processes). */
   orchestratorEvents: `${prefix}:dist:orchestrator-events`,

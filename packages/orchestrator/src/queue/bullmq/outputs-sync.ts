@@ -27,6 +27,8 @@ interface SentRun {
   sent: Map<string, unknown>;
   len: number;
   key: string;
+  /** When the log's expiry was last pushed back (ms). */
+  expiresSetAt: number;
   /** The run's output log and how far into it this execution's deltas have gone (when the context offers one). */
   log?: object;
   pos: number;
@@ -48,7 +50,14 @@ export class OutputsPublisher {
   publish(ctx: Pick<DispatchContext, 'executionId' | 'outputs' | 'outputChanges'>): OutputsRef {
     const { executionId } = ctx;
     let run = this.runs.get(executionId);
-    if (!run) run = { sent: new Map(), len: 0, key: `${this.prefix}:dist:out:${executionId}:${this.gen}`, pos: 0 };
+    if (!run)
+      run = {
+        sent: new Map(),
+        len: 0,
+        key: `${this.prefix}:dist:out:${executionId}:${this.gen}`,
+        pos: 0,
+        expiresSetAt: 0,
+      };
     touch(this.runs, executionId, run);
     // The run's output log gives what changed since the last dispatch without looking at every output; a log
     // not seen before (first dispatch, or a resumed run) is diffed in full once, deletions included.
@@ -79,7 +88,13 @@ export class OutputsPublisher {
     // Sent on the connection the job's add uses next, so the delta is in Redis before any worker sees the job.
     const r = this.redis();
     r.rpush(run.key, b64).catch(() => 0);
-    r.expire(run.key, this.ttlSeconds).catch(() => 0);
+    // The expiry is pushed back when a tenth of it has passed, not on every dispatch: the log lives at least 90 %
+    // of the TTL after its last delta, for one command less per task.
+    const now = Date.now();
+    if (now - run.expiresSetAt >= this.ttlSeconds * 100) {
+      run.expiresSetAt = now;
+      r.expire(run.key, this.ttlSeconds).catch(() => 0);
+    }
     return { key: run.key, len: run.len, delta: b64 };
   }
 }

@@ -252,17 +252,36 @@ export class TaskWorker {
       lane.completed++;
       const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
-      return r;
+      return this.reply(d, jobId, r);
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
-      if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return { ok: false, error: errorReport(err), worker: this.workerId };
+      if (lane.draining) {
+        const drained = err instanceof DrainedError ? err : new DrainedError();
+        const code = ErrorCodes.QUEUE;
+        this.reply(d, jobId, {
+          ok: false,
+          error: { code, message: drained.message, retryable: true },
+          worker: this.workerId,
+        });
+        throw drained;
+      }
+      return this.reply(d, jobId, { ok: false, error: errorReport(err), worker: this.workerId });
     } finally {
       lane.active--;
       this.running.delete(jobId);
       if (limits) await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(() => 0);
     }
+  }
+
+  /**
+   * Publishes the result to the orchestrator that sent the job, at once: it goes on without waiting for the
+   * job's completion event. The result is also stored on the job (the return value), for an orchestrator that
+   * missed the message or resumed the run.
+   */
+  private reply(d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
+    if (d.replyTo) this.client!.publish(d.replyTo, JSON.stringify([jobId, r])).catch(() => 0);
+    return r;
   }
 
   private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {

@@ -1,0 +1,296 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CodexError, ErrorCodes } from '../../errors.js';
+import { decodeValue, encodeValue } from '../../store/codec.js';
+import type { ExecutionConfig } from '../config.js';
+import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult, TaskJobValues } from '../types.js';
+import { coalesceWrites } from './connection.js';
+import type { FlowRules } from './flow-rules.js';
+import { errorFromReport, parseResult } from './job-result.js';
+import { type DistKeys, jobIdOf, queueName } from './keys.js';
+import type { OutputsPublisher } from './outputs-sync.js';
+
+interface Lane {
+  queue: Queue;
+  ready: Promise<void>;
+  pending: Array<{ name: string; data: TaskJobData; opts: JobsOptions }>;
+}
+
+interface Waiter {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  ctx: DispatchContext;
+  lane: Lane;
+  /** The job's add has been acknowledged: a job missing after that is lost, not late. */
+  added: boolean;
+  /** When the job is next read from Redis if no reply came (ms), and the wait after that. */
+  checkAt: number;
+  backoff: number;
+}
+
+/** First look at a job whose reply has not come, and the longest wait between looks (ms). */
+const FIRST_CHECK_MS = 500;
+const MAX_CHECK_MS = 15_000;
+
+/** What the dispatch needs from the queue that owns it: the connection, BullMQ, names and per-agent setup. */
+export interface DispatcherDeps {
+  redis(): Redis;
+  bull: typeof import('bullmq');
+  keys: DistKeys;
+  /** host:port, for errors. */
+  label: string;
+  cfg: ExecutionConfig;
+  rules: FlowRules;
+  outputs: OutputsPublisher;
+  /** The channel workers publish this orchestrator's results on (see {@link TaskJobData.replyTo}). */
+  replyTo: string;
+}
+
+/**
+ * Sends attempts as BullMQ jobs, one queue per agent, and hands their results back. The jobs made ready in one
+ * turn go out in one write (one addBulk per agent). A worker publishes each result on this orchestrator's reply
+ * channel as it returns it, so a result costs one message instead of a blocking read per queue event; a job
+ * whose reply does not come (a result published while the subscription was down, a job BullMQ failed itself,
+ * an attempt a worker ran before this orchestrator resumed the run) is read from Redis, with backoff.
+ */
+export class JobDispatcher {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly waiters = new Map<string, Waiter>();
+  private flushing = false;
+  private readonly timer: NodeJS.Timeout;
+  private checking = false;
+  private closed = false;
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.timer = setInterval(() => this.checkOverdue(), FIRST_CHECK_MS);
+    this.timer.unref();
+  }
+
+  /** Enqueues one attempt; the promise settles with the worker's result (or the error it reported). */
+  run(ctx: DispatchContext, agentId: string, model: RemoteModelCall | undefined): Promise<unknown> {
+    // Aborted before it was sent (e.g. the run ended in the same turn): nothing to enqueue, nothing to wait for.
+    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    const lane = this.lane(agentId);
+    const jobId = jobIdOf(ctx.executionId, ctx.taskId, ctx.index ?? ctx.iteration, ctx.attempt);
+    coalesceWrites(this.d.redis());
+    let data: TaskJobData;
+    try {
+      const values: TaskJobValues = { input: ctx.input, params: ctx.params, deps: ctx.deps };
+      if (ctx.item !== undefined) values.item = ctx.item;
+      data = {
+        executionId: ctx.executionId,
+        workflowId: ctx.workflowId,
+        taskId: ctx.taskId,
+        agentId,
+        attempt: ctx.attempt,
+        prompt: ctx.prompt,
+        values: encodeValue(values, `input of task "${ctx.taskId}"`).toString('base64'),
+        outputs: this.d.outputs.publish(ctx),
+        replyTo: this.d.replyTo,
+      };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (ctx.idempotencyKey !== undefined) data.idempotencyKey = ctx.idempotencyKey;
+    if (model) data.model = model;
+    if (ctx.index !== undefined) data.index = ctx.index;
+    if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
+    const keep = { age: this.d.cfg.keepJobsSeconds };
+    const opts: JobsOptions = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep };
+    this.d.rules.apply(agentId, ctx, data, opts);
+    const signal = ctx.signal;
+    return new Promise((resolve, reject) => {
+      const at = Date.now();
+      this.waiters.set(jobId, { resolve, reject, ctx, lane, added: false, checkAt: at + FIRST_CHECK_MS, backoff: 0 });
+      lane.pending.push({ name: ctx.taskId, data, opts });
+      this.scheduleFlush();
+      signal.addEventListener(
+        'abort',
+        () => {
+          if (!this.waiters.delete(jobId)) return;
+          reject(signal.reason);
+          this.cancelRemote(lane, jobId);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** The BullMQ queue of an agent (created on first use): counts, global limits. */
+  agentQueue(agentId: string): Queue {
+    return this.lane(agentId).queue;
+  }
+
+  /** A message on the reply channel: `[jobId, result]` as JSON. */
+  onReply(msg: string): void {
+    let jobId: unknown;
+    let r: unknown;
+    try {
+      [jobId, r] = JSON.parse(msg) as [unknown, unknown];
+    } catch {
+      return;
+    }
+    if (typeof jobId === 'string' && r && typeof r === 'object') this.settle(jobId, r as TaskJobResult);
+  }
+
+  /** Replies may have been missed (the subscription dropped): every waiting job is read at the next check. */
+  recheckAll(): void {
+    const now = Date.now();
+    for (const w of this.waiters.values()) w.checkAt = now;
+  }
+
+  /** Rejects every attempt still waiting (Redis lost or unreachable, queue closed). */
+  rejectAll(err: unknown): void {
+    for (const id of [...this.waiters.keys()]) this.rejectWaiter(id, err);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.rejectAll(new CodexError(ErrorCodes.CANCELLED, 'distributed queue closed'));
+    await Promise.allSettled([...this.lanes.values()].map((l) => l.queue.close()));
+  }
+
+  private lane(agentId: string): Lane {
+    let lane = this.lanes.get(agentId);
+    if (lane) return lane;
+    const queue = new this.d.bull.Queue(queueName(agentId), {
+      connection: this.d.redis(),
+      prefix: this.d.keys.bullPrefix,
+    });
+    queue.on('error', () => {});
+    const rule = this.d.cfg.flow[agentId];
+    const ready = (async () => {
+      await queue.waitUntilReady();
+      if (rule?.concurrency) await queue.setGlobalConcurrency(rule.concurrency);
+      if (rule?.rateLimit) await queue.setGlobalRateLimit(rule.rateLimit.max, rule.rateLimit.durationMs);
+    })();
+    lane = { queue, ready, pending: [] };
+    this.lanes.set(agentId, lane);
+    return lane;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // Everything made ready in this turn goes out together (one addBulk per agent queue): the scheduler releases
+    // all dependents of a written batch synchronously, so a microtask is late enough and adds no event-loop hop.
+    queueMicrotask(() => {
+      this.flushing = false;
+      for (const lane of this.lanes.values()) {
+        if (lane.pending.length === 0) continue;
+        const batch = lane.pending;
+        lane.pending = [];
+        lane.ready
+          // One job: a plain add (one script call) costs less than addBulk's pipeline.
+          .then(
+            (): Promise<unknown> =>
+              batch.length === 1
+                ? lane.queue.add(batch[0].name, batch[0].data, batch[0].opts)
+                : lane.queue.addBulk(batch),
+          )
+          .then(
+            () => {
+              for (const j of batch) {
+                const w = this.waiters.get(j.opts.jobId!);
+                if (w) w.added = true;
+              }
+            },
+            (err: Error) => {
+              const e = new CodexError(
+                ErrorCodes.QUEUE,
+                `could not enqueue task on Redis at ${this.d.label}: ${err.message}`,
+                { retryable: true },
+              );
+              for (const j of batch) this.rejectWaiter(j.opts.jobId!, e);
+            },
+          );
+      }
+    });
+  }
+
+  private settle(jobId: string, r: TaskJobResult | undefined): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    this.waiters.delete(jobId);
+    if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
+    if (r.ok) {
+      if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
+      let v: unknown;
+      try {
+        v = decodeValue(Buffer.from(r.output, 'base64'));
+      } catch (err) {
+        return w.reject(err);
+      }
+      w.resolve(v);
+    } else w.reject(errorFromReport(r.error));
+  }
+
+  private settleFailed(jobId: string, reason: string): void {
+    // BullMQ failed the job itself (e.g. it stalled more often than allowed): the scheduler may retry it.
+    this.rejectWaiter(
+      jobId,
+      new CodexError(ErrorCodes.QUEUE, `task job failed on the queue: ${reason}`, { retryable: true }),
+    );
+  }
+
+  private rejectWaiter(jobId: string, err: unknown): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    this.waiters.delete(jobId);
+    w.reject(err);
+  }
+
+  /** Reads the jobs whose reply is overdue, all in one write; a finished one settles as its reply would have. */
+  private checkOverdue(): void {
+    if (this.checking || this.closed || this.waiters.size === 0) return;
+    const now = Date.now();
+    const due: Array<[string, Waiter]> = [];
+    for (const e of this.waiters) {
+      const w = e[1];
+      if (!w.added || w.checkAt > now) continue;
+      w.backoff = Math.min(MAX_CHECK_MS, (w.backoff || FIRST_CHECK_MS / 2) * 2);
+      w.checkAt = now + w.backoff;
+      due.push(e);
+    }
+    if (due.length === 0) return;
+    const r = this.d.redis();
+    coalesceWrites(r);
+    this.checking = true;
+    Promise.all(
+      due.map(([id, w]) => r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason')),
+    )
+      .then((rows) => {
+        for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i]);
+      })
+      // Redis unreachable: its own check (the queue's down timer) rejects the waiters; these are read again later.
+      .catch(() => {})
+      .finally(() => {
+        this.checking = false;
+      });
+  }
+
+  /** A job read because its reply was overdue: finished (settles), still queued or running, or gone. */
+  private onJobRead(id: string, w: Waiter, [created, finished, value, failed]: Array<string | null>): void {
+    if (this.waiters.get(id) !== w) return;
+    if (created == null) {
+      const e = new CodexError(ErrorCodes.QUEUE, `task job ${id} is gone from Redis at ${this.d.label}`, {
+        retryable: true,
+      });
+      return this.rejectWaiter(id, e);
+    }
+    if (finished == null) return;
+    if (value == null) this.settleFailed(id, failed ?? 'no result');
+    else this.settle(id, parseResult(value));
+  }
+
+  private cancelRemote(lane: Lane, jobId: string): void {
+    if (this.closed) return;
+    // A waiting job is removed; a running one hears the cancel on pub/sub and its handler's signal aborts.
+    lane.queue.remove(jobId).catch(() => 0);
+    this.d
+      .redis()
+      .publish(this.d.keys.cancel, jobId)
+      .catch(() => 0);
+  }
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentDefinition } from '../../src/agents/types.js';
+import { parseConfig } from '../../src/config.js';
+import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
+import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { distKeys, jobIdOf, queueName } from '../../src/queue/bullmq/keys.js';
+import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
+import type { DispatchContext, TaskJobResult } from '../../src/queue/types.js';
+import { encodeValue } from '../../src/store/codec.js';
+
+// Results come back on the orchestrator's reply channel; a job whose reply never comes (a worker that does not
+// publish, a job BullMQ failed itself, a job gone from Redis) is read from Redis instead, never waited on forever.
+
+const url = process.env.REDIS_URL;
+const plain: AgentDefinition = { id: 'plain', handler: () => 'ran here' };
+
+function ctxFor(executionId: string, taskId = 't'): DispatchContext {
+  return {
+    executionId,
+    workflowId: 'wf',
+    taskId,
+    agentId: 'plain',
+    attempt: 1,
+    input: {},
+    params: {},
+    prompt: '',
+    deps: {},
+    outputs: {},
+    signal: new AbortController().signal,
+    callModel: () => Promise.reject(new Error('no model in this test')),
+    recordUsage: () => {},
+  };
+}
+
+const cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function setup() {
+  const target = { ...redisTarget(url), prefix: `cdx-rep-${randomUUID().slice(0, 8)}` };
+  const queue = new BullMQQueue(target, parseConfig({ execution: { mode: 'distributed' } }).execution);
+  await queue.ready();
+  cleanup.push(() => queue.close());
+  const u = new URL(url!);
+  /** A plain BullMQ worker on the agent's queue: stores its result on the job and publishes nothing. */
+  const silentWorker = (fn: () => TaskJobResult) => {
+    const w = new Worker(queueName('plain'), async () => fn(), {
+      connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null },
+      prefix: distKeys(target.prefix).bullPrefix,
+    });
+    cleanup.push(() => w.close());
+    return w;
+  };
+  return { target, queue, silentWorker };
+}
+
+describe.skipIf(!url)('distributed results without a reply message', () => {
+  it('a result stored on the job but never published is read from Redis', async () => {
+    const { queue, silentWorker } = await setup();
+    silentWorker(() => ({ ok: true, output: encodeValue({ n: 7 }).toString('base64'), worker: 'silent' }));
+    const got = await Promise.all(
+      [0, 1, 2].map((i) => Promise.resolve(queue.run(ctxFor(`exec-${randomUUID()}`, `t${i}`), plain))),
+    );
+    expect(got).toEqual([{ n: 7 }, { n: 7 }, { n: 7 }]);
+  });
+
+  it('a job BullMQ failed itself ends the attempt with a retryable queue error naming the reason', async () => {
+    const { queue, silentWorker } = await setup();
+    silentWorker(() => {
+      throw new Error('processor blew up');
+    });
+    const err = await Promise.resolve(queue.run(ctxFor(`exec-${randomUUID()}`), plain)).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; retryable?: boolean; message: string },
+    );
+    expect(err).toMatchObject({ code: 'CDX_ERR_QUEUE', retryable: true });
+    expect(err?.message).toContain('processor blew up');
+  });
+
+  it('a job removed from Redis while it waits ends the attempt with a retryable queue error', async () => {
+    const { queue } = await setup();
+    const executionId = `exec-${randomUUID()}`;
+    const pending = Promise.resolve(queue.run(ctxFor(executionId), plain)).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; retryable?: boolean; message: string },
+    );
+    const jobId = jobIdOf(executionId, 't', undefined, 1);
+    const q = queue.agentQueue('plain');
+    for (let i = 0; i < 100 && (await q.getJobState(jobId)) !== 'waiting'; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await q.remove(jobId);
+    const err = await pending;
+    expect(err).toMatchObject({ code: 'CDX_ERR_QUEUE', retryable: true });
+    expect(err?.message).toContain('gone from Redis');
+  });
+
+  it('a task worker publishes each result once, on the channel of the orchestrator that sent the job', async () => {
+    const { target, queue } = await setup();
+    const worker = await new TaskWorker({ target, agents: [plain], concurrency: 4, heartbeatMs: 60_000 }).start();
+    cleanup.push(() => worker.close());
+    const sub = new Redis(url!);
+    cleanup.push(() => sub.disconnect());
+    const seen: Array<[string, string]> = [];
+    sub.on('pmessage', (_p: string, ch: string, msg: string) => seen.push([ch, JSON.parse(msg)[0]]));
+    await sub.psubscribe(`${target.prefix}:dist:replies:*`);
+    const executionId = `exec-${randomUUID()}`;
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const got = await Promise.all(ids.map((t) => Promise.resolve(queue.run(ctxFor(executionId, t), plain))));
+    expect(got).toEqual(ids.map(() => 'ran here'));
+    for (let i = 0; i < 50 && seen.length < ids.length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(seen.map(([, id]) => id).sort()).toEqual(ids.map((t) => jobIdOf(executionId, t, undefined, 1)));
+    expect(new Set(seen.map(([ch]) => ch)).size).toBe(1);
+  });
+});
