@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { canAct as mayAct } from '../approvals/access.ts';
 import { criticalPath } from '../analytics/criticalPath.ts';
@@ -54,18 +54,36 @@ export function RunPage() {
   }, [selected]);
 
   const status = TERMINAL.has(detail.data?.status ?? '') ? (detail.data?.status as string) : run.status !== 'pending' ? run.status : (detail.data?.status ?? 'pending');
+  const fromApi = useMemo(() => (detail.data ? fromRecord(detail.data).tasks : new Map<string, LiveTask>()), [detail.data]);
+  // The live state changes every frame while a run streams; a task whose live record and REST record did not
+  // change keeps its merged object (remembered per live record), so a frame costs what changed in it.
+  const merged = useRef(new WeakMap<LiveTask, { api: LiveTask | undefined; apiWins: boolean; out: LiveTask }>());
   const tasks = useMemo(() => {
-    const fromApi = detail.data ? fromRecord(detail.data).tasks : new Map<string, LiveTask>();
     const out = new Map<string, LiveTask>(fromApi);
     const apiWins = TERMINAL.has(detail.data?.status ?? '');
-    for (const [k, v] of run.tasks) out.set(k, apiWins ? { ...v, ...fromApi.get(k) } : { ...fromApi.get(k), ...v });
+    for (const [k, v] of run.tasks) {
+      const api = fromApi.get(k);
+      const hit = merged.current.get(v);
+      if (hit && hit.api === api && hit.apiWins === apiWins) {
+        out.set(k, hit.out);
+        continue;
+      }
+      const m = apiWins ? { ...v, ...api } : { ...api, ...v };
+      merged.current.set(v, { api, apiWins, out: m });
+      out.set(k, m);
+    }
     return out;
-  }, [detail.data, run.tasks]);
+  }, [fromApi, detail.data?.status, run.tasks]);
   const defs: TaskDef[] = useMemo(
     () => wf.data?.definition.tasks ?? run.dag?.map((t) => ({ id: t.id, agentId: t.agentId, dependencies: t.dependencies })) ?? [...tasks.keys()].map((t) => ({ id: t, agentId: '' })),
     [wf.data, run.dag, tasks],
   );
-  const statuses = useMemo(() => new Map([...defs.map((d) => [d.id, 'pending'] as [string, string]), ...[...tasks].map(([k, v]) => [k, v.status] as [string, string])]), [defs, tasks]);
+  const statuses = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const d of defs) m.set(d.id, 'pending');
+    for (const [k, v] of tasks) m.set(k, v.status);
+    return m;
+  }, [defs, tasks]);
   const critical = useMemo(() => {
     if (!TERMINAL.has(status)) return undefined;
     const steps = profile.data?.criticalPath?.steps;
