@@ -17,7 +17,16 @@ const agentSchema = z
         ]),
       )
       .optional(),
-    output: z.object({ schema: z.record(z.string(), z.unknown()), name: z.string().optional() }).optional(),
+    output: z
+      .object({
+        // JSON Schema (data) or a zod schema (code), as for a task's output.
+        schema: z.union([
+          z.record(z.string(), z.unknown()),
+          z.custom<object>((v) => typeof (v as { safeParse?: unknown })?.safeParse === 'function', 'a zod schema'),
+        ]),
+        name: z.string().optional(),
+      })
+      .optional(),
     maxSteps: z.number().int().positive().max(1000).optional(),
     handler: z
       .custom<AgentDefinition['handler']>(

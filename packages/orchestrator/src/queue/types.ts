@@ -1,6 +1,6 @@
 import type { AgentDefinition, TaskContext } from '../agents/types.js';
 import type { TokenUsage } from '../events.js';
-import type { Budget, ModelRequirements, OutputSpec } from '../models/types.js';
+import type { Budget, ModelRequirements, OutputSpec, ToolCallRecord } from '../models/types.js';
 
 // The TaskQueue contract: the scheduler decides what is ready, a TaskQueue decides where one attempt of a task
 // runs (in this process, or as a BullMQ job on a `codexos worker`). Retries, timeouts, conditions, loops and
@@ -16,12 +16,16 @@ export interface RemoteModelCall {
   output?: OutputSpec;
   maxSteps?: number;
   budget?: Budget;
+  /** The worker takes the agent's tools and zod output schema from its own registration of the agent. */
+  ownDefinition?: boolean;
 }
 
 /** What the scheduler hands a queue for one attempt: the handler's context plus a way to attribute usage. */
 export interface DispatchContext extends TaskContext {
   /** Adds model usage measured elsewhere (e.g. on a remote worker) to this attempt. */
   recordUsage(r: { usage: TokenUsage; cost: number; model: string }): void;
+  /** Keeps tool calls made elsewhere (on a remote worker) on this attempt's result. */
+  recordToolCalls?(records: ToolCallRecord[]): void;
   /** The call `callModel()` would make with no arguments, as data (for a model-backed task run on a worker). */
   modelCall?(): RemoteModelCall;
   /**
@@ -100,5 +104,14 @@ export interface TaskJobData {
 /** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */
 export type TaskJobResult =
   /** `output`: the handler's value in the stores' encoding (v8 structured clone, base64), so Date, Map, Set and BigInt survive. */
-  | { ok: true; output: string; usage?: TokenUsage; cost?: number; model?: string; worker: string }
+  | {
+      ok: true;
+      output: string;
+      usage?: TokenUsage;
+      cost?: number;
+      model?: string;
+      /** Tool calls of a model-backed agent run with the worker's own definition. */
+      toolCalls?: ToolCallRecord[];
+      worker: string;
+    }
   | { ok: false; error: { code?: string; message: string; retryable?: boolean; name?: string }; worker: string };

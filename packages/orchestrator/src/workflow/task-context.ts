@@ -179,6 +179,12 @@ export class Context implements TaskContext {
     };
   }
 
+  /** Keeps tool calls made on a remote worker on this attempt's result, as a local call records them. */
+  recordToolCalls(records: ToolCallRecord[]): void {
+    const iteration = this.index ?? this.iteration;
+    for (const rec of records) this.src.recordToolCall?.(this.task.index, { ...rec, attempt: this.attempt, iteration });
+  }
+
   /** Attributes model usage to this attempt (also usage measured on a remote worker). */
   recordUsage(r: { usage: { inputTokens: number; outputTokens: number }; cost: number; model: string }): void {
     const st = this.state;

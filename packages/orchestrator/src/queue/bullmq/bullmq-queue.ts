@@ -16,6 +16,7 @@ import { FlowRules } from './flow-rules.js';
 import { type DistKeys, distKeys } from './keys.js';
 import { LocalWorkers } from './local-workers.js';
 import { OutputsPublisher } from './outputs-sync.js';
+import { remoteModelCall } from './own-agents.js';
 import { type DistributedPoolState, PoolController } from './pool-controller.js';
 
 /**
@@ -126,6 +127,7 @@ export class BullMQQueue implements TaskQueue {
         (a) => this.agentQueue(a),
         local,
       );
+      await this.pool.readOwnAgents();
       if (this.poolOpts.autoStart !== false) this.pool.start();
     }
     // This orchestrator's own events (worker events included, once relayed) for other processes.
@@ -144,21 +146,19 @@ export class BullMQQueue implements TaskQueue {
     if (!agent.handler) {
       model = this.remoteModelCall(ctx, agent);
       if (!model) return this.local.run(ctx, agent);
-      this.announceModelAgent(agent.id);
+      // Only workers that registered the agent themselves open its queue for calls that need its code.
+      if (!model.ownDefinition) this.announceModelAgent(agent.id);
     }
     return this.dispatch.run(ctx, agent.id, model);
   }
 
   /**
-   * The call a model-backed task makes, when a worker can make it: tools and zod schemas are code that only
-   * this process has, so such agents (and `execution.modelTasks: orchestrator`) keep their calls here.
+   * The call a model-backed task makes, when a worker can make it: tools and zod schemas are code, so such
+   * agents go to workers only when one registered them itself (`execution.modelTasks: orchestrator`: none do).
    */
   private remoteModelCall(ctx: DispatchContext, agent: AgentDefinition): RemoteModelCall | undefined {
-    if (this.cfg.modelTasks !== 'workers' || !ctx.modelCall || agent.tools?.length) return undefined;
-    const call = ctx.modelCall();
-    if (call.output && typeof (call.output.schema as { safeParse?: unknown }).safeParse === 'function')
-      return undefined;
-    return call;
+    if (this.cfg.modelTasks !== 'workers' || !ctx.modelCall) return undefined;
+    return remoteModelCall(() => ctx.modelCall!(), agent, this.pool?.runsOwn(agent.id) ?? false);
   }
 
   private announceModelAgent(agentId: string): void {

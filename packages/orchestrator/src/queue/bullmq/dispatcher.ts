@@ -216,6 +216,7 @@ export class JobDispatcher {
     if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
     if (r.ok) {
       if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
+      if (r.toolCalls?.length) w.ctx.recordToolCalls?.(r.toolCalls);
       let v: unknown;
       try {
         v = decodeValue(Buffer.from(r.output, 'base64'));

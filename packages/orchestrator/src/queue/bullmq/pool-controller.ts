@@ -60,6 +60,8 @@ export class PoolController {
   private timer?: NodeJS.Timeout;
   private last: DistributedPoolState = { at: 0, workers: [], agents: [] };
   private ticking = false;
+  /** Model-backed agents some healthy worker runs with its own definition (tools, zod output schema). */
+  private own = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -90,6 +92,23 @@ export class PoolController {
     await this.local?.close();
   }
 
+  /** True when a healthy worker registered this model-backed agent itself and serves it (see own-agents.ts). */
+  runsOwn(agentId: string): boolean {
+    return this.own.has(agentId);
+  }
+
+  /** Reads which agents workers run with their own definition now, without waiting for the first tick. */
+  async readOwnAgents(now = Date.now()): Promise<void> {
+    const own = new Set<string>();
+    for (const v of Object.values(await this.redis.hgetall(this.keys.workers))) {
+      try {
+        const hb = JSON.parse(v) as WorkerHeartbeat;
+        if (hb.healthy && now - hb.at <= this.cfg.healthCheckInterval * 3) for (const a of hb.own ?? []) own.add(a);
+      } catch {}
+    }
+    this.own = own;
+  }
+
   /** The state as of the last tick. */
   state(): DistributedPoolState {
     return this.last;
@@ -110,6 +129,7 @@ export class PoolController {
     const raw = await this.redis.hgetall(this.keys.workers);
     const silentLimit = this.cfg.healthCheckInterval * 3;
     const workers: PoolWorkerState[] = [];
+    const own = new Set<string>();
     for (const v of Object.values(raw)) {
       let hb: WorkerHeartbeat;
       try {
@@ -136,7 +156,9 @@ export class PoolController {
         agents: hb.agents,
       });
       this.health(hb, healthy, reason, now);
+      if (healthy) for (const a of hb.own ?? []) own.add(a);
     }
+    this.own = own;
     const agentIds = new Set(workers.flatMap((w) => Object.keys(w.agents)));
     const agents: PoolAgentState[] = [];
     const plan: string[] = [];

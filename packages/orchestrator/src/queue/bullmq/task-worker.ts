@@ -15,6 +15,7 @@ import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { OutputsReplica } from './outputs-sync.js';
+import { needsOwnDefinition } from './own-agents.js';
 import { WorkerContext } from './worker-context.js';
 
 /** Options of a distributed task worker: Redis target, agents it serves, concurrency, flow limits, models and heartbeat/lock timings. */
@@ -51,6 +52,8 @@ export interface WorkerHeartbeat {
   agents: Record<string, { concurrency: number; max: number; active: number; completed: number; failed: number }>;
   healthy: boolean;
   reason?: string;
+  /** Model-backed agents it runs with its own definition (tools, zod output schema): orchestrators send it their calls. */
+  own?: string[];
 }
 
 interface AgentLane {
@@ -130,7 +133,8 @@ export class TaskWorker {
       } else if (ch === this.keys.drain && msg === this.workerId) void this.drain('asked to drain by the pool');
     });
     await this.loadFlow();
-    for (const agent of this.o.agents) if (agent.handler) this.lanes.set(agent.id, this.lane(agent));
+    for (const agent of this.o.agents)
+      if (agent.handler || this.ownsModelAgent(agent)) this.lanes.set(agent.id, this.lane(agent));
     await this.loadModelAgents();
     await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
     // Batched per tick: a streamed answer's task:delta events do not cost a PUBLISH each.
@@ -166,7 +170,14 @@ export class TaskWorker {
       agents,
       healthy: this.healthy,
       reason: this.reason,
+      own: this.o.agents.filter((a) => this.lanes.get(a.id)?.agent === a && needsOwnDefinition(a)).map((a) => a.id),
     };
+  }
+
+  /** A model-backed agent of this worker's module that needs its code (tools, zod schema), when it serves such. */
+  private ownsModelAgent(agent: AgentDefinition): boolean {
+    const only = this.o.modelAgents;
+    return needsOwnDefinition(agent) && (only === true || (Array.isArray(only) && only.includes(agent.id)));
   }
 
   /** Stops taking jobs and gives back the ones running (they go to other workers through stall recovery). */
@@ -252,6 +263,7 @@ export class TaskWorker {
       lane.completed++;
       const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
+      if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
       return this.reply(d, jobId, r);
     } catch (err) {
       lane.failed++;

@@ -1,10 +1,11 @@
 import type { AgentDefinition, TaskContext } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
-import type { ModelRunner, ModelRunResult } from '../../models/types.js';
+import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../../models/types.js';
 import { decodeValue } from '../../store/codec.js';
 import { DeltaBatcher } from '../../workflow/deltas.js';
 import type { RemoteModelCall, TaskJobData, TaskJobValues } from '../types.js';
+import { needsOwnDefinition } from './own-agents.js';
 
 /**
  * A handler's `ctx` on a worker: built from the job's data. `outputs` holds every output of the execution so far
@@ -14,6 +15,8 @@ export class WorkerContext implements TaskContext {
   usage?: { inputTokens: number; outputTokens: number };
   cost = 0;
   model?: string;
+  /** Tool calls of a model-backed task run with this worker's own definition of the agent. */
+  readonly toolCalls: ToolCallRecord[] = [];
   private readonly v: TaskJobValues;
   private _outputs?: Record<string, unknown>;
 
@@ -77,6 +80,14 @@ export class WorkerContext implements TaskContext {
   /** A model-backed task's call, as the orchestrator would have made it; answers the task's output. */
   async runModelTask(call: RemoteModelCall): Promise<unknown> {
     if (!this.models) throw new CodexError(ErrorCodes.MODEL, 'this worker has no model layer configured');
+    const own = call.ownDefinition === true;
+    // Sent to a worker that has not registered the agent's code (it serves the agent's plain calls): another will.
+    if (own && !needsOwnDefinition(this.agent))
+      throw new CodexError(
+        ErrorCodes.QUEUE,
+        `worker has no definition of agent "${this.agent.id}" with its tools or output schema`,
+        { retryable: true },
+      );
     const deltas = this.deltas();
     const r = await this.models
       .run({
@@ -90,7 +101,9 @@ export class WorkerContext implements TaskContext {
         taskId: this.d.taskId,
         signal: this.signal,
         budget: call.budget,
-        output: call.output,
+        output: call.output ?? (own ? this.agent.output : undefined),
+        tools: own && this.agent.tools?.length ? this.agent.tools : undefined,
+        onToolCall: own ? (rec) => this.toolCalls.push(rec) : undefined,
         maxSteps: call.maxSteps,
         idempotencyKey: this.d.idempotencyKey,
         iteration: this.d.index ?? this.d.iteration,
