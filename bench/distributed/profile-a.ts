@@ -1,6 +1,6 @@
 // CPU profile of the orchestrator side on workload A (chain of 1000) with one worker process:
 // node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx distributed/profile-a.ts [--raw]
-// WORKER_PROF=<dir> profiles the worker process too; RUNS=<n> sets the number of runs (default 4). Prints the
+// WORKERS=2 adds a second worker process; WORKER_PROF=<dir> profiles the worker process too; RUNS=<n> sets the number of runs (default 4). Prints the
 // Redis commands per task of the last run (INFO commandstats), the round trips that dominate the cost per task.
 // --raw runs raw BullMQ used the same way (client DAG + raw worker) instead, for the same figures.
 import { spawn } from 'node:child_process';
@@ -38,12 +38,16 @@ const procCpu = (pid: number): number => {
   return (Number(f[11]) + Number(f[12])) * 10_000;
 };
 const prof = process.env.WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WORKER_PROF}`] : [];
-const w = spawn(
-  process.execPath,
-  [...prof, '--import', 'tsx', join(here, raw ? 'raw-worker.ts' : 'worker.ts'), redis.url, prefix, '200'],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-await new Promise((r) => w.stdout!.on('data', (d) => String(d).includes('READY') && r(null)));
+const spawnWorker = () =>
+  spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', join(here, raw ? 'raw-worker.ts' : 'worker.ts'), redis.url, prefix, '200'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+// WORKERS=2: a second worker process (its CPU is not counted in the per-task figures).
+const extra = Number(process.env.WORKERS ?? 1) > 1 ? spawnWorker() : undefined;
+const w = spawnWorker();
+for (const p of [w, extra]) if (p) await new Promise((r) => p.stdout!.on('data', (d) => String(d).includes('READY') && r(null)));
 const shape = chain(1000);
 let run: () => Promise<string>;
 let close: () => Promise<void>;
@@ -94,9 +98,11 @@ process.stdout.write(
   `Redis commands per task (last run): ${perTask.reduce((s, [, v]) => s + v, 0).toFixed(2)} — ${perTask.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`,
 );
 await close();
-await new Promise((r) => {
-  w.once('exit', r);
-  w.kill('SIGTERM');
-});
+for (const p of [w, extra])
+  if (p)
+    await new Promise((r) => {
+      p.once('exit', r);
+      p.kill('SIGTERM');
+    });
 stats.disconnect();
 await redis.stop();

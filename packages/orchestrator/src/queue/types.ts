@@ -65,8 +65,10 @@ export interface TaskQueue {
 export interface OutputsRef {
   key: string;
   len: number;
-  /** The log's last entry (base64), when this dispatch appended it: a worker that is one behind needs no read. */
+  /** The log's last entry (base64): a worker that is one behind needs no read. */
   delta?: string;
+  /** The entries just before `delta` (oldest first, a few small ones): a worker that far behind needs no read. */
+  prev?: string[];
 }
 
 /** The values a handler reads, in the stores' encoding (v8 structured clone) so Date, Map, BigInt arrive intact. */

@@ -16,6 +16,12 @@ interface Delta {
 
 /** Executions whose last-sent outputs each side remembers; one evicted starts over from a full snapshot. */
 const MAX_TRACKED = 1024;
+/**
+ * The log's last entries every job carries inline (at most this many, this many characters in all): a worker a
+ * few entries behind (the other workers took the last jobs of the run) catches up without a read from Redis.
+ */
+const TAIL_ENTRIES = 8;
+const TAIL_CHARS = 4096;
 
 function touch<K, V>(m: Map<K, V>, k: K, v: V): void {
   m.delete(k);
@@ -29,6 +35,9 @@ interface SentRun {
   key: string;
   /** When the log's expiry was last pushed back (ms). */
   expiresSetAt: number;
+  /** The log's last entries (oldest first) and their length in characters. */
+  tail: string[];
+  tailChars: number;
   /** The run's output log and how far into it this execution's deltas have gone (when the context offers one). */
   log?: object;
   pos: number;
@@ -57,6 +66,8 @@ export class OutputsPublisher {
         key: `${this.prefix}:dist:out:${executionId}:${this.gen}`,
         pos: 0,
         expiresSetAt: 0,
+        tail: [],
+        tailChars: 0,
       };
     touch(this.runs, executionId, run);
     // The run's output log gives what changed since the last dispatch without looking at every output; a log
@@ -79,7 +90,7 @@ export class OutputsPublisher {
       if (Object.is(run.sent.get(id), set[id]) && run.sent.has(id)) delete set[id];
       else any = true;
     }
-    if (!any) return { key: run.key, len: run.len };
+    if (!any) return refOf(run);
     const delta: Delta = del ? { set, del } : { set };
     const b64 = encodeValue(delta, `outputs of execution "${executionId}"`).toString('base64');
     for (const id in set) run.sent.set(id, set[id]);
@@ -95,8 +106,21 @@ export class OutputsPublisher {
       run.expiresSetAt = now;
       r.expire(run.key, this.ttlSeconds).catch(() => 0);
     }
-    return { key: run.key, len: run.len, delta: b64 };
+    run.tail.push(b64);
+    run.tailChars += b64.length;
+    while (run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS))
+      run.tailChars -= run.tail.shift()!.length;
+    return refOf(run);
   }
+}
+
+/** The ref a job carries: the log's end, its last entry and, when small, the few before it. */
+function refOf(run: SentRun): OutputsRef {
+  const n = run.tail.length;
+  if (n === 0) return { key: run.key, len: run.len };
+  const ref: OutputsRef = { key: run.key, len: run.len, delta: run.tail[n - 1] };
+  if (n > 1) ref.prev = run.tail.slice(0, n - 1);
+  return ref;
 }
 
 /** What differs between the outputs last sent and all outputs now. */
@@ -142,9 +166,13 @@ export class OutputsReplica {
         await rep.catching;
         continue;
       }
-      if (ref.delta && rep.len === ref.len - 1) {
-        this.apply(rep, ref.delta);
-        break;
+      if (ref.delta) {
+        // The entries the job carries: `prev` then `delta`, ending at `len`; enough when the replica is that close.
+        const first = ref.len - 1 - (ref.prev?.length ?? 0);
+        if (rep.len >= first) {
+          for (let i = rep.len; i < ref.len; i++) this.apply(rep, i === ref.len - 1 ? ref.delta : ref.prev![i - first]);
+          break;
+        }
       }
       rep.catching = this.catchUp(rep, ref);
       try {
