@@ -158,3 +158,30 @@ describe('live statuses per animation frame', () => {
     expect(batcher.flushes).toBe(2);
   });
 });
+
+describe('static edges of a large run graph', () => {
+  it('draws each placed dependency once, from the source’s right side to the target’s left side, critical ones apart', async () => {
+    const { edgePaths } = await import('../src/runs/StaticEdges.tsx');
+    const tasks = new Map(
+      [
+        { id: 'a', agentId: 'x' },
+        { id: 'b', agentId: 'x', dependencies: ['a'] },
+        { id: 'c', agentId: 'x', dependencies: ['a', 'b', 'gone'] },
+      ].map((t) => [t.id, t]),
+    );
+    const positions = new Map([
+      ['a', { x: 0, y: 0 }],
+      ['b', { x: 300, y: 0 }],
+      ['c', { x: 600, y: 100 }],
+    ]);
+    const sizes = new Map([['a', { width: 210, height: 80 }]]);
+    const p = edgePaths(tasks, positions, sizes, new Set(['a', 'c']));
+    expect(p.count).toBe(3);
+    // a → c is critical (both ends on the critical path); a → b and b → c are not.
+    expect(p.critical).toBe('M210,40C405,40 405,132 600,132');
+    expect(p.plain.match(/M/g)).toHaveLength(2);
+    expect(p.plain.startsWith('M210,40C255,40 255,32 300,32')).toBe(true);
+    expect(p.criticalArrows).toBe('M592,127.5L600,132L592,136.5Z');
+    expect(edgePaths(tasks, new Map([['a', { x: 0, y: 0 }]]), sizes).count).toBe(0);
+  });
+});

@@ -5,6 +5,7 @@ import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
 import { EdgeBuilder, NodeBuilder } from '../designer/nodes.ts';
 import { nodeTypes, TaskStatusContext } from '../designer/TaskNode.tsx';
+import { StaticEdges, edgePaths } from './StaticEdges.tsx';
 import { StatusStore } from './statusStore.ts';
 
 // A read-only DAG: tasks laid out by dagre, coloured by their run status, the critical path highlighted.
@@ -14,6 +15,9 @@ import { StatusStore } from './statusStore.ts';
 type Size = { width: number; height: number };
 
 const ANIMATED_EDGES_MAX = 150;
+// Above this many tasks the edges are drawn as one static layer (see StaticEdges), not as React Flow edges.
+const STATIC_EDGES_MIN = 150;
+const NO_EDGES: never[] = [];
 const NONE = new Set<string>();
 const NO_STATUS = new Map<string, string>();
 // Constants, not literals: React Flow copies these props into its store, and a new object is a store update.
@@ -62,9 +66,24 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
       ),
     [model, critical, marks, sel],
   );
+  // Measured sizes move the static edges' end points: one re-draw per batch of measurements.
+  const [sizesVersion, setSizesVersion] = useState(0);
   const onNodesChange = useCallback((changes: NodeChange[]) => {
-    for (const c of changes) if (c.type === 'dimensions' && c.dimensions) sizes.current.set(c.id, c.dimensions);
+    let resized = false;
+    for (const c of changes)
+      if (c.type === 'dimensions' && c.dimensions) {
+        const prev = sizes.current.get(c.id);
+        if (prev?.width !== c.dimensions.width || prev?.height !== c.dimensions.height) resized = true;
+        sizes.current.set(c.id, c.dimensions);
+      }
+    if (resized) setSizesVersion((v) => v + 1);
   }, []);
+  const staticEdges = tasks.length > STATIC_EDGES_MIN;
+  const paths = useMemo(
+    () => (staticEdges ? edgePaths(model.tasks, model.positions, sizes.current, critical) : undefined),
+    // sizesVersion stands for a change inside the sizes ref.
+    [staticEdges, model, critical, sizesVersion],
+  );
   // Edges into running tasks are animated on small graphs only: on a large one that would rebuild and re-send
   // every edge to the canvas on each status change, the most expensive part of following a live run.
   const animate = tasks.length <= ANIMATED_EDGES_MAX;
@@ -72,7 +91,10 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
     () => (animate ? new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)) : NONE),
     [statuses, animate],
   );
-  const edges = useMemo(() => edgeBuilder.current.build(model, { readOnly: true, critical, animated: running }), [model, critical, running]);
+  const edges = useMemo(
+    () => (staticEdges ? NO_EDGES : edgeBuilder.current.build(model, { readOnly: true, critical, animated: running })),
+    [staticEdges, model, critical, running],
+  );
   // Stable handlers: a new function handed to React Flow re-renders every node wrapper (1000 on a large run).
   const selectRef = useRef(onSelect);
   selectRef.current = onSelect;
@@ -99,6 +121,7 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
           proOptions={PRO}
         >
           <Background />
+          {paths && <StaticEdges paths={paths} />}
           <Controls showInteractive={false} />
           <AutoFit fitKey={`${graphKey}:${fitKey ?? ''}`} />
         </ReactFlow>
