@@ -8,6 +8,7 @@ import {
   type OrchestratorConfig,
   parseConfig,
   parseWorkflowText,
+  RedisBudgetLedger,
   RedisRateLimiter,
   redisTarget,
   TaskWorker,
@@ -168,6 +169,8 @@ export function registerWorkerCommand(program: Command, io: Io): void {
           // Model rate limits are one budget with the orchestrator and every other worker.
           models: new ModelManager((cfg ?? parseConfig({})).models, bus, {
             limiter: (o) => new RedisRateLimiter(limiterRedis, target.prefix, o),
+            // A workflow's token/cost budget counts the calls of every worker and the orchestrator.
+            budgetLedger: new RedisBudgetLedger(() => limiterRedis, target.prefix),
           }),
           heartbeatMs,
           lockDurationMs: lockMs,

@@ -21,7 +21,7 @@ import type { TaskQueue } from './queue/types.js';
 import { createStore } from './store/create-store.js';
 import { newOwnerId } from './store/lease.js';
 import type { ExecutionHeader, ExecutionQuery, StateStore, TaskTransition } from './store/types.js';
-import { monitorCatalog, sharedLimiter } from './wiring.js';
+import { monitorCatalog, sharedBudgets, sharedLimiter } from './wiring.js';
 import { type ActorOptions, WorkflowDebugger } from './workflow/debug/api.js';
 import { Execution } from './workflow/execution.js';
 import { DEFAULT_MAX_INPUT_BYTES, readWorkflowFile } from './workflow/load.js';
@@ -59,6 +59,7 @@ export class MultiAgentOrchestrator {
   private readonly maxInputBytes: number;
   private closed = false;
   private limiterRedis?: ReturnType<typeof connect>;
+  private budgetRedis?: ReturnType<typeof connect>;
   private collab?: CollaborationManager;
   private readonly collabOptions?: ConstructorParameters<typeof CollaborationManager>[1];
 
@@ -81,6 +82,9 @@ export class MultiAgentOrchestrator {
         tools: this.tools,
         limiter: sharedLimiter(this.config, (redis) => {
           this.limiterRedis = redis;
+        }),
+        budgetLedger: sharedBudgets(this.config, (redis) => {
+          this.budgetRedis = redis;
         }),
       });
     this.collabOptions = options.collaboration;
@@ -276,6 +280,7 @@ export class MultiAgentOrchestrator {
     await this.queue.close();
     await this.store.close();
     this.limiterRedis?.disconnect();
+    this.budgetRedis?.disconnect();
   }
 
   private plan(definition: unknown, checkAgents: boolean): Plan {

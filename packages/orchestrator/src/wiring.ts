@@ -2,6 +2,7 @@
 // and the model rate limiter shared through Redis in distributed mode.
 import type { OrchestratorConfig } from './config.js';
 import { ModelManager, type ModelManagerOptions } from './models/manager.js';
+import { RedisBudgetLedger } from './models/redis-budget.js';
 import { RedisRateLimiter } from './models/redis-rate-limiter.js';
 import type { ModelRunner } from './models/types.js';
 import type { CatalogLookup } from './monitor/types.js';
@@ -34,4 +35,24 @@ export function sharedLimiter(
     connected(redis);
     return new RedisRateLimiter(redis, target.prefix, opts);
   };
+}
+
+/**
+ * Distributed mode: workflow budgets count every process's calls (a ledger in Redis). The connection opens on the
+ * first budgeted call; `connected` gets it, for the orchestrator to close.
+ */
+export function sharedBudgets(
+  config: OrchestratorConfig,
+  connected: (redis: ReturnType<typeof connect>) => void,
+): RedisBudgetLedger | undefined {
+  if (config.execution.mode !== 'distributed') return undefined;
+  const target = redisTarget(config.redis);
+  let redis: ReturnType<typeof connect> | undefined;
+  return new RedisBudgetLedger(() => {
+    if (!redis) {
+      redis = connect(target, 'codexos-budgets');
+      connected(redis);
+    }
+    return redis;
+  }, target.prefix);
 }

@@ -19,6 +19,7 @@ import type {
   ModelResponse,
   ModelRunRequest,
   ModelRunResult,
+  SharedBudgetLedger,
 } from './types.js';
 import type { UsageLedger } from './usage-ledger.js';
 
@@ -30,6 +31,8 @@ export interface CallPathDeps {
   limiter: ModelRateLimiter;
   stats: ModelStats;
   ledger: UsageLedger;
+  /** Budget totals every process shares (distributed mode). */
+  shared?: SharedBudgetLedger;
   redactor: Redactor;
   random: () => number;
   batcher?: Batcher;
@@ -119,10 +122,10 @@ export class CallPath {
           });
         }
         if (budgetKey) {
-          this.d.ledger.checkBudget(budgetKey, budget, {
-            inputTokens: fit.inputTokens,
-            inputCost: priceOf(model, fit.inputTokens, 0),
-          });
+          const next = { inputTokens: fit.inputTokens, inputCost: priceOf(model, fit.inputTokens, 0) };
+          this.d.ledger.checkBudget(budgetKey, budget, next);
+          // What other processes spent on this execution counts too.
+          if (budget && this.d.shared) await this.d.shared.check(budgetKey, budget, next);
         }
         const request: ModelRequest = {
           model: model.providerModel ?? model.id,
@@ -226,6 +229,11 @@ export class CallPath {
           usage,
           cost,
         });
+        const budgetKey = req.executionId ?? req.workflowId;
+        if (budgetKey && this.d.shared && (req.budget ?? this.d.config.budgets.perWorkflow))
+          this.d.shared.add(budgetKey, usage, cost).catch((err: Error) => {
+            this.d.opts.logger?.warn?.(`shared budget of ${budgetKey} not updated: ${err.message}`);
+          });
         if (wants) {
           key ??= requestKey(request);
           this.emitCall(req, model, o.latencyMs, usage, cost, true, undefined, key);

@@ -24,6 +24,7 @@ export {
 export { OPENAI_DEFAULT_BASE_URL, OpenAIProvider, type OpenAIProviderOptions } from './providers/openai.js';
 export { type ModelRateLimiter, RateLimiter, type Reservation, WindowLimiter } from './rate-limiter.js';
 export { Redactor } from './redact.js';
+export { RedisBudgetLedger } from './redis-budget.js';
 export { RedisRateLimiter } from './redis-rate-limiter.js';
 export { requestKey } from './request-key.js';
 export { type NormalisedSchema, normaliseSchema } from './schema.js';

@@ -23,6 +23,7 @@ import type {
   ModelRunRequest,
   ModelRunResult,
   RateLimit,
+  SharedBudgetLedger,
 } from './types.js';
 import { UsageLedger } from './usage-ledger.js';
 
@@ -32,6 +33,8 @@ export type { ModelLogger } from './types.js';
 export interface ModelManagerOptions {
   /** Builds the rate limiter (e.g. a `RedisRateLimiter` shared by every process); in memory by default. */
   limiter?: (opts: RateLimiterOptions) => ModelRateLimiter;
+  /** Budget totals shared by every process (e.g. a `RedisBudgetLedger`); budgets are per process without it. */
+  budgetLedger?: SharedBudgetLedger;
   /** Environment for API keys and base URLs; defaults to `process.env`. */
   env?: Env;
   /** Providers written in code (or LangChain adapters), added to those built from config. */
@@ -121,6 +124,7 @@ export class ModelManager {
       limiter: this.limiter,
       stats: this.stats,
       ledger: this.ledger,
+      shared: opts.budgetLedger,
       redactor: this.redactor,
       random: this.random,
       batcher: this.batcher,

@@ -127,6 +127,17 @@ export interface Budget {
   maxCostUsd?: number;
 }
 
+/**
+ * Token and cost totals per execution kept where every process sees them (Redis, in distributed mode), so a
+ * workflow's budget holds across the orchestrator and its workers.
+ */
+export interface SharedBudgetLedger {
+  /** Throws BUDGET_EXCEEDED when the execution's totals across processes, plus the next call's input, cross `budget`. */
+  check(executionId: string, budget: Budget, next: { inputTokens: number; inputCost: number }): Promise<void>;
+  /** Adds one call's tokens and cost to the execution's totals. */
+  add(executionId: string, usage: { inputTokens: number; outputTokens: number }, cost: number): Promise<void>;
+}
+
 /** What the engine hands the model layer for one task attempt. */
 export interface ModelRunRequest {
   agentId: string;

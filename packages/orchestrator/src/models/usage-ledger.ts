@@ -100,19 +100,7 @@ export class UsageLedger {
   checkBudget(executionId: string, budget: Budget | undefined, next: { inputTokens: number; inputCost: number }): void {
     if (!budget) return;
     const spent = this.byExecution.get(executionId)?.totals ?? empty();
-    const tokens = spent.inputTokens + spent.outputTokens;
-    if (budget.maxTokens !== undefined && tokens + next.inputTokens > budget.maxTokens) {
-      throw new CodexError(
-        ErrorCodes.BUDGET_EXCEEDED,
-        `Token budget exceeded for execution ${executionId}: ${tokens} used + ~${next.inputTokens} for the next call > ${budget.maxTokens}`,
-      );
-    }
-    if (budget.maxCostUsd !== undefined && spent.cost + next.inputCost > budget.maxCostUsd) {
-      throw new CodexError(
-        ErrorCodes.BUDGET_EXCEEDED,
-        `Cost budget exceeded for execution ${executionId}: $${spent.cost.toFixed(6)} spent + ~$${next.inputCost.toFixed(6)} > $${budget.maxCostUsd}`,
-      );
-    }
+    assertWithinBudget(executionId, budget, { tokens: spent.inputTokens + spent.outputTokens, cost: spent.cost }, next);
   }
 
   /** The execution ended: its figures stay readable until `retainFinished` newer executions have ended. */
@@ -130,6 +118,28 @@ export class UsageLedger {
   release(executionId: string): void {
     this.byExecution.delete(executionId);
     this.finished.delete(executionId);
+  }
+}
+
+/** Throws BUDGET_EXCEEDED when `spent` has reached `budget` or the next call's input alone would cross it. */
+export function assertWithinBudget(
+  executionId: string,
+  budget: Budget,
+  spent: { tokens: number; cost: number },
+  next: { inputTokens: number; inputCost: number },
+): void {
+  const { tokens, cost } = spent;
+  if (budget.maxTokens !== undefined && tokens + next.inputTokens > budget.maxTokens) {
+    throw new CodexError(
+      ErrorCodes.BUDGET_EXCEEDED,
+      `Token budget exceeded for execution ${executionId}: ${tokens} used + ~${next.inputTokens} for the next call > ${budget.maxTokens}`,
+    );
+  }
+  if (budget.maxCostUsd !== undefined && cost + next.inputCost > budget.maxCostUsd) {
+    throw new CodexError(
+      ErrorCodes.BUDGET_EXCEEDED,
+      `Cost budget exceeded for execution ${executionId}: $${cost.toFixed(6)} spent + ~$${next.inputCost.toFixed(6)} > $${budget.maxCostUsd}`,
+    );
   }
 }
 
