@@ -28,18 +28,43 @@ type VerRow = {
 export class SqliteWorkflowRepo implements WorkflowRepo {
   private readonly getWf;
   private readonly getVer;
+  private readonly dataVersion;
+  /**
+   * Workflow rows by id (every run start reads one, twice): kept until this repo saves or removes that workflow,
+   * or until another connection commits to the file (`PRAGMA data_version` moves), when all are dropped.
+   */
+  private readonly rows = new Map<string, WorkflowSummary | null>();
+  private seenDataVersion = -1;
   constructor(private readonly db: ServerDb) {
     this.getWf = db.prepare('SELECT * FROM srv_workflows WHERE id = ?');
     this.getVer = db.prepare('SELECT * FROM srv_workflow_versions WHERE workflow_id = ? AND version = ?');
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  private summary(id: string): WorkflowSummary | undefined {
+    const dv = this.dataVersion.get() as number;
+    if (dv !== this.seenDataVersion) {
+      this.rows.clear();
+      this.seenDataVersion = dv;
+    }
+    let s = this.rows.get(id);
+    if (s === undefined) {
+      const r = this.getWf.get(id) as WfRow | undefined;
+      s = r ? toSummary(r) : null;
+      if (this.rows.size >= 10_000) this.rows.clear();
+      this.rows.set(id, s);
+    }
+    return s ?? undefined;
   }
 
   async get(id: string): Promise<WorkflowSummary | undefined> {
-    const r = this.getWf.get(id) as WfRow | undefined;
-    return r && toSummary(r);
+    const s = this.summary(id);
+    return s && { ...s };
   }
 
   async save(def: Definition, author: string, message: string) {
     const now = Date.now();
+    this.rows.delete(def.id);
     return this.db.transaction(() => {
       const cur = this.getWf.get(def.id) as WfRow | undefined;
       const version = (cur?.current_version ?? 0) + 1;
@@ -69,7 +94,7 @@ export class SqliteWorkflowRepo implements WorkflowRepo {
   }
 
   async version(id: string, version?: number): Promise<WorkflowVersion | undefined> {
-    const v = version ?? (this.getWf.get(id) as WfRow | undefined)?.current_version;
+    const v = version ?? this.summary(id)?.version;
     if (v === undefined) return undefined;
     const r = this.getVer.get(id, v) as VerRow | undefined;
     return r && toVersion(r, true);
@@ -102,6 +127,7 @@ export class SqliteWorkflowRepo implements WorkflowRepo {
   }
 
   async remove(id: string): Promise<boolean> {
+    this.rows.delete(id);
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM srv_workflow_versions WHERE workflow_id = ?').run(id);
       return this.db.prepare('DELETE FROM srv_workflows WHERE id = ?').run(id).changes > 0;

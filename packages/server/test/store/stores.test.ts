@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SqliteStore } from '@codexos/multi-agent-orchestrator';
 import { describe, expect, it } from 'vitest';
 import { openServerDb } from '../../src/db.js';
@@ -60,6 +63,42 @@ describe('SQLite group commit of pins and audit entries', () => {
     } finally {
       await store.close();
       await state.close();
+    }
+  });
+});
+
+describe('SQLite workflow rows kept between reads', () => {
+  it('a save or removal through another connection to the same file is seen on the next read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-wf-cache-'));
+    const a = openServerDb({ kind: 'none' } as never, join(dir, 'server.db')).db;
+    const b = openServerDb({ kind: 'none' } as never, join(dir, 'server.db')).db;
+    try {
+      const here = sqliteServerStore(a).workflows;
+      const there = sqliteServerStore(b).workflows;
+      const def = (tasks: number) => ({
+        id: 'w',
+        name: 'w',
+        tasks: Array.from({ length: tasks }, (_, i) => ({ id: `t${i}`, agentId: 'x' })),
+      });
+      await here.save(def(1), 'ada', 'one');
+      expect([(await here.get('w'))?.version, (await here.version('w'))?.version]).toEqual([1, 1]);
+      await there.save(def(2), 'bob', 'two');
+      expect((await here.get('w'))?.taskCount).toBe(2);
+      expect((await here.version('w'))?.definition?.tasks).toHaveLength(2);
+      await here.save(def(3), 'ada', 'three');
+      expect((await here.get('w'))?.version).toBe(3);
+      expect(await there.remove('w')).toBe(true);
+      expect(await here.get('w')).toBeUndefined();
+      expect(await here.version('w')).toBeUndefined();
+      // What a caller does to a returned row does not change what the next read answers.
+      await here.save(def(1), 'ada', 'again');
+      const got = (await here.get('w')) as { name: string };
+      got.name = 'changed';
+      expect((await here.get('w'))?.name).toBe('w');
+    } finally {
+      a.close();
+      b.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
