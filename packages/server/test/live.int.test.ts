@@ -122,6 +122,43 @@ describe('live events over real sockets', () => {
     expect(tail).toEqual([n - 1, n]);
   });
 
+  it('compact frames carry the same events in fewer bytes, every one in order, resumable', async () => {
+    const { body } = await post('/api/executions', s.ada, { workflowId: 'live' });
+    const id = body.executionId as string;
+    const full = watch(`/api/executions/${id}/live?token=${s.bob}`);
+    const compact = watch(`/api/executions/${id}/live?token=${s.bob}&compact=1`);
+    const bytes = { full: 0, compact: 0 };
+    full.ws.on('message', (d) => {
+      bytes.full += (d as Buffer).length;
+    });
+    compact.ws.on('message', (d) => {
+      bytes.compact += (d as Buffer).length;
+    });
+    await Promise.all([full.opened, compact.opened]);
+    // Half-way, a compact watcher drops and resumes after its last seq.
+    await waitFor(() => compact.seqs().length >= 10);
+    compact.ws.close();
+    await compact.closed;
+    const again = watch(`/api/executions/${id}/live?token=${s.bob}&compact=1&after=${compact.seqs().at(-1)}`);
+    await Promise.all([full.closed, again.closed]);
+    const fullEvents = full.frames.flatMap((f) => f.events ?? []) as Array<Record<string, any>>;
+    const compactFrames = [...compact.frames, ...again.frames] as Array<Record<string, any>>;
+    const expanded = compactFrames.flatMap((f) =>
+      (f.events ?? []).map((e: Record<string, any>) => {
+        expect(Object.keys(e).sort()).toEqual(['at', 'payload', 'seq', 'type']);
+        expect([f.compact, f.executionId, f.workflowId]).toEqual([true, id, 'live']);
+        const payload = { executionId: id, workflowId: 'live', ...e.payload };
+        if (e.payload.timestamp === undefined) payload.timestamp = e.at;
+        return { ...e, executionId: id, workflowId: 'live', payload };
+      }),
+    );
+    expect(fullEvents.length).toBeGreaterThan(12 * 3);
+    expect(expanded.map((e) => e.seq)).toEqual(fullEvents.map((_, i) => i + 1));
+    expect(expanded).toEqual(fullEvents);
+    expect(again.frames.at(-1)).toMatchObject({ type: 'end', status: 'completed', lastSeq: fullEvents.length });
+    expect(bytes.compact).toBeLessThan(bytes.full * 0.8);
+  });
+
   it('run-level stream: starts and ends of visible workflows only, resumable', async () => {
     await post('/api/workflows', s.eve, { definition: chain('eves', 1) });
     const bobRuns = watch(`/api/live?token=${s.bob}`);

@@ -5,7 +5,7 @@ import type { ServerContext } from '../context.js';
 import { notFound } from '../http/errors.js';
 import { textBody } from '../http/responses.js';
 import { eventsFromHistory } from '../live/history.js';
-import { type BatchFrame, eventsFrame, type RunWatcher, sseText, type Watcher } from '../live/hub.js';
+import { type BatchFrame, compactFrame, eventsFrame, type RunWatcher, sseText, type Watcher } from '../live/hub.js';
 import type { LiveEvent } from '../types.js';
 import { access } from './auth.js';
 
@@ -17,19 +17,20 @@ const sseBody = textBody('text/event-stream', 'Server-sent events (see API.md, "
 const execParams = z.object({ id: z.string().min(1).max(200) });
 const liveQuery = z.object({ after: z.coerce.number().int().min(0).optional(), token: z.string().optional() });
 const runsQuery = liveQuery.extend({ workflowId: z.string().max(200).optional() });
+const execLiveQuery = liveQuery.extend({ compact: z.enum(['1', 'true', '0', 'false']).optional() });
 
 /** Sockets slower than this much unsent data are dropped (they reconnect with `after`). */
 const MAX_BUFFERED = 64 * 1024 * 1024;
 
-function wsWatcher(ws: WebSocket, executionId: string): Watcher {
+function wsWatcher(ws: WebSocket, executionId: string, compact = false): Watcher {
   return {
     lastSeq: 0,
     deliver(events: LiveEvent[], frame: BatchFrame) {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > MAX_BUFFERED) return void ws.close(1013, 'too slow: reconnect with after=<last seq>');
       // A text frame either way; the shared batch goes out as bytes encoded once for all its watchers.
-      if (frame.events === events) ws.send(frame.asBytes(), { binary: false });
-      else ws.send(eventsFrame(executionId, events));
+      if (frame.events === events) ws.send(compact ? frame.asCompactBytes() : frame.asBytes(), { binary: false });
+      else ws.send(compact ? compactFrame(executionId, events) : eventsFrame(executionId, events));
     },
     end(status, lastSeq) {
       if (ws.readyState !== ws.OPEN) return;
@@ -116,12 +117,17 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (ap
 
   app.get(
     '/api/executions/:id/live',
-    { websocket: true, preValidation: prepare, schema: { tags: ['live'], params: execParams, querystring: liveQuery } },
+    {
+      websocket: true,
+      preValidation: prepare,
+      schema: { tags: ['live'], params: execParams, querystring: execLiveQuery },
+    },
     (socket, req) => {
       const { id } = req.params as { id: string };
       const { workflowId, ended } = liveOf(req);
+      const compact = ['1', 'true'].includes((req.query as { compact?: string }).compact ?? '');
       socket.on('message', onPing);
-      const detach = hub.watch(id, workflowId, wsWatcher(socket, id), afterOf(req) ?? 0, ended);
+      const detach = hub.watch(id, workflowId, wsWatcher(socket, id, compact), afterOf(req) ?? 0, ended);
       socket.on('close', detach);
     },
   );
