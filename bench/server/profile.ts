@@ -55,7 +55,7 @@ p.samples.forEach((id, i) => {
   total += dt;
 });
 console.log(`${r.requests.total} requests in ${seconds} s; busy CPU ${(total / 1000).toFixed(0)} ms (${((total / r.requests.total) | 0)} µs per request)`);
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 40))) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
 // Inclusive time of the server's and the orchestrator's own functions (a function counted once per stack).
 const parent = new Map<number, number>();
 for (const n of p.nodes as Array<{ id: number; children?: number[] }>) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -72,6 +72,22 @@ p.samples.forEach((id, i) => {
     incl.set(key, (incl.get(key) ?? 0) + dt);
   }
 });
+// `PROFILE_CALLERS=<function name>`: who that function's self time is spent for (nearest caller in packages/).
+const target = process.env.PROFILE_CALLERS;
+if (target) {
+  const callers = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    if (byId.get(id)?.callFrame.functionName !== target) return;
+    let cur = parent.get(id);
+    while (cur !== undefined && !byId.get(cur)?.callFrame.url.includes('/packages/')) cur = parent.get(cur);
+    const cf = cur === undefined ? undefined : byId.get(cur)?.callFrame;
+    const key = cf ? `${cf.functionName || '(anonymous)'} ${relative(root, new URL(cf.url).pathname)}` : '(none)';
+    callers.set(key, (callers.get(key) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
+  console.log(`callers of ${target}:`);
+  for (const [k, v] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, 15))
+    console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
+}
 console.log('inclusive:');
-for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
+for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 40))) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} % ${k}`);
 process.exit(0);

@@ -22,11 +22,16 @@ process.on('message', (m: string) => {
       const prepared = o.prepareWorkflow((await app.codexos.repo.version('one'))?.definition);
       let n = 0;
       const t = performance.now();
+      const c0 = process.cpuUsage();
       while (performance.now() - t < 2000) {
         await o.executeWorkflow(prepared, { input: { n } });
         n++;
       }
-      process.send?.({ directPerSec: n / ((performance.now() - t) / 1000) });
+      const c = process.cpuUsage(c0);
+      process.send?.({
+        directPerSec: n / ((performance.now() - t) / 1000),
+        directCpuUsPerRun: (c.user + c.system) / Math.max(1, n),
+      });
     })();
   } else if (m === 'exit') {
     process.exit(0);
