@@ -8,7 +8,6 @@ import {
   type OrchestratorOptions,
 } from '@codexos/multi-agent-orchestrator';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -23,6 +22,7 @@ import { openServerDb } from './db.js';
 import { Runner } from './executions/runner.js';
 import { ApiError, installErrorHandlers } from './http/errors.js';
 import { installResponseDocs, installZodCompilers, jsonSchemaTransform } from './http/schema.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { LiveHub } from './live/hub.js';
 import { RemoteRuns, remoteTargetOf } from './live/remote.js';
 import { agentRoutes } from './plugins/agents.js';
@@ -129,11 +129,7 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   });
   installErrorHandlers(app, () => known);
 
-  // No upgrade-insecure-requests: a server reached over plain http on a LAN address must still load its assets.
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } },
-  });
+  installSecurityHeaders(app);
   await app.register(cors, { origin: opts.corsOrigins?.length ? opts.corsOrigins : false, credentials: false });
   await app.register(rateLimit, {
     global: true,
