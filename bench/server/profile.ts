@@ -65,7 +65,7 @@ p.samples.forEach((id, i) => {
   const seen = new Set<string>();
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const cf = byId.get(cur)?.callFrame;
-    if (!cf || !cf.url.includes('/packages/')) continue;
+    if (!cf || !(cf.url.includes('/packages/') || (process.env.PROFILE_INCL === 'all' && cf.url.startsWith('file:')))) continue;
     const key = `${cf.functionName || '(anonymous)'} ${relative(root, new URL(cf.url).pathname)}:${cf.lineNumber + 1}`;
     if (seen.has(key)) continue;
     seen.add(key);
