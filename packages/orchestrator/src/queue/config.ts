@@ -56,8 +56,8 @@ export const executionConfigSchema = z
     keepJobsSeconds: z.number().int().positive().default(3600),
     /**
      * Where tasks of model-backed agents (no code handler) run: on workers started with `--config` or
-     * `--model-agents` (default), or in the orchestrator. Agents with tools, or a zod output schema, always run in
-     * the orchestrator (their tools and schemas are code).
+     * `--model-agents` (default), or in the orchestrator. Agents with tools, or a zod output schema, run on a worker
+     * only when it registered the same agent itself (their tools and schemas are code), else in the orchestrator.
      */
     modelTasks: z.enum(['workers', 'orchestrator']).default('workers'),
     /** Local `codexos worker` processes the agent pool starts on scale-up and stops on scale-down. */
