@@ -4,7 +4,7 @@ import type { TaskDef } from '../src/api/types.ts';
 import { copyTasks, parseClipboard, pasteTasks } from '../src/designer/clipboard.ts';
 import { diffSummary, diffTasks } from '../src/designer/diff.ts';
 import { layoutTasks, NODE_W } from '../src/designer/layout.ts';
-import { findCycles, validateGraph, validateTask } from '../src/designer/validate.ts';
+import { findCycles, GraphValidator, validateGraph, validateTask } from '../src/designer/validate.ts';
 import { parseWorkflowFile } from '../src/workflows/importFile.ts';
 
 const T = (id: string, deps: string[] = [], extra: Partial<TaskDef> = {}): TaskDef => ({
@@ -80,6 +80,28 @@ describe('validation against the workflow JSON Schema', () => {
         .get('a')
         ?.map((i) => i.message),
     ).toEqual(["unknown dependency 'gone'"]);
+  });
+  it('follows a changing graph: a rename re-runs no graph rule and hands back the same issues map', () => {
+    const v = new GraphValidator();
+    const list = [T('a'), T('b', ['a']), T('c', ['b', 'ghost'])];
+    let tasks = new Map(list.map((t) => [t.id, t]));
+    const first = v.check(tasks);
+    expect(v.graphRuns).toBe(1);
+    expect(first.get('c')?.map((i) => i.message)).toEqual(["unknown dependency 'ghost'"]);
+    // A remote rename: a new object for b, same dependencies.
+    tasks = new Map(tasks).set('b', { ...(tasks.get('b') as TaskDef), name: 'renamed' });
+    expect(v.check(tasks)).toBe(first);
+    expect(v.graphRuns).toBe(1);
+    // A new dependency closes a cycle: the graph rules run again and every task on it reports it.
+    tasks = new Map(tasks).set('a', { ...(tasks.get('a') as TaskDef), dependencies: ['c'] });
+    const next = v.check(tasks);
+    expect(v.graphRuns).toBe(2);
+    expect(next).not.toBe(first);
+    expect(next.get('a')?.[0].message).toMatch(/^cycle: /);
+    expect(next.get('c')?.map((i) => i.message)).toEqual([
+      "unknown dependency 'ghost'",
+      expect.stringMatching(/^cycle: /),
+    ]);
   });
   it('finds no cycle in a 2000-task chain without overflowing the stack', () => {
     const tasks = new Map(

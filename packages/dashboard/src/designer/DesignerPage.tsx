@@ -19,7 +19,7 @@ import { handleShortcut, SHORTCUTS } from './shortcuts.ts';
 import { TaskPanel } from './TaskPanel.tsx';
 import type { GraphDiff, GraphModel, Peer, XY } from './types.ts';
 import { useCollabSession, useModel, useSessionTick } from './useCollab.ts';
-import { validateGraph } from './validate.ts';
+import { GraphValidator } from './validate.ts';
 import { type VersionRef, VersionsPanel } from './VersionsPanel.tsx';
 import { RunLauncher } from './RunLauncher.tsx';
 
@@ -93,7 +93,8 @@ export function DesignerPage() {
   }, [session?.state]);
   // Schema checks of every task run after the canvas has painted (a deferred render), not in front of it.
   const checkedTasks = useDeferredValue(model.tasks);
-  const issues = useMemo(() => validateGraph(checkedTasks), [checkedTasks]);
+  const validator = useRef(new GraphValidator());
+  const issues = useMemo(() => validator.current.check(checkedTasks), [checkedTasks]);
   const peers = session?.peers ?? NO_PEERS;
   const editors = useMemo(() => {
     const m = new Map<string, Peer[]>();

@@ -170,6 +170,11 @@ function schemaIssuesOf(task: TaskDef): FieldIssue[] {
 
 /** Issues for every task: schema, unknown dependencies, cycles, fallback targets. */
 export function validateGraph(tasks: Map<string, TaskDef>): Map<string, FieldIssue[]> {
+  return new GraphValidator().check(tasks);
+}
+
+/** The graph rules: unknown dependencies, unknown fallback targets, cycles (per task, in that order). */
+function graphIssues(tasks: Map<string, TaskDef>): Map<string, FieldIssue[]> {
   const issues = new Map<string, FieldIssue[]>();
   const add = (id: string, i: FieldIssue) => {
     const list = issues.get(id);
@@ -177,15 +182,74 @@ export function validateGraph(tasks: Map<string, TaskDef>): Map<string, FieldIss
     else issues.set(id, [i]);
   };
   for (const t of tasks.values()) {
-    for (const i of schemaIssuesOf(t)) add(t.id, i);
     for (const d of t.dependencies ?? [])
       if (!tasks.has(d)) add(t.id, { field: 'dependencies', message: `unknown dependency '${d}'` });
-    const fb = t.onError && typeof t.onError === 'object' ? t.onError.fallback : undefined;
+    const fb = fallbackOf(t);
     if (fb && !tasks.has(fb)) add(t.id, { field: 'onError.fallback', message: `unknown fallback task '${fb}'` });
   }
   for (const cycle of findCycles(tasks))
     for (const id of cycle) add(id, { field: 'dependencies', message: `cycle: ${[...cycle, cycle[0]].join(' → ')}` });
   return issues;
+}
+
+const fallbackOf = (t: TaskDef) => (t.onError && typeof t.onError === 'object' ? t.onError.fallback : undefined);
+
+/** Same dependencies and fallback: the graph rules give the same answer. */
+function sameStructure(a: TaskDef, b: TaskDef): boolean {
+  const da = a.dependencies ?? [];
+  const db = b.dependencies ?? [];
+  return da.length === db.length && da.every((d, i) => d === db[i]) && fallbackOf(a) === fallbackOf(b);
+}
+
+const sameIssues = (a: FieldIssue[], b: FieldIssue[]) =>
+  a.length === b.length && a.every((x, i) => x.field === b[i].field && x.message === b[i].message);
+
+/**
+ * Validation that follows a changing document. Schema issues are remembered per task version; the graph rules
+ * (a walk of every dependency) run again only when a task was added or removed or its dependencies or fallback
+ * changed; and a task whose issues did not change keeps its list, so when nothing changed the previous map
+ * itself comes back (a remote rename on a 500-task graph re-renders nothing).
+ */
+export class GraphValidator {
+  private tasks?: Map<string, TaskDef>;
+  private graph = new Map<string, FieldIssue[]>();
+  private result = new Map<string, FieldIssue[]>();
+  /** How many times the graph rules ran (they are the part whose cost grows with the graph). */
+  graphRuns = 0;
+
+  check(tasks: Map<string, TaskDef>): Map<string, FieldIssue[]> {
+    const prev = this.tasks;
+    let structural = !prev || prev.size !== tasks.size;
+    if (prev && !structural)
+      for (const [id, t] of tasks) {
+        const p = prev.get(id);
+        if (p === t) continue;
+        if (!p || !sameStructure(p, t)) {
+          structural = true;
+          break;
+        }
+      }
+    if (structural) {
+      this.graph = graphIssues(tasks);
+      this.graphRuns++;
+    }
+    this.tasks = tasks;
+    const next = new Map<string, FieldIssue[]>();
+    let changed = false;
+    for (const t of tasks.values()) {
+      const schema = schemaIssuesOf(t);
+      const graph = this.graph.get(t.id);
+      const list = graph ? [...schema, ...graph] : schema;
+      if (!list.length) continue;
+      const old = this.result.get(t.id);
+      const kept = old && sameIssues(old, list) ? old : list;
+      if (kept !== old) changed = true;
+      next.set(t.id, kept);
+    }
+    if (!changed && next.size === this.result.size) return this.result;
+    this.result = next;
+    return next;
+  }
 }
 
 /** Strongly connected groups with more than one task (or a self-dependency): each is a cycle to report. */
