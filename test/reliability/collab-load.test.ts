@@ -77,12 +77,13 @@ describe('collaboration load, clients in several processes', () => {
       const started = Date.now();
       for (const p of procs) p.send({ type: 'go' });
       const done = await Promise.all(
-        procs.map((p) => p.next<{ edits: number; cursors: Array<[number, number]> }>('done', PERIOD_MS + 600_000)),
+        procs.map((p) => p.next<{ edits: number; cursors: Array<[number, number]>; periodMs: number }>('done', PERIOD_MS + 600_000)),
       );
       const sent = done.reduce((a, d) => a + d.edits, 0);
       const cursors = done.flatMap((d) => d.cursors);
       const presenceSet = cursors.reduce((a, [, n]) => a + n, 0);
       const presence = presenceDigest(cursors);
+      const periodS = Math.max(...done.map((d) => d.periodMs)) / 1000;
       progress(`period over: ${sent} edits, ${presenceSet} presence updates sent`);
 
       for (const p of procs) p.send({ type: 'settle', total: sent, presence });
@@ -116,7 +117,8 @@ describe('collaboration load, clients in several processes', () => {
       const cpuS = (after.cpuMs - before.cpuMs) / 1000;
       const mb = (u: Usage) => `${u.peakRssMb}${u.heapAfterGcMb === undefined ? '' : ` (heap after GC ${u.heapAfterGcMb})`}`;
       console.info(
-        `load (collaboration): ${CLIENTS} clients in ${PROCS} processes for ${PERIOD_MS / 1000} s: ${sent} edits ` +
+        `load (collaboration): ${CLIENTS} clients in ${PROCS} processes for ${PERIOD_MS / 1000} s ` +
+          `(${periodS.toFixed(0)} s in the slowest process): ${sent} edits ` +
           `(${(CLIENTS * PERIOD_MS) / EDIT_EVERY_MS} at the nominal rate) and ${presenceSet} presence updates sent; ` +
           `updates received per client ${Math.min(...updates)}–${Math.max(...updates)} (${updates.reduce((a, b) => a + b, 0)} in all); ` +
           `socket closes by code ${JSON.stringify(closes)}; converged: all ${CLIENTS} digests equal the server's, ` +
