@@ -17,7 +17,7 @@ const PROCS = SOAK ? 4 : 2;
 const PERIOD_MS = SOAK ? 60_000 : 3_000;
 const EDIT_EVERY_MS = SOAK ? 10_000 : 500;
 const PRESENCE_EVERY_MS = SOAK ? 5_000 : 250;
-const SETTLE_MS = SOAK ? 600_000 : 60_000;
+const SETTLE_MS = SOAK ? 1_200_000 : 60_000;
 const DOC = 'load-doc';
 /** LOAD_PROGRESS=<file>: a line per stage, and every 10 s each process's resident memory (the soak takes minutes). */
 const progress = (line: string) =>
