@@ -1,12 +1,13 @@
 // Distributed execution: CodexOS with 1 and 2 worker processes against raw BullMQ (FlowProducer, queue + client
 // DAG) in the same run, on workloads A (chain of 1000), B (1000 between start and join) and D (100 pipelines of
 // 50 ms tasks at once); then CPU-bound scaling (independent ~5 ms hashing tasks, 1 vs 2 worker processes).
-// Run from bench/: node --import tsx distributed/bench.ts   (writes .out/distributed.json and .md)
+// Run from bench/: node --import tsx distributed/bench.ts [--no-peers | --cpu-only]   (writes .out/distributed.json and .md)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts';
 import { median, percentile } from '../engine/measure.ts';
 import { startRedis } from '../engine/redis.ts';
@@ -19,6 +20,22 @@ import { outPath } from '../out.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const REPS = Number(process.env.REPS ?? 3);
 const redis = await startRedis();
+const stats = new Redis(redis.url);
+/** Redis's own CPU so far (user + sys), µs: Redis shares the machine's cores with the orchestrator and workers. */
+async function redisCpuUs(): Promise<number> {
+  const info = await stats.info('cpu');
+  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return (v('used_cpu_sys') + v('used_cpu_user')) * 1e6;
+}
+/** CPU so far of the worker processes (utime + stime from /proc, 10 ms ticks), µs. */
+function workersCpuUs(ws: ChildProcess[]): number {
+  let t = 0;
+  for (const w of ws) {
+    const f = readFileSync(`/proc/${w.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    t += (Number(f[11]) + Number(f[12])) * 10_000;
+  }
+  return t;
+}
 const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version };
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -84,7 +101,10 @@ async function codexos(workers: number) {
       const p50: number[] = [];
       const p99: number[] = [];
       const cpu: number[] = [];
+      const redisCpu: number[] = [];
+      const workerCpu: number[] = [];
       for (let rep = 0; rep <= REPS; rep++) {
+        const [r0, w0] = [await redisCpuUs(), workersCpuUs(ws)];
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         if (name === 'D') {
@@ -102,12 +122,19 @@ async function codexos(workers: number) {
           if (rep) samples.push((ms * 1000) / taskCount(shape));
         }
         const c = process.cpuUsage(c0);
-        if (rep) cpu.push(((c.user + c.system) / (name === 'D' ? 100 * taskCount(shape) : taskCount(shape))));
+        const n = name === 'D' ? 100 * taskCount(shape) : taskCount(shape);
+        if (rep) {
+          cpu.push((c.user + c.system) / n);
+          redisCpu.push(((await redisCpuUs()) - r0) / n);
+          workerCpu.push((workersCpuUs(ws) - w0) / n);
+        }
       }
       out[name] = {
         value: median(samples),
         samples,
         orchestratorCpuUsPerTask: median(cpu),
+        redisCpuUsPerTask: median(redisCpu),
+        workerCpuUsPerTask: median(workerCpu),
         ...(name === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}),
       };
       log(`codexos ${workers}w ${name}: ${JSON.stringify(out[name])}`);
@@ -136,7 +163,10 @@ async function rawSameWay(workers: number) {
       const p50: number[] = [];
       const p99: number[] = [];
       const cpu: number[] = [];
+      const redisCpu: number[] = [];
+      const workerCpu: number[] = [];
       for (let rep = 0; rep <= REPS; rep++) {
+        const [r0, w0] = [await redisCpuUs(), workersCpuUs(ws)];
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         if (wl === 'D') {
@@ -152,9 +182,21 @@ async function rawSameWay(workers: number) {
           if (rep) samples.push(((performance.now() - t0) * 1000) / taskCount(shape));
         }
         const c = process.cpuUsage(c0);
-        if (rep) cpu.push((c.user + c.system) / (wl === 'D' ? 100 * taskCount(shape) : taskCount(shape)));
+        const n = wl === 'D' ? 100 * taskCount(shape) : taskCount(shape);
+        if (rep) {
+          cpu.push((c.user + c.system) / n);
+          redisCpu.push(((await redisCpuUs()) - r0) / n);
+          workerCpu.push((workersCpuUs(ws) - w0) / n);
+        }
       }
-      out[wl] = { value: median(samples), samples, clientCpuUsPerTask: median(cpu), ...(wl === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}) };
+      out[wl] = {
+        value: median(samples),
+        samples,
+        clientCpuUsPerTask: median(cpu),
+        redisCpuUsPerTask: median(redisCpu),
+        workerCpuUsPerTask: median(workerCpu),
+        ...(wl === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}),
+      };
       log(`raw bullmq ${workers}w ${wl}: ${JSON.stringify(out[wl])}`);
     }
   } finally {
@@ -252,6 +294,7 @@ try {
     log('updated cpu in .out/distributed.json');
   } else await full();
 } finally {
+  stats.disconnect();
   await redis.stop();
 }
 // .out/distributed.md (the RESULTS.md section) from the JSON just written.
@@ -263,6 +306,8 @@ async function full() {
   results.codexos2 = await codexos(2);
   results.raw2 = await rawSameWay(2);
   const peers: Record<string, unknown> = {};
+  // --no-peers: skip the engine bench's adapters (they run BullMQ with the worker inside the client process).
+  if (!process.argv.includes('--no-peers'))
   for (const engine of ['bullmq-flow', 'bullmq-queue'])
     for (const w of ['A1000', 'B', 'D']) {
       peers[`${engine}/${w}`] = await peer(engine, w);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts';
 import { startRedis } from '../engine/redis.ts';
-import { chain } from '../engine/workloads.ts';
+import { chain, fanOutIn, taskCount } from '../engine/workloads.ts';
 import { agents } from './agents.ts';
 import { rawClient } from './raw-bullmq.ts';
 
@@ -48,7 +48,9 @@ const spawnWorker = () =>
 const extra = Number(process.env.WORKERS ?? 1) > 1 ? spawnWorker() : undefined;
 const w = spawnWorker();
 for (const p of [w, extra]) if (p) await new Promise((r) => p.stdout!.on('data', (d) => String(d).includes('READY') && r(null)));
-const shape = chain(1000);
+// WORKLOAD=B: start → 1000 → join instead of the chain.
+const shape = process.env.WORKLOAD === 'B' ? fanOutIn(1000) : chain(1000);
+const N = taskCount(shape);
 let run: () => Promise<string>;
 let close: () => Promise<void>;
 if (raw) {
@@ -69,7 +71,9 @@ if (raw) {
   const def = o.prepareWorkflow({
     id: 'a',
     name: 'a',
-    tasks: shape.stages.map((s, i) => ({ id: s[0], agentId: 'stage', dependencies: i ? shape.stages[i - 1] : [] })),
+    tasks: shape.stages.flatMap((stage, i) =>
+      stage.map((id) => ({ id, agentId: 'stage', dependencies: i ? shape.stages[i - 1] : [] })),
+    ),
   });
   run = async () => (await o.executeWorkflow(def)).status;
   close = () => o.close();
@@ -86,12 +90,12 @@ for (let i = 0; i < runs; i++) {
   const wall = performance.now() - t0;
   const [r1, w1] = [await redisCpu(), procCpu(w.pid!)];
   process.stdout.write(
-    `${status} ${wall.toFixed(0)} µs/task wall; cpu µs/task: orchestrator ${((c.user + c.system) / 1000).toFixed(0)}, worker ${((w1 - w0) / 1000).toFixed(0)}, redis ${((r1 - r0) / 1000).toFixed(0)}\n`,
+    `${status} ${((wall * 1000) / N).toFixed(0)} µs/task wall; cpu µs/task: orchestrator ${((c.user + c.system) / N).toFixed(0)}, worker ${((w1 - w0) / N).toFixed(0)}, redis ${((r1 - r0) / N).toFixed(0)}\n`,
   );
 }
 const after = await commandStats();
 const perTask = [...after]
-  .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / 1000] as const)
+  .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / N] as const)
   .filter(([, v]) => v > 0.005)
   .sort((a, b) => b[1] - a[1]);
 process.stdout.write(

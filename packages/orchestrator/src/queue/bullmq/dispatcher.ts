@@ -28,9 +28,14 @@ interface Waiter {
   backoff: number;
 }
 
-/** First look at a job whose reply has not come, and the longest wait between looks (ms). */
-const FIRST_CHECK_MS = 500;
-const MAX_CHECK_MS = 15_000;
+/**
+ * First look at a job whose reply has not come, and the longest wait between looks (ms). Replies are lost only
+ * with the subscription (then every job is read at once), so these looks find the rare job BullMQ ended itself
+ * or one finished before this orchestrator resumed its run: a few seconds late is fine, a read per job is not.
+ */
+const FIRST_CHECK_MS = 2000;
+const MAX_CHECK_MS = 30_000;
+const CHECK_TICK_MS = 500;
 
 /** What the dispatch needs from the queue that owns it: the connection, BullMQ, names and per-agent setup. */
 export interface DispatcherDeps {
@@ -62,7 +67,7 @@ export class JobDispatcher {
   private closed = false;
 
   constructor(private readonly d: DispatcherDeps) {
-    this.timer = setInterval(() => this.checkOverdue(), FIRST_CHECK_MS);
+    this.timer = setInterval(() => this.checkOverdue(), CHECK_TICK_MS);
     this.timer.unref();
   }
 
