@@ -1,5 +1,6 @@
 import type { ServerDb } from '../db.js';
 import type { WorkflowSummary, WorkflowVersion } from '../types.js';
+import { ForeignCommits } from './sqlite-foreign-commits.js';
 import type { Definition, WorkflowRepo } from './types.js';
 
 // Stored workflows in SQLite: a row per workflow pointing at its current version, and one immutable row per
@@ -28,25 +29,20 @@ type VerRow = {
 export class SqliteWorkflowRepo implements WorkflowRepo {
   private readonly getWf;
   private readonly getVer;
-  private readonly dataVersion;
+  private readonly foreign;
   /**
    * Workflow rows by id (every run start reads one, twice): kept until this repo saves or removes that workflow,
    * or until another connection commits to the file (`PRAGMA data_version` moves), when all are dropped.
    */
   private readonly rows = new Map<string, WorkflowSummary | null>();
-  private seenDataVersion = -1;
   constructor(private readonly db: ServerDb) {
     this.getWf = db.prepare('SELECT * FROM srv_workflows WHERE id = ?');
     this.getVer = db.prepare('SELECT * FROM srv_workflow_versions WHERE workflow_id = ? AND version = ?');
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.foreign = new ForeignCommits(db);
   }
 
   private summary(id: string): WorkflowSummary | undefined {
-    const dv = this.dataVersion.get() as number;
-    if (dv !== this.seenDataVersion) {
-      this.rows.clear();
-      this.seenDataVersion = dv;
-    }
+    if (this.foreign.changed()) this.rows.clear();
     let s = this.rows.get(id);
     if (s === undefined) {
       const r = this.getWf.get(id) as WfRow | undefined;

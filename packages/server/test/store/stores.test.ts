@@ -67,8 +67,8 @@ describe('SQLite group commit of pins and audit entries', () => {
   });
 });
 
-describe('SQLite workflow rows kept between reads', () => {
-  it('a save or removal through another connection to the same file is seen on the next read', async () => {
+describe('SQLite rows kept between reads (workflows, roles)', () => {
+  it('a change through another connection to the same file is seen on the next read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdx-wf-cache-'));
     const a = openServerDb({ kind: 'none' } as never, join(dir, 'server.db')).db;
     const b = openServerDb({ kind: 'none' } as never, join(dir, 'server.db')).db;
@@ -95,6 +95,20 @@ describe('SQLite workflow rows kept between reads', () => {
       const got = (await here.get('w')) as { name: string };
       got.name = 'changed';
       expect((await here.get('w'))?.name).toBe('w');
+
+      const roles = sqliteServerStore(a).roles;
+      const otherRoles = sqliteServerStore(b).roles;
+      expect(await roles.get('w', 'bob')).toBeUndefined();
+      await otherRoles.set('w', 'bob', 'viewer');
+      expect(await roles.get('w', 'bob')).toBe('viewer');
+      await roles.set('w', 'bob', 'editor');
+      expect(await roles.get('w', 'bob')).toBe('editor');
+      expect(await otherRoles.get('w', 'bob')).toBe('editor');
+      await otherRoles.removeAll('w');
+      expect(await roles.get('w', 'bob')).toBeUndefined();
+      await roles.set('w', 'bob', 'owner');
+      expect(await roles.remove('w', 'bob')).toBe(true);
+      expect(await roles.get('w', 'bob')).toBeUndefined();
     } finally {
       a.close();
       b.close();
