@@ -14,7 +14,10 @@ describe('which model-backed calls a worker can make', () => {
     const agent: AgentDefinition = { id: 'a', output: jsonOut };
     let built = 0;
     const call = { ...base, output: jsonOut };
-    const make = () => (built++, call);
+    const make = () => {
+      built++;
+      return call;
+    };
     expect(needsOwnDefinition(agent)).toBe(false);
     expect(remoteModelCall(make, agent, false)).toBe(call);
     expect(remoteModelCall(make, agent, true)).toBe(call);
@@ -28,7 +31,11 @@ describe('which model-backed calls a worker can make', () => {
       { id: 'z', output: zodOut },
     ] as AgentDefinition[]) {
       expect(needsOwnDefinition(agent)).toBe(true);
-      expect(remoteModelCall(() => (built++, { ...base, output: agent.output }), agent, false)).toBeUndefined();
+      const make = () => {
+        built++;
+        return { ...base, output: agent.output };
+      };
+      expect(remoteModelCall(make, agent, false)).toBeUndefined();
     }
     expect(built).toBe(0);
   });
