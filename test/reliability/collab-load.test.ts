@@ -124,7 +124,7 @@ describe('collaboration load, clients in several processes', () => {
           `socket closes by code ${JSON.stringify(closes)}; converged: all ${CLIENTS} digests equal the server's, ` +
           `${sent}/${sent} edits and every presence held; joined in ${joinedS.toFixed(0)} s, settled ${settledS.toFixed(0)} s ` +
           `after the period began; peak RSS MB server ${mb(after)}, clients ${results.map(mb).join(' / ')}; ` +
-          `server CPU ${cpuS.toFixed(1)} s over those ${settledS.toFixed(0)} s`,
+          `server CPU ${cpuS.toFixed(1)} s over those ${settledS.toFixed(0)} s, client processes ${results.map((r) => (r.cpuMs / 1000).toFixed(1)).join(' / ')} s in all`,
       );
     } finally {
       clearInterval(sampler);
