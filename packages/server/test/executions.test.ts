@@ -48,6 +48,26 @@ describe('executions', () => {
     expect([second.version, second.status, second.tasks.length]).toEqual([1, 'completed', 4]);
   });
 
+  it('a rerun of a model-backed task keeps the model it used, however fast it ends', async () => {
+    const def = { id: 'modelled', name: 'm', tasks: [{ id: 'ask', agentId: 'auto-writer', input: { prompt: 'hi' } }] };
+    expect((await req('POST', '/api/workflows', s.ada, { definition: def })).statusCode).toBe(201);
+    const first = (await req('POST', '/api/executions?wait=true', s.ada, { workflowId: 'modelled' })).json();
+    expect(first.status).toBe('completed');
+    const model = first.tasks[0].model as string;
+    expect(model).toBeTruthy();
+    for (let i = 0; i < 5; i++) {
+      const rerun = await req('POST', `/api/executions/${first.executionId}/rerun`, s.ada, { fromTaskId: 'ask' });
+      expect(rerun.statusCode).toBe(202);
+      const id = rerun.json().executionId as string;
+      let d = (await req('GET', `/api/executions/${id}`, s.ada)).json();
+      for (let n = 0; n < 400 && d.status !== 'completed'; n++) {
+        await new Promise((r) => setTimeout(r, 10));
+        d = (await req('GET', `/api/executions/${id}`, s.ada)).json();
+      }
+      expect([d.status, d.version, d.tasks[0].model]).toEqual(['completed', 1, model]);
+    }
+  });
+
   it('a running execution keeps the version it started with', async () => {
     const start = await req('POST', '/api/executions', s.ada, { workflowId: 'slow' });
     expect(start.statusCode).toBe(202);

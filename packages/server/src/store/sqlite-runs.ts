@@ -20,6 +20,7 @@ export class SqliteRunRepo implements RunRepo {
   private readonly ins;
   private readonly byId;
   private readonly flag;
+  private readonly setModelsStmt;
   constructor(
     private readonly db: ServerDb,
     private readonly batch?: SqliteWriteBatch,
@@ -29,6 +30,7 @@ export class SqliteRunRepo implements RunRepo {
     );
     this.byId = db.prepare('SELECT * FROM srv_executions WHERE execution_id = ?');
     this.flag = db.prepare('UPDATE srv_executions SET interrupted = ? WHERE execution_id = ?');
+    this.setModelsStmt = db.prepare('UPDATE srv_executions SET models = ? WHERE execution_id = ?');
   }
 
   async pin(p: Omit<RunPin, 'interrupted' | 'models'>): Promise<void> {
@@ -66,10 +68,11 @@ export class SqliteRunRepo implements RunRepo {
     return (rows as Array<{ execution_id: string }>).map((r) => r.execution_id);
   }
 
+  // Through the batch too, so it can never overtake the pin it updates (a run can end before its pin's turn).
   async setModels(executionId: string, models: Record<string, string>): Promise<void> {
-    this.db
-      .prepare('UPDATE srv_executions SET models = ? WHERE execution_id = ?')
-      .run(JSON.stringify(models), executionId);
+    const write = () => void this.setModelsStmt.run(JSON.stringify(models), executionId);
+    if (this.batch) await this.batch.add(write);
+    else write();
   }
 }
 
