@@ -10,9 +10,11 @@ import {
   useReactFlow,
 } from '@xyflow/react';
 import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { pathsOf, StaticEdges } from '../runs/StaticEdges.tsx';
 import { AutoFit } from './AutoFit.tsx';
 import { Cursors } from './Cursors.tsx';
 import type { CollabSession } from './collab.ts';
+import { LARGE_GRAPH } from './nodes.ts';
 import { nodeTypes, type TaskFlowNode } from './TaskNode.tsx';
 import type { XY } from './types.ts';
 
@@ -26,14 +28,16 @@ const MULTI_KEYS = ['Meta', 'Shift'];
 const FIT = { padding: 0.15, maxZoom: 1.2 };
 const PRO = { hideAttribution: true };
 
-// Above this many tasks the canvas renders only what is in view, and drops the mini-map: the mini-map keeps one
+// Above LARGE_GRAPH tasks the canvas renders only what is in view, and drops the mini-map: the mini-map keeps one
 // store subscription per task, re-evaluated on every drag move and every remote edit.
-const LARGE = 150;
 
 interface Props {
   session: CollabSession | null;
   nodes: TaskFlowNode[];
   edges: Edge[];
+  /** Edges drawn as a static layer (large graphs: all but the selected tasks' edges), at the document positions. */
+  staticEdges?: Array<{ source: string; target: string }>;
+  positions?: Map<string, XY>;
   readOnly: boolean;
   selected: Set<string>;
   onSelect(ids: string[]): void;
@@ -50,6 +54,8 @@ export function DesignerCanvas(p: Props) {
   const [nodes, setNodes] = useState<TaskFlowNode[]>(p.nodes);
   const lastBuilt = useRef(new Map<string, TaskFlowNode>());
   const dragging = useRef(new Map<string, XY>());
+  const sizes = useRef(new Map<string, { width: number; height: number }>());
+  const [sizesVersion, setSizesVersion] = useState(0);
   const lastWrite = useRef(0);
   const lastCursor = useRef(0);
 
@@ -75,14 +81,23 @@ export function DesignerCanvas(p: Props) {
     (changes: NodeChange<TaskFlowNode>[]) => {
       const local: NodeChange<TaskFlowNode>[] = [];
       let selectionChanged = false;
+      let resized = false;
       for (const c of changes) {
         if (c.type === 'select') selectionChanged = true;
         else if (c.type === 'position') {
           if (c.position && c.dragging) dragging.current.set(c.id, c.position);
           local.push(c);
-        } else if (c.type === 'dimensions') local.push(c);
+        } else if (c.type === 'dimensions') {
+          local.push(c);
+          const prev = sizes.current.get(c.id);
+          if (c.dimensions && (prev?.width !== c.dimensions.width || prev?.height !== c.dimensions.height)) {
+            sizes.current.set(c.id, c.dimensions);
+            resized = true;
+          }
+        }
       }
       if (local.length) setNodes((nds) => applyNodeChanges(local, nds));
+      if (resized) setSizesVersion((v) => v + 1);
       if (selectionChanged) {
         const sel = new Set(selected);
         for (const c of changes) if (c.type === 'select') (c.selected ? sel.add(c.id) : sel.delete(c.id));
@@ -110,6 +125,14 @@ export function DesignerCanvas(p: Props) {
   // node wrapper on the canvas (500 of them on a large graph) on each drag move and each remote edit.
   const latest = useRef(p);
   latest.current = p;
+  // The static edges are drawn again when they, the document positions or a measured node size change; not on a
+  // drag move or a rename.
+  const paths = useMemo(
+    () => (p.staticEdges && p.positions ? pathsOf(p.staticEdges, p.positions, sizes.current) : undefined),
+    // sizesVersion stands for a change inside the sizes ref.
+    [p.staticEdges, p.positions, sizesVersion],
+  );
+
   const handlers = useMemo(
     () => ({
       onConnect: (c: Connection) => {
@@ -155,15 +178,16 @@ export function DesignerCanvas(p: Props) {
         elementsSelectable
         deleteKeyCode={p.readOnly ? null : DELETE_KEYS}
         multiSelectionKeyCode={MULTI_KEYS}
-        onlyRenderVisibleElements={p.nodes.length > LARGE}
+        onlyRenderVisibleElements={p.nodes.length > LARGE_GRAPH}
         minZoom={0.05}
         fitView
         fitViewOptions={FIT}
         proOptions={PRO}
       >
         <Background />
+        {paths && <StaticEdges paths={paths} />}
         <Controls showInteractive={false} />
-        {p.nodes.length <= LARGE ? <MiniMap pannable zoomable /> : null}
+        {p.nodes.length <= LARGE_GRAPH ? <MiniMap pannable zoomable /> : null}
         <AutoFit fitKey={`${p.fitKey ?? ''}:${p.nodes.length > 0}`} />
         <Cursors session={p.session} />
       </ReactFlow>

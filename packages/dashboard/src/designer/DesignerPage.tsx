@@ -13,7 +13,7 @@ import { DesignerCanvas } from './DesignerCanvas.tsx';
 import { diffSummary, diffTasks } from './diff.ts';
 import { layoutTasks, nextFreeSpot } from './layout.ts';
 import * as M from './mutations.ts';
-import { EdgeBuilder, NodeBuilder } from './nodes.ts';
+import { EdgeBuilder, LARGE_GRAPH, NodeBuilder } from './nodes.ts';
 import { Presence } from './Presence.tsx';
 import { handleShortcut, SHORTCUTS } from './shortcuts.ts';
 import { TaskPanel } from './TaskPanel.tsx';
@@ -124,6 +124,14 @@ export function DesignerPage() {
     () => edgeBuilder.current.build({ tasks: shownTasks }, { readOnly: readOnly || !!diffView, added: diffView?.diff.addedEdges, removed: diffView?.diff.removedEdges }),
     [shownTasks, readOnly, diffView],
   );
+  // On a large graph, only the selected tasks' edges are React Flow edges (they follow a drag and can be clicked and
+  // deleted); the others are drawn as one static layer. Selecting a task makes its edges interactive.
+  const staticMode = !diffView && shownTasks.size > LARGE_GRAPH;
+  const split = useMemo(() => {
+    if (!staticMode) return { live: edges, still: undefined };
+    const touches = (e: { source: string; target: string }) => selected.has(e.source) || selected.has(e.target);
+    return { live: edges.filter(touches), still: edges.filter((e) => !touches(e)) };
+  }, [staticMode, edges, selected]);
 
   const one = selected.size === 1 ? [...selected][0] : null;
   const selectedTask = one ? model.tasks.get(one) : undefined;
@@ -266,7 +274,9 @@ export function DesignerPage() {
           <DesignerCanvas
             session={session}
             nodes={nodes}
-            edges={edges}
+            edges={split.live}
+            staticEdges={split.still}
+            positions={shown.positions}
             readOnly={readOnly || !!diffView}
             selected={selected}
             onSelect={onSelect}

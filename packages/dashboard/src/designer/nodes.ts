@@ -101,6 +101,9 @@ export class NodeBuilder {
 
 const ZERO: XY = { x: 0, y: 0 };
 
+/** Above this many tasks a canvas renders only what is in view, without mini-map, and draws most edges statically. */
+export const LARGE_GRAPH = 150;
+
 export interface EdgeOptions {
   readOnly?: boolean;
   added?: Set<string>;
