@@ -71,4 +71,38 @@ describe.skipIf(!process.env.REDIS_URL)('token revocation across servers', () =>
       await b.close();
     }
   });
+
+  it('after the subscription drops, nothing cached before is trusted and announcements arrive again', async () => {
+    const prefix = `cdx-revoke-gap-${randomUUID()}`;
+    const a = await buildServer({
+      config: { store: { type: 'redis' }, redis: { url: process.env.REDIS_URL, keyPrefix: prefix } },
+      orchestratorOptions: { collaboration: { storePath: ':memory:' } },
+      agents: [echoAgent],
+    });
+    const other = openTokens('', { redis: process.env.REDIS_URL, redisKeyPrefix: prefix });
+    const me = (token: string) => a.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+    try {
+      const feed = a.codexos.store.revocations;
+      expect(await until(() => !!feed?.live)).toBe(true);
+      const ada = (await a.codexos.tokens.create('ada', 'member')).token;
+      const bob = (await a.codexos.tokens.create('bob', 'member')).token;
+      expect([(await me(ada)).statusCode, (await me(bob)).statusCode]).toEqual([200, 200]);
+      // Cut the subscriber's socket (only this one: other suites share the Redis): the feed is not live until it
+      // has reconnected and subscribed again.
+      (feed as unknown as { sub: { stream: { destroy(): void } } }).sub.stream.destroy();
+      expect(await until(() => !feed?.live)).toBe(true);
+      // A revoke while no announcement can arrive: the cached token is not trusted meanwhile.
+      expect(await other.tokens.revoke(ada.slice(4, 20))).toBe(true);
+      expect((await me(ada)).statusCode).toBe(401);
+      expect(await until(() => !!feed?.live)).toBe(true);
+      expect((await me(bob)).statusCode).toBe(200);
+      const heard = a.codexos.tokens.revocationsHeard;
+      expect(await other.tokens.revoke(bob.slice(4, 20))).toBe(true);
+      expect(await until(() => a.codexos.tokens.revocationsHeard === heard + 1)).toBe(true);
+      expect((await me(bob)).statusCode).toBe(401);
+    } finally {
+      await other.close();
+      await a.close();
+    }
+  });
 });
