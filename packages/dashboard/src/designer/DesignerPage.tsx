@@ -344,6 +344,12 @@ export function DesignerPage() {
           <aside className="panel" aria-label="Keyboard shortcuts">
             <header><h2>Keyboard</h2><button type="button" className="link" onClick={() => setPanel(null)} aria-label="Close help">×</button></header>
             <dl className="shortcuts">{SHORTCUTS.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}</dl>
+            {staticMode && (
+              <p className="muted small" data-testid="large-graph-hint">
+                This workflow has over {LARGE_GRAPH} tasks: the dependencies of the selected tasks can be clicked and deleted; the others are drawn as a
+                light static layer (select a task to work on its edges).
+              </p>
+            )}
           </aside>
         )}
       </div>
