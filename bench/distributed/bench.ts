@@ -79,131 +79,131 @@ function orchestrator(prefix: string, instances: number) {
   return o;
 }
 
-async function codexos(workers: number) {
+const WORKLOADS = [
+  ['A', chain(1000)],
+  ['B', fanOutIn(1000)],
+  ['D', pipeline(50)],
+] as const;
+
+/** One side of a comparison: its worker processes and one run of a workload (100 at once for D). */
+interface Side {
+  label: string;
+  cpuKey: 'orchestratorCpuUsPerTask' | 'clientCpuUsPerTask';
+  ws: ChildProcess[];
+  run(name: string, shape: Shape): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function codexosSide(workers: number): Promise<Side> {
   const prefix = `bench-d${workers}-${process.pid}`;
   const o = orchestrator(prefix, 400);
   await o.queue.ready();
   const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(prefix, 200)));
-  // Let the pool hand out its plan (200 slots per worker) before measuring.
-  await new Promise((r) => setTimeout(r, 1500));
-  const out: Record<string, unknown> = {};
-  try {
-    for (const [name, shape] of [['A', chain(1000)], ['B', fanOutIn(1000)], ['D', pipeline(50)]] as const) {
-      const def = o.prepareWorkflow(definition(shape, `${name}-${workers}`));
+  const defs = new Map(WORKLOADS.map(([name, shape]) => [name, o.prepareWorkflow(definition(shape, `${name}-${workers}`))]));
+  return {
+    label: `codexos ${workers}w`,
+    cpuKey: 'orchestratorCpuUsPerTask',
+    ws,
+    async run(name, shape) {
       const last = shape.stages[shape.stages.length - 1][0];
       const want = expectedOutput(shape);
-      const one = async () => {
-        const r = await o.executeWorkflow(def);
-        if (r.status !== 'completed' || r.tasks[last].output !== want)
-          throw new Error(`${name}: ${r.status} ${r.error?.message ?? ''} output ${String(r.tasks[last].output)}`);
-      };
-      const samples: number[] = [];
-      const p50: number[] = [];
-      const p99: number[] = [];
-      const cpu: number[] = [];
-      const redisCpu: number[] = [];
-      const workerCpu: number[] = [];
-      for (let rep = 0; rep <= REPS; rep++) {
-        const [r0, w0] = [await redisCpuUs(), workersCpuUs(ws)];
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        if (name === 'D') {
-          const spans: number[] = [];
-          await Promise.all(Array.from({ length: 100 }, () => one().then(() => spans.push(performance.now() - t0))));
-          const ms = performance.now() - t0;
-          if (rep) {
-            samples.push(100 / (ms / 1000));
-            p50.push(percentile(spans, 50));
-            p99.push(percentile(spans, 99));
-          }
-        } else {
-          await one();
-          const ms = performance.now() - t0;
-          if (rep) samples.push((ms * 1000) / taskCount(shape));
-        }
-        const c = process.cpuUsage(c0);
-        const n = name === 'D' ? 100 * taskCount(shape) : taskCount(shape);
-        if (rep) {
-          cpu.push((c.user + c.system) / n);
-          redisCpu.push(((await redisCpuUs()) - r0) / n);
-          workerCpu.push((workersCpuUs(ws) - w0) / n);
-        }
-      }
-      out[name] = {
-        value: median(samples),
-        samples,
-        orchestratorCpuUsPerTask: median(cpu),
-        redisCpuUsPerTask: median(redisCpu),
-        workerCpuUsPerTask: median(workerCpu),
-        ...(name === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}),
-      };
-      log(`codexos ${workers}w ${name}: ${JSON.stringify(out[name])}`);
-    }
-  } finally {
-    await o.close();
-    await stopWorkers(ws);
-  }
-  return out;
+      const r = await o.executeWorkflow(defs.get(name as 'A')!);
+      if (r.status !== 'completed' || r.tasks[last].output !== want)
+        throw new Error(`${name}: ${r.status} ${r.error?.message ?? ''} output ${String(r.tasks[last].output)}`);
+    },
+    async close() {
+      await o.close();
+      await stopWorkers(ws);
+    },
+  };
 }
 
 /** Raw BullMQ with the same process layout: client DAG here, 1 or 2 worker processes of 200 slots. */
-async function rawSameWay(workers: number) {
+async function rawSide(workers: number): Promise<Side> {
   const name = `raw${workers}-${process.pid}`;
   const client = await rawClient(redis.url, name);
   const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(name, 200, 'raw-worker.ts')));
-  const out: Record<string, unknown> = {};
-  try {
-    for (const [wl, shape] of [['A', chain(1000)], ['B', fanOutIn(1000)], ['D', pipeline(50)]] as const) {
+  return {
+    label: `raw bullmq ${workers}w`,
+    cpuKey: 'clientCpuUsPerTask',
+    ws,
+    async run(wl, shape) {
       const want = expectedOutput(shape);
-      const one = async () => {
-        const v = await client.run(shape);
-        if (v !== want) throw new Error(`raw ${wl}: output ${v}, expected ${want}`);
-      };
-      const samples: number[] = [];
-      const p50: number[] = [];
-      const p99: number[] = [];
-      const cpu: number[] = [];
-      const redisCpu: number[] = [];
-      const workerCpu: number[] = [];
+      const v = await client.run(shape);
+      if (v !== want) throw new Error(`raw ${wl}: output ${v}, expected ${want}`);
+    },
+    async close() {
+      await client.close();
+      await stopWorkers(ws);
+    },
+  };
+}
+
+/**
+ * CodexOS and raw BullMQ with the same number of worker processes, both up at once and their reps alternating,
+ * so a busy spell on the machine hits both alike (the machine is shared: load moves within seconds).
+ */
+async function compare(workers: number): Promise<[Record<string, unknown>, Record<string, unknown>]> {
+  const sides = [await codexosSide(workers), await rawSide(workers)];
+  // Let the pool hand out its plan (200 slots per worker) before measuring.
+  await new Promise((r) => setTimeout(r, 1500));
+  const outs: Array<Record<string, unknown>> = [{}, {}];
+  try {
+    for (const [name, shape] of WORKLOADS) {
+      const acc = sides.map(() => ({
+        samples: [] as number[],
+        p50: [] as number[],
+        p99: [] as number[],
+        cpu: [] as number[],
+        redisCpu: [] as number[],
+        workerCpu: [] as number[],
+      }));
+      const n = name === 'D' ? 100 * taskCount(shape) : taskCount(shape);
       for (let rep = 0; rep <= REPS; rep++) {
-        const [r0, w0] = [await redisCpuUs(), workersCpuUs(ws)];
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        if (wl === 'D') {
-          const spans: number[] = [];
-          await Promise.all(Array.from({ length: 100 }, () => one().then(() => spans.push(performance.now() - t0))));
-          if (rep) {
-            samples.push(100 / ((performance.now() - t0) / 1000));
-            p50.push(percentile(spans, 50));
-            p99.push(percentile(spans, 99));
+        for (const [i, side] of sides.entries()) {
+          const a = acc[i];
+          const [r0, w0] = [await redisCpuUs(), workersCpuUs(side.ws)];
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          if (name === 'D') {
+            const spans: number[] = [];
+            await Promise.all(
+              Array.from({ length: 100 }, () => side.run(name, shape).then(() => spans.push(performance.now() - t0))),
+            );
+            if (rep) {
+              a.samples.push(100 / ((performance.now() - t0) / 1000));
+              a.p50.push(percentile(spans, 50));
+              a.p99.push(percentile(spans, 99));
+            }
+          } else {
+            await side.run(name, shape);
+            if (rep) a.samples.push(((performance.now() - t0) * 1000) / n);
           }
-        } else {
-          await one();
-          if (rep) samples.push(((performance.now() - t0) * 1000) / taskCount(shape));
-        }
-        const c = process.cpuUsage(c0);
-        const n = wl === 'D' ? 100 * taskCount(shape) : taskCount(shape);
-        if (rep) {
-          cpu.push((c.user + c.system) / n);
-          redisCpu.push(((await redisCpuUs()) - r0) / n);
-          workerCpu.push((workersCpuUs(ws) - w0) / n);
+          const c = process.cpuUsage(c0);
+          if (rep) {
+            a.cpu.push((c.user + c.system) / n);
+            a.redisCpu.push(((await redisCpuUs()) - r0) / n);
+            a.workerCpu.push((workersCpuUs(side.ws) - w0) / n);
+          }
         }
       }
-      out[wl] = {
-        value: median(samples),
-        samples,
-        clientCpuUsPerTask: median(cpu),
-        redisCpuUsPerTask: median(redisCpu),
-        workerCpuUsPerTask: median(workerCpu),
-        ...(wl === 'D' ? { p50Ms: median(p50), p99Ms: median(p99) } : {}),
-      };
-      log(`raw bullmq ${workers}w ${wl}: ${JSON.stringify(out[wl])}`);
+      for (const [i, side] of sides.entries()) {
+        const a = acc[i];
+        outs[i][name] = {
+          value: median(a.samples),
+          samples: a.samples,
+          [side.cpuKey]: median(a.cpu),
+          redisCpuUsPerTask: median(a.redisCpu),
+          workerCpuUsPerTask: median(a.workerCpu),
+          ...(name === 'D' ? { p50Ms: median(a.p50), p99Ms: median(a.p99) } : {}),
+        };
+        log(`${side.label} ${name}: ${JSON.stringify(outs[i][name])}`);
+      }
     }
   } finally {
-    await client.close();
-    await stopWorkers(ws);
+    for (const side of sides) await side.close();
   }
-  return out;
+  return [outs[0], outs[1]];
 }
 
 /** Raw BullMQ through the engine bench's own adapters, each pair in a fresh process (same method as there). */
@@ -301,10 +301,8 @@ try {
 await import('./report.ts');
 
 async function full() {
-  results.codexos1 = await codexos(1);
-  results.raw1 = await rawSameWay(1);
-  results.codexos2 = await codexos(2);
-  results.raw2 = await rawSameWay(2);
+  [results.codexos1, results.raw1] = await compare(1);
+  [results.codexos2, results.raw2] = await compare(2);
   const peers: Record<string, unknown> = {};
   // --no-peers: skip the engine bench's adapters (they run BullMQ with the worker inside the client process).
   if (!process.argv.includes('--no-peers'))

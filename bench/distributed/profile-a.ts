@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts';
 import { startRedis } from '../engine/redis.ts';
-import { chain, fanOutIn, taskCount } from '../engine/workloads.ts';
+import { chain, fanOutIn, pipeline, taskCount } from '../engine/workloads.ts';
 import { agents } from './agents.ts';
 import { rawClient } from './raw-bullmq.ts';
 
@@ -48,14 +48,17 @@ const spawnWorker = () =>
 const extra = Number(process.env.WORKERS ?? 1) > 1 ? spawnWorker() : undefined;
 const w = spawnWorker();
 for (const p of [w, extra]) if (p) await new Promise((r) => p.stdout!.on('data', (d) => String(d).includes('READY') && r(null)));
-// WORKLOAD=B: start → 1000 → join instead of the chain.
-const shape = process.env.WORKLOAD === 'B' ? fanOutIn(1000) : chain(1000);
-const N = taskCount(shape);
+// WORKLOAD=B: start → 1000 → join instead of the chain; WORKLOAD=D: 100 pipelines of 50 ms tasks at once.
+const wl = process.env.WORKLOAD ?? 'A';
+const shape = wl === 'B' ? fanOutIn(1000) : wl === 'D' ? pipeline(50) : chain(1000);
+const copies = wl === 'D' ? 100 : 1;
+const N = taskCount(shape) * copies;
+const times = <T>(f: () => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: copies }, f));
 let run: () => Promise<string>;
 let close: () => Promise<void>;
 if (raw) {
   const client = await rawClient(redis.url, prefix);
-  run = async () => String(await client.run(shape));
+  run = async () => (await times(() => client.run(shape))).join(',').slice(0, 20);
   close = () => client.close();
 } else {
   const o = new MultiAgentOrchestrator({
@@ -72,10 +75,15 @@ if (raw) {
     id: 'a',
     name: 'a',
     tasks: shape.stages.flatMap((stage, i) =>
-      stage.map((id) => ({ id, agentId: 'stage', dependencies: i ? shape.stages[i - 1] : [] })),
+      stage.map((id) => ({
+        id,
+        agentId: 'stage',
+        dependencies: i ? shape.stages[i - 1] : [],
+        input: shape.sleepMs ? { ms: shape.sleepMs } : {},
+      })),
     ),
   });
-  run = async () => (await o.executeWorkflow(def)).status;
+  run = async () => [...new Set((await times(() => o.executeWorkflow(def))).map((r) => r.status))].join();
   close = () => o.close();
 }
 let before = new Map<string, number>();
