@@ -1,6 +1,9 @@
 // Server bench: API throughput (POST /api/executions?wait=true, 1-task workflow, SQLite store) against a bare
 // Fastify hello-world in the same run, and live events (100 WebSocket watchers on one 1000-task run).
-// Servers run in child processes; autocannon and the watchers run here. Writes bench/.out/server.md.
+// Servers run in child processes; autocannon runs here, the watchers in child processes (watchers.ts). Writes
+// bench/.out/server.md. Environment: SERVER_BENCH_SECONDS (10), SERVER_BENCH_CONNECTIONS (32; 10 is always run too),
+// SERVER_BENCH_WATCHER_PROCS (4), SERVER_BENCH_ONLY=api|live (one part, printed as JSON, nothing written).
+// Where the API's time goes: profile.ts (PROFILE_TOP, PROFILE_CALLERS=<function>, PROFILE_INCL=all).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';

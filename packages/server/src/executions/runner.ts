@@ -13,8 +13,8 @@ import type { RunPin, RunRepo, WorkflowRepo } from '../store/types.js';
 import type { WorkflowVersion } from '../types.js';
 
 // Starting, resuming and stopping runs on the server's orchestrator. A run is pinned to the stored version it
-// started with (a pin in the server store, so every server on that store sees it); at shutdown, runs still going after the grace period are
-// cancelled, flagged `interrupted`, and resumed on the next start.
+// started with (a pin in the server store, so every server on that store sees it); at shutdown, runs still going
+// after the grace period are cancelled, flagged `interrupted`, and resumed on the next start.
 
 /** A run's pin as the API shows it (the models of a live run come from this process). */
 export type RunMeta = RunPin;
