@@ -28,9 +28,6 @@ const MULTI_KEYS = ['Meta', 'Shift'];
 const FIT = { padding: 0.15, maxZoom: 1.2 };
 const PRO = { hideAttribution: true };
 
-// Above LARGE_GRAPH tasks the canvas renders only what is in view, and drops the mini-map: the mini-map keeps one
-// store subscription per task, re-evaluated on every drag move and every remote edit.
-
 interface Props {
   session: CollabSession | null;
   nodes: TaskFlowNode[];
@@ -121,10 +118,6 @@ export function DesignerCanvas(p: Props) {
     [onMove],
   );
 
-  // Handlers handed to React Flow keep their identity across renders: a new function there re-renders every
-  // node wrapper on the canvas (500 of them on a large graph) on each drag move and each remote edit.
-  const latest = useRef(p);
-  latest.current = p;
   // The static edges are drawn again when they, the document positions or a measured node size change; not on a
   // drag move or a rename.
   const paths = useMemo(
@@ -133,6 +126,10 @@ export function DesignerCanvas(p: Props) {
     [p.staticEdges, p.positions, sizesVersion],
   );
 
+  // Handlers handed to React Flow keep their identity across renders: a new function there re-renders every
+  // node wrapper on the canvas (500 of them on a large graph) on each drag move and each remote edit.
+  const latest = useRef(p);
+  latest.current = p;
   const handlers = useMemo(
     () => ({
       onConnect: (c: Connection) => {
@@ -178,6 +175,8 @@ export function DesignerCanvas(p: Props) {
         elementsSelectable
         deleteKeyCode={p.readOnly ? null : DELETE_KEYS}
         multiSelectionKeyCode={MULTI_KEYS}
+        // Above LARGE_GRAPH tasks only what is in view is rendered, and there is no mini-map: the mini-map keeps
+        // one store subscription per task, re-evaluated on every drag move and every remote edit.
         onlyRenderVisibleElements={p.nodes.length > LARGE_GRAPH}
         minZoom={0.05}
         fitView

@@ -3,7 +3,7 @@ import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
-import { EdgeBuilder, NodeBuilder } from '../designer/nodes.ts';
+import { EdgeBuilder, LARGE_GRAPH, NodeBuilder } from '../designer/nodes.ts';
 import { nodeTypes, TaskStatusContext } from '../designer/TaskNode.tsx';
 import { StaticEdges, edgePaths } from './StaticEdges.tsx';
 import { StatusStore } from './statusStore.ts';
@@ -15,8 +15,6 @@ import { StatusStore } from './statusStore.ts';
 type Size = { width: number; height: number };
 
 const ANIMATED_EDGES_MAX = 150;
-// Above this many tasks the edges are drawn as one static layer (see StaticEdges), not as React Flow edges.
-const STATIC_EDGES_MIN = 150;
 const NO_EDGES: never[] = [];
 const NONE = new Set<string>();
 const NO_STATUS = new Map<string, string>();
@@ -78,7 +76,8 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
       }
     if (resized) setSizesVersion((v) => v + 1);
   }, []);
-  const staticEdges = tasks.length > STATIC_EDGES_MIN;
+  // Above LARGE_GRAPH tasks the edges are drawn as one static layer (see StaticEdges), not as React Flow edges.
+  const staticEdges = tasks.length > LARGE_GRAPH;
   const paths = useMemo(
     () => (staticEdges ? edgePaths(model.tasks, model.positions, sizes.current, critical) : undefined),
     // sizesVersion stands for a change inside the sizes ref.
@@ -114,7 +113,7 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
           deleteKeyCode={null}
           onNodeClick={onNodeClick}
           onPaneClick={onPaneClick}
-          onlyRenderVisibleElements={tasks.length > 150}
+          onlyRenderVisibleElements={tasks.length > LARGE_GRAPH}
           minZoom={0.05}
           fitView
           fitViewOptions={FIT}
