@@ -91,6 +91,8 @@ export function AnalyticsPage() {
   const defs: TaskDef[] = latestWf.data?.definition.tasks ?? [];
   const crit = useMemo(() => (latest && defs.length ? criticalPath(defs, (id) => latest.tasks[id]?.duration) : null), [latest, defs]);
   const statuses = useMemo(() => new Map(Object.entries(latest?.tasks ?? {}).map(([k, v]) => [k, v.status])), [latest]);
+  // One set per critical path, not per render: the graph redraws its edges when this changes.
+  const critSet = useMemo(() => new Set(crit?.path ?? []), [crit]);
 
   const feed = [
     ...(alerts.data?.items ?? []).map((a) => ({ kind: 'alert', ...a })),
@@ -153,7 +155,7 @@ export function AnalyticsPage() {
       {latest && defs.length > 0 && (
         <Section title="Critical path of the latest run" actions={<Link to={`/runs/${encodeURIComponent(latest.executionId)}`}>open run</Link>}>
           <p>{crit?.path.join(' → ')} <span className="muted">({fmtMs(crit?.total)})</span></p>
-          <div className="analytics-graph"><RunGraph tasks={defs} statuses={statuses} critical={new Set(crit?.path ?? [])} /></div>
+          <div className="analytics-graph"><RunGraph tasks={defs} statuses={statuses} critical={critSet} /></div>
         </Section>
       )}
     </div>
