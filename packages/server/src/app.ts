@@ -36,6 +36,7 @@ import { healthRoutes, metricsRoutes } from './plugins/health.js';
 import { modelRoutes } from './plugins/models.js';
 import { workflowRoutes } from './plugins/workflows.js';
 import { serverStoreFor } from './store/index.js';
+import { moveLocalPins } from './store/local-pins.js';
 import type { ServerStore } from './store/types.js';
 import type { ServerOptions } from './types.js';
 
@@ -64,6 +65,8 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   for (const a of opts.agents ?? []) if (!o.agents.has(a.id)) o.registerAgent(a);
   const { db, owned } = openServerDb(o.store, opts.dbPath ?? ':memory:');
   const store = opts.store ?? serverStoreFor(o, db);
+  // Pins an earlier --redis server kept in its own file move to the shared store before any run is looked up.
+  if (store.kind === 'redis' && owned) await moveLocalPins(db, store.runs);
   const hub = new LiveHub(o.bus);
   const remoteTarget = opts.remoteRuns === false ? undefined : remoteTargetOf(o);
   const repo = store.workflows;

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openServerDb } from '../src/db.js';
 import { buildServer, type CodexServer } from '../src/index.js';
 import { chain, echoAgent, slowAgent } from './helpers.js';
 
@@ -70,6 +74,64 @@ describe.skipIf(!process.env.REDIS_URL)('run pins on the Redis store', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("pins an earlier server kept in its own file move to Redis on start, the store's own pin winning", async () => {
+    const prefix = `cdx-pins-move-${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'cdx-pins-move-'));
+    const file = join(dir, 'server.db');
+    const old = openServerDb({ kind: 'none' } as never, file).db;
+    const ins = old.prepare(
+      'INSERT INTO srv_executions (execution_id, workflow_id, version, started_by, started_at, interrupted, models) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    ins.run('old-1', 'wf', 3, 'ada', 10, 1, JSON.stringify({ t0: 'local-offline' }));
+    ins.run('old-2', 'wf', 2, 'bob', 11, 0, null);
+    ins.run('both', 'wf', 1, 'eve', 12, 0, null);
+    old.close();
+    const make = () =>
+      buildServer({
+        config: { store: { type: 'redis' }, redis: { url: process.env.REDIS_URL, keyPrefix: prefix } },
+        orchestratorOptions: { collaboration: { storePath: ':memory:' } },
+        agents: [echoAgent],
+        dbPath: file,
+      });
+    const first = await make();
+    await first.codexos.store.runs.pin({
+      executionId: 'both',
+      workflowId: 'wf',
+      version: 7,
+      startedBy: 'root',
+      startedAt: 13,
+    });
+    await first.close();
+    // `first` moved the three; put one back as a second old server would have left it.
+    const again = openServerDb({ kind: 'none' } as never, file).db;
+    again
+      .prepare(
+        'INSERT INTO srv_executions (execution_id, workflow_id, version, started_by, started_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run('both', 'wf', 1, 'eve', 12);
+    again.close();
+    const a = await make();
+    try {
+      const runs = a.codexos.store.runs;
+      expect(await runs.get('old-1')).toEqual({
+        executionId: 'old-1',
+        workflowId: 'wf',
+        version: 3,
+        startedBy: 'ada',
+        startedAt: 10,
+        interrupted: true,
+        models: { t0: 'local-offline' },
+      });
+      expect(await runs.get('old-2')).toMatchObject({ version: 2, startedBy: 'bob', interrupted: false });
+      expect(await runs.get('both')).toMatchObject({ version: 7, startedBy: 'root' });
+      expect(await runs.interrupted()).toEqual(['old-1']);
+      expect(a.codexos.db.prepare('SELECT COUNT(*) AS n FROM srv_executions').get()).toEqual({ n: 0 });
+    } finally {
+      await a.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
