@@ -80,7 +80,9 @@ describe('debug routes', () => {
     const again = await req('POST', `/api/executions/${id}/debug/step`, s.ada);
     expect([again.statusCode, again.json().error.code]).toEqual([409, 'CDX_ERR_NOT_PAUSED']);
     expect(again.json().error.issues[0].message).toBe('state: completed');
-    const edits = (await req('GET', `/api/executions/${id}/debug`, s.bob)).json().edits;
+    const ended = (await req('GET', `/api/executions/${id}/debug`, s.bob)).json();
+    expect(ended.state).toBe('completed');
+    const edits = ended.edits;
     expect(edits.map((e: { kind: string; by: string }) => [e.kind, e.by])).toEqual([
       ['prompt', 'ada'],
       ['pin', 'ada'],

@@ -259,6 +259,16 @@ describe('the OpenAPI document against real responses', () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
+  it('the debug state of a run that has ended matches its declared schema (its state is how the run ended)', async () => {
+    const doc = (await s.req('GET', '/api/openapi.json')).json() as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const schema = doc.paths['/api/executions/{id}/debug'].get.responses?.['200'].content?.['application/json'].schema;
+    const st = await ok('GET', `/api/executions/${await finished()}/debug`);
+    expect(st.state).toBe('completed');
+    expect(z.fromJSONSchema(schema as never).safeParse(st).success).toBe(true);
+  });
+
   it('a schema that lies is caught: an undeclared field or a declared field of the wrong type fails the check', async () => {
     const doc = (await s.req('GET', '/api/openapi.json')).json() as {
       paths: Record<string, Record<string, Operation>>;

@@ -277,13 +277,11 @@ export type Breakpoint = EngineBreakpoint;
 /** An open waitpoint (approval or `ctx.waitFor`), as the engine records it, without its decision. */
 export type Waitpoint = Omit<WaitRecord, 'decision'>;
 
-/** The engine's debug states, plus the terminal status the server reports for a run that has ended. */
-export type DebugRunState = DebugSnapshot['state'] | 'completed' | 'failed' | 'cancelled';
+/** A run's debug state: live (running, paused, stepping) or how it ended. */
+export type DebugRunState = DebugSnapshot['state'];
 
 /** `GET /api/executions/:id/debug`: the engine's debug snapshot of a run. */
-export interface DebugState extends Omit<DebugSnapshot, 'state'> {
-  state: DebugRunState;
-}
+export type DebugState = DebugSnapshot;
 
 /** `GET /api/executions/:id/debug/inspect`: what a task would run with now. */
 export type InspectData = TaskInspection;

@@ -194,7 +194,7 @@ const breakpoint = z.object({
 });
 export const debugSnapshotShape = z.object({
   executionId: z.string(),
-  state: z.enum(['running', 'paused', 'stepping']),
+  state: z.enum(['running', 'paused', 'stepping', 'completed', 'failed', 'cancelled']),
   paused: z
     .looseObject({
       at: z.number(),

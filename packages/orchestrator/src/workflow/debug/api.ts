@@ -15,6 +15,7 @@ import type {
   ApprovalDecision,
   Breakpoint,
   DebugRecord,
+  DebugRunState,
   DebugSnapshot,
   SignalRecord,
   TaskInspection,
@@ -133,7 +134,11 @@ export class WorkflowDebugger {
     const rec = stored.tasks.get(DEBUG_KEY)?.output as DebugRecord | undefined;
     return {
       executionId,
-      state: TERMINAL.has(stored.header.status) ? (stored.header.status as never) : rec?.paused ? 'paused' : 'running',
+      state: TERMINAL.has(stored.header.status)
+        ? (stored.header.status as DebugRunState)
+        : rec?.paused
+          ? 'paused'
+          : 'running',
       paused: rec?.paused ?? null,
       breakpoints: rec?.breakpoints ?? [],
       pauseOnFailure: rec?.pauseOnFailure ?? false,

@@ -100,8 +100,8 @@ export interface TaskInspection {
   estimatedCostUsd?: number;
 }
 
-/** A live run's debug state: running, paused, or running one step. */
-export type DebugRunState = 'running' | 'paused' | 'stepping';
+/** A run's debug state: running, paused, or running one step while live; how it ended once finished. */
+export type DebugRunState = 'running' | 'paused' | 'stepping' | 'completed' | 'failed' | 'cancelled';
 
 /** `orchestrator.debugger.state(id)`: a run's debug state, edits, next tasks and open waitpoints. */
 export interface DebugSnapshot {
