@@ -196,3 +196,17 @@ describe.concurrent('documentation code blocks', () => {
     });
   }
 });
+
+describe('shell blocks: test commands are checked, not run inside this suite', () => {
+  it('`nice` and env assignments before `npx vitest run` / `npm run` still mark a test command', async () => {
+    const env = { REDIS_URL: '', CODEXOS_PREFIX: `doc-${process.pid}-shell` };
+    const opts = { root, scratch: dir, env, name: 'inline' };
+    await expect(
+      runShellBlock('SOAK=1 nice -n 10 npx vitest run test/reliability/no-such.test.ts', opts),
+    ).rejects.toThrow(/names test\/reliability\/no-such\.test\.ts, which does not exist/);
+    await expect(runShellBlock('nice npm run no-such-script', opts)).rejects.toThrow(/no "no-such-script" script/);
+    expect(
+      (await runShellBlock('SOAK=1 nice -n 10 npx vitest run test/reliability/collab-load.test.ts', opts)).commands,
+    ).toBe(1);
+  });
+});

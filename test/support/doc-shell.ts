@@ -5,9 +5,10 @@
 //   SIGTERM, which must end them cleanly. The server's first admin token is exported as TOKEN, as a user copies it.
 // - `redis-server ...`: the suite's Redis (REDIS_URL) stands in; every redis:// URL in the block is rewritten to it
 //   (with a --prefix of the block's own), and http://127.0.0.1:4000 to the server the block started.
-// - `npm ci`: the install this suite runs after. `npm test`, `npm run <script>`, `npx vitest run <paths>`: would run
-//   this suite inside itself, so the script and the paths they name must exist. `npm install <workspace package>`:
-//   test/packaging.test.ts installs the packed tarballs; here the name must be a workspace package.
+// - `npm ci`: the install this suite runs after. `npm test`, `npm run <script>`, `npx vitest run <paths>` (after
+//   any env assignments and `nice`): would run this suite inside itself, so the script and the paths they name
+//   must exist. `npm install <workspace package>`: test/packaging.test.ts installs the packed tarballs; here the
+//   name must be a workspace package.
 // - anything else: run with bash; it must exit 0.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -121,11 +122,11 @@ export async function runShellBlock(block: string, opts: ShellOptions): Promise<
         if (!scripts.test) throw new Error(`${opts.name}: no "test" script for \`${raw}\``);
         continue;
       }
-      if ((m = /^(?:\w+=\S+\s+)*npm run (\S+)/.exec(cmd))) {
+      if ((m = /^(?:\w+=\S+\s+)*(?:nice(?:\s+-n\s+-?\d+)?\s+)?npm run (\S+)/.exec(cmd))) {
         if (!scripts[m[1]]) throw new Error(`${opts.name}: no "${m[1]}" script for \`${raw}\``);
         continue;
       }
-      if ((m = /^(?:\w+=\S+\s+)*npx vitest run (.+)$/.exec(cmd))) {
+      if ((m = /^(?:\w+=\S+\s+)*(?:nice(?:\s+-n\s+-?\d+)?\s+)?npx vitest run (.+)$/.exec(cmd))) {
         for (const p of m[1].split(/\s+/).filter((a) => !a.startsWith('-')))
           if (!existsSync(join(opts.root, p))) throw new Error(`${opts.name}: \`${raw}\` names ${p}, which does not exist`);
         continue;
