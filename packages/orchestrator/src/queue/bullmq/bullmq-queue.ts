@@ -22,7 +22,7 @@ import { type DistributedPoolState, PoolController } from './pool-controller.js'
 /**
  * Attempts as BullMQ jobs, one queue per agent, for `codexos worker` processes. This class holds the connection's
  * lifecycle (connect, Redis lost or restarted, close), the agent pool and the event relay; the dispatch of jobs
- * and the return of their results is the {@link JobDispatcher}'s. Tasks of model-backed agents go to workers
+ * and the return of their results is the `JobDispatcher`'s. Tasks of model-backed agents go to workers
  * that serve them (`codexos worker --config`), whose model calls share the rate limits through Redis.
  */
 export class BullMQQueue implements TaskQueue {
