@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/agents/types.js';
@@ -96,6 +96,42 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     const err = await pending;
     expect(err).toMatchObject({ code: 'CDX_ERR_QUEUE', retryable: true });
     expect(err?.message).toContain('gone from Redis');
+  });
+
+  it('a result reaches the orchestrator only once BullMQ holds the job as completed', async () => {
+    // A worker killed between its reply and the job's completion would leave a job that stalls and runs again
+    // after the orchestrator recorded its result: the reply must come after the completion is written.
+    const { target, queue } = await setup();
+    let ran = 0;
+    const counted: AgentDefinition = { id: 'plain', handler: () => ++ran };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const original = Job.prototype.moveToCompleted;
+    let holding = 0;
+    Job.prototype.moveToCompleted = async function (this: Job, ...args: Parameters<Job['moveToCompleted']>) {
+      holding++;
+      await gate;
+      return original.apply(this, args);
+    };
+    cleanup.push(() => {
+      Job.prototype.moveToCompleted = original;
+    });
+    const worker = await new TaskWorker({ target, agents: [counted], concurrency: 1, heartbeatMs: 60_000 }).start();
+    cleanup.push(() => worker.close());
+    cleanup.push(() => release()); // runs first: a failed check must not leave the worker's job held
+    const executionId = `exec-${randomUUID()}`;
+    let settled = false;
+    const pending = Promise.resolve(queue.run(ctxFor(executionId), plain)).finally(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 200 && holding === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect([ran, holding]).toEqual([1, 1]);
+    // The handler has run and its completion is held: no result may have reached the orchestrator.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    expect(await queue.agentQueue('plain').getJobState(jobIdOf(executionId, 't', undefined, 1))).toBe('active');
+    release();
+    expect(await pending).toBe(1);
   });
 
   it('a task worker publishes each result once, on the channel of the orchestrator that sent the job', async () => {

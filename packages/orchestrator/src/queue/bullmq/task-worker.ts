@@ -217,6 +217,9 @@ export class TaskWorker {
       removeOnFail: { age: 3600 },
     });
     worker.on('error', () => {});
+    // The result goes to the orchestrator once BullMQ holds the job as completed: published any earlier, a worker
+    // killed before the completion is written would leave a job that stalls and runs again after it was recorded.
+    worker.on('completed', (job: Job<TaskJobData>, r: TaskJobResult) => this.reply(job.data, job.id!, r));
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     return lane;
   }
@@ -264,7 +267,7 @@ export class TaskWorker {
       const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
-      return this.reply(d, jobId, r);
+      return r;
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
@@ -278,7 +281,7 @@ export class TaskWorker {
         });
         throw drained;
       }
-      return this.reply(d, jobId, { ok: false, error: errorReport(err), worker: this.workerId });
+      return { ok: false, error: errorReport(err), worker: this.workerId };
     } finally {
       lane.active--;
       this.running.delete(jobId);
@@ -287,9 +290,9 @@ export class TaskWorker {
   }
 
   /**
-   * Publishes the result to the orchestrator that sent the job, at once: it goes on without waiting for the
-   * job's completion event. The result is also stored on the job (the return value), for an orchestrator that
-   * missed the message or resumed the run.
+   * Publishes the result to the orchestrator that sent the job, so it need not read the job's completion from
+   * Redis. The result is also stored on the job (the return value), for an orchestrator that missed the message
+   * or resumed the run.
    */
   private reply(d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
     if (d.replyTo) this.client!.publish(d.replyTo, JSON.stringify([jobId, r])).catch(() => 0);
