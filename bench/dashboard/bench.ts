@@ -233,6 +233,7 @@ this machine; \`node --import tsx bench/dashboard/bench.ts\`. Load while measuri
 | open a 500-task workflow (20 wide × 25 deep): navigation start → mark \`codexos:designer-rendered\` (all 500 nodes rendered and measured), median of 5 (min–max) | ${f1(pct(totals, 50))} ms (${f1(Math.min(...totals))}–${f1(Math.max(...totals))}) | ≤ 1000 ms |
 | … of which after the document synced (projection, layout-free render of 500 nodes) | ${f1(pct(renders.map((r) => r.afterSync), 50))} ms | |
 | drag a node on the 500-task graph (${moves} mouse moves) while a second client renames a task every 50 ms: rAF frame interval between marks \`codexos:drag-start\`/\`-end\`, p50 / p95 / p99 (${frames.length} frames) | ${f1(pct(frames, 50))} / ${f1(pct(frames, 95))} / ${f1(pct(frames, 99))} ms | p95 ≤ 16 ms |
+| … intervals longer than one 60 Hz frame (over 17.5 ms: at least one frame dropped) | ${frames.filter((f) => f > 17.5).length} of ${frames.length} (${f1((100 * frames.filter((f) => f > 17.5).length) / Math.max(1, frames.length))} %) | ≤ 5 % |
 | remote renames applied during the drag / visible on the canvas at the end | ${edits} / ${remoteSeen} nodes showing an edited name | |
 | live view of a 1000-task run: status changes applied / expected (queued + started + completed per task) | ${changes} / 3000 | all |
 | … tasks shown completed on the graph at the end | ${completedShown} / 1000 | 1000 |
@@ -241,8 +242,9 @@ this machine; \`node --import tsx bench/dashboard/bench.ts\`. Load while measuri
 | bundle: opening the designer (first load + its lazily loaded chunks: ${designerLoad.map((r) => r.f.replace(/-[\w-]+\.(js|css)$/, '')).join(', ')}), gzip | ${kb(designerLoad.reduce((n, r) => n + r.gz, 0))} (raw ${kb(designerLoad.reduce((n, r) => n + r.raw, 0))}) | reported |
 | bundle: everything incl. lazily loaded Analytics (charts), gzip | ${kb(rows.reduce((n, r) => n + r.gz, 0))} (raw ${kb(rows.reduce((n, r) => n + r.raw, 0))}) | reported |
 
-${stageErrors.length ? `Stages that did not finish: ${stageErrors.join('; ')}.\n\n` : ''}Frame intervals are measured with requestAnimationFrame in the page: a 60 Hz frame is 16.7 ms, so "p95 ≤ 16 ms"
-reads as "no dropped frames at the 95th percentile". The live-view lag is the browser's paint time minus the
+${stageErrors.length ? `Stages that did not finish: ${stageErrors.join('; ')}.\n\n` : ''}Frame intervals are measured with requestAnimationFrame in the page: a 60 Hz frame is 16.7 ms and no interval can
+be shorter, so "p95 ≤ 16 ms" reads as "no dropped frames at the 95th percentile": p95 at one frame period, and at
+most 5 % of the intervals longer than one frame (the row below it). The live-view lag is the browser's paint time minus the
 server's timestamp of the newest event in each socket frame (same machine, same clock); it includes the server's
 per-tick batching, the socket, React's render of the 1000-node graph and the paint.
 `;

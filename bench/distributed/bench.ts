@@ -253,32 +253,41 @@ async function cpuScaling() {
           timeoutMs: 600_000,
         })),
       });
-      return { workers, o, ws, def, tput: [] as number[] };
+      return { label: `codexos ${workers}w`, workers, run: () => o.executeWorkflow(def).then((r) => {
+        if (r.status !== 'completed') throw new Error(`cpu: ${r.status} ${r.error?.message}`);
+      }), close: async () => { await o.close(); await stopWorkers(ws); }, tput: [] as number[] };
     }),
   );
+  // Raw BullMQ used the same way: the 400 jobs added at once, completions heard through QueueEvents.
+  const shape = { stages: [Array.from({ length: N }, (_, i) => `h${i}`)], sleepMs: 0 } as unknown as Shape;
+  const raws = await Promise.all(
+    [1, 2].map(async (workers) => {
+      const queue = `bench-rawcpu${workers}-${process.pid}`;
+      const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(queue, 1, 'raw-worker.ts')));
+      const client = await rawClient(redis.url, queue);
+      return { label: `raw ${workers}w`, workers, run: () => client.run(shape, { rounds }).then(() => {}), close: async () => { await client.close(); await stopWorkers(ws); }, tput: [] as number[] };
+    }),
+  );
+  setups.push(...raws);
   await new Promise((r) => setTimeout(r, 1500));
   try {
     for (let rep = 0; rep <= REPS; rep++) {
       for (const s of setups) {
         const t = performance.now();
-        const r = await s.o.executeWorkflow(s.def);
-        if (r.status !== 'completed') throw new Error(`cpu: ${r.status} ${r.error?.message}`);
+        await s.run();
         if (rep) s.tput.push(N / ((performance.now() - t) / 1000));
       }
     }
   } finally {
-    for (const s of setups) {
-      await s.o.close();
-      await stopWorkers(s.ws);
-    }
+    for (const s of setups) await s.close();
   }
   for (const s of setups) {
-    out[`w${s.workers}`] = { tasksPerSec: median(s.tput), samples: s.tput };
-    log(`cpu ${s.workers}w: ${median(s.tput).toFixed(1)} tasks/s`);
+    out[`${s.label.startsWith('raw') ? 'raw' : 'w'}${s.workers}`] = { tasksPerSec: median(s.tput), samples: s.tput };
+    log(`cpu ${s.label}: ${median(s.tput).toFixed(1)} tasks/s`);
   }
-  const w1 = (out.w1 as { tasksPerSec: number }).tasksPerSec;
-  const w2 = (out.w2 as { tasksPerSec: number }).tasksPerSec;
-  out.speedup = w2 / w1;
+  const tps = (k: string) => (out[k] as { tasksPerSec: number }).tasksPerSec;
+  out.speedup = tps('w2') / tps('w1');
+  out.rawSpeedup = tps('raw2') / tps('raw1');
   return out;
 }
 

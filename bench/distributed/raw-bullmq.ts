@@ -10,6 +10,8 @@ interface RunState {
   outputs: number[];
   resolve(v: number): void;
   reject(e: Error): void;
+  /** Extra job data (the CPU-bound workload's `rounds`). */
+  data?: Record<string, unknown>;
 }
 
 export async function rawClient(url: string, queueName: string) {
@@ -21,11 +23,12 @@ export async function rawClient(url: string, queueName: string) {
   const runs = new Map<string, RunState>();
   let seq = 0;
   const enqueue = (id: string, st: RunState, up: number[]) => {
+    const extra = st.data ?? {};
     const ids = st.shape.stages[st.stage];
     st.remaining = ids.length;
     st.outputs = [];
     queue
-      .addBulk(ids.map((name, i) => ({ name, data: { up, ms: st.shape.sleepMs }, opts: { jobId: `${id}-${st.stage}-${i}`, removeOnComplete: true } })))
+      .addBulk(ids.map((name, i) => ({ name, data: { up, ms: st.shape.sleepMs, ...extra }, opts: { jobId: `${id}-${st.stage}-${i}`, removeOnComplete: true } })))
       .catch((e: Error) => st.reject(e));
   };
   events.on('completed', ({ jobId, returnvalue }) => {
@@ -43,10 +46,10 @@ export async function rawClient(url: string, queueName: string) {
     enqueue(id, st, up);
   });
   return {
-    run(shape: Shape): Promise<number> {
+    run(shape: Shape, data?: Record<string, unknown>): Promise<number> {
       return new Promise((resolve, reject) => {
         const id = `r${seq++}`;
-        const st: RunState = { shape, stage: 0, remaining: 0, outputs: [], resolve, reject };
+        const st: RunState = { shape, stage: 0, remaining: 0, outputs: [], resolve, reject, data };
         runs.set(id, st);
         enqueue(id, st, []);
       });
