@@ -134,6 +134,51 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     expect(await pending).toBe(1);
   });
 
+  it('the retryable failure of a drained worker reaches the orchestrator only once BullMQ holds the job as failed', async () => {
+    const { target, queue } = await setup();
+    let started = 0;
+    const held: AgentDefinition = {
+      id: 'plain',
+      handler: (ctx) =>
+        new Promise((_, reject) => {
+          started++;
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+        }),
+    };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const original = Job.prototype.moveToFailed;
+    let holding = 0;
+    Job.prototype.moveToFailed = async function (this: Job, ...args: Parameters<Job['moveToFailed']>) {
+      holding++;
+      await gate;
+      return original.apply(this, args);
+    };
+    cleanup.push(() => {
+      Job.prototype.moveToFailed = original;
+    });
+    const worker = await new TaskWorker({ target, agents: [held], concurrency: 1, heartbeatMs: 60_000 }).start();
+    cleanup.push(() => worker.close());
+    cleanup.push(() => release());
+    let settled = false;
+    const pending = Promise.resolve(queue.run(ctxFor(`exec-${randomUUID()}`), plain)).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; retryable?: boolean },
+    );
+    void pending.finally(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 200 && started === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const drained = worker.drain('test');
+    for (let i = 0; i < 200 && holding === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect([started, holding]).toEqual([1, 1]);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    release();
+    expect(await pending).toMatchObject({ code: 'CDX_ERR_QUEUE', retryable: true });
+    await drained;
+  });
+
   it('a task worker publishes each result once, on the channel of the orchestrator that sent the job', async () => {
     const { target, queue } = await setup();
     const worker = await new TaskWorker({ target, agents: [plain], concurrency: 4, heartbeatMs: 60_000 }).start();

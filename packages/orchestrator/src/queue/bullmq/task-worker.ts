@@ -220,6 +220,11 @@ export class TaskWorker {
     // The result goes to the orchestrator once BullMQ holds the job as completed: published any earlier, a worker
     // killed before the completion is written would leave a job that stalls and runs again after it was recorded.
     worker.on('completed', (job: Job<TaskJobData>, r: TaskJobResult) => this.reply(job.data, job.id!, r));
+    worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
+      if (!job || !(err instanceof DrainedError)) return;
+      const error = { code: ErrorCodes.QUEUE, message: err.message, retryable: true };
+      this.reply(job.data, job.id!, { ok: false, error, worker: this.workerId });
+    });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     return lane;
   }
@@ -271,16 +276,8 @@ export class TaskWorker {
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
-      if (lane.draining) {
-        const drained = err instanceof DrainedError ? err : new DrainedError();
-        const code = ErrorCodes.QUEUE;
-        this.reply(d, jobId, {
-          ok: false,
-          error: { code, message: drained.message, retryable: true },
-          worker: this.workerId,
-        });
-        throw drained;
-      }
+      // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener), as a result does.
+      if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
       return { ok: false, error: errorReport(err), worker: this.workerId };
     } finally {
       lane.active--;
