@@ -114,10 +114,14 @@ describe('nodes from the document', () => {
 
   it('renders a task node with its badge, lock and status', async () => {
     const { ReactFlowProvider } = await import('@xyflow/react');
-    const data = { task: { id: 'fetch', name: 'Fetch data', agentId: 'fetcher' }, issues: [{ field: 'agentId', message: 'is required' }], lockedBy: 'ada', status: 'completed' };
+    const data = { task: { id: 'fetch', name: 'Fetch data', agentId: 'fetcher' }, issues: [{ field: 'agentId', message: 'is required' }], lockedBy: 'ada' };
+    const store = new StatusStore();
+    store.set(new Map([['fetch', 'completed']]));
     render(
       <ReactFlowProvider>
-        <TaskNode {...({ id: 'fetch', data, selected: false, type: 'task', dragging: false, zIndex: 0, isConnectable: false, positionAbsoluteX: 0, positionAbsoluteY: 0 } as unknown as NodeProps<TaskFlowNode>)} />
+        <TaskStatusContext.Provider value={store}>
+          <TaskNode {...({ id: 'fetch', data, selected: false, type: 'task', dragging: false, zIndex: 0, isConnectable: false, positionAbsoluteX: 0, positionAbsoluteY: 0 } as unknown as NodeProps<TaskFlowNode>)} />
+        </TaskStatusContext.Provider>
       </ReactFlowProvider>,
     );
     expect(screen.getByTestId('issues-fetch').textContent).toBe('1');

@@ -14,7 +14,6 @@ export interface TaskNodeData extends Record<string, unknown> {
   lockedBy?: string | null;
   diff?: DiffKind;
   diffFields?: string[];
-  status?: string;
   critical?: boolean;
   mark?: string;
 }
@@ -35,7 +34,7 @@ function useLiveStatus(taskId: string): string | undefined {
 
 function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
   const { task, issues, editors, lockedBy, diff, critical, diffFields, mark } = data;
-  const status = useLiveStatus(task.id) ?? data.status;
+  const status = useLiveStatus(task.id);
   const cls = ['task-node', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '', ...(mark ? mark.split(' ').map((m) => `mark-${m}`) : [])]
     .filter(Boolean)
     .join(' ');

@@ -4,7 +4,7 @@ import { edgeId } from './projection.ts';
 import type { TaskFlowNode, TaskNodeData } from './TaskNode.tsx';
 import type { GraphModel, XY } from './types.ts';
 
-// Turn the document projection (plus issues, presence, locks, statuses, diff marks) into React Flow nodes and
+// Turn the document projection (plus issues, presence, locks, diff marks) into React Flow nodes and
 // edges, reusing the previous node object when nothing it shows changed, so a change to one task re-renders
 // one node and not five hundred.
 
@@ -12,7 +12,6 @@ export interface NodeExtras {
   issues?: Map<string, TaskNodeData['issues']>;
   editors?: Map<string, TaskNodeData['editors']>;
   locks?: Map<string, string>;
-  statuses?: Map<string, string>;
   critical?: Set<string>;
   diff?: Map<string, { kind: TaskNodeData['diff']; fields: string[] }>;
   readOnly?: boolean;
@@ -52,7 +51,6 @@ export class NodeBuilder {
         extras.issues?.get(id),
         extras.editors?.get(id),
         lockedBy,
-        extras.statuses?.get(id),
         extras.critical?.has(id),
         diff?.kind,
         diff?.fields.join(),
@@ -78,7 +76,6 @@ export class NodeBuilder {
             issues: extras.issues?.get(id),
             editors: extras.editors?.get(id),
             lockedBy,
-            status: extras.statuses?.get(id),
             critical: extras.critical?.has(id),
             diff: diff?.kind,
             diffFields: diff?.fields,
