@@ -1,7 +1,7 @@
 import type { ServerDb } from '../db.js';
 import type { ServerRole, User, WorkflowRole } from '../types.js';
 import type { SqliteWriteBatch } from './sqlite-batch.js';
-import { ForeignCommits } from './sqlite-foreign-commits.js';
+import { SqliteRowCache } from './sqlite-foreign-commits.js';
 import type {
   AccessEntry,
   AccessOutcome,
@@ -101,27 +101,21 @@ function toToken(r: TokenRow): StoredToken {
  */
 export class SqliteRoleRepo implements RoleRepo {
   private readonly getStmt;
-  private readonly foreign;
-  private readonly known = new Map<string, WorkflowRole | null>();
+  private readonly known;
   constructor(private readonly db: ServerDb) {
     this.getStmt = db.prepare('SELECT role FROM srv_workflow_roles WHERE workflow_id = ? AND user_id = ?');
-    this.foreign = new ForeignCommits(db);
+    this.known = new SqliteRowCache<WorkflowRole>(db);
   }
 
   async get(workflowId: string, userId: string): Promise<WorkflowRole | undefined> {
-    if (this.foreign.changed()) this.known.clear();
-    const key = `${workflowId}\u0000${userId}`;
-    let role = this.known.get(key);
-    if (role === undefined) {
-      role = (this.getStmt.get(workflowId, userId) as { role: WorkflowRole } | undefined)?.role ?? null;
-      if (this.known.size >= 10_000) this.known.clear();
-      this.known.set(key, role);
-    }
-    return role ?? undefined;
+    return this.known.read(
+      `${workflowId}\u0000${userId}`,
+      () => (this.getStmt.get(workflowId, userId) as { role: WorkflowRole } | undefined)?.role ?? null,
+    );
   }
 
   async set(workflowId: string, userId: string, role: WorkflowRole): Promise<void> {
-    this.known.clear();
+    this.known.drop();
     this.db
       .prepare(
         `INSERT INTO srv_workflow_roles (workflow_id, user_id, role) VALUES (?, ?, ?)
@@ -131,7 +125,7 @@ export class SqliteRoleRepo implements RoleRepo {
   }
 
   async remove(workflowId: string, userId: string): Promise<boolean> {
-    this.known.clear();
+    this.known.drop();
     return (
       this.db.prepare('DELETE FROM srv_workflow_roles WHERE workflow_id = ? AND user_id = ?').run(workflowId, userId)
         .changes > 0
@@ -139,7 +133,7 @@ export class SqliteRoleRepo implements RoleRepo {
   }
 
   async removeAll(workflowId: string): Promise<void> {
-    this.known.clear();
+    this.known.drop();
     this.db.prepare('DELETE FROM srv_workflow_roles WHERE workflow_id = ?').run(workflowId);
   }
 

@@ -5,7 +5,8 @@ import type { RunPin, RunRepo } from './types.js';
 // Run pins in the server's SQLite table `srv_executions` (in the state store's file when executions are in
 // SQLite). A new pin commits with the other writes of its event-loop turn (group commit), before the run starts.
 
-type PinRow = {
+/** A row of `srv_executions`. */
+export type PinRow = {
   execution_id: string;
   workflow_id: string;
   version: number;
@@ -76,7 +77,8 @@ export class SqliteRunRepo implements RunRepo {
   }
 }
 
-function toPin(r: PinRow): RunPin {
+/** The pin a row of `srv_executions` holds. */
+export function toPin(r: PinRow): RunPin {
   const p: RunPin = {
     executionId: r.execution_id,
     workflowId: r.workflow_id,

@@ -1,6 +1,6 @@
 import type { ServerDb } from '../db.js';
 import type { WorkflowSummary, WorkflowVersion } from '../types.js';
-import { ForeignCommits } from './sqlite-foreign-commits.js';
+import { SqliteRowCache } from './sqlite-foreign-commits.js';
 import type { Definition, WorkflowRepo } from './types.js';
 
 // Stored workflows in SQLite: a row per workflow pointing at its current version, and one immutable row per
@@ -29,28 +29,22 @@ type VerRow = {
 export class SqliteWorkflowRepo implements WorkflowRepo {
   private readonly getWf;
   private readonly getVer;
-  private readonly foreign;
   /**
    * Workflow rows by id (every run start reads one, twice): kept until this repo saves or removes that workflow,
    * or until another connection commits to the file (`PRAGMA data_version` moves), when all are dropped.
    */
-  private readonly rows = new Map<string, WorkflowSummary | null>();
+  private readonly rows;
   constructor(private readonly db: ServerDb) {
     this.getWf = db.prepare('SELECT * FROM srv_workflows WHERE id = ?');
     this.getVer = db.prepare('SELECT * FROM srv_workflow_versions WHERE workflow_id = ? AND version = ?');
-    this.foreign = new ForeignCommits(db);
+    this.rows = new SqliteRowCache<WorkflowSummary>(db);
   }
 
   private summary(id: string): WorkflowSummary | undefined {
-    if (this.foreign.changed()) this.rows.clear();
-    let s = this.rows.get(id);
-    if (s === undefined) {
+    return this.rows.read(id, () => {
       const r = this.getWf.get(id) as WfRow | undefined;
-      s = r ? toSummary(r) : null;
-      if (this.rows.size >= 10_000) this.rows.clear();
-      this.rows.set(id, s);
-    }
-    return s ?? undefined;
+      return r ? toSummary(r) : null;
+    });
   }
 
   async get(id: string): Promise<WorkflowSummary | undefined> {
@@ -60,7 +54,7 @@ export class SqliteWorkflowRepo implements WorkflowRepo {
 
   async save(def: Definition, author: string, message: string) {
     const now = Date.now();
-    this.rows.delete(def.id);
+    this.rows.drop(def.id);
     return this.db.transaction(() => {
       const cur = this.getWf.get(def.id) as WfRow | undefined;
       const version = (cur?.current_version ?? 0) + 1;
@@ -123,7 +117,7 @@ export class SqliteWorkflowRepo implements WorkflowRepo {
   }
 
   async remove(id: string): Promise<boolean> {
-    this.rows.delete(id);
+    this.rows.drop(id);
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM srv_workflow_versions WHERE workflow_id = ?').run(id);
       return this.db.prepare('DELETE FROM srv_workflows WHERE id = ?').run(id).changes > 0;
