@@ -103,10 +103,15 @@ export class PoolController {
     for (const v of Object.values(await this.redis.hgetall(this.keys.workers))) {
       try {
         const hb = JSON.parse(v) as WorkerHeartbeat;
-        if (hb.healthy && now - hb.at <= this.cfg.healthCheckInterval * 3) for (const a of hb.own ?? []) own.add(a);
+        if (this.isHealthy(hb, Math.max(0, now - hb.at))) for (const a of hb.own ?? []) own.add(a);
       } catch {}
     }
     this.own = own;
+  }
+
+  /** Healthy: the worker says so and was heard from within three health-check intervals. */
+  private isHealthy(hb: WorkerHeartbeat, silentMs: number): boolean {
+    return hb.healthy && silentMs <= this.cfg.healthCheckInterval * 3;
   }
 
   /** The state as of the last tick. */
@@ -127,7 +132,6 @@ export class PoolController {
 
   private async pass(now: number): Promise<DistributedPoolState> {
     const raw = await this.redis.hgetall(this.keys.workers);
-    const silentLimit = this.cfg.healthCheckInterval * 3;
     const workers: PoolWorkerState[] = [];
     const own = new Set<string>();
     for (const v of Object.values(raw)) {
@@ -138,13 +142,13 @@ export class PoolController {
         continue;
       }
       const silentMs = Math.max(0, now - hb.at);
-      if (silentMs > silentLimit * 10) {
+      if (silentMs > this.cfg.healthCheckInterval * 30) {
         // Long gone: forget it (its tasks were handed on by stall recovery long ago).
         await this.redis.hdel(this.keys.workers, hb.workerId);
         this.unhealthy.delete(hb.workerId);
         continue;
       }
-      const healthy = hb.healthy && silentMs <= silentLimit;
+      const healthy = this.isHealthy(hb, silentMs);
       const reason = !hb.healthy ? (hb.reason ?? 'reported unhealthy') : `no heartbeat for ${silentMs} ms`;
       workers.push({
         workerId: hb.workerId,
