@@ -14,6 +14,7 @@ import { startRedis } from '../engine/redis.ts';
 import type { Shape } from '../engine/types.ts';
 import { chain, expectedOutput, fanOutIn, pipeline, taskCount } from '../engine/workloads.ts';
 import { agents, hashWork } from './agents.ts';
+import { procCpuUs, redisCpuUs } from './cpu.ts';
 import { rawClient } from './raw-bullmq.ts';
 import { outPath } from '../out.ts';
 
@@ -21,21 +22,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const REPS = Number(process.env.REPS ?? 3);
 const redis = await startRedis();
 const stats = new Redis(redis.url);
-/** Redis's own CPU so far (user + sys), µs: Redis shares the machine's cores with the orchestrator and workers. */
-async function redisCpuUs(): Promise<number> {
-  const info = await stats.info('cpu');
-  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return (v('used_cpu_sys') + v('used_cpu_user')) * 1e6;
-}
-/** CPU so far of the worker processes (utime + stime from /proc, 10 ms ticks), µs. */
-function workersCpuUs(ws: ChildProcess[]): number {
-  let t = 0;
-  for (const w of ws) {
-    const f = readFileSync(`/proc/${w.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    t += (Number(f[11]) + Number(f[12])) * 10_000;
-  }
-  return t;
-}
+/** CPU so far of the worker processes, µs. */
+const workersCpuUs = (ws: ChildProcess[]): number => ws.reduce((t, w) => t + procCpuUs(w.pid!), 0);
+const redisCpu = () => redisCpuUs(stats);
 const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version };
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -162,7 +151,7 @@ async function compare(workers: number): Promise<[Record<string, unknown>, Recor
       for (let rep = 0; rep <= REPS; rep++) {
         for (const [i, side] of sides.entries()) {
           const a = acc[i];
-          const [r0, w0] = [await redisCpuUs(), workersCpuUs(side.ws)];
+          const [r0, w0] = [await redisCpu(), workersCpuUs(side.ws)];
           const c0 = process.cpuUsage();
           const t0 = performance.now();
           if (name === 'D') {
@@ -182,7 +171,7 @@ async function compare(workers: number): Promise<[Record<string, unknown>, Recor
           const c = process.cpuUsage(c0);
           if (rep) {
             a.cpu.push((c.user + c.system) / n);
-            a.redisCpu.push(((await redisCpuUs()) - r0) / n);
+            a.redisCpu.push(((await redisCpu()) - r0) / n);
             a.workerCpu.push((workersCpuUs(side.ws) - w0) / n);
           }
         }

@@ -4,7 +4,6 @@
 // Redis commands per task of the last run (INFO commandstats), the round trips that dominate the cost per task.
 // --raw runs raw BullMQ used the same way (client DAG + raw worker) instead, for the same figures.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -12,6 +11,7 @@ import { MultiAgentOrchestrator } from '../../packages/orchestrator/src/index.ts
 import { startRedis } from '../engine/redis.ts';
 import { chain, fanOutIn, pipeline, taskCount } from '../engine/workloads.ts';
 import { agents } from './agents.ts';
+import { procCpuUs, redisCpuUs } from './cpu.ts';
 import { rawClient } from './raw-bullmq.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,16 +27,8 @@ const commandStats = async (): Promise<Map<string, number>> => {
   }
   return m;
 };
-const redisCpu = async (): Promise<number> => {
-  const info = await stats.info('cpu');
-  const v = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return (v('used_cpu_sys') + v('used_cpu_user')) * 1e6;
-};
-// utime + stime of a process, µs (Linux /proc; clock ticks of 10 ms).
-const procCpu = (pid: number): number => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-};
+const redisCpu = () => redisCpuUs(stats);
+const procCpu = procCpuUs;
 const prof = process.env.WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WORKER_PROF}`] : [];
 const spawnWorker = () =>
   spawn(
