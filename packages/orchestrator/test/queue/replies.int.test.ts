@@ -6,10 +6,11 @@ import type { AgentDefinition } from '../../src/agents/types.js';
 import { parseConfig } from '../../src/config.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { parseResult } from '../../src/queue/bullmq/job-result.js';
 import { distKeys, jobIdOf, queueName } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import type { DispatchContext, TaskJobResult } from '../../src/queue/types.js';
-import { encodeValue } from '../../src/store/codec.js';
+import { decodeValue, encodeValue } from '../../src/store/codec.js';
 
 // Results come back on the orchestrator's reply channel; a job whose reply never comes (a worker that does not
 // publish, a job BullMQ failed itself, a job gone from Redis) is read from Redis instead, never waited on forever.
@@ -98,40 +99,45 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     expect(err?.message).toContain('gone from Redis');
   });
 
-  it('a result reaches the orchestrator only once BullMQ holds the job as completed', async () => {
-    // A worker killed between its reply and the job's completion would leave a job that stalls and runs again
-    // after the orchestrator recorded its result: the reply must come after the completion is written.
+  it('a job handed out again after its worker replied returns that result instead of running twice', async () => {
+    // A worker replies as its handler returns, before BullMQ writes the job's completion. One killed in between
+    // leaves a job that stalls and is handed out again after the orchestrator recorded its result.
     const { target, queue } = await setup();
     let ran = 0;
     const counted: AgentDefinition = { id: 'plain', handler: () => ++ran };
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
     const original = Job.prototype.moveToCompleted;
-    let holding = 0;
-    Job.prototype.moveToCompleted = async function (this: Job, ...args: Parameters<Job['moveToCompleted']>) {
-      holding++;
-      await gate;
+    let completions = 0;
+    // The first worker's completion never reaches Redis, as if the worker died right after its reply.
+    Job.prototype.moveToCompleted = function (this: Job, ...args: Parameters<Job['moveToCompleted']>) {
+      if (completions++ === 0) return new Promise<never>(() => {});
       return original.apply(this, args);
     };
     cleanup.push(() => {
       Job.prototype.moveToCompleted = original;
     });
-    const worker = await new TaskWorker({ target, agents: [counted], concurrency: 1, heartbeatMs: 60_000 }).start();
-    cleanup.push(() => worker.close());
-    cleanup.push(() => release()); // runs first: a failed check must not leave the worker's job held
+    const timings = { heartbeatMs: 60_000, lockDurationMs: 400, stalledIntervalMs: 200 };
+    const first = await new TaskWorker({ target, agents: [counted], concurrency: 1, ...timings }).start();
+    cleanup.push(() => first.close());
     const executionId = `exec-${randomUUID()}`;
-    let settled = false;
-    const pending = Promise.resolve(queue.run(ctxFor(executionId), plain)).finally(() => {
-      settled = true;
-    });
-    for (let i = 0; i < 200 && holding === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect([ran, holding]).toEqual([1, 1]);
-    // The handler has run and its completion is held: no result may have reached the orchestrator.
-    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(settled).toBe(false);
-    expect(await queue.agentQueue('plain').getJobState(jobIdOf(executionId, 't', undefined, 1))).toBe('active');
-    release();
-    expect(await pending).toBe(1);
+    const jobId = jobIdOf(executionId, 't', undefined, 1);
+    expect(await queue.run(ctxFor(executionId), plain)).toBe(1);
+    const q = queue.agentQueue('plain');
+    expect([ran, completions, await q.getJobState(jobId)]).toEqual([1, 1, 'active']);
+    // The first worker dies: its BullMQ workers stop without finishing, so the job's lock lapses.
+    const lanes = (first as unknown as { lanes: Map<string, { worker: Worker }> }).lanes;
+    for (const l of lanes.values()) await l.worker.close(true);
+    const second = await new TaskWorker({ target, agents: [counted], concurrency: 1, ...timings }).start();
+    cleanup.push(() => second.close());
+    for (let i = 0; i < 300 && (await q.getJobState(jobId)) !== 'completed'; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const job = await q.getJob(jobId);
+    expect(job?.attemptsStarted).toBe(2);
+    expect(await q.getJobState(jobId)).toBe('completed');
+    // Completed by the second worker from the recorded result: the handler ran once in all.
+    expect(ran).toBe(1);
+    expect(completions).toBe(2);
+    const r = parseResult(job?.returnvalue);
+    expect(r?.ok && decodeValue(Buffer.from(r.output, 'base64'))).toBe(1);
   });
 
   it('the retryable failure of a drained worker reaches the orchestrator only once BullMQ holds the job as failed', async () => {

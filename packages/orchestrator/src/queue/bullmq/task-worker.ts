@@ -10,9 +10,10 @@ import type { ModelRunner } from '../../models/types.js';
 import { encodeValue } from '../../store/codec.js';
 import type { FlowRule } from '../config.js';
 import type { TaskJobData, TaskJobResult } from '../types.js';
-import { bullConnection, connect, probeRedis, type RedisTarget } from './connection.js';
+import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
+import { recordAndReply, recordedResult } from './job-record.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
@@ -207,7 +208,9 @@ export class TaskWorker {
   private lane(agent: AgentDefinition): AgentLane {
     const max = Math.max(1, this.o.concurrency ?? agent.concurrency ?? 1);
     const worker = new this.bull.Worker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
-      connection: bullConnection(this.o.target),
+      // This process's client: BullMQ's completion of a job and the reply that precedes it leave in one write
+      // (BullMQ opens its own blocking connection for fetching).
+      connection: this.client!,
       prefix: this.keys.bullPrefix,
       concurrency: max,
       lockDuration: this.o.lockDurationMs ?? 30_000,
@@ -217,13 +220,13 @@ export class TaskWorker {
       removeOnFail: { age: 3600 },
     });
     worker.on('error', () => {});
-    // The result goes to the orchestrator once BullMQ holds the job as completed: published any earlier, a worker
-    // killed before the completion is written would leave a job that stalls and runs again after it was recorded.
-    worker.on('completed', (job: Job<TaskJobData>, r: TaskJobResult) => this.reply(job.data, job.id!, r));
+    // A drained worker's retryable failure goes out once BullMQ holds the job as failed: sent any earlier, a
+    // worker killed in between would leave the job to stall and run again beside the orchestrator's retry.
     worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
-      if (!job || !(err instanceof DrainedError)) return;
+      if (!job || !(err instanceof DrainedError) || !job.data.replyTo) return;
       const error = { code: ErrorCodes.QUEUE, message: err.message, retryable: true };
-      this.reply(job.data, job.id!, { ok: false, error, worker: this.workerId });
+      const r: TaskJobResult = { ok: false, error, worker: this.workerId };
+      this.client!.publish(job.data.replyTo, JSON.stringify([job.id, r])).catch(() => 0);
     });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     return lane;
@@ -242,6 +245,11 @@ export class TaskWorker {
       // Fetched just as this worker started draining: hand it straight back for another worker.
       await job.moveToDelayed(Date.now() + 20, token);
       throw new this.bull.DelayedError();
+    }
+    // Handed out again (its worker stalled or died): a result already sent to the orchestrator is final.
+    if (job.attemptsStarted > 1) {
+      const done = await recordedResult(this.client!, lane.worker.toKey(jobId));
+      if (done) return this.reply(lane, d, jobId, done);
     }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
@@ -272,13 +280,13 @@ export class TaskWorker {
       const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
-      return r;
+      return this.reply(lane, d, jobId, r);
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
       // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener), as a result does.
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return { ok: false, error: errorReport(err), worker: this.workerId };
+      return this.reply(lane, d, jobId, { ok: false, error: errorReport(err), worker: this.workerId });
     } finally {
       lane.active--;
       this.running.delete(jobId);
@@ -287,12 +295,14 @@ export class TaskWorker {
   }
 
   /**
-   * Publishes the result to the orchestrator that sent the job, so it need not read the job's completion from
-   * Redis. The result is also stored on the job (the return value), for an orchestrator that missed the message
-   * or resumed the run.
+   * Publishes the result to the orchestrator that sent the job as the handler returns it, so it need not read the
+   * job's completion from Redis; the same write records it on the job, which a job handed out again returns
+   * instead of running twice. BullMQ then stores it as the return value, for an orchestrator that missed the
+   * message or resumed the run.
    */
-  private reply(d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
-    if (d.replyTo) this.client!.publish(d.replyTo, JSON.stringify([jobId, r])).catch(() => 0);
+  private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
+    coalesceWrites(this.client!);
+    recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, r, d.replyTo).catch(() => 0);
     return r;
   }
 
