@@ -215,12 +215,12 @@ function peer(engine: string, workload: string): Promise<unknown> {
 async function cpuScaling() {
   // Calibrate: rounds of hashing that take about 5 ms here (fastest of several tries: robust to a busy machine).
   let best = Number.POSITIVE_INFINITY;
-  for (let k = 0; k < 7; k++) {
+  for (let k = 0; k < 9; k++) {
     const t0 = performance.now();
-    hashWork(2000);
+    hashWork(20_000);
     best = Math.min(best, performance.now() - t0);
   }
-  const rounds = Math.max(100, Math.round((2000 * 5) / best));
+  const rounds = Math.max(100, Math.round((20_000 * 5) / best));
   const N = 400;
   const out: Record<string, unknown> = { rounds, tasks: N };
   // Both layouts stay up and their reps alternate, so a busy spell on the machine hits both alike.
