@@ -90,15 +90,19 @@ const waitNodes = (p: Page, n: number) =>
     { polling: 'raf', timeout: 180_000 },
   );
 
+// DASHBOARD_BENCH_ONLY=live runs the live-run stage alone (to compare variants of the live view quickly).
+const liveOnly = process.env.DASHBOARD_BENCH_ONLY === 'live';
 const log = (m: string) => console.error(`[dashboard bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 log('server up; measuring first render');
 // 1. First render. A first visit lays the 500 tasks out (positions go into the document); then fresh pages open it.
-const warm = await page('/workflows/wf500');
-await waitNodes(warm, 500);
-await warm.context().close();
+if (!liveOnly) {
+  const warm = await page('/workflows/wf500');
+  await waitNodes(warm, 500);
+  await warm.context().close();
+}
 const renders: Array<{ total: number; afterSync: number }> = [];
 let designerChunks: string[] = [];
-for (let i = 0; i < 5; i++) {
+for (let i = 0; i < (liveOnly ? 0 : 5); i++) {
   const p = await page('/workflows/wf500');
   await waitNodes(p, 500);
   renders.push(
@@ -173,7 +177,7 @@ async function dragStage() {
 
   return { moves, frames, edits, remoteSeen };
 }
-const drag = await dragStage().catch((err: Error) => {
+const drag = await (liveOnly ? Promise.resolve({ moves: 0, frames: [] as number[], edits: 0, remoteSeen: 0 }) : dragStage()).catch((err: Error) => {
   stageErrors.push(`drag: ${err.message.split('\n')[0]}`);
   return { moves: 0, frames: [] as number[], edits: 0, remoteSeen: 0 };
 });
@@ -195,17 +199,31 @@ async function liveStage() {
     if (d.state === 'paused') break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  app.codexos.hub.lagSamples = [];
+  // DASHBOARD_BENCH_TRACE=<file> records a Chromium trace of the live stage (where the renderer's time goes).
+  const trace = process.env.DASHBOARD_BENCH_TRACE;
+  if (trace) await browser.startTracing(live, { path: trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'cc', 'viz', 'gpu', 'blink', 'toplevel', 'v8', ...(process.env.DASHBOARD_BENCH_TRACE_JS ? ['disabled-by-default-v8.cpu_profiler'] : [])] });
   await api('POST', `/api/executions/${started.executionId}/debug/continue`, {});
   await live.waitForFunction(() => document.querySelector('[data-testid=live-state]')?.textContent === 'finished', undefined, { timeout: 600_000, polling: 200 });
+  if (trace) await browser.stopTracing();
   await live.waitForTimeout(500);
   const lags: number[] = await live.evaluate(() => performance.getEntriesByName('codexos:live-event-to-paint').map((e) => e.duration));
+  const parts = await live.evaluate(() =>
+    Object.fromEntries(
+      ['socket', 'wait', 'render', 'paint'].map((k) => [k, performance.getEntriesByName(`codexos:live-event-to-paint:${k}`).map((e) => e.duration)]),
+    ),
+  );
+  // DASHBOARD_BENCH_DUMP=<file> writes every measure of the live stage ([name, start, duration]) for a closer look.
+  if (process.env.DASHBOARD_BENCH_DUMP) writeFileSync(process.env.DASHBOARD_BENCH_DUMP, JSON.stringify(await live.evaluate(() => performance.getEntriesByType('measure').map((e) => [e.name, e.startTime, e.duration]))));
   const changes = Number(await live.getAttribute('[data-testid=live-state]', 'data-changes'));
   const completedShown = await live.locator('[data-testid=run-graph] [data-status=completed]').count();
-  return { lags, changes, completedShown };
+  const serverLags = app.codexos.hub.lagSamples ?? [];
+  app.codexos.hub.lagSamples = undefined;
+  return { lags, parts: { ...parts, server: serverLags }, changes, completedShown };
 }
-const { lags, changes, completedShown } = await liveStage().catch((err: Error) => {
+const { lags, parts, changes, completedShown } = await liveStage().catch((err: Error) => {
   stageErrors.push(`live: ${err.message.split('\n')[0]}`);
-  return { lags: [] as number[], changes: Number.NaN, completedShown: Number.NaN };
+  return { lags: [] as number[], parts: {} as Record<string, number[]>, changes: Number.NaN, completedShown: Number.NaN };
 });
 log(`live: ${lags.length} frames, ${changes} changes`);
 await browser.close();
@@ -238,6 +256,8 @@ this machine; \`node --import tsx bench/dashboard/bench.ts\`. Load while measuri
 | live view of a 1000-task run: status changes applied / expected (queued + started + completed per task) | ${changes} / 3000 | all |
 | … tasks shown completed on the graph at the end | ${completedShown} / 1000 | 1000 |
 | … event → paint lag per socket frame (measure \`codexos:live-event-to-paint\`), p50 / p99 / max (${lags.length} frames) | ${f1(pct(lags, 50))} / ${f1(pct(lags, 99))} / ${f1(Math.max(...lags))} ms | p99 ≤ 100 ms |
+| … of which in the server: its oldest event's age when a frame is written to the socket, p50 / p99 | ${f1(pct(parts.server ?? [], 50))} / ${f1(pct(parts.server ?? [], 99))} ms | |
+| … the same lag cut into its parts, p50 / p99 each: server time → socket message received; → the animation frame that renders it; React render and commit; → painted | ${['socket', 'wait', 'render', 'paint'].map((k) => `${f1(pct(parts[k] ?? [], 50))} / ${f1(pct(parts[k] ?? [], 99))}`).join('; ')} ms | |
 | bundle: first load (index JS + CSS), gzip | ${kb(first.reduce((n, r) => n + r.gz, 0))} (raw ${kb(first.reduce((n, r) => n + r.raw, 0))}) | reported |
 | bundle: opening the designer (first load + its lazily loaded chunks: ${designerLoad.map((r) => r.f.replace(/-[\w-]+\.(js|css)$/, '')).join(', ')}), gzip | ${kb(designerLoad.reduce((n, r) => n + r.gz, 0))} (raw ${kb(designerLoad.reduce((n, r) => n + r.raw, 0))}) | reported |
 | bundle: everything incl. lazily loaded Analytics (charts), gzip | ${kb(rows.reduce((n, r) => n + r.gz, 0))} (raw ${kb(rows.reduce((n, r) => n + r.raw, 0))}) | reported |

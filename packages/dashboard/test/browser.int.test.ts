@@ -694,6 +694,50 @@ describe('dashboard in Chromium', () => {
     expect(gone.items.filter((w) => w.executionId === run.executionId)).toEqual([]);
   }, 120_000);
 
+  it('a run of a large workflow paints its statuses on one canvas: every task reaches completed, a click opens its panel', async () => {
+    server.app.codexos.o.registerAgent({ id: 'quick', handler: async (ctx) => ({ done: ctx.taskId }) });
+    // 200 tasks (above the 150 from which the run view draws statuses on a canvas): 10 layers of 20.
+    const n = 200;
+    const tasks = Array.from({ length: n }, (_, i) => ({
+      id: `q${i}`,
+      agentId: 'quick',
+      ...(i >= 20 ? { dependencies: [`q${i - 20}`] } : {}),
+    }));
+    await api(server.tokens.ada, 'POST', '/api/workflows', { definition: { id: 'wide', name: 'Wide', tasks } });
+    const run = await api<{ executionId: string }>(server.tokens.ada, 'POST', '/api/executions', {
+      workflowId: 'wide',
+    });
+    await ada.goto(`${server.url}/#/runs/${encodeURIComponent(run.executionId)}`);
+    await poll(() => ada.locator('[data-testid=run-graph] [data-status=completed]').count()).toBe(n);
+    expect(await ada.locator('[data-testid=run-graph] [data-testid=status-canvas]').count()).toBe(1);
+    // Each node's box on the canvas, sampled at the node's centre, has a completed task's fill (light when zoomed
+    // in, strong when zoomed out); the nodes themselves carry no status class.
+    const sample = () =>
+      ada.evaluate(() => {
+        const canvas = document.querySelector('[data-testid=status-canvas]') as HTMLCanvasElement;
+        const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+        const origin = canvas.getBoundingClientRect();
+        const dpr = canvas.width / origin.width;
+        const nodes = [...document.querySelectorAll('[data-testid=run-graph] .task-node')];
+        const completed = nodes.filter((el) => {
+          const r = el.getBoundingClientRect();
+          const [red, green, blue] = ctx.getImageData(
+            Math.round((r.x + r.width / 2 - origin.x) * dpr),
+            Math.round((r.y + r.height / 2 - origin.y) * dpr),
+            1,
+            1,
+          ).data;
+          return ['241,251,245', '31,157,85'].includes(`${red},${green},${blue}`);
+        });
+        return { nodes: nodes.length, completed: completed.length };
+      });
+    await poll(sample).toEqual({ nodes: n, completed: n });
+    expect(await ada.locator('[data-testid=run-graph] .task-node[class*=status-]').count()).toBe(0);
+    await node(ada, 'q150').click();
+    await poll(() => ada.textContent('[data-testid=task-output]')).toMatch(/q150/);
+    await shot(ada, 'run-large');
+  });
+
   it('logged no console errors and no unhandled rejections', () => {
     expect(errors).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { TaskNode, type TaskFlowNode } from '../src/designer/TaskNode.tsx';
 import { TaskPanel } from '../src/designer/TaskPanel.tsx';
 import { validateGraph } from '../src/designer/validate.ts';
 import { EdgeBuilder, NodeBuilder } from '../src/designer/nodes.ts';
-import { TaskStatusContext } from '../src/designer/TaskNode.tsx';
+import { StatusLayerContext, TaskStatusContext } from '../src/designer/TaskNode.tsx';
 import { StatusStore } from '../src/runs/statusStore.ts';
 import { Profiler } from 'react';
 
@@ -159,6 +159,31 @@ describe('live statuses on the run graph', () => {
     expect([status('a'), status('b')]).toEqual(['completed', 'queued']);
     expect(renders.a).toBe(before.a + 1);
     expect(renders.b).toBe(before.b);
+  });
+
+  it('under a status canvas, a status change touches only the node’s data-status (no status class or word)', async () => {
+    const { ReactFlowProvider: ReactFlowProviderForTest } = await import('@xyflow/react');
+    const store = new StatusStore();
+    store.set(new Map([['a', 'running']]));
+    render(
+      <ReactFlowProviderForTest>
+        <TaskStatusContext.Provider value={store}>
+          <StatusLayerContext.Provider value={true}>
+            <TaskNode {...({ id: 'a', data: { task: { id: 'a', agentId: 'x' } }, selected: false, type: 'task', dragging: false, zIndex: 0, isConnectable: false, positionAbsoluteX: 0, positionAbsoluteY: 0 } as unknown as NodeProps<TaskFlowNode>)} />
+          </StatusLayerContext.Provider>
+        </TaskStatusContext.Provider>
+      </ReactFlowProviderForTest>,
+    );
+    const node = screen.getByTestId('node-a');
+    const before = { className: node.className, text: node.textContent, html: node.innerHTML };
+    expect(node.className.split(' ')).toEqual(['task-node', 'painted']);
+    expect(node.getAttribute('data-status')).toBe('running');
+    expect(node.textContent).not.toMatch(/running/i);
+    act(() => {
+      store.set(new Map([['a', 'completed']]));
+    });
+    expect(node.getAttribute('data-status')).toBe('completed');
+    expect({ className: node.className, text: node.textContent, html: node.innerHTML }).toEqual(before);
   });
 });
 

@@ -23,6 +23,12 @@ export type TaskFlowNode = Node<TaskNodeData, 'task'>;
 /** A run view provides its live statuses here; each node then follows its own task's status (see StatusStore). */
 export const TaskStatusContext = createContext<StatusStore | null>(null);
 
+/**
+ * True when a canvas under the nodes draws their boxes in status colours (a large run graph, see StatusCanvas):
+ * nodes are then transparent and a status change touches only their `data-status`, which no style reads.
+ */
+export const StatusLayerContext = createContext(false);
+
 const noSubscribe = () => () => {};
 
 /** The task's live status from the run's StatusStore, if a run view provides one; re-renders on that task only. */
@@ -35,7 +41,8 @@ function useLiveStatus(taskId: string): string | undefined {
 function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
   const { task, issues, editors, lockedBy, diff, critical, diffFields, mark } = data;
   const status = useLiveStatus(task.id);
-  const cls = ['task-node', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '', ...(mark ? mark.split(' ').map((m) => `mark-${m}`) : [])]
+  const painted = useContext(StatusLayerContext);
+  const cls = ['task-node', painted ? 'painted' : '', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status && !painted ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '', ...(mark ? mark.split(' ').map((m) => `mark-${m}`) : [])]
     .filter(Boolean)
     .join(' ');
   const border = editors?.[0]?.color;
@@ -56,7 +63,13 @@ function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
         {task.name && task.name !== task.id ? <div className="task-name">{task.name}</div> : null}
         <div className="task-agent">{task.agentId || <em>no agent</em>}</div>
       </div>
-      {status && <div className="task-status" data-testid={`status-${task.id}`}>{status}</div>}
+      {status &&
+        (painted ? (
+          // The canvas writes the status word here; the empty line keeps the node the size it has elsewhere.
+          <div className="task-status">{'\u00a0'}</div>
+        ) : (
+          <div className="task-status" data-testid={`status-${task.id}`}>{status}</div>
+        ))}
       {diff && diff !== 'same' && <div className="diff-mark">{diff}{diffFields?.length ? `: ${diffFields.join(', ')}` : ''}</div>}
       {editors && editors.length > 0 && (
         <div className="editors">

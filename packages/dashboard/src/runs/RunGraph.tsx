@@ -4,8 +4,9 @@ import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
 import { EdgeBuilder, LARGE_GRAPH, NodeBuilder } from '../designer/nodes.ts';
-import { nodeTypes, TaskStatusContext } from '../designer/TaskNode.tsx';
+import { nodeTypes, StatusLayerContext, TaskStatusContext } from '../designer/TaskNode.tsx';
 import { StaticEdges, edgePaths } from './StaticEdges.tsx';
+import { StatusCanvas } from './StatusCanvas.tsx';
 import { StatusStore } from './statusStore.ts';
 
 // A read-only DAG: tasks laid out by dagre, coloured by their run status, the critical path highlighted.
@@ -76,7 +77,8 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
       }
     if (resized) setSizesVersion((v) => v + 1);
   }, []);
-  // Above LARGE_GRAPH tasks the edges are drawn as one static layer (see StaticEdges), not as React Flow edges.
+  // Above LARGE_GRAPH tasks the edges are drawn as one static layer (see StaticEdges), not as React Flow edges,
+  // and the task boxes in their status colours on one canvas under the nodes (see StatusCanvas).
   const staticEdges = tasks.length > LARGE_GRAPH;
   const paths = useMemo(
     () => (staticEdges ? edgePaths(model.tasks, model.positions, sizes.current, critical) : undefined),
@@ -102,6 +104,7 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
   return (
     <div className="canvas run-graph" data-testid="run-graph">
       <TaskStatusContext.Provider value={store}>
+      <StatusLayerContext.Provider value={staticEdges}>
       <ReactFlowProvider>
         <ReactFlow
           nodes={nodes}
@@ -120,11 +123,13 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
           proOptions={PRO}
         >
           <Background />
+          {staticEdges && <StatusCanvas positions={model.positions} sizes={sizes.current} sizesVersion={sizesVersion} store={store} />}
           {paths && <StaticEdges paths={paths} />}
           <Controls showInteractive={false} />
           <AutoFit fitKey={`${graphKey}:${fitKey ?? ''}`} />
         </ReactFlow>
       </ReactFlowProvider>
+      </StatusLayerContext.Provider>
       </TaskStatusContext.Provider>
     </div>
   );

@@ -5,6 +5,7 @@
 export class StatusStore {
   private statuses = new Map<string, string>();
   private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly allListeners = new Set<(changed: string[]) => void>();
   /** How many snapshots changed at least one status (one per animation frame while a run streams). */
   updates = 0;
 
@@ -22,6 +23,14 @@ export class StatusStore {
     };
   }
 
+  /** Be told of every snapshot that changed statuses, with the ids that changed (a layer drawing all tasks). */
+  subscribeAll(fn: (changed: string[]) => void): () => void {
+    this.allListeners.add(fn);
+    return () => {
+      this.allListeners.delete(fn);
+    };
+  }
+
   /** Replace the statuses; returns the ids whose status changed (their listeners were called). */
   set(next: ReadonlyMap<string, string>): string[] {
     const changed: string[] = [];
@@ -31,6 +40,7 @@ export class StatusStore {
     this.statuses = new Map(next);
     this.updates++;
     for (const id of changed) for (const fn of this.listeners.get(id) ?? []) fn();
+    for (const fn of this.allListeners) fn(changed);
     return changed;
   }
 }

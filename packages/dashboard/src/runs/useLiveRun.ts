@@ -3,26 +3,13 @@ import { flushSync } from 'react-dom';
 import type { ApiClient } from '../api/client.ts';
 import type { LiveEvent } from '../api/types.ts';
 import { FrameBatcher } from './frameBatch.ts';
+import { lagProbe } from './lagProbe.ts';
 import { applyEvents, emptyRun, type LiveRun } from './live.ts';
 
 // Follow one execution over the live-events socket. Events are collected and folded into the state once per
 // animation frame, rendered before that frame paints (one render per painted frame, however many socket frames
 // arrived). When the socket drops before the run ended, it reconnects with `after=<last seq>`,
 // so nothing is missed or applied twice.
-
-// The benchmark (bench/dashboard) sets window.__codexosLiveLag = true: each socket frame then gets a performance
-// measure `codexos:live-event-to-paint` from its newest event's server time to the paint that shows it (events
-// from before the page opened are a backlog, not lag, and are left out). Nothing is recorded otherwise.
-const benchProbe: ((eventAt: number) => void) | undefined =
-  typeof window !== 'undefined' && (window as { __codexosLiveLag?: unknown }).__codexosLiveLag === true
-    ? (eventAt) => {
-        const start = eventAt - performance.timeOrigin;
-        if (start < 0) return;
-        requestAnimationFrame(() =>
-          setTimeout(() => performance.measure('codexos:live-event-to-paint', { start, end: performance.now() }), 0),
-        );
-      }
-    : undefined;
 
 export function useLiveRun(
   api: ApiClient,
@@ -43,7 +30,9 @@ export function useLiveRun(
     let timer: ReturnType<typeof setTimeout> | undefined;
     const batch = new FrameBatcher<LiveEvent>((evs) => {
       // Rendered now, inside the animation frame, so the statuses are on screen when this frame paints.
+      lagProbe?.flushing();
       flushSync(() => setRun((r) => applyEvents(r, evs)));
+      lagProbe?.committed();
     });
     lastSeq.current = 0;
     setRun(emptyRun(executionId));
@@ -70,7 +59,7 @@ export function useLiveRun(
             if (typeof e.at === 'number' && e.at > newest) newest = e.at;
           }
           batch.push(evs);
-          if (benchProbe) benchProbe(newest);
+          lagProbe?.received(newest);
         } else if (frame.type === 'end') {
           batch.flush();
           stopped = true;

@@ -18,6 +18,8 @@ export async function startDashboardServer(): Promise<DashboardServer> {
   const app = await buildServer({
     config: {
       store: { type: 'memory' },
+      // Room for the large-graph run view test (its workflow has 200 tasks).
+      workflow: { maxTasks: 1000 },
       models: { providers: { openai: { apiKey: 'sk-test-dashboard', baseURL: `${openai.url}/v1` } } },
     },
     orchestratorOptions: { collaboration: { storePath: ':memory:' } },
