@@ -301,7 +301,9 @@ export class TaskWorker {
    * message or resumed the run.
    */
   private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
-    coalesceWrites(this.client!);
+    // With other jobs in flight, the replies and completions of this turn leave in one write; a lone job's reply
+    // leaves at once, since the orchestrator waits on it to send the next.
+    if (this.running.size > 1) coalesceWrites(this.client!);
     recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, r, d.replyTo).catch(() => 0);
     return r;
   }
