@@ -111,7 +111,10 @@ export async function buildServer(opts: BuildServerOptions = {}): Promise<CodexS
   ctx.tokens
     .listen((err) => app.log.error({ err }, 'token revocation announcements: Redis subscription error'))
     .catch((err) =>
-      app.log.error({ err }, 'token revocations from other servers will not be heard: the Redis subscription failed'),
+      app.log.error(
+        { err },
+        'token revocations from other servers are not heard until Redis is back: the first Redis subscription failed',
+      ),
     );
   ctx.remote?.ready.catch((err) =>
     app.log.error({ err }, 'runs driven by other processes will not stream: the Redis subscription failed'),

@@ -1,6 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { buildServer, type CodexServer, openTokens } from '../src/index.js';
+import { RedisRevocationFeed } from '../src/store/redis-revocations.js';
 import { echoAgent } from './helpers.js';
 
 // Two servers on one Redis keep verified tokens cached; a revoke on either (or by the CLI) is announced on Redis
@@ -103,6 +107,49 @@ describe.skipIf(!process.env.REDIS_URL)('token revocation across servers', () =>
     } finally {
       await other.close();
       await a.close();
+    }
+  });
+
+  it('a feed whose first subscription failed (Redis down at start) goes live once Redis is back', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+    const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    client.on('error', () => {});
+    const feed = new RedisRevocationFeed(client, 'revoked');
+    const heard: string[] = [];
+    let gaps = 0;
+    const listener = { onRevoked: (id: string) => heard.push(id), onGap: () => gaps++, onError: () => {} };
+    let redis: ChildProcess | undefined;
+    try {
+      await expect(feed.subscribe(listener)).rejects.toThrow();
+      expect(feed.live).toBe(false);
+      redis = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      expect(await until(() => feed.live)).toBe(true);
+      expect(gaps).toBeGreaterThan(0);
+      const pub = new Redis({ port, host: '127.0.0.1' });
+      try {
+        for (let i = 0; i < 200 && heard.length === 0; i++) {
+          await pub.publish('revoked', 'tok-1');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        pub.disconnect();
+      }
+      expect(heard[0]).toBe('tok-1');
+    } finally {
+      await feed.close();
+      client.disconnect();
+      redis?.kill('SIGKILL');
     }
   });
 });

@@ -61,9 +61,13 @@ export class RedisRevocationFeed implements RevocationFeed {
         },
       );
     });
-    await sub.subscribe(this.channel);
-    first = false;
-    this.subscribed = true;
+    try {
+      await sub.subscribe(this.channel);
+      this.subscribed = true;
+    } finally {
+      // A first subscribe that failed (Redis down at start) is retried by the 'ready' handler on reconnect.
+      first = false;
+    }
   }
 
   async close(): Promise<void> {
