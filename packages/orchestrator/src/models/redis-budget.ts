@@ -21,7 +21,8 @@ export class RedisBudgetLedger implements SharedBudgetLedger {
     /** The connection (opened on first use by the caller's factory). */
     private readonly redis: () => Redis,
     private readonly prefix: string,
-    private readonly logger?: ModelLogger,
+    /** Where a failed totals read is reported; by default a process warning, at most one a minute. */
+    private readonly logger: ModelLogger = processWarnings(),
   ) {}
 
   private key(executionId: string): string {
@@ -35,7 +36,7 @@ export class RedisBudgetLedger implements SharedBudgetLedger {
       [tokens, cost] = await this.redis().hmget(this.key(executionId), 'tokens', 'cost');
     } catch (err) {
       // Redis unreachable: this process's own ledger was checked already; the run's state writes fail anyway.
-      this.logger?.warn?.(`shared budget of ${executionId} unreadable: ${(err as Error).message}`);
+      this.logger.warn?.(`shared budget of ${executionId} unreadable: ${(err as Error).message}`);
       return;
     }
     assertWithinBudget(executionId, budget, { tokens: Number(tokens ?? 0), cost: Number(cost ?? 0) }, next);
@@ -51,4 +52,20 @@ export class RedisBudgetLedger implements SharedBudgetLedger {
       KEEP_MS,
     );
   }
+}
+
+/**
+ * A totals read that failed lets the call go ahead on this process's own ledger: said once a minute at most, since
+ * with Redis down every budgeted call fails alike.
+ */
+export function processWarnings(everyMs = 60_000): ModelLogger {
+  let last = Number.NEGATIVE_INFINITY;
+  return {
+    warn(msg) {
+      const now = Date.now();
+      if (now - last < everyMs) return;
+      last = now;
+      process.emitWarning(msg, { code: 'CODEXOS_SHARED_BUDGET' });
+    },
+  };
 }
