@@ -65,13 +65,13 @@ export interface TaskQueue {
 export interface OutputsRef {
   key: string;
   len: number;
-  /** The log's last entry (base64): a worker that is one behind needs no read. */
+  /** The log's last entry (wire-encoded: JSON or base64 v8): a worker that is one behind needs no read. */
   delta?: string;
   /** The entries just before `delta` (oldest first, a few small ones): a worker that far behind needs no read. */
   prev?: string[];
 }
 
-/** The values a handler reads, in the stores' encoding (v8 structured clone) so Date, Map, BigInt arrive intact. */
+/** The values a handler reads; values JSON would change travel in the stores' encoding, so Date, Map, BigInt arrive intact. */
 export interface TaskJobValues {
   input: unknown;
   params: Record<string, unknown>;
@@ -87,7 +87,7 @@ export interface TaskJobData {
   agentId: string;
   attempt: number;
   prompt: string;
-  /** {@link TaskJobValues}, v8-encoded, base64. */
+  /** {@link TaskJobValues}: JSON text after `~` when JSON keeps them exactly, else v8-encoded, base64. */
   values: string;
   /** `ctx.outputs`: every output of the execution so far, as in process. */
   outputs?: OutputsRef;
@@ -105,7 +105,7 @@ export interface TaskJobData {
 
 /** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */
 export type TaskJobResult =
-  /** `output`: the handler's value in the stores' encoding (v8 structured clone, base64), so Date, Map, Set and BigInt survive. */
+  /** `output`: the handler's value as JSON text after `~` when JSON keeps it exactly, else in the stores' encoding (v8 structured clone, base64), so Date, Map, Set and BigInt survive. */
   | {
       ok: true;
       output: string;

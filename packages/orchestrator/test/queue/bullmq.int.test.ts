@@ -9,7 +9,7 @@ import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs-sync.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
-import { decodeValue } from '../../src/store/codec.js';
+import { decodeWire } from '../../src/queue/bullmq/wire.js';
 import { conformanceAgents, type QueueFixture, queueConformance } from './conformance.js';
 
 const url = process.env.REDIS_URL;
@@ -37,7 +37,7 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
       const job = await Job.fromId(q, id);
       if (job?.finishedOn) {
         const out = (job.returnvalue as { output?: string })?.output;
-        return out === undefined ? 'no output' : String(decodeValue(Buffer.from(out, 'base64')));
+        return out === undefined ? 'no output' : String(decodeWire(out));
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -199,7 +199,7 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
         outputs[i] = { n: i };
         log.push(i);
         ref = pub.publish(ctx);
-        sizes.push(Object.keys((decodeValue(Buffer.from(ref.delta!, 'base64')) as { set: object }).set).length);
+        sizes.push(Object.keys((decodeWire(ref.delta!) as { set: object }).set).length);
       }
       expect(fullReads).toBe(1);
       expect(sizes).toEqual(ids.map(() => 1));

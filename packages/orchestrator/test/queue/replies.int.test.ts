@@ -9,8 +9,9 @@ import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { parseResult } from '../../src/queue/bullmq/job-result.js';
 import { distKeys, jobIdOf, queueName } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
+import { decodeWire } from '../../src/queue/bullmq/wire.js';
 import type { DispatchContext, TaskJobResult } from '../../src/queue/types.js';
-import { decodeValue, encodeValue } from '../../src/store/codec.js';
+import { encodeValue } from '../../src/store/codec.js';
 
 // Results come back on the orchestrator's reply channel; a job whose reply never comes (a worker that does not
 // publish, a job BullMQ failed itself, a job gone from Redis) is read from Redis instead, never waited on forever.
@@ -137,7 +138,7 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     expect(ran).toBe(1);
     expect(completions).toBe(2);
     const r = parseResult(job?.returnvalue);
-    expect(r?.ok && decodeValue(Buffer.from(r.output, 'base64'))).toBe(1);
+    expect(r?.ok && decodeWire(r.output)).toBe(1);
   });
 
   it('the retryable failure of a drained worker reaches the orchestrator only once BullMQ holds the job as failed', async () => {

@@ -89,17 +89,21 @@ const corked = new WeakSet<object>();
 /**
  * Holds the client's writes until this event-loop turn ends, so every command of the turn (outputs, job adds,
  * the event batch) leaves in one write: on a loaded machine each write to Redis costs more than what it carries.
- * Order is kept (one socket), and nothing waits longer than the turn.
+ * Order is kept (one socket), and nothing waits longer than the turn. With `until: 'microtasks'` the writes leave
+ * as soon as the promise chains running now have settled (a command chained on a reply's promise joins it, nothing
+ * waits for the rest of the turn).
  */
-export function coalesceWrites(c: Redis): void {
+export function coalesceWrites(c: Redis, until: 'turn' | 'microtasks' = 'turn'): void {
   const s = c.stream;
   if (!s || corked.has(s) || c.status !== 'ready') return;
   corked.add(s);
   s.cork();
-  setImmediate(() => {
+  const release = () => {
     corked.delete(s);
     s.uncork();
-  });
+  };
+  if (until === 'turn') setImmediate(release);
+  else process.nextTick(release);
 }
 
 /** Options for a connection BullMQ opens itself (blocking readers: workers, queue events). */

@@ -1,7 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
-import { decodeValue, encodeValue } from '../../store/codec.js';
 import type { ExecutionConfig } from '../config.js';
 import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult, TaskJobValues } from '../types.js';
 import { coalesceWrites } from './connection.js';
@@ -9,6 +8,7 @@ import type { FlowRules } from './flow-rules.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
 import type { OutputsPublisher } from './outputs-sync.js';
+import { decodeWire, encodeWire } from './wire.js';
 
 interface Lane {
   queue: Queue;
@@ -89,7 +89,7 @@ export class JobDispatcher {
         agentId,
         attempt: ctx.attempt,
         prompt: ctx.prompt,
-        values: encodeValue(values, `input of task "${ctx.taskId}"`).toString('base64'),
+        values: encodeWire(values, `input of task "${ctx.taskId}"`),
         outputs: this.d.outputs.publish(ctx),
         replyTo: this.d.replyTo,
       };
@@ -224,7 +224,7 @@ export class JobDispatcher {
       if (r.toolCalls?.length) w.ctx.recordToolCalls?.(r.toolCalls);
       let v: unknown;
       try {
-        v = decodeValue(Buffer.from(r.output, 'base64'));
+        v = decodeWire(r.output);
       } catch (err) {
         return w.reject(err);
       }

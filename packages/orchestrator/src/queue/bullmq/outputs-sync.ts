@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
-import { decodeValue, encodeValue } from '../../store/codec.js';
 import type { DispatchContext, OutputsRef } from '../types.js';
+import { decodeWire, encodeWire } from './wire.js';
 
 // A handler's `ctx.outputs` holds every output of its execution so far, as in process. Sending that whole map in
 // every job would cost O(tasks²) for a long chain, so the orchestrator appends only what changed since its last
@@ -92,7 +92,7 @@ export class OutputsPublisher {
     }
     if (!any) return refOf(run);
     const delta: Delta = del ? { set, del } : { set };
-    const b64 = encodeValue(delta, `outputs of execution "${executionId}"`).toString('base64');
+    const b64 = encodeWire(delta, `outputs of execution "${executionId}"`);
     for (const id in set) run.sent.set(id, set[id]);
     if (del) for (const id of del) run.sent.delete(id);
     run.len++;
@@ -197,7 +197,7 @@ export class OutputsReplica {
   }
 
   private apply(rep: Replica, b64: string): void {
-    const d = decodeValue(Buffer.from(b64, 'base64')) as Delta;
+    const d = decodeWire(b64) as Delta;
     for (const id of Object.keys(d.set)) rep.values[id] = d.set[id];
     if (d.del) for (const id of d.del) delete rep.values[id];
     rep.len++;

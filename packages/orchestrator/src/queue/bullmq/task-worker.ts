@@ -7,7 +7,6 @@ import type { AgentDefinition } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { ModelRunner } from '../../models/types.js';
-import { encodeValue } from '../../store/codec.js';
 import type { FlowRule } from '../config.js';
 import type { TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connection.js';
@@ -17,6 +16,7 @@ import { recordAndReply, recordedResult } from './job-record.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
+import { encodeWire } from './wire.js';
 import { WorkerContext } from './worker-context.js';
 
 /** Options of a distributed task worker: Redis target, agents it serves, concurrency, flow limits, models and heartbeat/lock timings. */
@@ -275,7 +275,7 @@ export class TaskWorker {
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.
-      const encoded = encodeValue(output, `output of task "${d.taskId}"`).toString('base64');
+      const encoded = encodeWire(output, `output of task "${d.taskId}"`);
       lane.completed++;
       const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
@@ -301,9 +301,9 @@ export class TaskWorker {
    * message or resumed the run.
    */
   private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
-    // With other jobs in flight, the replies and completions of this turn leave in one write; a lone job's reply
-    // leaves at once, since the orchestrator waits on it to send the next.
-    if (this.running.size > 1) coalesceWrites(this.client!);
+    // The reply and BullMQ's completion of the job (chained on the processor's promise) leave in one write, with
+    // nothing held past the promise chains running now: the orchestrator waits on the reply to send the next task.
+    coalesceWrites(this.client!, 'microtasks');
     recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, r, d.replyTo).catch(() => 0);
     return r;
   }

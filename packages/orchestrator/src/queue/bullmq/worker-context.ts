@@ -2,10 +2,10 @@ import type { AgentDefinition, TaskContext } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../../models/types.js';
-import { decodeValue } from '../../store/codec.js';
 import { DeltaBatcher } from '../../workflow/deltas.js';
 import type { RemoteModelCall, TaskJobData, TaskJobValues } from '../types.js';
 import { needsOwnDefinition } from './own-agents.js';
+import { decodeWire } from './wire.js';
 
 /**
  * A handler's `ctx` on a worker: built from the job's data. `outputs` holds every output of the execution so far
@@ -29,7 +29,7 @@ export class WorkerContext implements TaskContext {
     /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
     private readonly bus?: EventBus,
   ) {
-    this.v = decodeValue(Buffer.from(d.values, 'base64')) as TaskJobValues;
+    this.v = decodeWire(d.values) as TaskJobValues;
   }
 
   get executionId() {
