@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Subscription } from 'rxjs';
 import type { AgentDefinition } from '../../agents/types.js';
 import type { OrchestratorConfig } from '../../config.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
@@ -11,7 +10,7 @@ import { InProcessQueue } from '../in-process.js';
 import type { DispatchContext, RemoteModelCall, TaskQueue } from '../types.js';
 import { connect, probeRedis, type RedisTarget } from './connection.js';
 import { JobDispatcher } from './dispatcher.js';
-import { publishEvents, replayEvents } from './event-relay.js';
+import { ListenedRelay, listenersChannel, replayEvents } from './event-relay.js';
 import { FlowRules } from './flow-rules.js';
 import { type DistKeys, distKeys } from './keys.js';
 import { LocalWorkers } from './local-workers.js';
@@ -34,7 +33,7 @@ export class BullMQQueue implements TaskQueue {
   private readonly announced = new Set<string>();
   private client?: Redis;
   private sub?: Redis;
-  private published?: Subscription;
+  private published?: ListenedRelay;
   private dispatcher?: JobDispatcher;
   private connecting?: Promise<void>;
   private epoch = '';
@@ -93,9 +92,11 @@ export class BullMQQueue implements TaskQueue {
     const bus = this.poolOpts?.bus;
     const sub = connect(this.target, 'codexos-orchestrator-sub');
     this.sub = sub;
-    await sub.subscribe(replyTo, ...(bus ? [this.keys.events] : []));
+    const listeners = listenersChannel(this.keys.orchestratorEvents);
+    await sub.subscribe(replyTo, ...(bus ? [this.keys.events, listeners] : []));
     sub.on('message', (ch: string, msg: string) => {
       if (ch === replyTo) dispatcher.onReply(msg);
+      else if (ch === listeners) this.published?.heard();
       else if (bus) replayEvents(bus, msg);
     });
     // Replies published while the subscription was down are lost: the jobs still waiting are read instead.
@@ -130,8 +131,8 @@ export class BullMQQueue implements TaskQueue {
       await this.pool.readOwnAgents();
       if (this.poolOpts.autoStart !== false) this.pool.start();
     }
-    // This orchestrator's own events (worker events included, once relayed) for other processes.
-    if (bus) this.published = publishEvents(bus, c, this.keys.orchestratorEvents);
+    // This orchestrator's own events (worker events included, once relayed) for other processes that listen.
+    if (bus) this.published = new ListenedRelay(bus, c, this.keys.orchestratorEvents).start();
     c.on('close', () => this.onDown());
     c.on('ready', () => this.onUp());
     for (const [agentId, rule] of Object.entries(this.cfg.flow)) {
@@ -189,7 +190,7 @@ export class BullMQQueue implements TaskQueue {
     await this.pool?.closeLocal();
     clearTimeout(this.downTimer);
     await this.dispatcher?.close();
-    this.published?.unsubscribe();
+    this.published?.stop();
     this.sub?.disconnect();
     this.client?.disconnect();
   }

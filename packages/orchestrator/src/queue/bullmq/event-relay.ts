@@ -41,6 +41,74 @@ export function publishEvents(
   });
 }
 
+/** The channel a new subscriber of `channel` announces itself on, so publishers start relaying at once. */
+export const listenersChannel = (channel: string): string => `${channel}:listeners`;
+
+/**
+ * Relays `bus` on `channel` (as {@link publishEvents}) only while some process is subscribed there: serializing and
+ * publishing every event of every run costs the orchestrator more than the rest of a task's dispatch, and with no
+ * listener it is all waste. Whether anyone listens is read with PUBSUB NUMSUB every `pollMs`, and a subscriber that
+ * says hello on {@link listenersChannel} (as {@link RedisEventSubscriber} does) is relayed to at once.
+ */
+export class ListenedRelay {
+  private relay?: Subscription;
+  private timer?: NodeJS.Timeout;
+  private checking = false;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly client: Redis,
+    private readonly channel: string,
+    private readonly pollMs = 1000,
+  ) {}
+
+  /** True while events are being published (someone listens, or it could not be read). */
+  get relaying(): boolean {
+    return this.relay !== undefined;
+  }
+
+  start(): this {
+    this.check();
+    this.timer = setInterval(() => this.check(), this.pollMs);
+    this.timer.unref();
+    return this;
+  }
+
+  /** A subscriber announced itself on the listeners channel. */
+  heard(): void {
+    if (!this.stopped) this.relay ??= publishEvents(this.bus, this.client, this.channel);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.relay?.unsubscribe();
+    this.relay = undefined;
+  }
+
+  private check(): void {
+    if (this.checking) return;
+    this.checking = true;
+    this.client.pubsub('NUMSUB', this.channel).then(
+      (r) => {
+        this.checking = false;
+        if (this.stopped) return;
+        if (Number((r as unknown[])[1]) > 0) this.heard();
+        else {
+          this.relay?.unsubscribe();
+          this.relay = undefined;
+        }
+      },
+      // Unknown (Redis unreachable): keep relaying, so a listener is never cut off by a failed read.
+      () => {
+        this.checking = false;
+        if (!this.stopped) this.heard();
+      },
+    );
+  }
+}
+
 /**
  * Re-raises on `bus` the events of one pub/sub message: a batch from `publishEvents`, or a single event (as workers
  * of earlier versions send). Answers how many it raised; a batch from `ignoreOrigin` or a malformed message raises none.
@@ -93,6 +161,13 @@ export class RedisEventSubscriber {
     this.sub.on('message', (ch: string, msg: string) => {
       if (ch === channel) replayEvents(this.bus, msg, this.ignoreOrigin);
     });
+    // Orchestrators publish only while someone listens: say so, so they start now rather than at their next check.
+    const hello = connect(this.target, 'codexos-event-subscriber-hello');
+    try {
+      await hello.publish(listenersChannel(channel), 'hello');
+    } finally {
+      hello.disconnect();
+    }
     return this;
   }
 
