@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import type { ApiClient } from '../api/client.ts';
 import type { InspectData } from '../api/types.ts';
 import { fmtCost } from '../ui/bits.tsx';
@@ -36,7 +36,7 @@ interface Props {
 
 /** The debugger: where the run is paused, the paused task's rendered prompt, input and upstream outputs (editable
  *  for this run only), a pinned output, and Step / Continue / Abort. */
-export function DebugPanel({ api, executionId, view, canAct, taskIds, pauseKey, onChanged }: Props) {
+function DebugPanelView({ api, executionId, view, canAct, taskIds, pauseKey, onChanged }: Props) {
   const taskId = view.paused?.taskId ?? view.next[0];
   const paused = view.state === 'paused';
   const inspect = useQuery({
@@ -154,3 +154,6 @@ export function DebugPanel({ api, executionId, view, canAct, taskIds, pauseKey, 
     </aside>
   );
 }
+
+/** The debugger panel (memoised: a streaming run re-renders its page every frame). */
+export const DebugPanel = memo(DebugPanelView);

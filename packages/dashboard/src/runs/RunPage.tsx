@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { canAct as mayAct } from '../approvals/access.ts';
 import { criticalPath } from '../analytics/criticalPath.ts';
@@ -14,6 +14,7 @@ import { fromRecord, type LiveTask, statusCounts } from './live.ts';
 import { RunGraph } from './RunGraph.tsx';
 import { TaskDetail } from './TaskDetail.tsx';
 import { useLiveRun } from './useLiveRun.ts';
+import { useAfterPaint } from './afterPaint.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
@@ -53,7 +54,10 @@ export function RunPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [selected]);
 
-  const status = TERMINAL.has(detail.data?.status ?? '') ? (detail.data?.status as string) : run.status !== 'pending' ? run.status : (detail.data?.status ?? 'pending');
+  const liveStatus = TERMINAL.has(detail.data?.status ?? '') ? (detail.data?.status as string) : run.status !== 'pending' ? run.status : (detail.data?.status ?? 'pending');
+  // The end of a run re-lays the page out (panels swap, the critical path is drawn): that waits until the frame
+  // showing the last statuses has been painted. The header shows the run's status at once.
+  const status = useAfterPaint(liveStatus);
   const fromApi = useMemo(() => (detail.data ? fromRecord(detail.data).tasks : new Map<string, LiveTask>()), [detail.data]);
   // The live state changes every frame while a run streams; a task whose live record and REST record did not
   // change keeps its merged object (remembered per live record), so a frame costs what changed in it.
@@ -91,6 +95,11 @@ export function RunPage() {
     return new Set(criticalPath(defs, (t) => tasks.get(t)?.duration).path);
   }, [status, profile.data, defs, tasks]);
   const debug = useMemo(() => mergeDebug(debugQ.data, liveDebug, status), [debugQ.data, liveDebug, status]);
+  // Stable props: the debugger (a list of every task id) then re-renders when the debug state changes, not on
+  // every frame of a streaming run.
+  const taskIds = useMemo(() => defs.map((d) => d.id), [defs]);
+  const { refetch: refetchDebugQuery } = debugQ;
+  const refetchDebug = useCallback(() => void refetchDebugQuery(), [refetchDebugQuery]);
   const hasDebug = debug.state === 'paused' || debug.breakpoints.length > 0;
   useEffect(() => {
     if (hasDebug) setDebugMode(true);
@@ -144,8 +153,8 @@ export function RunPage() {
       <header className="toolbar">
         <Link to="/runs" className="link">← Runs</Link>
         <h1>{wfId ? <Link to={`/workflows/${encodeURIComponent(wfId)}`}>{wf.data?.name ?? wfId}</Link> : '…'} <span className="muted small">{id}</span></h1>
-        <span data-testid="run-status" data-status={status}><StatusBadge status={status} /></span>
-        <span className="muted small" data-testid="live-state" data-changes={run.changes}>{ended || TERMINAL.has(status) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
+        <span data-testid="run-status" data-status={liveStatus}><StatusBadge status={liveStatus} /></span>
+        <span className="muted small" data-testid="live-state" data-changes={run.changes}>{ended || TERMINAL.has(liveStatus) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
         <span className="counts" data-testid="counts">
           {Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => <span key={k} className={`badge status-${k}`}>{k} {n}</span>)}
         </span>
@@ -164,11 +173,11 @@ export function RunPage() {
         {tab === 'graph' ? (
           <RunGraph tasks={defs} statuses={statuses} critical={critical} marks={marks} selected={selected} onSelect={(t) => void onNode(t)} fitKey={String(!!(selected || profile.data || debugMode))} />
         ) : (
-          <div className="canvas scroll"><Gantt run={viewRun} order={defs.map((d) => d.id)} onSelect={setSelected} now={Date.now()} /></div>
+          <div className="canvas scroll"><Gantt run={viewRun} order={taskIds} onSelect={setSelected} now={Date.now()} /></div>
         )}
         {selected && <TaskDetail id={selected} task={tasks.get(selected)} def={defs.find((d) => d.id === selected)} onClose={() => setSelected(null)} onRerun={canAct && TERMINAL.has(status) ? () => void rerun(selected) : undefined} />}
         {!selected && debugMode && !TERMINAL.has(status) && (
-          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} taskIds={defs.map((d) => d.id)} pauseKey={liveDebug?.pauses ?? 0} onChanged={() => void debugQ.refetch()} />
+          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} taskIds={taskIds} pauseKey={liveDebug?.pauses ?? 0} onChanged={refetchDebug} />
         )}
         {!selected && !(debugMode && !TERMINAL.has(status)) && profile.data && (
           <aside className="panel" aria-label="Run profile">

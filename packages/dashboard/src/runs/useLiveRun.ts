@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { flushSync } from 'react-dom';
 import type { ApiClient } from '../api/client.ts';
 import type { LiveEvent } from '../api/types.ts';
+import { afterPaint } from './afterPaint.ts';
 import { FrameBatcher } from './frameBatch.ts';
 import { lagProbe } from './lagProbe.ts';
 import { applyEvents, emptyRun, type LiveRun } from './live.ts';
@@ -28,6 +29,7 @@ export function useLiveRun(
     let stopped = false;
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelEnd: (() => void) | undefined;
     const batch = new FrameBatcher<LiveEvent>((evs) => {
       // Rendered now, inside the animation frame, so the statuses are on screen when this frame paints.
       lagProbe?.flushing();
@@ -63,8 +65,11 @@ export function useLiveRun(
         } else if (frame.type === 'end') {
           batch.flush();
           stopped = true;
-          setEnded(true);
-          endRef.current?.();
+          // What the end sets off (refetching the run, its profile) waits for the frame that paints the last statuses.
+          cancelEnd = afterPaint(() => {
+            setEnded(true);
+            endRef.current?.();
+          });
         }
       };
       ws.onclose = (ev) => {
@@ -85,6 +90,7 @@ export function useLiveRun(
     return () => {
       stopped = true;
       batch.dispose();
+      cancelEnd?.();
       clearTimeout(timer);
       if (ws) {
         ws.onclose = null;
