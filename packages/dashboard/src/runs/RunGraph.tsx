@@ -1,5 +1,5 @@
 import { Background, Controls, type NodeChange, ReactFlow, ReactFlowProvider } from '@xyflow/react';
-import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
 import { layoutTasks } from '../designer/layout.ts';
@@ -45,18 +45,52 @@ interface Props {
 }
 
 export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect, fitKey }: Props) {
+  // Statuses reach the nodes (and the status canvas) through a store each subscribes to: a status change
+  // re-renders the nodes whose task changed, and neither the graph below nor React Flow's store is rendered
+  // again. Published before paint.
+  const [store] = useState(() => new StatusStore());
+  useLayoutEffect(() => {
+    store.set(statuses ?? NO_STATUS);
+  }, [store, statuses]);
+  // Edges into running tasks are animated on small graphs only: on a large one that would rebuild and re-send
+  // every edge to the canvas on each status change, the most expensive part of following a live run.
+  const animate = tasks.length <= ANIMATED_EDGES_MAX;
+  const running = useMemo(
+    () => (animate ? new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)) : NONE),
+    [statuses, animate],
+  );
+  // Stable handlers: a new function handed to React Flow re-renders every node wrapper (1000 on a large run).
+  const selectRef = useRef(onSelect);
+  selectRef.current = onSelect;
+  const onNodeClick = useCallback((_e: unknown, n: { id: string }) => selectRef.current?.(n.id), []);
+  const onPaneClick = useCallback(() => selectRef.current?.(null), []);
+  return (
+    <TaskStatusContext.Provider value={store}>
+      <Graph tasks={tasks} store={store} running={running} critical={critical} marks={marks} selected={selected} onNodeClick={onNodeClick} onPaneClick={onPaneClick} fitKey={fitKey} />
+    </TaskStatusContext.Provider>
+  );
+}
+
+interface GraphProps {
+  tasks: TaskDef[];
+  store: StatusStore;
+  running: Set<string>;
+  critical?: Set<string>;
+  marks?: Map<string, string>;
+  selected?: string | null;
+  onNodeClick(e: unknown, n: { id: string }): void;
+  onPaneClick(): void;
+  fitKey?: string;
+}
+
+// The canvas itself, memoised: on a large graph a status change does not render it (nor React Flow) again.
+const Graph = memo(function Graph({ tasks, store, running, critical, marks, selected, onNodeClick, onPaneClick, fitKey }: GraphProps) {
   const builder = useRef(new NodeBuilder());
   const edgeBuilder = useRef(new EdgeBuilder());
   const model = useMemo(() => ({ tasks: new Map(tasks.map((t) => [t.id, t])), positions: layoutTasks(tasks), meta: {} }), [tasks]);
   const sel = useMemo(() => new Set(selected ? [selected] : []), [selected]);
   const graphKey = useMemo(() => tasks.map((t) => t.id).join('|'), [tasks]);
   const sizes = useRef(new Map<string, Size>());
-  // Statuses reach the nodes through a store each node subscribes to for its own task: a status change
-  // re-renders one node, and the nodes array (so React Flow's store) stays as it is. Published before paint.
-  const [store] = useState(() => new StatusStore());
-  useLayoutEffect(() => {
-    store.set(statuses ?? NO_STATUS);
-  }, [store, statuses]);
   const nodes = useMemo(
     () =>
       withMeasured(
@@ -85,25 +119,12 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
     // sizesVersion stands for a change inside the sizes ref.
     [staticEdges, model, critical, sizesVersion],
   );
-  // Edges into running tasks are animated on small graphs only: on a large one that would rebuild and re-send
-  // every edge to the canvas on each status change, the most expensive part of following a live run.
-  const animate = tasks.length <= ANIMATED_EDGES_MAX;
-  const running = useMemo(
-    () => (animate ? new Set([...(statuses ?? [])].filter(([, s]) => s === 'running').map(([k]) => k)) : NONE),
-    [statuses, animate],
-  );
   const edges = useMemo(
     () => (staticEdges ? NO_EDGES : edgeBuilder.current.build(model, { readOnly: true, critical, animated: running })),
     [staticEdges, model, critical, running],
   );
-  // Stable handlers: a new function handed to React Flow re-renders every node wrapper (1000 on a large run).
-  const selectRef = useRef(onSelect);
-  selectRef.current = onSelect;
-  const onNodeClick = useCallback((_e: unknown, n: { id: string }) => selectRef.current?.(n.id), []);
-  const onPaneClick = useCallback(() => selectRef.current?.(null), []);
   return (
     <div className="canvas run-graph" data-testid="run-graph">
-      <TaskStatusContext.Provider value={store}>
       <StatusLayerContext.Provider value={staticEdges}>
       <ReactFlowProvider>
         <ReactFlow
@@ -130,7 +151,6 @@ export function RunGraph({ tasks, statuses, critical, marks, selected, onSelect,
         </ReactFlow>
       </ReactFlowProvider>
       </StatusLayerContext.Provider>
-      </TaskStatusContext.Provider>
     </div>
   );
-}
+});

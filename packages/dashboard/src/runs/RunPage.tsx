@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { canAct as mayAct } from '../approvals/access.ts';
 import { criticalPath } from '../analytics/criticalPath.ts';
@@ -17,6 +17,17 @@ import { useLiveRun } from './useLiveRun.ts';
 import { useAfterPaint } from './afterPaint.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+// Memoised: a link's href is worked out on each render (a look-up over the whole document for a <base>), and the
+// page re-renders on every frame of a streaming run.
+const RunTitle = memo(function RunTitle({ id, workflowId, name }: { id: string; workflowId?: string; name?: string }) {
+  return (
+    <>
+      <Link to="/runs" className="link">← Runs</Link>
+      <h1>{workflowId ? <Link to={`/workflows/${encodeURIComponent(workflowId)}`}>{name ?? workflowId}</Link> : '…'} <span className="muted small">{id}</span></h1>
+    </>
+  );
+});
 
 export function RunPage() {
   const { id = '' } = useParams();
@@ -151,8 +162,7 @@ export function RunPage() {
   return (
     <div className="designer">
       <header className="toolbar">
-        <Link to="/runs" className="link">← Runs</Link>
-        <h1>{wfId ? <Link to={`/workflows/${encodeURIComponent(wfId)}`}>{wf.data?.name ?? wfId}</Link> : '…'} <span className="muted small">{id}</span></h1>
+        <RunTitle id={id} workflowId={wfId} name={wf.data?.name} />
         <span data-testid="run-status" data-status={liveStatus}><StatusBadge status={liveStatus} /></span>
         <span className="muted small" data-testid="live-state" data-changes={run.changes}>{ended || TERMINAL.has(liveStatus) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
         <span className="counts" data-testid="counts">

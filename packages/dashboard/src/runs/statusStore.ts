@@ -3,7 +3,7 @@
 
 /** A per-task status store: `set` publishes a new snapshot and wakes only the listeners of tasks that changed. */
 export class StatusStore {
-  private statuses = new Map<string, string>();
+  private statuses: ReadonlyMap<string, string> = new Map<string, string>();
   private readonly listeners = new Map<string, Set<() => void>>();
   private readonly allListeners = new Set<(changed: string[]) => void>();
   /** How many snapshots changed at least one status (one per animation frame while a run streams). */
@@ -31,13 +31,16 @@ export class StatusStore {
     };
   }
 
-  /** Replace the statuses; returns the ids whose status changed (their listeners were called). */
+  /**
+   * Replace the statuses; returns the ids whose status changed (their listeners were called). The map is kept as
+   * it is (no copy on each frame of a streaming run): the caller hands over a new map for every change.
+   */
   set(next: ReadonlyMap<string, string>): string[] {
     const changed: string[] = [];
     for (const [id, s] of next) if (this.statuses.get(id) !== s) changed.push(id);
     for (const id of this.statuses.keys()) if (!next.has(id)) changed.push(id);
     if (!changed.length) return changed;
-    this.statuses = new Map(next);
+    this.statuses = next;
     this.updates++;
     for (const id of changed) for (const fn of this.listeners.get(id) ?? []) fn();
     for (const fn of this.allListeners) fn(changed);
