@@ -84,6 +84,15 @@ describe('debug view', () => {
     );
     const done = mergeDebug(rest({ state: 'paused', paused: { at: 1, reason: 'manual' } }), live, 'completed');
     expect([done.state, done.paused]).toEqual(['completed', null]);
+    // The live stream says the run ended before the page's run status does: a REST state fetched while it was
+    // still paused does not make it look paused (the debugger would ask to inspect a task of a finished run).
+    const ended = applyEvents(emptyRun('e1'), [
+      ev(1, 'execution:paused', { reason: 'breakpoint', taskId: 'b' }),
+      ev(2, 'execution:resumed', {}),
+      ev(3, 'workflow:completed', {}),
+    ]).debug;
+    const stale = mergeDebug(rest({ state: 'paused', paused: null, next: ['c'] }), ended, 'running');
+    expect([stale.state, stale.paused]).toEqual(['completed', null]);
   });
 
   it('marks the paused task and breakpoints on the graph; toggles and parses breakpoints', () => {

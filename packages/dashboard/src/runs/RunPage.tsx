@@ -105,7 +105,7 @@ export function RunPage() {
     if (steps?.length) return new Set(steps.map((s) => s.taskId));
     return new Set(criticalPath(defs, (t) => tasks.get(t)?.duration).path);
   }, [status, profile.data, defs, tasks]);
-  const debug = useMemo(() => mergeDebug(debugQ.data, liveDebug, status), [debugQ.data, liveDebug, status]);
+  const debug = useMemo(() => mergeDebug(debugQ.data, liveDebug, liveStatus), [debugQ.data, liveDebug, liveStatus]);
   // Stable props: the debugger (a list of every task id) then re-renders when the debug state changes, not on
   // every frame of a streaming run.
   const taskIds = useMemo(() => defs.map((d) => d.id), [defs]);

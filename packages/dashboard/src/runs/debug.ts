@@ -79,10 +79,14 @@ const ENDED = new Set(['completed', 'failed', 'cancelled']);
 /** REST state and live state merged: a finished run is never shown paused; live pauses beat an older fetch. */
 export function mergeDebug(rest: DebugState | undefined, live: LiveDebug | undefined, runStatus: string): DebugView {
   const ended = ENDED.has(runStatus) || live?.state === 'ended' || ENDED.has(rest?.state ?? '');
+  // An ended run takes how it ended from the run status or the REST state; a REST state fetched while it was
+  // still paused (the live stream told of the end first) is not one.
   const state = ended
     ? ENDED.has(runStatus)
       ? runStatus
-      : (rest?.state ?? 'completed')
+      : ENDED.has(rest?.state ?? '')
+        ? (rest?.state as string)
+        : 'completed'
     : (live?.state ?? rest?.state ?? 'running');
   const paused = ended ? null : live ? live.paused : (rest?.paused ?? null);
   return {
