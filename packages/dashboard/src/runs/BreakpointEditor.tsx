@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { ApiClient } from '../api/client.ts';
 import { describeError } from '../api/client.ts';
 import type { Breakpoint } from '../api/types.ts';
@@ -22,6 +22,9 @@ export function BreakpointEditor({ api, executionId, breakpoints, taskIds, pause
   const [condition, setCondition] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The same option elements while the task list is the same: a run of 1000 tasks would otherwise rebuild them
+  // each time the debugger's state changes.
+  const options = useMemo(() => taskIds.map((t) => <option key={t} value={t}>{t}</option>), [taskIds]);
 
   async function save(next: Breakpoint[]): Promise<boolean> {
     setBusy(true);
@@ -63,7 +66,7 @@ export function BreakpointEditor({ api, executionId, breakpoints, taskIds, pause
       {canAct && (
         <div className="bp-form">
           <select aria-label="Breakpoint task" value={taskId || taskIds[0] || ''} onChange={(e) => setTaskId(e.target.value)}>
-            {taskIds.map((t) => <option key={t} value={t}>{t}</option>)}
+            {options}
           </select>
           <select aria-label="Breakpoint when" value={when} onChange={(e) => setWhen(e.target.value as 'before' | 'after')}>
             <option value="before">before</option>

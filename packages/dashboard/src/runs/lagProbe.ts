@@ -1,8 +1,8 @@
 // The benchmark (bench/dashboard) sets window.__codexosLiveLag = true: each socket frame then gets a performance
 // measure `codexos:live-event-to-paint` from its newest event's server time to the paint that shows it (events
-// from before the page opened are a backlog, not lag, and are left out), and the same span cut into its parts:
-// `…:socket` (server time → message received), `…:wait` (→ the animation frame that folds it in), `…:render`
-// (React's render and commit) and `…:paint` (→ the frame painted). Nothing is recorded otherwise.
+// from before the page opened are a backlog, not lag, and are left out), and the times that cut the span into its
+// parts go into window.__codexosLiveLagParts as [event, received, flushed, committed, painted] (a plain array: a
+// measure per part would cost the page more). Nothing is recorded otherwise.
 
 interface Pending {
   start: number;
@@ -21,9 +21,8 @@ export interface LagProbe {
 function createProbe(): LagProbe {
   let unflushed: Pending[] = [];
   let inFlush: Pending[] = [];
-  const measure = (name: string, start: number, end: number | undefined) => {
-    if (end !== undefined) performance.measure(name, { start, end });
-  };
+  const parts: Array<[number, number, number | undefined, number | undefined, number]> = [];
+  (window as { __codexosLiveLagParts?: unknown }).__codexosLiveLagParts = parts;
   return {
     received(eventAt) {
       const start = eventAt - performance.timeOrigin;
@@ -34,10 +33,7 @@ function createProbe(): LagProbe {
         setTimeout(() => {
           const end = performance.now();
           performance.measure('codexos:live-event-to-paint', { start, end });
-          measure('codexos:live-event-to-paint:socket', start, p.received);
-          measure('codexos:live-event-to-paint:wait', p.received, p.flushed);
-          if (p.flushed !== undefined) measure('codexos:live-event-to-paint:render', p.flushed, p.committed);
-          if (p.committed !== undefined) measure('codexos:live-event-to-paint:paint', p.committed, end);
+          parts.push([start, p.received, p.flushed, p.committed, end]);
         }, 0),
       );
     },
