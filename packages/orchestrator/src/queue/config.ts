@@ -52,7 +52,7 @@ export const executionConfigSchema = z
     connectTimeoutMs: z.number().int().positive().default(3000),
     /** Per agent id: concurrency, rate limits, per-key limits and priority (distributed mode). */
     flow: z.record(z.string(), flowRuleSchema).default({}),
-    /** Results of finished jobs (and their reserved ids) kept, seconds, so a resuming orchestrator picks up attempts already run. */
+    /** Finished jobs kept (seconds) so a resuming orchestrator can pick up results of attempts already run. */
     keepJobsSeconds: z.number().int().positive().default(3600),
     /**
      * Where tasks of model-backed agents (no code handler) run: on workers started with `--config` or

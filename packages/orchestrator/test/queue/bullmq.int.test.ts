@@ -6,8 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
-import { parseRecorded } from '../../src/queue/bullmq/job-record.js';
-import { type DistKeys, jobIdOf } from '../../src/queue/bullmq/keys.js';
+import { jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs-sync.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { decodeWire } from '../../src/queue/bullmq/wire.js';
@@ -32,21 +31,17 @@ async function fixture(): Promise<QueueFixture> {
 
 describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () => {
   queueConformance('bullmq', fixture, async (f, ctx) => {
-    // The worker records each result under its own key (BullMQ drops completed jobs at once).
-    const key = (f.queue as unknown as { keys: DistKeys }).keys.result(
-      jobIdOf(ctx.executionId, ctx.taskId, undefined, ctx.attempt),
-    );
-    const r = new Redis(url!);
-    try {
-      for (let i = 0; i < 100; i++) {
-        const rec = parseRecorded(await r.get(key));
-        if (rec) return rec.ok ? String(decodeWire(rec.output)) : 'no output';
-        await new Promise((res) => setTimeout(res, 50));
+    const q = (f.queue as BullMQQueue).agentQueue('wait-abort');
+    const id = jobIdOf(ctx.executionId, ctx.taskId, undefined, ctx.attempt);
+    for (let i = 0; i < 100; i++) {
+      const job = await Job.fromId(q, id);
+      if (job?.finishedOn) {
+        const out = (job.returnvalue as { output?: string })?.output;
+        return out === undefined ? 'no output' : String(decodeWire(out));
       }
-      return 'never finished';
-    } finally {
-      r.disconnect();
+      await new Promise((r) => setTimeout(r, 50));
     }
+    return 'never finished';
   });
 });
 

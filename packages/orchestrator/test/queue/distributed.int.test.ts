@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type MultiAgentOrchestrator } from '../../src/index.js';
 import type { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
@@ -94,19 +95,6 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
   });
 
   it('priority from the flow rule reaches the BullMQ job', async () => {
-    // Completed jobs leave Redis at once: the options are read as each job is added.
-    const q = (o.queue as BullMQQueue).agentQueue('work');
-    const added = new Map<string, number | undefined>();
-    const addBulk = q.addBulk.bind(q);
-    const add = q.add.bind(q);
-    q.addBulk = (jobs) => {
-      for (const j of jobs) added.set(j.opts!.jobId!, j.opts!.priority);
-      return addBulk(jobs);
-    };
-    q.add = (name, data, opts) => {
-      added.set(opts!.jobId!, opts!.priority);
-      return add(name, data, opts);
-    };
     const r = await o.executeWorkflow({
       id: 'prio',
       name: 'prio',
@@ -116,10 +104,10 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
       ],
     });
     expect(r.status).toBe('completed');
-    q.addBulk = addBulk;
-    q.add = add;
-    const prio = (task: string) => added.get(jobIdOf(r.executionId, task, undefined, 1));
-    expect([prio('gold'), prio('silver')]).toEqual([1, 5]);
+    const q = (o.queue as BullMQQueue).agentQueue('work');
+    const prio = async (task: string) =>
+      (await Job.fromId(q, jobIdOf(r.executionId, task, undefined, 1)))?.opts.priority;
+    expect([await prio('gold'), await prio('silver')]).toEqual([1, 5]);
   });
 
   it('cancellation reaches the task running on a worker', async () => {

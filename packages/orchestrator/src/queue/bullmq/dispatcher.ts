@@ -5,7 +5,6 @@ import type { ExecutionConfig } from '../config.js';
 import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult, TaskJobValues } from '../types.js';
 import { coalesceWrites } from './connection.js';
 import type { FlowRules } from './flow-rules.js';
-import { parseRecorded } from './job-record.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
 import type { OutputsPublisher } from './outputs-sync.js';
@@ -101,16 +100,8 @@ export class JobDispatcher {
     if (model) data.model = model;
     if (ctx.index !== undefined) data.index = ctx.index;
     if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
-    const keepS = this.d.cfg.keepJobsSeconds;
-    // A completed job goes at once (its result is kept under its own key by the worker); its id stays reserved for
-    // as long, so a resumed run adding an attempt that already ran finds it done instead of running it again.
-    const opts: JobsOptions = {
-      jobId,
-      attempts: 1,
-      removeOnComplete: true,
-      removeOnFail: { age: keepS },
-      deduplication: { id: jobId, ttl: keepS * 1000 },
-    };
+    const keep = { age: this.d.cfg.keepJobsSeconds };
+    const opts: JobsOptions = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep };
     this.d.rules.apply(agentId, ctx, data, opts);
     const signal = ctx.signal;
     return new Promise((resolve, reject) => {
@@ -273,15 +264,10 @@ export class JobDispatcher {
     coalesceWrites(r);
     this.checking = true;
     Promise.all(
-      due.map(([id, w]) =>
-        Promise.all([
-          r.get(this.d.keys.result(id)),
-          r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason'),
-        ]),
-      ),
+      due.map(([id, w]) => r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason')),
     )
       .then((rows) => {
-        for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i][0], rows[i][1]);
+        for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i]);
       })
       // Redis unreachable: its own check (the queue's down timer) rejects the waiters; these are read again later.
       .catch(() => {})
@@ -291,15 +277,8 @@ export class JobDispatcher {
   }
 
   /** A job read because its reply was overdue: finished (settles), still queued or running, or gone. */
-  private onJobRead(
-    id: string,
-    w: Waiter,
-    recorded: string | null,
-    [created, finished, value, failed]: Array<string | null>,
-  ): void {
+  private onJobRead(id: string, w: Waiter, [created, finished, value, failed]: Array<string | null>): void {
     if (this.waiters.get(id) !== w) return;
-    const r = parseRecorded(recorded);
-    if (r) return this.settle(id, r);
     if (created == null) {
       const e = new CodexError(ErrorCodes.QUEUE, `task job ${id} is gone from Redis at ${this.d.label}`, {
         retryable: true,

@@ -1,42 +1,52 @@
 import type { Redis } from 'ioredis';
 import type { TaskJobResult } from '../types.js';
 
-// A worker replies before BullMQ writes the job's completion (one hop less per task), and BullMQ drops a completed
-// job at once. So the result is also written to its own key, kept as long as the job's id stays reserved
-// (BullMQ's deduplication window, `execution.keepJobsSeconds`): an orchestrator that missed the reply or resumed
-// the run reads it there, and a job handed out again after its worker died (stalled) returns it instead of
-// running twice.
+// A worker replies before BullMQ writes the job's completion (one hop less per task). A worker killed in between
+// leaves a job that stalls and is handed out again although the orchestrator recorded its result; so the result
+// is also written on the job's own hash, and a job handed out again returns it instead of running a second time.
+// Kept on the job's hash, it goes when BullMQ removes the job (removeOnComplete), with nothing to clean up.
 
-/** How long a result is kept when the job does not say (jobs of earlier releases). */
-const DEFAULT_KEEP_MS = 3_600_000;
+/** The job hash field that holds the result a worker already replied with. */
+export const RESULT_FIELD = 'codexosResult';
 
-/** Records a job's result and publishes it to `replyTo` (when set), both in one write. */
+// One script, one write: the result on the job's hash (when the job still exists: a cancelled job was removed and
+// must not come back as a stray hash), then the reply on the orchestrator's channel.
+const RECORD_AND_REPLY = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return 1`;
+
+type WithRecord = Redis & {
+  codexosRecordAndReply(jobKey: string, field: string, result: string, channel: string, msg: string): Promise<number>;
+};
+
+/** Records a job's result on its hash and publishes it to `replyTo` (when set), in one script call. */
 export function recordAndReply(
   client: Redis,
-  resultKey: string,
-  keepMs: number | undefined,
+  jobKey: string,
   jobId: string,
   r: TaskJobResult,
   replyTo: string | undefined,
-): Promise<unknown> {
+): Promise<number> {
+  const c = client as WithRecord;
+  if (!c.codexosRecordAndReply) c.defineCommand('codexosRecordAndReply', { numberOfKeys: 1, lua: RECORD_AND_REPLY });
   const json = JSON.stringify(r);
-  const p = client.pipeline().set(resultKey, json, 'PX', keepMs ?? DEFAULT_KEEP_MS);
-  if (replyTo) p.publish(replyTo, `[${JSON.stringify(jobId)},${json}]`);
-  return p.exec();
+  return c.codexosRecordAndReply(
+    jobKey,
+    RESULT_FIELD,
+    json,
+    replyTo ?? '',
+    replyTo ? `[${JSON.stringify(jobId)},${json}]` : '',
+  );
 }
 
-/** Reads a result a worker recorded (undefined when none, or not a result). */
-export function parseRecorded(v: string | null): TaskJobResult | undefined {
+/** The result a worker recorded on a job before it was handed out again, if any. */
+export async function recordedResult(client: Redis, jobKey: string): Promise<TaskJobResult | undefined> {
+  const v = await client.hget(jobKey, RESULT_FIELD);
   if (v == null) return undefined;
   try {
-    const r = JSON.parse(v) as TaskJobResult;
-    return r && typeof r === 'object' && typeof r.ok === 'boolean' ? r : undefined;
+    return JSON.parse(v) as TaskJobResult;
   } catch {
     return undefined;
   }
-}
-
-/** The result a worker recorded for a job before it was handed out again, if any. */
-export async function recordedResult(client: Redis, resultKey: string): Promise<TaskJobResult | undefined> {
-  return parseRecorded(await client.get(resultKey));
 }

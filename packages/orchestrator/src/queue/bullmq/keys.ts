@@ -11,8 +11,6 @@ export const distKeys = (prefix: string) => ({
   /** Set once per Redis dataset: a different or missing value after a reconnect means Redis lost its data. */
   epoch: `${prefix}:dist:epoch`,
   cancel: `${prefix}:dist:cancel`,
-  /** A job's result as its worker recorded it (kept `execution.keepJobsSeconds`; BullMQ drops completed jobs). */
-  result: (jobId: string) => `${prefix}:dist:result:${jobId}`,
   /** The pub/sub channel one orchestrator hears its results on (workers publish each result as they return it). */
   replies: (orchestrator: string) => `${prefix}:dist:replies:${orchestrator}`,
   events: `${prefix}:dist:events`,

@@ -248,8 +248,8 @@ export class TaskWorker {
     }
     // Handed out again (its worker stalled or died): a result already sent to the orchestrator is final.
     if (job.attemptsStarted > 1) {
-      const done = await recordedResult(this.client!, this.keys.result(jobId));
-      if (done) return this.reply(job, d, done);
+      const done = await recordedResult(this.client!, lane.worker.toKey(jobId));
+      if (done) return this.reply(lane, d, jobId, done);
     }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
@@ -280,13 +280,13 @@ export class TaskWorker {
       const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
-      return this.reply(job, d, r);
+      return this.reply(lane, d, jobId, r);
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
       // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener), as a result does.
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return this.reply(job, d, { ok: false, error: errorReport(err), worker: this.workerId });
+      return this.reply(lane, d, jobId, { ok: false, error: errorReport(err), worker: this.workerId });
     } finally {
       lane.active--;
       this.running.delete(jobId);
@@ -295,19 +295,16 @@ export class TaskWorker {
   }
 
   /**
-   * Publishes the result to the orchestrator that sent the job as the handler returns, so it need not read the
-   * job's completion from Redis; the same write records it under its own key (kept for the job id's
-   * deduplication window), for an orchestrator that missed the message or resumed the run, and for a job handed
-   * out again, which returns it instead of running twice.
+   * Publishes the result to the orchestrator that sent the job as the handler returns it, so it need not read the
+   * job's completion from Redis; the same write records it on the job, which a job handed out again returns
+   * instead of running twice. BullMQ then stores it as the return value, for an orchestrator that missed the
+   * message or resumed the run.
    */
-  private reply(job: Job<TaskJobData>, d: TaskJobData, r: TaskJobResult): TaskJobResult {
+  private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
     // The reply and BullMQ's completion of the job (chained on the processor's promise) leave in one write, with
     // nothing held past the promise chains running now: the orchestrator waits on the reply to send the next task.
     coalesceWrites(this.client!, 'microtasks');
-    const jobId = job.id!;
-    recordAndReply(this.client!, this.keys.result(jobId), job.opts.deduplication?.ttl, jobId, r, d.replyTo).catch(
-      () => 0,
-    );
+    recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, r, d.replyTo).catch(() => 0);
     return r;
   }
 
