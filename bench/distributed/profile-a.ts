@@ -55,13 +55,14 @@ if (raw) {
 } else {
   const o = new MultiAgentOrchestrator({
     redis: { url: redis.url, keyPrefix: prefix },
-    execution: { mode: 'distributed' },
+    // As the bench sets it up (distributed/bench.ts).
+    execution: { mode: 'distributed', keepJobsSeconds: 60 },
     store: { type: 'memory' },
-    agents: { minAgents: 200, maxAgents: 200 },
-    workflow: { maxTasks: 20_000, maxDepth: 20_000 },
+    agents: { minAgents: 1, maxAgents: 1, healthCheckInterval: 500 },
+    workflow: { maxTasks: 20_000, maxDepth: 20_000, maxConcurrency: 5_000 },
     monitoring: { enableMetrics: false, enableProfiling: false },
   });
-  for (const a of agents) o.registerAgent(a);
+  for (const a of agents) o.registerAgent({ ...a, concurrency: 5_000 });
   await o.queue.ready();
   const def = o.prepareWorkflow({
     id: 'a',
