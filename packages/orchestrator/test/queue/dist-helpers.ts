@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { OrchestratorConfigInput } from '../../src/config.js';
 import { MultiAgentOrchestrator } from '../../src/index.js';
+import type { DispatchContext } from '../../src/queue/types.js';
 import { freePort } from '../support/net.js';
 import { agents } from './fixtures/dist-agents.js';
 
@@ -15,6 +16,30 @@ export const bin = join(root, 'packages', 'cli', 'bin', 'codexos.js');
 export const agentsFile = join(here, 'fixtures', 'dist-agents.ts');
 
 export const newNs = () => `cdx-dist-${randomUUID().slice(0, 8)}`;
+
+/** One attempt's context as the scheduler hands it to a queue (attempt 1, no model, nothing upstream). */
+export function dispatchContext(
+  agentId: string,
+  taskId: string,
+  params: Record<string, unknown> = {},
+  executionId = `exec-${randomUUID()}`,
+): DispatchContext {
+  return {
+    executionId,
+    workflowId: 'wf',
+    taskId,
+    agentId,
+    attempt: 1,
+    input: {},
+    params,
+    prompt: '',
+    deps: {},
+    outputs: {},
+    signal: new AbortController().signal,
+    callModel: () => Promise.reject(new Error('no model in this test')),
+    recordUsage: () => {},
+  };
+}
 
 export interface Proc {
   proc: ChildProcess;

@@ -10,7 +10,7 @@ import { FlowGate } from '../../src/queue/bullmq/flow.js';
 import { distKeys, jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import type { ExecutionConfig } from '../../src/queue/config.js';
-import type { DispatchContext } from '../../src/queue/types.js';
+import { dispatchContext } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 
@@ -21,22 +21,6 @@ const agents: AgentDefinition[] = [
   { id: 'paced', handler: async () => new Promise((r) => setTimeout(() => r('ok'), 5)) },
   { id: 'keyrate', handler: async (c) => new Promise((r) => setTimeout(() => r(c.params.customer), 5)) },
 ];
-
-const ctxOf = (agentId: string, taskId: string, params: Record<string, unknown>): DispatchContext => ({
-  executionId: `rate-${randomUUID()}`,
-  workflowId: 'wf',
-  taskId,
-  agentId,
-  attempt: 1,
-  input: {},
-  params,
-  prompt: '',
-  deps: {},
-  outputs: {},
-  signal: new AbortController().signal,
-  callModel: () => Promise.reject(new Error('no model in this test')),
-  recordUsage: () => {},
-});
 
 async function twoWorkers(flow: ExecutionConfig['flow']) {
   const target = { ...redisTarget(url), prefix: `cdx-rate-${randomUUID().slice(0, 8)}` };
@@ -82,7 +66,7 @@ describe.skipIf(!url)('flow control rate limits (real Redis, two workers)', () =
     });
     try {
       const runs = Array.from({ length: 10 }, (_, i) =>
-        f.queue.run(ctxOf('keyrate', `k${i}`, { customer: i < 8 ? 'acme' : 'globex' }), agents[1]),
+        f.queue.run(dispatchContext('keyrate', `k${i}`, { customer: i < 8 ? 'acme' : 'globex' }), agents[1]),
       );
       const out = await Promise.all(runs);
       expect(out.filter((x) => x === 'acme')).toHaveLength(8);
@@ -106,7 +90,7 @@ describe.skipIf(!url)('flow control rate limits (real Redis, two workers)', () =
     const d = 250;
     const f = await twoWorkers({ paced: { rateLimit: { max, durationMs: d } } });
     try {
-      const ctxs = Array.from({ length: 9 }, (_, i) => ctxOf('paced', `p${i}`, {}));
+      const ctxs = Array.from({ length: 9 }, (_, i) => dispatchContext('paced', `p${i}`, {}));
       expect(await Promise.all(ctxs.map((c) => f.queue.run(c, agents[0])))).toEqual(Array(9).fill('ok'));
       const q = f.queue.agentQueue('paced');
       const jobs = await Promise.all(ctxs.map((c) => Job.fromId(q, jobIdOf(c.executionId, c.taskId, undefined, 1))));

@@ -11,8 +11,7 @@ import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { LocalWorkers } from '../../src/queue/bullmq/local-workers.js';
 import type { DistributedPoolState } from '../../src/queue/bullmq/pool-controller.js';
-import type { DispatchContext } from '../../src/queue/types.js';
-import { agentsFile, bin, runs, startWorker, waitFor } from './dist-helpers.js';
+import { agentsFile, bin, dispatchContext, runs, startWorker, waitFor } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 const closers: Array<() => Promise<unknown>> = [];
@@ -21,24 +20,6 @@ afterEach(async () => {
 });
 
 const gated: AgentDefinition = { id: 'gated', handler: () => 'runs on the local workers' };
-
-function ctxFor(executionId: string, taskId: string, tag: string): DispatchContext {
-  return {
-    executionId,
-    workflowId: 'wf',
-    taskId,
-    agentId: 'gated',
-    attempt: 1,
-    input: {},
-    params: { tag },
-    prompt: '',
-    deps: {},
-    outputs: {},
-    signal: new AbortController().signal,
-    callModel: () => Promise.reject(new Error('none')),
-    recordUsage: () => {},
-  };
-}
 
 async function setup(lockMs: number) {
   const ns = `cdx-local-${randomUUID().slice(0, 8)}`;
@@ -95,7 +76,9 @@ describe.skipIf(!url)('the agent pool starts and stops local worker processes (r
     expect(counts.every((n) => n === 1)).toBe(true);
 
     const exec = randomUUID();
-    const tasks = Array.from({ length: 10 }, (_, i) => Promise.resolve(queue.run(ctxFor(exec, `t${i}`, ns), gated)));
+    const tasks = Array.from({ length: 10 }, (_, i) =>
+      Promise.resolve(queue.run(dispatchContext('gated', `t${i}`, { tag: ns }, exec), gated)),
+    );
     for (const t of tasks) t.catch(() => {}); // awaited below; a failed test must not leave them unhandled
     counts.length = 0;
     const up = await tickUntil('three processes serve', (s) => running(s) === 3, counts);
@@ -135,7 +118,7 @@ describe.skipIf(!url)('the agent pool starts and stops local worker processes (r
     const { ns, queue, seen, redis, running, tickUntil } = await setup(3000);
     const counts: number[] = [];
     await tickUntil('the first process serves', (s) => running(s) === 1 && s.agents.length === 1, counts);
-    const run = Promise.resolve(queue.run(ctxFor(randomUUID(), 'only', ns), gated));
+    const run = Promise.resolve(queue.run(dispatchContext('gated', 'only', { tag: ns }, randomUUID()), gated));
     run.catch(() => {});
     const first = await waitFor('the task started', async () => (await runs(url!, ns))[0]);
     process.kill(first.pid, 'SIGKILL');

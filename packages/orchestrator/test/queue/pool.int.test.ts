@@ -7,8 +7,7 @@ import { MultiAgentOrchestrator } from '../../src/orchestrator.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
-import type { DispatchContext } from '../../src/queue/types.js';
-import { waitFor } from './dist-helpers.js';
+import { dispatchContext, waitFor } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 const closers: Array<() => Promise<unknown>> = [];
@@ -21,24 +20,6 @@ function gate() {
   let open!: () => void;
   const p = new Promise<void>((r) => (open = r));
   return { p, open };
-}
-
-function ctxFor(executionId: string, taskId: string): DispatchContext {
-  return {
-    executionId,
-    workflowId: 'wf',
-    taskId,
-    agentId: 'busy',
-    attempt: 1,
-    input: {},
-    params: {},
-    prompt: '',
-    deps: {},
-    outputs: {},
-    signal: new AbortController().signal,
-    callModel: () => Promise.reject(new Error('none')),
-    recordUsage: () => {},
-  };
 }
 
 async function setup(agents: { minAgents: number; maxAgents: number }) {
@@ -90,7 +71,9 @@ describe.skipIf(!url)('agent pool across worker processes (real Redis, BullMQ)',
 
     const agent: AgentDefinition = { id: 'busy', handler: () => 'unused here' };
     const exec = randomUUID();
-    const runs = Array.from({ length: 12 }, (_, i) => Promise.resolve(queue.run(ctxFor(exec, `t${i}`), agent)));
+    const runs = Array.from({ length: 12 }, (_, i) =>
+      Promise.resolve(queue.run(dispatchContext('busy', `t${i}`, {}, exec), agent)),
+    );
     const busy = () => a.state().agents.busy.active + b.state().agents.busy.active;
     await waitFor('both workers busy', () => busy() === 2 || undefined);
 

@@ -5,8 +5,7 @@ import { parseConfig } from '../../src/config.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
-import type { DispatchContext } from '../../src/queue/types.js';
-import { waitFor } from './dist-helpers.js';
+import { dispatchContext, waitFor } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 
@@ -38,21 +37,8 @@ describe.skipIf(!url)('flow control priority (real Redis, one worker of concurre
     const queue = new BullMQQueue(target, cfg);
     await queue.ready();
     const worker = await new TaskWorker({ target, agents, concurrency: 1, heartbeatMs: 60_000 }).start();
-    const ctx = (taskId: string, params: Record<string, unknown>): DispatchContext => ({
-      executionId: `prio-${randomUUID()}`,
-      workflowId: 'wf',
-      taskId,
-      agentId: 'ranked',
-      attempt: 1,
-      input: {},
-      params,
-      prompt: '',
-      deps: {},
-      outputs: {},
-      signal: new AbortController().signal,
-      callModel: () => Promise.reject(new Error('no model in this test')),
-      recordUsage: () => {},
-    });
+    const ctx = (taskId: string, params: Record<string, unknown>) => dispatchContext('ranked', taskId, params);
+
     try {
       const blocker = queue.run(ctx('blocker', { block: true, tier: 'gold' }), agents[0]);
       const q = queue.agentQueue('ranked');

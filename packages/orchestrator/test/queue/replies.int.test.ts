@@ -10,32 +10,15 @@ import { parseResult } from '../../src/queue/bullmq/job-result.js';
 import { distKeys, jobIdOf, queueName } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { decodeWire } from '../../src/queue/bullmq/wire.js';
-import type { DispatchContext, TaskJobResult } from '../../src/queue/types.js';
+import type { TaskJobResult } from '../../src/queue/types.js';
 import { encodeValue } from '../../src/store/codec.js';
+import { dispatchContext } from './dist-helpers.js';
 
 // Results come back on the orchestrator's reply channel; a job whose reply never comes (a worker that does not
 // publish, a job BullMQ failed itself, a job gone from Redis) is read from Redis instead, never waited on forever.
 
 const url = process.env.REDIS_URL;
 const plain: AgentDefinition = { id: 'plain', handler: () => 'ran here' };
-
-function ctxFor(executionId: string, taskId = 't'): DispatchContext {
-  return {
-    executionId,
-    workflowId: 'wf',
-    taskId,
-    agentId: 'plain',
-    attempt: 1,
-    input: {},
-    params: {},
-    prompt: '',
-    deps: {},
-    outputs: {},
-    signal: new AbortController().signal,
-    callModel: () => Promise.reject(new Error('no model in this test')),
-    recordUsage: () => {},
-  };
-}
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -65,7 +48,7 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     const { queue, silentWorker } = await setup();
     silentWorker(() => ({ ok: true, output: encodeValue({ n: 7 }).toString('base64'), worker: 'silent' }));
     const got = await Promise.all(
-      [0, 1, 2].map((i) => Promise.resolve(queue.run(ctxFor(`exec-${randomUUID()}`, `t${i}`), plain))),
+      [0, 1, 2].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`), plain))),
     );
     expect(got).toEqual([{ n: 7 }, { n: 7 }, { n: 7 }]);
   });
@@ -75,7 +58,7 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     silentWorker(() => {
       throw new Error('processor blew up');
     });
-    const err = await Promise.resolve(queue.run(ctxFor(`exec-${randomUUID()}`), plain)).then(
+    const err = await Promise.resolve(queue.run(dispatchContext('plain', 't'), plain)).then(
       () => undefined,
       (e: unknown) => e as { code?: string; retryable?: boolean; message: string },
     );
@@ -86,7 +69,7 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
   it('a job removed from Redis while it waits ends the attempt with a retryable queue error', async () => {
     const { queue } = await setup();
     const executionId = `exec-${randomUUID()}`;
-    const pending = Promise.resolve(queue.run(ctxFor(executionId), plain)).then(
+    const pending = Promise.resolve(queue.run(dispatchContext('plain', 't', {}, executionId), plain)).then(
       () => undefined,
       (e: unknown) => e as { code?: string; retryable?: boolean; message: string },
     );
@@ -121,7 +104,7 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     cleanup.push(() => first.close());
     const executionId = `exec-${randomUUID()}`;
     const jobId = jobIdOf(executionId, 't', undefined, 1);
-    expect(await queue.run(ctxFor(executionId), plain)).toBe(1);
+    expect(await queue.run(dispatchContext('plain', 't', {}, executionId), plain)).toBe(1);
     const q = queue.agentQueue('plain');
     expect([ran, completions, await q.getJobState(jobId)]).toEqual([1, 1, 'active']);
     // The first worker dies: its BullMQ workers stop without finishing, so the job's lock lapses.
@@ -168,7 +151,7 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     cleanup.push(() => worker.close());
     cleanup.push(() => release());
     let settled = false;
-    const pending = Promise.resolve(queue.run(ctxFor(`exec-${randomUUID()}`), plain)).then(
+    const pending = Promise.resolve(queue.run(dispatchContext('plain', 't'), plain)).then(
       () => undefined,
       (e: unknown) => e as { code?: string; retryable?: boolean },
     );
@@ -197,7 +180,9 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     await sub.psubscribe(`${target.prefix}:dist:replies:*`);
     const executionId = `exec-${randomUUID()}`;
     const ids = ['a', 'b', 'c', 'd', 'e'];
-    const got = await Promise.all(ids.map((t) => Promise.resolve(queue.run(ctxFor(executionId, t), plain))));
+    const got = await Promise.all(
+      ids.map((t) => Promise.resolve(queue.run(dispatchContext('plain', t, {}, executionId), plain))),
+    );
     expect(got).toEqual(ids.map(() => 'ran here'));
     for (let i = 0; i < 50 && seen.length < ids.length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen.map(([, id]) => id).sort()).toEqual(ids.map((t) => jobIdOf(executionId, t, undefined, 1)));
