@@ -58,7 +58,7 @@ if (raw) {
     // As the bench sets it up (distributed/bench.ts).
     execution: { mode: 'distributed', keepJobsSeconds: 60 },
     store: { type: 'memory' },
-    agents: { minAgents: 1, maxAgents: 1, healthCheckInterval: 500 },
+    agents: { minAgents: 400, maxAgents: 400, healthCheckInterval: 500 },
     workflow: { maxTasks: 20_000, maxDepth: 20_000, maxConcurrency: 5_000 },
     monitoring: { enableMetrics: false, enableProfiling: false },
   });
