@@ -9,35 +9,22 @@ import type { TaskJobResult } from '../types.js';
 /** The job hash field that holds the result a worker already replied with. */
 export const RESULT_FIELD = 'codexosResult';
 
-// One script, one write: the result on the job's hash (when the job still exists: a cancelled job was removed and
-// must not come back as a stray hash), then the reply on the orchestrator's channel.
-const RECORD_AND_REPLY = `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
-return 1`;
-
-type WithRecord = Redis & {
-  codexosRecordAndReply(jobKey: string, field: string, result: string, channel: string, msg: string): Promise<number>;
-};
-
-/** Records a job's result on its hash and publishes it to `replyTo` (when set), in one script call. */
+/**
+ * Records a job's result on its hash and publishes it to `replyTo` (when set): two plain commands, which the caller
+ * sends in one write. A job a worker is running holds its lock and cannot be removed (a cancel removes only waiting
+ * jobs), so the hash exists and no stray one is made.
+ */
 export function recordAndReply(
   client: Redis,
   jobKey: string,
   jobId: string,
   r: TaskJobResult,
   replyTo: string | undefined,
-): Promise<number> {
-  const c = client as WithRecord;
-  if (!c.codexosRecordAndReply) c.defineCommand('codexosRecordAndReply', { numberOfKeys: 1, lua: RECORD_AND_REPLY });
+): Promise<unknown> {
   const json = JSON.stringify(r);
-  return c.codexosRecordAndReply(
-    jobKey,
-    RESULT_FIELD,
-    json,
-    replyTo ?? '',
-    replyTo ? `[${JSON.stringify(jobId)},${json}]` : '',
-  );
+  const recorded = client.hset(jobKey, RESULT_FIELD, json);
+  if (!replyTo) return recorded;
+  return Promise.all([recorded, client.publish(replyTo, `[${JSON.stringify(jobId)},${json}]`)]);
 }
 
 /** The result a worker recorded on a job before it was handed out again, if any. */
