@@ -105,7 +105,11 @@ export function RunPage() {
     if (steps?.length) return new Set(steps.map((s) => s.taskId));
     return new Set(criticalPath(defs, (t) => tasks.get(t)?.duration).path);
   }, [status, profile.data, defs, tasks]);
-  const debug = useMemo(() => mergeDebug(debugQ.data, liveDebug, liveStatus), [debugQ.data, liveDebug, liveStatus]);
+  const liveView = useMemo(() => mergeDebug(debugQ.data, liveDebug, liveStatus), [debugQ.data, liveDebug, liveStatus]);
+  const pauses = liveDebug?.pauses ?? 0;
+  // The debugger (its panel, the graph's marks) follows one painted frame later: a pause, resume or end re-lays
+  // the panel out, and the statuses that came with it are painted first.
+  const { view: debug, pauseKey } = useAfterPaint(useMemo(() => ({ view: liveView, pauseKey: pauses }), [liveView, pauses]));
   // Stable props: the debugger (a list of every task id) then re-renders when the debug state changes, not on
   // every frame of a streaming run.
   const taskIds = useMemo(() => defs.map((d) => d.id), [defs]);
@@ -187,7 +191,7 @@ export function RunPage() {
         )}
         {selected && <TaskDetail id={selected} task={tasks.get(selected)} def={defs.find((d) => d.id === selected)} onClose={() => setSelected(null)} onRerun={canAct && TERMINAL.has(status) ? () => void rerun(selected) : undefined} />}
         {!selected && debugMode && !TERMINAL.has(status) && (
-          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} taskIds={taskIds} pauseKey={liveDebug?.pauses ?? 0} onChanged={refetchDebug} />
+          <DebugPanel api={api} executionId={id} view={debug} canAct={canAct} taskIds={taskIds} pauseKey={pauseKey} onChanged={refetchDebug} />
         )}
         {!selected && !(debugMode && !TERMINAL.has(status)) && profile.data && (
           <aside className="panel" aria-label="Run profile">
