@@ -67,6 +67,31 @@ interface AgentLane {
   draining: boolean;
 }
 
+/**
+ * A job's abort signal, made only when the handler reads `ctx.signal` (most never do): an AbortController per job
+ * costs more than the rest of the job's bookkeeping. An abort before that is kept and the signal comes out aborted.
+ */
+class LazyAbort {
+  private ctrl?: AbortController;
+  private reason?: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.ctrl) {
+      this.ctrl = new AbortController();
+      if (this.aborted) this.ctrl.abort(this.reason);
+    }
+    return this.ctrl.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.ctrl?.abort(reason);
+  }
+}
+
 class DrainedError extends Error {
   constructor() {
     super('worker drained while running the task');
@@ -97,7 +122,7 @@ export class TaskWorker {
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica = new OutputsReplica(() => this.client!);
-  private readonly running = new Map<string, { ctrl: AbortController; agentId: string; flowKey?: string }>();
+  private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
   private gate?: FlowGate;
@@ -260,14 +285,14 @@ export class TaskWorker {
         throw new this.bull.DelayedError();
       }
     }
-    const ctrl = new AbortController();
+    const ctrl = new LazyAbort();
     this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
     lane.active++;
     try {
       const ctx = new WorkerContext(
         d,
         lane.agent,
-        ctrl.signal,
+        () => ctrl.signal,
         this.o.models,
         await this.replica.at(d.outputs),
         this.o.bus,

@@ -23,7 +23,7 @@ export class WorkerContext implements TaskContext {
   constructor(
     private readonly d: TaskJobData,
     private readonly agent: AgentDefinition,
-    readonly signal: AbortSignal,
+    private readonly abortSignal: () => AbortSignal,
     private readonly models: ModelRunner | undefined,
     private readonly allOutputs: Record<string, unknown>,
     /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
@@ -32,6 +32,9 @@ export class WorkerContext implements TaskContext {
     this.v = decodeWire(d.values) as TaskJobValues;
   }
 
+  get signal(): AbortSignal {
+    return this.abortSignal();
+  }
   get executionId() {
     return this.d.executionId;
   }
