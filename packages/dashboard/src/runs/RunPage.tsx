@@ -165,7 +165,7 @@ export function RunPage() {
   const cost = detail.data?.cost ?? run.cost;
   return (
     <div className="designer">
-      <header className="toolbar">
+      <header className="toolbar run-toolbar">
         <RunTitle id={id} workflowId={wfId} name={wf.data?.name} />
         <span data-testid="run-status" data-status={liveStatus}><StatusBadge status={liveStatus} /></span>
         <span className="muted small" data-testid="live-state" data-changes={run.changes}>{ended || TERMINAL.has(liveStatus) ? 'finished' : connected ? 'live' : 'connecting…'}</span>
