@@ -175,8 +175,14 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     cleanup.push(() => worker.close());
     const sub = new Redis(url!);
     cleanup.push(() => sub.disconnect());
+    // One message per job, or one per batch of jobs that finished together (`[[jobId, result], …]`).
     const seen: Array<[string, string]> = [];
-    sub.on('pmessage', (_p: string, ch: string, msg: string) => seen.push([ch, JSON.parse(msg)[0]]));
+    let messages = 0;
+    sub.on('pmessage', (_p: string, ch: string, msg: string) => {
+      messages++;
+      const m = JSON.parse(msg) as unknown[];
+      for (const one of (Array.isArray(m[0]) ? m : [m]) as Array<[string, unknown]>) seen.push([ch, one[0]]);
+    });
     await sub.psubscribe(`${target.prefix}:dist:replies:*`);
     const executionId = `exec-${randomUUID()}`;
     const ids = ['a', 'b', 'c', 'd', 'e'];
@@ -187,5 +193,31 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     for (let i = 0; i < 50 && seen.length < ids.length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen.map(([, id]) => id).sort()).toEqual(ids.map((t) => jobIdOf(executionId, t, undefined, 1)));
     expect(new Set(seen.map(([ch]) => ch)).size).toBe(1);
+    expect(messages).toBeLessThanOrEqual(ids.length);
+  });
+
+  it('the replies of jobs that finish together reach the orchestrator as one message, each settled', async () => {
+    const { target, queue } = await setup();
+    const worker = await new TaskWorker({ target, agents: [plain], concurrency: 50, heartbeatMs: 60_000 }).start();
+    cleanup.push(() => worker.close());
+    const sub = new Redis(url!);
+    cleanup.push(() => sub.disconnect());
+    const sizes: number[] = [];
+    sub.on('pmessage', (_p: string, _ch: string, msg: string) => {
+      const m = JSON.parse(msg) as unknown[];
+      sizes.push(Array.isArray(m[0]) ? m.length : 1);
+    });
+    await sub.psubscribe(`${target.prefix}:dist:replies:*`);
+    const executionId = `exec-${randomUUID()}`;
+    const ids = Array.from({ length: 200 }, (_, i) => `t${i}`);
+    const got = await Promise.all(
+      ids.map((t) => Promise.resolve(queue.run(dispatchContext('plain', t, {}, executionId), plain))),
+    );
+    expect(got).toEqual(ids.map(() => 'ran here'));
+    for (let i = 0; i < 50 && sizes.reduce((a, b) => a + b, 0) < ids.length; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    // Every job replied once, and some replies shared a message.
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(ids.length);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
   });
 });

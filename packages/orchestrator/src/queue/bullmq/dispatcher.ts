@@ -126,16 +126,19 @@ export class JobDispatcher {
     return this.lane(agentId).queue;
   }
 
-  /** A message on the reply channel: `[jobId, result]` as JSON. */
+  /** A message on the reply channel: `[jobId, result]`, or `[[jobId, result], …]` for a worker's batch, as JSON. */
   onReply(msg: string): void {
-    let jobId: unknown;
-    let r: unknown;
+    let m: unknown;
     try {
-      [jobId, r] = JSON.parse(msg) as [unknown, unknown];
+      m = JSON.parse(msg);
     } catch {
       return;
     }
-    if (typeof jobId === 'string' && r && typeof r === 'object') this.settle(jobId, r as TaskJobResult);
+    if (!Array.isArray(m)) return;
+    for (const one of Array.isArray(m[0]) ? m : [m]) {
+      const [jobId, r] = one as [unknown, unknown];
+      if (typeof jobId === 'string' && r && typeof r === 'object') this.settle(jobId, r as TaskJobResult);
+    }
   }
 
   /** Replies may have been missed (the subscription dropped): every waiting job is read at the next check. */

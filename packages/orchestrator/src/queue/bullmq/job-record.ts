@@ -10,21 +10,40 @@ import type { TaskJobResult } from '../types.js';
 export const RESULT_FIELD = 'codexosResult';
 
 /**
- * Records a job's result on its hash and publishes it to `replyTo` (when set): two plain commands, which the caller
- * sends in one write. A job a worker is running holds its lock and cannot be removed (a cancel removes only waiting
- * jobs), so the hash exists and no stray one is made.
+ * Records a job's result on its hash. A job a worker is running holds its lock and cannot be removed (a cancel
+ * removes only waiting jobs), so the hash exists and no stray one is made.
  */
-export function recordAndReply(
-  client: Redis,
-  jobKey: string,
-  jobId: string,
-  r: TaskJobResult,
-  replyTo: string | undefined,
-): Promise<unknown> {
-  const json = JSON.stringify(r);
-  const recorded = client.hset(jobKey, RESULT_FIELD, json);
-  if (!replyTo) return recorded;
-  return Promise.all([recorded, client.publish(replyTo, `[${JSON.stringify(jobId)},${json}]`)]);
+export function recordResult(client: Redis, jobKey: string, json: string): Promise<unknown> {
+  return client.hset(jobKey, RESULT_FIELD, json);
+}
+
+/**
+ * Replies of the jobs that finish while the promise chains running now settle, one PUBLISH per orchestrator:
+ * `[jobId, result]` for one, `[[jobId, result], …]` for several (a fan-out finishes many jobs per read).
+ */
+export class ReplyBatcher {
+  private pending = new Map<string, string[]>();
+  private scheduled = false;
+
+  constructor(private readonly client: () => Redis) {}
+
+  add(replyTo: string, jobId: string, json: string): void {
+    const entry = `[${JSON.stringify(jobId)},${json}]`;
+    const list = this.pending.get(replyTo);
+    if (list) list.push(entry);
+    else this.pending.set(replyTo, [entry]);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.pending;
+    this.pending = new Map();
+    const c = this.client();
+    for (const [ch, list] of all) c.publish(ch, list.length === 1 ? list[0] : `[${list.join(',')}]`).catch(() => 0);
+  }
 }
 
 /** The result a worker recorded on a job before it was handed out again, if any. */

@@ -12,7 +12,7 @@ import type { TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
-import { recordAndReply, recordedResult } from './job-record.js';
+import { ReplyBatcher, recordedResult, recordResult } from './job-record.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
@@ -122,6 +122,7 @@ export class TaskWorker {
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica = new OutputsReplica(() => this.client!);
+  private readonly replies = new ReplyBatcher(() => this.client!);
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -329,7 +330,13 @@ export class TaskWorker {
     // The reply and BullMQ's completion of the job (chained on the processor's promise) leave in one write, with
     // nothing held past the promise chains running now: the orchestrator waits on the reply to send the next task.
     coalesceWrites(this.client!, 'microtasks');
-    recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, r, d.replyTo).catch(() => 0);
+    const json = JSON.stringify(r);
+    recordResult(this.client!, lane.worker.toKey(jobId), json).catch(() => 0);
+    if (!d.replyTo) return r;
+    // A lone job's reply goes ahead of its completion; with others in flight, the replies of the jobs that finish
+    // together share one message.
+    if (this.running.size > 1) this.replies.add(d.replyTo, jobId, json);
+    else this.client!.publish(d.replyTo, `[${JSON.stringify(jobId)},${json}]`).catch(() => 0);
     return r;
   }
 
