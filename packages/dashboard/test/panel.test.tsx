@@ -187,42 +187,6 @@ describe('live statuses on the run graph', () => {
   });
 });
 
-describe('painted run graph: status changes without rendering', () => {
-  it('a painted node takes its first and later statuses without rendering again or changing its content', async () => {
-    const { ReactFlowProvider: ReactFlowProviderForTest } = await import('@xyflow/react');
-    const store = new StatusStore();
-    let renders = 0;
-    render(
-      <ReactFlowProviderForTest>
-        <TaskStatusContext.Provider value={store}>
-          <StatusLayerContext.Provider value={true}>
-            <Profiler id="a" onRender={() => renders++}>
-              <TaskNode {...({ id: 'a', data: { task: { id: 'a', agentId: 'x' } }, selected: false, type: 'task', dragging: false, zIndex: 0, isConnectable: false, positionAbsoluteX: 0, positionAbsoluteY: 0 } as unknown as NodeProps<TaskFlowNode>)} />
-            </Profiler>
-          </StatusLayerContext.Provider>
-        </TaskStatusContext.Provider>
-      </ReactFlowProviderForTest>,
-    );
-    const node = screen.getByTestId('node-a');
-    // No status yet: the status line is already there, so the node keeps its size when the first one comes.
-    expect(node.hasAttribute('data-status')).toBe(false);
-    const html = node.innerHTML;
-    const rendered = renders;
-    for (const s of ['queued', 'running', 'completed']) {
-      act(() => {
-        store.set(new Map([['a', s]]));
-      });
-      expect(node.getAttribute('data-status')).toBe(s);
-    }
-    expect(node.innerHTML).toBe(html);
-    expect(renders).toBe(rendered);
-    act(() => {
-      store.set(new Map());
-    });
-    expect(node.hasAttribute('data-status')).toBe(false);
-  });
-});
-
 describe('structured-output schema field', () => {
   it('writes parsed JSON Schema objects only, and names the problem while the text does not parse', () => {
     const calls = panel({ id: 't', agentId: 'x', output: { schema: { type: 'object' } } });

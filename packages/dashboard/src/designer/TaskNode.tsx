@@ -1,5 +1,5 @@
 import { Handle, type Node, type NodeProps, Position } from '@xyflow/react';
-import { createContext, memo, type RefObject, useCallback, useContext, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
+import { createContext, memo, useCallback, useContext, useSyncExternalStore } from 'react';
 import type { StatusStore } from '../runs/statusStore.ts';
 import type { TaskDef } from '../api/types.ts';
 import type { DiffKind, FieldIssue, Peer } from './types.ts';
@@ -31,54 +31,23 @@ export const StatusLayerContext = createContext(false);
 
 const noSubscribe = () => () => {};
 
-/**
- * The task's live status from the run's StatusStore, if a run view provides one; re-renders on that task only. Not
- * followed (undefined) when `follow` is off: a painted node takes its status through {@link usePaintedStatus}.
- */
-function useLiveStatus(taskId: string, follow: boolean): string | undefined {
+/** The task's live status from the run's StatusStore, if a run view provides one; re-renders on that task only. */
+function useLiveStatus(taskId: string): string | undefined {
   const store = useContext(TaskStatusContext);
-  const subscribe = useCallback(
-    (fn: () => void) => (store && follow ? store.subscribe(taskId, fn) : noSubscribe()),
-    [store, taskId, follow],
-  );
-  return useSyncExternalStore(subscribe, () => (follow ? store?.get(taskId) : undefined));
-}
-
-/**
- * A painted node's `data-status` follows its task without rendering the node again: at the start of a large run
- * hundreds of tasks change in one frame, and re-rendering each node cost more than the frame.
- */
-function usePaintedStatus(ref: RefObject<HTMLDivElement | null>, taskId: string, on: boolean): void {
-  const store = useContext(TaskStatusContext);
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!on || !store || !el) return;
-    const apply = () => {
-      const s = store.get(taskId);
-      if (s) el.dataset.status = s;
-      else delete el.dataset.status;
-    };
-    apply();
-    const off = store.subscribe(taskId, apply);
-    return () => {
-      off();
-      delete el.dataset.status;
-    };
-  }, [ref, on, store, taskId]);
+  const subscribe = useCallback((fn: () => void) => (store ? store.subscribe(taskId, fn) : noSubscribe()), [store, taskId]);
+  return useSyncExternalStore(subscribe, () => store?.get(taskId));
 }
 
 function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
   const { task, issues, editors, lockedBy, diff, critical, diffFields, mark } = data;
+  const status = useLiveStatus(task.id);
   const painted = useContext(StatusLayerContext);
-  const status = useLiveStatus(task.id, !painted);
-  const ref = useRef<HTMLDivElement>(null);
-  usePaintedStatus(ref, task.id, painted);
   const cls = ['task-node', painted ? 'painted' : '', selected ? 'selected' : '', diff ? `diff-${diff}` : '', status && !painted ? `status-${status}` : '', critical ? 'critical' : '', issues?.length ? 'invalid' : '', ...(mark ? mark.split(' ').map((m) => `mark-${m}`) : [])]
     .filter(Boolean)
     .join(' ');
   const border = editors?.[0]?.color;
   return (
-    <div ref={ref} className={cls} data-testid={`node-${task.id}`} data-status={status} data-diff={diff} data-mark={mark} style={border ? { outlineColor: border } : undefined}>
+    <div className={cls} data-testid={`node-${task.id}`} data-status={status} data-diff={diff} data-mark={mark} style={border ? { outlineColor: border } : undefined}>
       <Handle type="target" position={Position.Left} />
       <div className="task-node-head">
         {mark?.includes('breakpoint') && <span className="bp-dot" title="Breakpoint" aria-label="breakpoint" />}
@@ -94,13 +63,13 @@ function TaskNodeView({ data, selected }: NodeProps<TaskFlowNode>) {
         {task.name && task.name !== task.id ? <div className="task-name">{task.name}</div> : null}
         <div className="task-agent">{task.agentId || <em>no agent</em>}</div>
       </div>
-      {painted ? (
-        // The canvas writes the status word here. The line is there from the start, so no node changes size (and
-        // React Flow measures none again) when its task gets a status.
-        <div className="task-status">{'\u00a0'}</div>
-      ) : (
-        status && <div className="task-status" data-testid={`status-${task.id}`}>{status}</div>
-      )}
+      {status &&
+        (painted ? (
+          // The canvas writes the status word here; the empty line keeps the node the size it has elsewhere.
+          <div className="task-status">{'\u00a0'}</div>
+        ) : (
+          <div className="task-status" data-testid={`status-${task.id}`}>{status}</div>
+        ))}
       {diff && diff !== 'same' && <div className="diff-mark">{diff}{diffFields?.length ? `: ${diffFields.join(', ')}` : ''}</div>}
       {editors && editors.length > 0 && (
         <div className="editors">
