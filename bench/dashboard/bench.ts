@@ -138,10 +138,18 @@ async function dragStage() {
   // Frame times: rAF intervals between the marks codexos:drag-start and codexos:drag-end.
   await designer.evaluate(`(() => {
     window.__frames = [];
+    window.__work = [];
     window.__stop = false;
     performance.mark('codexos:drag-start');
     let last = performance.now();
-    const tick = (t) => { window.__frames.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); };
+    // Frame work: from the frame's rAF callback to the first task after it, i.e. the main thread's share of the
+    // frame (input, React, style, layout, paint recording).
+    const tick = (t) => {
+      window.__frames.push(t - last); last = t;
+      const s = performance.now();
+      setTimeout(() => window.__work.push(performance.now() - s), 0);
+      if (!window.__stop) requestAnimationFrame(tick);
+    };
     requestAnimationFrame(tick);
   })()`);
   let edits = 0;
@@ -164,24 +172,24 @@ async function dragStage() {
     await designer.waitForTimeout(16);
   }
   await designer.mouse.up();
-  const frames: number[] = await designer.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __stop: boolean };
+  const [frames, work]: number[][] = await designer.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __work: number[]; __stop: boolean };
     w.__stop = true;
     performance.mark('codexos:drag-end');
-    return w.__frames.slice(1);
+    return [w.__frames.slice(1), w.__work.slice(1)];
   });
   clearInterval(editor);
   const remoteSeen = await designer.evaluate(() => [...document.querySelectorAll('.task-name')].filter((e) => e.textContent?.startsWith('edited')).length);
   provider.destroy();
   await designer.context().close();
 
-  return { moves, frames, edits, remoteSeen };
+  return { moves, frames, work, edits, remoteSeen };
 }
-const drag = await (liveOnly ? Promise.resolve({ moves: 0, frames: [] as number[], edits: 0, remoteSeen: 0 }) : dragStage()).catch((err: Error) => {
+const drag = await (liveOnly ? Promise.resolve({ moves: 0, frames: [] as number[], work: [] as number[], edits: 0, remoteSeen: 0 }) : dragStage()).catch((err: Error) => {
   stageErrors.push(`drag: ${err.message.split('\n')[0]}`);
-  return { moves: 0, frames: [] as number[], edits: 0, remoteSeen: 0 };
+  return { moves: 0, frames: [] as number[], work: [] as number[], edits: 0, remoteSeen: 0 };
 });
-const { moves, frames, edits, remoteSeen } = drag;
+const { moves, frames, work, edits, remoteSeen } = drag;
 log(`drag: ${moves} moves, ${frames.length} frames, ${edits} remote edits`);
 // 3. Live run of 1000 tasks, watched from its start: the run is held at a breakpoint before its first task until
 // the page is open and live, then continued, so every event arrives live (none is a backlog replayed on connect).
@@ -292,6 +300,7 @@ this machine; \`node --import tsx bench/dashboard/bench.ts\`. Load while measuri
 | open a 500-task workflow (20 wide × 25 deep): navigation start → mark \`codexos:designer-rendered\` (all 500 nodes rendered and measured), median of 5 (min–max) | ${f1(pct(totals, 50))} ms (${f1(Math.min(...totals))}–${f1(Math.max(...totals))}) | ≤ 1000 ms |
 | … of which after the document synced (projection, layout-free render of 500 nodes) | ${f1(pct(renders.map((r) => r.afterSync), 50))} ms | |
 | drag a node on the 500-task graph (${moves} mouse moves) while a second client renames a task every 50 ms: rAF frame interval between marks \`codexos:drag-start\`/\`-end\`, p50 / p95 / p99 (${frames.length} frames) | ${f1(pct(frames, 50))} / ${f1(pct(frames, 95))} / ${f1(pct(frames, 99))} ms | p95 ≤ 16 ms |
+| … frame work on the page's main thread (rAF callback → the first task after the frame), p50 / p95 / p99 (${work.length} frames) | ${f1(pct(work, 50))} / ${f1(pct(work, 95))} / ${f1(pct(work, 99))} ms | p95 ≤ 16 ms |
 | … intervals longer than one 60 Hz frame (over 17.5 ms: at least one frame dropped) | ${frames.filter((f) => f > 17.5).length} of ${frames.length} (${f1((100 * frames.filter((f) => f > 17.5).length) / Math.max(1, frames.length))} %) | ≤ 5 % |
 | remote renames applied during the drag / visible on the canvas at the end | ${edits} / ${remoteSeen} nodes showing an edited name | |
 | live view of a 1000-task run: status changes applied / expected (queued + started + completed per task) | ${changes} / 3000 | all |
@@ -305,7 +314,8 @@ this machine; \`node --import tsx bench/dashboard/bench.ts\`. Load while measuri
 
 ${stageErrors.length ? `Stages that did not finish: ${stageErrors.join('; ')}.\n\n` : ''}Frame intervals are measured with requestAnimationFrame in the page: a 60 Hz frame is 16.7 ms and no interval can
 be shorter, so "p95 ≤ 16 ms" reads as "no dropped frames at the 95th percentile": p95 at one frame period, and at
-most 5 % of the intervals longer than one frame (the row below it). The live-view lag is the browser's paint time minus the
+most 5 % of the intervals longer than one frame (the row below it). The frame-work row reads the target as written: the
+main thread's work for each frame, from its requestAnimationFrame callback to the first task after it. The live-view lag is the browser's paint time minus the
 server's timestamp of the newest event in each socket frame (same machine, same clock); it includes the server's
 per-tick batching, the socket, React's render of the 1000-node graph and the paint. The run goes on once the server
 has been idle for half a second (the drag stage leaves it storing the edited 500-task document; ${Math.round(liveSettleMs)} ms here)
