@@ -26,3 +26,18 @@ export function parseResult(v: unknown): TaskJobResult | undefined {
   }
   return v as TaskJobResult;
 }
+
+/** A handler's error as the report a worker sends back (code, message and `retryable` flag kept). */
+export const errorReport = (err: unknown): Extract<TaskJobResult, { ok: false }>['error'] => {
+  if (err instanceof CodexError) return { code: err.code, message: err.message, retryable: err.retryable };
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; retryable?: unknown };
+    return {
+      name: e.name,
+      message: e.message,
+      code: typeof e.code === 'string' ? e.code : undefined,
+      retryable: e.retryable === false ? false : undefined,
+    };
+  }
+  return { message: String(err) };
+};

@@ -13,7 +13,9 @@ import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connect
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { ReplyBatcher, recordedResult, recordResult } from './job-record.js';
+import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
+import { LazyAbort } from './lazy-abort.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
 import { encodeWire } from './wire.js';
@@ -67,50 +69,11 @@ interface AgentLane {
   draining: boolean;
 }
 
-/**
- * A job's abort signal, made only when the handler reads `ctx.signal` (most never do): an AbortController per job
- * costs more than the rest of the job's bookkeeping. An abort before that is kept and the signal comes out aborted.
- */
-class LazyAbort {
-  private ctrl?: AbortController;
-  private reason?: unknown;
-  private aborted = false;
-
-  get signal(): AbortSignal {
-    if (!this.ctrl) {
-      this.ctrl = new AbortController();
-      if (this.aborted) this.ctrl.abort(this.reason);
-    }
-    return this.ctrl.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.ctrl?.abort(reason);
-  }
-}
-
 class DrainedError extends Error {
   constructor() {
     super('worker drained while running the task');
   }
 }
-
-const errorReport = (err: unknown): Extract<TaskJobResult, { ok: false }>['error'] => {
-  if (err instanceof CodexError) return { code: err.code, message: err.message, retryable: err.retryable };
-  if (err instanceof Error) {
-    const e = err as Error & { code?: unknown; retryable?: unknown };
-    return {
-      name: e.name,
-      message: e.message,
-      code: typeof e.code === 'string' ? e.code : undefined,
-      retryable: e.retryable === false ? false : undefined,
-    };
-  }
-  return { message: String(err) };
-};
 
 /**
  * The process side of `codexos worker`: one BullMQ Worker per agent whose code it has loaded. It runs attempts
