@@ -273,7 +273,7 @@ export class TaskWorker {
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
-      // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener), as a result does.
+      // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener).
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
       return this.reply(lane, d, jobId, { ok: false, error: errorReport(err), worker: this.workerId });
     } finally {
