@@ -83,6 +83,10 @@ export class ListenedRelay {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    this.quiet();
+  }
+
+  private quiet(): void {
     this.relay?.unsubscribe();
     this.relay = undefined;
   }
@@ -93,17 +97,13 @@ export class ListenedRelay {
     this.client.pubsub('NUMSUB', this.channel).then(
       (r) => {
         this.checking = false;
-        if (this.stopped) return;
         if (Number((r as unknown[])[1]) > 0) this.heard();
-        else {
-          this.relay?.unsubscribe();
-          this.relay = undefined;
-        }
+        else this.quiet();
       },
       // Unknown (Redis unreachable): keep relaying, so a listener is never cut off by a failed read.
       () => {
         this.checking = false;
-        if (!this.stopped) this.heard();
+        this.heard();
       },
     );
   }

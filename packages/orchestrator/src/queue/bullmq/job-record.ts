@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TaskJobResult } from '../types.js';
+import { parseResult } from './job-result.js';
 
 // A worker replies before BullMQ writes the job's completion (one hop less per task). A worker killed in between
 // leaves a job that stalls and is handed out again although the orchestrator recorded its result; so the result
@@ -17,6 +18,9 @@ export function recordResult(client: Redis, jobKey: string, json: string): Promi
   return client.hset(jobKey, RESULT_FIELD, json);
 }
 
+/** One reply as the orchestrator reads it: `[jobId, result]`, the result already JSON. */
+export const replyEntry = (jobId: string, json: string): string => `[${JSON.stringify(jobId)},${json}]`;
+
 /**
  * Replies of the jobs that finish while the promise chains running now settle, one PUBLISH per orchestrator:
  * `[jobId, result]` for one, `[[jobId, result], …]` for several (a fan-out finishes many jobs per read).
@@ -28,7 +32,7 @@ export class ReplyBatcher {
   constructor(private readonly client: () => Redis) {}
 
   add(replyTo: string, jobId: string, json: string): void {
-    const entry = `[${JSON.stringify(jobId)},${json}]`;
+    const entry = replyEntry(jobId, json);
     const list = this.pending.get(replyTo);
     if (list) list.push(entry);
     else this.pending.set(replyTo, [entry]);
@@ -49,10 +53,5 @@ export class ReplyBatcher {
 /** The result a worker recorded on a job before it was handed out again, if any. */
 export async function recordedResult(client: Redis, jobKey: string): Promise<TaskJobResult | undefined> {
   const v = await client.hget(jobKey, RESULT_FIELD);
-  if (v == null) return undefined;
-  try {
-    return JSON.parse(v) as TaskJobResult;
-  } catch {
-    return undefined;
-  }
+  return v == null ? undefined : parseResult(v);
 }

@@ -12,7 +12,7 @@ import type { TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
-import { ReplyBatcher, recordedResult, recordResult } from './job-record.js';
+import { ReplyBatcher, recordedResult, recordResult, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -215,7 +215,7 @@ export class TaskWorker {
       if (!job || !(err instanceof DrainedError) || !job.data.replyTo) return;
       const error = { code: ErrorCodes.QUEUE, message: err.message, retryable: true };
       const r: TaskJobResult = { ok: false, error, worker: this.workerId };
-      this.client!.publish(job.data.replyTo, JSON.stringify([job.id, r])).catch(() => 0);
+      this.client!.publish(job.data.replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(() => 0);
     });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     return lane;
@@ -299,7 +299,7 @@ export class TaskWorker {
     // A lone job's reply goes ahead of its completion; with others in flight, the replies of the jobs that finish
     // together share one message.
     if (this.running.size > 1) this.replies.add(d.replyTo, jobId, json);
-    else this.client!.publish(d.replyTo, `[${JSON.stringify(jobId)},${json}]`).catch(() => 0);
+    else this.client!.publish(d.replyTo, replyEntry(jobId, json)).catch(() => 0);
     return r;
   }
 
