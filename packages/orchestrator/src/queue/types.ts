@@ -61,9 +61,13 @@ export interface TaskQueue {
   close(): Promise<void>;
 }
 
-/** Where a worker finds the execution's outputs as of a dispatch: a log in Redis, up to `len` entries. */
+/**
+ * Where a worker finds the execution's outputs as of a dispatch: a log in Redis, up to `len` entries. The log's
+ * key is `<prefix>:dist:out:<executionId>:<gen>` (`key`, the whole name, in jobs of earlier releases).
+ */
 export interface OutputsRef {
-  key: string;
+  gen?: string;
+  key?: string;
   len: number;
   /** The log's last entry (wire-encoded: JSON or base64 v8): a worker that is one behind needs no read. */
   delta?: string;
@@ -71,35 +75,50 @@ export interface OutputsRef {
   prev?: string[];
 }
 
-/** The values a handler reads; values JSON would change travel in the stores' encoding, so Date, Map, BigInt arrive intact. */
+/**
+ * The values a handler reads; values JSON would change travel in the stores' encoding, so Date, Map, BigInt arrive
+ * intact. `input` and `params` are left out when they are empty objects.
+ */
 export interface TaskJobValues {
-  input: unknown;
-  params: Record<string, unknown>;
+  input?: unknown;
+  params?: Record<string, unknown>;
   deps: Record<string, unknown>;
   item?: unknown;
 }
 
-/** One attempt as it travels to a remote worker (JSON; the handler's values inside, encoded). */
+/**
+ * One attempt as it travels to a remote worker (JSON; the handler's values inside, encoded). What a worker can
+ * work out itself is left out, so a job costs Redis and both processes less: the task id is the job's name, the
+ * agent is the one whose queue holds the job, the idempotency key is the default one.
+ */
 export interface TaskJobData {
   executionId: string;
   workflowId: string;
-  taskId: string;
-  agentId: string;
+  /** Left out when it is the job's name (always, from this release on). */
+  taskId?: string;
+  /** Left out when it is the agent whose queue holds the job. */
+  agentId?: string;
   attempt: number;
-  prompt: string;
+  /** Left out when empty. */
+  prompt?: string;
   /** {@link TaskJobValues}: JSON text after `~` when JSON keeps them exactly, else v8-encoded, base64. */
   values: string;
   /** `ctx.outputs`: every output of the execution so far, as in process. */
   outputs?: OutputsRef;
   index?: number;
   iteration?: number;
-  /** Stable per task (and loop item) across retries and resumes, as in process. */
+  /**
+   * Stable per task (and loop item) across retries and resumes, as in process. Left out when it is the default,
+   * `<executionId>:<taskId>` with `#<index or iteration>` for a loop item.
+   */
   idempotencyKey?: string;
   /** Flow-control key (from the agent's `key` expression over the task input), when one is configured. */
   flowKey?: string;
   /** Set for a model-backed agent's task: the worker makes this call instead of running a handler. */
   model?: RemoteModelCall;
-  /** Pub/sub channel the worker publishes the result on (`[jobId, result]`), besides storing it on the job. */
+  /** The orchestrator that sent the job: the worker publishes the result on `<prefix>:dist:replies:<reply>`. */
+  reply?: string;
+  /** Earlier releases: the whole reply channel. */
   replyTo?: string;
 }
 
@@ -114,6 +133,7 @@ export type TaskJobResult =
       model?: string;
       /** Tool calls of a model-backed agent run with the worker's own definition. */
       toolCalls?: ToolCallRecord[];
-      worker: string;
+      /** The worker that ran the attempt (sent by earlier releases only). */
+      worker?: string;
     }
-  | { ok: false; error: { code?: string; message: string; retryable?: boolean; name?: string }; worker: string };
+  | { ok: false; error: { code?: string; message: string; retryable?: boolean; name?: string }; worker?: string };

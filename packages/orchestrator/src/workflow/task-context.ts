@@ -108,8 +108,7 @@ export class Context implements TaskContext {
   }
 
   get idempotencyKey(): string {
-    const k = this.index ?? this.iteration;
-    return `${this.src.executionId}:${this.task.id}${k === undefined ? '' : `#${k}`}`;
+    return idempotencyKeyOf(this.src.executionId, this.task.id, this.index ?? this.iteration);
   }
 
   async waitFor(name: string, opts: { timeoutMs?: number } = {}): Promise<unknown> {
@@ -195,4 +194,9 @@ export class Context implements TaskContext {
     st.cost = (st.cost ?? 0) + r.cost;
     st.model ??= r.model;
   }
+}
+
+/** A task's idempotency key: stable across retries and resumes, per loop item (`slot`: its index or iteration). */
+export function idempotencyKeyOf(executionId: string, taskId: string, slot: number | undefined): string {
+  return `${executionId}:${taskId}${slot === undefined ? '' : `#${slot}`}`;
 }

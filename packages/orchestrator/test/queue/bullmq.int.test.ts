@@ -6,7 +6,9 @@ import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
-import { jobIdOf } from '../../src/queue/bullmq/keys.js';
+import { RESULT_FIELD } from '../../src/queue/bullmq/job-record.js';
+import { parseResult } from '../../src/queue/bullmq/job-result.js';
+import { distKeys, jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs-sync.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { decodeWire } from '../../src/queue/bullmq/wire.js';
@@ -36,7 +38,10 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
     for (let i = 0; i < 100; i++) {
       const job = await Job.fromId(q, id);
       if (job?.finishedOn) {
-        const out = (job.returnvalue as { output?: string })?.output;
+        // The result the worker recorded on the job (BullMQ's return value stays empty).
+        const c = new Redis(url!);
+        const r = parseResult(await c.hget(q.toKey(id), RESULT_FIELD).finally(() => c.disconnect()));
+        const out = r?.ok ? r.output : undefined;
         return out === undefined ? 'no output' : String(decodeWire(out));
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -118,7 +123,7 @@ describe.skipIf(!url)('outputs log: the last entries travel with each job', () =
     const r = new Redis(url!);
     const prefix = `cdx-tail-${randomUUID().slice(0, 8)}`;
     try {
-      const pub = new OutputsPublisher(() => r, prefix, 60);
+      const pub = new OutputsPublisher(() => r, distKeys(prefix), 60);
       const refs = Array.from({ length: 12 }, (_, i) =>
         pub.publish({
           executionId: 'exec-t',
@@ -128,15 +133,15 @@ describe.skipIf(!url)('outputs log: the last entries travel with each job', () =
       const last = refs[11];
       expect(last.len).toBe(12);
       expect(last.prev).toHaveLength(7);
-      const near = new OutputsReplica(() => r);
-      await near.at(refs[4]); // 5 entries read (from Redis), then 7 behind the last job
-      const far = new OutputsReplica(() => r);
-      await far.at(refs[1]);
+      const near = new OutputsReplica(() => r, distKeys(prefix));
+      await near.at('exec-t', refs[4]); // 5 entries read (from Redis), then 7 behind the last job
+      const far = new OutputsReplica(() => r, distKeys(prefix));
+      await far.at('exec-t', refs[1]);
       // With the log gone from Redis, only what the job carries can bring a replica up to date.
-      await r.del(last.key);
+      await r.del(distKeys(prefix).outputsLog('exec-t', last.gen!));
       const want = Object.fromEntries(Array.from({ length: 12 }, (_, k) => [`t${k}`, k]));
-      expect({ ...(await near.at(last)) }).toEqual(want);
-      await expect(far.at(last)).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
+      expect({ ...(await near.at('exec-t', last)) }).toEqual(want);
+      await expect(far.at('exec-t', last)).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
     } finally {
       r.disconnect();
     }
@@ -148,23 +153,23 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
     const r = new Redis(url!);
     const prefix = `cdx-outs-${randomUUID().slice(0, 8)}`;
     try {
-      const pub = new OutputsPublisher(() => r, prefix, 60);
-      const seenAll = new OutputsReplica(() => r);
-      const late = new OutputsReplica(() => r);
+      const pub = new OutputsPublisher(() => r, distKeys(prefix), 60);
+      const seenAll = new OutputsReplica(() => r, distKeys(prefix));
+      const late = new OutputsReplica(() => r, distKeys(prefix));
       const b = new Date(7);
       const steps: Array<Record<string, unknown>> = [{ a: 1 }, { a: 1, b }, { a: 1, b }, { b: 2 }];
       const refs = steps.map((o) => pub.publish({ executionId: 'exec-1', outputs: o }));
       // An unchanged map appends nothing: the third dispatch points at the second's entry.
       expect(refs.map((x) => x.len)).toEqual([1, 2, 2, 3]);
       expect(refs[2].delta).toBe(refs[1].delta);
-      for (const ref of refs) await seenAll.at(ref);
+      for (const ref of refs) await seenAll.at('exec-1', ref);
       const last = refs[refs.length - 1];
-      expect({ ...(await seenAll.at(last)) }).toEqual({ b: 2 });
-      expect({ ...(await late.at(last)) }).toEqual({ b: 2 });
-      expect({ ...(await late.at(refs[1])) }).toEqual({ b: 2 }); // never older than what it has seen
+      expect({ ...(await seenAll.at('exec-1', last)) }).toEqual({ b: 2 });
+      expect({ ...(await late.at('exec-1', last)) }).toEqual({ b: 2 });
+      expect({ ...(await late.at('exec-1', refs[1])) }).toEqual({ b: 2 }); // never older than what it has seen
       // A log this short travels whole with the job: a fresh replica needs nothing from Redis.
-      await r.del(last.key);
-      expect({ ...(await new OutputsReplica(() => r).at(last)) }).toEqual({ b: 2 });
+      await r.del(distKeys(prefix).outputsLog('exec-1', last.gen!));
+      expect({ ...(await new OutputsReplica(() => r, distKeys(prefix)).at('exec-1', last)) }).toEqual({ b: 2 });
     } finally {
       r.disconnect();
     }
@@ -174,8 +179,8 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
     const r = new Redis(url!);
     const prefix = `cdx-outs-${randomUUID().slice(0, 8)}`;
     try {
-      const pub = new OutputsPublisher(() => r, prefix, 60);
-      const replica = new OutputsReplica(() => r);
+      const pub = new OutputsPublisher(() => r, distKeys(prefix), 60);
+      const replica = new OutputsReplica(() => r, distKeys(prefix));
       // A chain's output log as the engine keeps it: task ids by index, the order outputs were set.
       const ids = Array.from({ length: 50 }, (_, i) => `t${i}`);
       const outputs: unknown[] = [];
@@ -203,11 +208,56 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
       }
       expect(fullReads).toBe(1);
       expect(sizes).toEqual(ids.map(() => 1));
-      const seen = await replica.at(ref);
+      const seen = await replica.at('exec-log', ref);
       expect(Object.keys(seen)).toEqual(ids);
       expect(seen.t49).toEqual({ n: 49 });
     } finally {
       r.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!url)('BullMQ queue: what a job holds in Redis', () => {
+  it('only what a worker cannot work out: no task, agent, default idempotency key or whole channel names', async () => {
+    const f = await fixture();
+    try {
+      const executionId = `compact-${randomUUID()}`;
+      const ctx = {
+        executionId,
+        workflowId: 'wf',
+        taskId: 'c',
+        agentId: 'echo',
+        attempt: 1,
+        input: {},
+        params: {},
+        prompt: '',
+        deps: { up: 1 },
+        outputs: { up: 1 },
+        idempotencyKey: `${executionId}:c`,
+        signal: new AbortController().signal,
+        callModel: () => Promise.reject(new Error('none')),
+        recordUsage: () => {},
+      };
+      expect(await f.queue.run(ctx, conformanceAgents[0])).toMatchObject({ taskId: 'c', agentId: 'echo' });
+      const job = await Job.fromId(
+        (f.queue as BullMQQueue).agentQueue('echo'),
+        jobIdOf(executionId, 'c', undefined, 1),
+      );
+      expect(job?.name).toBe('c');
+      expect(Object.keys(job?.data ?? {}).sort()).toEqual([
+        'attempt',
+        'executionId',
+        'outputs',
+        'reply',
+        'values',
+        'workflowId',
+      ]);
+      expect(Object.keys(job?.data.outputs ?? {}).sort()).toEqual(['delta', 'gen', 'len']);
+      expect(decodeWire(job?.data.values)).toEqual({ deps: { up: 1 } });
+      expect(job?.opts.attempts ?? 0).toBe(0);
+      expect(job?.returnvalue).toBeNull();
+    } finally {
+      await f.close();
     }
   });
 });

@@ -46,6 +46,8 @@ export const conformanceAgents: AgentDefinition[] = [
       index: c.index ?? null,
       attempt: c.attempt,
       key: c.idempotencyKey ?? null,
+      agentId: c.agentId,
+      workflowId: c.workflowId,
     }),
   },
   { id: 'sync', handler: (c) => (c.params as { n: number }).n * 2 },
@@ -108,8 +110,36 @@ export function queueConformance(
           index: 3,
           attempt: 1,
           key: 'run:a#3',
+          agentId: 'echo',
+          workflowId: 'wf',
         });
         expect(await f.queue.run(ctxFor({ agentId: 'sync', params: { n: 21 } }), conformanceAgents[1])).toBe(42);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('empty input, params and prompt and the default idempotency key reach the handler as given', async () => {
+      const f = await make();
+      try {
+        const executionId = `exec-empty-${seq++}`;
+        const over = { executionId, taskId: 'b', input: {}, params: {}, prompt: '', deps: {}, outputs: {} };
+        const loop = ctxFor({ ...over, item: 'y', index: 2, idempotencyKey: `${executionId}:b#2` });
+        expect(await f.queue.run(loop, conformanceAgents[0])).toMatchObject({
+          taskId: 'b',
+          input: {},
+          params: {},
+          prompt: '',
+          deps: {},
+          index: 2,
+          key: `${executionId}:b#2`,
+          agentId: 'echo',
+        });
+        const plain = ctxFor({ ...over, attempt: 2, idempotencyKey: `${executionId}:b` });
+        expect(await f.queue.run(plain, conformanceAgents[0])).toMatchObject({ key: `${executionId}:b`, attempt: 2 });
+        // An input that is not an empty object (here: none at all) stays what it was.
+        const none = ctxFor({ ...over, attempt: 3, input: undefined });
+        expect(await f.queue.run(none, conformanceAgents[0])).toMatchObject({ input: undefined, attempt: 3 });
       } finally {
         await f.close();
       }

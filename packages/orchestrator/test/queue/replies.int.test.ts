@@ -6,6 +6,7 @@ import type { AgentDefinition } from '../../src/agents/types.js';
 import { parseConfig } from '../../src/config.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { RESULT_FIELD } from '../../src/queue/bullmq/job-record.js';
 import { parseResult } from '../../src/queue/bullmq/job-result.js';
 import { distKeys, jobIdOf, queueName } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
@@ -44,13 +45,38 @@ async function setup() {
 }
 
 describe.skipIf(!url)('distributed results without a reply message', () => {
-  it('a result stored on the job but never published is read from Redis', async () => {
+  it('a result a worker of an earlier release returned to BullMQ but never published is read from Redis', async () => {
     const { queue, silentWorker } = await setup();
     silentWorker(() => ({ ok: true, output: encodeValue({ n: 7 }).toString('base64'), worker: 'silent' }));
     const got = await Promise.all(
       [0, 1, 2].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`), plain))),
     );
     expect(got).toEqual([{ n: 7 }, { n: 7 }, { n: 7 }]);
+  });
+
+  it('a result recorded on the job whose reply was lost is read from Redis (BullMQ keeps no return value)', async () => {
+    const { target, queue } = await setup();
+    const u = new URL(url!);
+    // As a worker of this release whose reply message was lost: the result recorded on the job, nothing returned.
+    const c = new Redis(url!);
+    cleanup.push(() => c.disconnect());
+    const r: TaskJobResult = { ok: true, output: '~{"n":8}' };
+    const w: Worker = new Worker(
+      queueName('plain'),
+      async (job) => {
+        await c.hset(w.toKey(job.id!), RESULT_FIELD, JSON.stringify(r));
+        return null;
+      },
+      {
+        connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null },
+        prefix: distKeys(target.prefix).bullPrefix,
+      },
+    );
+    cleanup.push(() => w.close());
+    const got = await Promise.all(
+      [0, 1].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`), plain))),
+    );
+    expect(got).toEqual([{ n: 8 }, { n: 8 }]);
   });
 
   it('a job BullMQ failed itself ends the attempt with a retryable queue error naming the reason', async () => {
@@ -120,7 +146,11 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     // Completed by the second worker from the recorded result: the handler ran once in all.
     expect(ran).toBe(1);
     expect(completions).toBe(2);
-    const r = parseResult(job?.returnvalue);
+    // BullMQ's return value stays empty: the result is the one recorded on the job, as the first worker replied.
+    expect(job?.returnvalue).toBeNull();
+    const c = new Redis(url!);
+    cleanup.push(() => c.disconnect());
+    const r = parseResult(await c.hget(q.toKey(jobId), RESULT_FIELD));
     expect(r?.ok && decodeWire(r.output)).toBe(1);
   });
 

@@ -50,7 +50,7 @@ export class BullMQQueue implements TaskQueue {
     private readonly poolOpts?: { agents: OrchestratorConfig['agents']; bus?: EventBus; autoStart?: boolean },
   ) {
     this.keys = distKeys(target.prefix);
-    this.outputs = new OutputsPublisher(() => this.redis, target.prefix, cfg.keepJobsSeconds);
+    this.outputs = new OutputsPublisher(() => this.redis, this.keys, cfg.keepJobsSeconds);
   }
 
   get redis(): Redis {
@@ -77,7 +77,8 @@ export class BullMQQueue implements TaskQueue {
     await c.set(this.keys.epoch, randomUUID(), 'NX');
     this.epoch = (await c.get(this.keys.epoch)) ?? '';
     // Workers publish this orchestrator's results here; subscribed before the first job can be sent.
-    const replyTo = this.keys.replies(randomUUID());
+    const replyId = randomUUID();
+    const replyTo = this.keys.replies(replyId);
     const dispatcher = new JobDispatcher({
       redis: () => this.redis,
       bull,
@@ -86,7 +87,7 @@ export class BullMQQueue implements TaskQueue {
       cfg: this.cfg,
       rules: this.rules,
       outputs: this.outputs,
-      replyTo,
+      replyId,
     });
     this.dispatcher = dispatcher;
     const bus = this.poolOpts?.bus;

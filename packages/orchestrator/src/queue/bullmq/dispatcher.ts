@@ -1,10 +1,13 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
+import { idempotencyKeyOf } from '../../workflow/task-context.js';
 import type { ExecutionConfig } from '../config.js';
-import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult, TaskJobValues } from '../types.js';
+import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites } from './connection.js';
 import type { FlowRules } from './flow-rules.js';
+import { packValues } from './job-data.js';
+import { RESULT_FIELD } from './job-record.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
 import type { OutputsPublisher } from './outputs-sync.js';
@@ -47,8 +50,8 @@ export interface DispatcherDeps {
   cfg: ExecutionConfig;
   rules: FlowRules;
   outputs: OutputsPublisher;
-  /** The channel workers publish this orchestrator's results on (see {@link TaskJobData.replyTo}). */
-  replyTo: string;
+  /** This orchestrator's reply id: workers publish its results on `keys.replies(replyId)` (see {@link TaskJobData.reply}). */
+  replyId: string;
 }
 
 /**
@@ -65,8 +68,11 @@ export class JobDispatcher {
   private readonly timer: NodeJS.Timeout;
   private checking = false;
   private closed = false;
+  /** How long BullMQ keeps a finished job (read by an orchestrator that missed its reply or resumed its run). */
+  private readonly keep: { age: number };
 
   constructor(private readonly d: DispatcherDeps) {
+    this.keep = { age: d.cfg.keepJobsSeconds };
     this.timer = setInterval(() => this.checkOverdue(), CHECK_TICK_MS);
     this.timer.unref();
   }
@@ -80,28 +86,29 @@ export class JobDispatcher {
     coalesceWrites(this.d.redis());
     let data: TaskJobData;
     try {
-      const values: TaskJobValues = { input: ctx.input, params: ctx.params, deps: ctx.deps };
+      const values = packValues(ctx.input, ctx.params, ctx.deps);
       if (ctx.item !== undefined) values.item = ctx.item;
+      // The task is the job's name and the agent its queue's: the worker fills them in (see TaskJobData).
       data = {
         executionId: ctx.executionId,
         workflowId: ctx.workflowId,
-        taskId: ctx.taskId,
-        agentId,
         attempt: ctx.attempt,
-        prompt: ctx.prompt,
         values: encodeWire(values, `input of task "${ctx.taskId}"`),
         outputs: this.d.outputs.publish(ctx),
-        replyTo: this.d.replyTo,
+        reply: this.d.replyId,
       };
     } catch (err) {
       return Promise.reject(err);
     }
-    if (ctx.idempotencyKey !== undefined) data.idempotencyKey = ctx.idempotencyKey;
+    if (ctx.prompt) data.prompt = ctx.prompt;
     if (model) data.model = model;
     if (ctx.index !== undefined) data.index = ctx.index;
     if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
-    const keep = { age: this.d.cfg.keepJobsSeconds };
-    const opts: JobsOptions = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep };
+    const key = ctx.idempotencyKey;
+    if (key !== undefined && key !== idempotencyKeyOf(ctx.executionId, ctx.taskId, ctx.index ?? ctx.iteration))
+      data.idempotencyKey = key;
+    // BullMQ makes one attempt of a job (attempts defaults to 0: no retry): retries are the scheduler's.
+    const opts: JobsOptions = { jobId, removeOnComplete: this.keep, removeOnFail: this.keep };
     this.d.rules.apply(agentId, ctx, data, opts);
     const signal = ctx.signal;
     return new Promise((resolve, reject) => {
@@ -267,7 +274,9 @@ export class JobDispatcher {
     coalesceWrites(r);
     this.checking = true;
     Promise.all(
-      due.map(([id, w]) => r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason')),
+      due.map(([id, w]) =>
+        r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', RESULT_FIELD, 'returnvalue', 'failedReason'),
+      ),
     )
       .then((rows) => {
         for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i]);
@@ -280,7 +289,7 @@ export class JobDispatcher {
   }
 
   /** A job read because its reply was overdue: finished (settles), still queued or running, or gone. */
-  private onJobRead(id: string, w: Waiter, [created, finished, value, failed]: Array<string | null>): void {
+  private onJobRead(id: string, w: Waiter, [created, finished, recorded, value, failed]: Array<string | null>): void {
     if (this.waiters.get(id) !== w) return;
     if (created == null) {
       const e = new CodexError(ErrorCodes.QUEUE, `task job ${id} is gone from Redis at ${this.d.label}`, {
@@ -289,8 +298,10 @@ export class JobDispatcher {
       return this.rejectWaiter(id, e);
     }
     if (finished == null) return;
-    if (value == null) this.settleFailed(id, failed ?? 'no result');
-    else this.settle(id, parseResult(value));
+    // The result the worker recorded as it replied (BullMQ's return value holds it for jobs of earlier releases).
+    const result = parseResult(recorded ?? value);
+    if (!result) this.settleFailed(id, failed ?? 'no result');
+    else this.settle(id, result);
   }
 
   private cancelRemote(lane: Lane, jobId: string): void {

@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { TaskJobResult } from '../types.js';
-import { parseResult } from './job-result.js';
 
 // A worker replies before BullMQ writes the job's completion (one hop less per task). A worker killed in between
 // leaves a job that stalls and is handed out again although the orchestrator recorded its result; so the result
 // is also written on the job's own hash, and a job handed out again returns it instead of running a second time.
-// Kept on the job's hash, it goes when BullMQ removes the job (removeOnComplete), with nothing to clean up.
+// Kept on the job's hash, it goes when BullMQ removes the job (removeOnComplete), with nothing to clean up. It is
+// also what an orchestrator reads for a job whose reply it missed: BullMQ's return value is left empty.
 
 /** The job hash field that holds the result a worker already replied with. */
 export const RESULT_FIELD = 'codexosResult';
@@ -50,8 +49,7 @@ export class ReplyBatcher {
   }
 }
 
-/** The result a worker recorded on a job before it was handed out again, if any. */
-export async function recordedResult(client: Redis, jobKey: string): Promise<TaskJobResult | undefined> {
-  const v = await client.hget(jobKey, RESULT_FIELD);
-  return v == null ? undefined : parseResult(v);
+/** The result (JSON) a worker recorded on a job before it was handed out again, if any. */
+export async function recordedResult(client: Redis, jobKey: string): Promise<string | undefined> {
+  return (await client.hget(jobKey, RESULT_FIELD)) ?? undefined;
 }

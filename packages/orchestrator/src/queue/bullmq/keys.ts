@@ -13,6 +13,8 @@ export const distKeys = (prefix: string) => ({
   cancel: `${prefix}:dist:cancel`,
   /** The pub/sub channel one orchestrator hears its results on (workers publish each result as they return it). */
   replies: (orchestrator: string) => `${prefix}:dist:replies:${orchestrator}`,
+  /** An execution's outputs log, one per orchestrator process that drives it (`gen`), read by workers. */
+  outputsLog: (executionId: string, gen: string) => `${prefix}:dist:out:${executionId}:${gen}`,
   events: `${prefix}:dist:events`,
   /** The orchestrators' own events, batched per tick (for servers and dashboards in other processes). */
   orchestratorEvents: `${prefix}:dist:orchestrator-events`,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { DispatchContext, OutputsRef } from '../types.js';
+import type { DistKeys } from './keys.js';
 import { decodeWire, encodeWire } from './wire.js';
 
 // A handler's `ctx.outputs` holds every output of its execution so far, as in process. Sending that whole map in
@@ -51,7 +52,7 @@ export class OutputsPublisher {
 
   constructor(
     private readonly redis: () => Redis,
-    private readonly prefix: string,
+    private readonly keys: DistKeys,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -63,7 +64,7 @@ export class OutputsPublisher {
       run = {
         sent: new Map(),
         len: 0,
-        key: `${this.prefix}:dist:out:${executionId}:${this.gen}`,
+        key: this.keys.outputsLog(executionId, this.gen),
         pos: 0,
         expiresSetAt: 0,
         tail: [],
@@ -90,7 +91,7 @@ export class OutputsPublisher {
       if (Object.is(run.sent.get(id), set[id]) && run.sent.has(id)) delete set[id];
       else any = true;
     }
-    if (!any) return refOf(run);
+    if (!any) return refOf(run, this.gen);
     const delta: Delta = del ? { set, del } : { set };
     const b64 = encodeWire(delta, `outputs of execution "${executionId}"`);
     for (const id in set) run.sent.set(id, set[id]);
@@ -110,15 +111,15 @@ export class OutputsPublisher {
     run.tailChars += b64.length;
     while (run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS))
       run.tailChars -= run.tail.shift()!.length;
-    return refOf(run);
+    return refOf(run, this.gen);
   }
 }
 
-/** The ref a job carries: the log's end, its last entry and, when small, the few before it. */
-function refOf(run: SentRun): OutputsRef {
+/** The ref a job carries: the log (the worker knows its key from `gen`), its end, its last entry and, when small, the few before it. */
+function refOf(run: SentRun, gen: string): OutputsRef {
   const n = run.tail.length;
-  if (n === 0) return { key: run.key, len: run.len };
-  const ref: OutputsRef = { key: run.key, len: run.len, delta: run.tail[n - 1] };
+  if (n === 0) return { gen, len: run.len };
+  const ref: OutputsRef = { gen, len: run.len, delta: run.tail[n - 1] };
   if (n > 1) ref.prev = run.tail.slice(0, n - 1);
   return ref;
 }
@@ -153,14 +154,18 @@ interface Replica {
 export class OutputsReplica {
   private readonly runs = new Map<string, Replica>();
 
-  constructor(private readonly redis: () => Redis) {}
+  constructor(
+    private readonly redis: () => Redis,
+    private readonly keys: DistKeys,
+  ) {}
 
   /** The execution's outputs as of (at least) the job's dispatch; read by the handler through `ctx.outputs`. */
-  async at(ref: OutputsRef | undefined): Promise<Record<string, unknown>> {
+  async at(executionId: string, ref: OutputsRef | undefined): Promise<Record<string, unknown>> {
     if (!ref || ref.len === 0) return Object.create(null);
-    let rep = this.runs.get(ref.key);
+    const key = ref.key ?? this.keys.outputsLog(executionId, ref.gen ?? '');
+    let rep = this.runs.get(key);
     if (!rep) rep = { len: 0, values: Object.create(null) };
-    touch(this.runs, ref.key, rep);
+    touch(this.runs, key, rep);
     while (rep.len < ref.len) {
       if (rep.catching) {
         await rep.catching;
@@ -174,7 +179,7 @@ export class OutputsReplica {
           break;
         }
       }
-      rep.catching = this.catchUp(rep, ref);
+      rep.catching = this.catchUp(rep, key, ref.len);
       try {
         await rep.catching;
       } finally {
@@ -184,13 +189,13 @@ export class OutputsReplica {
     return rep.values;
   }
 
-  private async catchUp(rep: Replica, ref: OutputsRef): Promise<void> {
+  private async catchUp(rep: Replica, key: string, len: number): Promise<void> {
     const from = rep.len;
-    const got = await this.redis().lrange(ref.key, from, ref.len - 1);
-    if (got.length < ref.len - from)
+    const got = await this.redis().lrange(key, from, len - 1);
+    if (got.length < len - from)
       throw new CodexError(
         ErrorCodes.QUEUE,
-        `outputs of earlier tasks are missing from Redis (${ref.key}): Redis lost them or they expired`,
+        `outputs of earlier tasks are missing from Redis (${key}): Redis lost them or they expired`,
         { retryable: true },
       );
     for (const b64 of got) this.apply(rep, b64);

@@ -12,6 +12,7 @@ import type { TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
+import { resolveJobData } from './job-data.js';
 import { ReplyBatcher, recordedResult, recordResult, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
@@ -84,7 +85,7 @@ export class TaskWorker {
   readonly workerId: string;
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
-  private readonly replica = new OutputsReplica(() => this.client!);
+  private readonly replica: OutputsReplica;
   private readonly replies = new ReplyBatcher(() => this.client!);
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
@@ -101,6 +102,7 @@ export class TaskWorker {
   constructor(private readonly o: TaskWorkerOptions) {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
     this.keys = distKeys(o.target.prefix);
+    this.replica = new OutputsReplica(() => this.client!, this.keys);
     this.flow = { ...o.flow };
   }
 
@@ -212,10 +214,11 @@ export class TaskWorker {
     // A drained worker's retryable failure goes out once BullMQ holds the job as failed: sent any earlier, a
     // worker killed in between would leave the job to stall and run again beside the orchestrator's retry.
     worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
-      if (!job || !(err instanceof DrainedError) || !job.data.replyTo) return;
-      const error = { code: ErrorCodes.QUEUE, message: err.message, retryable: true };
-      const r: TaskJobResult = { ok: false, error, worker: this.workerId };
-      this.client!.publish(job.data.replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(() => 0);
+      if (!job || !(err instanceof DrainedError)) return;
+      const { replyTo } = resolveJobData(job.data, job.name, agent.id, this.keys);
+      if (!replyTo) return;
+      const r: TaskJobResult = { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
+      this.client!.publish(replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(() => 0);
     });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     return lane;
@@ -227,8 +230,12 @@ export class TaskWorker {
     return { key: { concurrency: r.keyConcurrency, rate: r.keyRateLimit } };
   }
 
-  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<TaskJobResult> {
-    const d = job.data;
+  /**
+   * Runs one job. It returns nothing to BullMQ: the result went out as the reply and is recorded on the job
+   * (the `codexosResult` field), so BullMQ does not store it a second time as the job's return value.
+   */
+  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<null> {
+    const d = resolveJobData(job.data, job.name, lane.agent.id, this.keys);
     const jobId = job.id!;
     if (lane.draining) {
       // Fetched just as this worker started draining: hand it straight back for another worker.
@@ -238,7 +245,7 @@ export class TaskWorker {
     // Handed out again (its worker stalled or died): a result already sent to the orchestrator is final.
     if (job.attemptsStarted > 1) {
       const done = await recordedResult(this.client!, lane.worker.toKey(jobId));
-      if (done) return this.reply(lane, d, jobId, done);
+      if (done !== undefined) return this.replyJson(lane, d, jobId, done);
     }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
@@ -258,7 +265,7 @@ export class TaskWorker {
         lane.agent,
         () => ctrl.signal,
         this.o.models,
-        await this.replica.at(d.outputs),
+        await this.replica.at(d.executionId, d.outputs),
         this.o.bus,
       );
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
@@ -266,7 +273,7 @@ export class TaskWorker {
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.
       const encoded = encodeWire(output, `output of task "${d.taskId}"`);
       lane.completed++;
-      const r: TaskJobResult = { ok: true, output: encoded, worker: this.workerId };
+      const r: TaskJobResult = { ok: true, output: encoded };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
       return this.reply(lane, d, jobId, r);
@@ -275,7 +282,7 @@ export class TaskWorker {
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
       // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener).
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return this.reply(lane, d, jobId, { ok: false, error: errorReport(err), worker: this.workerId });
+      return this.reply(lane, d, jobId, { ok: false, error: errorReport(err) });
     } finally {
       lane.active--;
       this.running.delete(jobId);
@@ -289,18 +296,21 @@ export class TaskWorker {
    * instead of running twice. BullMQ then stores it as the return value, for an orchestrator that missed the
    * message or resumed the run.
    */
-  private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): TaskJobResult {
+  private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): null {
+    return this.replyJson(lane, d, jobId, JSON.stringify(r));
+  }
+
+  private replyJson(lane: AgentLane, d: TaskJobData, jobId: string, json: string): null {
     // The reply and BullMQ's completion of the job (chained on the processor's promise) leave in one write, with
     // nothing held past the promise chains running now: the orchestrator waits on the reply to send the next task.
     coalesceWrites(this.client!, 'microtasks');
-    const json = JSON.stringify(r);
     recordResult(this.client!, lane.worker.toKey(jobId), json).catch(() => 0);
-    if (!d.replyTo) return r;
+    if (!d.replyTo) return null;
     // A lone job's reply goes ahead of its completion; with others in flight, the replies of the jobs that finish
     // together share one message.
     if (this.running.size > 1) this.replies.add(d.replyTo, jobId, json);
     else this.client!.publish(d.replyTo, replyEntry(jobId, json)).catch(() => 0);
-    return r;
+    return null;
   }
 
   private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {

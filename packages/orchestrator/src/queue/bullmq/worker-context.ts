@@ -3,7 +3,8 @@ import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../../models/types.js';
 import { DeltaBatcher } from '../../workflow/deltas.js';
-import type { RemoteModelCall, TaskJobData, TaskJobValues } from '../types.js';
+import type { RemoteModelCall } from '../types.js';
+import { unpackValues, type WorkerJobData } from './job-data.js';
 import { needsOwnDefinition } from './own-agents.js';
 import { decodeWire } from './wire.js';
 
@@ -17,11 +18,11 @@ export class WorkerContext implements TaskContext {
   model?: string;
   /** Tool calls of a model-backed task run with this worker's own definition of the agent. */
   readonly toolCalls: ToolCallRecord[] = [];
-  private readonly v: TaskJobValues;
+  private readonly v: ReturnType<typeof unpackValues>;
   private _outputs?: Record<string, unknown>;
 
   constructor(
-    private readonly d: TaskJobData,
+    private readonly d: WorkerJobData,
     private readonly agent: AgentDefinition,
     private readonly abortSignal: () => AbortSignal,
     private readonly models: ModelRunner | undefined,
@@ -29,7 +30,7 @@ export class WorkerContext implements TaskContext {
     /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
     private readonly bus?: EventBus,
   ) {
-    this.v = decodeWire(d.values) as TaskJobValues;
+    this.v = unpackValues(decodeWire(d.values) as Parameters<typeof unpackValues>[0]);
   }
 
   get signal(): AbortSignal {

@@ -1,0 +1,54 @@
+import { idempotencyKeyOf } from '../../workflow/task-context.js';
+import type { TaskJobData, TaskJobValues } from '../types.js';
+import type { DistKeys } from './keys.js';
+
+// A job carries only what a worker cannot work out (see TaskJobData): every byte of it is written by the
+// orchestrator, stored and handed out by Redis, and parsed by the worker, once per task. The orchestrator leaves
+// out what the worker fills back in here.
+
+/** A job's data as a worker uses it: what the orchestrator left out filled back in. */
+export interface WorkerJobData extends TaskJobData {
+  taskId: string;
+  agentId: string;
+  prompt: string;
+  idempotencyKey: string;
+}
+
+/**
+ * Fills in what the orchestrator left out of a job's data: the task (the job's name), the agent (its queue's),
+ * the prompt, the idempotency key and the reply channel. In place: BullMQ parses a job's
+ * data afresh for each attempt. Jobs of earlier releases, which carry every field, pass through unchanged.
+ */
+export function resolveJobData(d: TaskJobData, jobName: string, agentId: string, keys: DistKeys): WorkerJobData {
+  d.taskId ??= jobName;
+  d.agentId ??= agentId;
+  d.prompt ??= '';
+  d.idempotencyKey ??= idempotencyKeyOf(d.executionId, d.taskId, d.index ?? d.iteration);
+  if (d.reply !== undefined) d.replyTo ??= keys.replies(d.reply);
+  return d as WorkerJobData;
+}
+
+/** A handler's values as a job carries them: an empty `input` or `params` object is left out. */
+export function packValues(
+  input: unknown,
+  params: Record<string, unknown>,
+  deps: Record<string, unknown>,
+): TaskJobValues {
+  const v: TaskJobValues = { deps };
+  if (!isEmptyObject(input)) v.input = input;
+  if (!isEmptyObject(params)) v.params = params;
+  return v;
+}
+
+/** The values a job carries with what {@link packValues} left out put back. */
+export function unpackValues(v: TaskJobValues): Required<Pick<TaskJobValues, 'input' | 'params'>> & TaskJobValues {
+  if (!('input' in v)) v.input = {};
+  if (!('params' in v)) v.params = {};
+  return v as Required<Pick<TaskJobValues, 'input' | 'params'>> & TaskJobValues;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const _ in v) return false;
+  return Object.getOwnPropertyNames(v).length === 0;
+}
