@@ -29,6 +29,12 @@ export interface DispatchContext extends TaskContext {
   /** The call `callModel()` would make with no arguments, as data (for a model-backed task run on a worker). */
   modelCall?(): RemoteModelCall;
   /**
+   * Calls `fn` once if the attempt is aborted from now on, without making the AbortSignal `signal` would (an
+   * AbortController and its listener per task add up for a queue that only forwards the abort). False, and `fn`
+   * never called, when the attempt is aborted already: `signal.reason` says why.
+   */
+  onAbort?(fn: (reason: unknown) => void): boolean;
+  /**
    * The outputs set since position `from` of the run's output log, so a remote queue sends each output once
    * instead of comparing every output on every dispatch. `log` identifies the log: a new one starts at 0.
    */

@@ -210,6 +210,7 @@ export abstract class AttemptRunner extends ExecutionState {
       armed: false,
       ctrl: undefined,
       abortReason: undefined,
+      onAbort: undefined,
       usage: undefined,
       cost: undefined,
       model: undefined,
@@ -301,6 +302,7 @@ export abstract class AttemptRunner extends ExecutionState {
     if (st.timer) clearTimeout(st.timer);
     st.abortReason = reason;
     st.ctrl?.abort(reason);
+    st.onAbort?.(reason);
     const u = st.unit as Unit | undefined;
     // Its handler is still running (it may ignore the signal): its slot stays taken until it settles.
     if (u && st.armed) st.late = this.abandoned.add([u, u.t.index]);

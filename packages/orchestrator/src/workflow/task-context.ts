@@ -10,6 +10,8 @@ import type { PlannedTask } from './types.js';
 export interface AttemptState {
   ctrl?: AbortController;
   abortReason?: unknown;
+  /** A queue's abort callback (DispatchContext.onAbort): told of an abort without an AbortController. */
+  onAbort?: (reason: unknown) => void;
   settled: boolean;
   /** The unit this attempt belongs to (attempts), or a callback (backoff sleeps); settled exactly once. */
   unit?: unknown;
@@ -105,6 +107,13 @@ export class Context implements TaskContext {
       if (s.abortReason !== undefined) s.ctrl.abort(s.abortReason);
     }
     return s.ctrl.signal;
+  }
+
+  /** See DispatchContext.onAbort. */
+  onAbort(fn: (reason: unknown) => void): boolean {
+    if (this.state.abortReason !== undefined) return false;
+    this.state.onAbort = fn;
+    return true;
   }
 
   get idempotencyKey(): string {

@@ -80,7 +80,7 @@ export class JobDispatcher {
   /** Enqueues one attempt; the promise settles with the worker's result (or the error it reported). */
   run(ctx: DispatchContext, agentId: string, model: RemoteModelCall | undefined): Promise<unknown> {
     // Aborted before it was sent (e.g. the run ended in the same turn): nothing to enqueue, nothing to wait for.
-    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    if (!ctx.onAbort && ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
     const lane = this.lane(agentId);
     const jobId = jobIdOf(ctx.executionId, ctx.taskId, ctx.index ?? ctx.iteration, ctx.attempt);
     coalesceWrites(this.d.redis());
@@ -110,21 +110,22 @@ export class JobDispatcher {
     // BullMQ makes one attempt of a job (attempts defaults to 0: no retry): retries are the scheduler's.
     const opts: JobsOptions = { jobId, removeOnComplete: this.keep, removeOnFail: this.keep };
     this.d.rules.apply(agentId, ctx, data, opts);
-    const signal = ctx.signal;
     return new Promise((resolve, reject) => {
+      const cancel = (reason: unknown) => {
+        if (!this.waiters.delete(jobId)) return;
+        reject(reason);
+        this.cancelRemote(lane, jobId);
+      };
+      if (ctx.onAbort) {
+        if (!ctx.onAbort(cancel)) return reject(ctx.signal.reason);
+      } else {
+        const signal = ctx.signal;
+        signal.addEventListener('abort', () => cancel(signal.reason), { once: true });
+      }
       const at = Date.now();
       this.waiters.set(jobId, { resolve, reject, ctx, lane, added: false, checkAt: at + FIRST_CHECK_MS, backoff: 0 });
       lane.pending.push({ name: ctx.taskId, data, opts });
       this.scheduleFlush();
-      signal.addEventListener(
-        'abort',
-        () => {
-          if (!this.waiters.delete(jobId)) return;
-          reject(signal.reason);
-          this.cancelRemote(lane, jobId);
-        },
-        { once: true },
-      );
     });
   }
 
