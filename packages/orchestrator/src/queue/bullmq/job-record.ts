@@ -2,39 +2,63 @@ import type { Redis } from 'ioredis';
 
 // A worker replies before BullMQ writes the job's completion (one hop less per task). A worker killed in between
 // leaves a job that stalls and is handed out again although the orchestrator recorded its result; so the result
-// is also written on the job's own hash, and a job handed out again returns it instead of running a second time.
+// is also written on the job's own hash, by the same script that publishes the reply, and a job handed out again
+// returns it instead of running a second time.
 // Kept on the job's hash, it goes when BullMQ removes the job (removeOnComplete), with nothing to clean up. It is
 // also what an orchestrator reads for a job whose reply it missed: BullMQ's return value is left empty.
 
 /** The job hash field that holds the result a worker already replied with. */
 export const RESULT_FIELD = 'codexosResult';
 
-/**
- * Records a job's result on its hash. A job a worker is running holds its lock and cannot be removed (a cancel
- * removes only waiting jobs), so the hash exists and no stray one is made.
- */
-export function recordResult(client: Redis, jobKey: string, json: string): Promise<unknown> {
-  return client.hset(jobKey, RESULT_FIELD, json);
-}
-
 /** One reply as the orchestrator reads it: `[jobId, result]`, the result already JSON. */
 export const replyEntry = (jobId: string, json: string): string => `[${JSON.stringify(jobId)},${json}]`;
 
+// Records results on their jobs' hashes and publishes them in one script: the reply never reaches an orchestrator
+// without the record, and a batch of results costs one command. A job whose hash is gone (removed after it
+// finished) gets no stray one.
+const RECORD_AND_REPLY = `
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HSET', KEYS[i], '${RESULT_FIELD}', ARGV[i]) end
+end
+local channel = ARGV[#KEYS + 1]
+if channel ~= '' then redis.call('PUBLISH', channel, ARGV[#KEYS + 2]) end
+return #KEYS`;
+
+type ScriptClient = Redis & { codexosRecordReply(numKeys: number, ...args: string[]): Promise<number> };
+
+interface Batch {
+  keys: string[];
+  results: string[];
+  entries: string[];
+}
+
 /**
- * Replies of the jobs that finish while the promise chains running now settle, one PUBLISH per orchestrator:
- * `[jobId, result]` for one, `[[jobId, result], …]` for several (a fan-out finishes many jobs per read).
+ * Sends results as jobs finish: each recorded on its job and published to the orchestrator that sent it. A lone
+ * job's result goes at once (ahead of BullMQ's completion of the job: the orchestrator waits on it to send the next
+ * task); the results of jobs that finish while the promise chains running now settle go together, one script call
+ * per orchestrator, `[jobId, result]` for one and `[[jobId, result], …]` for several.
  */
-export class ReplyBatcher {
-  private pending = new Map<string, string[]>();
+export class ResultSender {
+  private pending = new Map<string, Batch>();
   private scheduled = false;
+  private readonly defined = new WeakSet<Redis>();
 
   constructor(private readonly client: () => Redis) {}
 
-  add(replyTo: string, jobId: string, json: string): void {
-    const entry = replyEntry(jobId, json);
-    const list = this.pending.get(replyTo);
-    if (list) list.push(entry);
-    else this.pending.set(replyTo, [entry]);
+  /** `replyTo`: the orchestrator's reply channel ('' when the job names none: recorded only). */
+  send(jobKey: string, jobId: string, json: string, replyTo: string, now: boolean): void {
+    if (now) {
+      // One job: two plain commands in one write cost Redis less than a script call.
+      const c = this.client();
+      c.hset(jobKey, RESULT_FIELD, json).catch(() => 0);
+      if (replyTo) c.publish(replyTo, replyEntry(jobId, json)).catch(() => 0);
+      return;
+    }
+    let b = this.pending.get(replyTo);
+    if (!b) this.pending.set(replyTo, (b = { keys: [], results: [], entries: [] }));
+    b.keys.push(jobKey);
+    b.results.push(json);
+    b.entries.push(replyEntry(jobId, json));
     if (this.scheduled) return;
     this.scheduled = true;
     process.nextTick(() => this.flush());
@@ -44,8 +68,23 @@ export class ReplyBatcher {
     this.scheduled = false;
     const all = this.pending;
     this.pending = new Map();
+    for (const [replyTo, b] of all) this.flushOne(replyTo, b);
+  }
+
+  private flushOne(replyTo: string, b: Batch): void {
+    const msg = b.entries.length === 1 ? b.entries[0] : `[${b.entries.join(',')}]`;
+    this.scriptClient()
+      .codexosRecordReply(b.keys.length, ...b.keys, ...b.results, replyTo, msg)
+      .catch(() => 0);
+  }
+
+  private scriptClient(): ScriptClient {
     const c = this.client();
-    for (const [ch, list] of all) c.publish(ch, list.length === 1 ? list[0] : `[${list.join(',')}]`).catch(() => 0);
+    if (!this.defined.has(c)) {
+      c.defineCommand('codexosRecordReply', { lua: RECORD_AND_REPLY });
+      this.defined.add(c);
+    }
+    return c as ScriptClient;
   }
 }
 

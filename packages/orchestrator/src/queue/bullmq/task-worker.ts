@@ -13,7 +13,7 @@ import { coalesceWrites, connect, probeRedis, type RedisTarget } from './connect
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { resolveJobData } from './job-data.js';
-import { ReplyBatcher, recordedResult, recordResult, replyEntry } from './job-record.js';
+import { ResultSender, recordedResult, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -86,7 +86,10 @@ export class TaskWorker {
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica: OutputsReplica;
-  private readonly replies = new ReplyBatcher(() => this.client!);
+  private readonly results = new ResultSender(() => this.client!);
+  /** Jobs whose result went out and whose completion BullMQ has not written yet (see replyJson). */
+  private readonly unconfirmed = new WeakSet<Job>();
+  private unconfirmedCount = 0;
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -211,9 +214,11 @@ export class TaskWorker {
       removeOnFail: { age: 3600 },
     });
     worker.on('error', () => {});
+    worker.on('completed', (job: Job) => this.confirmed(job));
     // A drained worker's retryable failure goes out once BullMQ holds the job as failed: sent any earlier, a
     // worker killed in between would leave the job to stall and run again beside the orchestrator's retry.
     worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
+      if (job) this.confirmed(job);
       if (!job || !(err instanceof DrainedError)) return;
       const { replyTo } = resolveJobData(job.data, job.name, agent.id, this.keys);
       if (!replyTo) return;
@@ -245,7 +250,7 @@ export class TaskWorker {
     // Handed out again (its worker stalled or died): a result already sent to the orchestrator is final.
     if (job.attemptsStarted > 1) {
       const done = await recordedResult(this.client!, lane.worker.toKey(jobId));
-      if (done !== undefined) return this.replyJson(lane, d, jobId, done);
+      if (done !== undefined) return this.replyJson(lane, d, job, done);
     }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
@@ -276,13 +281,13 @@ export class TaskWorker {
       const r: TaskJobResult = { ok: true, output: encoded };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
-      return this.reply(lane, d, jobId, r);
+      return this.reply(lane, d, job, r);
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
       // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener).
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return this.reply(lane, d, jobId, { ok: false, error: errorReport(err) });
+      return this.reply(lane, d, job, { ok: false, error: errorReport(err) });
     } finally {
       lane.active--;
       this.running.delete(jobId);
@@ -296,21 +301,27 @@ export class TaskWorker {
    * instead of running twice. BullMQ then stores it as the return value, for an orchestrator that missed the
    * message or resumed the run.
    */
-  private reply(lane: AgentLane, d: TaskJobData, jobId: string, r: TaskJobResult): null {
-    return this.replyJson(lane, d, jobId, JSON.stringify(r));
+  private reply(lane: AgentLane, d: TaskJobData, job: Job, r: TaskJobResult): null {
+    return this.replyJson(lane, d, job, JSON.stringify(r));
   }
 
-  private replyJson(lane: AgentLane, d: TaskJobData, jobId: string, json: string): null {
+  private replyJson(lane: AgentLane, d: TaskJobData, job: Job, json: string): null {
     // The reply and BullMQ's completion of the job (chained on the processor's promise) leave in one write, with
     // nothing held past the promise chains running now: the orchestrator waits on the reply to send the next task.
     coalesceWrites(this.client!, 'microtasks');
-    recordResult(this.client!, lane.worker.toKey(jobId), json).catch(() => 0);
-    if (!d.replyTo) return null;
-    // A lone job's reply goes ahead of its completion; with others in flight, the replies of the jobs that finish
-    // together share one message.
-    if (this.running.size > 1) this.replies.add(d.replyTo, jobId, json);
-    else this.client!.publish(d.replyTo, replyEntry(jobId, json)).catch(() => 0);
+    this.unconfirmed.add(job);
+    this.unconfirmedCount++;
+    // A lone job (a chain's) has its result sent at once, ahead of its completion: the orchestrator waits on it.
+    // With others running or finishing (a fan-out), results go together at the end of the promise chains running
+    // now, one script call and one message per orchestrator: fewer commands for a worker that is the bottleneck.
+    const lone = this.unconfirmedCount === 1 && this.running.size <= 1;
+    this.results.send(lane.worker.toKey(job.id!), job.id!, json, d.replyTo ?? '', lone);
     return null;
+  }
+
+  /** BullMQ has written the end of a job this worker sent a result for. */
+  private confirmed(job: Job): void {
+    if (this.unconfirmed.delete(job)) this.unconfirmedCount--;
   }
 
   private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {
