@@ -249,5 +249,13 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     // Every job replied once, and some replies shared a message.
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(ids.length);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
+    // Each result is also recorded on its job, batched or not (what a job handed out again returns).
+    const q = queue.agentQueue('plain');
+    const c = new Redis(url!);
+    cleanup.push(() => c.disconnect());
+    const recorded = await Promise.all(
+      ids.map((t) => c.hget(q.toKey(jobIdOf(executionId, t, undefined, 1)), RESULT_FIELD)),
+    );
+    expect(recorded.map((r) => parseResult(r)?.ok)).toEqual(ids.map(() => true));
   });
 });
