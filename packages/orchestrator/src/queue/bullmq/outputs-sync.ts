@@ -42,6 +42,8 @@ interface SentRun {
   /** The run's output log and how far into it this execution's deltas have gone (when the context offers one). */
   log?: object;
   pos: number;
+  /** The ref of the log's current end, shared by every job dispatched until the next delta (jobs only read it). */
+  ref?: OutputsRef;
 }
 
 /** The orchestrator side: turns each dispatch's new outputs into a delta on the execution's output log. */
@@ -91,7 +93,7 @@ export class OutputsPublisher {
       if (Object.is(run.sent.get(id), set[id]) && run.sent.has(id)) delete set[id];
       else any = true;
     }
-    if (!any) return refOf(run, this.gen);
+    if (!any) return (run.ref ??= refOf(run, this.gen));
     const delta: Delta = del ? { set, del } : { set };
     const b64 = encodeWire(delta, `outputs of execution "${executionId}"`);
     for (const id in set) run.sent.set(id, set[id]);
@@ -111,7 +113,8 @@ export class OutputsPublisher {
     run.tailChars += b64.length;
     while (run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS))
       run.tailChars -= run.tail.shift()!.length;
-    return refOf(run, this.gen);
+    run.ref = refOf(run, this.gen);
+    return run.ref;
   }
 }
 
@@ -159,26 +162,37 @@ export class OutputsReplica {
     private readonly keys: DistKeys,
   ) {}
 
-  /** The execution's outputs as of (at least) the job's dispatch; read by the handler through `ctx.outputs`. */
-  async at(executionId: string, ref: OutputsRef | undefined): Promise<Record<string, unknown>> {
+  /**
+   * The execution's outputs as of (at least) the job's dispatch; read by the handler through `ctx.outputs`. A
+   * promise only when the replica must read Redis: most jobs carry what their worker lacks.
+   */
+  at(executionId: string, ref: OutputsRef | undefined): Record<string, unknown> | Promise<Record<string, unknown>> {
     if (!ref || ref.len === 0) return Object.create(null);
     const key = ref.key ?? this.keys.outputsLog(executionId, ref.gen ?? '');
     let rep = this.runs.get(key);
     if (!rep) rep = { len: 0, values: Object.create(null) };
     touch(this.runs, key, rep);
+    if (rep.len >= ref.len) return rep.values;
+    if (!rep.catching && this.fromJob(rep, ref)) return rep.values;
+    return this.catchUpTo(rep, key, ref);
+  }
+
+  /** Brings the replica up to `ref` from the entries the job carries (`prev` then `delta`), when that is enough. */
+  private fromJob(rep: Replica, ref: OutputsRef): boolean {
+    if (!ref.delta) return false;
+    const first = ref.len - 1 - (ref.prev?.length ?? 0);
+    if (rep.len < first) return false;
+    for (let i = rep.len; i < ref.len; i++) this.apply(rep, i === ref.len - 1 ? ref.delta : ref.prev![i - first]);
+    return true;
+  }
+
+  private async catchUpTo(rep: Replica, key: string, ref: OutputsRef): Promise<Record<string, unknown>> {
     while (rep.len < ref.len) {
       if (rep.catching) {
         await rep.catching;
         continue;
       }
-      if (ref.delta) {
-        // The entries the job carries: `prev` then `delta`, ending at `len`; enough when the replica is that close.
-        const first = ref.len - 1 - (ref.prev?.length ?? 0);
-        if (rep.len >= first) {
-          for (let i = rep.len; i < ref.len; i++) this.apply(rep, i === ref.len - 1 ? ref.delta : ref.prev![i - first]);
-          break;
-        }
-      }
+      if (this.fromJob(rep, ref)) break;
       rep.catching = this.catchUp(rep, key, ref.len);
       try {
         await rep.catching;

@@ -265,14 +265,9 @@ export class TaskWorker {
     this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
     lane.active++;
     try {
-      const ctx = new WorkerContext(
-        d,
-        lane.agent,
-        () => ctrl.signal,
-        this.o.models,
-        await this.replica.at(d.executionId, d.outputs),
-        this.o.bus,
-      );
+      const known = this.replica.at(d.executionId, d.outputs);
+      const outputs = known instanceof Promise ? await known : known;
+      const ctx = new WorkerContext(d, lane.agent, () => ctrl.signal, this.o.models, outputs, this.o.bus);
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.
