@@ -19,13 +19,13 @@ import { rawClient } from './raw-bullmq.ts';
 import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const REPS = Number(process.env.REPS ?? 3);
+const REPS = Number(process.env.REPS ?? 7);
 const redis = await startRedis();
 const stats = new Redis(redis.url);
 /** CPU so far of the worker processes, µs. */
 const workersCpuUs = (ws: ChildProcess[]): number => ws.reduce((t, w) => t + procCpuUs(w.pid!), 0);
 const redisCpu = () => redisCpuUs(stats);
-const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version };
+const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version, reps: REPS };
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
 function startWorker(prefix: string, concurrency: number, script = 'worker.ts'): Promise<ChildProcess> {
@@ -149,7 +149,9 @@ async function compare(workers: number): Promise<[Record<string, unknown>, Recor
       }));
       const n = name === 'D' ? 100 * taskCount(shape) : taskCount(shape);
       for (let rep = 0; rep <= REPS; rep++) {
-        for (const [i, side] of sides.entries()) {
+        // Which side goes first alternates: each side as often runs right after the other as before it.
+        for (const i of rep % 2 ? [1, 0] : [0, 1]) {
+          const side = sides[i];
           const a = acc[i];
           const [r0, w0] = [await redisCpu(), workersCpuUs(side.ws)];
           const c0 = process.cpuUsage();
