@@ -66,6 +66,9 @@ export class ResultSender {
 
   private flushOne(replyTo: string, b: Batch): void {
     const c = this.client();
+    // The record and the reply in one write (the stream may be held already: the write then leaves with it).
+    const s = c.stream;
+    s?.cork();
     // One job: a plain HSET costs Redis less than a script call.
     if (b.keys.length === 1) c.hset(b.keys[0], RESULT_FIELD, b.results[0]).catch(() => 0);
     else
@@ -73,6 +76,7 @@ export class ResultSender {
         .codexosRecord(b.keys.length, ...b.keys, ...b.results)
         .catch(() => 0);
     if (replyTo) c.publish(replyTo, b.entries.length === 1 ? b.entries[0] : `[${b.entries.join(',')}]`).catch(() => 0);
+    s?.uncork();
   }
 
   private scriptClient(c: Redis): ScriptClient {

@@ -302,15 +302,15 @@ export class TaskWorker {
   }
 
   private replyJson(lane: AgentLane, d: TaskJobData, job: Job, json: string): null {
-    // The reply and BullMQ's completion of the job (chained on the processor's promise) leave in one write, with
-    // nothing held past the promise chains running now: the orchestrator waits on the reply to send the next task.
-    coalesceWrites(this.client!, 'microtasks');
     this.unconfirmed.add(job);
     this.unconfirmedCount++;
-    // A lone job (a chain's) has its result sent at once, ahead of its completion: the orchestrator waits on it.
-    // With others running or finishing (a fan-out), results go together at the end of the promise chains running
-    // now, one script call and one message per orchestrator: fewer commands for a worker that is the bottleneck.
+    // A lone job (a chain's) has its result sent at once, in a write of its own ahead of BullMQ's completion: the
+    // orchestrator waits on it to send the next task (measured: holding it back to share the completion's write
+    // made a chain slower). With others running or finishing (a fan-out), the results and BullMQ's completions
+    // leave together once the promise chains running now have settled: one script call records the results and
+    // one message per orchestrator carries them, fewer commands for a worker that is the bottleneck.
     const lone = this.unconfirmedCount === 1 && this.running.size <= 1;
+    if (!lone) coalesceWrites(this.client!, 'microtasks');
     this.results.send(lane.worker.toKey(job.id!), job.id!, json, d.replyTo ?? '', lone);
     return null;
   }
