@@ -48,7 +48,10 @@ export class ResultSender {
   send(jobKey: string, jobId: string, json: string, replyTo: string, now: boolean): void {
     if (now) return this.flushOne(replyTo, { keys: [jobKey], results: [json], entries: [replyEntry(jobId, json)] });
     let b = this.pending.get(replyTo);
-    if (!b) this.pending.set(replyTo, (b = { keys: [], results: [], entries: [] }));
+    if (!b) {
+      b = { keys: [], results: [], entries: [] };
+      this.pending.set(replyTo, b);
+    }
     b.keys.push(jobKey);
     b.results.push(json);
     b.entries.push(replyEntry(jobId, json));

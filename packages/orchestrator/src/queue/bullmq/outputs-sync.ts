@@ -93,7 +93,10 @@ export class OutputsPublisher {
       if (Object.is(run.sent.get(id), set[id]) && run.sent.has(id)) delete set[id];
       else any = true;
     }
-    if (!any) return (run.ref ??= refOf(run, this.gen));
+    if (!any) {
+      run.ref ??= refOf(run, this.gen);
+      return run.ref;
+    }
     const delta: Delta = del ? { set, del } : { set };
     const b64 = encodeWire(delta, `outputs of execution "${executionId}"`);
     for (const id in set) run.sent.set(id, set[id]);
