@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 
-// A worker replies before BullMQ writes the job's completion (one hop less per task). A worker killed in between
-// leaves a job that stalls and is handed out again although the orchestrator recorded its result; so the result
-// is also written on the job's own hash, in the same write and ahead of the reply, and a job handed out again
-// returns it instead of running a second time.
+// A worker replies as its handler returns, for a lone job before BullMQ writes the job's completion (one hop less
+// per task). A worker killed in between leaves a job that stalls and is handed out again although the orchestrator
+// recorded its result; so the result is also written on the job's own hash, in the same write and ahead of the
+// reply, and a job handed out again returns it instead of running a second time. (A lone job is still running, so
+// its hash exists; a batch is recorded once its jobs may have finished, hence the script's check.)
 // Kept on the job's hash, it goes when BullMQ removes the job (removeOnComplete), with nothing to clean up. It is
 // also what an orchestrator reads for a job whose reply it missed: BullMQ's return value is left empty.
 
