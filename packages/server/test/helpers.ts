@@ -90,3 +90,15 @@ export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms =
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Two servers on the test Redis (REDIS_URL) under one fresh key prefix, as two instances of one deployment. */
+export async function redisServerPair(name: string): Promise<{ a: CodexServer; b: CodexServer; prefix: string }> {
+  const prefix = `cdx-${name}-${crypto.randomUUID()}`;
+  const make = () =>
+    buildServer({
+      config: { store: { type: 'redis' }, redis: { url: process.env.REDIS_URL, keyPrefix: prefix } },
+      orchestratorOptions: { collaboration: { storePath: ':memory:' } },
+      agents: [echoAgent],
+    });
+  return { a: await make(), b: await make(), prefix };
+}

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { buildServer, type CodexServer, openTokens } from '../src/index.js';
 import { RedisRevocationFeed } from '../src/store/redis-revocations.js';
-import { echoAgent } from './helpers.js';
+import { echoAgent, redisServerPair } from './helpers.js';
 
 // Two servers on one Redis keep verified tokens cached; a revoke on either (or by the CLI) is announced on Redis
 // and the other server refuses the token on its very next request.
@@ -17,15 +17,7 @@ const until = async (what: () => boolean) => {
 
 describe.skipIf(!process.env.REDIS_URL)('token revocation across servers', () => {
   it('a token revoked on one server is refused by the other on the next request', async () => {
-    const prefix = `cdx-revoke-${randomUUID()}`;
-    const make = () =>
-      buildServer({
-        config: { store: { type: 'redis' }, redis: { url: process.env.REDIS_URL, keyPrefix: prefix } },
-        orchestratorOptions: { collaboration: { storePath: ':memory:' } },
-        agents: [echoAgent],
-      });
-    const a = await make();
-    const b = await make();
+    const { a, b, prefix } = await redisServerPair('revoke');
     const me = (app: CodexServer, token: string) =>
       app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } });
     try {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisStore } from '@codexos/multi-agent-orchestrator';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildServer, type CodexServer, startServer } from '../src/index.js';
-import { chain, echoAgent } from './helpers.js';
+import { type CodexServer, startServer } from '../src/index.js';
+import { chain, echoAgent, redisServerPair } from './helpers.js';
 
 // `codexos serve --redis`: executions, workflows, versions, users, tokens, roles and the audit in Redis; they
 // survive a restart, and two servers on one Redis share them.
@@ -55,15 +55,7 @@ describe.skipIf(!process.env.REDIS_URL)('server on the Redis store', () => {
   });
 
   it("two servers on one Redis see each other's workflows, versions, tokens, roles and audit; tokens stay hashed", async () => {
-    const prefix = `cdx-two-${randomUUID()}`;
-    const make = () =>
-      buildServer({
-        config: { store: { type: 'redis' }, redis: { url: process.env.REDIS_URL, keyPrefix: prefix } },
-        orchestratorOptions: { collaboration: { storePath: ':memory:' } },
-        agents: [echoAgent],
-      });
-    const a = await make();
-    const b = await make();
+    const { a, b, prefix } = await redisServerPair('two');
     const req = (app: CodexServer, method: string, url: string, token: string, payload?: unknown) =>
       app.inject({
         method: method as 'GET',
