@@ -88,8 +88,10 @@ export class TaskWorker {
   private readonly replica: OutputsReplica;
   private readonly results = new ResultSender(() => this.client!);
   /** Jobs whose result went out and whose completion BullMQ has not written yet (see replyJson). */
-  private readonly unconfirmed = new WeakSet<Job>();
-  private unconfirmedCount = 0;
+  // Ids, not a WeakSet of jobs: a weak collection with hundreds of entries coming and going per second costs the
+  // garbage collector more than the whole job's bookkeeping. An id whose job never ends (the worker closed) only
+  // sends later results in batches.
+  private readonly unconfirmed = new Set<string>();
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -302,14 +304,13 @@ export class TaskWorker {
   }
 
   private replyJson(lane: AgentLane, d: TaskJobData, job: Job, json: string): null {
-    this.unconfirmed.add(job);
-    this.unconfirmedCount++;
+    this.unconfirmed.add(job.id!);
     // A lone job (a chain's) has its result sent at once, in a write of its own ahead of BullMQ's completion: the
     // orchestrator waits on it to send the next task (measured: holding it back to share the completion's write
     // made a chain slower). With others running or finishing (a fan-out), the results and BullMQ's completions
     // leave together once the promise chains running now have settled: one script call records the results and
     // one message per orchestrator carries them, fewer commands for a worker that is the bottleneck.
-    const lone = this.unconfirmedCount === 1 && this.running.size <= 1;
+    const lone = this.unconfirmed.size === 1 && this.running.size <= 1;
     if (!lone) coalesceWrites(this.client!, 'microtasks');
     this.results.send(lane.worker.toKey(job.id!), job.id!, json, d.replyTo ?? '', lone);
     return null;
@@ -317,7 +318,7 @@ export class TaskWorker {
 
   /** BullMQ has written the end of a job this worker sent a result for. */
   private confirmed(job: Job): void {
-    if (this.unconfirmed.delete(job)) this.unconfirmedCount--;
+    this.unconfirmed.delete(job.id!);
   }
 
   private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {
