@@ -124,6 +124,11 @@ export interface TaskJobData {
   model?: RemoteModelCall;
   /** The orchestrator that sent the job: the worker publishes the result on `<prefix>:dist:replies:<reply>`. */
   reply?: string;
+  /**
+   * Set when nothing else became ready with this job (a chain's next step): the orchestrator waits on this result
+   * alone, so the worker sends it at once in a write of its own instead of with BullMQ's completion or other results.
+   */
+  solo?: true;
   /** Earlier releases: the whole reply channel. */
   replyTo?: string;
 }

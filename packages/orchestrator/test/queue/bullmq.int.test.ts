@@ -249,6 +249,7 @@ describe.skipIf(!url)('BullMQ queue: what a job holds in Redis', () => {
         'executionId',
         'outputs',
         'reply',
+        'solo',
         'values',
         'workflowId',
       ]);

@@ -197,6 +197,7 @@ export class JobDispatcher {
         if (lane.pending.length === 0) continue;
         const batch = lane.pending;
         lane.pending = [];
+        if (batch.length === 1) batch[0].data.solo = true;
         lane.ready
           // One job: a plain add (one script call) costs less than addBulk's pipeline.
           .then(

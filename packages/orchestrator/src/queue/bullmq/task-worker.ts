@@ -305,13 +305,13 @@ export class TaskWorker {
 
   private replyJson(lane: AgentLane, d: TaskJobData, job: Job, json: string): null {
     this.unconfirmed.add(job.id!);
-    // A lone job (a chain's) has its result sent at once, in a write of its own ahead of BullMQ's completion: the
-    // orchestrator waits on it to send the next task (measured: holding it back to share the completion's write
-    // made a chain slower). With others running or finishing (a fan-out), the results and BullMQ's completions
-    // leave together once the promise chains running now have settled: one script call records the results and
-    // one message per orchestrator carries them, fewer commands for a worker that is the bottleneck.
-    const lone = this.unconfirmed.size === 1 && this.running.size <= 1;
-    if (!lone) coalesceWrites(this.client!, 'microtasks');
+    // A job the orchestrator sent alone (a chain's next step) has its result sent at once, in a write of its own:
+    // the orchestrator waits on it to send the next task. Otherwise the result and BullMQ's completion leave in one
+    // write once the promise chains running now have settled: a lone job's result goes ahead of the completion,
+    // and with others running or finishing (a fan-out) the results go together, one script call recording them
+    // and one message per orchestrator carrying them, fewer commands for a worker that is the bottleneck.
+    if (!d.solo) coalesceWrites(this.client!, 'microtasks');
+    const lone = d.solo === true || (this.unconfirmed.size === 1 && this.running.size <= 1);
     this.results.send(lane.worker.toKey(job.id!), job.id!, json, d.replyTo ?? '', lone);
     return null;
   }
