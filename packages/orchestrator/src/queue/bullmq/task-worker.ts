@@ -294,25 +294,25 @@ export class TaskWorker {
   }
 
   /**
-   * Publishes the result to the orchestrator that sent the job as the handler returns it, so it need not read the
-   * job's completion from Redis; the same write records it on the job, which a job handed out again returns
-   * instead of running twice. BullMQ then stores it as the return value, for an orchestrator that missed the
-   * message or resumed the run.
+   * Sends the result to the orchestrator that sent the job as the handler returns it, so it need not read the job's
+   * completion from Redis. It is recorded on the job first, in the same write: a job handed out again returns it
+   * instead of running twice, and an orchestrator that missed the message or resumed the run reads it there.
    */
   private reply(lane: AgentLane, d: TaskJobData, job: Job, r: TaskJobResult): null {
     return this.replyJson(lane, d, job, JSON.stringify(r));
   }
 
   private replyJson(lane: AgentLane, d: TaskJobData, job: Job, json: string): null {
-    this.unconfirmed.add(job.id!);
-    // A job the orchestrator sent alone (a chain's next step) has its result sent at once, in a write of its own:
-    // the orchestrator waits on it to send the next task. Otherwise the result and BullMQ's completion leave in one
-    // write once the promise chains running now have settled: a lone job's result goes ahead of the completion,
-    // and with others running or finishing (a fan-out) the results go together, one script call recording them
-    // and one message per orchestrator carrying them, fewer commands for a worker that is the bottleneck.
+    const jobId = job.id!;
+    this.unconfirmed.add(jobId);
+    // Sent alone by the orchestrator (a chain's next step): the result goes at once, in a write of its own, as the
+    // orchestrator waits on it to send the next task. The only job in flight otherwise: its result goes ahead of
+    // BullMQ's completion, in the same write. With others running or finishing (a fan-out): the results of the jobs
+    // finishing together go as one batch once the promise chains running now have settled, one script call
+    // recording them and one message per orchestrator carrying them (fewer commands for a busy worker).
     if (!d.solo) coalesceWrites(this.client!, 'microtasks');
-    const lone = d.solo === true || (this.unconfirmed.size === 1 && this.running.size <= 1);
-    this.results.send(lane.worker.toKey(job.id!), job.id!, json, d.replyTo ?? '', lone);
+    const now = d.solo === true || (this.unconfirmed.size === 1 && this.running.size <= 1);
+    this.results.send(lane.worker.toKey(jobId), jobId, json, d.replyTo ?? '', now);
     return null;
   }
 
