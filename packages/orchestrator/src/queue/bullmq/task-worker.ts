@@ -270,7 +270,7 @@ export class TaskWorker {
       // Awaited even when the replica answers at once: measured on a chain of tasks, running the handler in the same
       // tick made each task about a tenth slower end to end.
       const outputs = await this.replica.at(d.executionId, d.outputs);
-      const ctx = new WorkerContext(d, lane.agent, () => ctrl.signal, this.o.models, outputs, this.o.bus);
+      const ctx = new WorkerContext(d, lane.agent, ctrl, this.o.models, outputs, this.o.bus);
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.

@@ -4,7 +4,7 @@ import type { EventBus } from '../../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../../models/types.js';
 import { DeltaBatcher } from '../../workflow/deltas.js';
 import type { RemoteModelCall } from '../types.js';
-import { unpackValues, type WorkerJobData } from './job-data.js';
+import { jobIdempotencyKey, unpackValues, type WorkerJobData } from './job-data.js';
 import { needsOwnDefinition } from './own-agents.js';
 import { decodeWire } from './wire.js';
 
@@ -24,7 +24,7 @@ export class WorkerContext implements TaskContext {
   constructor(
     private readonly d: WorkerJobData,
     private readonly agent: AgentDefinition,
-    private readonly abortSignal: () => AbortSignal,
+    private readonly abort: { readonly signal: AbortSignal },
     private readonly models: ModelRunner | undefined,
     private readonly allOutputs: Record<string, unknown>,
     /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
@@ -34,7 +34,7 @@ export class WorkerContext implements TaskContext {
   }
 
   get signal(): AbortSignal {
-    return this.abortSignal();
+    return this.abort.signal;
   }
   get executionId() {
     return this.d.executionId;
@@ -69,7 +69,7 @@ export class WorkerContext implements TaskContext {
     return this._outputs!;
   }
   get idempotencyKey() {
-    return this.d.idempotencyKey;
+    return jobIdempotencyKey(this.d);
   }
   get item() {
     return this.v.item;
@@ -109,7 +109,7 @@ export class WorkerContext implements TaskContext {
         tools: own && this.agent.tools?.length ? this.agent.tools : undefined,
         onToolCall: own ? (rec) => this.toolCalls.push(rec) : undefined,
         maxSteps: call.maxSteps,
-        idempotencyKey: this.d.idempotencyKey,
+        idempotencyKey: this.idempotencyKey,
         iteration: this.d.index ?? this.d.iteration,
         onDelta: deltas?.push,
       })
