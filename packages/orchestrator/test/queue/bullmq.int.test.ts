@@ -38,9 +38,10 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
     for (let i = 0; i < 100; i++) {
       const job = await Job.fromId(q, id);
       if (job?.finishedOn) {
-        // The result the worker recorded on the job (BullMQ's return value stays empty).
+        // The result kept on the job: recorded ahead of the reply, else BullMQ's return value.
         const c = new Redis(url!);
-        const r = parseResult(await c.hget(q.toKey(id), RESULT_FIELD).finally(() => c.disconnect()));
+        const [recorded, value] = await c.hmget(q.toKey(id), RESULT_FIELD, 'returnvalue').finally(() => c.disconnect());
+        const r = parseResult(recorded ?? value);
         const out = r?.ok ? r.output : undefined;
         return out === undefined ? 'no output' : String(decodeWire(out));
       }

@@ -249,13 +249,16 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     // Every job replied once, and some replies shared a message.
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(ids.length);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
-    // Each result is also recorded on its job, batched or not (what a job handed out again returns).
+    // Each result is also kept on its job, where an orchestrator that missed the reply reads it: recorded ahead of
+    // the reply, or BullMQ's return value for a batch replied to once BullMQ wrote the completion.
     const q = queue.agentQueue('plain');
     const c = new Redis(url!);
     cleanup.push(() => c.disconnect());
-    const recorded = await Promise.all(
-      ids.map((t) => c.hget(q.toKey(jobIdOf(executionId, t, undefined, 1)), RESULT_FIELD)),
+    const kept = await Promise.all(
+      ids.map((t) => c.hmget(q.toKey(jobIdOf(executionId, t, undefined, 1)), RESULT_FIELD, 'returnvalue')),
     );
-    expect(recorded.map((r) => parseResult(r)?.ok)).toEqual(ids.map(() => true));
+    expect(kept.map(([recorded, value]) => parseResult(recorded ?? value)?.ok)).toEqual(ids.map(() => true));
+    // Most of a fan-out's results need no command of their own: they are BullMQ's return values.
+    expect(kept.filter(([recorded]) => recorded == null).length).toBeGreaterThan(ids.length / 2);
   });
 });

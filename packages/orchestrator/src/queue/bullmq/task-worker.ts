@@ -11,7 +11,7 @@ import { coalesceWrites, connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { resolveJobData } from './job-data.js';
-import { ResultSender, recordedResult, replyEntry } from './job-record.js';
+import { ReplyBatcher, recordAndReply, recordedResult, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -49,12 +49,12 @@ export class TaskWorker {
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica: OutputsReplica;
-  private readonly results = new ResultSender(() => this.client!);
+  private readonly replies = new ReplyBatcher(() => this.client!);
   /** Jobs whose result went out and whose completion BullMQ has not written yet (see replyJson). */
-  // Ids, not a WeakSet of jobs: a weak collection with hundreds of entries coming and going per second costs the
-  // garbage collector more than the whole job's bookkeeping. An id whose job never ends (the worker closed) only
-  // sends later results in batches.
-  private readonly unconfirmed = new Set<string>();
+  // Jobs whose result went out (or waits to) and whose completion BullMQ has not written yet, by id: a weak
+  // collection with hundreds of entries coming and going per second costs the garbage collector more than the
+  // whole job's bookkeeping. The value is the reply channel of a fan-out's job, whose reply follows the completion.
+  private readonly unconfirmed = new Map<string, string | undefined>();
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -179,11 +179,11 @@ export class TaskWorker {
       removeOnFail: { age: 3600 },
     });
     worker.on('error', () => {});
-    worker.on('completed', (job: Job) => this.confirmed(job));
+    worker.on('completed', (job: Job, r: TaskJobResult | null) => this.completed(job, r));
     // A drained worker's retryable failure goes out once BullMQ holds the job as failed: sent any earlier, a
     // worker killed in between would leave the job to stall and run again beside the orchestrator's retry.
     worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
-      if (job) this.confirmed(job);
+      if (job) this.unconfirmed.delete(job.id!);
       if (!job || !(err instanceof DrainedError)) return;
       const { replyTo } = resolveJobData(job.data, job.name, agent.id, this.keys);
       if (!replyTo) return;
@@ -204,7 +204,7 @@ export class TaskWorker {
    * Runs one job. It returns nothing to BullMQ: the result went out as the reply and is recorded on the job
    * (the `codexosResult` field), so BullMQ does not store it a second time as the job's return value.
    */
-  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<null> {
+  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<TaskJobResult | null> {
     const d = resolveJobData(job.data, job.name, lane.agent.id, this.keys);
     const jobId = job.id!;
     if (lane.draining) {
@@ -215,7 +215,10 @@ export class TaskWorker {
     // Handed out again (its worker stalled or died): a result already sent to the orchestrator is final.
     if (job.attemptsStarted > 1) {
       const done = await recordedResult(this.client!, lane.worker.toKey(jobId));
-      if (done !== undefined) return this.replyJson(lane, d, job, done);
+      if (done !== undefined) {
+        recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, done, d.replyTo ?? '');
+        return null;
+      }
     }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
@@ -257,31 +260,32 @@ export class TaskWorker {
   }
 
   /**
-   * Sends the result to the orchestrator that sent the job as the handler returns it, so it need not read the job's
-   * completion from Redis. It is recorded on the job first, in the same write: a job handed out again returns it
-   * instead of running twice, and an orchestrator that missed the message or resumed the run reads it there.
+   * Sends the result to the orchestrator that sent the job (see job-record.ts for where it is kept). Returns what
+   * BullMQ stores as the job's return value: nothing when the result is recorded on the job, else the result.
    */
-  private reply(lane: AgentLane, d: TaskJobData, job: Job, r: TaskJobResult): null {
-    return this.replyJson(lane, d, job, JSON.stringify(r));
-  }
-
-  private replyJson(lane: AgentLane, d: TaskJobData, job: Job, json: string): null {
+  private reply(lane: AgentLane, d: TaskJobData, job: Job, r: TaskJobResult): TaskJobResult | null {
     const jobId = job.id!;
-    this.unconfirmed.add(jobId);
-    // Sent alone by the orchestrator (a chain's next step): the result goes at once, in a write of its own, as the
-    // orchestrator waits on it to send the next task. The only job in flight otherwise: its result goes ahead of
-    // BullMQ's completion, in the same write. With others running or finishing (a fan-out): the results of the jobs
-    // finishing together go as one batch once the promise chains running now have settled, one script call
-    // recording them and one message per orchestrator carrying them (fewer commands for a busy worker).
-    if (!d.solo) coalesceWrites(this.client!, 'microtasks');
-    const now = d.solo === true || (this.unconfirmed.size === 1 && this.running.size <= 1);
-    this.results.send(lane.worker.toKey(jobId), jobId, json, d.replyTo ?? '', now);
-    return null;
+    const replyTo = d.replyTo ?? '';
+    // Sent alone by the orchestrator (a chain's next step, which it waits on): the result goes at once, in a
+    // write of its own. The only job in flight otherwise: at once too, in the same write as BullMQ's completion.
+    if (d.solo || (this.unconfirmed.size === 0 && this.running.size <= 1)) {
+      this.unconfirmed.set(jobId, undefined);
+      if (!d.solo) coalesceWrites(this.client!, 'microtasks');
+      recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, JSON.stringify(r), replyTo);
+      return null;
+    }
+    // A fan-out: the result is the job's return value, written with its completion; the reply follows.
+    this.unconfirmed.set(jobId, replyTo);
+    coalesceWrites(this.client!, 'microtasks');
+    return r;
   }
 
-  /** BullMQ has written the end of a job this worker sent a result for. */
-  private confirmed(job: Job): void {
-    this.unconfirmed.delete(job.id!);
+  /** BullMQ has written a job's completion: a fan-out's reply goes now, batched with the others of this tick. */
+  private completed(job: Job, r: TaskJobResult | null): void {
+    const jobId = job.id!;
+    const replyTo = this.unconfirmed.get(jobId);
+    this.unconfirmed.delete(jobId);
+    if (replyTo && r) this.replies.add(replyTo, jobId, JSON.stringify(r));
   }
 
   private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {
