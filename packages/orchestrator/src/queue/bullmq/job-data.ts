@@ -14,39 +14,22 @@ export interface WorkerJobData extends TaskJobData {
 }
 
 /**
- * Fills in what the orchestrator left out of a job's data: the task (the job's name), the agent (its queue's),
- * the prompt and the reply channel (the idempotency key is worked out when read: {@link jobIdempotencyKey}). In place: BullMQ parses a job's
- * data afresh for each attempt. Jobs of earlier releases, which carry every field, pass through unchanged.
+ * Fills in what the orchestrator left out of a job's data: the task (the job's name), the agent (its queue's), the
+ * prompt and the reply channel; the idempotency key is worked out when read ({@link jobIdempotencyKey}). In place:
+ * BullMQ parses a job's data afresh for each attempt. Jobs of earlier releases, which carry every field, pass
+ * through unchanged.
  */
 export function resolveJobData(d: TaskJobData, jobName: string, agentId: string, keys: DistKeys): WorkerJobData {
   d.taskId ??= jobName;
   d.agentId ??= agentId;
   d.prompt ??= '';
-  if (d.reply !== undefined) d.replyTo ??= replyChannel(keys, d.reply);
+  if (d.reply !== undefined) d.replyTo ??= keys.replies(d.reply);
   return d as WorkerJobData;
 }
 
 /** The job's idempotency key: the one it carries, else the default (see TaskJobData.idempotencyKey). */
 export function jobIdempotencyKey(d: WorkerJobData): string {
   return d.idempotencyKey ?? idempotencyKeyOf(d.executionId, d.taskId, d.index ?? d.iteration);
-}
-
-// An orchestrator's reply channel, built once per orchestrator rather than once per job.
-const channels = new WeakMap<DistKeys, Map<string, string>>();
-function replyChannel(keys: DistKeys, reply: string): string {
-  let m = channels.get(keys);
-  if (!m) {
-    m = new Map();
-    channels.set(keys, m);
-  }
-  let ch = m.get(reply);
-  if (ch === undefined) {
-    // Orchestrators come and go (each process has its own id): the cache starts over rather than grow.
-    if (m.size >= 64) m.clear();
-    ch = keys.replies(reply);
-    m.set(reply, ch);
-  }
-  return ch;
 }
 
 /** A handler's values as a job carries them: an empty `input` or `params` object is left out. */

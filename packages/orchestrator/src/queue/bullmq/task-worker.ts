@@ -50,7 +50,6 @@ export class TaskWorker {
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica: OutputsReplica;
   private readonly replies = new ReplyBatcher(() => this.client!);
-  /** Jobs whose result went out and whose completion BullMQ has not written yet (see replyJson). */
   // Jobs whose result went out (or waits to) and whose completion BullMQ has not written yet, by id: a weak
   // collection with hundreds of entries coming and going per second costs the garbage collector more than the
   // whole job's bookkeeping. The value is the reply channel of a fan-out's job, whose reply follows the completion.
@@ -200,10 +199,7 @@ export class TaskWorker {
     return { key: { concurrency: r.keyConcurrency, rate: r.keyRateLimit } };
   }
 
-  /**
-   * Runs one job. It returns nothing to BullMQ: the result went out as the reply and is recorded on the job
-   * (the `codexosResult` field), so BullMQ does not store it a second time as the job's return value.
-   */
+  /** Runs one job; returns what BullMQ stores as its return value (see reply). */
   private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<TaskJobResult | null> {
     const d = resolveJobData(job.data, job.name, lane.agent.id, this.keys);
     const jobId = job.id!;
@@ -233,8 +229,6 @@ export class TaskWorker {
     this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
     lane.active++;
     try {
-      // Awaited even when the replica answers at once: measured on a chain of tasks, running the handler in the same
-      // tick made each task about a tenth slower end to end.
       const outputs = await this.replica.at(d.executionId, d.outputs);
       const ctx = new WorkerContext(d, lane.agent, ctrl, this.o.models, outputs, this.o.bus);
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
