@@ -13,6 +13,7 @@ import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { decodeWire } from '../../src/queue/bullmq/wire.js';
 import { conformanceAgents, type QueueFixture, queueConformance } from './conformance.js';
+import { dispatchContext } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 
@@ -94,21 +95,7 @@ describe.skipIf(!url)('BullMQ queue: an attempt aborted before it is sent', () =
       const ctrl = new AbortController();
       ctrl.abort(new Error('run already over'));
       const executionId = `pre-${randomUUID()}`;
-      const ctx = {
-        executionId,
-        workflowId: 'wf',
-        taskId: 't',
-        agentId: 'sync',
-        attempt: 1,
-        input: {},
-        params: { n: 1 },
-        prompt: '',
-        deps: {},
-        outputs: {},
-        signal: ctrl.signal,
-        callModel: () => Promise.reject(new Error('none')),
-        recordUsage: () => {},
-      };
+      const ctx = { ...dispatchContext('sync', 't', { n: 1 }, executionId), signal: ctrl.signal };
       await expect(Promise.resolve(f.queue.run(ctx, conformanceAgents[1]))).rejects.toThrow('run already over');
       await new Promise((r) => setTimeout(r, 50));
       const q = (f.queue as BullMQQueue).agentQueue('sync');
@@ -224,20 +211,10 @@ describe.skipIf(!url)('BullMQ queue: what a job holds in Redis', () => {
     try {
       const executionId = `compact-${randomUUID()}`;
       const ctx = {
-        executionId,
-        workflowId: 'wf',
-        taskId: 'c',
-        agentId: 'echo',
-        attempt: 1,
-        input: {},
-        params: {},
-        prompt: '',
+        ...dispatchContext('echo', 'c', {}, executionId),
         deps: { up: 1 },
         outputs: { up: 1 },
         idempotencyKey: `${executionId}:c`,
-        signal: new AbortController().signal,
-        callModel: () => Promise.reject(new Error('none')),
-        recordUsage: () => {},
       };
       expect(await f.queue.run(ctx, conformanceAgents[0])).toMatchObject({ taskId: 'c', agentId: 'echo' });
       const job = await Job.fromId(

@@ -41,7 +41,22 @@ async function setup() {
     cleanup.push(() => w.close());
     return w;
   };
-  return { target, queue, silentWorker };
+  /**
+   * A task worker of `concurrency` slots, and every reply message on the deployment's reply channels, its entries
+   * (`[jobId, result]`) listed whether it carries one or a batch.
+   */
+  const workerAndReplies = async (concurrency: number, onMessage: (ch: string, entries: unknown[][]) => void) => {
+    const worker = await new TaskWorker({ target, agents: [plain], concurrency, heartbeatMs: 60_000 }).start();
+    cleanup.push(() => worker.close());
+    const sub = new Redis(url!);
+    cleanup.push(() => sub.disconnect());
+    sub.on('pmessage', (_p: string, ch: string, msg: string) => {
+      const m = JSON.parse(msg) as unknown[];
+      onMessage(ch, (Array.isArray(m[0]) ? m : [m]) as unknown[][]);
+    });
+    await sub.psubscribe(`${target.prefix}:dist:replies:*`);
+  };
+  return { target, queue, silentWorker, workerAndReplies };
 }
 
 describe.skipIf(!url)('distributed results without a reply message', () => {
@@ -200,20 +215,14 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
   });
 
   it('a task worker publishes each result once, on the channel of the orchestrator that sent the job', async () => {
-    const { target, queue } = await setup();
-    const worker = await new TaskWorker({ target, agents: [plain], concurrency: 4, heartbeatMs: 60_000 }).start();
-    cleanup.push(() => worker.close());
-    const sub = new Redis(url!);
-    cleanup.push(() => sub.disconnect());
+    const { queue, workerAndReplies } = await setup();
     // One message per job, or one per batch of jobs that finished together (`[[jobId, result], …]`).
     const seen: Array<[string, string]> = [];
     let messages = 0;
-    sub.on('pmessage', (_p: string, ch: string, msg: string) => {
+    await workerAndReplies(4, (ch, entries) => {
       messages++;
-      const m = JSON.parse(msg) as unknown[];
-      for (const one of (Array.isArray(m[0]) ? m : [m]) as Array<[string, unknown]>) seen.push([ch, one[0]]);
+      for (const one of entries) seen.push([ch, one[0] as string]);
     });
-    await sub.psubscribe(`${target.prefix}:dist:replies:*`);
     const executionId = `exec-${randomUUID()}`;
     const ids = ['a', 'b', 'c', 'd', 'e'];
     const got = await Promise.all(
@@ -227,17 +236,9 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
   });
 
   it('the replies of jobs that finish together reach the orchestrator as one message, each settled', async () => {
-    const { target, queue } = await setup();
-    const worker = await new TaskWorker({ target, agents: [plain], concurrency: 50, heartbeatMs: 60_000 }).start();
-    cleanup.push(() => worker.close());
-    const sub = new Redis(url!);
-    cleanup.push(() => sub.disconnect());
+    const { queue, workerAndReplies } = await setup();
     const sizes: number[] = [];
-    sub.on('pmessage', (_p: string, _ch: string, msg: string) => {
-      const m = JSON.parse(msg) as unknown[];
-      sizes.push(Array.isArray(m[0]) ? m.length : 1);
-    });
-    await sub.psubscribe(`${target.prefix}:dist:replies:*`);
+    await workerAndReplies(50, (_ch, entries) => sizes.push(entries.length));
     const executionId = `exec-${randomUUID()}`;
     const ids = Array.from({ length: 200 }, (_, i) => `t${i}`);
     const got = await Promise.all(
