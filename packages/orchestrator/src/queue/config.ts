@@ -52,7 +52,10 @@ export const executionConfigSchema = z
     connectTimeoutMs: z.number().int().positive().default(3000),
     /** Per agent id: concurrency, rate limits, per-key limits and priority (distributed mode). */
     flow: z.record(z.string(), flowRuleSchema).default({}),
-    /** Finished jobs kept (seconds) so a resuming orchestrator can pick up results of attempts already run. */
+    /**
+     * How long attempts' results (and failed jobs) are kept, in seconds, so an orchestrator that missed a reply or
+     * resumed a run picks up the results of attempts already run.
+     */
     keepJobsSeconds: z.number().int().positive().default(3600),
     /**
      * Where tasks of model-backed agents (no code handler) run: on workers started with `--config` or

@@ -39,6 +39,8 @@ export interface DispatchContext extends TaskContext {
    * instead of comparing every output on every dispatch. `log` identifies the log: a new one starts at 0.
    */
   outputChanges?(from: number): OutputChanges;
+  /** True when this process resumed the run: an attempt may have run already under the orchestrator before. */
+  readonly resumed?: boolean;
 }
 
 /** Outputs set since a position of a run's output log (see DispatchContext.outputChanges). */
@@ -98,17 +100,22 @@ export interface TaskJobValues {
  * agent is the one whose queue holds the job, the idempotency key is the default one.
  */
 export interface TaskJobData {
-  executionId: string;
+  /** Left out when it leads the job's id (always, from this release on: see `jobIdOf`). */
+  executionId?: string;
   workflowId: string;
   /** Left out when it is the job's name (always, from this release on). */
   taskId?: string;
   /** Left out when it is the agent whose queue holds the job. */
   agentId?: string;
-  attempt: number;
+  /** Left out when it ends the job's id (always, from this release on). */
+  attempt?: number;
   /** Left out when empty. */
   prompt?: string;
-  /** {@link TaskJobValues}: JSON text after `~` when JSON keeps them exactly, else v8-encoded, base64. */
-  values: string;
+  /**
+   * {@link TaskJobValues}: as they are when JSON keeps them exactly (part of the job's JSON), else v8-encoded,
+   * base64 (or, from earlier releases, JSON text after `~`).
+   */
+  values: TaskJobValues | string;
   /** `ctx.outputs`: every output of the execution so far, as in process. */
   outputs?: OutputsRef;
   index?: number;
@@ -129,6 +136,11 @@ export interface TaskJobData {
    * alone, so the worker sends it at once in a write of its own instead of with BullMQ's completion or other results.
    */
   solo?: true;
+  /**
+   * Set for the jobs of a run this orchestrator resumed: an attempt of it may have run already under the
+   * orchestrator before (its job finished and gone), so the worker looks for its recorded result before running it.
+   */
+  resumed?: true;
   /** Earlier releases: the whole reply channel. */
   replyTo?: string;
 }

@@ -52,6 +52,11 @@ export class Execution extends Scheduler {
     if (opts.debug || plan.tasks.some((t) => t.def.type === 'approval')) this.debugger();
   }
 
+  /** This process resumed the run (a remote queue then checks for attempts that ran before). */
+  get resumed(): boolean {
+    return this.opts.resumed !== undefined;
+  }
+
   /** The run's debug controller (created on first use: attaching a debugger to a running execution). */
   debugger(): DebugController {
     this.dbg ??= createDebugger(this, this.opts.debug);

@@ -47,6 +47,8 @@ export interface ContextSource {
   /** For `task:delta` streaming and tool-call records. */
   bus?: EventBus;
   recordToolCall?(taskIndex: number, rec: ToolCallRecord): void;
+  /** The run was resumed by this process (see DispatchContext.resumed). */
+  resumed?: boolean;
   /** Durable waitpoints (workflow/debug). */
   waitFor?(taskIndex: number, name: string, timeoutMs?: number): unknown;
 }
@@ -85,6 +87,9 @@ export class Context implements TaskContext {
   }
   get input(): unknown {
     return this.src.input;
+  }
+  get resumed(): boolean {
+    return this.src.resumed === true;
   }
 
   get deps(): Record<string, unknown> {

@@ -6,7 +6,6 @@ import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
-import { RESULT_FIELD } from '../../src/queue/bullmq/job-record.js';
 import { parseResult } from '../../src/queue/bullmq/job-result.js';
 import { distKeys, jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs-sync.js';
@@ -17,7 +16,7 @@ import { dispatchContext } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 
-async function fixture(): Promise<QueueFixture> {
+async function fixture(): Promise<QueueFixture & { worker: TaskWorker }> {
   const target = { ...redisTarget(url), prefix: `cdx-q-${randomUUID().slice(0, 8)}` };
   const cfg = parseConfig({ execution: { mode: 'distributed' } }).execution;
   const queue = new BullMQQueue(target, cfg);
@@ -25,6 +24,7 @@ async function fixture(): Promise<QueueFixture> {
   const worker = await new TaskWorker({ target, agents: conformanceAgents, concurrency: 20, heartbeatMs: 200 }).start();
   return {
     queue,
+    worker,
     async close() {
       await queue.close();
       await worker.close();
@@ -36,19 +36,22 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
   queueConformance('bullmq', fixture, async (f, ctx) => {
     const q = (f.queue as BullMQQueue).agentQueue('wait-abort');
     const id = jobIdOf(ctx.executionId, ctx.taskId, undefined, ctx.attempt);
-    for (let i = 0; i < 100; i++) {
-      const job = await Job.fromId(q, id);
-      if (job?.finishedOn) {
-        // The result kept on the job: recorded ahead of the reply, else BullMQ's return value.
-        const c = new Redis(url!);
-        const [recorded, value] = await c.hmget(q.toKey(id), RESULT_FIELD, 'returnvalue').finally(() => c.disconnect());
-        const r = parseResult(recorded ?? value);
-        const out = r?.ok ? r.output : undefined;
-        return out === undefined ? 'no output' : String(decodeWire(out));
+    const c = new Redis(url!);
+    try {
+      for (let i = 0; i < 100; i++) {
+        // The result the worker recorded for the job (BullMQ removes a completed job).
+        const recorded = await c.hget((f.queue as BullMQQueue).keys.results(ctx.executionId), id);
+        if (recorded != null && !(await Job.fromId(q, id))) {
+          const r = parseResult(recorded);
+          const out = r?.ok ? r.output : undefined;
+          return out === undefined ? 'no output' : String(decodeWire(out));
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 50));
+      return 'never finished';
+    } finally {
+      c.disconnect();
     }
-    return 'never finished';
   });
 });
 
@@ -216,15 +219,21 @@ describe.skipIf(!url)('BullMQ queue: what a job holds in Redis', () => {
         outputs: { up: 1 },
         idempotencyKey: `${executionId}:c`,
       };
+      // The job as the worker fetched it (before it fills in what was left out); BullMQ removes it once completed.
+      const fetched: Array<Pick<Job, 'id' | 'name' | 'data' | 'opts'>> = [];
+      const lanes = (f.worker as unknown as { lanes: Map<string, { worker: import('bullmq').Worker }> }).lanes;
+      lanes
+        .get('echo')!
+        .worker.on('active', (j: Job) =>
+          fetched.push({ id: j.id, name: j.name, data: structuredClone(j.data), opts: j.opts }),
+        );
       expect(await f.queue.run(ctx, conformanceAgents[0])).toMatchObject({ taskId: 'c', agentId: 'echo' });
-      const job = await Job.fromId(
-        (f.queue as BullMQQueue).agentQueue('echo'),
-        jobIdOf(executionId, 'c', undefined, 1),
-      );
+      const jobId = jobIdOf(executionId, 'c', undefined, 1);
+      expect(await Job.fromId((f.queue as BullMQQueue).agentQueue('echo'), jobId)).toBeUndefined();
+      const job = fetched.find((j) => j.id === jobId);
       expect(job?.name).toBe('c');
+      // The execution and attempt are in the job's id; the values are part of the job's JSON as they are.
       expect(Object.keys(job?.data ?? {}).sort()).toEqual([
-        'attempt',
-        'executionId',
         'outputs',
         'reply',
         'solo',
@@ -232,9 +241,10 @@ describe.skipIf(!url)('BullMQ queue: what a job holds in Redis', () => {
         'workflowId',
       ]);
       expect(Object.keys(job?.data.outputs ?? {}).sort()).toEqual(['delta', 'gen', 'len']);
-      expect(decodeWire(job?.data.values)).toEqual({ deps: { up: 1 } });
+      expect(job?.data.values).toEqual({ deps: { up: 1 } });
+      expect(job?.data.reply).toMatch(/^[\w-]{12}$/);
       expect(job?.opts.attempts ?? 0).toBe(0);
-      expect(job?.returnvalue).toBeNull();
+      expect(job?.opts.removeOnComplete).toBe(true);
     } finally {
       await f.close();
     }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type MultiAgentOrchestrator } from '../../src/index.js';
 import type { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
-import { jobIdOf } from '../../src/queue/bullmq/keys.js';
+import { distKeys, jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { freePort } from '../support/net.js';
 import {
   newNs,
@@ -95,19 +96,27 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
   });
 
   it('priority from the flow rule reaches the BullMQ job', async () => {
-    const r = await o.executeWorkflow({
-      id: 'prio',
-      name: 'prio',
-      tasks: [
-        { id: 'gold', agentId: 'work', input: { tier: 'gold', ms: 1, tag: tag() } },
-        { id: 'silver', agentId: 'work', input: { tier: 'silver', ms: 1, tag: tag() } },
-      ],
-    });
-    expect(r.status).toBe('completed');
+    const executionId = `prio-${randomUUID()}`;
+    const run = o.executeWorkflow(
+      {
+        id: 'prio',
+        name: 'prio',
+        tasks: [
+          { id: 'gold', agentId: 'work', input: { tier: 'gold', ms: 400, tag: tag() } },
+          { id: 'silver', agentId: 'work', input: { tier: 'silver', ms: 400, tag: tag() } },
+        ],
+      },
+      { executionId },
+    );
+    // Read while the jobs run: a completed job is removed.
     const q = (o.queue as BullMQQueue).agentQueue('work');
-    const prio = async (task: string) =>
-      (await Job.fromId(q, jobIdOf(r.executionId, task, undefined, 1)))?.opts.priority;
-    expect([await prio('gold'), await prio('silver')]).toEqual([1, 5]);
+    const prio = async (task: string) => (await Job.fromId(q, jobIdOf(executionId, task, undefined, 1)))?.opts.priority;
+    const both = await waitFor('both jobs added', async () => {
+      const p = [await prio('gold'), await prio('silver')];
+      return p.every((v) => v !== undefined) ? p : undefined;
+    });
+    expect(both).toEqual([1, 5]);
+    expect((await run).status).toBe('completed');
   });
 
   it('cancellation reaches the task running on a worker', async () => {
@@ -141,6 +150,18 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
       await expect(o.resume(id)).rejects.toMatchObject({ code: ErrorCodes.EXECUTION_RUNNING });
     } finally {
       await first.kill('SIGKILL');
+    }
+    // The attempt in flight finishes while no orchestrator drives the run (its job completed, so gone from
+    // BullMQ): the orchestrator that resumes the run must take its recorded result, not run it again.
+    const started = (await runs(url!, t)).length;
+    const c = new Redis(url!);
+    try {
+      await waitFor(
+        'the attempt in flight finished',
+        async () => (await c.hlen(distKeys(ns).results(id))) >= started || undefined,
+      );
+    } finally {
+      c.disconnect();
     }
     const r = await waitFor('lease lapsed and run resumed', async () => {
       try {

@@ -32,9 +32,12 @@ async function setup() {
   await queue.ready();
   cleanup.push(() => queue.close());
   const u = new URL(url!);
-  /** A plain BullMQ worker on the agent's queue: stores its result on the job and publishes nothing. */
-  const silentWorker = (fn: () => TaskJobResult) => {
-    const w = new Worker(queueName('plain'), async () => fn(), {
+  /**
+   * A plain BullMQ worker on the agent's queue that publishes nothing: `fn` returns the job's return value (and
+   * may record a result, or keep the job as a worker of an earlier release did).
+   */
+  const silentWorker = (fn: (job: Job) => Promise<TaskJobResult | null> | TaskJobResult | null) => {
+    const w = new Worker(queueName('plain'), async (job) => fn(job), {
       connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null },
       prefix: distKeys(target.prefix).bullPrefix,
     });
@@ -60,38 +63,44 @@ async function setup() {
 }
 
 describe.skipIf(!url)('distributed results without a reply message', () => {
-  it('a result a worker of an earlier release returned to BullMQ but never published is read from Redis', async () => {
-    const { queue, silentWorker } = await setup();
-    silentWorker(() => ({ ok: true, output: encodeValue({ n: 7 }).toString('base64'), worker: 'silent' }));
-    const got = await Promise.all(
-      [0, 1, 2].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`), plain))),
-    );
-    expect(got).toEqual([{ n: 7 }, { n: 7 }, { n: 7 }]);
-  });
-
-  it('a result recorded on the job whose reply was lost is read from Redis (BullMQ keeps no return value)', async () => {
-    const { target, queue } = await setup();
-    const u = new URL(url!);
-    // As a worker of this release whose reply message was lost: the result recorded on the job, nothing returned.
+  it('a result recorded in the results hash whose reply was lost is read from Redis (the job itself is gone)', async () => {
+    const { target, queue, silentWorker } = await setup();
+    // As a worker of this release whose reply message was lost: the result recorded, nothing returned.
     const c = new Redis(url!);
     cleanup.push(() => c.disconnect());
     const r: TaskJobResult = { ok: true, output: '~{"n":8}' };
-    const w: Worker = new Worker(
-      queueName('plain'),
-      async (job) => {
-        await c.hset(w.toKey(job.id!), RESULT_FIELD, JSON.stringify(r));
-        return null;
-      },
-      {
-        connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null },
-        prefix: distKeys(target.prefix).bullPrefix,
-      },
-    );
-    cleanup.push(() => w.close());
+    const keys = distKeys(target.prefix);
+    const executionId = `exec-${randomUUID()}`;
+    const w = silentWorker(async (job) => {
+      await c.hset(keys.results(executionId), job.id!, JSON.stringify(r));
+      return null;
+    });
     const got = await Promise.all(
-      [0, 1].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`), plain))),
+      [0, 1].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`, {}, executionId), plain))),
     );
     expect(got).toEqual([{ n: 8 }, { n: 8 }]);
+    // BullMQ removed the completed jobs: the results hash was all there was to read.
+    expect(await c.exists(w.toKey(jobIdOf(executionId, 't0', undefined, 1)))).toBe(0);
+  });
+
+  it('the result of a job kept by an earlier release (on the job, or its return value) is read from Redis', async () => {
+    const { queue, silentWorker } = await setup();
+    const c = new Redis(url!);
+    cleanup.push(() => c.disconnect());
+    const recorded: TaskJobResult = { ok: true, output: '~{"n":8}' };
+    const w = silentWorker(async (job) => {
+      // Earlier releases kept finished jobs (an age, not removal on completion).
+      job.opts.removeOnComplete = { age: 60 };
+      if (job.name === 't0') {
+        await c.hset(w.toKey(job.id!), RESULT_FIELD, JSON.stringify(recorded));
+        return null;
+      }
+      return { ok: true, output: encodeValue({ n: 7 }).toString('base64'), worker: 'silent' };
+    });
+    const got = await Promise.all(
+      [0, 1, 2].map((i) => Promise.resolve(queue.run(dispatchContext('plain', `t${i}`), plain))),
+    );
+    expect(got).toEqual([{ n: 8 }, { n: 7 }, { n: 7 }]);
   });
 
   it('a job BullMQ failed itself ends the attempt with a retryable queue error naming the reason', async () => {
@@ -153,19 +162,16 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     for (const l of lanes.values()) await l.worker.close(true);
     const second = await new TaskWorker({ target, agents: [counted], concurrency: 1, ...timings }).start();
     cleanup.push(() => second.close());
-    for (let i = 0; i < 300 && (await q.getJobState(jobId)) !== 'completed'; i++)
+    // Completed (and so removed) by the second worker.
+    for (let i = 0; i < 300 && (await q.getJobState(jobId)) !== 'unknown'; i++)
       await new Promise((r) => setTimeout(r, 20));
-    const job = await q.getJob(jobId);
-    expect(job?.attemptsStarted).toBe(2);
-    expect(await q.getJobState(jobId)).toBe('completed');
-    // Completed by the second worker from the recorded result: the handler ran once in all.
+    expect(await q.getJobState(jobId)).toBe('unknown');
+    // From the recorded result: the handler ran once in all.
     expect(ran).toBe(1);
     expect(completions).toBe(2);
-    // BullMQ's return value stays empty: the result is the one recorded on the job, as the first worker replied.
-    expect(job?.returnvalue).toBeNull();
     const c = new Redis(url!);
     cleanup.push(() => c.disconnect());
-    const r = parseResult(await c.hget(q.toKey(jobId), RESULT_FIELD));
+    const r = parseResult(await c.hget(distKeys(target.prefix).results(executionId), jobId));
     expect(r?.ok && decodeWire(r.output)).toBe(1);
   });
 
@@ -250,16 +256,19 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     // Every job replied once, and some replies shared a message.
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(ids.length);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
-    // Each result is also kept on its job, where an orchestrator that missed the reply reads it: recorded ahead of
-    // the reply, or BullMQ's return value for a batch replied to once BullMQ wrote the completion.
+    // Each result is also in the execution's results hash, where an orchestrator that missed the reply reads it,
+    // and the jobs are gone (BullMQ removed them as it completed them); the hash expires like a failed job.
     const q = queue.agentQueue('plain');
     const c = new Redis(url!);
     cleanup.push(() => c.disconnect());
-    const kept = await Promise.all(
-      ids.map((t) => c.hmget(q.toKey(jobIdOf(executionId, t, undefined, 1)), RESULT_FIELD, 'returnvalue')),
-    );
-    expect(kept.map(([recorded, value]) => parseResult(recorded ?? value)?.ok)).toEqual(ids.map(() => true));
-    // Most of a fan-out's results need no command of their own: they are BullMQ's return values.
-    expect(kept.filter(([recorded]) => recorded == null).length).toBeGreaterThan(ids.length / 2);
+    const key = queue.keys.results(executionId);
+    const kept = await c.hgetall(key);
+    expect(Object.keys(kept).sort()).toEqual(ids.map((t) => jobIdOf(executionId, t, undefined, 1)).sort());
+    expect(Object.values(kept).every((v) => parseResult(v)?.ok)).toBe(true);
+    const ttl = await c.pttl(key);
+    expect(ttl).toBeGreaterThan(3_590_000);
+    expect(ttl).toBeLessThanOrEqual(3_660_000);
+    const left = await Promise.all(ids.map((t) => c.exists(q.toKey(jobIdOf(executionId, t, undefined, 1)))));
+    expect(left.filter((n) => n > 0)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AgentDefinition } from '../../agents/types.js';
@@ -77,7 +77,8 @@ export class BullMQQueue implements TaskQueue {
     await c.set(this.keys.epoch, randomUUID(), 'NX');
     this.epoch = (await c.get(this.keys.epoch)) ?? '';
     // Workers publish this orchestrator's results here; subscribed before the first job can be sent.
-    const replyId = randomUUID();
+    // Short (72 random bits): it travels in every job.
+    const replyId = randomBytes(9).toString('base64url');
     const replyTo = this.keys.replies(replyId);
     const dispatcher = new JobDispatcher({
       redis: () => this.redis,

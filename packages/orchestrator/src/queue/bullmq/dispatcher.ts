@@ -11,7 +11,7 @@ import { RESULT_FIELD } from './job-record.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
 import type { OutputsPublisher } from './outputs-sync.js';
-import { decodeWire, encodeWire } from './wire.js';
+import { decodeWire, wireObject } from './wire.js';
 
 interface Lane {
   queue: Queue;
@@ -68,7 +68,7 @@ export class JobDispatcher {
   private readonly timer: NodeJS.Timeout;
   private checking = false;
   private closed = false;
-  /** How long BullMQ keeps a finished job (read by an orchestrator that missed its reply or resumed its run). */
+  /** How long BullMQ keeps a failed job (a finished one's result is in its execution's results hash). */
   private readonly keep: { age: number };
 
   constructor(private readonly d: DispatcherDeps) {
@@ -88,12 +88,11 @@ export class JobDispatcher {
     try {
       const values = packValues(ctx.input, ctx.params, ctx.deps);
       if (ctx.item !== undefined) values.item = ctx.item;
-      // The task is the job's name and the agent its queue's: the worker fills them in (see TaskJobData).
+      // The task is the job's name, the execution and attempt are in its id and the agent is its queue's: the
+      // worker fills them in (see TaskJobData).
       data = {
-        executionId: ctx.executionId,
         workflowId: ctx.workflowId,
-        attempt: ctx.attempt,
-        values: encodeWire(values, `input of task "${ctx.taskId}"`),
+        values: wireObject(values, `input of task "${ctx.taskId}"`),
         outputs: this.d.outputs.publish(ctx),
         reply: this.d.replyId,
       };
@@ -102,13 +101,15 @@ export class JobDispatcher {
     }
     if (ctx.prompt) data.prompt = ctx.prompt;
     if (model) data.model = model;
+    if (ctx.resumed) data.resumed = true;
     if (ctx.index !== undefined) data.index = ctx.index;
     if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
     const key = ctx.idempotencyKey;
     if (key !== undefined && key !== idempotencyKeyOf(ctx.executionId, ctx.taskId, ctx.index ?? ctx.iteration))
       data.idempotencyKey = key;
     // BullMQ makes one attempt of a job (attempts defaults to 0: no retry): retries are the scheduler's.
-    const opts: JobsOptions = { jobId, removeOnComplete: this.keep, removeOnFail: this.keep };
+    // A completed job goes at once: its result is recorded in the execution's results hash (see job-record.ts).
+    const opts: JobsOptions = { jobId, removeOnComplete: true, removeOnFail: this.keep };
     this.d.rules.apply(agentId, ctx, data, opts);
     return new Promise((resolve, reject) => {
       const cancel = (reason: unknown) => {
@@ -275,13 +276,17 @@ export class JobDispatcher {
     const r = this.d.redis();
     coalesceWrites(r);
     this.checking = true;
+    // The job first, then its recorded result: a job gone by the first read had its result recorded before.
     Promise.all(
       due.map(([id, w]) =>
-        r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', RESULT_FIELD, 'returnvalue', 'failedReason'),
+        Promise.all([
+          r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', RESULT_FIELD, 'returnvalue', 'failedReason'),
+          r.hget(this.d.keys.results(w.ctx.executionId), id),
+        ]),
       ),
     )
       .then((rows) => {
-        for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i]);
+        for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i][0], rows[i][1]);
       })
       // Redis unreachable: its own check (the queue's down timer) rejects the waiters; these are read again later.
       .catch(() => {})
@@ -291,8 +296,15 @@ export class JobDispatcher {
   }
 
   /** A job read because its reply was overdue: finished (settles), still queued or running, or gone. */
-  private onJobRead(id: string, w: Waiter, [created, finished, recorded, value, failed]: Array<string | null>): void {
+  private onJobRead(
+    id: string,
+    w: Waiter,
+    [created, finished, recorded, value, failed]: Array<string | null>,
+    result: string | null,
+  ): void {
     if (this.waiters.get(id) !== w) return;
+    const r = result == null ? undefined : parseResult(result);
+    if (r) return this.settle(id, r);
     if (created == null) {
       const e = new CodexError(ErrorCodes.QUEUE, `task job ${id} is gone from Redis at ${this.d.label}`, {
         retryable: true,
@@ -300,10 +312,11 @@ export class JobDispatcher {
       return this.rejectWaiter(id, e);
     }
     if (finished == null) return;
-    // The result the worker recorded as it replied (BullMQ's return value holds it for jobs of earlier releases).
-    const result = parseResult(recorded ?? value);
-    if (!result) this.settleFailed(id, failed ?? 'no result');
-    else this.settle(id, result);
+    // A finished job still there: failed by BullMQ, or run by a worker of an earlier release (which recorded the
+    // result on the job, or returned it to BullMQ).
+    const old = parseResult(recorded ?? value);
+    if (!old) this.settleFailed(id, failed ?? 'no result');
+    else this.settle(id, old);
   }
 
   private cancelRemote(lane: Lane, jobId: string): void {

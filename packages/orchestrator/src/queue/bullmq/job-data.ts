@@ -1,6 +1,8 @@
+import { CodexError, ErrorCodes } from '../../errors.js';
 import { idempotencyKeyOf } from '../../workflow/task-context.js';
 import type { TaskJobData, TaskJobValues } from '../types.js';
-import type { DistKeys } from './keys.js';
+import { type DistKeys, parseJobId } from './keys.js';
+import { decodeWire } from './wire.js';
 
 // A job carries only what a worker cannot work out (see TaskJobData): every byte of it is written by the
 // orchestrator, stored and handed out by Redis, and parsed by the worker, once per task. The orchestrator leaves
@@ -8,19 +10,32 @@ import type { DistKeys } from './keys.js';
 
 /** A job's data as a worker uses it: what the orchestrator left out filled back in. */
 export interface WorkerJobData extends TaskJobData {
+  executionId: string;
+  attempt: number;
   taskId: string;
   agentId: string;
   prompt: string;
 }
 
 /**
- * Fills in what the orchestrator left out of a job's data: the task (the job's name), the agent (its queue's), the
- * prompt and the reply channel; the idempotency key is worked out when read ({@link jobIdempotencyKey}). In place:
- * BullMQ parses a job's data afresh for each attempt. Jobs of earlier releases, which carry every field, pass
- * through unchanged.
+ * Fills in what the orchestrator left out of a job's data: the task (the job's name), the execution and attempt
+ * (its id), the agent (its queue's), the prompt and the reply channel; the idempotency key is worked out when read
+ * ({@link jobIdempotencyKey}). In place: BullMQ parses a job's data afresh for each attempt. Jobs of earlier
+ * releases, which carry every field, pass through unchanged.
  */
-export function resolveJobData(d: TaskJobData, jobName: string, agentId: string, keys: DistKeys): WorkerJobData {
-  d.taskId ??= jobName;
+export function resolveJobData(
+  d: TaskJobData,
+  job: { id?: string; name: string },
+  agentId: string,
+  keys: DistKeys,
+): WorkerJobData {
+  d.taskId ??= job.name;
+  if (d.executionId === undefined || d.attempt === undefined) {
+    const named = parseJobId(job.id ?? '', d.taskId);
+    if (!named) throw new CodexError(ErrorCodes.QUEUE, `job ${job.id} names no execution and attempt`);
+    d.executionId ??= named.executionId;
+    d.attempt ??= named.attempt;
+  }
   d.agentId ??= agentId;
   d.prompt ??= '';
   if (d.reply !== undefined) d.replyTo ??= keys.replies(d.reply);
@@ -44,8 +59,11 @@ export function packValues(
   return v;
 }
 
-/** The values a job carries with what {@link packValues} left out put back. */
-export function unpackValues(v: TaskJobValues): Required<Pick<TaskJobValues, 'input' | 'params'>> & TaskJobValues {
+/** The values a job carries (decoded when they travel encoded) with what {@link packValues} left out put back. */
+export function unpackValues(
+  values: TaskJobValues | string,
+): Required<Pick<TaskJobValues, 'input' | 'params'>> & TaskJobValues {
+  const v = typeof values === 'string' ? (decodeWire(values) as TaskJobValues) : values;
   if (!('input' in v)) v.input = {};
   if (!('params' in v)) v.params = {};
   return v as Required<Pick<TaskJobValues, 'input' | 'params'>> & TaskJobValues;

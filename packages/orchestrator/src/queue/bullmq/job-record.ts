@@ -1,65 +1,107 @@
 import type { Redis } from 'ioredis';
+import { coalesceWrites } from './connection.js';
+import type { DistKeys } from './keys.js';
 
 // Where a job's result is kept, so that it is never lost and never made twice. A worker replies to the
-// orchestrator on pub/sub; a reply can be lost (the orchestrator's subscription was down) and a worker can die
-// after replying, so the result is also on the job itself, in Redis, before any reply goes out:
-// - a job the orchestrator waits on alone (a chain's step) is replied to as its handler returns, before BullMQ
-//   writes its completion (one hop less per task). The result is recorded on the job's hash in the same write,
-//   ahead of the reply, and a job handed out again after its worker died returns it instead of running twice;
-// - the results of a fan-out's jobs are BullMQ's return values, written with their completions, and the replies
-//   follow once BullMQ has written them: no extra command per job, and a job whose completion is written is never
-//   handed out again.
-// Either way it is what an orchestrator reads for a job whose reply it missed (field first, then return value),
-// and it goes when BullMQ removes the job (removeOnComplete), with nothing to clean up.
+// orchestrator on pub/sub; a reply can be lost (the orchestrator's subscription was down, or it died and another
+// resumes the run) and a worker can die after replying. So before any reply goes out, and before BullMQ completes
+// (and removes) the job, the result is written to its execution's results hash (`keys.results`), field = job id,
+// in the same write as the job's completion. That hash is what an orchestrator reads for a job whose reply it
+// missed, what a worker given a job again (its first worker died, or the run was resumed) returns instead of
+// running it twice, and it expires a while after the execution's last result.
+// A finished job itself is removed at once: BullMQ keeping it (a sorted-set entry, its return value, an age check
+// per completion and a removal later) cost Redis more than the rest of the job's bookkeeping on a fan-out.
 
-/** The job hash field that holds the result a worker replied with ahead of BullMQ's completion. */
+/** Where workers of earlier releases recorded a result: a field of the job's own hash (still read). */
 export const RESULT_FIELD = 'codexosResult';
 
 /** One reply as the orchestrator reads it: `[jobId, result]`, the result already JSON. */
 export const replyEntry = (jobId: string, json: string): string => `[${JSON.stringify(jobId)},${json}]`;
 
 /**
- * Records a result on its job and replies with it now, in one write of their own (the stream may be held
- * already: the write then leaves with it). The job is still running, so its hash exists.
+ * The results hashes a worker writes (and the replies that follow each result), and their expiry: refreshed at
+ * most once per `refreshMs` per execution, with that much added, so a result is kept at least `keepMs`.
  */
-export function recordAndReply(c: Redis, jobKey: string, jobId: string, json: string, replyTo: string): void {
-  const s = c.stream;
-  s?.cork();
-  c.hset(jobKey, RESULT_FIELD, json).catch(() => 0);
-  if (replyTo) c.publish(replyTo, replyEntry(jobId, json)).catch(() => 0);
-  s?.uncork();
-}
+export class ResultLog {
+  private readonly expiresSet = new Map<string, number>();
+  /** Results waiting for this tick's write: results key -> [jobId, json, …], and its keep. */
+  private pending = new Map<string, { fields: string[]; keepMs: number }>();
+  private replies = new Map<string, string[]>();
+  private written?: Promise<void>;
+  private markWritten?: () => void;
 
-/**
- * The replies of jobs whose completions BullMQ has written, one message per orchestrator for those that come in
- * while the promise chains running now settle: `[jobId, result]` for one, `[[jobId, result], …]` for several.
- */
-export class ReplyBatcher {
-  private pending = new Map<string, string[]>();
-  private scheduled = false;
+  constructor(
+    private readonly client: () => Redis,
+    private readonly keys: DistKeys,
+  ) {}
 
-  constructor(private readonly client: () => Redis) {}
+  /** Records a result and replies with it, queued on the connection now (before anything the caller sends next). */
+  recordNow(executionId: string, jobId: string, json: string, keepMs: number, replyTo?: string): void {
+    const c = this.client();
+    const key = this.keys.results(executionId);
+    c.hset(key, jobId, json).catch(() => 0);
+    this.expire(c, key, keepMs);
+    if (replyTo) c.publish(replyTo, replyEntry(jobId, json)).catch(() => 0);
+  }
 
-  add(replyTo: string, jobId: string, json: string): void {
-    const entry = replyEntry(jobId, json);
-    const list = this.pending.get(replyTo);
-    if (list) list.push(entry);
-    else this.pending.set(replyTo, [entry]);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    process.nextTick(() => this.flush());
+  /**
+   * Records a result with the others that come in while the promise chains running now settle: one HSET per
+   * execution and one reply message per orchestrator for all of them. Resolves once that write is queued, so
+   * BullMQ's completion of the job (which removes it) is sent after it.
+   */
+  recordBatched(executionId: string, jobId: string, json: string, keepMs: number, replyTo?: string): Promise<void> {
+    const key = this.keys.results(executionId);
+    const p = this.pending.get(key);
+    if (p) p.fields.push(jobId, json);
+    else this.pending.set(key, { fields: [jobId, json], keepMs });
+    if (replyTo) {
+      const entry = replyEntry(jobId, json);
+      const list = this.replies.get(replyTo);
+      if (list) list.push(entry);
+      else this.replies.set(replyTo, [entry]);
+    }
+    if (!this.written) {
+      this.written = new Promise((r) => (this.markWritten = r));
+      process.nextTick(() => this.flush());
+    }
+    return this.written;
   }
 
   private flush(): void {
-    this.scheduled = false;
-    const all = this.pending;
+    const pending = this.pending;
+    const replies = this.replies;
+    const done = this.markWritten!;
     this.pending = new Map();
+    this.replies = new Map();
+    this.written = this.markWritten = undefined;
     const c = this.client();
-    for (const [ch, list] of all) c.publish(ch, list.length === 1 ? list[0] : `[${list.join(',')}]`).catch(() => 0);
+    // The completions the waiting jobs send once this resolves leave in the same write.
+    coalesceWrites(c, 'microtasks');
+    for (const [key, { fields, keepMs }] of pending) {
+      c.hset(key, ...fields).catch(() => 0);
+      this.expire(c, key, keepMs);
+    }
+    for (const [ch, list] of replies) c.publish(ch, list.length === 1 ? list[0] : `[${list.join(',')}]`).catch(() => 0);
+    done();
   }
-}
 
-/** The result (JSON) a worker recorded on a job before it was handed out again, if any. */
-export async function recordedResult(client: Redis, jobKey: string): Promise<string | undefined> {
-  return (await client.hget(jobKey, RESULT_FIELD)) ?? undefined;
+  private expire(c: Redis, key: string, keepMs: number): void {
+    const refreshMs = Math.min(60_000, Math.ceil(keepMs / 10));
+    const now = Date.now();
+    const last = this.expiresSet.get(key);
+    if (last !== undefined && now - last < refreshMs) return;
+    this.expiresSet.set(key, now);
+    c.pexpire(key, keepMs + refreshMs).catch(() => 0);
+  }
+
+  /** Forgets executions whose expiry was set long ago (run on the heartbeat: the map stays small). */
+  prune(): void {
+    const old = Date.now() - 60_000;
+    for (const [k, at] of this.expiresSet) if (at < old) this.expiresSet.delete(k);
+  }
+
+  /** The result (JSON) recorded for a job, if any. */
+  async recorded(executionId: string, jobId: string): Promise<string | undefined> {
+    return (await this.client().hget(this.keys.results(executionId), jobId)) ?? undefined;
+  }
 }

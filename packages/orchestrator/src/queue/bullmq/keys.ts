@@ -15,6 +15,8 @@ export const distKeys = (prefix: string) => ({
   replies: (orchestrator: string) => `${prefix}:dist:replies:${orchestrator}`,
   /** An execution's outputs log, one per orchestrator process that drives it (`gen`), read by workers. */
   outputsLog: (executionId: string, gen: string) => `${prefix}:dist:out:${executionId}:${gen}`,
+  /** An execution's attempt results (jobId -> result JSON), written by workers before BullMQ removes the job. */
+  results: (executionId: string) => `${prefix}:dist:res:${executionId}`,
   events: `${prefix}:dist:events`,
   /** The orchestrators' own events, batched per tick (for servers and dashboards in other processes). */
   orchestratorEvents: `${prefix}:dist:orchestrator-events`,
@@ -36,4 +38,18 @@ export type DistKeys = ReturnType<typeof distKeys>;
 /** Deterministic per attempt, so an orchestrator resuming a run picks up an attempt a worker already ran. */
 export function jobIdOf(executionId: string, taskId: string, slot: number | undefined, attempt: number): string {
   return `${executionId}|${taskId}|${slot ?? '-'}|${attempt}`;
+}
+
+/**
+ * The execution and attempt a job id names (see {@link jobIdOf}), read from its end: an execution id may hold `|`,
+ * the task id is the job's name. Undefined when the id is not one of ours.
+ */
+export function parseJobId(jobId: string, taskId: string): { executionId: string; attempt: number } | undefined {
+  const a = jobId.lastIndexOf('|');
+  const s = jobId.lastIndexOf('|', a - 1);
+  const t = s - taskId.length - 1;
+  const attempt = Number(jobId.slice(a + 1));
+  if (s < 0 || t < 1 || jobId[t] !== '|' || jobId.slice(t + 1, s) !== taskId || !Number.isInteger(attempt))
+    return undefined;
+  return { executionId: jobId.slice(0, t), attempt };
 }

@@ -10,8 +10,8 @@ import type { TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites, connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
-import { resolveJobData } from './job-data.js';
-import { ReplyBatcher, recordAndReply, recordedResult, replyEntry } from './job-record.js';
+import { resolveJobData, type WorkerJobData } from './job-data.js';
+import { ResultLog, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -49,11 +49,7 @@ export class TaskWorker {
   private readonly keys: DistKeys;
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica: OutputsReplica;
-  private readonly replies = new ReplyBatcher(() => this.client!);
-  // Jobs whose result went out (or waits to) and whose completion BullMQ has not written yet, by id: a weak
-  // collection with hundreds of entries coming and going per second costs the garbage collector more than the
-  // whole job's bookkeeping. The value is the reply channel of a fan-out's job, whose reply follows the completion.
-  private readonly unconfirmed = new Map<string, string | undefined>();
+  private readonly results: ResultLog;
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -70,6 +66,7 @@ export class TaskWorker {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
     this.keys = distKeys(o.target.prefix);
     this.replica = new OutputsReplica(() => this.client!, this.keys);
+    this.results = new ResultLog(() => this.client!, this.keys);
     this.flow = { ...o.flow };
   }
 
@@ -166,8 +163,8 @@ export class TaskWorker {
   private lane(agent: AgentDefinition): AgentLane {
     const max = Math.max(1, this.o.concurrency ?? agent.concurrency ?? 1);
     const worker = new this.bull.Worker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
-      // This process's client: BullMQ's completion of a job and the reply that precedes it leave in one write
-      // (BullMQ opens its own blocking connection for fetching).
+      // This process's client: a job's recorded result reaches Redis ahead of BullMQ's completion (which removes
+      // the job), in one write (BullMQ opens its own blocking connection for fetching).
       connection: this.client!,
       prefix: this.keys.bullPrefix,
       concurrency: max,
@@ -178,13 +175,11 @@ export class TaskWorker {
       removeOnFail: { age: 3600 },
     });
     worker.on('error', () => {});
-    worker.on('completed', (job: Job, r: TaskJobResult | null) => this.completed(job, r));
     // A drained worker's retryable failure goes out once BullMQ holds the job as failed: sent any earlier, a
     // worker killed in between would leave the job to stall and run again beside the orchestrator's retry.
     worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
-      if (job) this.unconfirmed.delete(job.id!);
       if (!job || !(err instanceof DrainedError)) return;
-      const { replyTo } = resolveJobData(job.data, job.name, agent.id, this.keys);
+      const replyTo = job.data.replyTo;
       if (!replyTo) return;
       const r: TaskJobResult = { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
       this.client!.publish(replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(() => 0);
@@ -199,20 +194,21 @@ export class TaskWorker {
     return { key: { concurrency: r.keyConcurrency, rate: r.keyRateLimit } };
   }
 
-  /** Runs one job; returns what BullMQ stores as its return value (see reply). */
-  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<TaskJobResult | null> {
-    const d = resolveJobData(job.data, job.name, lane.agent.id, this.keys);
+  /** Runs one job (its result is recorded and sent by reply: BullMQ keeps no return value). */
+  private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<null> {
+    const d = resolveJobData(job.data, job, lane.agent.id, this.keys);
     const jobId = job.id!;
     if (lane.draining) {
       // Fetched just as this worker started draining: hand it straight back for another worker.
       await job.moveToDelayed(Date.now() + 20, token);
       throw new this.bull.DelayedError();
     }
-    // Handed out again (its worker stalled or died): a result already sent to the orchestrator is final.
-    if (job.attemptsStarted > 1) {
-      const done = await recordedResult(this.client!, lane.worker.toKey(jobId));
+    // Handed out again (its worker stalled or died), or sent again by an orchestrator that resumed the run after
+    // the first run of it finished: a result already recorded is final.
+    if (job.attemptsStarted > 1 || d.resumed) {
+      const done = await this.results.recorded(d.executionId, jobId);
       if (done !== undefined) {
-        recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, done, d.replyTo ?? '');
+        if (d.replyTo) this.client!.publish(d.replyTo, replyEntry(jobId, done)).catch(() => 0);
         return null;
       }
     }
@@ -239,13 +235,13 @@ export class TaskWorker {
       const r: TaskJobResult = { ok: true, output: encoded };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
-      return this.reply(lane, d, job, r);
+      return this.reply(d, job, r);
     } catch (err) {
       lane.failed++;
       // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
       // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener).
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return this.reply(lane, d, job, { ok: false, error: errorReport(err) });
+      return this.reply(d, job, { ok: false, error: errorReport(err) });
     } finally {
       lane.active--;
       this.running.delete(jobId);
@@ -254,32 +250,29 @@ export class TaskWorker {
   }
 
   /**
-   * Sends the result to the orchestrator that sent the job (see job-record.ts for where it is kept). Returns what
-   * BullMQ stores as the job's return value: nothing when the result is recorded on the job, else the result.
+   * Records the result (see job-record.ts) and sends it to the orchestrator that sent the job, before BullMQ
+   * completes the job (which removes it: BullMQ keeps no return value).
    */
-  private reply(lane: AgentLane, d: TaskJobData, job: Job, r: TaskJobResult): TaskJobResult | null {
+  private reply(d: WorkerJobData, job: Job, r: TaskJobResult): null | Promise<null> {
     const jobId = job.id!;
-    const replyTo = d.replyTo ?? '';
-    // Sent alone by the orchestrator (a chain's next step, which it waits on): the result goes at once, in a
-    // write of its own. The only job in flight otherwise: at once too, in the same write as BullMQ's completion.
-    if (d.solo || (this.unconfirmed.size === 0 && this.running.size <= 1)) {
-      this.unconfirmed.set(jobId, undefined);
-      if (!d.solo) coalesceWrites(this.client!, 'microtasks');
-      recordAndReply(this.client!, lane.worker.toKey(jobId), jobId, JSON.stringify(r), replyTo);
+    const json = JSON.stringify(r);
+    const keep = keepMsOf(job);
+    // Sent alone by the orchestrator (a chain's next step, which it waits on): at once, in a write of its own.
+    if (d.solo) {
+      const s = this.client!.stream;
+      s?.cork();
+      this.results.recordNow(d.executionId, jobId, json, keep, d.replyTo);
+      s?.uncork();
       return null;
     }
-    // A fan-out: the result is the job's return value, written with its completion; the reply follows.
-    this.unconfirmed.set(jobId, replyTo);
-    coalesceWrites(this.client!, 'microtasks');
-    return r;
-  }
-
-  /** BullMQ has written a job's completion: a fan-out's reply goes now, batched with the others of this tick. */
-  private completed(job: Job, r: TaskJobResult | null): void {
-    const jobId = job.id!;
-    const replyTo = this.unconfirmed.get(jobId);
-    this.unconfirmed.delete(jobId);
-    if (replyTo && r) this.replies.add(replyTo, jobId, JSON.stringify(r));
+    // The only job running: at once too, in the write of BullMQ's completion.
+    if (this.running.size <= 1) {
+      coalesceWrites(this.client!, 'microtasks');
+      this.results.recordNow(d.executionId, jobId, json, keep, d.replyTo);
+      return null;
+    }
+    // A fan-out: with the results of the other jobs that finish now, in one write with their completions.
+    return this.results.recordBatched(d.executionId, jobId, json, keep, d.replyTo).then(() => null);
   }
 
   private runHandler(lane: AgentLane, ctx: WorkerContext): unknown {
@@ -313,6 +306,7 @@ export class TaskWorker {
     for (const [jobId, r] of this.running)
       if (r.flowKey !== undefined) await this.gate!.refresh(r.agentId, r.flowKey, jobId).catch(() => 0);
     await this.heartbeat().catch(() => {});
+    this.results.prune();
   }
 
   private async checkHealth(): Promise<void> {
@@ -370,4 +364,11 @@ export class TaskWorker {
   private async heartbeat(): Promise<void> {
     await this.client!.hset(this.keys.workers, this.workerId, JSON.stringify(this.state()));
   }
+}
+
+/** How long a job's result is kept: as long as its failure would be (the orchestrator's `keepJobsSeconds`). */
+function keepMsOf(job: Job): number {
+  const keep = job.opts.removeOnFail;
+  const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : 3600;
+  return age * 1000;
 }

@@ -16,6 +16,15 @@ export function encodeWire(value: unknown, label: string): string {
   return encodeValue(value, label).toString('base64');
 }
 
+/**
+ * A value to travel inside a job's JSON: itself when JSON keeps it exactly (no second encoding, no escaping), else
+ * its v8 encoding in base64. Only for values that are never strings themselves (a string means encoded).
+ */
+export function wireObject<T extends object>(value: T, label: string): T | string {
+  if (jsonExact(value, 0)) return value;
+  return encodeValue(value, label).toString('base64');
+}
+
 /** Decodes what {@link encodeWire} wrote (or the base64 v8 payload an earlier release wrote). */
 export function decodeWire(s: string): unknown {
   if (s.charCodeAt(0) === 126 /* ~ */) return JSON.parse(s.slice(1));

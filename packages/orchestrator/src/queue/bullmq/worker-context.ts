@@ -6,7 +6,6 @@ import { DeltaBatcher } from '../../workflow/deltas.js';
 import type { RemoteModelCall } from '../types.js';
 import { jobIdempotencyKey, unpackValues, type WorkerJobData } from './job-data.js';
 import { needsOwnDefinition } from './own-agents.js';
-import { decodeWire } from './wire.js';
 
 /**
  * A handler's `ctx` on a worker: built from the job's data. `outputs` holds every output of the execution so far
@@ -30,7 +29,7 @@ export class WorkerContext implements TaskContext {
     /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
     private readonly bus?: EventBus,
   ) {
-    this.v = unpackValues(decodeWire(d.values) as Parameters<typeof unpackValues>[0]);
+    this.v = unpackValues(d.values);
   }
 
   get signal(): AbortSignal {
