@@ -79,6 +79,11 @@ export interface OutputsRef {
   len: number;
   /** The log's last entry (wire-encoded: JSON or base64 v8): a worker that is one behind needs no read. */
   delta?: string;
+  /**
+   * Set instead of `delta` when the log's last entry sets exactly the job's `deps` (a chain's next step, a join):
+   * the job carries those outputs once, in its values.
+   */
+  deps?: true;
   /** The entries just before `delta` (oldest first, a few small ones): a worker that far behind needs no read. */
   prev?: string[];
 }

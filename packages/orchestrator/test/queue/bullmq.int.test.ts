@@ -125,14 +125,14 @@ describe.skipIf(!url)('outputs log: the last entries travel with each job', () =
       expect(last.len).toBe(12);
       expect(last.prev).toHaveLength(7);
       const near = new OutputsReplica(() => r, distKeys(prefix));
-      await near.at('exec-t', refs[4]); // 5 entries read (from Redis), then 7 behind the last job
+      await near.at('exec-t', refs[4], {}); // 5 entries read (from Redis), then 7 behind the last job
       const far = new OutputsReplica(() => r, distKeys(prefix));
-      await far.at('exec-t', refs[1]);
+      await far.at('exec-t', refs[1], {});
       // With the log gone from Redis, only what the job carries can bring a replica up to date.
       await r.del(distKeys(prefix).outputsLog('exec-t', last.gen!));
       const want = Object.fromEntries(Array.from({ length: 12 }, (_, k) => [`t${k}`, k]));
-      expect({ ...(await near.at('exec-t', last)) }).toEqual(want);
-      await expect(far.at('exec-t', last)).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
+      expect({ ...(await near.at('exec-t', last, {})) }).toEqual(want);
+      await expect(far.at('exec-t', last, {})).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
     } finally {
       r.disconnect();
     }
@@ -153,14 +153,41 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
       // An unchanged map appends nothing: the third dispatch points at the second's entry.
       expect(refs.map((x) => x.len)).toEqual([1, 2, 2, 3]);
       expect(refs[2].delta).toBe(refs[1].delta);
-      for (const ref of refs) await seenAll.at('exec-1', ref);
+      for (const ref of refs) await seenAll.at('exec-1', ref, {});
       const last = refs[refs.length - 1];
-      expect({ ...(await seenAll.at('exec-1', last)) }).toEqual({ b: 2 });
-      expect({ ...(await late.at('exec-1', last)) }).toEqual({ b: 2 });
-      expect({ ...(await late.at('exec-1', refs[1])) }).toEqual({ b: 2 }); // never older than what it has seen
+      expect({ ...(await seenAll.at('exec-1', last, {})) }).toEqual({ b: 2 });
+      expect({ ...(await late.at('exec-1', last, {})) }).toEqual({ b: 2 });
+      expect({ ...(await late.at('exec-1', refs[1], {})) }).toEqual({ b: 2 }); // never older than what it has seen
       // A log this short travels whole with the job: a fresh replica needs nothing from Redis.
       await r.del(distKeys(prefix).outputsLog('exec-1', last.gen!));
-      expect({ ...(await new OutputsReplica(() => r, distKeys(prefix)).at('exec-1', last)) }).toEqual({ b: 2 });
+      expect({ ...(await new OutputsReplica(() => r, distKeys(prefix)).at('exec-1', last, {})) }).toEqual({ b: 2 });
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('a job whose deps are exactly the last change carries those outputs once (in its values, not the log entry)', async () => {
+    const r = new Redis(url!);
+    const prefix = `cdx-deps-${randomUUID().slice(0, 8)}`;
+    try {
+      const pub = new OutputsPublisher(() => r, distKeys(prefix), 60);
+      pub.publish({ executionId: 'exec-d', outputs: { a: 1 } }, {});
+      const outputs = { a: 1, b: { n: 2 }, c: 3 };
+      // Dispatched after b and c completed: a join on both, and a task that needs only b.
+      const join = pub.publish({ executionId: 'exec-d', outputs }, { b: outputs.b, c: 3 });
+      const onlyB = pub.publish({ executionId: 'exec-d', outputs }, { b: outputs.b });
+      expect(join).toMatchObject({ len: 2, deps: true });
+      expect(join.delta).toBeUndefined();
+      expect(onlyB.deps).toBeUndefined();
+      expect(decodeWire(onlyB.delta!)).toEqual({ set: { b: { n: 2 }, c: 3 } });
+      // A worker one entry behind takes the last entry from the job's deps; its log entry is in Redis as ever.
+      const w = new OutputsReplica(() => r, distKeys(prefix));
+      await w.at('exec-d', { ...join, len: 1, prev: undefined, deps: undefined, delta: onlyB.prev?.[0] }, {});
+      await r.del(distKeys(prefix).outputsLog('exec-d', join.gen!));
+      expect({ ...(await w.at('exec-d', join, { b: { n: 2 }, c: 3 })) }).toEqual(outputs);
+      // A fresh worker needs the whole log: the job's own entries are all it has once the log is gone.
+      const fresh = new OutputsReplica(() => r, distKeys(prefix));
+      expect({ ...(await fresh.at('exec-d', join, { b: { n: 2 }, c: 3 })) }).toEqual(outputs);
     } finally {
       r.disconnect();
     }
@@ -199,7 +226,7 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
       }
       expect(fullReads).toBe(1);
       expect(sizes).toEqual(ids.map(() => 1));
-      const seen = await replica.at('exec-log', ref);
+      const seen = await replica.at('exec-log', ref, {});
       expect(Object.keys(seen)).toEqual(ids);
       expect(seen.t49).toEqual({ n: 49 });
     } finally {
@@ -233,14 +260,9 @@ describe.skipIf(!url)('BullMQ queue: what a job holds in Redis', () => {
       const job = fetched.find((j) => j.id === jobId);
       expect(job?.name).toBe('c');
       // The execution and attempt are in the job's id; the values are part of the job's JSON as they are.
-      expect(Object.keys(job?.data ?? {}).sort()).toEqual([
-        'outputs',
-        'reply',
-        'solo',
-        'values',
-        'workflowId',
-      ]);
-      expect(Object.keys(job?.data.outputs ?? {}).sort()).toEqual(['delta', 'gen', 'len']);
+      expect(Object.keys(job?.data ?? {}).sort()).toEqual(['outputs', 'reply', 'solo', 'values', 'workflowId']);
+      // The outputs' last change is exactly the task's deps: carried once, in the values.
+      expect(Object.keys(job?.data.outputs ?? {}).sort()).toEqual(['deps', 'gen', 'len']);
       expect(job?.data.values).toEqual({ deps: { up: 1 } });
       expect(job?.data.reply).toMatch(/^[\w-]{12}$/);
       expect(job?.opts.attempts ?? 0).toBe(0);

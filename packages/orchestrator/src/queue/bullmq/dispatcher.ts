@@ -93,7 +93,7 @@ export class JobDispatcher {
       data = {
         workflowId: ctx.workflowId,
         values: wireObject(values, `input of task "${ctx.taskId}"`),
-        outputs: this.d.outputs.publish(ctx),
+        outputs: this.d.outputs.publish(ctx, values.deps),
         reply: this.d.replyId,
       };
     } catch (err) {

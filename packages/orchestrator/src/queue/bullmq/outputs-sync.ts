@@ -44,6 +44,9 @@ interface SentRun {
   pos: number;
   /** The ref of the log's current end, shared by every job dispatched until the next delta (jobs only read it). */
   ref?: OutputsRef;
+  /** The last delta's outputs, when it deleted none; and the ref for a job whose deps are exactly those. */
+  lastSet?: Record<string, unknown>;
+  depsRef?: OutputsRef;
 }
 
 /** The orchestrator side: turns each dispatch's new outputs into a delta on the execution's output log. */
@@ -58,8 +61,14 @@ export class OutputsPublisher {
     private readonly ttlSeconds: number,
   ) {}
 
-  /** Records what changed since the last dispatch of this execution; the returned ref goes into the job. */
-  publish(ctx: Pick<DispatchContext, 'executionId' | 'outputs' | 'outputChanges'>): OutputsRef {
+  /**
+   * Records what changed since the last dispatch of this execution; the returned ref goes into the job. When that
+   * last change sets exactly the job's `deps`, the ref leaves it out (see OutputsRef.deps).
+   */
+  publish(
+    ctx: Pick<DispatchContext, 'executionId' | 'outputs' | 'outputChanges'>,
+    deps?: Record<string, unknown>,
+  ): OutputsRef {
     const { executionId } = ctx;
     let run = this.runs.get(executionId);
     if (!run)
@@ -95,7 +104,7 @@ export class OutputsPublisher {
     }
     if (!any) {
       run.ref ??= refOf(run, this.gen);
-      return run.ref;
+      return this.forDeps(run, deps);
     }
     const delta: Delta = del ? { set, del } : { set };
     const b64 = encodeWire(delta, `outputs of execution "${executionId}"`);
@@ -117,8 +126,31 @@ export class OutputsPublisher {
     while (run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS))
       run.tailChars -= run.tail.shift()!.length;
     run.ref = refOf(run, this.gen);
-    return run.ref;
+    run.lastSet = del ? undefined : set;
+    run.depsRef = undefined;
+    return this.forDeps(run, deps);
   }
+
+  private forDeps(run: SentRun, deps: Record<string, unknown> | undefined): OutputsRef {
+    const ref = run.ref!;
+    if (!deps || !run.lastSet || !ref.delta || !sameEntries(run.lastSet, deps)) return ref;
+    if (!run.depsRef) {
+      const { delta: _, ...rest } = ref;
+      run.depsRef = { ...rest, deps: true };
+    }
+    return run.depsRef;
+  }
+}
+
+/** The same keys with the same values (Object.is). */
+function sameEntries(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(b, k) || !Object.is(a[k], b[k])) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
 
 /** The ref a job carries: the log (the worker knows its key from `gen`), its end, its last entry and, when small, the few before it. */
@@ -170,7 +202,11 @@ export class OutputsReplica {
    * a promise, also when the job itself brings the replica up to date: measured on a chain of tasks, running the
    * handler in the same tick made each task about a tenth slower end to end.
    */
-  async at(executionId: string, ref: OutputsRef | undefined): Promise<Record<string, unknown>> {
+  async at(
+    executionId: string,
+    ref: OutputsRef | undefined,
+    deps: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     if (!ref || ref.len === 0) return Object.create(null);
     const key = ref.key ?? this.keys.outputsLog(executionId, ref.gen ?? '');
     let rep = this.runs.get(key);
@@ -181,7 +217,7 @@ export class OutputsReplica {
         await rep.catching;
         continue;
       }
-      if (this.fromJob(rep, ref)) break;
+      if (this.fromJob(rep, ref, deps)) break;
       rep.catching = this.catchUp(rep, key, ref.len);
       try {
         await rep.catching;
@@ -192,12 +228,16 @@ export class OutputsReplica {
     return rep.values;
   }
 
-  /** Brings the replica up to `ref` from the entries the job carries (`prev` then `delta`), when that is enough. */
-  private fromJob(rep: Replica, ref: OutputsRef): boolean {
-    if (!ref.delta) return false;
+  /**
+   * Brings the replica up to `ref` from the entries the job carries (`prev`, then `delta` or the job's deps), when
+   * that is enough.
+   */
+  private fromJob(rep: Replica, ref: OutputsRef, deps: Record<string, unknown>): boolean {
+    const last: string | Delta | undefined = ref.delta ?? (ref.deps ? { set: deps } : undefined);
+    if (last === undefined) return false;
     const first = ref.len - 1 - (ref.prev?.length ?? 0);
     if (rep.len < first) return false;
-    for (let i = rep.len; i < ref.len; i++) this.apply(rep, i === ref.len - 1 ? ref.delta : ref.prev![i - first]);
+    for (let i = rep.len; i < ref.len; i++) this.apply(rep, i === ref.len - 1 ? last : ref.prev![i - first]);
     return true;
   }
 
@@ -213,8 +253,8 @@ export class OutputsReplica {
     for (const b64 of got) this.apply(rep, b64);
   }
 
-  private apply(rep: Replica, b64: string): void {
-    const d = decodeWire(b64) as Delta;
+  private apply(rep: Replica, entry: string | Delta): void {
+    const d = typeof entry === 'string' ? (decodeWire(entry) as Delta) : entry;
     for (const id of Object.keys(d.set)) rep.values[id] = d.set[id];
     if (d.del) for (const id of d.del) delete rep.values[id];
     rep.len++;

@@ -10,7 +10,7 @@ import type { TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites, connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
-import { resolveJobData, type WorkerJobData } from './job-data.js';
+import { resolveJobData, unpackValues, type WorkerJobData } from './job-data.js';
 import { ResultLog, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
@@ -225,8 +225,9 @@ export class TaskWorker {
     this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
     lane.active++;
     try {
-      const outputs = await this.replica.at(d.executionId, d.outputs);
-      const ctx = new WorkerContext(d, lane.agent, ctrl, this.o.models, outputs, this.o.bus);
+      const values = unpackValues(d.values);
+      const outputs = await this.replica.at(d.executionId, d.outputs, values.deps);
+      const ctx = new WorkerContext(d, values, lane.agent, ctrl, this.o.models, outputs, this.o.bus);
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
       // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.

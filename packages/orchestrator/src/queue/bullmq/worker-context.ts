@@ -4,7 +4,7 @@ import type { EventBus } from '../../events.js';
 import type { ModelRunner, ModelRunResult, ToolCallRecord } from '../../models/types.js';
 import { DeltaBatcher } from '../../workflow/deltas.js';
 import type { RemoteModelCall } from '../types.js';
-import { jobIdempotencyKey, unpackValues, type WorkerJobData } from './job-data.js';
+import { jobIdempotencyKey, type unpackValues, type WorkerJobData } from './job-data.js';
 import { needsOwnDefinition } from './own-agents.js';
 
 /**
@@ -17,20 +17,19 @@ export class WorkerContext implements TaskContext {
   model?: string;
   /** Tool calls of a model-backed task run with this worker's own definition of the agent. */
   readonly toolCalls: ToolCallRecord[] = [];
-  private readonly v: ReturnType<typeof unpackValues>;
   private _outputs?: Record<string, unknown>;
 
   constructor(
     private readonly d: WorkerJobData,
+    /** The job's values, unpacked ({@link unpackValues}). */
+    private readonly v: ReturnType<typeof unpackValues>,
     private readonly agent: AgentDefinition,
     private readonly abort: { readonly signal: AbortSignal },
     private readonly models: ModelRunner | undefined,
     private readonly allOutputs: Record<string, unknown>,
     /** Streamed text goes out on it as `task:delta` (relayed to the orchestrators). */
     private readonly bus?: EventBus,
-  ) {
-    this.v = unpackValues(d.values);
-  }
+  ) {}
 
   get signal(): AbortSignal {
     return this.abort.signal;
