@@ -20,12 +20,14 @@ import { outPath } from '../out.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPS = Number(process.env.REPS ?? 7);
+/** Reps of each workload run unmeasured first, per side: both processes' JIT settles before anything counts. */
+const WARMUP = Number(process.env.WARMUP ?? 3);
 const redis = await startRedis();
 const stats = new Redis(redis.url);
 /** CPU so far of the worker processes, µs. */
 const workersCpuUs = (ws: ChildProcess[]): number => ws.reduce((t, w) => t + procCpuUs(w.pid!), 0);
 const redisCpu = () => redisCpuUs(stats);
-const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version, reps: REPS };
+const results: Record<string, unknown> = { at: new Date().toISOString(), cores: cpus().length, node: process.version, reps: REPS, warmup: WARMUP };
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
 function startWorker(prefix: string, concurrency: number, script = 'worker.ts'): Promise<ChildProcess> {
@@ -148,7 +150,7 @@ async function compare(workers: number): Promise<[Record<string, unknown>, Recor
         workerCpu: [] as number[],
       }));
       const n = name === 'D' ? 100 * taskCount(shape) : taskCount(shape);
-      for (let rep = 0; rep <= REPS; rep++) {
+      for (let rep = 1 - WARMUP; rep <= REPS; rep++) {
         // Which side goes first alternates: each side as often runs right after the other as before it.
         for (const i of rep % 2 ? [1, 0] : [0, 1]) {
           const side = sides[i];
@@ -161,17 +163,17 @@ async function compare(workers: number): Promise<[Record<string, unknown>, Recor
             await Promise.all(
               Array.from({ length: 100 }, () => side.run(name, shape).then(() => spans.push(performance.now() - t0))),
             );
-            if (rep) {
+            if (rep > 0) {
               a.samples.push(100 / ((performance.now() - t0) / 1000));
               a.p50.push(percentile(spans, 50));
               a.p99.push(percentile(spans, 99));
             }
           } else {
             await side.run(name, shape);
-            if (rep) a.samples.push(((performance.now() - t0) * 1000) / n);
+            if (rep > 0) a.samples.push(((performance.now() - t0) * 1000) / n);
           }
           const c = process.cpuUsage(c0);
-          if (rep) {
+          if (rep > 0) {
             a.cpu.push((c.user + c.system) / n);
             a.redisCpu.push(((await redisCpu()) - r0) / n);
             a.workerCpu.push((workersCpuUs(side.ws) - w0) / n);
