@@ -6,6 +6,7 @@ import type { AgentDefinition } from '../../src/agents/types.js';
 import { parseConfig } from '../../src/config.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { ADD_CHUNK } from '../../src/queue/bullmq/dispatcher.js';
 import { RESULT_FIELD } from '../../src/queue/bullmq/job-record.js';
 import { parseResult } from '../../src/queue/bullmq/job-result.js';
 import { distKeys, jobIdOf, queueName } from '../../src/queue/bullmq/keys.js';
@@ -239,6 +240,30 @@ describe.skipIf(!url)('distributed results without a reply message', () => {
     expect(seen.map(([, id]) => id).sort()).toEqual(ids.map((t) => jobIdOf(executionId, t, undefined, 1)));
     expect(new Set(seen.map(([ch]) => ch)).size).toBe(1);
     expect(messages).toBeLessThanOrEqual(ids.length);
+  });
+
+  it('a fan-out larger than one chunk reaches Redis in chunks, each job once, every attempt settled', async () => {
+    const { queue, workerAndReplies } = await setup();
+    await workerAndReplies(50, () => {});
+    const q = queue.agentQueue('plain');
+    // The first chunk (or a whole small batch) goes the turn the tasks became ready; the rest in later turns.
+    const sizes: number[] = [];
+    const addBulk = q.addBulk.bind(q);
+    q.addBulk = (jobs) => {
+      sizes.push(jobs.length);
+      return addBulk(jobs);
+    };
+    const executionId = `exec-${randomUUID()}`;
+    const n = 2 * ADD_CHUNK + 44;
+    const ids = Array.from({ length: n }, (_, i) => `t${i}`);
+    const got = await Promise.all(
+      ids.map((t) => Promise.resolve(queue.run(dispatchContext('plain', t, {}, executionId), plain))),
+    );
+    expect(got).toEqual(ids.map(() => 'ran here'));
+    expect(sizes).toEqual([ADD_CHUNK, ADD_CHUNK, 44]);
+    const c = new Redis(url!);
+    cleanup.push(() => c.disconnect());
+    expect(await c.hlen(queue.keys.results(executionId))).toBe(n);
   });
 
   it('the replies of jobs that finish together reach the orchestrator as one message, each settled', async () => {

@@ -39,6 +39,12 @@ interface Waiter {
 const FIRST_CHECK_MS = 2000;
 const MAX_CHECK_MS = 30_000;
 const CHECK_TICK_MS = 500;
+/**
+ * Jobs per addBulk when many become ready at once (a fan-out): the first chunk is written while the rest are
+ * prepared, a chunk per event-loop turn, so Redis and the workers start on it meanwhile. Measured on a fan-out of
+ * 1000 (workload B), one worker: 96 → 83 µs per task against one addBulk of everything.
+ */
+export const ADD_CHUNK = 128;
 
 /** What the dispatch needs from the queue that owns it: the connection, BullMQ, names and per-agent setup. */
 export interface DispatcherDeps {
@@ -199,32 +205,48 @@ export class JobDispatcher {
         const batch = lane.pending;
         lane.pending = [];
         if (batch.length === 1) batch[0].data.solo = true;
-        lane.ready
-          // One job: a plain add (one script call) costs less than addBulk's pipeline.
-          .then(
-            (): Promise<unknown> =>
-              batch.length === 1
-                ? lane.queue.add(batch[0].name, batch[0].data, batch[0].opts)
-                : lane.queue.addBulk(batch),
-          )
-          .then(
-            () => {
-              for (const j of batch) {
-                const w = this.waiters.get(j.opts.jobId!);
-                if (w) w.added = true;
-              }
-            },
-            (err: Error) => {
-              const e = new CodexError(
-                ErrorCodes.QUEUE,
-                `could not enqueue task on Redis at ${this.d.label}: ${err.message}`,
-                { retryable: true },
-              );
-              for (const j of batch) this.rejectWaiter(j.opts.jobId!, e);
-            },
-          );
+        if (batch.length <= ADD_CHUNK) this.add(lane, batch);
+        else {
+          this.add(lane, batch.slice(0, ADD_CHUNK));
+          this.addLater(lane, batch, ADD_CHUNK);
+        }
       }
     });
+  }
+
+  /** The rest of a large batch, a chunk per event-loop turn: Redis and the workers start on the first meanwhile. */
+  private addLater(lane: Lane, batch: Lane['pending'], from: number): void {
+    setImmediate(() => {
+      if (this.closed) return;
+      coalesceWrites(this.d.redis());
+      this.add(lane, batch.slice(from, from + ADD_CHUNK));
+      if (from + ADD_CHUNK < batch.length) this.addLater(lane, batch, from + ADD_CHUNK);
+    });
+  }
+
+  private add(lane: Lane, batch: Lane['pending']): void {
+    lane.ready
+      // One job: a plain add (one script call) costs less than addBulk's pipeline.
+      .then(
+        (): Promise<unknown> =>
+          batch.length === 1 ? lane.queue.add(batch[0].name, batch[0].data, batch[0].opts) : lane.queue.addBulk(batch),
+      )
+      .then(
+        () => {
+          for (const j of batch) {
+            const w = this.waiters.get(j.opts.jobId!);
+            if (w) w.added = true;
+          }
+        },
+        (err: Error) => {
+          const e = new CodexError(
+            ErrorCodes.QUEUE,
+            `could not enqueue task on Redis at ${this.d.label}: ${err.message}`,
+            { retryable: true },
+          );
+          for (const j of batch) this.rejectWaiter(j.opts.jobId!, e);
+        },
+      );
   }
 
   private settle(jobId: string, r: TaskJobResult | undefined): void {
