@@ -4,9 +4,9 @@ import type { DistKeys } from './keys.js';
 
 // Where a job's result is kept, so that it is never lost and never made twice. A worker replies to the
 // orchestrator on pub/sub; a reply can be lost (the orchestrator's subscription was down, or it died and another
-// resumes the run) and a worker can die after replying. So before any reply goes out, and before BullMQ completes
-// (and removes) the job, the result is written to its execution's results hash (`keys.results`), field = job id,
-// in the same write as the job's completion. That hash is what an orchestrator reads for a job whose reply it
+// resumes the run) and a worker can die after replying. So before any reply goes out, and ahead of BullMQ's
+// completion of the job (which removes it) on the same connection, the result is written to its execution's
+// results hash (`keys.results`), field = job id. That hash is what an orchestrator reads for a job whose reply it
 // missed, what a worker given a job again (its first worker died, or the run was resumed) returns instead of
 // running it twice, and it expires a while after the execution's last result.
 // A finished job itself is removed at once: BullMQ keeping it (a sorted-set entry, its return value, an age check
