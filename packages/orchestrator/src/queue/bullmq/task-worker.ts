@@ -14,6 +14,7 @@ import { resolveJobData, unpackValues, type WorkerJobData } from './job-data.js'
 import { ResultLog, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
+import { laneWorkerClass } from './lane-worker.js';
 import { LazyAbort } from './lazy-abort.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
@@ -58,6 +59,7 @@ export class TaskWorker {
   private relay?: Subscription;
   private flow: Record<string, FlowRule>;
   private bull!: typeof import('bullmq');
+  private LaneWorker!: ReturnType<typeof laneWorkerClass>;
   private healthy = true;
   private reason?: string;
   private closed = false;
@@ -73,6 +75,7 @@ export class TaskWorker {
   async start(): Promise<this> {
     await probeRedis(this.o.target, this.o.connectTimeoutMs ?? 3000);
     this.bull = await import('bullmq');
+    this.LaneWorker = laneWorkerClass(this.bull.Worker);
     this.client = connect(this.o.target, `codexos-worker:${this.workerId}`);
     this.gate = new FlowGate(this.client, this.keys, (this.o.lockDurationMs ?? 30_000) * 2);
     this.sub = connect(this.o.target, `codexos-worker-sub:${this.workerId}`);
@@ -162,7 +165,7 @@ export class TaskWorker {
 
   private lane(agent: AgentDefinition): AgentLane {
     const max = Math.max(1, this.o.concurrency ?? agent.concurrency ?? 1);
-    const worker = new this.bull.Worker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
+    const worker = new this.LaneWorker(queueName(agent.id), (job, token) => this.process(lane, job, token), {
       // This process's client: a job's recorded result reaches Redis ahead of BullMQ's completion (which removes
       // the job), in one write (BullMQ opens its own blocking connection for fetching).
       connection: this.client!,
@@ -185,6 +188,7 @@ export class TaskWorker {
       this.client!.publish(replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(() => 0);
     });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
+    worker.idle = () => lane.active === 0;
     return lane;
   }
 
