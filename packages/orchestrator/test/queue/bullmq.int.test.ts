@@ -125,7 +125,7 @@ describe.skipIf(!url)('outputs log: the last entries travel with each job', () =
       expect(last.len).toBe(12);
       expect(last.prev).toHaveLength(7);
       const near = new OutputsReplica(() => r, distKeys(prefix));
-      await near.at('exec-t', refs[4], {}); // 5 entries read (from Redis), then 7 behind the last job
+      await near.at('exec-t', refs[4], {}); // 5 entries (all carried by that job), then 7 behind the last job
       const far = new OutputsReplica(() => r, distKeys(prefix));
       await far.at('exec-t', refs[1], {});
       // With the log gone from Redis, only what the job carries can bring a replica up to date.
@@ -133,6 +133,45 @@ describe.skipIf(!url)('outputs log: the last entries travel with each job', () =
       const want = Object.fromEntries(Array.from({ length: 12 }, (_, k) => [`t${k}`, k]));
       expect({ ...(await near.at('exec-t', last, {})) }).toEqual(want);
       await expect(far.at('exec-t', last, {})).rejects.toMatchObject({ code: 'CDX_ERR_QUEUE' });
+    } finally {
+      r.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!url)('outputs log: written to Redis only once jobs stop carrying all of it', () => {
+  it('a short log stays out of Redis; once it outgrows a job, all of it is there, in order', async () => {
+    const r = new Redis(url!);
+    const prefix = `cdx-lazy-${randomUUID().slice(0, 8)}`;
+    try {
+      const pub = new OutputsPublisher(() => r, distKeys(prefix), 60);
+      const outputsAt = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, k) => [`t${k}`, k]));
+      const refs = Array.from({ length: 8 }, (_, i) =>
+        pub.publish({ executionId: 'exec-z', outputs: outputsAt(i + 1) }),
+      );
+      const key = distKeys(prefix).outputsLog('exec-z', refs[0].gen!);
+      // Eight small entries: every job carries the whole log, and nothing was written.
+      expect(refs[7].prev).toHaveLength(7);
+      expect(await r.exists(key)).toBe(0);
+      expect({ ...(await new OutputsReplica(() => r, distKeys(prefix)).at('exec-z', refs[7], {})) }).toEqual(
+        outputsAt(8),
+      );
+      // The ninth no longer fits a job's tail: the log goes to Redis whole, with its expiry, and then grows there.
+      const ninth = pub.publish({ executionId: 'exec-z', outputs: outputsAt(9) });
+      expect(ninth.prev).toHaveLength(7);
+      expect(await r.llen(key)).toBe(9);
+      expect(await r.ttl(key)).toBeGreaterThan(0);
+      const tenth = pub.publish({ executionId: 'exec-z', outputs: outputsAt(10) });
+      expect(await r.llen(key)).toBe(10);
+      // A replica that saw only the first job reads the entries the last one does not carry from Redis.
+      const early = new OutputsReplica(() => r, distKeys(prefix));
+      await early.at('exec-z', refs[0], {});
+      expect({ ...(await early.at('exec-z', tenth, {})) }).toEqual(outputsAt(10));
+      // A large entry overflows the tail by size just the same.
+      const big = pub.publish({ executionId: 'exec-big', outputs: { a: 'x'.repeat(5000) } });
+      expect(await r.exists(distKeys(prefix).outputsLog('exec-big', big.gen!))).toBe(0);
+      pub.publish({ executionId: 'exec-big', outputs: { a: 'x'.repeat(5000), b: 1 } });
+      expect(await r.llen(distKeys(prefix).outputsLog('exec-big', big.gen!))).toBe(2);
     } finally {
       r.disconnect();
     }
@@ -180,7 +219,7 @@ describe.skipIf(!url)('outputs log: a worker that saw none of the earlier dispat
       expect(join.delta).toBeUndefined();
       expect(onlyB.deps).toBeUndefined();
       expect(decodeWire(onlyB.delta!)).toEqual({ set: { b: { n: 2 }, c: 3 } });
-      // A worker one entry behind takes the last entry from the job's deps; its log entry is in Redis as ever.
+      // A worker one entry behind takes the last entry from the job's deps.
       const w = new OutputsReplica(() => r, distKeys(prefix));
       await w.at('exec-d', { ...join, len: 1, prev: undefined, deps: undefined, delta: onlyB.prev?.[0] }, {});
       await r.del(distKeys(prefix).outputsLog('exec-d', join.gen!));

@@ -39,6 +39,11 @@ interface SentRun {
   /** The log's last entries (oldest first) and their length in characters. */
   tail: string[];
   tailChars: number;
+  /**
+   * Whether the log is in Redis. Until the tail stops holding all of it, every job carries the whole log inline
+   * and no worker reads it there, so nothing is written: a short workflow's log never reaches Redis.
+   */
+  stored: boolean;
   /** The run's output log and how far into it this execution's deltas have gone (when the context offers one). */
   log?: object;
   pos: number;
@@ -80,6 +85,7 @@ export class OutputsPublisher {
         expiresSetAt: 0,
         tail: [],
         tailChars: 0,
+        stored: false,
       };
     touch(this.runs, executionId, run);
     // The run's output log gives what changed since the last dispatch without looking at every output; a log
@@ -111,20 +117,25 @@ export class OutputsPublisher {
     for (const id in set) run.sent.set(id, set[id]);
     if (del) for (const id of del) run.sent.delete(id);
     run.len++;
-    // Sent on the connection the job's add uses next, so the delta is in Redis before any worker sees the job.
-    const r = this.redis();
-    r.rpush(run.key, b64).catch(() => 0);
-    // The expiry is pushed back when a tenth of it has passed, not on every dispatch: the log lives at least 90 %
-    // of the TTL after its last delta, for one command less per task.
-    const now = Date.now();
-    if (now - run.expiresSetAt >= this.ttlSeconds * 100) {
-      run.expiresSetAt = now;
-      r.expire(run.key, this.ttlSeconds).catch(() => 0);
-    }
     run.tail.push(b64);
     run.tailChars += b64.length;
-    while (run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS))
-      run.tailChars -= run.tail.shift()!.length;
+    const trim = () => run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS);
+    if (run.stored || trim()) {
+      // Sent on the connection the job's add uses next, so the delta is in Redis before any worker sees the job;
+      // the first time, the whole log so far (the tail still holds all of it).
+      const r = this.redis();
+      if (run.stored) r.rpush(run.key, b64).catch(() => 0);
+      else r.rpush(run.key, ...run.tail).catch(() => 0);
+      run.stored = true;
+      // The expiry is pushed back when a tenth of it has passed, not on every dispatch: the log lives at least
+      // 90 % of the TTL after its last delta, for one command less per task.
+      const now = Date.now();
+      if (now - run.expiresSetAt >= this.ttlSeconds * 100) {
+        run.expiresSetAt = now;
+        r.expire(run.key, this.ttlSeconds).catch(() => 0);
+      }
+    }
+    while (trim()) run.tailChars -= run.tail.shift()!.length;
     run.ref = refOf(run, this.gen);
     run.lastSet = del ? undefined : set;
     run.depsRef = undefined;
