@@ -10,6 +10,8 @@ import type { TaskJobData } from '../types.js';
 // clients, so the chain's next step comes back to it rather than waking another worker process.
 // Measured on a chain of 1000 with 2 worker processes: 5 → 4 scripts per task, the same worker for 97 % of the
 // steps (26–47 % before), about a tenth less Redis CPU per task.
+// It leans on BullMQ 6.7's Worker internals (a protected method, a private flag); lane-worker.int.test.ts counts
+// the fetches on Redis, so a BullMQ release that changes them fails there rather than in production.
 
 /** Whether the lane the worker serves has no job running (the TaskWorker's count, checked as a job arrives). */
 export type LaneIdle = () => boolean;
