@@ -1,4 +1,4 @@
-import type { Job, JobJson, Worker } from 'bullmq';
+import type { Job, JobJson, Processor, Worker, WorkerOptions } from 'bullmq';
 import type { TaskJobData } from '../types.js';
 
 // BullMQ's Worker, with one change, for a chain's steps. After a worker takes a job, BullMQ asks Redis for another
@@ -16,9 +16,16 @@ import type { TaskJobData } from '../types.js';
 /** Whether the lane the worker serves has no job running (the TaskWorker's count, checked as a job arrives). */
 export type LaneIdle = () => boolean;
 
+/** A BullMQ Worker of task jobs that knows whether its lane is idle. */
+export interface LaneWorker extends Worker<TaskJobData> {
+  idle: LaneIdle;
+}
+
+export type LaneWorkerClass = new (name: string, processor: Processor<TaskJobData>, opts: WorkerOptions) => LaneWorker;
+
 /** BullMQ's Worker class with the change above, built on the `bullmq` module the caller loaded. */
-export function laneWorkerClass(Base: typeof Worker) {
-  return class LaneWorker extends Base<TaskJobData> {
+export function laneWorkerClass(Base: typeof Worker): LaneWorkerClass {
+  return class extends Base<TaskJobData> {
     idle: LaneIdle = () => false;
 
     protected override async nextJobFromJobData(

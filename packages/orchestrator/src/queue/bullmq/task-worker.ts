@@ -14,7 +14,7 @@ import { resolveJobData, unpackValues, type WorkerJobData } from './job-data.js'
 import { ResultLog, replyEntry } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
-import { laneWorkerClass } from './lane-worker.js';
+import { type LaneWorkerClass, laneWorkerClass } from './lane-worker.js';
 import { LazyAbort } from './lazy-abort.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
@@ -59,7 +59,7 @@ export class TaskWorker {
   private relay?: Subscription;
   private flow: Record<string, FlowRule>;
   private bull!: typeof import('bullmq');
-  private LaneWorker!: ReturnType<typeof laneWorkerClass>;
+  private LaneWorker!: LaneWorkerClass;
   private healthy = true;
   private reason?: string;
   private closed = false;
