@@ -173,6 +173,8 @@ export function registerWorkerCommand(program: Command, io: Io): void {
             budgetLedger: new RedisBudgetLedger(() => limiterRedis, target.prefix),
           }),
           heartbeatMs,
+          // What the worker does on its own (results, heartbeats, BullMQ's fetching) and Redis refused.
+          onError: (e) => io.err.write(`${e.message}\n`),
           lockDurationMs: lockMs,
           stalledIntervalMs: Math.max(500, Math.floor(lockMs / 2)),
         });

@@ -22,6 +22,8 @@ export function publishEvents(
   client: Redis,
   channel: string,
   origin: string = randomUUID(),
+  /** Where a PUBLISH Redis refused is reported (events are best-effort: by default it is dropped). */
+  failed: (err: unknown) => void = () => {},
 ): Subscription {
   let batch: OrchestratorEvent[] = [];
   const flush = () => {
@@ -34,7 +36,7 @@ export function publishEvents(
       // A payload that is not JSON (a cycle): send the batch without it rather than nothing.
       msg = JSON.stringify({ origin, events: events.filter(jsonable) });
     }
-    client.publish(channel, msg).catch(() => 0);
+    client.publish(channel, msg).catch(failed);
   };
   return bus.events$.subscribe((e) => {
     if (batch.push(e) === 1) setImmediate(flush);

@@ -20,6 +20,7 @@ import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
 import { encodeWire } from './wire.js';
 import { WorkerContext } from './worker-context.js';
+import { WorkerErrors } from './worker-errors.js';
 import type { TaskWorkerOptions, WorkerHeartbeat } from './worker-types.js';
 
 export type { TaskWorkerOptions, WorkerHeartbeat } from './worker-types.js';
@@ -51,6 +52,9 @@ export class TaskWorker {
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica: OutputsReplica;
   private readonly results: ResultLog;
+  private readonly errors: WorkerErrors;
+  /** Reports a result that could not be sent to its orchestrator (made once: no closure per task). */
+  private readonly replyFailed: (err: unknown) => void;
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -67,8 +71,10 @@ export class TaskWorker {
   constructor(private readonly o: TaskWorkerOptions) {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
     this.keys = distKeys(o.target.prefix);
+    this.errors = new WorkerErrors(this.workerId, o.onError);
+    this.replyFailed = this.errors.for('send a result to its orchestrator');
     this.replica = new OutputsReplica(() => this.client!, this.keys);
-    this.results = new ResultLog(() => this.client!, this.keys);
+    this.results = new ResultLog(() => this.client!, this.keys, this.errors.for('record a result in Redis'));
     this.flow = { ...o.flow };
   }
 
@@ -97,10 +103,18 @@ export class TaskWorker {
     await this.loadModelAgents();
     await Promise.all([...this.lanes.values()].map((l) => l.worker.waitUntilReady()));
     // Batched per tick: a streamed answer's task:delta events do not cost a PUBLISH each.
-    if (this.o.bus) this.relay = publishEvents(this.o.bus, this.client, this.keys.events, this.workerId);
+    if (this.o.bus)
+      this.relay = publishEvents(
+        this.o.bus,
+        this.client,
+        this.keys.events,
+        this.workerId,
+        this.errors.for('relay events to the orchestrators'),
+      );
     await this.heartbeat();
+    const syncFailed = this.errors.for('run its heartbeat');
     this.timer = setInterval(() => {
-      this.sync().catch(() => {});
+      this.sync().catch(syncFailed);
     }, this.o.heartbeatMs ?? 5000);
     this.timer.unref();
     return this;
@@ -149,7 +163,7 @@ export class TaskWorker {
     for (const r of this.running.values())
       r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, `worker drained: ${reason}`));
     await paused;
-    await this.heartbeat().catch(() => {});
+    await this.heartbeat().catch(this.errors.for('report itself drained'));
   }
 
   async close(): Promise<void> {
@@ -158,6 +172,7 @@ export class TaskWorker {
     clearInterval(this.timer);
     this.relay?.unsubscribe();
     await Promise.allSettled([...this.lanes.values()].map((l) => l.worker.close()));
+    // Best effort on the way out: an entry left behind goes stale, and the pool drops a worker whose heartbeat has.
     await this.client?.hdel(this.keys.workers, this.workerId).catch(() => 0);
     this.sub?.disconnect();
     this.client?.disconnect();
@@ -177,7 +192,8 @@ export class TaskWorker {
       removeOnComplete: { age: 3600 },
       removeOnFail: { age: 3600 },
     });
-    worker.on('error', () => {});
+    // BullMQ's own failures (fetching, completing, renewing locks): its connection retries; the user hears of it.
+    worker.on('error', this.errors.for(`fetch or complete jobs of agent "${agent.id}"`));
     // A drained worker's retryable failure goes out once BullMQ holds the job as failed: sent any earlier, a
     // worker killed in between would leave the job to stall and run again beside the orchestrator's retry.
     worker.on('failed', (job: Job<TaskJobData> | undefined, err: Error) => {
@@ -185,7 +201,7 @@ export class TaskWorker {
       const replyTo = job.data.replyTo;
       if (!replyTo) return;
       const r: TaskJobResult = { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
-      this.client!.publish(replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(() => 0);
+      this.client!.publish(replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(this.replyFailed);
     });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     worker.idle = () => lane.active === 0;
@@ -212,7 +228,7 @@ export class TaskWorker {
     if (job.attemptsStarted > 1 || d.resumed) {
       const done = await this.results.recorded(d.executionId, jobId);
       if (done !== undefined) {
-        if (d.replyTo) this.client!.publish(d.replyTo, replyEntry(jobId, done)).catch(() => 0);
+        if (d.replyTo) this.client!.publish(d.replyTo, replyEntry(jobId, done)).catch(this.replyFailed);
         return null;
       }
     }
@@ -250,7 +266,8 @@ export class TaskWorker {
     } finally {
       lane.active--;
       this.running.delete(jobId);
-      if (limits) await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(() => 0);
+      if (limits)
+        await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(this.errors.for('release a flow-control slot'));
     }
   }
 
@@ -304,13 +321,15 @@ export class TaskWorker {
   /** One heartbeat period: health check, the pool's plan, flow rules, heartbeat. Runs on the interval. */
   async sync(): Promise<void> {
     if (this.closed) return;
+    const e = this.errors;
     await this.checkHealth();
-    await this.applyPlan().catch(() => {});
-    await this.loadFlow().catch(() => {});
-    await this.loadModelAgents().catch(() => {});
+    await this.applyPlan().catch(e.for("read the pool's plan"));
+    await this.loadFlow().catch(e.for('read the flow-control rules'));
+    await this.loadModelAgents().catch(e.for('read the model-backed agents to serve'));
     for (const [jobId, r] of this.running)
-      if (r.flowKey !== undefined) await this.gate!.refresh(r.agentId, r.flowKey, jobId).catch(() => 0);
-    await this.heartbeat().catch(() => {});
+      if (r.flowKey !== undefined)
+        await this.gate!.refresh(r.agentId, r.flowKey, jobId).catch(e.for('refresh a flow-control slot'));
+    await this.heartbeat().catch(e.for('write its heartbeat'));
     this.results.prune();
   }
 

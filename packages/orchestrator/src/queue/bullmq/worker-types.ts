@@ -1,4 +1,5 @@
 import type { AgentDefinition } from '../../agents/types.js';
+import type { CodexError } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { ModelRunner } from '../../models/types.js';
 import type { FlowRule } from '../config.js';
@@ -29,6 +30,12 @@ export interface TaskWorkerOptions {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Failures of what the worker does on its own (recording and sending results, heartbeats, the pool's plan, BullMQ's
+   * fetching): a `CDX_ERR_QUEUE` naming what failed and why, each kind at most once per 10 s. Without it they are
+   * process warnings (stderr). Task failures are not reported here: they go to the orchestrator as results.
+   */
+  onError?: (err: CodexError) => void;
 }
 
 /** What a worker reports on every heartbeat (readable by the orchestrator's pool). */
