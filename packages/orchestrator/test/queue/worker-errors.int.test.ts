@@ -8,7 +8,7 @@ import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
 import { distKeys } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
-import { dispatchContext, waitFor } from './dist-helpers.js';
+import { dispatchContext, newNs, startWorker, waitFor } from './dist-helpers.js';
 
 // What a task worker does on its own and Redis refuses is reported to the user (here: WRONGTYPE on keys the
 // worker writes), and the worker goes on serving.
@@ -54,5 +54,27 @@ describe.skipIf(!url)('task worker background failures (real Redis)', () => {
     expect(seen).toHaveLength(2);
     await r.del(keys.results(executionId));
     expect(await queue.run(dispatchContext('plain', 't2', {}, executionId), plain)).toBe('ran t2');
+  });
+
+  it('codexos worker prints such a failure on stderr, once, and keeps running', { timeout: 120_000 }, async () => {
+    const ns = newNs();
+    const w = await startWorker(url!, ns);
+    cleanup.push(() => w.kill());
+    const r = new Redis(url!);
+    cleanup.push(() => r.disconnect());
+    const before = w.out().length;
+    await r.set(distKeys(ns).workers, 'not a hash');
+    const line = await waitFor('the heartbeat failure on stderr', () =>
+      w
+        .out()
+        .slice(before)
+        .split('\n')
+        .find((l) => l.includes('could not write its heartbeat')),
+    );
+    expect(line).toMatch(/^worker \S+ could not write its heartbeat: WRONGTYPE/);
+    // Heartbeats every 200 ms keep failing; the quiet period keeps it to one line.
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(w.out().split('could not write its heartbeat').length - 1).toBe(1);
+    expect(w.proc.exitCode).toBeNull();
   });
 });
