@@ -156,7 +156,11 @@ export interface OrchestratorEvents {
   };
   /** A user callback threw: an `on()` listener, or an `events$` subscriber (or an operator piped from it). */
   error: {
-    source: 'listener' | 'subscriber';
+    /**
+     * `listener`/`subscriber`: a callback threw while `event` was delivered. `pool`: the distributed agent pool's
+     * periodic pass failed (Redis refused a read or write); it runs again on the next interval.
+     */
+    source: 'listener' | 'subscriber' | 'pool';
     /** The event being delivered when it threw. */
     event?: string;
     error: ErrorInfo;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/agents/types.js';
 import { parseConfig } from '../../src/config.js';
@@ -6,6 +7,7 @@ import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { MultiAgentOrchestrator } from '../../src/orchestrator.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { distKeys } from '../../src/queue/bullmq/keys.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { dispatchContext, waitFor } from './dist-helpers.js';
 
@@ -140,5 +142,33 @@ describe.skipIf(!url)('agent pool across worker processes (real Redis, BullMQ)',
       seen.filter((e) => e.type === 'agent:recovered').map((e) => (e.payload as { instanceId: string }).instanceId),
     ).toEqual([sick]);
     expect(o.poolState()).toMatchObject({ mode: 'distributed', workers: [{ healthy: true }, { healthy: true }] });
+  });
+
+  it('a pass Redis refuses is an error event with source "pool", at most one a minute; the pool keeps ticking', async () => {
+    const target = { ...redisTarget(url), prefix: `cdx-poolerr-${randomUUID().slice(0, 8)}` };
+    const bus = new EventBus();
+    const errors: Array<OrchestratorEvents['error']> = [];
+    bus.on('error', (p: OrchestratorEvents['error']) => errors.push(p));
+    const cfg = parseConfig({
+      agents: { minAgents: 1, maxAgents: 2, healthCheckInterval: 50 },
+      execution: { mode: 'distributed' },
+    });
+    const queue = new BullMQQueue(target, cfg.execution, { agents: cfg.agents, bus });
+    await queue.ready();
+    closers.push(() => queue.close());
+    const r = new Redis(url!);
+    closers.push(async () => r.disconnect());
+    // The heartbeats key holding a string: every pass's read of it fails with WRONGTYPE.
+    await r.set(distKeys(target.prefix).workers, 'not a hash');
+    await waitFor('the error event', () => errors.length > 0 || undefined, 10_000);
+    expect(errors[0]).toMatchObject({ source: 'pool', error: { code: 'CDX_ERR_QUEUE' } });
+    expect(errors[0].error.message).toMatch(/^agent pool pass failed: WRONGTYPE/);
+    await new Promise((res) => setTimeout(res, 400));
+    expect(errors).toHaveLength(1);
+    // Once Redis takes the reads again, the passes go on: a worker's heartbeat shows in the pool's state.
+    await r.del(distKeys(target.prefix).workers);
+    const w = await new TaskWorker({ target, agents: [{ id: 'x', handler: () => 1 }], heartbeatMs: 50 }).start();
+    closers.push(() => w.close());
+    await waitFor('the worker in the pool state', () => queue.pool!.state().workers.length === 1 || undefined, 10_000);
   });
 });
