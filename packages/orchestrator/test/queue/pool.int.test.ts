@@ -162,7 +162,7 @@ describe.skipIf(!url)('agent pool across worker processes (real Redis, BullMQ)',
     await r.set(distKeys(target.prefix).workers, 'not a hash');
     await waitFor('the error event', () => errors.length > 0 || undefined, 10_000);
     expect(errors[0]).toMatchObject({ source: 'pool', error: { code: 'CDX_ERR_QUEUE' } });
-    expect(errors[0].error.message).toMatch(/^agent pool pass failed: WRONGTYPE/);
+    expect(errors[0].error.message).toMatch(/^agent pool could not run its pass: WRONGTYPE/);
     await new Promise((res) => setTimeout(res, 400));
     expect(errors).toHaveLength(1);
     // Once Redis takes the reads again, the passes go on: a worker's heartbeat shows in the pool's state.

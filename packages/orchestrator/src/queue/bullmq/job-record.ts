@@ -33,17 +33,17 @@ export class ResultLog {
   constructor(
     private readonly client: () => Redis,
     private readonly keys: DistKeys,
-    /** Where a record or reply Redis refused is reported (the worker's error reporter). */
-    private readonly failed: (err: unknown) => void,
+    /** Where a record (HSET, PEXPIRE) or a reply (PUBLISH) Redis refused is reported. */
+    private readonly failed: { record: (err: unknown) => void; reply: (err: unknown) => void },
   ) {}
 
   /** Records a result and replies with it, queued on the connection now (before anything the caller sends next). */
   recordNow(executionId: string, jobId: string, json: string, keepMs: number, replyTo?: string): void {
     const c = this.client();
     const key = this.keys.results(executionId);
-    c.hset(key, jobId, json).catch(this.failed);
+    c.hset(key, jobId, json).catch(this.failed.record);
     this.expire(c, key, keepMs);
-    if (replyTo) c.publish(replyTo, replyEntry(jobId, json)).catch(this.failed);
+    if (replyTo) c.publish(replyTo, replyEntry(jobId, json)).catch(this.failed.reply);
   }
 
   /**
@@ -80,11 +80,11 @@ export class ResultLog {
     // The completions the waiting jobs send once this resolves leave in the same write.
     coalesceWrites(c, 'microtasks');
     for (const [key, { fields, keepMs }] of pending) {
-      c.hset(key, ...fields).catch(this.failed);
+      c.hset(key, ...fields).catch(this.failed.record);
       this.expire(c, key, keepMs);
     }
     for (const [ch, list] of replies)
-      c.publish(ch, list.length === 1 ? list[0] : `[${list.join(',')}]`).catch(this.failed);
+      c.publish(ch, list.length === 1 ? list[0] : `[${list.join(',')}]`).catch(this.failed.reply);
     done();
   }
 
@@ -94,7 +94,7 @@ export class ResultLog {
     const last = this.expiresSet.get(key);
     if (last !== undefined && now - last < refreshMs) return;
     this.expiresSet.set(key, now);
-    c.pexpire(key, keepMs + refreshMs).catch(this.failed);
+    c.pexpire(key, keepMs + refreshMs).catch(this.failed.record);
   }
 
   /** Forgets executions whose expiry was set long ago (run on the heartbeat: the map stays small). */

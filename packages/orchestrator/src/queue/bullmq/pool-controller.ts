@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OrchestratorConfig } from '../../config.js';
-import { CodexError, ErrorCodes, toErrorInfo } from '../../errors.js';
+import { toErrorInfo } from '../../errors.js';
 import type { EventBus } from '../../events.js';
+import { BackgroundErrors, warningSink } from './background-errors.js';
 import type { DistKeys } from './keys.js';
 import type { LocalWorkers, LocalWorkersState } from './local-workers.js';
 import type { WorkerHeartbeat } from './task-worker.js';
@@ -61,7 +62,6 @@ export class PoolController {
   private timer?: NodeJS.Timeout;
   private last: DistributedPoolState = { at: 0, workers: [], agents: [] };
   private ticking = false;
-  private lastFailureReport = Number.NEGATIVE_INFINITY;
   /** Model-backed agents some healthy worker runs with its own definition (tools, zod output schema). */
   private own = new Set<string>();
 
@@ -78,26 +78,22 @@ export class PoolController {
     if (this.timer) return;
     // The fewest local processes come up at once, not a tick later.
     this.local?.reconcile(this.local.processesFor(Math.max(1, this.cfg.minAgents)), []);
+    // A pass Redis refuses is an `error` event (source `pool`), or a process warning when nobody listens; at most
+    // one a minute, so an outage does not flood the bus. The next interval tries again.
+    const bus = this.bus;
+    const warn = warningSink('CodexOSPoolWarning');
+    const passFailed = new BackgroundErrors(
+      'agent pool',
+      (e) =>
+        bus?.wants('error')
+          ? bus.publish('error', { source: 'pool', error: toErrorInfo(e), timestamp: Date.now() })
+          : warn(e),
+      60_000,
+    ).for('run its pass');
     this.timer = setInterval(() => {
-      this.tick().catch((err) => this.passFailed(err));
+      this.tick().catch(passFailed);
     }, this.cfg.healthCheckInterval);
     this.timer.unref();
-  }
-
-  /**
-   * A pass that failed (Redis refused it) is an `error` event (source `pool`), or a process warning when nobody
-   * listens; at most one a minute, so an outage does not flood the bus. The next interval tries again.
-   */
-  private passFailed(err: unknown): void {
-    const now = Date.now();
-    if (now - this.lastFailureReport < 60_000) return;
-    this.lastFailureReport = now;
-    const e = new CodexError(ErrorCodes.QUEUE, `agent pool pass failed: ${(err as Error)?.message ?? String(err)}`, {
-      cause: err,
-      retryable: true,
-    });
-    if (this.bus?.wants('error')) this.bus.publish('error', { source: 'pool', error: toErrorInfo(e), timestamp: now });
-    else process.emitWarning(e.message, 'CodexOSPoolWarning');
   }
 
   stop(): void {

@@ -7,6 +7,7 @@ import type { AgentDefinition } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { FlowRule } from '../config.js';
 import type { TaskJobData, TaskJobResult } from '../types.js';
+import { BackgroundErrors, warningSink } from './background-errors.js';
 import { coalesceWrites, connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
@@ -20,7 +21,6 @@ import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
 import { encodeWire } from './wire.js';
 import { WorkerContext } from './worker-context.js';
-import { WorkerErrors } from './worker-errors.js';
 import type { TaskWorkerOptions, WorkerHeartbeat } from './worker-types.js';
 
 export type { TaskWorkerOptions, WorkerHeartbeat } from './worker-types.js';
@@ -52,7 +52,7 @@ export class TaskWorker {
   private readonly lanes = new Map<string, AgentLane>();
   private readonly replica: OutputsReplica;
   private readonly results: ResultLog;
-  private readonly errors: WorkerErrors;
+  private readonly errors: BackgroundErrors;
   /** Reports a result that could not be sent to its orchestrator (made once: no closure per task). */
   private readonly replyFailed: (err: unknown) => void;
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
@@ -71,10 +71,13 @@ export class TaskWorker {
   constructor(private readonly o: TaskWorkerOptions) {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
     this.keys = distKeys(o.target.prefix);
-    this.errors = new WorkerErrors(this.workerId, o.onError);
+    this.errors = new BackgroundErrors(`worker ${this.workerId}`, o.onError ?? warningSink('CodexOSWorkerWarning'));
     this.replyFailed = this.errors.for('send a result to its orchestrator');
     this.replica = new OutputsReplica(() => this.client!, this.keys);
-    this.results = new ResultLog(() => this.client!, this.keys, this.errors.for('record a result in Redis'));
+    this.results = new ResultLog(() => this.client!, this.keys, {
+      record: this.errors.for('record a result in Redis'),
+      reply: this.replyFailed,
+    });
     this.flow = { ...o.flow };
   }
 

@@ -1,20 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CodexError } from '../../src/errors.js';
-import { WorkerErrors } from '../../src/queue/bullmq/worker-errors.js';
+import { BackgroundErrors, warningSink } from '../../src/queue/bullmq/background-errors.js';
 
-// A task worker's background failures reach the user: through onError, else as a process warning; each kind at
-// most once per quiet period.
+// Background failures of distributed mode reach the user: through a sink (a worker's onError, the orchestrator's
+// error event), else as a process warning; each kind at most once per quiet period.
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
-describe('worker error reporter', () => {
-  it('names the worker, what failed and why, as a retryable CDX_ERR_QUEUE; one report per kind per quiet period', () => {
+describe('background error reporter', () => {
+  it('names who, what failed and why, as a retryable CDX_ERR_QUEUE; one report per kind per quiet period', () => {
     vi.useFakeTimers();
     const seen: CodexError[] = [];
-    const errors = new WorkerErrors('w-1', (e) => seen.push(e), 1000);
+    const errors = new BackgroundErrors('worker w-1', (e) => seen.push(e), 1000);
     const record = errors.for('record a result in Redis');
     record(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'));
     record(new Error('WRONGTYPE again'));
@@ -31,15 +31,18 @@ describe('worker error reporter', () => {
     expect(seen[2].message).toBe('worker w-1 could not record a result in Redis: still failing');
   });
 
-  it('without onError, and when onError throws, the failure is a process warning', () => {
+  it('the warning sink, and a sink that throws, end as process warnings', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    new WorkerErrors('w-2').report("read the pool's plan", new Error('ECONNREFUSED'));
-    new WorkerErrors('w-3', () => {
+    new BackgroundErrors('worker w-2', warningSink('CodexOSWorkerWarning')).report(
+      "read the pool's plan",
+      new Error('ECONNREFUSED'),
+    );
+    new BackgroundErrors('worker w-3', () => {
       throw new Error('logger down');
     }).report('write its heartbeat', new Error('timeout'));
     expect(warn.mock.calls.map((c) => [c[0], c[1]])).toEqual([
       ["worker w-2 could not read the pool's plan: ECONNREFUSED", 'CodexOSWorkerWarning'],
-      ['onError threw on "worker w-3 could not write its heartbeat: timeout": logger down', 'CodexOSWorkerWarning'],
+      ['reporting "worker w-3 could not write its heartbeat: timeout" threw: logger down', 'CodexOSWarning'],
     ]);
   });
 });
