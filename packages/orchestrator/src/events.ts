@@ -158,7 +158,8 @@ export interface OrchestratorEvents {
   error: {
     /**
      * `listener`/`subscriber`: a callback threw while `event` was delivered. `pool`: the distributed agent pool's
-     * periodic pass failed (Redis refused a read or write); it runs again on the next interval.
+     * periodic pass failed (Redis refused a read or write; it runs again on the next interval), or a local worker
+     * process it started reported a failure of its own work (a result record, a heartbeat).
      */
     source: 'listener' | 'subscriber' | 'pool';
     /** The event being delivered when it threw. */

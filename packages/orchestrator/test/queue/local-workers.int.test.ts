@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config.js';
 import { EventBus, type OrchestratorEvents } from '../../src/events.js';
 import { BullMQQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { redisTarget } from '../../src/queue/bullmq/connection.js';
+import { distKeys } from '../../src/queue/bullmq/keys.js';
 import { LocalWorkers } from '../../src/queue/bullmq/local-workers.js';
 import type { DistributedPoolState } from '../../src/queue/bullmq/pool-controller.js';
 import { agentsFile, bin, dispatchContext, runs, startWorker, waitFor } from './dist-helpers.js';
@@ -64,7 +65,7 @@ async function setup(lockMs: number) {
     );
     return r;
   };
-  return { ns, queue, pool, seen, redis, alive, running, tickUntil };
+  return { ns, queue, pool, bus, seen, redis, alive, running, tickUntil };
 }
 
 describe.skipIf(!url)('the agent pool starts and stops local worker processes (real processes, real Redis)', () => {
@@ -112,6 +113,22 @@ describe.skipIf(!url)('the agent pool starts and stops local worker processes (r
     expect(Math.max(...scaled.map((e) => e.to))).toBe(6);
     expect(scaled[scaled.length - 1].to).toBeLessThanOrEqual(2);
   }, 400_000);
+
+  it("a live process's failure of its own work reaches the orchestrator as an error event", async () => {
+    const { ns, bus, redis, running, tickUntil } = await setup(15_000);
+    const errors: Array<OrchestratorEvents['error']> = [];
+    bus.on('error', (p: OrchestratorEvents['error']) => errors.push(p));
+    await tickUntil('the first process serves', (s) => running(s) === 1, []);
+    // The pool's plan holding a string: the process's read of it, on its next heartbeat, fails with WRONGTYPE.
+    await redis.set(distKeys(ns).plan, 'not a hash');
+    const e = await waitFor(
+      'the forwarded failure',
+      () => errors.find((x) => x.error.message.includes("could not read the pool's plan")),
+      60_000,
+    );
+    expect(e).toMatchObject({ source: 'pool', error: { code: 'CDX_ERR_QUEUE' } });
+    expect(e.error.message).toMatch(/^worker \S+ could not read the pool's plan: WRONGTYPE/);
+  }, 120_000);
 
   it('a crashed process is reported unhealthy, replaced, its task finished elsewhere; the replacement recovered', async () => {
     // The job lock decides how soon the dead process's task is handed on.

@@ -7,6 +7,9 @@ import { CodexError, ErrorCodes } from '../../errors.js';
 // process warning (stderr). Each kind of failure is reported at most once per quiet period, so a Redis outage
 // reads as a few lines rather than one per task.
 
+/** A line `codexos worker` prints for a failure of its own work (a task worker's `who` is `worker <id>`). */
+export const WORKER_FAILURE_LINE = /^worker \S+ could not /;
+
 /** Where a report goes. */
 export type ErrorSink = (err: CodexError) => void;
 

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { LocalWorkersConfig } from '../config.js';
+import { WORKER_FAILURE_LINE } from './background-errors.js';
 import type { RedisTarget } from './connection.js';
 
 /** One local worker process as the pool sees it. */
@@ -179,8 +181,14 @@ export class LocalWorkers {
     const child: Child = { workerId, proc, state: 'starting', agents: [], stderr: '', recovers };
     this.children.set(workerId, child);
     proc.stderr?.setEncoding('utf8');
+    let partial = '';
     proc.stderr?.on('data', (d: string) => {
       child.stderr = (child.stderr + d).slice(-2000);
+      // A live process's background failures (one line each, already at most one per kind every 10 s) become the
+      // orchestrator's `error` events, as its own pool's do: nobody reads a child's stderr.
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!.slice(-2000);
+      for (const line of lines) if (WORKER_FAILURE_LINE.test(line)) this.report(line);
     });
     let ended = false;
     const end = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -194,6 +202,13 @@ export class LocalWorkers {
       if (proc.pid === undefined) end(null, null);
     });
     proc.once('close', end);
+  }
+
+  private report(message: string): void {
+    const bus = this.o.bus;
+    if (bus?.wants('error'))
+      bus.publish('error', { source: 'pool', error: { code: ErrorCodes.QUEUE, message }, timestamp: Date.now() });
+    else process.emitWarning(message, 'CodexOSWorkerWarning');
   }
 
   private stopOne(c: Child): void {
