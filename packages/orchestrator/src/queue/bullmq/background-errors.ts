@@ -1,4 +1,5 @@
-import { CodexError, ErrorCodes } from '../../errors.js';
+import { CodexError, ErrorCodes, toErrorInfo } from '../../errors.js';
+import type { EventBus } from '../../events.js';
 
 // Distributed mode does much on its own, outside any task: a worker records and sends results, beats its
 // heartbeat, reads the pool's plan and the flow rules, relays events, and BullMQ fetches and completes jobs; the
@@ -18,6 +19,18 @@ export const warningSink =
   (type: string): ErrorSink =>
   (e) =>
     process.emitWarning(e.message, type);
+
+/**
+ * The orchestrator's sink for failures around its agent pool (its own passes, its local worker processes' lines):
+ * an `error` event with source `pool` while someone listens, else a process warning of `type`.
+ */
+export function poolSink(bus: EventBus | undefined, type: string): ErrorSink {
+  const warn = warningSink(type);
+  return (e) =>
+    bus?.wants('error')
+      ? bus.publish('error', { source: 'pool', error: toErrorInfo(e), timestamp: Date.now() })
+      : warn(e);
+}
 
 /** Reports the background failures of `who` ("worker w-1", "agent pool"), each kind at most once per `quietMs`. */
 export class BackgroundErrors {

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { ErrorCodes } from '../../errors.js';
+import { CodexError, ErrorCodes } from '../../errors.js';
 import type { EventBus } from '../../events.js';
 import type { LocalWorkersConfig } from '../config.js';
-import { WORKER_FAILURE_LINE } from './background-errors.js';
+import { type ErrorSink, poolSink, WORKER_FAILURE_LINE } from './background-errors.js';
 import type { RedisTarget } from './connection.js';
 
 /** One local worker process as the pool sees it. */
@@ -70,6 +70,7 @@ export class LocalWorkers {
   /** Agents of a process that died before its first heartbeat: its eventual replacement reports them recovered. */
   private pendingRecover?: string[];
   private closed = false;
+  private readonly report: ErrorSink;
 
   constructor(
     private readonly cfg: LocalWorkersConfig,
@@ -82,7 +83,9 @@ export class LocalWorkers {
       /** Forgets a dead process's heartbeat, so the pool does not wait for it to go silent. */
       forget: (workerId: string) => void;
     },
-  ) {}
+  ) {
+    this.report = poolSink(o.bus, 'CodexOSWorkerWarning');
+  }
 
   /** How many processes for `instances` (the largest agent's instance count), within min and max. */
   processesFor(instances: number): number {
@@ -188,7 +191,7 @@ export class LocalWorkers {
       // orchestrator's `error` events, as its own pool's do: nobody reads a child's stderr.
       const lines = (partial + d).split('\n');
       partial = lines.pop()!.slice(-2000);
-      for (const line of lines) if (WORKER_FAILURE_LINE.test(line)) this.report(line);
+      for (const line of lines) if (WORKER_FAILURE_LINE.test(line)) this.report(new CodexError(ErrorCodes.QUEUE, line));
     });
     let ended = false;
     const end = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -202,13 +205,6 @@ export class LocalWorkers {
       if (proc.pid === undefined) end(null, null);
     });
     proc.once('close', end);
-  }
-
-  private report(message: string): void {
-    const bus = this.o.bus;
-    if (bus?.wants('error'))
-      bus.publish('error', { source: 'pool', error: { code: ErrorCodes.QUEUE, message }, timestamp: Date.now() });
-    else process.emitWarning(message, 'CodexOSWorkerWarning');
   }
 
   private stopOne(c: Child): void {

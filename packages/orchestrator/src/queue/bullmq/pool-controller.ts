@@ -1,9 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OrchestratorConfig } from '../../config.js';
-import { toErrorInfo } from '../../errors.js';
 import type { EventBus } from '../../events.js';
-import { BackgroundErrors, warningSink } from './background-errors.js';
+import { BackgroundErrors, poolSink } from './background-errors.js';
 import type { DistKeys } from './keys.js';
 import type { LocalWorkers, LocalWorkersState } from './local-workers.js';
 import type { WorkerHeartbeat } from './task-worker.js';
@@ -80,16 +79,9 @@ export class PoolController {
     this.local?.reconcile(this.local.processesFor(Math.max(1, this.cfg.minAgents)), []);
     // A pass Redis refuses is an `error` event (source `pool`), or a process warning when nobody listens; at most
     // one a minute, so an outage does not flood the bus. The next interval tries again.
-    const bus = this.bus;
-    const warn = warningSink('CodexOSPoolWarning');
-    const passFailed = new BackgroundErrors(
-      'agent pool',
-      (e) =>
-        bus?.wants('error')
-          ? bus.publish('error', { source: 'pool', error: toErrorInfo(e), timestamp: Date.now() })
-          : warn(e),
-      60_000,
-    ).for('run its pass');
+    const passFailed = new BackgroundErrors('agent pool', poolSink(this.bus, 'CodexOSPoolWarning'), 60_000).for(
+      'run its pass',
+    );
     this.timer = setInterval(() => {
       this.tick().catch(passFailed);
     }, this.cfg.healthCheckInterval);
