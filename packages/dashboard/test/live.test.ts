@@ -105,6 +105,20 @@ describe('run graph node sizes', () => {
     );
     expect(out.map((n) => n.measured)).toEqual([{ width: 180, height: 64 }, { width: 10, height: 10 }, undefined]);
   });
+
+  it("on a culled graph a node never measured takes the layout's size, so the view's fit counts it", async () => {
+    const { withMeasured } = await import('../src/runs/RunGraph.tsx');
+    const sizes = new Map([['a', { width: 180, height: 64 }]]);
+    const out = withMeasured(
+      [{ id: 'a' }, { id: 'off-screen' }] as Array<{ id: string; measured?: { width?: number; height?: number } }>,
+      sizes,
+      { width: 200, height: 64 },
+    );
+    expect(out.map((n) => n.measured)).toEqual([
+      { width: 180, height: 64 },
+      { width: 200, height: 64 },
+    ]);
+  });
 });
 
 describe('live statuses per animation frame', () => {

@@ -2,7 +2,7 @@ import { Background, Controls, type NodeChange, ReactFlow, ReactFlowProvider } f
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { TaskDef } from '../api/types.ts';
 import { AutoFit } from '../designer/AutoFit.tsx';
-import { layoutTasks } from '../designer/layout.ts';
+import { layoutTasks, NODE_H, NODE_W } from '../designer/layout.ts';
 import { EdgeBuilder, LARGE_GRAPH, NodeBuilder } from '../designer/nodes.ts';
 import { nodeTypes, StatusLayerContext, TaskStatusContext } from '../designer/TaskNode.tsx';
 import { StaticEdges, edgePaths } from './StaticEdges.tsx';
@@ -22,11 +22,21 @@ const NO_STATUS = new Map<string, string>();
 // Constants, not literals: React Flow copies these props into its store, and a new object is a store update.
 const FIT = { padding: 0.1, maxZoom: 1.2 };
 const PRO = { hideAttribution: true };
+/** The size the layout gives every node: a culled node's size until it is rendered and measured. */
+const LAYOUT_SIZE: Size = { width: NODE_W, height: NODE_H };
 
-/** Give freshly built nodes (no `measured`) the size last measured for their id. */
-export function withMeasured<N extends { id: string; measured?: Partial<Size> }>(nodes: N[], sizes: Map<string, Size>): N[] {
+/**
+ * Give freshly built nodes (no `measured`) the size last measured for their id, else `fallback`. React Flow frames
+ * only measured nodes when it fits the view, and on a culled graph (onlyRenderVisibleElements) a node off screen
+ * is never rendered, so never measured: given the layout's size, every node counts in the fit.
+ */
+export function withMeasured<N extends { id: string; measured?: Partial<Size> }>(
+  nodes: N[],
+  sizes: Map<string, Size>,
+  fallback?: Size,
+): N[] {
   for (const n of nodes) {
-    const size = sizes.get(n.id);
+    const size = sizes.get(n.id) ?? fallback;
     if (size && n.measured?.width === undefined) n.measured = { ...size };
   }
   return nodes;
@@ -96,8 +106,9 @@ const Graph = memo(function Graph({ tasks, store, running, critical, marks, sele
       withMeasured(
         builder.current.build(model.tasks.values(), model.positions, { critical, marks, readOnly: true }, sel),
         sizes.current,
+        tasks.length > LARGE_GRAPH ? LAYOUT_SIZE : undefined,
       ),
-    [model, critical, marks, sel],
+    [model, critical, marks, sel, tasks.length],
   );
   // Measured sizes move the static edges' end points: one re-draw per batch of measurements.
   const [sizesVersion, setSizesVersion] = useState(0);
