@@ -1,3 +1,4 @@
+import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { coalesceWrites } from './connection.js';
 import type { DistKeys } from './keys.js';
@@ -43,7 +44,12 @@ export class ResultLog {
     const key = this.keys.results(executionId);
     c.hset(key, jobId, json).catch(this.failed.record);
     this.expire(c, key, keepMs);
-    if (replyTo) c.publish(replyTo, replyEntry(jobId, json)).catch(this.failed.reply);
+    if (replyTo) this.reply(replyTo, jobId, json);
+  }
+
+  /** Sends a result (JSON) to the orchestrator that sent the job, with nothing recorded (it is, or needs not be). */
+  reply(replyTo: string, jobId: string, json: string): void {
+    this.client().publish(replyTo, replyEntry(jobId, json)).catch(this.failed.reply);
   }
 
   /**
@@ -107,4 +113,11 @@ export class ResultLog {
   async recorded(executionId: string, jobId: string): Promise<string | undefined> {
     return (await this.client().hget(this.keys.results(executionId), jobId)) ?? undefined;
   }
+}
+
+/** How long a job's result is kept: as long as its failure would be (the orchestrator's `keepJobsSeconds`). */
+export function keepMsOf(job: { opts: Pick<JobsOptions, 'removeOnFail'> }): number {
+  const keep = job.opts.removeOnFail;
+  const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : 3600;
+  return age * 1000;
 }

@@ -119,8 +119,7 @@ export class OutputsPublisher {
     run.len++;
     run.tail.push(b64);
     run.tailChars += b64.length;
-    const trim = () => run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS);
-    if (run.stored || trim()) {
+    if (run.stored || tailOverflows(run)) {
       // Sent on the connection the job's add uses next, so the delta is in Redis before any worker sees the job;
       // the first time, the whole log so far (the tail still holds all of it).
       const r = this.redis();
@@ -135,7 +134,7 @@ export class OutputsPublisher {
         r.expire(run.key, this.ttlSeconds).catch(() => 0);
       }
     }
-    while (trim()) run.tailChars -= run.tail.shift()!.length;
+    while (tailOverflows(run)) run.tailChars -= run.tail.shift()!.length;
     run.ref = refOf(run, this.gen);
     run.lastSet = del ? undefined : set;
     run.depsRef = undefined;
@@ -151,6 +150,11 @@ export class OutputsPublisher {
     }
     return run.depsRef;
   }
+}
+
+/** The tail holds more than a job carries inline (too many entries, or too many characters beyond the last). */
+function tailOverflows(run: SentRun): boolean {
+  return run.tail.length > TAIL_ENTRIES || (run.tail.length > 1 && run.tailChars > TAIL_CHARS);
 }
 
 /** The same keys with the same values (Object.is). */

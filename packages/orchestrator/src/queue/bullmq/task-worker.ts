@@ -12,7 +12,7 @@ import { coalesceWrites, connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
 import { resolveJobData, unpackValues, type WorkerJobData } from './job-data.js';
-import { ResultLog, replyEntry } from './job-record.js';
+import { keepMsOf, ResultLog } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
 import { type LaneWorkerClass, laneWorkerClass } from './lane-worker.js';
@@ -53,8 +53,8 @@ export class TaskWorker {
   private readonly replica: OutputsReplica;
   private readonly results: ResultLog;
   private readonly errors: BackgroundErrors;
-  /** Reports a result that could not be sent to its orchestrator (made once: no closure per task). */
-  private readonly replyFailed: (err: unknown) => void;
+  /** Reports a flow-control slot Redis would not release (made once: no closure per task). */
+  private readonly leaveFailed: (err: unknown) => void;
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
   private client?: Redis;
   private sub?: Redis;
@@ -72,11 +72,11 @@ export class TaskWorker {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 6)}`;
     this.keys = distKeys(o.target.prefix);
     this.errors = new BackgroundErrors(`worker ${this.workerId}`, o.onError ?? warningSink('CodexOSWorkerWarning'));
-    this.replyFailed = this.errors.for('send a result to its orchestrator');
+    this.leaveFailed = this.errors.for('release a flow-control slot');
     this.replica = new OutputsReplica(() => this.client!, this.keys);
     this.results = new ResultLog(() => this.client!, this.keys, {
       record: this.errors.for('record a result in Redis'),
-      reply: this.replyFailed,
+      reply: this.errors.for('send a result to its orchestrator'),
     });
     this.flow = { ...o.flow };
   }
@@ -204,7 +204,7 @@ export class TaskWorker {
       const replyTo = job.data.replyTo;
       if (!replyTo) return;
       const r: TaskJobResult = { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
-      this.client!.publish(replyTo, replyEntry(job.id!, JSON.stringify(r))).catch(this.replyFailed);
+      this.results.reply(replyTo, job.id!, JSON.stringify(r));
     });
     const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
     worker.idle = () => lane.active === 0;
@@ -231,7 +231,7 @@ export class TaskWorker {
     if (job.attemptsStarted > 1 || d.resumed) {
       const done = await this.results.recorded(d.executionId, jobId);
       if (done !== undefined) {
-        if (d.replyTo) this.client!.publish(d.replyTo, replyEntry(jobId, done)).catch(this.replyFailed);
+        if (d.replyTo) this.results.reply(d.replyTo, jobId, done);
         return null;
       }
     }
@@ -269,8 +269,7 @@ export class TaskWorker {
     } finally {
       lane.active--;
       this.running.delete(jobId);
-      if (limits)
-        await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(this.errors.for('release a flow-control slot'));
+      if (limits) await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(this.leaveFailed);
     }
   }
 
@@ -391,11 +390,4 @@ export class TaskWorker {
   private async heartbeat(): Promise<void> {
     await this.client!.hset(this.keys.workers, this.workerId, JSON.stringify(this.state()));
   }
-}
-
-/** How long a job's result is kept: as long as its failure would be (the orchestrator's `keepJobsSeconds`). */
-function keepMsOf(job: Job): number {
-  const keep = job.opts.removeOnFail;
-  const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : 3600;
-  return age * 1000;
 }
