@@ -150,6 +150,16 @@ export interface TaskJobData {
   replyTo?: string;
 }
 
+/**
+ * Several ready attempts of one agent in one BullMQ job (named `~batch`: no task id starts with `~`): a fan-out's tasks
+ * cost Redis one add, one fetch and one completion per batch instead of per task. Each entry names its execution,
+ * task and attempt (a batch's id names none of them); a worker records and replies each attempt's result on its
+ * own, as it finishes, under the attempt's key (`jobIdOf`), and claims each attempt before running it.
+ */
+export interface TaskBatchData {
+  tasks: Array<TaskJobData & { executionId: string; taskId: string; attempt: number }>;
+}
+
 /** What a worker sends back: a handler's error travels as data so its code and `retryable` flag survive. */
 export type TaskJobResult =
   /** `output`: the handler's value as JSON text after `~` when JSON keeps it exactly, else in the stores' encoding (v8 structured clone, base64), so Date, Map, Set and BigInt survive. */

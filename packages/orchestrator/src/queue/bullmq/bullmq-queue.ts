@@ -89,6 +89,7 @@ export class BullMQQueue implements TaskQueue {
       rules: this.rules,
       outputs: this.outputs,
       replyId,
+      spread: (agentId) => this.pool?.spread(agentId),
     });
     this.dispatcher = dispatcher;
     const bus = this.poolOpts?.bus;
@@ -129,6 +130,7 @@ export class BullMQQueue implements TaskQueue {
         this.poolOpts.bus,
         (a) => this.agentQueue(a),
         local,
+        (a) => dispatcher.open(a),
       );
       await this.pool.readOwnAgents();
       if (this.poolOpts.autoStart !== false) this.pool.start();

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { idempotencyKeyOf } from '../../workflow/task-context.js';
 import type { ExecutionConfig } from '../config.js';
-import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult } from '../types.js';
+import type { DispatchContext, RemoteModelCall, TaskBatchData, TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites } from './connection.js';
 import type { FlowRules } from './flow-rules.js';
-import { packValues } from './job-data.js';
+import { BATCH_JOB, packValues } from './job-data.js';
 import { RESULT_FIELD } from './job-record.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
@@ -14,9 +14,39 @@ import type { OutputsPublisher } from './outputs-sync.js';
 import { decodeWire, wireObject } from './wire.js';
 
 interface Lane {
+  agentId: string;
   queue: Queue;
   ready: Promise<void>;
-  pending: Array<{ name: string; data: TaskJobData; opts: JobsOptions }>;
+  pending: Ready[];
+  /** Attempts sent and not settled (queued or running): the pool's load, which batch jobs would undercount. */
+  open: number;
+}
+
+/** One attempt waiting for this turn's write. */
+interface Ready {
+  /** The attempt's key (`jobIdOf`): its job's id when it goes alone, its results field either way. */
+  key: string;
+  executionId: string;
+  attempt: number;
+  name: string;
+  data: TaskJobData;
+  opts: JobsOptions;
+  /** Plain enough to share a batch job: no priority, flow key or model call, and not a resumed run's. */
+  batchable: boolean;
+}
+
+/** A job as it is added: one attempt, or a batch of them (`keys`: the attempts it carries). */
+interface Outgoing {
+  name: string;
+  data: TaskJobData | TaskBatchData;
+  opts: JobsOptions;
+  keys: string[];
+}
+
+/** A batch job as its attempts' waiters share it: removed from the queue if every attempt still open is cancelled. */
+interface SentBatch {
+  id: string;
+  open: number;
 }
 
 interface Waiter {
@@ -24,6 +54,9 @@ interface Waiter {
   reject(e: unknown): void;
   ctx: DispatchContext;
   lane: Lane;
+  /** The BullMQ job that carries the attempt: its own, or a batch's. */
+  job: string;
+  batch?: SentBatch;
   /** The job's add has been acknowledged: a job missing after that is lost, not late. */
   added: boolean;
   /** When the job is next read from Redis if no reply came (ms), and the wait after that. */
@@ -46,6 +79,24 @@ const CHECK_TICK_MS = 500;
  */
 export const ADD_CHUNK = 128;
 
+/** The most attempts one batch job carries. */
+export const MAX_BATCH = 32;
+
+/** How the workers serving an agent share it: how many serve it, and the slots each has (on average). */
+export interface AgentSpread {
+  workers: number;
+  perWorker: number;
+}
+
+/**
+ * Attempts per batch job when `n` batchable attempts of one agent are ready at once: at least two jobs per worker
+ * (so each worker gets some, and a slow one holds back little), no more than a worker's slots (a batch runs on one
+ * worker, its attempts side by side), and at most {@link MAX_BATCH}. Below 2: no batch.
+ */
+export function batchSize(n: number, s: AgentSpread): number {
+  return Math.min(MAX_BATCH, s.perWorker, Math.ceil(n / (2 * Math.max(1, s.workers))));
+}
+
 /** What the dispatch needs from the queue that owns it: the connection, BullMQ, names and per-agent setup. */
 export interface DispatcherDeps {
   redis(): Redis;
@@ -58,6 +109,8 @@ export interface DispatcherDeps {
   outputs: OutputsPublisher;
   /** This orchestrator's reply id: workers publish its results on `keys.replies(replyId)` (see {@link TaskJobData.reply}). */
   replyId: string;
+  /** How the live workers share an agent (from the pool's heartbeats), undefined when not known: no batches. */
+  spread?(agentId: string): AgentSpread | undefined;
 }
 
 /**
@@ -69,6 +122,7 @@ export interface DispatcherDeps {
  */
 export class JobDispatcher {
   private readonly lanes = new Map<string, Lane>();
+  private batches = 0;
   private readonly waiters = new Map<string, Waiter>();
   private flushing = false;
   private readonly timer: NodeJS.Timeout;
@@ -119,9 +173,11 @@ export class JobDispatcher {
     this.d.rules.apply(agentId, ctx, data, opts);
     return new Promise((resolve, reject) => {
       const cancel = (reason: unknown) => {
-        if (!this.waiters.delete(jobId)) return;
+        const w = this.waiters.get(jobId);
+        if (!w) return;
+        this.drop(jobId, w);
         reject(reason);
-        this.cancelRemote(lane, jobId);
+        this.cancelRemote(w, jobId);
       };
       if (ctx.onAbort) {
         if (!ctx.onAbort(cancel)) return reject(ctx.signal.reason);
@@ -130,10 +186,34 @@ export class JobDispatcher {
         signal.addEventListener('abort', () => cancel(signal.reason), { once: true });
       }
       const at = Date.now();
-      this.waiters.set(jobId, { resolve, reject, ctx, lane, added: false, checkAt: at + FIRST_CHECK_MS, backoff: 0 });
-      lane.pending.push({ name: ctx.taskId, data, opts });
+      lane.open++;
+      this.waiters.set(jobId, {
+        resolve,
+        reject,
+        ctx,
+        lane,
+        job: jobId,
+        added: false,
+        checkAt: at + FIRST_CHECK_MS,
+        backoff: 0,
+      });
+      const batchable = !model && !ctx.resumed && data.flowKey === undefined && opts.priority === undefined;
+      lane.pending.push({
+        key: jobId,
+        executionId: ctx.executionId,
+        attempt: ctx.attempt,
+        name: ctx.taskId,
+        data,
+        opts,
+        batchable,
+      });
       this.scheduleFlush();
     });
+  }
+
+  /** Attempts of an agent this orchestrator sent that have not settled (queued or running). */
+  open(agentId: string): number {
+    return this.lanes.get(agentId)?.open ?? 0;
   }
 
   /** The BullMQ queue of an agent (created on first use): counts, global limits. */
@@ -188,7 +268,7 @@ export class JobDispatcher {
       if (rule?.concurrency) await queue.setGlobalConcurrency(rule.concurrency);
       if (rule?.rateLimit) await queue.setGlobalRateLimit(rule.rateLimit.max, rule.rateLimit.durationMs);
     })();
-    lane = { queue, ready, pending: [] };
+    lane = { agentId, queue, ready, pending: [], open: 0 };
     this.lanes.set(agentId, lane);
     return lane;
   }
@@ -202,41 +282,76 @@ export class JobDispatcher {
       this.flushing = false;
       for (const lane of this.lanes.values()) {
         if (lane.pending.length === 0) continue;
-        const batch = lane.pending;
+        const ready = lane.pending;
         lane.pending = [];
-        if (batch.length === 1) batch[0].data.solo = true;
-        if (batch.length <= ADD_CHUNK) this.add(lane, batch);
-        else {
-          this.add(lane, batch.slice(0, ADD_CHUNK));
-          this.addLater(lane, batch, ADD_CHUNK);
-        }
+        if (ready.length === 1) ready[0].data.solo = true;
+        this.send(lane, ready, 0);
       }
     });
   }
 
-  /** The rest of a large batch, a chunk per event-loop turn: Redis and the workers start on the first meanwhile. */
-  private addLater(lane: Lane, batch: Lane['pending'], from: number): void {
+  /** A chunk of what became ready, packed into jobs; the rest a chunk per event-loop turn (see ADD_CHUNK). */
+  private send(lane: Lane, ready: Ready[], from: number): void {
+    const end = from + ADD_CHUNK;
+    this.add(lane, this.pack(lane, from === 0 && ready.length <= ADD_CHUNK ? ready : ready.slice(from, end)));
+    if (end >= ready.length) return;
     setImmediate(() => {
       if (this.closed) return;
       coalesceWrites(this.d.redis());
-      this.add(lane, batch.slice(from, from + ADD_CHUNK));
-      if (from + ADD_CHUNK < batch.length) this.addLater(lane, batch, from + ADD_CHUNK);
+      this.send(lane, ready, end);
     });
   }
 
-  private add(lane: Lane, batch: Lane['pending']): void {
+  /** Jobs for attempts ready together: the batchable ones in batch jobs (see batchSize), the rest one job each. */
+  private pack(lane: Lane, ready: Ready[]): Outgoing[] {
+    let n = 0;
+    for (const r of ready) if (r.batchable) n++;
+    const spread = n > 1 ? this.d.spread?.(lane.agentId) : undefined;
+    const k = spread ? batchSize(n, spread) : 1;
+    const out: Outgoing[] = [];
+    let group: Ready[] = [];
+    for (const r of ready) {
+      if (k < 2 || !r.batchable) out.push({ name: r.name, data: r.data, opts: r.opts, keys: [r.key] });
+      else if (group.push(r) === k) {
+        out.push(this.batchJob(group));
+        group = [];
+      }
+    }
+    if (group.length === 1)
+      out.push({ name: group[0].name, data: group[0].data, opts: group[0].opts, keys: [group[0].key] });
+    else if (group.length > 1) out.push(this.batchJob(group));
+    return out;
+  }
+
+  private batchJob(group: Ready[]): Outgoing {
+    const id = `${this.d.replyId}.${++this.batches}`;
+    const batch: SentBatch = { id, open: group.length };
+    const tasks: TaskBatchData['tasks'] = [];
+    for (const r of group) {
+      const w = this.waiters.get(r.key);
+      if (w) {
+        w.job = id;
+        w.batch = batch;
+      }
+      tasks.push(Object.assign(r.data, { executionId: r.executionId, taskId: r.name, attempt: r.attempt }));
+    }
+    return { name: BATCH_JOB, data: { tasks }, opts: { ...group[0].opts, jobId: id }, keys: group.map((r) => r.key) };
+  }
+
+  private add(lane: Lane, jobs: Outgoing[]): void {
     lane.ready
       // One job: a plain add (one script call) costs less than addBulk's pipeline.
       .then(
         (): Promise<unknown> =>
-          batch.length === 1 ? lane.queue.add(batch[0].name, batch[0].data, batch[0].opts) : lane.queue.addBulk(batch),
+          jobs.length === 1 ? lane.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : lane.queue.addBulk(jobs),
       )
       .then(
         () => {
-          for (const j of batch) {
-            const w = this.waiters.get(j.opts.jobId!);
-            if (w) w.added = true;
-          }
+          for (const j of jobs)
+            for (const key of j.keys) {
+              const w = this.waiters.get(key);
+              if (w) w.added = true;
+            }
         },
         (err: Error) => {
           const e = new CodexError(
@@ -244,7 +359,7 @@ export class JobDispatcher {
             `could not enqueue task on Redis at ${this.d.label}: ${err.message}`,
             { retryable: true },
           );
-          for (const j of batch) this.rejectWaiter(j.opts.jobId!, e);
+          for (const j of jobs) for (const key of j.keys) this.rejectWaiter(key, e);
         },
       );
   }
@@ -252,7 +367,8 @@ export class JobDispatcher {
   private settle(jobId: string, r: TaskJobResult | undefined): void {
     const w = this.waiters.get(jobId);
     if (!w) return;
-    this.waiters.delete(jobId);
+    this.drop(jobId, w);
+    if (w.batch) w.batch.open--;
     if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
     if (r.ok) {
       if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
@@ -275,10 +391,16 @@ export class JobDispatcher {
     );
   }
 
+  private drop(key: string, w: Waiter): void {
+    this.waiters.delete(key);
+    w.lane.open--;
+  }
+
   private rejectWaiter(jobId: string, err: unknown): void {
     const w = this.waiters.get(jobId);
     if (!w) return;
-    this.waiters.delete(jobId);
+    this.drop(jobId, w);
+    if (w.batch) w.batch.open--;
     w.reject(err);
   }
 
@@ -302,7 +424,7 @@ export class JobDispatcher {
     Promise.all(
       due.map(([id, w]) =>
         Promise.all([
-          r.hmget(w.lane.queue.toKey(id), 'timestamp', 'finishedOn', RESULT_FIELD, 'returnvalue', 'failedReason'),
+          r.hmget(w.lane.queue.toKey(w.job), 'timestamp', 'finishedOn', RESULT_FIELD, 'returnvalue', 'failedReason'),
           r.hget(this.d.keys.results(w.ctx.executionId), id),
         ]),
       ),
@@ -341,13 +463,14 @@ export class JobDispatcher {
     else this.settle(id, old);
   }
 
-  private cancelRemote(lane: Lane, jobId: string): void {
+  private cancelRemote(w: Waiter, key: string): void {
     if (this.closed) return;
-    // A waiting job is removed; a running one hears the cancel on pub/sub and its handler's signal aborts.
-    lane.queue.remove(jobId).catch(() => 0);
+    // A waiting job is removed (a batch once none of its attempts is wanted); a running attempt hears the cancel on
+    // pub/sub and its handler's signal aborts, and a batch's attempt not started yet is not started.
+    if (!w.batch || --w.batch.open === 0) w.lane.queue.remove(w.job).catch(() => 0);
     this.d
       .redis()
-      .publish(this.d.keys.cancel, jobId)
+      .publish(this.d.keys.cancel, key)
       .catch(() => 0);
   }
 }

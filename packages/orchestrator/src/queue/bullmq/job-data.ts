@@ -1,12 +1,15 @@
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { idempotencyKeyOf } from '../../workflow/task-context.js';
-import type { TaskJobData, TaskJobValues } from '../types.js';
-import { type DistKeys, parseJobId } from './keys.js';
+import type { TaskBatchData, TaskJobData, TaskJobValues } from '../types.js';
+import { type DistKeys, jobIdOf, parseJobId } from './keys.js';
 import { decodeWire } from './wire.js';
 
 // A job carries only what a worker cannot work out (see TaskJobData): every byte of it is written by the
 // orchestrator, stored and handed out by Redis, and parsed by the worker, once per task. The orchestrator leaves
 // out what the worker fills back in here.
+
+/** The BullMQ job name of a {@link TaskBatchData} job: no task id starts with `~` (workflow schema). */
+export const BATCH_JOB = '~batch';
 
 /** A job's data as a worker uses it: what the orchestrator left out filled back in. */
 export interface WorkerJobData extends TaskJobData {
@@ -40,6 +43,18 @@ export function resolveJobData(
   d.prompt ??= '';
   if (d.reply !== undefined) d.replyTo ??= keys.replies(d.reply);
   return d as WorkerJobData;
+}
+
+/** A batch's attempts as a worker runs them: each with its key (its results field, its cancel name). */
+export function resolveBatch(
+  b: TaskBatchData,
+  agentId: string,
+  keys: DistKeys,
+): Array<{ key: string; d: WorkerJobData }> {
+  return b.tasks.map((t) => {
+    const key = jobIdOf(t.executionId, t.taskId, t.index ?? t.iteration, t.attempt);
+    return { key, d: resolveJobData(t, { id: key, name: t.taskId }, agentId, keys) };
+  });
 }
 
 /** The job's idempotency key: the one it carries, else the default (see TaskJobData.idempotencyKey). */

@@ -16,6 +16,20 @@ import type { DistKeys } from './keys.js';
 /** Where workers of earlier releases recorded a result: a field of the job's own hash (still read). */
 export const RESULT_FIELD = 'codexosResult';
 
+/**
+ * The results-hash field that names the job allowed to run an attempt. Only batches and resumed runs claim: a
+ * batch's attempt is also sent alone (under its own key, as a job id) by an orchestrator that resumes its run, and
+ * only one of the two jobs may run it. A job added with an attempt's key as its id needs no claim otherwise:
+ * BullMQ keeps one job per id.
+ */
+const claimField = (key: string): string => `claim:${key}`;
+
+/** An attempt as {@link ResultLog.claim} found it: its recorded result, or the job whose claim holds. */
+export interface Claim {
+  recorded?: string;
+  by: string;
+}
+
 /** One reply as the orchestrator reads it: `[jobId, result]`, the result already JSON. */
 export const replyEntry = (jobId: string, json: string): string => `[${JSON.stringify(jobId)},${json}]`;
 
@@ -107,6 +121,32 @@ export class ResultLog {
   prune(): void {
     const old = Date.now() - 60_000;
     for (const [k, at] of this.expiresSet) if (at < old) this.expiresSet.delete(k);
+  }
+
+  /**
+   * Claims attempts for the job `owner`, in one write and one round trip: per attempt, its recorded result if it
+   * has one, and the job whose claim holds (`owner` when it is this job's, claimed now or by its earlier run).
+   */
+  async claim(owner: string, items: Array<{ executionId: string; key: string }>, keepMs: number): Promise<Claim[]> {
+    const c = this.client();
+    coalesceWrites(c, 'microtasks');
+    const rows = await Promise.all(
+      items.map(({ executionId, key }) => {
+        const k = this.keys.results(executionId);
+        c.hsetnx(k, claimField(key), owner).catch(this.failed.record);
+        this.expire(c, k, keepMs);
+        return c.hmget(k, claimField(key), key);
+      }),
+    );
+    return rows.map(([by, recorded]) => ({ by: by ?? owner, recorded: recorded ?? undefined }));
+  }
+
+  /** Moves an attempt's claim to `owner` (the job that held it ended without a result); its result if one came. */
+  async takeOver(executionId: string, key: string, owner: string): Promise<string | undefined> {
+    const c = this.client();
+    const k = this.keys.results(executionId);
+    c.hset(k, claimField(key), owner).catch(this.failed.record);
+    return (await c.hget(k, key)) ?? undefined;
   }
 
   /** The result (JSON) recorded for a job, if any. */

@@ -4,21 +4,29 @@
  */
 export class LazyAbort {
   private ctrl?: AbortController;
-  private reason?: unknown;
-  private aborted = false;
+  private why?: unknown;
+  private done = false;
+
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
 
   get signal(): AbortSignal {
     if (!this.ctrl) {
       this.ctrl = new AbortController();
-      if (this.aborted) this.ctrl.abort(this.reason);
+      if (this.done) this.ctrl.abort(this.why);
     }
     return this.ctrl.signal;
   }
 
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
+    if (this.done) return;
+    this.done = true;
+    this.why = reason;
     this.ctrl?.abort(reason);
   }
 }

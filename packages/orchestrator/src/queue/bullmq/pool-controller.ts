@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { OrchestratorConfig } from '../../config.js';
 import type { EventBus } from '../../events.js';
 import { BackgroundErrors, poolSink } from './background-errors.js';
+import type { AgentSpread } from './dispatcher.js';
 import type { DistKeys } from './keys.js';
 import type { LocalWorkers, LocalWorkersState } from './local-workers.js';
 import type { WorkerHeartbeat } from './task-worker.js';
@@ -63,6 +64,8 @@ export class PoolController {
   private ticking = false;
   /** Model-backed agents some healthy worker runs with its own definition (tools, zod output schema). */
   private own = new Set<string>();
+  /** How the healthy workers share each agent, as of the last read of their heartbeats (for batching). */
+  private spreads = new Map<string, AgentSpread>();
 
   constructor(
     private readonly redis: Redis,
@@ -71,6 +74,8 @@ export class PoolController {
     private readonly bus: EventBus | undefined,
     private readonly queueOf: (agentId: string) => Queue,
     private readonly local?: LocalWorkers,
+    /** Attempts of an agent this orchestrator sent and that have not settled (a batch job holds several). */
+    private readonly open: (agentId: string) => number = () => 0,
   ) {}
 
   start(): void {
@@ -103,16 +108,28 @@ export class PoolController {
     return this.own.has(agentId);
   }
 
-  /** Reads which agents workers run with their own definition now, without waiting for the first tick. */
+  /** How many healthy workers serve an agent and the slots each has, on average; undefined when none does. */
+  spread(agentId: string): AgentSpread | undefined {
+    return this.spreads.get(agentId);
+  }
+
+  /**
+   * Reads which agents workers run with their own definition, and how they share each agent, now, without waiting
+   * for the first tick.
+   */
   async readOwnAgents(now = Date.now()): Promise<void> {
     const own = new Set<string>();
+    const healthy: WorkerHeartbeat[] = [];
     for (const v of Object.values(await this.redis.hgetall(this.keys.workers))) {
       try {
         const hb = JSON.parse(v) as WorkerHeartbeat;
-        if (this.isHealthy(hb, Math.max(0, now - hb.at))) for (const a of hb.own ?? []) own.add(a);
+        if (!this.isHealthy(hb, Math.max(0, now - hb.at))) continue;
+        healthy.push(hb);
+        for (const a of hb.own ?? []) own.add(a);
       } catch {}
     }
     this.own = own;
+    this.spreads = spreadsOf(healthy);
   }
 
   /** Healthy: the worker says so and was heard from within three health-check intervals. */
@@ -181,7 +198,8 @@ export class PoolController {
         active += w.agents[agentId].active;
       }
       const counts = await this.queueOf(agentId).getJobCounts('wait', 'prioritized');
-      const waiting = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+      // A batch job waiting holds several attempts: this orchestrator's own count of them is the floor.
+      const waiting = Math.max((counts.wait ?? 0) + (counts.prioritized ?? 0), this.open(agentId) - active);
       const utilisation = capacity ? ((active + waiting) / capacity) * 100 : waiting ? 100 : 0;
       const instances = this.scale(agentId, utilisation, now);
       agents.push({ agentId, instances, capacity, active, waiting, utilisation, workers: serving.length });
@@ -194,6 +212,12 @@ export class PoolController {
     }
     if (plan.length) await this.redis.hset(this.keys.plan, ...plan);
     this.last = { at: now, workers, agents };
+    // The plan just made, not the heartbeats read: a worker takes its share at its next sync.
+    this.spreads = new Map(
+      agents
+        .filter((a) => a.workers > 0)
+        .map((a) => [a.agentId, { workers: a.workers, perWorker: Math.max(1, Math.floor(a.instances / a.workers)) }]),
+    );
     if (this.local) {
       // Processes follow the largest agent's instances (each process serves every agent of its module).
       const biggest = agents.reduce((m, a) => Math.max(m, a.instances), agents.length ? 0 : this.cfg.minAgents);
@@ -243,4 +267,17 @@ export class PoolController {
       this.bus?.publish('agent:scaled', { agentId, from, to: t.instances, utilisation, timestamp: now });
     return t.instances;
   }
+}
+
+/** Per agent: the healthy workers serving it and their average slots. */
+function spreadsOf(healthy: WorkerHeartbeat[]): Map<string, AgentSpread> {
+  const sum = new Map<string, { workers: number; slots: number }>();
+  for (const hb of healthy)
+    for (const [agentId, a] of Object.entries(hb.agents)) {
+      const s = sum.get(agentId) ?? { workers: 0, slots: 0 };
+      s.workers++;
+      s.slots += a.concurrency;
+      sum.set(agentId, s);
+    }
+  return new Map([...sum].map(([id, s]) => [id, { workers: s.workers, perWorker: Math.floor(s.slots / s.workers) }]));
 }

@@ -6,12 +6,12 @@ import type { Subscription } from 'rxjs';
 import type { AgentDefinition } from '../../agents/types.js';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { FlowRule } from '../config.js';
-import type { TaskJobData, TaskJobResult } from '../types.js';
+import type { TaskBatchData, TaskJobData, TaskJobResult } from '../types.js';
 import { BackgroundErrors, warningSink } from './background-errors.js';
 import { coalesceWrites, connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
 import { FlowGate, type FlowLimits } from './flow.js';
-import { resolveJobData, unpackValues, type WorkerJobData } from './job-data.js';
+import { BATCH_JOB, resolveBatch, resolveJobData, unpackValues, type WorkerJobData } from './job-data.js';
 import { keepMsOf, ResultLog } from './job-record.js';
 import { errorReport } from './job-result.js';
 import { type DistKeys, distKeys, queueName } from './keys.js';
@@ -19,6 +19,7 @@ import { type LaneWorkerClass, laneWorkerClass } from './lane-worker.js';
 import { LazyAbort } from './lazy-abort.js';
 import { OutputsReplica } from './outputs-sync.js';
 import { needsOwnDefinition } from './own-agents.js';
+import { TaskSlots } from './task-slots.js';
 import { encodeWire } from './wire.js';
 import { WorkerContext } from './worker-context.js';
 import type { TaskWorkerOptions, WorkerHeartbeat } from './worker-types.js';
@@ -29,6 +30,11 @@ interface AgentLane {
   agent: AgentDefinition;
   worker: Worker;
   max: number;
+  /** The concurrency the pool assigned (at most `max`): attempts at once, batched or not. */
+  limit: number;
+  /** Attempts beyond the first of the batch jobs running: BullMQ fetches that many jobs fewer. */
+  extra: number;
+  slots: TaskSlots;
   active: number;
   completed: number;
   failed: number;
@@ -39,6 +45,26 @@ class DrainedError extends Error {
   constructor() {
     super('worker drained while running the task');
   }
+}
+
+/** How long a cancel of an attempt not running here is kept (a batch may start it later). */
+const CANCELLED_KEEP_MS = 600_000;
+
+/**
+ * A batch's attempt that a drained worker gave up: recorded as a retryable queue failure, so the orchestrator
+ * retries it and a rerun of the batch does not run it again. (A job of its own fails instead: see the 'failed'
+ * listener.)
+ */
+function drainedResult(err: unknown): TaskJobResult {
+  if (!(err instanceof DrainedError)) throw err;
+  return { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
+}
+
+/** BullMQ fetches as many jobs as the lane's slots hold attempts: a running batch counts each of its attempts. */
+function fit(l: AgentLane): void {
+  const n = Math.max(1, l.limit - l.extra);
+  if (n !== l.worker.concurrency) l.worker.concurrency = n;
+  l.slots.wake();
 }
 
 /**
@@ -56,6 +82,8 @@ export class TaskWorker {
   /** Reports a flow-control slot Redis would not release (made once: no closure per task). */
   private readonly leaveFailed: (err: unknown) => void;
   private readonly running = new Map<string, { ctrl: LazyAbort; agentId: string; flowKey?: string }>();
+  /** Attempts cancelled while not running here (ms): one that a batch holds is not started. Pruned on sync. */
+  private readonly cancelled = new Map<string, number>();
   private client?: Redis;
   private sub?: Redis;
   private gate?: FlowGate;
@@ -97,7 +125,8 @@ export class TaskWorker {
       if (ch === this.keys.modelAgentsChannel) this.serveModelAgent(msg);
       else if (ch === this.keys.cancel) {
         const r = this.running.get(msg);
-        r?.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
+        if (r) r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
+        else this.cancelled.set(msg, Date.now());
       } else if (ch === this.keys.drain && msg === this.workerId) void this.drain('asked to drain by the pool');
     });
     await this.loadFlow();
@@ -132,7 +161,7 @@ export class TaskWorker {
     const agents: WorkerHeartbeat['agents'] = {};
     for (const [id, l] of this.lanes)
       agents[id] = {
-        concurrency: l.worker.concurrency,
+        concurrency: l.limit,
         max: l.max,
         active: l.active,
         completed: l.completed,
@@ -206,7 +235,18 @@ export class TaskWorker {
       const r: TaskJobResult = { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
       this.results.reply(replyTo, job.id!, JSON.stringify(r));
     });
-    const lane: AgentLane = { agent, worker, max, active: 0, completed: 0, failed: 0, draining: false };
+    const lane: AgentLane = {
+      agent,
+      worker,
+      max,
+      limit: max,
+      extra: 0,
+      slots: new TaskSlots(() => lane.limit),
+      active: 0,
+      completed: 0,
+      failed: 0,
+      draining: false,
+    };
     worker.idle = () => lane.active === 0;
     return lane;
   }
@@ -219,21 +259,24 @@ export class TaskWorker {
 
   /** Runs one job (its result is recorded and sent by reply: BullMQ keeps no return value). */
   private async process(lane: AgentLane, job: Job<TaskJobData>, token?: string): Promise<null> {
-    const d = resolveJobData(job.data, job, lane.agent.id, this.keys);
-    const jobId = job.id!;
     if (lane.draining) {
       // Fetched just as this worker started draining: hand it straight back for another worker.
       await job.moveToDelayed(Date.now() + 20, token);
       throw new this.bull.DelayedError();
     }
-    // Handed out again (its worker stalled or died), or sent again by an orchestrator that resumed the run after
-    // the first run of it finished: a result already recorded is final.
-    if (job.attemptsStarted > 1 || d.resumed) {
-      const done = await this.results.recorded(d.executionId, jobId);
-      if (done !== undefined) {
-        if (d.replyTo) this.results.reply(d.replyTo, jobId, done);
-        return null;
-      }
+    if (job.name === BATCH_JOB) return this.processBatch(lane, job as unknown as Job<TaskBatchData>);
+    const d = resolveJobData(job.data, job, lane.agent.id, this.keys);
+    const jobId = job.id!;
+    // Sent again by an orchestrator that resumed the run (the first run of it may have finished, or may still run
+    // in a batch), or handed out again (its worker stalled or died): a result already recorded is final.
+    const done = d.resumed
+      ? await this.resumedResult(lane, d, jobId, keepMsOf(job))
+      : job.attemptsStarted > 1
+        ? await this.results.recorded(d.executionId, jobId)
+        : undefined;
+    if (done !== undefined) {
+      if (d.replyTo) this.results.reply(d.replyTo, jobId, done);
+      return null;
     }
     const limits = d.flowKey !== undefined ? this.limitsOf(d.agentId) : undefined;
     if (limits) {
@@ -244,32 +287,119 @@ export class TaskWorker {
         throw new this.bull.DelayedError();
       }
     }
+    try {
+      return this.reply(d, job, await this.attempt(lane, d, jobId, this.abortOf(jobId, d, limits && d.flowKey)));
+    } finally {
+      if (limits) await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(this.leaveFailed);
+    }
+  }
+
+  /**
+   * Runs a batch's attempts side by side (each in a slot of its own), each recorded and replied as it finishes;
+   * BullMQ completes the job once all are. Each attempt is claimed first: one a resumed run sent alone too runs once.
+   */
+  private async processBatch(lane: AgentLane, job: Job<TaskBatchData>): Promise<null> {
+    const jobId = job.id!;
+    const keep = keepMsOf(job);
+    const tasks = resolveBatch(job.data, lane.agent.id, this.keys);
+    // Registered before the claims' round trip, so a cancel heard meanwhile is not lost.
+    const ctrls = tasks.map((t) => this.abortOf(t.key, t.d));
+    lane.extra += tasks.length - 1;
+    fit(lane);
+    try {
+      const claims = await this.results.claim(
+        jobId,
+        tasks.map((t) => ({ executionId: t.d.executionId, key: t.key })),
+        keep,
+      );
+      await Promise.all(
+        tasks.map(async ({ key, d }, i) => {
+          const { recorded, by } = claims[i];
+          if (recorded !== undefined) {
+            this.running.delete(key);
+            if (d.replyTo) this.results.reply(d.replyTo, key, recorded);
+            return;
+          }
+          // Another job (the attempt sent alone by an orchestrator that resumed the run) holds it.
+          if (by !== jobId) return void this.running.delete(key);
+          const r = await this.attempt(lane, d, key, ctrls[i]).catch((err) => drainedResult(err));
+          await this.results.recordBatched(d.executionId, key, JSON.stringify(r), keep, d.replyTo);
+        }),
+      );
+    } finally {
+      for (const t of tasks) this.running.delete(t.key);
+      lane.extra -= tasks.length - 1;
+      fit(lane);
+    }
+    return null;
+  }
+
+  /**
+   * A resumed run's attempt: its recorded result, if any; else it is claimed for this job. When a batch of the
+   * orchestrator before holds it, this job waits for that batch's result, or takes over if the batch ends without.
+   */
+  private async resumedResult(
+    lane: AgentLane,
+    d: WorkerJobData,
+    jobId: string,
+    keep: number,
+  ): Promise<string | undefined> {
+    const [c] = await this.results.claim(jobId, [{ executionId: d.executionId, key: jobId }], keep);
+    let wait = 50;
+    while (c.recorded === undefined && c.by !== jobId) {
+      if (lane.draining || this.closed) throw new DrainedError();
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(1000, wait * 2);
+      const [recorded, finished, created] = await Promise.all([
+        this.results.recorded(d.executionId, jobId),
+        this.client!.hmget(lane.worker.toKey(c.by), 'finishedOn', 'timestamp'),
+      ]).then(([r, [f, t]]) => [r, f, t] as const);
+      if (recorded !== undefined) return recorded;
+      if (created == null || finished != null) return this.results.takeOver(d.executionId, jobId, jobId);
+    }
+    return c.recorded;
+  }
+
+  /** The abort of an attempt about to run here, registered for cancels (and aborted if one came already). */
+  private abortOf(key: string, d: WorkerJobData, flowKey?: string): LazyAbort {
     const ctrl = new LazyAbort();
-    this.running.set(jobId, { ctrl, agentId: d.agentId, flowKey: limits ? d.flowKey : undefined });
+    this.running.set(key, { ctrl, agentId: d.agentId, flowKey });
+    if (this.cancelled.delete(key))
+      ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
+    return ctrl;
+  }
+
+  /**
+   * Runs one attempt in a slot of its lane: the handler (or model call) with a context built from the job, its
+   * output encoded as every store encodes outputs. A failure is a result too; on a draining worker it throws.
+   */
+  private async attempt(lane: AgentLane, d: WorkerJobData, key: string, ctrl: LazyAbort): Promise<TaskJobResult> {
+    const wait = lane.slots.take();
+    if (wait) await wait;
     lane.active++;
     try {
+      if (ctrl.aborted) throw ctrl.reason;
       const values = unpackValues(d.values);
       const outputs = await this.replica.at(d.executionId, d.outputs, values.deps);
       const ctx = new WorkerContext(d, values, lane.agent, ctrl, this.o.models, outputs, this.o.bus);
       const output = d.model ? await ctx.runModelTask(d.model) : await this.runHandler(lane, ctx);
       if (lane.draining) throw new DrainedError();
-      // Encoded as every store encodes outputs: a value that cannot be stored fails here, typed, like in process.
+      // A value that cannot be stored fails here, typed, like in process.
       const encoded = encodeWire(output, `output of task "${d.taskId}"`);
       lane.completed++;
       const r: TaskJobResult = { ok: true, output: encoded };
       if (ctx.usage && ctx.model) Object.assign(r, { usage: ctx.usage, cost: ctx.cost, model: ctx.model });
       if (ctx.toolCalls.length) r.toolCalls = ctx.toolCalls;
-      return this.reply(d, job, r);
+      return r;
     } catch (err) {
       lane.failed++;
-      // A drained worker fails the job itself: the orchestrator sees a retryable queue error and retries it.
-      // Its reply goes out once BullMQ holds the job as failed (the 'failed' listener).
+      // A drained worker fails the attempt: the orchestrator sees a retryable queue error and retries it.
       if (lane.draining) throw err instanceof DrainedError ? err : new DrainedError();
-      return this.reply(d, job, { ok: false, error: errorReport(err) });
+      return { ok: false, error: errorReport(err) };
     } finally {
       lane.active--;
-      this.running.delete(jobId);
-      if (limits) await this.gate!.leave(d.agentId, d.flowKey!, jobId).catch(this.leaveFailed);
+      lane.slots.give();
+      this.running.delete(key);
     }
   }
 
@@ -290,7 +420,7 @@ export class TaskWorker {
       return null;
     }
     // The only job running: at once too, in the write of BullMQ's completion.
-    if (this.running.size <= 1) {
+    if (this.running.size === 0) {
       coalesceWrites(this.client!, 'microtasks');
       this.results.recordNow(d.executionId, jobId, json, keep, d.replyTo);
       return null;
@@ -333,6 +463,8 @@ export class TaskWorker {
         await this.gate!.refresh(r.agentId, r.flowKey, jobId).catch(e.for('refresh a flow-control slot'));
     await this.heartbeat().catch(e.for('write its heartbeat'));
     this.results.prune();
+    const old = Date.now() - CANCELLED_KEEP_MS;
+    for (const [key, at] of this.cancelled) if (at < old) this.cancelled.delete(key);
   }
 
   private async checkHealth(): Promise<void> {
@@ -382,8 +514,8 @@ export class TaskWorker {
       const v = vals[i];
       if (v == null) return;
       const l = this.lanes.get(a)!;
-      const n = Math.min(l.max, Math.max(1, Number(v)));
-      if (n !== l.worker.concurrency) l.worker.concurrency = n;
+      l.limit = Math.min(l.max, Math.max(1, Number(v)));
+      fit(l);
     });
   }
 
