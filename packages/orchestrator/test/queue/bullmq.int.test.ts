@@ -11,17 +11,23 @@ import { distKeys, jobIdOf } from '../../src/queue/bullmq/keys.js';
 import { OutputsPublisher, OutputsReplica } from '../../src/queue/bullmq/outputs-sync.js';
 import { TaskWorker } from '../../src/queue/bullmq/task-worker.js';
 import { decodeWire } from '../../src/queue/bullmq/wire.js';
+import type { DispatchContext } from '../../src/queue/types.js';
 import { conformanceAgents, type QueueFixture, queueConformance } from './conformance.js';
 import { dispatchContext } from './dist-helpers.js';
 
 const url = process.env.REDIS_URL;
 
-async function fixture(): Promise<QueueFixture & { worker: TaskWorker }> {
+/**
+ * A queue and a worker in this process. With `batched`, the queue's pool knows the worker (concurrency 20), so the
+ * attempts of one agent made ready together travel in batch jobs; without, the pool is off and each goes alone.
+ */
+async function fixture(batched = false): Promise<QueueFixture & { worker: TaskWorker }> {
   const target = { ...redisTarget(url), prefix: `cdx-q-${randomUUID().slice(0, 8)}` };
-  const cfg = parseConfig({ execution: { mode: 'distributed' } }).execution;
-  const queue = new BullMQQueue(target, cfg);
+  const cfg = parseConfig({ execution: { mode: 'distributed' } });
+  const queue = new BullMQQueue(target, cfg.execution, batched ? { agents: cfg.agents, autoStart: false } : undefined);
   await queue.ready();
   const worker = await new TaskWorker({ target, agents: conformanceAgents, concurrency: 20, heartbeatMs: 200 }).start();
+  await queue.pool?.readOwnAgents();
   return {
     queue,
     worker,
@@ -33,7 +39,7 @@ async function fixture(): Promise<QueueFixture & { worker: TaskWorker }> {
 }
 
 describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () => {
-  queueConformance('bullmq', fixture, async (f, ctx) => {
+  const observeAbort = async (f: QueueFixture, ctx: DispatchContext) => {
     const q = (f.queue as BullMQQueue).agentQueue('wait-abort');
     const id = jobIdOf(ctx.executionId, ctx.taskId, undefined, ctx.attempt);
     const c = new Redis(url!);
@@ -52,7 +58,9 @@ describe.skipIf(!url)('BullMQ queue (real Redis, worker in this process)', () =>
     } finally {
       c.disconnect();
     }
-  });
+  };
+  queueConformance('bullmq', () => fixture(), observeAbort);
+  queueConformance('bullmq, batched', () => fixture(true), observeAbort);
 });
 
 describe.skipIf(!url)('events over pub/sub', () => {

@@ -242,6 +242,28 @@ export function queueConformance(
       }
     });
 
+    it('aborting attempts sent together reaches each running handler; one not aborted completes', async () => {
+      const f = await make();
+      try {
+        const ctxs = Array.from({ length: 4 }, (_, i) => ctxFor({ agentId: 'wait-abort', taskId: `w${i}` }));
+        const runs = ctxs.map((ctx) => Promise.resolve(f.queue.run(ctx, conformanceAgents[3])).catch((e) => e));
+        const plain = f.queue.run(ctxFor({ agentId: 'sync', params: { n: 4 } }), conformanceAgents[1]);
+        await new Promise((r) => setTimeout(r, 300));
+        for (const ctx of ctxs.slice(0, 3)) ctx.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'stop'));
+        for (const [i, ctx] of ctxs.slice(0, 3).entries()) {
+          if (observeAbort) {
+            expect(await runs[i]).toMatchObject({ code: ErrorCodes.CANCELLED });
+            expect(await observeAbort(f, ctx)).toBe('aborted');
+          } else expect(await runs[i]).toBe('aborted');
+        }
+        expect(await plain).toBe(8);
+        ctxs[3].ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'stop'));
+        await runs[3];
+      } finally {
+        await f.close();
+      }
+    });
+
     it('many attempts at once each get their own result', async () => {
       const f = await make();
       try {
