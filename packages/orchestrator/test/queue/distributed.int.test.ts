@@ -34,6 +34,8 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
 
   beforeAll(async () => {
     o = orchestrator(url!, ns, {
+      // Four slots per worker from the start (the workers' own concurrency), so tasks ready together batch.
+      agents: { minAgents: 8, maxAgents: 8 },
       execution: {
         mode: 'distributed',
         flow: {
@@ -209,6 +211,57 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
     expect((r.tasks.slow.output as { pid: number }).pid).toBe(survivor.proc.pid);
     expect((await runs(url!, t)).map((x) => x.pid)).toEqual([victim.proc.pid, survivor.proc.pid]);
     expect(await completedCount(o, r.executionId, 'slow')).toBe(1);
+  });
+
+  it('a worker SIGKILLed mid-batch: its attempts that finished are not run again, the rest complete elsewhere', {
+    timeout: 120_000,
+  }, async () => {
+    // One worker is left from the test before: a second one, which this test kills, joins it.
+    const survivor = [w1, w2].find((w) => w.proc.exitCode === null && w.proc.signalCode === null)!;
+    const w3 = await startWorker(url!, ns, ['--concurrency', '4']);
+    try {
+      await waitFor('the pool sees the new worker', async () => {
+        await (o.queue as BullMQQueue).pool!.tick();
+        const ws = (o.queue as BullMQQueue).pool!.state().workers.filter((w) => w.healthy && w.pid === w3.proc.pid);
+        return ws.length === 1 || undefined;
+      });
+      const t = tag();
+      // Pairs of a fast and a slow attempt: batches of two or four, so a batch holds both kinds.
+      const run = o.executeWorkflow(fan(8, (i) => (i % 2 ? 3000 : 10), t, 'plain'));
+      await waitFor('the new worker ran a fast and a slow attempt', async () => {
+        const mine = (await runs(url!, t)).filter((x) => x.pid === w3.proc.pid);
+        return mine.some((x) => Number(x.task.slice(1)) % 2 === 0) && mine.some((x) => Number(x.task.slice(1)) % 2)
+          ? true
+          : undefined;
+      });
+      // The fast attempts' results are recorded before the kill.
+      await new Promise((r) => setTimeout(r, 300));
+      const killed = (await runs(url!, t)).filter((x) => x.pid === w3.proc.pid).map((x) => x.task);
+      await w3.kill('SIGKILL');
+      const r = await run;
+      expect(r.status).toBe('completed');
+      const all = await runs(url!, t);
+      for (let i = 0; i < 8; i++) {
+        const task = `f${i}`;
+        const ran = all.filter((x) => x.task === task);
+        // A fast attempt ran once; a slow one the killed worker had started ran again on the survivor.
+        const expected = i % 2 === 1 && killed.includes(task) ? [w3.proc.pid, survivor.proc.pid] : undefined;
+        if (expected) expect(ran.map((x) => x.pid)).toEqual(expected);
+        else expect(ran).toHaveLength(1);
+        expect(await completedCount(o, r.executionId, task)).toBe(1);
+      }
+      expect(killed.some((x) => Number(x.slice(1)) % 2 === 0)).toBe(true);
+      // They travelled in batch jobs: fewer jobs than attempts were added to the agent's queue.
+      const c = new Redis(url!);
+      try {
+        const events = await c.xrange(`${distKeys(ns).bullPrefix}:agent.plain:events`, '-', '+');
+        expect(events.filter(([, f]) => f[1] === 'added').length).toBeLessThan(8);
+      } finally {
+        c.disconnect();
+      }
+    } finally {
+      await w3.kill('SIGKILL');
+    }
   });
 });
 
