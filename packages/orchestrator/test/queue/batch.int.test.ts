@@ -112,6 +112,22 @@ describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
     expect(await jobsAdded(target.prefix, 'b')).toBe(6);
   });
 
+  it('a worker with one slot gets no batches, however many instances the pool plans', async () => {
+    const target = { ...redisTarget(url), prefix: prefix() };
+    const t = tracker();
+    const cfg = parseConfig({ execution: { mode: 'distributed' }, agents: { minAgents: 10, maxAgents: 10 } });
+    const queue = new BullMQQueue(target, cfg.execution, { agents: cfg.agents, autoStart: false });
+    await queue.ready();
+    closers.push(() => queue.close());
+    await workerOn(target, t.agent, 1);
+    await workerOn(target, t.agent, 1);
+    await queue.pool!.tick();
+    // Ten instances over two workers is five each by the plan, but each worker runs one at a time.
+    expect(queue.pool!.spread('b')).toEqual({ workers: 2, perWorker: 1 });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => queue.run(ctxOf(`t${i}`, {}), t.agent)));
+    expect(await jobsAdded(target.prefix, 'b')).toBe(8);
+  });
+
   it('a worker runs no more attempts at once than its slots, however many batches it could fetch', async () => {
     const target = { ...redisTarget(url), prefix: prefix() };
     const t = tracker();

@@ -20,6 +20,11 @@ interface Lane {
   pending: Ready[];
   /** Attempts sent and not settled (queued or running): the pool's load, which batch jobs would undercount. */
   open: number;
+  /**
+   * False under an agent-wide concurrency or rate limit: BullMQ counts those in jobs, so a batch would hold several
+   * attempts in one unit of the limit.
+   */
+  batches: boolean;
 }
 
 /** One attempt waiting for this turn's write. */
@@ -268,7 +273,7 @@ export class JobDispatcher {
       if (rule?.concurrency) await queue.setGlobalConcurrency(rule.concurrency);
       if (rule?.rateLimit) await queue.setGlobalRateLimit(rule.rateLimit.max, rule.rateLimit.durationMs);
     })();
-    lane = { agentId, queue, ready, pending: [], open: 0 };
+    lane = { agentId, queue, ready, pending: [], open: 0, batches: !rule?.concurrency && !rule?.rateLimit };
     this.lanes.set(agentId, lane);
     return lane;
   }
@@ -306,7 +311,7 @@ export class JobDispatcher {
   private pack(lane: Lane, ready: Ready[]): Outgoing[] {
     let n = 0;
     for (const r of ready) if (r.batchable) n++;
-    const spread = n > 1 ? this.d.spread?.(lane.agentId) : undefined;
+    const spread = n > 1 && lane.batches ? this.d.spread?.(lane.agentId) : undefined;
     const k = spread ? batchSize(n, spread) : 1;
     const out: Outgoing[] = [];
     let group: Ready[] = [];

@@ -189,6 +189,7 @@ export class PoolController {
     const agentIds = new Set(workers.flatMap((w) => Object.keys(w.agents)));
     const agents: PoolAgentState[] = [];
     const plan: string[] = [];
+    const spreads = new Map<string, AgentSpread>();
     for (const agentId of agentIds) {
       const serving = workers.filter((w) => w.healthy && w.agents[agentId]);
       let capacity = 0;
@@ -205,19 +206,20 @@ export class PoolController {
       agents.push({ agentId, instances, capacity, active, waiting, utilisation, workers: serving.length });
       // Least-loaded first get the remainder; every serving worker keeps at least one slot.
       serving.sort((a, b) => a.agents[agentId].active - b.agents[agentId].active);
+      // The slots each worker will have (its share, never above its own --concurrency), for batching.
+      let slots = 0;
       serving.forEach((w, i) => {
-        const share = Math.floor(instances / serving.length) + (i < instances % serving.length ? 1 : 0);
-        plan.push(`${w.workerId}|${agentId}`, String(Math.max(1, share)));
+        const share = Math.max(1, Math.floor(instances / serving.length) + (i < instances % serving.length ? 1 : 0));
+        plan.push(`${w.workerId}|${agentId}`, String(share));
+        slots += Math.min(share, w.agents[agentId].max ?? share);
       });
+      if (serving.length)
+        spreads.set(agentId, { workers: serving.length, perWorker: Math.floor(slots / serving.length) });
     }
     if (plan.length) await this.redis.hset(this.keys.plan, ...plan);
     this.last = { at: now, workers, agents };
     // The plan just made, not the heartbeats read: a worker takes its share at its next sync.
-    this.spreads = new Map(
-      agents
-        .filter((a) => a.workers > 0)
-        .map((a) => [a.agentId, { workers: a.workers, perWorker: Math.max(1, Math.floor(a.instances / a.workers)) }]),
-    );
+    this.spreads = spreads;
     if (this.local) {
       // Processes follow the largest agent's instances (each process serves every agent of its module).
       const biggest = agents.reduce((m, a) => Math.max(m, a.instances), agents.length ? 0 : this.cfg.minAgents);
@@ -276,7 +278,7 @@ function spreadsOf(healthy: WorkerHeartbeat[]): Map<string, AgentSpread> {
     for (const [agentId, a] of Object.entries(hb.agents)) {
       const s = sum.get(agentId) ?? { workers: 0, slots: 0 };
       s.workers++;
-      s.slots += a.concurrency;
+      s.slots += Math.min(a.concurrency, a.max ?? a.concurrency);
       sum.set(agentId, s);
     }
   return new Map([...sum].map(([id, s]) => [id, { workers: s.workers, perWorker: Math.floor(s.slots / s.workers) }]));
