@@ -82,16 +82,22 @@ async function jobsAdded(p: string, agentId: string): Promise<number> {
   }
 }
 
+/** A queue and one worker with `slots` slots, the queue's pool told of the worker: attempts ready together batch. */
+async function batched(slots: number) {
+  const target = { ...redisTarget(url), prefix: prefix() };
+  const t = tracker();
+  const queue = await queueOn(target);
+  await workerOn(target, t.agent, slots);
+  await queue.pool!.readOwnAgents();
+  return { target, t, queue };
+}
+
 const ctxOf = (taskId: string, params: Record<string, unknown>, executionId?: string) =>
   dispatchContext('b', taskId, params, executionId) as DispatchContext & { ctrl?: AbortController };
 
 describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
   it('a fan-out travels in a few jobs; every attempt gets its own result', async () => {
-    const target = { ...redisTarget(url), prefix: prefix() };
-    const t = tracker();
-    const queue = await queueOn(target);
-    await workerOn(target, t.agent, 8);
-    await queue.pool!.readOwnAgents();
+    const { target, t, queue } = await batched(8);
     const exec = `exec-${randomUUID()}`;
     const outs = await Promise.all(Array.from({ length: 24 }, (_, i) => queue.run(ctxOf(`t${i}`, {}, exec), t.agent)));
     expect(outs).toEqual(Array.from({ length: 24 }, (_, i) => `t${i}@1`));
@@ -129,11 +135,7 @@ describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
   });
 
   it('a worker runs no more attempts at once than its slots, however many batches it could fetch', async () => {
-    const target = { ...redisTarget(url), prefix: prefix() };
-    const t = tracker();
-    const queue = await queueOn(target);
-    await workerOn(target, t.agent, 3);
-    await queue.pool!.readOwnAgents();
+    const { target, t, queue } = await batched(3);
     const exec = `exec-${randomUUID()}`;
     const outs = await Promise.all(
       Array.from({ length: 18 }, (_, i) => queue.run(ctxOf(`t${i}`, { ms: 30 }, exec), t.agent)),
@@ -145,11 +147,7 @@ describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
   });
 
   it('a cancelled attempt a waiting batch holds is never started; a running one is aborted', async () => {
-    const target = { ...redisTarget(url), prefix: prefix() };
-    const t = tracker();
-    const queue = await queueOn(target);
-    await workerOn(target, t.agent, 2);
-    await queue.pool!.readOwnAgents();
+    const { target, t, queue } = await batched(2);
     const exec = `exec-${randomUUID()}`;
     const ctxs = Array.from({ length: 4 }, (_, i) => {
       const ctrl = new AbortController();
