@@ -147,7 +147,7 @@ describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
   });
 
   it('a cancelled attempt a waiting batch holds is never started; a running one is aborted', async () => {
-    const { target, t, queue } = await batched(2);
+    const { t, queue } = await batched(2);
     const exec = `exec-${randomUUID()}`;
     const ctxs = Array.from({ length: 4 }, (_, i) => {
       const ctrl = new AbortController();
