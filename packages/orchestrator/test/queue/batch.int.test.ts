@@ -87,9 +87,9 @@ async function batched(slots: number) {
   const target = { ...redisTarget(url), prefix: prefix() };
   const t = tracker();
   const queue = await queueOn(target);
-  await workerOn(target, t.agent, slots);
+  const worker = await workerOn(target, t.agent, slots);
   await queue.pool!.readOwnAgents();
-  return { target, t, queue };
+  return { target, t, queue, worker };
 }
 
 const ctxOf = (taskId: string, params: Record<string, unknown>, executionId?: string) =>
@@ -147,7 +147,7 @@ describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
   });
 
   it('a cancelled attempt a waiting batch holds is never started; a running one is aborted', async () => {
-    const { t, queue } = await batched(2);
+    const { t, queue, worker } = await batched(2);
     const exec = `exec-${randomUUID()}`;
     const ctxs = Array.from({ length: 4 }, (_, i) => {
       const ctrl = new AbortController();
@@ -157,6 +157,9 @@ describe.skipIf(!url)('batch jobs (real Redis, BullMQ)', () => {
     // Batches [t0, t1] and [t2, t3]: the worker's two slots hold the first, the second waits in Redis.
     await waitFor('first batch running', () => t.gates.size === 2 || undefined);
     expect([...t.gates.keys()].sort()).toEqual(['t0', 't1']);
+    // The pool counts attempts, not jobs: two running, two waiting in one batch job.
+    await worker.sync();
+    expect((await queue.pool!.tick()).agents[0]).toMatchObject({ agentId: 'b', active: 2, waiting: 2 });
     const stop = new CodexError(ErrorCodes.CANCELLED, 'stop');
     ctxs[0].ctrl.abort(stop);
     ctxs[2].ctrl.abort(stop);
