@@ -123,6 +123,7 @@ export function startOrchestrator(
   length: number,
   taskMs: number,
   tag: string,
+  shape: 'chain' | 'fan' = 'chain',
 ): Proc {
   const proc = spawn(
     process.execPath,
@@ -135,6 +136,7 @@ export function startOrchestrator(
       String(length),
       String(taskMs),
       tag,
+      shape,
     ],
     { cwd: root, env: { ...process.env, REDIS_URL: url, CDX_TEST_NS: ns }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
