@@ -48,6 +48,9 @@ interface Outgoing {
   keys: string[];
 }
 
+/** An attempt as a job of its own (its key is the job's id). */
+const alone = (r: Ready): Outgoing => ({ name: r.name, data: r.data, opts: r.opts, keys: [r.key] });
+
 /** A batch job as its attempts' waiters share it: removed from the queue if every attempt still open is cancelled. */
 interface SentBatch {
   id: string;
@@ -114,7 +117,7 @@ export interface DispatcherDeps {
   outputs: OutputsPublisher;
   /** This orchestrator's reply id: workers publish its results on `keys.replies(replyId)` (see {@link TaskJobData.reply}). */
   replyId: string;
-  /** How the live workers share an agent (from the pool's heartbeats), undefined when not known: no batches. */
+  /** How the healthy workers share an agent (the pool's last plan), undefined when not known: no batches. */
   spread?(agentId: string): AgentSpread | undefined;
 }
 
@@ -316,14 +319,13 @@ export class JobDispatcher {
     const out: Outgoing[] = [];
     let group: Ready[] = [];
     for (const r of ready) {
-      if (k < 2 || !r.batchable) out.push({ name: r.name, data: r.data, opts: r.opts, keys: [r.key] });
+      if (k < 2 || !r.batchable) out.push(alone(r));
       else if (group.push(r) === k) {
         out.push(this.batchJob(group));
         group = [];
       }
     }
-    if (group.length === 1)
-      out.push({ name: group[0].name, data: group[0].data, opts: group[0].opts, keys: [group[0].key] });
+    if (group.length === 1) out.push(alone(group[0]));
     else if (group.length > 1) out.push(this.batchJob(group));
     return out;
   }
@@ -373,7 +375,6 @@ export class JobDispatcher {
     const w = this.waiters.get(jobId);
     if (!w) return;
     this.drop(jobId, w);
-    if (w.batch) w.batch.open--;
     if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
     if (r.ok) {
       if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
@@ -396,16 +397,17 @@ export class JobDispatcher {
     );
   }
 
+  /** Forgets a settled or cancelled attempt: its lane's count and its batch's open attempts go down. */
   private drop(key: string, w: Waiter): void {
     this.waiters.delete(key);
     w.lane.open--;
+    if (w.batch) w.batch.open--;
   }
 
   private rejectWaiter(jobId: string, err: unknown): void {
     const w = this.waiters.get(jobId);
     if (!w) return;
     this.drop(jobId, w);
-    if (w.batch) w.batch.open--;
     w.reject(err);
   }
 
@@ -472,7 +474,7 @@ export class JobDispatcher {
     if (this.closed) return;
     // A waiting job is removed (a batch once none of its attempts is wanted); a running attempt hears the cancel on
     // pub/sub and its handler's signal aborts, and a batch's attempt not started yet is not started.
-    if (!w.batch || --w.batch.open === 0) w.lane.queue.remove(w.job).catch(() => 0);
+    if (!w.batch || w.batch.open === 0) w.lane.queue.remove(w.job).catch(() => 0);
     this.d
       .redis()
       .publish(this.d.keys.cancel, key)
