@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchSize, MAX_BATCH } from '../../src/queue/bullmq/dispatcher.js';
+import { batchSize, MAX_BATCH, packJobs, type Ready } from '../../src/queue/bullmq/job-batches.js';
 import { TaskSlots } from '../../src/queue/bullmq/task-slots.js';
 
 describe('batchSize', () => {
@@ -40,5 +40,38 @@ describe('TaskSlots', () => {
     slots.give();
     await fifth;
     expect(slots.load).toEqual({ running: 1, waiting: 0 });
+  });
+});
+
+describe('packJobs', () => {
+  const ready = (key: string, batchable = true): Ready => ({
+    key,
+    executionId: 'e',
+    attempt: 1,
+    name: key,
+    data: { workflowId: 'wf', values: { deps: {} } },
+    opts: { jobId: key },
+    batchable,
+  });
+
+  it('puts batchable attempts k to a job, sends the others and a lone leftover alone, each attempt once', () => {
+    let n = 0;
+    const jobs = packJobs(
+      [ready('a'), ready('b'), ready('x', false), ready('c'), ready('d'), ready('e')],
+      2,
+      () => `b${++n}`,
+    );
+    expect(jobs.map((j) => [j.name, j.opts.jobId, j.keys])).toEqual([
+      ['~batch', 'b1', ['a', 'b']],
+      ['x', 'x', ['x']],
+      ['~batch', 'b2', ['c', 'd']],
+      ['e', 'e', ['e']],
+    ]);
+    expect(jobs[0].batch).toEqual({ id: 'b1', open: 2 });
+    // A batch's entries name what its id cannot: execution, task and attempt.
+    expect((jobs[2].data as { tasks: unknown[] }).tasks).toMatchObject([
+      { executionId: 'e', taskId: 'c', attempt: 1 },
+      { executionId: 'e', taskId: 'd', attempt: 1 },
+    ]);
   });
 });

@@ -1,17 +1,25 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
-import { idempotencyKeyOf } from '../../workflow/task-context.js';
 import type { ExecutionConfig } from '../config.js';
-import type { DispatchContext, RemoteModelCall, TaskBatchData, TaskJobData, TaskJobResult } from '../types.js';
+import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult } from '../types.js';
 import { coalesceWrites } from './connection.js';
 import type { FlowRules } from './flow-rules.js';
-import { BATCH_JOB, packValues } from './job-data.js';
+import {
+  type AgentSpread,
+  alone,
+  batchSize,
+  type Outgoing,
+  packJobs,
+  type Ready,
+  type SentBatch,
+} from './job-batches.js';
+import { jobDataOf } from './job-data.js';
 import { RESULT_FIELD } from './job-record.js';
 import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
 import type { OutputsPublisher } from './outputs-sync.js';
-import { decodeWire, wireObject } from './wire.js';
+import { decodeWire } from './wire.js';
 
 interface Lane {
   agentId: string;
@@ -25,36 +33,6 @@ interface Lane {
    * attempts in one unit of the limit.
    */
   batches: boolean;
-}
-
-/** One attempt waiting for this turn's write. */
-interface Ready {
-  /** The attempt's key (`jobIdOf`): its job's id when it goes alone, its results field either way. */
-  key: string;
-  executionId: string;
-  attempt: number;
-  name: string;
-  data: TaskJobData;
-  opts: JobsOptions;
-  /** Plain enough to share a batch job: no priority, flow key or model call, and not a resumed run's. */
-  batchable: boolean;
-}
-
-/** A job as it is added: one attempt, or a batch of them (`keys`: the attempts it carries). */
-interface Outgoing {
-  name: string;
-  data: TaskJobData | TaskBatchData;
-  opts: JobsOptions;
-  keys: string[];
-}
-
-/** An attempt as a job of its own (its key is the job's id). */
-const alone = (r: Ready): Outgoing => ({ name: r.name, data: r.data, opts: r.opts, keys: [r.key] });
-
-/** A batch job as its attempts' waiters share it: removed from the queue if every attempt still open is cancelled. */
-interface SentBatch {
-  id: string;
-  open: number;
 }
 
 interface Waiter {
@@ -86,24 +64,6 @@ const CHECK_TICK_MS = 500;
  * 1000 (workload B), one worker: 96 → 83 µs per task against one addBulk of everything.
  */
 export const ADD_CHUNK = 128;
-
-/** The most attempts one batch job carries. */
-export const MAX_BATCH = 32;
-
-/** How the workers serving an agent share it: how many serve it, and the slots each has (on average). */
-export interface AgentSpread {
-  workers: number;
-  perWorker: number;
-}
-
-/**
- * Attempts per batch job when `n` batchable attempts of one agent are ready at once: at least two jobs per worker
- * (so each worker gets some, and a slow one holds back little), no more than a worker's slots (a batch runs on one
- * worker, its attempts side by side), and at most {@link MAX_BATCH}. Below 2: no batch.
- */
-export function batchSize(n: number, s: AgentSpread): number {
-  return Math.min(MAX_BATCH, s.perWorker, Math.ceil(n / (2 * Math.max(1, s.workers))));
-}
 
 /** What the dispatch needs from the queue that owns it: the connection, BullMQ, names and per-agent setup. */
 export interface DispatcherDeps {
@@ -154,27 +114,10 @@ export class JobDispatcher {
     coalesceWrites(this.d.redis());
     let data: TaskJobData;
     try {
-      const values = packValues(ctx.input, ctx.params, ctx.deps);
-      if (ctx.item !== undefined) values.item = ctx.item;
-      // The task is the job's name, the execution and attempt are in its id and the agent is its queue's: the
-      // worker fills them in (see TaskJobData).
-      data = {
-        workflowId: ctx.workflowId,
-        values: wireObject(values, `input of task "${ctx.taskId}"`),
-        outputs: this.d.outputs.publish(ctx, values.deps),
-        reply: this.d.replyId,
-      };
+      data = jobDataOf(ctx, model, this.d.replyId, (deps) => this.d.outputs.publish(ctx, deps));
     } catch (err) {
       return Promise.reject(err);
     }
-    if (ctx.prompt) data.prompt = ctx.prompt;
-    if (model) data.model = model;
-    if (ctx.resumed) data.resumed = true;
-    if (ctx.index !== undefined) data.index = ctx.index;
-    if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
-    const key = ctx.idempotencyKey;
-    if (key !== undefined && key !== idempotencyKeyOf(ctx.executionId, ctx.taskId, ctx.index ?? ctx.iteration))
-      data.idempotencyKey = key;
     // BullMQ makes one attempt of a job (attempts defaults to 0: no retry): retries are the scheduler's.
     // A completed job goes at once: its result is recorded in the execution's results hash (see job-record.ts).
     const opts: JobsOptions = { jobId, removeOnComplete: true, removeOnFail: this.keep };
@@ -316,33 +259,19 @@ export class JobDispatcher {
     for (const r of ready) if (r.batchable) n++;
     const spread = n > 1 && lane.batches ? this.d.spread?.(lane.agentId) : undefined;
     const k = spread ? batchSize(n, spread) : 1;
-    const out: Outgoing[] = [];
-    let group: Ready[] = [];
-    for (const r of ready) {
-      if (k < 2 || !r.batchable) out.push(alone(r));
-      else if (group.push(r) === k) {
-        out.push(this.batchJob(group));
-        group = [];
+    if (k < 2) return ready.map(alone);
+    const jobs = packJobs(ready, k, () => `${this.d.replyId}.${++this.batches}`);
+    for (const j of jobs) {
+      if (!j.batch) continue;
+      for (const key of j.keys) {
+        const w = this.waiters.get(key);
+        if (w) {
+          w.job = j.batch.id;
+          w.batch = j.batch;
+        }
       }
     }
-    if (group.length === 1) out.push(alone(group[0]));
-    else if (group.length > 1) out.push(this.batchJob(group));
-    return out;
-  }
-
-  private batchJob(group: Ready[]): Outgoing {
-    const id = `${this.d.replyId}.${++this.batches}`;
-    const batch: SentBatch = { id, open: group.length };
-    const tasks: TaskBatchData['tasks'] = [];
-    for (const r of group) {
-      const w = this.waiters.get(r.key);
-      if (w) {
-        w.job = id;
-        w.batch = batch;
-      }
-      tasks.push(Object.assign(r.data, { executionId: r.executionId, taskId: r.name, attempt: r.attempt }));
-    }
-    return { name: BATCH_JOB, data: { tasks }, opts: { ...group[0].opts, jobId: id }, keys: group.map((r) => r.key) };
+    return jobs;
   }
 
   private add(lane: Lane, jobs: Outgoing[]): void {

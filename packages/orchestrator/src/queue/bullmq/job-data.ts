@@ -1,8 +1,15 @@
 import { CodexError, ErrorCodes } from '../../errors.js';
 import { idempotencyKeyOf } from '../../workflow/task-context.js';
-import type { TaskBatchData, TaskJobData, TaskJobValues } from '../types.js';
+import type {
+  DispatchContext,
+  OutputsRef,
+  RemoteModelCall,
+  TaskBatchData,
+  TaskJobData,
+  TaskJobValues,
+} from '../types.js';
 import { type DistKeys, jobIdOf, parseJobId } from './keys.js';
-import { decodeWire } from './wire.js';
+import { decodeWire, wireObject } from './wire.js';
 
 // A job carries only what a worker cannot work out (see TaskJobData): every byte of it is written by the
 // orchestrator, stored and handed out by Redis, and parsed by the worker, once per task. The orchestrator leaves
@@ -10,6 +17,37 @@ import { decodeWire } from './wire.js';
 
 /** The BullMQ job name of a {@link TaskBatchData} job: no task id starts with `~` (workflow schema). */
 export const BATCH_JOB = '~batch';
+
+/**
+ * An attempt's job data as the orchestrator sends it, leaving out what the worker fills back in: the task is the
+ * job's name, the execution and attempt are in its id and the agent is its queue's (see TaskJobData). `outputs`
+ * publishes the run's outputs for it (given the deps the job carries). Throws a typed error for a value that cannot
+ * travel.
+ */
+export function jobDataOf(
+  ctx: DispatchContext,
+  model: RemoteModelCall | undefined,
+  reply: string,
+  outputs: (deps: Record<string, unknown>) => OutputsRef,
+): TaskJobData {
+  const values = packValues(ctx.input, ctx.params, ctx.deps);
+  if (ctx.item !== undefined) values.item = ctx.item;
+  const data: TaskJobData = {
+    workflowId: ctx.workflowId,
+    values: wireObject(values, `input of task "${ctx.taskId}"`),
+    outputs: outputs(values.deps),
+    reply,
+  };
+  if (ctx.prompt) data.prompt = ctx.prompt;
+  if (model) data.model = model;
+  if (ctx.resumed) data.resumed = true;
+  if (ctx.index !== undefined) data.index = ctx.index;
+  if (ctx.iteration !== undefined) data.iteration = ctx.iteration;
+  const key = ctx.idempotencyKey;
+  if (key !== undefined && key !== idempotencyKeyOf(ctx.executionId, ctx.taskId, ctx.index ?? ctx.iteration))
+    data.idempotencyKey = key;
+  return data;
+}
 
 /** A job's data as a worker uses it: what the orchestrator left out filled back in. */
 export interface WorkerJobData extends TaskJobData {

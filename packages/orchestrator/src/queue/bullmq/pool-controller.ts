@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { OrchestratorConfig } from '../../config.js';
 import type { EventBus } from '../../events.js';
 import { BackgroundErrors, poolSink } from './background-errors.js';
-import type { AgentSpread } from './dispatcher.js';
+import type { AgentSpread } from './job-batches.js';
 import type { DistKeys } from './keys.js';
 import type { LocalWorkers, LocalWorkersState } from './local-workers.js';
 import type { WorkerHeartbeat } from './task-worker.js';
