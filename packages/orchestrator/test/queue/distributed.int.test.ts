@@ -57,6 +57,17 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
     await Promise.allSettled([w1?.kill('SIGKILL'), w2?.kill('SIGKILL')]);
   });
 
+  /** Resumes a run as soon as the lease of the orchestrator that drove it lapses. */
+  const resumeOnceFree = (id: string) =>
+    waitFor('lease lapsed and run resumed', async () => {
+      try {
+        return await o.resume(id);
+      } catch (e) {
+        if ((e as { code?: string }).code === ErrorCodes.EXECUTION_RUNNING) return undefined;
+        throw e;
+      }
+    });
+
   /** Jobs added to the `plain` agent's queue so far (BullMQ's `added` events). */
   const plainJobsAdded = async () => {
     const c = new Redis(url!);
@@ -179,14 +190,7 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
     } finally {
       c.disconnect();
     }
-    const r = await waitFor('lease lapsed and run resumed', async () => {
-      try {
-        return await o.resume(id);
-      } catch (e) {
-        if ((e as { code?: string }).code === ErrorCodes.EXECUTION_RUNNING) return undefined;
-        throw e;
-      }
-    });
+    const r = await resumeOnceFree(id);
     expect(r.status).toBe('completed');
     expect(r.resumed).toBe(true);
     expect((r.tasks.c5.output as { n: number }).n).toBe(6);
@@ -213,14 +217,7 @@ describe.skipIf(!url)('distributed execution (real Redis, `codexos worker` proce
     }
     // The slow attempts run on while no orchestrator drives the run; the resumed run sends them again, alone: each
     // waits for the batch that holds it, or takes its recorded result.
-    const r = await waitFor('lease lapsed and run resumed', async () => {
-      try {
-        return await o.resume(id);
-      } catch (e) {
-        if ((e as { code?: string }).code === ErrorCodes.EXECUTION_RUNNING) return undefined;
-        throw e;
-      }
-    });
+    const r = await resumeOnceFree(id);
     expect(r.status).toBe('completed');
     expect(r.resumed).toBe(true);
     const tasks = [...Array.from({ length: 8 }, (_, i) => `f${i}`), 'join'];
