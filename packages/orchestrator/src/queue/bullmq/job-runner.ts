@@ -64,6 +64,8 @@ export function fit(l: AgentLane): void {
   l.slots.wake();
 }
 
+const cancelledHere = () => new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator');
+
 /** What the runner needs from the worker process it runs in. */
 export interface JobRunnerDeps {
   workerId: string;
@@ -93,7 +95,7 @@ export class JobRunner {
   /** A cancel heard on pub/sub: the attempt's signal aborts, now or as it starts here. */
   cancel(key: string): void {
     const r = this.running.get(key);
-    if (r) r.ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
+    if (r) r.ctrl.abort(cancelledHere());
     else this.cancelled.set(key, Date.now());
   }
 
@@ -174,12 +176,11 @@ export class JobRunner {
         tasks.map(async ({ key, d }, i) => {
           const { recorded, by } = claims[i];
           if (recorded !== undefined) {
-            this.running.delete(key);
             if (d.replyTo) this.d.results.reply(d.replyTo, key, recorded);
             return;
           }
           // Another job (the attempt sent alone by an orchestrator that resumed the run) holds it.
-          if (by !== jobId) return void this.running.delete(key);
+          if (by !== jobId) return;
           const r = await this.attempt(lane, d, key, ctrls[i]).catch((err) => drainedResult(err));
           await this.d.results.recordBatched(d.executionId, key, JSON.stringify(r), keep, d.replyTo);
         }),
@@ -203,27 +204,24 @@ export class JobRunner {
     keep: number,
   ): Promise<string | undefined> {
     const [c] = await this.d.results.claim(jobId, [{ executionId: d.executionId, key: jobId }], keep);
-    let wait = 50;
-    while (c.recorded === undefined && c.by !== jobId) {
+    if (c.recorded !== undefined || c.by === jobId) return c.recorded;
+    for (let wait = 50; ; wait = Math.min(1000, wait * 2)) {
       if (lane.draining || this.d.closed()) throw new DrainedError();
       await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(1000, wait * 2);
-      const [recorded, finished, created] = await Promise.all([
+      const [recorded, [finished, created]] = await Promise.all([
         this.d.results.recorded(d.executionId, jobId),
         this.d.client().hmget(lane.worker.toKey(c.by), 'finishedOn', 'timestamp'),
-      ]).then(([r, [f, t]]) => [r, f, t] as const);
+      ]);
       if (recorded !== undefined) return recorded;
       if (created == null || finished != null) return this.d.results.takeOver(d.executionId, jobId, jobId);
     }
-    return c.recorded;
   }
 
   /** The abort of an attempt about to run here, registered for cancels (and aborted if one came already). */
   private abortOf(key: string, d: WorkerJobData, flowKey?: string): LazyAbort {
     const ctrl = new LazyAbort();
     this.running.set(key, { ctrl, agentId: d.agentId, flowKey });
-    if (this.cancelled.delete(key))
-      ctrl.abort(new CodexError(ErrorCodes.CANCELLED, 'attempt cancelled by the orchestrator'));
+    if (this.cancelled.delete(key)) ctrl.abort(cancelledHere());
     return ctrl;
   }
 

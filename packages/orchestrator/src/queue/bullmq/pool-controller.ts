@@ -64,7 +64,7 @@ export class PoolController {
   private ticking = false;
   /** Model-backed agents some healthy worker runs with its own definition (tools, zod output schema). */
   private own = new Set<string>();
-  /** How the healthy workers share each agent, as of the last read of their heartbeats (for batching). */
+  /** How the healthy workers share each agent, as of the last plan (or first read of heartbeats): for batching. */
   private spreads = new Map<string, AgentSpread>();
 
   constructor(
@@ -278,7 +278,8 @@ function spreadsOf(healthy: WorkerHeartbeat[]): Map<string, AgentSpread> {
     for (const [agentId, a] of Object.entries(hb.agents)) {
       const s = sum.get(agentId) ?? { workers: 0, slots: 0 };
       s.workers++;
-      s.slots += Math.min(a.concurrency, a.max ?? a.concurrency);
+      // A worker reports the concurrency it took: its share, never above its own --concurrency.
+      s.slots += a.concurrency;
       sum.set(agentId, s);
     }
   return new Map([...sum].map(([id, s]) => [id, { workers: s.workers, perWorker: Math.floor(s.slots / s.workers) }]));
