@@ -2,32 +2,19 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CodexError, ErrorCodes } from '../../errors.js';
 import type { ExecutionConfig } from '../config.js';
-import type { DispatchContext, RemoteModelCall, TaskJobData, TaskJobResult } from '../types.js';
+import type { DispatchContext, RemoteModelCall, TaskJobData } from '../types.js';
 import { coalesceWrites } from './connection.js';
 import type { FlowRules } from './flow-rules.js';
-import {
-  type AgentSpread,
-  alone,
-  batchSize,
-  type Outgoing,
-  packJobs,
-  type Ready,
-  type SentBatch,
-} from './job-batches.js';
+import { type AgentSpread, alone, batchSize, type Outgoing, packJobs, type Ready } from './job-batches.js';
 import { jobDataOf } from './job-data.js';
-import { RESULT_FIELD } from './job-record.js';
-import { errorFromReport, parseResult } from './job-result.js';
 import { type DistKeys, jobIdOf, queueName } from './keys.js';
 import type { OutputsPublisher } from './outputs-sync.js';
-import { decodeWire } from './wire.js';
+import { ReplyWaiters, type Waiter, type WaitLane } from './reply-waiters.js';
 
-interface Lane {
+interface Lane extends WaitLane {
   agentId: string;
-  queue: Queue;
   ready: Promise<void>;
   pending: Ready[];
-  /** Attempts sent and not settled (queued or running): the pool's load, which batch jobs would undercount. */
-  open: number;
   /**
    * False under an agent-wide concurrency or rate limit: BullMQ counts those in jobs, so a batch would hold several
    * attempts in one unit of the limit.
@@ -35,29 +22,6 @@ interface Lane {
   batches: boolean;
 }
 
-interface Waiter {
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
-  ctx: DispatchContext;
-  lane: Lane;
-  /** The BullMQ job that carries the attempt: its own, or a batch's. */
-  job: string;
-  batch?: SentBatch;
-  /** The job's add has been acknowledged: a job missing after that is lost, not late. */
-  added: boolean;
-  /** When the job is next read from Redis if no reply came (ms), and the wait after that. */
-  checkAt: number;
-  backoff: number;
-}
-
-/**
- * First look at a job whose reply has not come, and the longest wait between looks (ms). Replies are lost only
- * with the subscription (then every job is read at once), so these looks find the rare job BullMQ ended itself
- * or one finished before this orchestrator resumed its run: a few seconds late is fine, a read per job is not.
- */
-const FIRST_CHECK_MS = 2000;
-const MAX_CHECK_MS = 30_000;
-const CHECK_TICK_MS = 500;
 /**
  * Jobs per addBulk when many become ready at once (a fan-out): the first chunk is written while the rest are
  * prepared, a chunk per event-loop turn, so Redis and the workers start on it meanwhile. Measured on a fan-out of
@@ -82,27 +46,22 @@ export interface DispatcherDeps {
 }
 
 /**
- * Sends attempts as BullMQ jobs, one queue per agent, and hands their results back. The jobs made ready in one
- * turn go out in one write (one addBulk per agent). A worker publishes each result on this orchestrator's reply
- * channel as it returns it, so a result costs one message instead of a blocking read per queue event; a job
- * whose reply does not come (a result published while the subscription was down, a job BullMQ failed itself,
- * an attempt a worker ran before this orchestrator resumed the run) is read from Redis, with backoff.
+ * Sends attempts as BullMQ jobs, one queue per agent, and hands their results back (see ReplyWaiters). The jobs
+ * made ready in one turn go out in one write (one addBulk per agent), the attempts of one agent in batch jobs
+ * where they can share (see job-batches.ts).
  */
 export class JobDispatcher {
   private readonly lanes = new Map<string, Lane>();
   private batches = 0;
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters: ReplyWaiters;
   private flushing = false;
-  private readonly timer: NodeJS.Timeout;
-  private checking = false;
   private closed = false;
   /** How long BullMQ keeps a failed job (a finished one's result is in its execution's results hash). */
   private readonly keep: { age: number };
 
   constructor(private readonly d: DispatcherDeps) {
     this.keep = { age: d.cfg.keepJobsSeconds };
-    this.timer = setInterval(() => this.checkOverdue(), CHECK_TICK_MS);
-    this.timer.unref();
+    this.waiters = new ReplyWaiters(d);
   }
 
   /** Enqueues one attempt; the promise settles with the worker's result (or the error it reported). */
@@ -126,7 +85,7 @@ export class JobDispatcher {
       const cancel = (reason: unknown) => {
         const w = this.waiters.get(jobId);
         if (!w) return;
-        this.drop(jobId, w);
+        this.waiters.drop(jobId, w);
         reject(reason);
         this.cancelRemote(w, jobId);
       };
@@ -136,18 +95,7 @@ export class JobDispatcher {
         const signal = ctx.signal;
         signal.addEventListener('abort', () => cancel(signal.reason), { once: true });
       }
-      const at = Date.now();
-      lane.open++;
-      this.waiters.set(jobId, {
-        resolve,
-        reject,
-        ctx,
-        lane,
-        job: jobId,
-        added: false,
-        checkAt: at + FIRST_CHECK_MS,
-        backoff: 0,
-      });
+      this.waiters.add(jobId, { resolve, reject, ctx, lane });
       const batchable = !model && !ctx.resumed && data.flowKey === undefined && opts.priority === undefined;
       lane.pending.push({
         key: jobId,
@@ -172,36 +120,24 @@ export class JobDispatcher {
     return this.lane(agentId).queue;
   }
 
-  /** A message on the reply channel: `[jobId, result]`, or `[[jobId, result], …]` for a worker's batch, as JSON. */
+  /** A message on the reply channel (see ReplyWaiters.onReply). */
   onReply(msg: string): void {
-    let m: unknown;
-    try {
-      m = JSON.parse(msg);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(m)) return;
-    for (const one of Array.isArray(m[0]) ? m : [m]) {
-      const [jobId, r] = one as [unknown, unknown];
-      if (typeof jobId === 'string' && r && typeof r === 'object') this.settle(jobId, r as TaskJobResult);
-    }
+    this.waiters.onReply(msg);
   }
 
   /** Replies may have been missed (the subscription dropped): every waiting job is read at the next check. */
   recheckAll(): void {
-    const now = Date.now();
-    for (const w of this.waiters.values()) w.checkAt = now;
+    this.waiters.recheckAll();
   }
 
   /** Rejects every attempt still waiting (Redis lost or unreachable, queue closed). */
   rejectAll(err: unknown): void {
-    for (const id of [...this.waiters.keys()]) this.rejectWaiter(id, err);
+    this.waiters.rejectAll(err);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
-    this.rejectAll(new CodexError(ErrorCodes.CANCELLED, 'distributed queue closed'));
+    this.waiters.close(new CodexError(ErrorCodes.CANCELLED, 'distributed queue closed'));
     await Promise.allSettled([...this.lanes.values()].map((l) => l.queue.close()));
   }
 
@@ -283,11 +219,7 @@ export class JobDispatcher {
       )
       .then(
         () => {
-          for (const j of jobs)
-            for (const key of j.keys) {
-              const w = this.waiters.get(key);
-              if (w) w.added = true;
-            }
+          for (const j of jobs) this.waiters.added(j.keys);
         },
         (err: Error) => {
           const e = new CodexError(
@@ -295,108 +227,9 @@ export class JobDispatcher {
             `could not enqueue task on Redis at ${this.d.label}: ${err.message}`,
             { retryable: true },
           );
-          for (const j of jobs) for (const key of j.keys) this.rejectWaiter(key, e);
+          for (const j of jobs) for (const key of j.keys) this.waiters.reject(key, e);
         },
       );
-  }
-
-  private settle(jobId: string, r: TaskJobResult | undefined): void {
-    const w = this.waiters.get(jobId);
-    if (!w) return;
-    this.drop(jobId, w);
-    if (!r) return w.reject(new CodexError(ErrorCodes.QUEUE, `job ${jobId} returned no result`, { retryable: true }));
-    if (r.ok) {
-      if (r.usage && r.model) w.ctx.recordUsage({ usage: r.usage, cost: r.cost ?? 0, model: r.model });
-      if (r.toolCalls?.length) w.ctx.recordToolCalls?.(r.toolCalls);
-      let v: unknown;
-      try {
-        v = decodeWire(r.output);
-      } catch (err) {
-        return w.reject(err);
-      }
-      w.resolve(v);
-    } else w.reject(errorFromReport(r.error));
-  }
-
-  private settleFailed(jobId: string, reason: string): void {
-    // BullMQ failed the job itself (e.g. it stalled more often than allowed): the scheduler may retry it.
-    this.rejectWaiter(
-      jobId,
-      new CodexError(ErrorCodes.QUEUE, `task job failed on the queue: ${reason}`, { retryable: true }),
-    );
-  }
-
-  /** Forgets a settled or cancelled attempt: its lane's count and its batch's open attempts go down. */
-  private drop(key: string, w: Waiter): void {
-    this.waiters.delete(key);
-    w.lane.open--;
-    if (w.batch) w.batch.open--;
-  }
-
-  private rejectWaiter(jobId: string, err: unknown): void {
-    const w = this.waiters.get(jobId);
-    if (!w) return;
-    this.drop(jobId, w);
-    w.reject(err);
-  }
-
-  /** Reads the jobs whose reply is overdue, all in one write; a finished one settles as its reply would have. */
-  private checkOverdue(): void {
-    if (this.checking || this.closed || this.waiters.size === 0) return;
-    const now = Date.now();
-    const due: Array<[string, Waiter]> = [];
-    for (const e of this.waiters) {
-      const w = e[1];
-      if (!w.added || w.checkAt > now) continue;
-      w.backoff = Math.min(MAX_CHECK_MS, (w.backoff || FIRST_CHECK_MS / 2) * 2);
-      w.checkAt = now + w.backoff;
-      due.push(e);
-    }
-    if (due.length === 0) return;
-    const r = this.d.redis();
-    coalesceWrites(r);
-    this.checking = true;
-    // The job first, then its recorded result: a job gone by the first read had its result recorded before.
-    Promise.all(
-      due.map(([id, w]) =>
-        Promise.all([
-          r.hmget(w.lane.queue.toKey(w.job), 'timestamp', 'finishedOn', RESULT_FIELD, 'returnvalue', 'failedReason'),
-          r.hget(this.d.keys.results(w.ctx.executionId), id),
-        ]),
-      ),
-    )
-      .then((rows) => {
-        for (let i = 0; i < rows.length; i++) this.onJobRead(due[i][0], due[i][1], rows[i][0], rows[i][1]);
-      })
-      // Redis unreachable: its own check (the queue's down timer) rejects the waiters; these are read again later.
-      .catch(() => {})
-      .finally(() => {
-        this.checking = false;
-      });
-  }
-
-  /** A job read because its reply was overdue: finished (settles), still queued or running, or gone. */
-  private onJobRead(
-    id: string,
-    w: Waiter,
-    [created, finished, recorded, value, failed]: Array<string | null>,
-    result: string | null,
-  ): void {
-    if (this.waiters.get(id) !== w) return;
-    const r = result == null ? undefined : parseResult(result);
-    if (r) return this.settle(id, r);
-    if (created == null) {
-      const e = new CodexError(ErrorCodes.QUEUE, `task job ${id} is gone from Redis at ${this.d.label}`, {
-        retryable: true,
-      });
-      return this.rejectWaiter(id, e);
-    }
-    if (finished == null) return;
-    // A finished job still there: failed by BullMQ, or run by a worker of an earlier release (which recorded the
-    // result on the job, or returned it to BullMQ).
-    const old = parseResult(recorded ?? value);
-    if (!old) this.settleFailed(id, failed ?? 'no result');
-    else this.settle(id, old);
   }
 
   private cancelRemote(w: Waiter, key: string): void {
