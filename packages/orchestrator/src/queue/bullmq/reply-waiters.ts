@@ -65,7 +65,19 @@ export class ReplyWaiters {
   /** Waits on an attempt just sent (its own job, until a batch takes it: see Waiter.job). */
   add(key: string, w: Pick<Waiter, 'resolve' | 'reject' | 'ctx' | 'lane'>): void {
     w.lane.open++;
-    this.waiters.set(key, { ...w, job: key, added: false, checkAt: Date.now() + FIRST_CHECK_MS, backoff: 0 });
+    // A literal with every field (`batch` too): one shape for all waiters. A spread, then a field added later, made
+    // these objects slow to read on every reply (measured: about 10 µs per task on a chain).
+    this.waiters.set(key, {
+      resolve: w.resolve,
+      reject: w.reject,
+      ctx: w.ctx,
+      lane: w.lane,
+      job: key,
+      batch: undefined,
+      added: false,
+      checkAt: Date.now() + FIRST_CHECK_MS,
+      backoff: 0,
+    });
   }
 
   /** The job carrying these attempts was added: from now on one missing from Redis is lost, not late. */
