@@ -85,8 +85,7 @@ export class JobDispatcher {
       const cancel = (reason: unknown) => {
         const w = this.waiters.get(jobId);
         if (!w) return;
-        this.waiters.drop(jobId, w);
-        reject(reason);
+        this.waiters.reject(jobId, reason);
         this.cancelRemote(w, jobId);
       };
       if (ctx.onAbort) {

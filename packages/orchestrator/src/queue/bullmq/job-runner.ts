@@ -42,6 +42,11 @@ export class DrainedError extends Error {
   constructor() {
     super('worker drained while running the task');
   }
+
+  /** The result the orchestrator gets: a retryable queue failure, so it retries the attempt on another worker. */
+  get result(): TaskJobResult {
+    return { ok: false, error: { code: ErrorCodes.QUEUE, message: this.message, retryable: true } };
+  }
 }
 
 /** How long a cancel of an attempt not running here is kept (a batch may start it later). */
@@ -54,7 +59,7 @@ const CANCELLED_KEEP_MS = 600_000;
  */
 function drainedResult(err: unknown): TaskJobResult {
   if (!(err instanceof DrainedError)) throw err;
-  return { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
+  return err.result;
 }
 
 /** BullMQ fetches as many jobs as the lane's slots hold attempts: a running batch counts each of its attempts. */

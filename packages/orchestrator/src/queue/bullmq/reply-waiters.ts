@@ -89,7 +89,7 @@ export class ReplyWaiters {
   }
 
   /** Forgets a settled or cancelled attempt: its lane's count and its batch's open attempts go down. */
-  drop(key: string, w: Waiter): void {
+  private drop(key: string, w: Waiter): void {
     this.waiters.delete(key);
     w.lane.open--;
     if (w.batch) w.batch.open--;

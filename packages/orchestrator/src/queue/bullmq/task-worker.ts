@@ -4,9 +4,8 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import type { AgentDefinition } from '../../agents/types.js';
-import { ErrorCodes } from '../../errors.js';
 import type { FlowRule } from '../config.js';
-import type { TaskJobData, TaskJobResult } from '../types.js';
+import type { TaskJobData } from '../types.js';
 import { BackgroundErrors, warningSink } from './background-errors.js';
 import { connect, probeRedis } from './connection.js';
 import { publishEvents } from './event-relay.js';
@@ -194,8 +193,7 @@ export class TaskWorker {
       if (!job || !(err instanceof DrainedError)) return;
       const replyTo = job.data.replyTo;
       if (!replyTo) return;
-      const r: TaskJobResult = { ok: false, error: { code: ErrorCodes.QUEUE, message: err.message, retryable: true } };
-      this.results.reply(replyTo, job.id!, JSON.stringify(r));
+      this.results.reply(replyTo, job.id!, JSON.stringify(err.result));
     });
     const lane: AgentLane = {
       agent,
